@@ -1,0 +1,172 @@
+"""The Connector protocol: the only way the engine reaches a connected system.
+
+A connector is a small adapter with no policy: it reads pages of objects, writes batches of changes and reports
+a result per object. Join, flows, thresholds, watermark commits and crash recovery are the engine's job, so a new
+connector stays short and every connector gets them the same way. ``idsync.testing.contract`` is the suite
+every connector passes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict
+
+from idsync.model import AttributeChange, Attributes, ExportOp, Schema
+
+
+class ConnectorError(Exception):
+    """A failure of the connector as a whole (not of one object)."""
+
+
+class ConnectivityError(ConnectorError):
+    """The connected system cannot be reached or refused the session; the step stops with
+    ``stopped-connectivity`` and nothing already committed is lost."""
+
+
+class WatermarkExpired(ConnectorError):
+    """The delta watermark is no longer accepted (Graph 410 Gone, a purged changelog, a new invocationId):
+    the engine falls back to a full import and says so."""
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    full_import: bool = True
+    delta_import: bool = False
+    export: bool = False
+    rename: bool = False
+    delete: bool = True
+    references_by: Literal["anchor", "identifier"] = "anchor"
+    """What a reference value holds in this system: the referenced object's anchor (HR keys, Graph ids) or its
+    identifier (LDAP DNs)."""
+    identifier_is_anchor: bool = False
+    """The identifier an add is created with is also its anchor (a CSV key column), so it needs no result."""
+    case_insensitive_identifiers: bool = False
+    export_batch_size: int = 100
+    export_results_carry_anchor: bool = True
+
+
+@dataclass(slots=True)
+class ImportRecord:
+    """One object as the connected system holds it (full), or what changed about it (``partial``)."""
+
+    anchor: str
+    identifier: str
+    object_type: str
+    attributes: dict[str, Any] = field(default_factory=dict)
+    delete: bool = False
+    partial: bool = False
+    """Only the attributes present changed (``None`` = removed); the others keep their hologram values."""
+
+
+@dataclass(slots=True)
+class ImportIssue:
+    """A per-object problem found while reading (a malformed row): it becomes an error row, the import goes on.
+    ``anchor``, when known, keeps the object from being treated as deleted by a full import."""
+
+    identifier: str
+    reason: str
+    attribute: str | None = None
+    anchor: str | None = None
+
+
+@dataclass(slots=True)
+class ImportPage:
+    records: list[ImportRecord] = field(default_factory=list)
+    watermark: str | None = None
+    """Where the next delta import starts, valid once this page is committed. ``None`` keeps the old one."""
+    issues: list[ImportIssue] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ExportItem:
+    cs_id: int
+    object_type: str
+    op: ExportOp
+    identifier: str
+    """The object's current identifier; for an add, the identifier to create it with."""
+    anchor: str | None = None
+    changes: list[AttributeChange] = field(default_factory=list)
+    new_identifier: str | None = None
+    """A rename or move, sent with (before) the attribute changes."""
+    hologram: Attributes = field(default_factory=dict)
+    """What the target is known to hold, for connectors that must send whole objects."""
+
+
+@dataclass(slots=True)
+class ExportResult:
+    cs_id: int
+    ok: bool
+    anchor: str | None = None
+    """The anchor the target assigned to a new object."""
+    identifier: str | None = None
+    """The identifier the target ended up with, when it differs from the one sent."""
+    error: str | None = None
+    code: str | None = None
+    retryable: bool = False
+    """The same export may succeed later (throttling, a missing parent created later, a busy server)."""
+    attribute: str | None = None
+
+
+class ConnectorConfig(BaseModel):
+    """Base of every connector's configuration block. ``type`` picks the connector."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str
+    description: str = ""
+    export_batch_size: int | None = None
+
+
+@runtime_checkable
+class Connector(Protocol):
+    name: str
+    capabilities: Capabilities
+
+    def schema(self) -> Schema:
+        """Object types and attributes, discovered from the system where it can tell."""
+        ...
+
+    def test_connection(self) -> None:
+        """Raise :class:`ConnectivityError` with a message an operator can act on."""
+        ...
+
+    def full_import(self) -> Iterator[ImportPage]: ...
+
+    def delta_import(self, watermark: str | None) -> Iterator[ImportPage]:
+        """Changes since ``watermark``. Raise :class:`WatermarkExpired` when it is no longer valid."""
+        ...
+
+    def export(self, items: Sequence[ExportItem]) -> list[ExportResult]:
+        """Write a batch and return one result per item. Adding a value that is already there or removing one
+        that is not is a success (exports are replayed after a crash)."""
+        ...
+
+    def lookup(self, object_type: str, identifier: str, keys: dict[str, Any]) -> ImportRecord | None:
+        """Find an object by identifier or by one of its unique keys: how an add that was in flight when the
+        engine stopped is adopted instead of created twice."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class ConnectorType(Protocol):
+    """What a connector package exposes: its config model and a factory."""
+
+    name: ClassVar[str]
+    config_model: ClassVar[type[ConnectorConfig]]
+
+    @staticmethod
+    def create(name: str, config: Any, context: ConnectorContext) -> Connector: ...
+
+
+@dataclass(slots=True)
+class ConnectorContext:
+    """What the engine hands a connector: where the workspace is, and a resolver for secret references."""
+
+    workspace: str
+    secrets: Any = None
+    """An ``idsync.config.SecretResolver``: ``secrets.resolve(reference) -> str``."""
+    options: dict[str, Any] = field(default_factory=dict)

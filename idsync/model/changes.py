@@ -1,0 +1,83 @@
+"""Attribute-level changes: what export sends and what preview shows."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ValueOp(enum.StrEnum):
+    REPLACE = "replace"
+    """Single-valued: the new value (``None`` clears the attribute)."""
+    ADD = "add"
+    """Multi-valued: values to add."""
+    REMOVE = "remove"
+    """Multi-valued: values to remove."""
+
+
+@dataclass(slots=True)
+class AttributeChange:
+    name: str
+    op: ValueOp
+    values: list[Any]
+    rule: str | None = None
+    """The outbound rule that wants this change (lineage, preview, audit)."""
+
+    def to_json(self) -> list[Any]:
+        return [self.name, self.op.value, self.values, self.rule]
+
+    @classmethod
+    def from_json(cls, data: list[Any]) -> AttributeChange:
+        return cls(data[0], ValueOp(data[1]), list(data[2]), data[3] if len(data) > 3 else None)
+
+
+class ExportOp(enum.StrEnum):
+    ADD = "add"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+@dataclass(slots=True)
+class PendingExport:
+    """What sync wants written to a connected system and export has not sent.
+
+    An update may carry a rename (``new_identifier``) together with attribute changes, as MIM's "update with
+    DN change" does; a delete carries nothing else.
+    """
+
+    op: ExportOp
+    changes: list[AttributeChange] = field(default_factory=list)
+    new_identifier: str | None = None
+    rule: str | None = None
+    tries: int = 0
+    in_flight: bool = False
+
+    def is_empty(self) -> bool:
+        return self.op is ExportOp.UPDATE and not self.changes and self.new_identifier is None
+
+    def change(self, name: str) -> list[AttributeChange]:
+        return [c for c in self.changes if c.name == name]
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"op": self.op.value, "changes": [c.to_json() for c in self.changes]}
+        if self.new_identifier is not None:
+            out["new_identifier"] = self.new_identifier
+        if self.rule is not None:
+            out["rule"] = self.rule
+        if self.tries:
+            out["tries"] = self.tries
+        if self.in_flight:
+            out["in_flight"] = True
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PendingExport:
+        return cls(
+            op=ExportOp(data["op"]),
+            changes=[AttributeChange.from_json(c) for c in data.get("changes", [])],
+            new_identifier=data.get("new_identifier"),
+            rule=data.get("rule"),
+            tries=int(data.get("tries", 0)),
+            in_flight=bool(data.get("in_flight", False)),
+        )
