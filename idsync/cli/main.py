@@ -1,17 +1,108 @@
-"""The ``idsync`` command. Commands parse, call and print; the work happens in the layers below."""
+"""The ``idsync`` command. Commands parse, call and print; the work happens in the layers below.
+
+Exit codes: 0 success · 1 completed with errors · 2 stopped · 3 invalid configuration · 4 usage.
+"""
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import ClassVar
 
 import click
 
 from idsync import __version__
+from idsync.cli.context import EXIT_CONFIG, EXIT_USAGE, CliState, report_config_error
+from idsync.config import ConfigError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class IdsyncGroup(click.Group):
+    """Subcommands that live in optional or heavy modules are imported only when called."""
+
+    LAZY: ClassVar[dict[str, tuple[str, str]]] = {
+        "expr": ("idsync.cli.expr", "expr"),
+        "emulator": ("idsync.cli.emulator", "emulator"),
+        "migrate": ("idsync.cli.migrate", "migrate"),
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self.LAZY))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        found = super().get_command(ctx, name)
+        if found is not None or name not in self.LAZY:
+            return found
+        import importlib
+
+        module_name, attr = self.LAZY[name]
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                return None
+            raise click.ClickException(
+                f"'idsync {name}' needs the package {exc.name!r}; install idsync with its extras: "
+                "pip install 'idsync[all]'"
+            ) from None
+        command: click.Command = getattr(module, attr)
+        return command
+
+
+@click.group(cls=IdsyncGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(__version__, prog_name="idsync")
-def cli() -> None:
-    """idsync — identity synchronization in MIM's model."""
+@click.option(
+    "-C",
+    "workspace",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    show_default=True,
+    help="The workspace folder (the one holding idsync.yaml).",
+)
+@click.pass_context
+def cli(ctx: click.Context, workspace: Path) -> None:
+    """idsync — identity synchronization in MIM's model.
+
+    Objects are imported from connected systems into connector spaces, joined or projected into the metaverse,
+    and provisioned to target systems through attribute flows with precedence, as MIM Sync and Connect Sync do.
+
+    \b
+    Get going:
+      idsync quickstart            write a demo workspace and run a first cycle
+      idsync -C idsync-demo status  where things stand
+      idsync -C idsync-demo cycle   import, sync, export, confirm — every connector
+    \b
+    Inspect:
+      search cs|mv, show OBJECT, preview OBJECT, history [RUN]
+    """
+    ctx.obj = CliState(workspace)
+
+
+def _register() -> None:
+    from idsync.cli import inspect, run, setup
+
+    for module in (setup, run, inspect):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register()
 
 
 def main() -> None:
-    cli()
+    try:
+        code = cli.main(standalone_mode=False)
+    except click.UsageError as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except ConfigError as exc:
+        report_config_error(exc)
+        sys.exit(EXIT_CONFIG)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -77,6 +77,9 @@ class ImportPage:
     records: list[ImportRecord] = field(default_factory=list)
     watermark: str | None = None
     """Where the next delta import starts, valid once this page is committed. ``None`` keeps the old one."""
+    snapshot: bool = False
+    """This page is part of a complete snapshot (a delta by comparison, such as a changed CSV file): objects not
+    seen by the end of the import are deleted, as after a full import."""
     issues: list[ImportIssue] = field(default_factory=list)
 
 
@@ -150,6 +153,10 @@ class Connector(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+# Constructing a connector must not contact its system: sync builds connectors only to read their capabilities,
+# and sync never calls a connected system.
 
 
 class ConnectorType(Protocol):

@@ -87,6 +87,8 @@ class StepCounters:
     provisioned: int = 0
     deprovisioned: int = 0
     mv_deletes: int = 0
+    confirmed: int = 0
+    """Imports: objects whose only change was the arrival of values idsync exported (export confirmation)."""
     exported_pending: int = 0
     """Export steps: pending exports left after the step (staging mode, deletion threshold, failures)."""
 

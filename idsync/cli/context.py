@@ -1,0 +1,47 @@
+"""Shared command-line plumbing: the workspace option, opening it, reporting configuration errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from idsync.cli.output import console
+from idsync.config import ConfigError
+from idsync.store import StoreError
+
+EXIT_OK = 0
+EXIT_ERRORS = 1
+EXIT_STOPPED = 2
+EXIT_CONFIG = 3
+EXIT_USAGE = 4
+
+
+@dataclass
+class CliState:
+    workspace: Path
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def open(self) -> Any:
+        from idsync.engine.workspace import Workspace
+
+        try:
+            return Workspace.load(self.workspace, options=self.options)
+        except ConfigError as exc:
+            report_config_error(exc)
+            raise click.exceptions.Exit(EXIT_CONFIG) from None
+        except StoreError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+def report_config_error(exc: ConfigError) -> None:
+    out = console(stderr=True)
+    count = len(exc.issues)
+    out.print(f"[red]invalid configuration[/red] ({count} problem{'s' if count != 1 else ''}):", highlight=False)
+    for issue in exc.issues:
+        out.print(f"  {issue}", markup=False, highlight=False)
+
+
+pass_state = click.make_pass_decorator(CliState)

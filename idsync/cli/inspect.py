@@ -1,0 +1,499 @@
+"""Looking around: ``status``, ``history``, ``search``, ``show``, ``preview``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from rich.table import Table
+
+from idsync.cli.context import CliState, pass_state
+from idsync.cli.output import console, print_json, print_run, status_text, when
+from idsync.model import CSObject, LinkState, MVObject
+from idsync.store import CSFilter
+
+JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+OBJECT_HELP = "OBJECT is cs:ID, mv:ID, or CONNECTOR:ANCHOR-OR-IDENTIFIER (for example hr:E1042)."
+
+
+def _trim(text: str | None, width: int = 60) -> str:
+    if text is None:
+        return "-"
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def cs_json(cs: CSObject) -> dict[str, Any]:
+    return {
+        "id": cs.id,
+        "connector": cs.connector,
+        "object_type": cs.object_type,
+        "anchor": cs.anchor,
+        "identifier": cs.identifier,
+        "link_state": cs.link_state.value,
+        "mv_id": cs.mv_id,
+        "link_rule": cs.link_rule,
+        "attributes": cs.hologram,
+        "pending_import": cs.pending_import.to_json() if cs.pending_import else None,
+        "pending_export": cs.pending_export.to_json() if cs.pending_export else None,
+        "unconfirmed": cs.unconfirmed or None,
+        "error": cs.error,
+    }
+
+
+def mv_json(mv: MVObject) -> dict[str, Any]:
+    return {
+        "id": mv.id,
+        "object_type": mv.object_type,
+        "attributes": mv.attributes,
+        "lineage": {
+            k: {"connector": c.connector, "rule": c.rule, "cs_id": c.cs_id} for k, c in sorted(mv.provenance.items())
+        },
+    }
+
+
+def resolve_object(ws: Any, ref: str) -> tuple[str, int]:
+    kind, sep, value = ref.partition(":")
+    if not sep or not value:
+        raise click.UsageError(f"cannot read {ref!r}. {OBJECT_HELP}")
+    if kind in ("cs", "mv") and value.isdigit():
+        return kind, int(value)
+    if kind not in ws.connector_names():
+        raise click.UsageError(f"{kind!r} is not a connector. {OBJECT_HELP}")
+    found = ws.store.cs_by_anchor(kind, [value]).get(value)
+    if found is None:
+        matches = ws.store.cs_by_identifier(kind, [value]).get(value.casefold(), [])
+        found = matches[0] if matches else None
+    if found is None:
+        raise click.ClickException(f"{kind} has no object with anchor or identifier {value!r}")
+    return "cs", int(found.id)
+
+
+@click.command("status")
+@JSON
+@pass_state
+def status(state: CliState, as_json: bool) -> None:
+    """Where things stand: connector spaces, pending imports and exports, errors, the metaverse, the last run."""
+    ws = state.open()
+    try:
+        store = ws.store
+        connectors = []
+        for name in ws.connector_names():
+
+            def count(**kw: Any) -> int:
+                return int(store.cs_count(CSFilter(connector=name, **kw)))  # noqa: B023
+
+            connectors.append(
+                {
+                    "connector": name,
+                    "type": ws.config.connectors[name].get("type"),
+                    "objects": count(),
+                    "connectors": count(link_states=(LinkState.CONNECTOR.value,)),
+                    "disconnectors": count(
+                        link_states=(LinkState.DISCONNECTOR.value, LinkState.FILTERED.value, LinkState.EXPLICIT.value)
+                    ),
+                    "pending_imports": count(pending_import=True),
+                    "pending_exports": count(pending_export=True),
+                    "pending_deletes": count(export_op="delete"),
+                    "unconfirmed": count(unconfirmed=True),
+                    "errors": count(error=True),
+                    "watermark": _trim(store.get_watermark(name), 40) if store.get_watermark(name) else None,
+                }
+            )
+        metaverse = {t: store.mv_count(t) for t in ws.config.metaverse}
+        runs = store.runs(1)
+        data = {
+            "workspace": str(ws.root),
+            "staging": ws.config.staging,
+            "connectors": connectors,
+            "metaverse": metaverse,
+            "unresolved_references": store.unresolved_count(),
+            "last_run": runs[0].summary() if runs else None,
+        }
+    finally:
+        ws.close()
+    if as_json:
+        print_json(data)
+        return
+    out = console()
+    table = Table(title="connector spaces" + (" (staging mode)" if data["staging"] else ""))
+    for column in (
+        "connector",
+        "type",
+        "objects",
+        "joined",
+        "disconnectors",
+        "pend. import",
+        "pend. export",
+        "pend. delete",
+        "unconfirmed",
+        "errors",
+    ):
+        table.add_column(column, justify="left" if column in ("connector", "type") else "right")
+    for c in connectors:
+        table.add_row(
+            c["connector"],
+            str(c["type"]),
+            str(c["objects"]),
+            str(c["connectors"]),
+            str(c["disconnectors"]),
+            str(c["pending_imports"]),
+            str(c["pending_exports"]),
+            str(c["pending_deletes"]),
+            str(c["unconfirmed"]),
+            f"[red]{c['errors']}[/red]" if c["errors"] else "0",
+        )
+    out.print(table)
+    out.print("metaverse: " + ", ".join(f"{n} {t}" for t, n in metaverse.items()))
+    if data["unresolved_references"]:
+        out.print(f"unresolved references waiting: {data['unresolved_references']}")
+    if runs:
+        run = runs[0]
+        out.print(f"last run: {run.id} {run.profile} {status_text(run.status)} at {when(run.started)}")
+    else:
+        out.print("no run yet: idsync cycle")
+
+
+@click.command("history")
+@click.argument("run_id", required=False, type=int)
+@click.option("--errors", "show_errors", is_flag=True, help="List the run's error rows.")
+@click.option("--limit", default=20, show_default=True, help="How many runs (without RUN) or errors to list.")
+@JSON
+@pass_state
+def history(state: CliState, run_id: int | None, show_errors: bool, limit: int, as_json: bool) -> None:
+    """Run history: the last runs, or one run's steps, counters and errors."""
+    ws = state.open()
+    try:
+        store = ws.store
+        if run_id is None:
+            runs = store.runs(limit)
+            if as_json:
+                print_json([r.summary() for r in runs])
+                return
+            table = Table(title="runs")
+            for column in ("run", "profile", "status", "started", "seconds", "errors"):
+                table.add_column(column)
+            for r in runs:
+                seconds = f"{(r.ended or r.started) - r.started:.1f}"
+                errors = sum(s.counters.errors for s in r.steps)
+                table.add_row(str(r.id), r.profile, status_text(r.status), when(r.started), seconds, str(errors))
+            console().print(table)
+            return
+        run = store.run_get(run_id)
+        if run is None:
+            raise click.ClickException(f"no run {run_id}")
+        errors = store.errors(run_id=run_id, limit=limit) if (show_errors or as_json) else []
+        if as_json:
+            data = run.summary()
+            data["errors"] = [
+                {
+                    "step_id": e.step_id,
+                    "connector": e.connector,
+                    "identifier": e.identifier,
+                    "cs_id": e.cs_id,
+                    "mv_id": e.mv_id,
+                    "attribute": e.attribute,
+                    "code": e.code,
+                    "reason": e.reason,
+                }
+                for e in errors
+            ]
+            print_json(data)
+            return
+        out = console()
+        print_run(run, out)
+        if show_errors:
+            table = Table(title=f"errors of run {run_id}")
+            for column in ("connector", "object", "attribute", "code", "reason"):
+                table.add_column(column)
+            for e in errors:
+                who = e.identifier or (f"cs:{e.cs_id}" if e.cs_id else f"mv:{e.mv_id}")
+                table.add_row(e.connector, who, e.attribute or "-", e.code, e.reason)
+            out.print(table)
+    finally:
+        ws.close()
+
+
+@click.group("search")
+def search() -> None:
+    """Find connector-space (cs) or metaverse (mv) objects."""
+
+
+@search.command("cs")
+@click.option("--connector", help="Only this connector.")
+@click.option("--type", "object_type", help="Only this object type.")
+@click.option("--attr", "attr", help="NAME=VALUE: an attribute value (case-insensitive).")
+@click.option("--identifier", help="Identifier pattern; * is a wildcard.")
+@click.option("--pending-import", is_flag=True, help="Staged by an import, not yet synced.")
+@click.option("--pending-export", is_flag=True, help="Staged by a sync, not yet exported.")
+@click.option("--pending-delete", is_flag=True, help="A delete waiting to be exported.")
+@click.option("--disconnector", is_flag=True, help="Not joined (normal, filtered or explicit disconnectors).")
+@click.option("--error", "with_error", is_flag=True, help="Objects whose last sync or export failed.")
+@click.option("--unconfirmed", is_flag=True, help="Exported values not yet confirmed by an import.")
+@click.option("--limit", default=50, show_default=True)
+@JSON
+@pass_state
+def search_cs(
+    state: CliState,
+    connector: str | None,
+    object_type: str | None,
+    attr: str | None,
+    identifier: str | None,
+    pending_import: bool,
+    pending_export: bool,
+    pending_delete: bool,
+    disconnector: bool,
+    with_error: bool,
+    unconfirmed: bool,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Search connector spaces by attribute value and by state."""
+    name = value = None
+    if attr:
+        name, sep, value = attr.partition("=")
+        if not sep:
+            raise click.UsageError("--attr takes NAME=VALUE")
+    like = None
+    if identifier:
+        like = identifier.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").replace("*", "%")
+    flt = CSFilter(
+        connector=connector,
+        object_type=object_type,
+        pending_import=pending_import,
+        pending_export=pending_export,
+        export_op="delete" if pending_delete else None,
+        error=with_error,
+        unconfirmed=unconfirmed,
+        link_states=(
+            (LinkState.DISCONNECTOR.value, LinkState.FILTERED.value, LinkState.EXPLICIT.value) if disconnector else ()
+        ),
+        attribute=name,
+        value=value,
+        identifier_like=like,
+    )
+    ws = state.open()
+    try:
+        found = ws.store.cs_page(flt, 0, limit)
+        total = ws.store.cs_count(flt)
+    finally:
+        ws.close()
+    if as_json:
+        print_json({"total": total, "objects": [cs_json(c) for c in found]})
+        return
+    table = Table(
+        title=f"{total} connector-space object{'s' if total != 1 else ''}"
+        + (f" (first {limit})" if total > limit else "")
+    )
+    for column in ("id", "connector", "type", "identifier", "state", "mv", "pending"):
+        table.add_column(column)
+    for c in found:
+        pending = []
+        if c.pending_import:
+            pending.append(f"import {c.pending_import.op.value}")
+        if c.pending_export:
+            pending.append(f"export {c.pending_export.op.value}")
+        if c.error:
+            pending.append("[red]error[/red]")
+        table.add_row(
+            f"cs:{c.id}",
+            c.connector,
+            c.object_type,
+            _trim(c.identifier),
+            c.link_state.value,
+            f"mv:{c.mv_id}" if c.mv_id else "-",
+            ", ".join(pending) or "-",
+        )
+    console().print(table)
+
+
+@search.command("mv")
+@click.option("--type", "object_type", help="Only this metaverse object type.")
+@click.option("--attr", "attr", required=True, help="NAME=VALUE; * is a wildcard (case-insensitive).")
+@click.option("--limit", default=50, show_default=True)
+@JSON
+@pass_state
+def search_mv(state: CliState, object_type: str | None, attr: str, limit: int, as_json: bool) -> None:
+    """Search the metaverse by attribute value."""
+    name, sep, value = attr.partition("=")
+    if not sep:
+        raise click.UsageError("--attr takes NAME=VALUE")
+    ws = state.open()
+    try:
+        found = ws.store.mv_search(object_type, name, value, limit)
+    finally:
+        ws.close()
+    if as_json:
+        print_json({"objects": [mv_json(m) for m in found]})
+        return
+    table = Table(title=f"{len(found)} metaverse object{'s' if len(found) != 1 else ''}")
+    for column in ("id", "type", name, "displayName"):
+        table.add_column(column)
+    for m in found:
+        table.add_row(
+            f"mv:{m.id}", m.object_type, str(m.attributes.get(name)), str(m.attributes.get("displayName", ""))
+        )
+    console().print(table)
+
+
+@click.command("show")
+@click.argument("obj", metavar="OBJECT")
+@JSON
+@pass_state
+def show(state: CliState, obj: str, as_json: bool) -> None:
+    """Show a CS or MV object with its lineage: which connector and rule gave each attribute, its links, its
+    pending imports and exports, unconfirmed exports and recent errors.
+
+    OBJECT is cs:ID, mv:ID, or CONNECTOR:ANCHOR-OR-IDENTIFIER (for example hr:E1042).
+    """
+    ws = state.open()
+    try:
+        kind, ident = resolve_object(ws, obj)
+        store = ws.store
+        if kind == "cs":
+            cs = store.cs_get(ident)
+            if cs is None:
+                raise click.ClickException(f"no connector-space object {obj}")
+            mv = store.mv_get(cs.mv_id) if cs.mv_id is not None else None
+            errors = store.errors_for_cs(cs.id, 5) if hasattr(store, "errors_for_cs") else []
+            audit = list(store.audit_search(cs_id=cs.id, limit=5))
+            data: dict[str, Any] = {
+                "cs": cs_json(cs),
+                "mv": mv_json(mv) if mv else None,
+                "errors": [e.describe() for e in errors],
+                "exports": audit,
+            }
+        else:
+            mv = store.mv_get(ident)
+            if mv is None:
+                raise click.ClickException(f"no metaverse object {obj}")
+            links = store.cs_by_mv([mv.id]).get(mv.id, [])
+            unresolved = store.unresolved_for_mv([mv.id])
+            data = {
+                "mv": mv_json(mv),
+                "links": [cs_json(c) for c in links],
+                "unresolved": [
+                    {"attribute": u.attribute, "direction": u.direction, "connector": u.connector, "ref": u.ref}
+                    for u in unresolved
+                ],
+            }
+    finally:
+        ws.close()
+    if as_json:
+        print_json(data)
+        return
+    _print_show(data)
+
+
+def _print_show(data: dict[str, Any]) -> None:
+    out = console()
+    cs = data.get("cs")
+    mv = data.get("mv")
+    if cs is not None:
+        out.print(f"[bold]cs:{cs['id']}[/bold] {cs['connector']} {cs['object_type']} {cs['identifier']!r}")
+        out.print(
+            f"  anchor {cs['anchor']} · {cs['link_state']}"
+            + (f" to mv:{cs['mv_id']} ({cs['link_rule']})" if cs["mv_id"] else "")
+        )
+        table = Table(title="attributes (hologram: what the system holds)")
+        table.add_column("attribute")
+        table.add_column("value")
+        for k, v in sorted(cs["attributes"].items()):
+            table.add_row(k, _trim(str(v), 80))
+        out.print(table)
+        if cs["pending_import"]:
+            out.print(f"  pending import: {cs['pending_import']}")
+        if cs["pending_export"]:
+            _print_export(out, cs["pending_export"])
+        if cs["unconfirmed"]:
+            out.print(f"  unconfirmed exports: {cs['unconfirmed']}")
+        if cs["error"]:
+            out.print(f"  [red]error:[/red] {cs['error']}")
+        for e in data.get("errors", []):
+            out.print(f"  error row: {e}")
+    if mv is not None:
+        out.print(f"[bold]mv:{mv['id']}[/bold] {mv['object_type']}")
+        table = Table(title="metaverse attributes and lineage")
+        for column in ("attribute", "value", "from connector", "rule", "cs"):
+            table.add_column(column)
+        for k, v in sorted(mv["attributes"].items()):
+            lineage = mv["lineage"].get(k, {})
+            table.add_row(
+                k,
+                _trim(str(v), 60),
+                lineage.get("connector", "-"),
+                lineage.get("rule", "-"),
+                f"cs:{lineage['cs_id']}" if lineage else "-",
+            )
+        out.print(table)
+    for link in data.get("links", []):
+        pending = f" · pending {link['pending_export']['op']}" if link["pending_export"] else ""
+        out.print(f"  link cs:{link['id']} {link['connector']} {link['identifier']!r} ({link['link_rule']}){pending}")
+        if link["pending_export"]:
+            _print_export(out, link["pending_export"], indent="    ")
+    for u in data.get("unresolved", []):
+        out.print(f"  unresolved {u['direction']} reference {u['attribute']} -> {u['connector']}:{u['ref']}")
+
+
+def _print_export(out: Any, pending: dict[str, Any], indent: str = "  ") -> None:
+    out.print(
+        f"{indent}pending export: {pending['op']}"
+        + (f" rename to {pending['new_identifier']!r}" if pending.get("new_identifier") else "")
+    )
+    for name, op, values, rule in pending.get("changes", []):
+        out.print(f"{indent}  {op} {name} = {_trim(str(values), 70)}  [dim](rule {rule})[/dim]")
+
+
+@click.command("preview")
+@click.argument("obj", metavar="OBJECT")
+@JSON
+@pass_state
+def preview_command(state: CliState, obj: str, as_json: bool) -> None:
+    """What a sync of OBJECT would change — metaverse values and the pending exports it would stage in each
+    connector, with the rule that decided each — computed for real and rolled back. Nothing is committed.
+
+    OBJECT is cs:ID, mv:ID, or CONNECTOR:ANCHOR-OR-IDENTIFIER.
+    """
+    from idsync.engine.preview import preview
+
+    ws = state.open()
+    try:
+        kind, ident = resolve_object(ws, obj)
+        try:
+            result = preview(ws, cs_id=ident if kind == "cs" else None, mv_id=ident if kind == "mv" else None)
+        except LookupError as exc:
+            raise click.ClickException(str(exc)) from None
+    finally:
+        ws.close()
+    data = {
+        "cs_before": cs_json(result.cs_before) if result.cs_before else None,
+        "cs_after": cs_json(result.cs_after) if result.cs_after else None,
+        "mv_before": mv_json(result.mv_before) if result.mv_before else None,
+        "mv_after": mv_json(result.mv_after) if result.mv_after else None,
+        "mv_changes": {k: {"before": b, "after": a} for k, (b, a) in result.mv_changes.items()},
+        "pending_exports": [cs_json(c) for c in result.links_after if c.pending_export],
+        "errors": [e.describe() for e in result.errors],
+    }
+    if as_json:
+        print_json(data)
+        return
+    out = console()
+    out.print("[bold]preview[/bold] (nothing was committed)")
+    if result.mv_after is not None and result.mv_before is None:
+        out.print(f"  projects a new {result.mv_after.object_type} into the metaverse")
+    if result.cs_before and result.cs_after and result.cs_before.mv_id != result.cs_after.mv_id:
+        out.print(f"  link: mv:{result.cs_before.mv_id} -> mv:{result.cs_after.mv_id} ({result.cs_after.link_rule})")
+    for k, change in data["mv_changes"].items():
+        rule = result.mv_after.provenance.get(k) if result.mv_after else None
+        by = f"  [dim]({rule.connector}, rule {rule.rule})[/dim]" if rule else ""
+        out.print(f"  mv {k}: {change['before']!r} -> {change['after']!r}{by}")
+    for c in result.links_after:
+        if c.pending_export:
+            out.print(f"  {c.connector} {c.identifier!r}:")
+            _print_export(out, c.pending_export.to_json(), indent="    ")
+    if not data["mv_changes"] and not data["pending_exports"]:
+        out.print("  no change")
+    for e in data["errors"]:
+        out.print(f"  [red]error:[/red] {e}")
+
+
+COMMANDS = [status, history, search, show, preview_command]

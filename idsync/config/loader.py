@@ -1,0 +1,267 @@
+"""Loading ``idsync.yaml``: YAML with positions, pydantic validation, cross-references, connector blocks.
+
+Every problem is reported with file, line and column, all of them at once, because fixing a configuration one
+error per run is miserable.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from idsync.config.models import NAME, InboundRule, OutboundRule, WorkspaceConfig
+
+Path_ = tuple[str | int, ...]
+
+CONFIG_FILE = "idsync.yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigIssue:
+    message: str
+    position: Position | None = None
+    path: Path_ = ()
+
+    def __str__(self) -> str:
+        where = f"{self.position}: " if self.position else ""
+        dotted = ".".join(str(p) for p in self.path)
+        return f"{where}{dotted + ': ' if dotted else ''}{self.message}"
+
+
+class ConfigError(Exception):
+    """One or more configuration problems, each with its position."""
+
+    def __init__(self, issues: list[ConfigIssue]) -> None:
+        self.issues = issues
+        super().__init__("\n".join(str(i) for i in issues))
+
+
+@dataclass
+class PositionMap:
+    """Where each value of the YAML document starts; expressions use it to point into the file."""
+
+    file: str
+    positions: dict[Path_, Position] = field(default_factory=dict)
+    value_positions: dict[Path_, Position] = field(default_factory=dict)
+    """For scalars: the first character of the text itself (after a quote or a block indicator)."""
+
+    def find(self, path: Path_) -> Position | None:
+        """The position of ``path`` or of its nearest ancestor that has one."""
+        p = tuple(path)
+        while True:
+            if p in self.positions:
+                return self.positions[p]
+            if not p:
+                return None
+            p = p[:-1]
+
+    def value(self, path: Path_) -> Position | None:
+        return self.value_positions.get(tuple(path)) or self.find(path)
+
+
+def _walk(node: yaml.Node, path: Path_, out: PositionMap) -> None:
+    mark = node.start_mark
+    out.positions[path] = Position(out.file, mark.line + 1, mark.column + 1)
+    if isinstance(node, yaml.ScalarNode):
+        line, column = mark.line + 1, mark.column + 1
+        if node.style in ("'", '"'):
+            column += 1
+        elif node.style in ("|", ">"):
+            line, column = line + 1, 1
+            # block scalars start on the next line, indented; find the indentation in the buffer
+            buffer = mark.buffer or ""
+            lines = buffer.splitlines()
+            if line - 1 < len(lines):
+                text = lines[line - 1]
+                column = len(text) - len(text.lstrip()) + 1
+        out.value_positions[path] = Position(out.file, line, column)
+    elif isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            name = key.value if isinstance(key, yaml.ScalarNode) else str(key.value)
+            out.positions[(*path, name)] = Position(out.file, key.start_mark.line + 1, key.start_mark.column + 1)
+            _walk(value, (*path, name), out)
+            # keep the key's position as the position of the entry, it reads better in messages
+            out.positions[(*path, name)] = Position(out.file, key.start_mark.line + 1, key.start_mark.column + 1)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _walk(item, (*path, index), out)
+
+
+def parse_yaml(text: str, file: str) -> tuple[Any, PositionMap]:
+    positions = PositionMap(file)
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        pos = Position(file, mark.line + 1, mark.column + 1) if mark else None
+        raise ConfigError([ConfigIssue(f"YAML: {exc.problem or exc}", pos)]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([ConfigIssue(f"YAML: {exc}", Position(file, 1, 1))]) from None
+    if node is not None:
+        _walk(node, (), positions)
+    return data, positions
+
+
+def issues_from_validation(
+    error: ValidationError, positions: PositionMap, prefix: Path_ = (), *, data: Any = None
+) -> list[ConfigIssue]:
+    issues = []
+    for item in error.errors():
+        loc: Path_ = tuple(p for p in item["loc"] if not (isinstance(p, str) and "[" in p and p.endswith("]")))
+        full = (*prefix, *loc)
+        message = str(item["msg"])
+        if message.startswith("Value error, "):
+            message = message[len("Value error, ") :]
+        if item["type"] == "extra_forbidden":
+            message = f"unknown setting {loc[-1]!r}" if loc else "unknown setting"
+        elif item["type"] == "missing":
+            message = f"{loc[-1]!r} is required" if loc else message
+        issues.append(ConfigIssue(message, positions.find(full), full))
+    return issues
+
+
+@dataclass
+class LoadedConfig:
+    """A validated workspace configuration with its connector blocks parsed by their own models."""
+
+    path: Path
+    workspace: Path
+    config: WorkspaceConfig
+    connectors: dict[str, BaseModel]
+    positions: PositionMap
+
+    def position(self, path: Path_) -> Position | None:
+        return self.positions.value(path)
+
+
+ConnectorModelLookup = Callable[[str], type[BaseModel]]
+"""connector type name -> its pydantic config model (raises LookupError for an unknown type)."""
+
+
+def load_config(path: Path, connector_models: ConnectorModelLookup) -> LoadedConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            [ConfigIssue(f"no configuration at {path}; run 'idsync init' or 'idsync quickstart'")]
+        ) from None
+    return load_config_text(text, str(path), path.parent, connector_models, source=path)
+
+
+def load_config_text(
+    text: str,
+    file: str,
+    workspace: Path,
+    connector_models: ConnectorModelLookup,
+    *,
+    source: Path | None = None,
+) -> LoadedConfig:
+    data, positions = parse_yaml(text, file)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError([ConfigIssue("the configuration must be a mapping of settings", Position(file, 1, 1))])
+    try:
+        config = WorkspaceConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(issues_from_validation(exc, positions)) from None
+    issues = cross_check(config, positions)
+    connectors: dict[str, BaseModel] = {}
+    for name, block in config.connectors.items():
+        if not isinstance(block, dict) or "type" not in block:
+            continue
+        try:
+            model = connector_models(str(block["type"]))
+        except LookupError as exc:
+            issues.append(
+                ConfigIssue(str(exc).strip("'\""), positions.find(("connectors", name, "type")), ("connectors", name))
+            )
+            continue
+        try:
+            connectors[name] = model.model_validate(block)
+        except ValidationError as exc:
+            issues.extend(issues_from_validation(exc, positions, ("connectors", name)))
+    if issues:
+        raise ConfigError(issues)
+    return LoadedConfig(source or Path(file), workspace, config, connectors, positions)
+
+
+def cross_check(config: WorkspaceConfig, positions: PositionMap) -> list[ConfigIssue]:
+    """References between sections: connectors, metaverse types and attributes, rule names, profiles."""
+    issues: list[ConfigIssue] = []
+
+    def add(message: str, *path: str | int) -> None:
+        issues.append(ConfigIssue(message, positions.find(path), path))
+
+    for name, block in config.connectors.items():
+        if not re.match(NAME, name):
+            add(f"connector name {name!r}: use letters, digits, '_', '.', '-'", "connectors", name)
+        if not isinstance(block, dict) or "type" not in block:
+            add("'type' is required (csv, ldap, ad, graph, ...)", "connectors", name)
+    seen: dict[str, str] = {}
+    both: list[tuple[str, Sequence[InboundRule | OutboundRule]]] = [
+        ("inbound", config.inbound),
+        ("outbound", config.outbound),
+    ]
+    for kind, rules in both:
+        for index, rule in enumerate(rules):
+            if rule.name in seen:
+                add(f"rule name {rule.name!r} is already used by an {seen[rule.name]} rule", kind, index, "name")
+            seen[rule.name] = kind
+            if rule.connector not in config.connectors:
+                known = ", ".join(sorted(config.connectors)) or "none defined"
+                add(f"unknown connector {rule.connector!r} (known: {known})", kind, index, "connector")
+            if rule.metaverse_type not in config.metaverse:
+                known = ", ".join(sorted(config.metaverse)) or "none defined"
+                add(f"unknown metaverse type {rule.metaverse_type!r} (known: {known})", kind, index, "metaverse_type")
+    for index, rule in enumerate(config.inbound):
+        mv = config.metaverse.get(rule.metaverse_type)
+        if mv is None:
+            continue
+        for attr in rule.flows:
+            if attr not in mv.attributes:
+                add(
+                    f"flow target {attr!r} is not an attribute of metaverse type {rule.metaverse_type!r}",
+                    "inbound",
+                    index,
+                    "flows",
+                    attr,
+                )
+        for j, join in enumerate(rule.join):
+            for attr in join:
+                if attr not in mv.attributes:
+                    add(
+                        f"join attribute {attr!r} is not an attribute of metaverse type {rule.metaverse_type!r}",
+                        "inbound",
+                        index,
+                        "join",
+                        j,
+                        attr,
+                    )
+    for mv_name, mv in config.metaverse.items():
+        for connector in mv.deletion.authoritative:
+            if connector not in config.connectors:
+                add(f"unknown authoritative connector {connector!r}", "metaverse", mv_name, "deletion")
+    for profile, steps in config.profiles.items():
+        for index, step in enumerate(steps):
+            if step.connector not in config.connectors:
+                add(f"unknown connector {step.connector!r}", "profiles", profile, index)
+    return issues

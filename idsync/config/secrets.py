@@ -1,0 +1,64 @@
+"""Secret references: the only form a secret may take in a configuration.
+
+A secret is written as ``${env:NAME}`` or ``${file:PATH}`` and resolved at the moment a connector needs it. The
+resolved text never goes back into a model, a log line, the store or an exception message: only the reference does.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AfterValidator
+
+REFERENCE = re.compile(r"^\$\{(env|file):([^}]+)\}$")
+
+
+class SecretError(Exception):
+    """A reference that cannot be resolved. The message names the reference, never a value."""
+
+
+def _check_reference(text: str) -> str:
+    if not REFERENCE.match(text):
+        raise ValueError(
+            "secrets must be references, not values: write ${env:NAME} or ${file:PATH} "
+            "(the value you typed was not kept)"
+        )
+    return text
+
+
+SecretRef = Annotated[str, AfterValidator(_check_reference)]
+"""A configuration field that holds a secret reference; a literal secret fails validation."""
+
+
+@dataclass(frozen=True, slots=True)
+class SecretResolver:
+    """Resolves references against the environment and files, relative to the workspace."""
+
+    workspace: Path
+    environ: dict[str, str] | None = None
+
+    def resolve(self, reference: str) -> str:
+        match = REFERENCE.match(reference.strip())
+        if match is None:
+            raise SecretError("not a secret reference; write ${env:NAME} or ${file:PATH}")
+        kind, name = match.groups()
+        if kind == "env":
+            env = self.environ if self.environ is not None else os.environ
+            if name not in env:
+                raise SecretError(f"${{env:{name}}}: the environment variable {name} is not set")
+            return env[name]
+        path = Path(name).expanduser()
+        if not path.is_absolute():
+            path = self.workspace / path
+        try:
+            return path.read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            raise SecretError(f"${{file:{name}}}: cannot read the file ({exc.strerror})") from None
+
+
+def is_reference(text: str) -> bool:
+    return bool(REFERENCE.match(text))

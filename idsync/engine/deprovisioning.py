@@ -1,0 +1,62 @@
+"""Deprovisioning: what happens to a target object when its MV object leaves scope or is deleted.
+
+``delete`` stages a delete (or simply forgets an add never exported); ``disable`` applies the rule's deprovision
+flows (accountEnabled = false, a move to a leavers OU) and stays linked; ``disconnect`` unlinks and leaves the
+target as it is; ``keep`` stays linked and stops flowing. When the MV object itself is deleted, nothing can stay
+linked: ``disable`` and ``keep`` then leave a disconnector behind.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from idsync.engine.context import SyncContext
+from idsync.engine.export_flows import desired_values
+from idsync.engine.pending_exports import stage_delete, stage_update
+from idsync.engine.rules import CompiledOutbound
+from idsync.model import CSObject, ExportOp, LinkState, MVObject
+
+
+def deprovision(
+    ctx: SyncContext, cs: CSObject, mv: MVObject, rule: CompiledOutbound, values: Any, *, mv_deleted: bool
+) -> bool:
+    """Apply ``rule``'s deprovision action to ``cs``. Returns True when something changed (saved or removed)."""
+    action = rule.deprovision
+    never_exported = cs.anchor is None and cs.pending_export is not None and cs.pending_export.op is ExportOp.ADD
+    if never_exported and action in ("delete", "disable"):
+        # the target never saw it: nothing to delete or disable there
+        ctx.store.cs_delete([cs.id])
+        ctx.step.counters.deprovisioned += 1
+        return True
+    before = (cs.pending_export.to_json() if cs.pending_export else None, cs.mv_id, cs.link_state)
+    if action == "delete":
+        stage_delete(cs, rule.name)
+        if mv_deleted:
+            _unlink(cs)
+    elif action == "disable":
+        desired = desired_values(
+            ctx, mv, [rule], values, cs.connector, cs.object_type, initial=False, flows_of="deprovision_flows"
+        )
+        stage_update(cs, ctx.cs_schema(cs.connector, cs.object_type), desired, new_identifier=None, rule=rule.name)
+        if mv_deleted:
+            _unlink(cs)
+    elif action == "disconnect":
+        cs.pending_export = None
+        _unlink(cs)
+    else:  # keep
+        if cs.pending_export is not None and cs.pending_export.op is not ExportOp.ADD:
+            cs.pending_export = None
+        if mv_deleted:
+            _unlink(cs)
+    after = (cs.pending_export.to_json() if cs.pending_export else None, cs.mv_id, cs.link_state)
+    if before == after:
+        return False
+    ctx.store.cs_save([cs])
+    ctx.step.counters.deprovisioned += 1
+    return True
+
+
+def _unlink(cs: CSObject) -> None:
+    cs.mv_id = None
+    cs.link_state = LinkState.DISCONNECTOR
+    cs.link_rule = None

@@ -1,0 +1,86 @@
+"""Evaluating flows against an object's values: input shaping, failure wrapping, result typing."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from idsync.engine.errors import ObjectError
+from idsync.engine.rules import CompiledFlow, truthy
+from idsync.expressions import (
+    AUTHORITATIVE_NULL,
+    IGNORE_THIS_FLOW,
+    EvalContext,
+    Expression,
+    ExpressionEvaluationError,
+)
+from idsync.model import AttributeSpec, AttributeType, AttributeValueError, ObjectTypeSchema, coerce
+
+SENTINELS = (IGNORE_THIS_FLOW, AUTHORITATIVE_NULL)
+
+
+def binary_attributes(schema: ObjectTypeSchema) -> frozenset[str]:
+    return frozenset(a.name for a in schema.attributes.values() if a.type is AttributeType.BINARY)
+
+
+def expression_input(attrs: Mapping[str, Any], binary: frozenset[str]) -> Mapping[str, Any]:
+    """Storage form -> what expressions see: binary values as bytes, everything else unchanged (no copy)."""
+    if not binary or binary.isdisjoint(attrs):
+        return attrs
+    out = dict(attrs)
+    for name in binary.intersection(attrs):
+        value = out[name]
+        if isinstance(value, list):
+            out[name] = [base64.b64decode(v) for v in value]
+        elif isinstance(value, str):
+            out[name] = base64.b64decode(value)
+    return out
+
+
+def evaluate(expr: Expression, values: Mapping[str, Any], ctx: EvalContext, *, what: str, attribute: str | None) -> Any:
+    try:
+        return expr.evaluate(values, ctx)
+    except ExpressionEvaluationError as exc:
+        raise ObjectError(f"{what}: {exc}", attribute=attribute, code="expression-error") from None
+    except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
+        raise ObjectError(
+            f"{what}: {type(exc).__name__}: {exc} in {expr.text!r}", attribute=attribute, code="expression-error"
+        ) from None
+
+
+def evaluate_flow(
+    flow: CompiledFlow,
+    values: Mapping[str, Any],
+    ctx: EvalContext,
+    rule: str,
+    unique: Callable[[str], bool] | None = None,
+) -> Any:
+    if unique is not None and flow.picks_unique:
+        ctx = replace(ctx, is_unique=unique)
+    return evaluate(flow.expression, values, ctx, what=f"flow {flow.target!r} of rule {rule!r}", attribute=flow.target)
+
+
+def in_scope(expr: Expression | None, values: Mapping[str, Any], ctx: EvalContext, rule: str) -> bool:
+    if expr is None:
+        return True
+    return truthy(evaluate(expr, values, ctx, what=f"scope of rule {rule!r}", attribute=None))
+
+
+def typed(spec: AttributeSpec | None, value: Any) -> Any:
+    """A flow result in storage form for the attribute it feeds. Sentinels pass through."""
+    if value is None or value is IGNORE_THIS_FLOW or value is AUTHORITATIVE_NULL:
+        return value
+    if spec is None:
+        if isinstance(value, bytes):
+            return base64.b64encode(value).decode("ascii")
+        if isinstance(value, tuple | set):
+            return list(value)
+        if value == "" or value == []:
+            return None
+        return value
+    try:
+        return coerce(spec, value)
+    except AttributeValueError as exc:
+        raise ObjectError(str(exc), attribute=spec.name, code="type-error") from None

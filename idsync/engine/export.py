@@ -1,0 +1,281 @@
+"""The export step: pending exports go to the connected system in batches, each recorded in flight first.
+
+Order matters for references: a value that points at an object whose add has not been sent yet is held back and
+sent in a second pass, after the adds of the first pass returned their anchors. Staging mode computes and reports
+everything and sends nothing. The deletion threshold is checked before the first byte goes out.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from idsync.config import Safety
+from idsync.connectors.base import Connector, ExportItem, ExportResult
+from idsync.engine.errors import ErrorLog
+from idsync.engine.reconciliation import record_success, set_in_flight
+from idsync.engine.references import PLACEHOLDER
+from idsync.engine.rules import RuleSet
+from idsync.engine.thresholds import check_deletion_threshold
+from idsync.model import AttributeChange, CSObject, ExportOp, PendingExport, StepResult
+from idsync.store import CSFilter, Store
+from idsync.store.rows import identifier_key
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class _Prepared:
+    cs: CSObject
+    item: ExportItem
+    deferred: list[AttributeChange] = field(default_factory=list)
+
+
+class Exporter:
+    def __init__(
+        self,
+        store: Store,
+        connector: Connector,
+        name: str,
+        rules: RuleSet,
+        step: StepResult,
+        errors: ErrorLog,
+        safety: Safety,
+        *,
+        staging: bool = False,
+        batch_size: int | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.store = store
+        self.connector = connector
+        self.name = name
+        self.rules = rules
+        self.step = step
+        self.errors = errors
+        self.safety = safety
+        self.staging = staging
+        self.caps = connector.capabilities
+        self.batch_size = batch_size or self.caps.export_batch_size
+        self.progress = progress
+        self.reference_attributes: dict[str, set[str]] = {}
+        for rule in rules.outbound:
+            if rule.connector == name:
+                self.reference_attributes.setdefault(rule.object_type, set()).update(rule.reference_targets)
+
+    def run(self) -> str | None:
+        check = check_deletion_threshold(self.store, self.name, self.safety)
+        if self.staging:
+            return self._stage_only()
+        held = self._pass(None)
+        if held:
+            self._pass(held)
+        if check.approved:
+            self.store.approval_set(self.name, 0)
+        remaining = self.store.cs_count(CSFilter(connector=self.name, pending_export=True))
+        self.step.counters.exported_pending = remaining
+        return None
+
+    def _stage_only(self) -> str:
+        counters = self.step.counters
+        after = 0
+        total = 0
+        while True:
+            page = self.store.cs_page(CSFilter(connector=self.name, pending_export=True), after, 1000)
+            if not page:
+                break
+            for cs in page:
+                self._count(cs.pending_export)
+                total += 1
+            after = page[-1].id
+        counters.exported_pending = total
+        return (
+            f"staging mode: {total} pending exports computed and kept, nothing sent "
+            f"(see them with `idsync search cs --connector {self.name} --pending-export`)"
+        )
+
+    def _count(self, pending: PendingExport | None) -> None:
+        counters = self.step.counters
+        if pending is None:
+            return
+        if pending.op is ExportOp.ADD:
+            counters.adds += 1
+        elif pending.op is ExportOp.DELETE:
+            counters.deletes += 1
+        else:
+            if pending.new_identifier is not None:
+                counters.renames += 1
+            if pending.changes:
+                counters.updates += 1
+
+    # passes ----------------------------------------------------------------------------------------------------
+    def _pass(self, only: set[int] | None) -> set[int]:
+        """Send every pending export once (or those of ``only``). Returns the objects with values held back."""
+        held: set[int] = set()
+        after = 0
+        todo = sorted(only) if only is not None else []
+        while True:
+            if only is None:
+                page = self.store.cs_page(CSFilter(connector=self.name, pending_export=True), after, self.batch_size)
+            else:
+                chunk, todo = todo[: self.batch_size], todo[self.batch_size :]
+                page = list(self.store.cs_get_many(chunk).values())
+                if not chunk:
+                    break
+            if not page:
+                if only is None:
+                    break
+                continue
+            after = page[-1].id
+            prepared = [p for p in (self._prepare(cs) for cs in page) if p is not None]
+            sendable = [p for p in prepared if not _empty(p.item)]
+            held.update(p.cs.id for p in prepared if p.deferred)
+            if sendable:
+                self._send(sendable)
+            if self.progress:
+                self.progress(len(page))
+            self.errors.check_limit()
+        return held
+
+    def _prepare(self, cs: CSObject) -> _Prepared | None:
+        pending = cs.pending_export
+        if pending is None or pending.in_flight:
+            return None
+        refs = self.reference_attributes.get(cs.object_type, set())
+        changes: list[AttributeChange] = []
+        deferred: list[AttributeChange] = []
+        for change in pending.changes:
+            if change.name not in refs or not change.values:
+                changes.append(change)
+                continue
+            ready, waiting = self._resolve(change.values)
+            if ready:
+                changes.append(AttributeChange(change.name, change.op, ready, change.rule))
+            if waiting:
+                deferred.append(AttributeChange(change.name, change.op, waiting, change.rule))
+        item = ExportItem(
+            cs_id=cs.id,
+            object_type=cs.object_type,
+            op=pending.op,
+            identifier=cs.identifier,
+            anchor=cs.anchor,
+            changes=changes,
+            new_identifier=pending.new_identifier,
+            hologram=cs.hologram,
+        )
+        return _Prepared(cs, item, deferred)
+
+    def _resolve(self, values: list[Any]) -> tuple[list[Any], list[Any]]:
+        """Reference values ready to send, and those naming an object whose add has not been sent yet."""
+        ready: list[Any] = []
+        waiting: list[Any] = []
+        placeholders = [int(str(v)[len(PLACEHOLDER) :]) for v in values if str(v).startswith(PLACEHOLDER)]
+        targets = self.store.cs_get_many(placeholders) if placeholders else {}
+        by_identifier: dict[str, list[CSObject]] = {}
+        if self.caps.references_by == "identifier":
+            plain = [str(v) for v in values if not str(v).startswith(PLACEHOLDER)]
+            by_identifier = self.store.cs_by_identifier(self.name, plain) if plain else {}
+        for value in values:
+            text = str(value)
+            if text.startswith(PLACEHOLDER):
+                target = targets.get(int(text[len(PLACEHOLDER) :]))
+                if target is None:
+                    continue  # the referenced object is gone: drop the value
+                if target.anchor is not None and self.caps.references_by == "anchor":
+                    ready.append(target.anchor)
+                elif self.caps.references_by == "identifier" and not _unsent_add(target):
+                    ready.append(target.identifier)
+                else:
+                    waiting.append(value)
+                continue
+            if self.caps.references_by == "identifier":
+                found = by_identifier.get(identifier_key(text), [])
+                if any(_unsent_add(t) for t in found):
+                    waiting.append(value)
+                    continue
+            ready.append(value)
+        return ready, waiting
+
+    def _send(self, batch: list[_Prepared]) -> None:
+        with self.store.transaction():
+            for p in batch:
+                assert p.cs.pending_export is not None
+                p.cs.pending_export.in_flight = True
+            self.store.cs_save([p.cs for p in batch])
+            set_in_flight(self.store, self.name, [p.cs.id for p in batch])
+        results: dict[int, ExportResult] = {}
+        for result in self.connector.export([p.item for p in batch]):
+            results[result.cs_id] = result
+        audit: list[dict[str, Any]] = []
+        now = time.time()
+        with self.store.transaction():
+            for p in batch:
+                result = results.get(p.cs.id) or ExportResult(
+                    p.cs.id, False, error="the connector returned no result for this object", code="no-result"
+                )
+                audit.append(self._record(p, result, now))
+            set_in_flight(self.store, self.name, [])
+            self.store.audit_add(audit)
+            self.store.add_errors(self.errors.drain())
+
+    def _record(self, p: _Prepared, result: ExportResult, now: float) -> dict[str, Any]:
+        cs = p.cs
+        pending = cs.pending_export
+        assert pending is not None
+        row: dict[str, Any] = {
+            "at": now,
+            "run_id": self.step.run_id,
+            "step_id": self.step.id,
+            "connector": self.name,
+            "cs_id": cs.id,
+            "identifier": cs.identifier,
+            "op": pending.op.value if pending.new_identifier is None else f"{pending.op.value}+rename",
+            "rule": pending.rule,
+            "changes": [c.to_json() for c in p.item.changes]
+            + (
+                [["__identifier__", "replace", [pending.new_identifier], pending.rule]]
+                if pending.new_identifier
+                else []
+            ),
+            "result": "success" if result.ok else f"error: {result.error}",
+        }
+        if not result.ok:
+            pending.in_flight = False
+            pending.tries += 1
+            cs.error = result.error
+            self.errors.add(
+                result.error or "export failed",
+                cs=cs,
+                attribute=result.attribute,
+                code=result.code or "export-error",
+                detail="retryable" if result.retryable else None,
+            )
+            self.store.cs_save([cs])
+            return row
+        self._count(pending)
+        cs.error = None
+        if pending.op is ExportOp.DELETE:
+            self.store.cs_delete([cs.id])
+            return row
+        if pending.op is ExportOp.ADD:
+            cs.anchor = result.anchor or (cs.identifier if self.caps.identifier_is_anchor else cs.anchor)
+        if pending.new_identifier is not None:
+            cs.identifier = pending.new_identifier
+        if result.identifier:
+            cs.identifier = result.identifier
+        record_success(cs, sent=p.item.changes)
+        if p.deferred:
+            cs.pending_export = PendingExport(ExportOp.UPDATE, p.deferred, None, pending.rule, pending.tries)
+        else:
+            cs.pending_export = None
+        self.store.cs_save([cs])
+        return row
+
+
+def _empty(item: ExportItem) -> bool:
+    return item.op is ExportOp.UPDATE and not item.changes and item.new_identifier is None
+
+
+def _unsent_add(cs: CSObject) -> bool:
+    return cs.pending_export is not None and cs.pending_export.op is ExportOp.ADD and cs.anchor is None

@@ -1,0 +1,128 @@
+"""Export attribute flow: the values an MV object wants in a target object, merged across rules by precedence."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from idsync.engine.context import SyncContext
+from idsync.engine.evaluation import evaluate, evaluate_flow, typed
+from idsync.engine.pending_exports import stage_update
+from idsync.engine.references import record_unresolved, resolve_outbound
+from idsync.engine.rules import CompiledFlow, CompiledOutbound
+from idsync.expressions import AUTHORITATIVE_NULL, IGNORE_THIS_FLOW
+from idsync.model import CSObject, ExportOp, MVObject
+from idsync.store.rows import key_value
+
+
+def desired_values(
+    ctx: SyncContext,
+    mv: MVObject,
+    scoped: list[CompiledOutbound],
+    values: Any,
+    connector: str,
+    object_type: str,
+    *,
+    initial: bool,
+    flows_of: str = "flows",
+    cs_id: int | None = None,
+) -> dict[str, tuple[Any, str]]:
+    """target attribute -> (desired storage value, rule), merging the in-scope rules by precedence."""
+    schema = ctx.cs_schema(connector, object_type)
+    candidates: list[tuple[CompiledOutbound, CompiledFlow]] = []
+    for rule in scoped:
+        flows: list[CompiledFlow] = getattr(rule, flows_of)
+        candidates.extend((rule, f) for f in flows)
+    candidates.sort(key=lambda rf: (rf[1].precedence, rf[1].order))
+    out: dict[str, tuple[Any, str]] = {}
+    decided: set[str] = set()
+    unresolved: dict[str, list[str]] = {}
+    for rule, flow in candidates:
+        if flow.target in decided:
+            continue
+        if flow.initial_only and not initial:
+            continue
+        unique = _unique_in_target(ctx, connector, flow.target, cs_id) if flow.picks_unique else None
+        result = evaluate_flow(flow, values, ctx.eval_ctx, rule.name, unique)
+        if result is IGNORE_THIS_FLOW:
+            continue
+        if result is AUTHORITATIVE_NULL:
+            result = None
+        elif flow.target in rule.reference_targets:
+            keys, missing = resolve_outbound(ctx, connector, [str(v) for v in _listify(result)])
+            if missing:
+                unresolved.setdefault(flow.target, []).extend(missing)
+            spec = schema.attributes.get(flow.target)
+            multi = (spec.multivalued if spec is not None else isinstance(result, list)) or isinstance(result, list)
+            result = (sorted(keys) or None) if multi else (keys[0] if keys else None)
+        else:
+            result = typed(schema.attributes.get(flow.target), result)
+        if result is None and flow.skip_null:
+            continue
+        out[flow.target] = (result, rule.name)
+        decided.add(flow.target)
+    for rule in scoped:
+        for attr in rule.reference_targets:
+            missing = unresolved.get(attr, [])
+            record_unresolved(ctx, mv.id, f"{connector}/{attr}", "out", connector, missing)
+            if missing:
+                ctx.retry_out.add(mv.id)
+    return out
+
+
+def _unique_in_target(ctx: SyncContext, connector: str, attribute: str, own: int | None) -> Callable[[str], bool]:
+    """SelectUniqueValue's question for a target attribute: is this candidate free in the target connector space,
+    counting values already staged for export (so two objects provisioned in one run never collide)?"""
+
+    def is_unique(candidate: str) -> bool:
+        found = ctx.store.cs_find(connector, attribute, [key_value(candidate)])
+        return not any(i != own for ids in found.values() for i in ids)
+
+    return is_unique
+
+
+def _listify(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def identifier_value(ctx: SyncContext, rule: CompiledOutbound, values: Any) -> str | None:
+    if rule.identifier is None:
+        return None
+    result = evaluate(rule.identifier, values, ctx.eval_ctx, what=f"identifier of rule {rule.name!r}", attribute=None)
+    if result is None or result is IGNORE_THIS_FLOW or result is AUTHORITATIVE_NULL:
+        return None
+    if isinstance(result, list):
+        result = result[0] if result else None
+    text = str(result).strip() if result is not None else ""
+    return text or None
+
+
+def export_flows(ctx: SyncContext, cs: CSObject, mv: MVObject, scoped: list[CompiledOutbound], values: Any) -> bool:
+    """Stage the export flows of a linked object (and a rename when its identifier flow moved)."""
+    new_object = cs.anchor is None and cs.pending_export is not None and cs.pending_export.op is ExportOp.ADD
+    desired = desired_values(ctx, mv, scoped, values, cs.connector, cs.object_type, initial=new_object, cs_id=cs.id)
+    new_identifier = None
+    caps = ctx.capabilities(cs.connector)
+    identifier_rule = next((r for r in scoped if r.identifier is not None), None)
+    if identifier_rule is not None:
+        wanted = identifier_value(ctx, identifier_rule, values)
+        if wanted is not None:
+            same = (
+                wanted.casefold() == cs.identifier.casefold()
+                if caps.case_insensitive_identifiers
+                else wanted == cs.identifier
+            )
+            if not same:
+                if new_object:
+                    cs.identifier = wanted
+                elif caps.rename:
+                    new_identifier = wanted
+    schema = ctx.cs_schema(cs.connector, cs.object_type)
+    if cs.pending_export is not None and cs.pending_export.op is ExportOp.DELETE and not new_object:
+        cs.pending_export = None  # back in scope: the delete is withdrawn
+    changed = stage_update(cs, schema, desired, new_identifier=new_identifier, rule=scoped[0].name)
+    if changed:
+        ctx.store.cs_save([cs])
+    return changed

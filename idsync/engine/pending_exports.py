@@ -1,0 +1,115 @@
+"""Pending exports: the difference between what the metaverse wants in a target and what the target holds.
+
+Desired values are compared with the *expected* target state — the hologram overlaid with exported values not yet
+confirmed — so a value already sent is not sent again while its confirmation is on the way. Pending exports are
+recomputed from scratch at every evaluation, which makes a sync idempotent: evaluating an object twice stages the
+same changes once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from idsync.model import (
+    AttributeChange,
+    Attributes,
+    AttributeSpec,
+    CSObject,
+    ExportOp,
+    ObjectTypeSchema,
+    PendingExport,
+    ValueOp,
+    as_list,
+    normalize,
+    values_equal,
+)
+
+
+def expected_state(cs: CSObject) -> Attributes:
+    """What the target is believed to hold once exports in flight land."""
+    if not cs.unconfirmed:
+        return cs.hologram
+    state = dict(cs.hologram)
+    for attr, memo in cs.unconfirmed.items():
+        value = memo.get("value")
+        if value is None:
+            state.pop(attr, None)
+        else:
+            state[attr] = value
+    return state
+
+
+def _spec(schema: ObjectTypeSchema, attr: str, value: Any, current: Any) -> AttributeSpec:
+    spec = schema.attributes.get(attr)
+    if spec is not None:
+        return spec
+    multivalued = isinstance(value, list) or isinstance(current, list)
+    return AttributeSpec(attr, multivalued=multivalued)
+
+
+def attribute_changes(
+    schema: ObjectTypeSchema, desired: Mapping[str, tuple[Any, str]], expected: Attributes
+) -> list[AttributeChange]:
+    """desired: attribute -> (value, rule). Returns replace / add / remove changes."""
+    changes: list[AttributeChange] = []
+    for attr in sorted(desired):
+        value, rule = desired[attr]
+        current = expected.get(attr)
+        spec = _spec(schema, attr, value, current)
+        if values_equal(spec, current, value):
+            continue
+        if spec.multivalued:
+            want = {normalize(spec, v): v for v in as_list(value)}
+            have = {normalize(spec, v): v for v in as_list(current)}
+            added = [v for k, v in want.items() if k not in have]
+            removed = [v for k, v in have.items() if k not in want]
+            if added:
+                changes.append(AttributeChange(attr, ValueOp.ADD, added, rule))
+            if removed:
+                changes.append(AttributeChange(attr, ValueOp.REMOVE, removed, rule))
+        else:
+            changes.append(AttributeChange(attr, ValueOp.REPLACE, [] if value is None else [value], rule))
+    return changes
+
+
+def add_changes(schema: ObjectTypeSchema, desired: Mapping[str, tuple[Any, str]]) -> list[AttributeChange]:
+    """A new object: every non-null desired value, as replace (single) or add (multi)."""
+    changes = []
+    for attr in sorted(desired):
+        value, rule = desired[attr]
+        if value is None:
+            continue
+        spec = _spec(schema, attr, value, None)
+        if spec.multivalued:
+            changes.append(AttributeChange(attr, ValueOp.ADD, list(as_list(value)), rule))
+        else:
+            changes.append(AttributeChange(attr, ValueOp.REPLACE, [value], rule))
+    return changes
+
+
+def stage_update(
+    cs: CSObject,
+    schema: ObjectTypeSchema,
+    desired: Mapping[str, tuple[Any, str]],
+    *,
+    new_identifier: str | None,
+    rule: str | None,
+) -> bool:
+    """Recompute ``cs.pending_export`` for a linked object. Returns True when it changed."""
+    before = cs.pending_export.to_json() if cs.pending_export else None
+    if cs.pending_export is not None and cs.pending_export.op is ExportOp.ADD and cs.anchor is None:
+        cs.pending_export = PendingExport(ExportOp.ADD, add_changes(schema, desired), None, rule)
+    else:
+        changes = attribute_changes(schema, desired, expected_state(cs))
+        if changes or new_identifier is not None:
+            tries = cs.pending_export.tries if cs.pending_export else 0
+            cs.pending_export = PendingExport(ExportOp.UPDATE, changes, new_identifier, rule, tries)
+        else:
+            cs.pending_export = None
+    after = cs.pending_export.to_json() if cs.pending_export else None
+    return before != after
+
+
+def stage_delete(cs: CSObject, rule: str | None) -> None:
+    cs.pending_export = PendingExport(ExportOp.DELETE, [], None, rule)

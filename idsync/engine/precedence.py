@@ -1,0 +1,148 @@
+"""Inbound attribute flow with precedence: who sets each metaverse attribute.
+
+For every MV attribute the contributors are the inbound flows that target it, across all connectors, ordered by
+precedence (lower wins) and then by their order in the configuration. The value comes from the best contributor
+whose rule applies to a CS object linked to the MV object. Null is a value unless the flow says ``skip_null``;
+``IgnoreThisFlow`` (and Entra's IgnoreFlowIfNullOrEmpty) hands over to the next contributor; ``AuthoritativeNull``
+forces null. Initial-only flows count only while the MV object is being projected, and afterwards keep the value
+they set until a better contributor speaks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from idsync.engine.context import SyncContext
+from idsync.engine.evaluation import binary_attributes, evaluate_flow, expression_input, in_scope, typed
+from idsync.engine.references import record_unresolved, resolve_inbound
+from idsync.engine.rules import CompiledInbound
+from idsync.expressions import AUTHORITATIVE_NULL, IGNORE_THIS_FLOW
+from idsync.model import AttributeType, Contribution, CSObject, MVObject, as_list, values_equal
+from idsync.store.rows import key_value
+
+
+def rule_applies(ctx: SyncContext, rule: CompiledInbound, cs: CSObject) -> bool:
+    key = (rule.name, cs.id)
+    cached = ctx.scope_cache.get(key)
+    if cached is not None:
+        return cached
+    if cs.connector != rule.connector or cs.object_type != rule.object_type:
+        result = False
+    else:
+        schema = ctx.cs_schema(cs.connector, cs.object_type)
+        values = expression_input(cs.hologram, binary_attributes(schema))
+        result = in_scope(rule.scope, values, ctx.eval_ctx, rule.name)
+    ctx.scope_cache[key] = result
+    return result
+
+
+def contributed_attributes(ctx: SyncContext, mv: MVObject, cs: CSObject, changed: Iterable[str] | None) -> set[str]:
+    """The MV attributes a change of ``cs`` can affect; ``changed=None`` means all of them."""
+    changed_set = None if changed is None else set(changed)
+    out: set[str] = set()
+    scope_moved = changed_set is None
+    for rule in ctx.rules.inbound_for(cs.connector, cs.object_type):
+        if rule.mv_type != mv.object_type:
+            continue
+        rule_scope_moved = changed_set is None or not rule.scope_references.isdisjoint(changed_set)
+        scope_moved = scope_moved or rule_scope_moved
+        for flow in rule.flows:
+            if rule_scope_moved or changed_set is None or not flow.references.isdisjoint(changed_set):
+                out.add(flow.target)
+    if scope_moved:
+        # whatever it set before may have to fall to another contributor now
+        out.update(attr for attr, c in mv.provenance.items() if c.cs_id == cs.id)
+    return out
+
+
+def recompute(
+    ctx: SyncContext,
+    mv: MVObject,
+    links: list[CSObject],
+    attributes: Iterable[str],
+    *,
+    projecting: CSObject | None = None,
+) -> set[str]:
+    """Recompute ``attributes`` of ``mv`` from its linked CS objects. Returns the names whose values changed."""
+    schema = ctx.mv_schema(mv.object_type)
+    by_source: dict[tuple[str, str], CSObject] = {}
+    for link in links:
+        by_source.setdefault((link.connector, link.object_type), link)
+    inputs: dict[int, object] = {}
+    changed: set[str] = set()
+    for attr in sorted(set(attributes)):
+        spec = schema.attributes.get(attr)
+        value: object = None
+        contribution: Contribution | None = None
+        decided = False
+        for rule, flow in ctx.rules.contributors_of(mv.object_type, attr):
+            source = by_source.get((rule.connector, rule.object_type))
+            if source is None or not rule_applies(ctx, rule, source):
+                continue
+            cs = source
+            if flow.initial_only and cs is not projecting:
+                current = mv.provenance.get(attr)
+                if current is not None and current.rule == rule.name and current.cs_id == cs.id:
+                    value, contribution, decided = mv.attributes.get(attr), current, True
+                    break
+                continue
+            values = inputs.get(cs.id)
+            if values is None:
+                values = expression_input(cs.hologram, binary_attributes(ctx.cs_schema(cs.connector, cs.object_type)))
+                inputs[cs.id] = values
+            unique = _unique_in_metaverse(ctx, mv, attr) if flow.picks_unique else None
+            result = evaluate_flow(flow, values, ctx.eval_ctx, rule.name, unique)  # type: ignore[arg-type]
+            if result is IGNORE_THIS_FLOW:
+                continue
+            if result is AUTHORITATIVE_NULL:
+                value, contribution, decided = None, Contribution(cs.connector, rule.name, cs.id), True
+                break
+            if spec is not None and spec.type is AttributeType.REFERENCE:
+                result = _resolve_reference(ctx, mv, attr, rule, result, multivalued=spec.multivalued)
+            else:
+                result = typed(spec, result)
+            if result is None and flow.skip_null:
+                continue
+            value, contribution, decided = result, Contribution(cs.connector, rule.name, cs.id), True
+            break
+        if not decided:
+            value, contribution = None, None
+            if spec is not None and spec.type is AttributeType.REFERENCE:
+                record_unresolved(ctx, mv.id, attr, "in", "", [])
+        old = mv.attributes.get(attr)
+        if value is None:
+            mv.attributes.pop(attr, None)
+        else:
+            mv.attributes[attr] = value
+        if contribution is None:
+            mv.provenance.pop(attr, None)
+        else:
+            mv.provenance[attr] = contribution
+        if (spec is None or not values_equal(spec, old, value)) and not (old is None and value is None):
+            changed.add(attr)
+    return changed
+
+
+def _unique_in_metaverse(ctx: SyncContext, mv: MVObject, attribute: str) -> Callable[[str], bool]:
+    def is_unique(candidate: str) -> bool:
+        found = ctx.store.mv_find(mv.object_type, attribute, [key_value(candidate)])
+        return not any(i != mv.id for ids in found.values() for i in ids)
+
+    return is_unique
+
+
+def _resolve_reference(
+    ctx: SyncContext, mv: MVObject, attr: str, rule: CompiledInbound, result: object, *, multivalued: bool
+) -> object:
+    keys = [str(v) for v in as_list(result)]
+    resolved, missing = resolve_inbound(ctx, rule.connector, keys)
+    record_unresolved(ctx, mv.id, attr, "in", rule.connector, missing)
+    if missing:
+        ctx.retry_in.add(mv.id)
+    if multivalued:
+        return sorted(set(resolved), key=_id_order) or None
+    return resolved[0] if resolved else None
+
+
+def _id_order(value: str) -> tuple[int, str]:
+    return (int(value), "") if value.isdigit() else (0, value)

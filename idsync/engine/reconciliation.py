@@ -1,0 +1,103 @@
+"""After a crash: exports that were in flight are settled before anything else is sent.
+
+An export batch is recorded as in flight (committed) before it is sent. If the process dies before the results
+are recorded, nobody knows whether the target applied them. An add is then looked up in the target by its
+identifier or unique keys and adopted if it is there — never created twice; replaces are safe to resend; a delete
+that already happened is recorded as done.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from idsync.connectors.base import Connector
+from idsync.engine.pending_exports import expected_state
+from idsync.model import CSObject, ExportOp, ValueOp
+from idsync.store import Store
+
+IN_FLIGHT = "in_flight:"
+
+
+def in_flight_ids(store: Store, connector: str) -> list[int]:
+    text = store.get_meta(IN_FLIGHT + connector)
+    return [int(i) for i in json.loads(text)] if text else []
+
+
+def set_in_flight(store: Store, connector: str, ids: list[int]) -> None:
+    store.set_meta(IN_FLIGHT + connector, json.dumps(sorted(ids)) if ids else None)
+
+
+def unique_keys(cs: CSObject) -> dict[str, Any]:
+    keys: dict[str, Any] = {}
+    if cs.pending_export is None:
+        return keys
+    for change in cs.pending_export.changes:
+        if change.op is ValueOp.REPLACE and len(change.values) == 1:
+            keys[change.name] = change.values[0]
+    return keys
+
+
+def record_success(cs: CSObject, *, sent: list[Any] | None = None) -> None:
+    """Move what was sent to export memory: it stays unconfirmed until an import sees it."""
+    pending = cs.pending_export
+    if pending is None:
+        return
+    state = expected_state(cs)
+    memo = dict(cs.unconfirmed)
+    for change in pending.changes if sent is None else sent:
+        current = state.get(change.name)
+        if change.op is ValueOp.REPLACE:
+            value = change.values[0] if change.values else None
+        else:
+            values = list(current) if isinstance(current, list) else ([] if current is None else [current])
+            if change.op is ValueOp.ADD:
+                values += [v for v in change.values if v not in values]
+            else:
+                values = [v for v in values if v not in change.values]
+            value = values or None
+        state = {**state, change.name: value}
+        memo[change.name] = {"value": value, "tries": pending.tries + 1, "rule": change.rule}
+    cs.unconfirmed = memo
+
+
+def reconcile(store: Store, connector: Connector, name: str) -> tuple[int, int]:
+    """Settle in-flight exports. Returns (adopted or confirmed, released for resending)."""
+    ids = in_flight_ids(store, name)
+    if not ids:
+        return 0, 0
+    settled = released = 0
+    with store.transaction():
+        objects = store.cs_get_many(ids)
+        for cs in objects.values():
+            pending = cs.pending_export
+            if pending is None or not pending.in_flight:
+                continue
+            if pending.op is ExportOp.ADD:
+                found = connector.lookup(cs.object_type, cs.identifier, unique_keys(cs))
+                if found is not None:
+                    clash = store.cs_by_anchor(name, [found.anchor]).get(found.anchor)
+                    if clash is not None and clash.id != cs.id:
+                        # an import already staged it as a separate object: keep ours, which is linked
+                        store.cs_delete([clash.id])
+                    cs.anchor = found.anchor
+                    cs.identifier = found.identifier
+                    record_success(cs)
+                    cs.pending_export = None
+                    settled += 1
+                else:
+                    pending.in_flight = False
+                    released += 1
+            elif pending.op is ExportOp.DELETE:
+                if connector.lookup(cs.object_type, cs.identifier, {}) is None:
+                    store.cs_delete([cs.id])
+                    settled += 1
+                    continue
+                pending.in_flight = False
+                released += 1
+            else:
+                pending.in_flight = False
+                released += 1
+            store.cs_save([cs])
+        set_in_flight(store, name, [])
+    return settled, released

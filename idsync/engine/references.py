@@ -1,0 +1,105 @@
+"""Reference attributes (manager, member): CS references resolve through links to MV references and back.
+
+A CS reference value is the referenced object's *reference key* in its own system: its anchor (HR keys, Graph
+ids) or its identifier (LDAP DNs), as the connector declares. An MV reference value is the MV object's id (as
+text). A reference that cannot be resolved yet is recorded, retried after the rest of the sync and at the next
+one, and never dropped silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from idsync.engine.context import SyncContext
+from idsync.model import CSObject
+from idsync.store import Unresolved
+from idsync.store.rows import identifier_key
+
+PLACEHOLDER = "#cs:"
+"""An outbound reference to an object provisioned but not yet given an anchor by its target; export resolves it."""
+
+
+def reference_key(ctx: SyncContext, cs: CSObject) -> str | None:
+    caps = ctx.capabilities(cs.connector)
+    if caps.references_by == "identifier":
+        return cs.identifier
+    return cs.anchor
+
+
+def outbound_key(ctx: SyncContext, cs: CSObject) -> str:
+    key = reference_key(ctx, cs)
+    return key if key is not None else f"{PLACEHOLDER}{cs.id}"
+
+
+def keys_of(ctx: SyncContext, cs: CSObject) -> list[str]:
+    """The values a reference to ``cs`` may hold, for finding references that wait for it."""
+    caps = ctx.capabilities(cs.connector)
+    if caps.references_by == "identifier":
+        return [identifier_key(cs.identifier)]
+    return [cs.anchor] if cs.anchor else []
+
+
+def resolve_inbound(ctx: SyncContext, connector: str, keys: Iterable[str]) -> tuple[list[str], list[str]]:
+    """CS reference keys of ``connector`` -> (MV ids as text, keys not resolvable yet)."""
+    wanted = [k for k in keys if k]
+    if not wanted:
+        return [], []
+    caps = ctx.capabilities(connector)
+    resolved: list[str] = []
+    missing: list[str] = []
+    if caps.references_by == "identifier":
+        found = ctx.store.cs_by_identifier(connector, wanted)
+        for key in wanted:
+            linked = [c for c in found.get(identifier_key(key), []) if c.mv_id is not None]
+            if linked:
+                resolved.append(str(linked[0].mv_id))
+            else:
+                missing.append(identifier_key(key))
+    else:
+        by_anchor = ctx.store.cs_by_anchor(connector, wanted)
+        for key in wanted:
+            cs = by_anchor.get(key)
+            if cs is not None and cs.mv_id is not None:
+                resolved.append(str(cs.mv_id))
+            else:
+                missing.append(key)
+    return resolved, missing
+
+
+def record_unresolved(
+    ctx: SyncContext, mv_id: int, attribute: str, direction: str, connector: str, refs: list[str]
+) -> None:
+    rows = [Unresolved(direction, mv_id, attribute, connector, r) for r in dict.fromkeys(refs)]
+    ctx.store.unresolved_set(mv_id, attribute, direction, rows)
+
+
+def resolve_outbound(ctx: SyncContext, connector: str, mv_refs: Iterable[str]) -> tuple[list[str], list[str]]:
+    """MV ids -> (reference keys in ``connector``, MV ids not linked there yet)."""
+    wanted: list[int] = []
+    bad: list[str] = []
+    for ref in mv_refs:
+        try:
+            wanted.append(int(ref))
+        except (TypeError, ValueError):
+            bad.append(str(ref))
+    links = ctx.store.cs_by_mv(wanted) if wanted else {}
+    keys: list[str] = []
+    missing: list[str] = bad
+    for mv_id in wanted:
+        target = [c for c in links.get(mv_id, []) if c.connector == connector]
+        if target:
+            keys.append(outbound_key(ctx, target[0]))
+        else:
+            missing.append(str(mv_id))
+    return keys, missing
+
+
+def waiting_for_link(ctx: SyncContext, cs: CSObject) -> None:
+    """``cs`` was just linked: inbound references that named it can resolve now; retry them at the end."""
+    keys = keys_of(ctx, cs)
+    if keys:
+        for row in ctx.store.unresolved_waiting_for("in", cs.connector, keys):
+            ctx.retry_in.add(row.mv_id)
+    if cs.mv_id is not None:
+        for row in ctx.store.unresolved_waiting_for("out", cs.connector, [str(cs.mv_id)]):
+            ctx.retry_out.add(row.mv_id)

@@ -1,0 +1,366 @@
+"""Compiling the configuration's rules: every expression is parsed once, when the workspace loads.
+
+The result is a ``RuleSet`` with the indexes sync needs on its hot path: inbound rules by (connector, object
+type), the ordered contributors of every metaverse attribute (precedence), and outbound rules grouped by target
+(connector, object type) so several rules can feed one target object, as Connect Sync's do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from idsync.config import ConfigError, ConfigIssue, Flow, InboundRule, LoadedConfig, MVDeletionRule, OutboundRule
+from idsync.expressions import (
+    AUTHORITATIVE_NULL,
+    IGNORE_THIS_FLOW,
+    Expression,
+    ExpressionError,
+    compile_expression,
+)
+from idsync.model import AttributeType, ObjectTypeSchema
+from idsync.store import KeyConfig
+
+IDENTIFIER_KEY = "__identifier__"
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledFlow:
+    target: str
+    expression: Expression
+    precedence: int
+    skip_null: bool
+    initial_only: bool
+    order: int
+
+    @property
+    def references(self) -> frozenset[str]:
+        return self.expression.references
+
+    @property
+    def picks_unique(self) -> bool:
+        """SelectUniqueValue needs to ask the store whether a candidate is taken."""
+        return "selectuniquevalue" in self.expression.text.casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class JoinCriterion:
+    """One join rule: every (other-side attribute, this-side expression) pair must match."""
+
+    pairs: tuple[tuple[str, Expression], ...]
+    index: int
+
+
+def truthy(value: Any) -> bool:
+    if value is None or value is IGNORE_THIS_FLOW or value is AUTHORITATIVE_NULL:
+        return False
+    if isinstance(value, str):
+        return value.strip().lower() == "true"
+    if isinstance(value, list):
+        return any(truthy(v) for v in value)
+    return bool(value)
+
+
+@dataclass(slots=True)
+class CompiledInbound:
+    config: InboundRule
+    order: int
+    scope: Expression | None
+    joins: list[JoinCriterion]
+    flows: list[CompiledFlow]
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def connector(self) -> str:
+        return self.config.connector
+
+    @property
+    def object_type(self) -> str:
+        return self.config.object_type
+
+    @property
+    def mv_type(self) -> str:
+        return self.config.metaverse_type
+
+    @property
+    def project(self) -> bool:
+        return self.config.project
+
+    @property
+    def scope_references(self) -> frozenset[str]:
+        return self.scope.references if self.scope is not None else frozenset()
+
+
+@dataclass(slots=True)
+class CompiledOutbound:
+    config: OutboundRule
+    order: int
+    scope: Expression | None
+    identifier: Expression | None
+    joins: list[JoinCriterion]
+    flows: list[CompiledFlow]
+    deprovision_flows: list[CompiledFlow]
+    reference_targets: frozenset[str]
+    """Target attributes whose values are references (fed directly by an MV reference attribute)."""
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def connector(self) -> str:
+        return self.config.connector
+
+    @property
+    def object_type(self) -> str:
+        return self.config.object_type
+
+    @property
+    def mv_type(self) -> str:
+        return self.config.metaverse_type
+
+    @property
+    def provision(self) -> bool:
+        return self.config.provision
+
+    @property
+    def deprovision(self) -> str:
+        return self.config.deprovision
+
+
+@dataclass(slots=True)
+class RuleSet:
+    mv_schemas: dict[str, ObjectTypeSchema]
+    inbound: list[CompiledInbound] = field(default_factory=list)
+    outbound: list[CompiledOutbound] = field(default_factory=list)
+    inbound_by_source: dict[tuple[str, str], list[CompiledInbound]] = field(default_factory=dict)
+    contributors: dict[tuple[str, str], list[tuple[CompiledInbound, CompiledFlow]]] = field(default_factory=dict)
+    outbound_groups: dict[str, dict[tuple[str, str], list[CompiledOutbound]]] = field(default_factory=dict)
+    deletion: dict[str, MVDeletionRule] = field(default_factory=dict)
+
+    def deletion_rule(self, mv_type: str) -> MVDeletionRule:
+        return self.deletion.get(mv_type) or MVDeletionRule()
+
+    def reference_attributes(self, mv_type: str) -> list[str]:
+        schema = self.mv_schemas.get(mv_type)
+        return schema.references() if schema is not None else []
+
+    def inbound_direct_joins(self, mv_type: str) -> list[tuple[CompiledInbound, str, str]]:
+        """(rule, MV attribute, CS attribute) for inbound join pairs whose CS side is a plain attribute: a change of
+        that MV attribute can make a waiting disconnector joinable, and the index says which."""
+        out = []
+        for rule in self.inbound:
+            if rule.mv_type != mv_type:
+                continue
+            for join in rule.joins:
+                for mv_attr, expr in join.pairs:
+                    if expr.direct_attribute is not None:
+                        out.append((rule, mv_attr, expr.direct_attribute))
+        return out
+
+    def outbound_direct_joins(self, connector: str, object_type: str) -> list[tuple[CompiledOutbound, str, str]]:
+        """(rule, target attribute, MV attribute) for outbound join pairs whose MV side is a plain attribute: a new
+        target object can then find the MV objects that would adopt it."""
+        out = []
+        for rule in self.outbound:
+            if rule.connector != connector or rule.object_type != object_type:
+                continue
+            for join in rule.joins:
+                for cs_attr, expr in join.pairs:
+                    if expr.direct_attribute is not None:
+                        out.append((rule, cs_attr, expr.direct_attribute))
+        return out
+
+    def needs_disconnector_sweep(self, connector: str) -> bool:
+        """Inbound join rules with computed CS-side values cannot be triggered from the index; their connector's
+        normal disconnectors are then re-evaluated by every sync, as MIM does."""
+        for rule in self.inbound:
+            if rule.connector != connector:
+                continue
+            for join in rule.joins:
+                if any(expr.direct_attribute is None for _, expr in join.pairs):
+                    return True
+        return False
+
+    def inbound_for(self, connector: str, object_type: str) -> list[CompiledInbound]:
+        return self.inbound_by_source.get((connector, object_type), [])
+
+    def has_inbound(self, connector: str) -> bool:
+        return any(key[0] == connector for key in self.inbound_by_source)
+
+    def contributors_of(self, mv_type: str, attribute: str) -> list[tuple[CompiledInbound, CompiledFlow]]:
+        return self.contributors.get((mv_type, attribute), [])
+
+    def outbound_for(self, mv_type: str) -> dict[tuple[str, str], list[CompiledOutbound]]:
+        return self.outbound_groups.get(mv_type, {})
+
+    def outbound_by_name(self, name: str) -> CompiledOutbound | None:
+        for rule in self.outbound:
+            if rule.name == name:
+                return rule
+        return None
+
+    def key_config(self) -> KeyConfig:
+        mv: dict[str, set[str]] = {}
+        cs: dict[str, set[str]] = {}
+        for mv_type in self.mv_schemas:
+            mv.setdefault(mv_type, set()).update(self.reference_attributes(mv_type))
+        for rule in self.inbound:
+            for join in rule.joins:
+                for attr, expr in join.pairs:
+                    mv.setdefault(rule.mv_type, set()).add(attr)
+                    if expr.direct_attribute is not None:
+                        cs.setdefault(rule.connector, set()).add(expr.direct_attribute)
+        for orule in self.outbound:
+            for join in orule.joins:
+                for attr, expr in join.pairs:
+                    cs.setdefault(orule.connector, set()).add(attr)
+                    if expr.direct_attribute is not None:
+                        mv.setdefault(orule.mv_type, set()).add(expr.direct_attribute)
+            for flow in orule.flows:
+                if flow.picks_unique:
+                    cs.setdefault(orule.connector, set()).add(flow.target)
+        for rule in self.inbound:
+            for flow in rule.flows:
+                if flow.picks_unique:
+                    mv.setdefault(rule.mv_type, set()).add(flow.target)
+        return KeyConfig({k: frozenset(v) for k, v in mv.items()}, {k: frozenset(v) for k, v in cs.items()})
+
+
+class _Compiler:
+    def __init__(self, loaded: LoadedConfig) -> None:
+        self.loaded = loaded
+        self.config = loaded.config
+        self.issues: list[ConfigIssue] = []
+        self.mv_schemas = {name: t.object_schema(name) for name, t in self.config.metaverse.items()}
+
+    def expression(
+        self,
+        text: str,
+        path: tuple[str | int, ...],
+        dialect: str,
+        attributes: Mapping[str, Any] | None,
+        multivalued: frozenset[str] = frozenset(),
+    ) -> Expression | None:
+        position = self.loaded.position((*path, "expression")) or self.loaded.position(path)
+        origin = (position.file, position.line, position.column) if position else None
+        try:
+            return compile_expression(
+                text,
+                dialect=dialect,
+                attributes=list(attributes) if attributes is not None else None,
+                multivalued=multivalued,
+                origin=origin,
+            )
+        except ExpressionError as exc:
+            self.issues.append(ConfigIssue(str(exc), None, path))
+            return None
+
+    def flows(
+        self,
+        flows: Mapping[str, Flow],
+        path: tuple[str | int, ...],
+        default_precedence: int,
+        dialect: str,
+        attributes: Mapping[str, Any] | None,
+        multivalued: frozenset[str],
+        order_base: int,
+    ) -> list[CompiledFlow]:
+        out = []
+        for index, (target, flow) in enumerate(flows.items()):
+            expr = self.expression(flow.expression, (*path, target), flow.dialect or dialect, attributes, multivalued)
+            if expr is None:
+                continue
+            precedence = flow.precedence if flow.precedence is not None else default_precedence
+            out.append(CompiledFlow(target, expr, precedence, flow.skip_null, flow.initial_only, order_base + index))
+        return out
+
+    def joins(
+        self,
+        joins: list[dict[str, str]],
+        path: tuple[str | int, ...],
+        dialect: str,
+        attributes: Mapping[str, Any] | None,
+        multivalued: frozenset[str],
+    ) -> list[JoinCriterion]:
+        out = []
+        for index, join in enumerate(joins):
+            pairs = []
+            for attr, text in join.items():
+                expr = self.expression(text, (*path, index, attr), dialect, attributes, multivalued)
+                if expr is not None:
+                    pairs.append((attr, expr))
+            if pairs:
+                out.append(JoinCriterion(tuple(pairs), index))
+        return out
+
+    def compile(self) -> RuleSet:
+        rules = RuleSet(self.mv_schemas)
+        rules.deletion = {name: t.deletion for name, t in self.config.metaverse.items()}
+        for i, rule in enumerate(self.config.inbound):
+            if not rule.enabled:
+                continue
+            path: tuple[str | int, ...] = ("inbound", i)
+            scope = self.expression(rule.scope, (*path, "scope"), rule.dialect, None) if rule.scope else None
+            compiled = CompiledInbound(
+                rule,
+                i,
+                scope,
+                self.joins(rule.join, (*path, "join"), rule.dialect, None, frozenset()),
+                self.flows(rule.flows, (*path, "flows"), rule.precedence, rule.dialect, None, frozenset(), i * 1000),
+            )
+            rules.inbound.append(compiled)
+            rules.inbound_by_source.setdefault((rule.connector, rule.object_type), []).append(compiled)
+            for flow in compiled.flows:
+                rules.contributors.setdefault((rule.metaverse_type, flow.target), []).append((compiled, flow))
+        for contributors in rules.contributors.values():
+            contributors.sort(key=lambda rf: (rf[1].precedence, rf[1].order))
+        for i, orule in enumerate(self.config.outbound):
+            if not orule.enabled:
+                continue
+            path = ("outbound", i)
+            schema = self.mv_schemas.get(orule.metaverse_type)
+            attrs = schema.attributes if schema else None
+            multi = frozenset(a.name for a in schema.attributes.values() if a.multivalued) if schema else frozenset()
+            scope = self.expression(orule.scope, (*path, "scope"), orule.dialect, attrs, multi) if orule.scope else None
+            identifier = (
+                self.expression(orule.identifier, (*path, "identifier"), orule.dialect, attrs, multi)
+                if orule.identifier
+                else None
+            )
+            flows = self.flows(orule.flows, (*path, "flows"), orule.precedence, orule.dialect, attrs, multi, i * 1000)
+            deprovision = self.flows(
+                orule.deprovision_flows, (*path, "deprovision_flows"), orule.precedence, orule.dialect, attrs, multi, 0
+            )
+            references = frozenset(
+                f.target
+                for f in flows
+                if schema is not None
+                and f.expression.direct_attribute is not None
+                and schema.spec(f.expression.direct_attribute).type is AttributeType.REFERENCE
+            )
+            compiled_out = CompiledOutbound(
+                orule,
+                i,
+                scope,
+                identifier,
+                self.joins(orule.join, (*path, "join"), orule.dialect, attrs, multi),
+                flows,
+                deprovision,
+                references,
+            )
+            rules.outbound.append(compiled_out)
+            group = rules.outbound_groups.setdefault(orule.metaverse_type, {})
+            group.setdefault((orule.connector, orule.object_type), []).append(compiled_out)
+        if self.issues:
+            # expression errors carry their own file:line:column (from the origin) and a caret line
+            raise ConfigError(self.issues)
+        return rules
+
+
+def compile_rules(loaded: LoadedConfig) -> RuleSet:
+    return _Compiler(loaded).compile()

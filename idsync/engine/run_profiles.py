@@ -1,0 +1,213 @@
+"""Run profiles: named lists of steps, run one after another, with MIM's run statuses and run history.
+
+A step that stops (connectivity, error limit, deletion threshold) stops the rest of its connector's steps in the
+run; other connectors go on, since a system that is down stops its own import or export and nothing else. Before
+the first step, exports left in flight by an interrupted run are reconciled.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from idsync.config import SecretError
+from idsync.connectors.base import ConnectivityError, ConnectorError
+from idsync.engine.context import SyncContext
+from idsync.engine.errors import ErrorLog, StepStopped
+from idsync.engine.export import Exporter
+from idsync.engine.imports import Importer
+from idsync.engine.reconciliation import in_flight_ids, reconcile
+from idsync.engine.schema_cache import save_schema
+from idsync.engine.sync import Synchronizer
+from idsync.engine.workspace import Workspace
+from idsync.expressions import EvalContext
+from idsync.model import RunResult, RunStatus, StepKind, StepResult
+from idsync.store import CSFilter
+
+RUN_LOCK = "run"
+
+
+class ProgressSink(Protocol):
+    """How a front end watches a step: the CLI draws a progress bar, the service streams events."""
+
+    def start(self, step: StepResult, total: int | None) -> Callable[[int], None]: ...
+
+    def finish(self, step: StepResult) -> None: ...
+
+
+class RunLocked(Exception):
+    pass
+
+
+@dataclass
+class RunOptions:
+    staging: bool | None = None
+    """None: as configured."""
+    error_limit: int | None = None
+
+
+class Runner:
+    def __init__(self, ws: Workspace, options: RunOptions | None = None, progress: ProgressSink | None = None) -> None:
+        self.ws = ws
+        self.store = ws.store
+        self.options = options or RunOptions()
+        self.progress = progress
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{time.time_ns()}"
+
+    @property
+    def staging(self) -> bool:
+        return self.ws.config.staging if self.options.staging is None else self.options.staging
+
+    # entry points ------------------------------------------------------------------------------------------------
+    def run_profile(self, name: str) -> RunResult:
+        profile = self.ws.config.profiles.get(name)
+        if profile is None:
+            known = ", ".join(sorted(self.ws.config.profiles)) or "none defined; `idsync cycle` needs none"
+            raise KeyError(f"no run profile named {name!r} (known: {known})")
+        return self.run_steps(name, [(s.connector, StepKind(s.step)) for s in profile])
+
+    def cycle_steps(self) -> list[tuple[str, StepKind]]:
+        """Every connector: import, then sync, then export, then confirming import (Connect Sync's delta cycle)."""
+        names = self.ws.connector_names()
+        steps: list[tuple[str, StepKind]] = []
+        for name in names:
+            caps = self.ws.capabilities(name)
+            has_watermark = self.store.get_watermark(name) is not None
+            kind = StepKind.DELTA_IMPORT if caps.delta_import and has_watermark else StepKind.FULL_IMPORT
+            steps.append((name, kind))
+        steps += [(name, StepKind.DELTA_SYNC) for name in names]
+        exporters = [name for name in names if self.ws.capabilities(name).export]
+        steps += [(name, StepKind.EXPORT) for name in exporters]
+        steps += [(name, StepKind.CONFIRMING_IMPORT) for name in exporters]
+        return steps
+
+    def cycle(self) -> RunResult:
+        return self.run_steps("cycle", self.cycle_steps())
+
+    # the run -----------------------------------------------------------------------------------------------------
+    def run_steps(self, label: str, steps: list[tuple[str, StepKind]]) -> RunResult:
+        if not self.store.acquire_lock(RUN_LOCK, self.owner, 6 * 3600):
+            raise RunLocked("another idsync run holds this workspace's store; wait for it to finish")
+        try:
+            for stale in self.store.interrupted_runs():
+                self.store.set_run_status(stale.id, RunStatus.STOPPED_CANCELLED)
+            run = self.store.run_start(label, self.staging)
+            stopped: set[str] = set()
+            for connector in dict.fromkeys(c for c, _ in steps):
+                if in_flight_ids(self.store, connector):
+                    self._reconcile(run, connector, stopped)
+            now = datetime.now(UTC)
+            for connector, kind in steps:
+                if connector in stopped:
+                    continue
+                step = self.execute(run, connector, kind, now)
+                if step.status.is_stopped:
+                    stopped.add(connector)
+            run.status = RunStatus.worst([s.status for s in run.steps]) if run.steps else RunStatus.SUCCESS
+            self.store.run_finish(run)
+            return run
+        finally:
+            self.store.release_lock(RUN_LOCK, self.owner)
+
+    def _reconcile(self, run: RunResult, connector: str, stopped: set[str]) -> None:
+        step = self.store.step_start(run, connector, StepKind.EXPORT)
+        try:
+            settled, released = reconcile(self.store, self.ws.connector(connector), connector)
+            step.status = RunStatus.SUCCESS
+            step.message = (
+                f"reconciled exports left in flight by an interrupted run: {settled} settled, {released} resent later"
+            )
+        except (ConnectivityError, ConnectorError) as exc:
+            step.status = RunStatus.STOPPED_CONNECTIVITY
+            step.message = f"cannot reconcile exports left in flight: {exc}"
+            stopped.add(connector)
+            self.ws.drop_connector(connector)
+        step.ended = time.time()
+        self.store.step_save(step)
+
+    def execute(self, run: RunResult, connector: str, kind: StepKind, now: datetime | None = None) -> StepResult:
+        step = self.store.step_start(run, connector, kind)
+        limit = self.options.error_limit if self.options.error_limit is not None else self.ws.config.safety.error_limit
+        errors = ErrorLog(step, limit)
+        advance: Callable[[int], None] | None = None
+        try:
+            if kind.is_import:
+                instance = self.ws.connector(connector)
+                schema = instance.schema()
+                save_schema(self.store, connector, schema)
+                self.ws.set_schema(connector, schema)
+                if self.progress:
+                    advance = self.progress.start(step, None)
+                outcome = Importer(
+                    self.store,
+                    instance,
+                    connector,
+                    schema,
+                    step,
+                    errors,
+                    confirmation_tries=self.ws.config.safety.export_confirmation_tries,
+                    progress=advance,
+                ).run()
+                step.message = outcome.message
+            elif kind.is_sync:
+                full = kind is StepKind.FULL_SYNC
+                if self.progress:
+                    flt = CSFilter(connector=connector) if full else CSFilter(connector=connector, pending_import=True)
+                    advance = self.progress.start(step, self.store.cs_count(flt))
+                ctx = SyncContext(
+                    self.store,
+                    self.ws.rules,
+                    self.ws.capabilities,
+                    self.ws.cs_schema,
+                    step,
+                    errors,
+                    EvalContext(now=now or datetime.now(UTC)),
+                    staging=self.staging,
+                )
+                Synchronizer(ctx, connector, full=full, progress=advance).run()
+            else:
+                instance = self.ws.connector(connector)
+                if not instance.capabilities.export:
+                    raise StepStopped(RunStatus.STOPPED_CONFIG, f"connector {connector!r} cannot export")
+                if self.progress:
+                    advance = self.progress.start(
+                        step, self.store.cs_count(CSFilter(connector=connector, pending_export=True))
+                    )
+                step.message = Exporter(
+                    self.store,
+                    instance,
+                    connector,
+                    self.ws.rules,
+                    step,
+                    errors,
+                    self.ws.config.safety,
+                    staging=self.staging,
+                    progress=advance,
+                ).run()
+            step.status = RunStatus.COMPLETED_ERRORS if errors.total else RunStatus.SUCCESS
+        except StepStopped as exc:
+            step.status = exc.status
+            step.message = exc.message
+        except ConnectivityError as exc:
+            step.status = RunStatus.STOPPED_CONNECTIVITY
+            step.message = str(exc)
+            self.ws.drop_connector(connector)
+        except SecretError as exc:
+            step.status = RunStatus.STOPPED_CONFIG
+            step.message = str(exc)
+        except ConnectorError as exc:
+            step.status = RunStatus.STOPPED_CONNECTIVITY
+            step.message = str(exc)
+            self.ws.drop_connector(connector)
+        finally:
+            self.store.add_errors(errors.drain())
+            step.ended = time.time()
+            self.store.step_save(step)
+            if self.progress:
+                self.progress.finish(step)
+        return step

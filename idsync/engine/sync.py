@@ -1,0 +1,325 @@
+"""The sync step: inbound (scope, join, projection, flows with precedence) then outbound, object by object.
+
+A full sync evaluates every CS object of the connector; a delta sync only those with pending imports (and those
+another change flagged for re-evaluation), so it costs O(changes). Sync reads connector spaces only and never
+calls a connected system. Each page of objects commits in one transaction; each object runs in its own savepoint,
+so one object's failure is an error row and the page goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from idsync.engine.context import SyncContext
+from idsync.engine.deprovisioning import deprovision
+from idsync.engine.errors import ObjectError
+from idsync.engine.evaluation import binary_attributes, expression_input
+from idsync.engine.join import join_metaverse
+from idsync.engine.precedence import contributed_attributes, recompute, rule_applies
+from idsync.engine.provisioning import linking_rule, outbound
+from idsync.engine.references import waiting_for_link
+from idsync.model import CSObject, ImportOp, LinkState, MVObject, PendingImport
+from idsync.store import CSFilter
+from idsync.store.rows import key_value
+
+PAGE = 500
+INBOUND_LINKS = ("joined:", "projected:")
+
+Progress = Callable[[int], None]
+
+
+class Synchronizer:
+    def __init__(self, ctx: SyncContext, connector: str, *, full: bool, progress: Progress | None = None) -> None:
+        self.ctx = ctx
+        self.store = ctx.store
+        self.connector = connector
+        self.full = full
+        self.progress = progress
+        self.dirty: set[int] = set()
+
+    # driver ----------------------------------------------------------------------------------------------------
+    def run(self) -> None:
+        filters = [CSFilter(connector=self.connector)]
+        if not self.full:
+            filters = [CSFilter(connector=self.connector, pending_import=True)]
+            if self.ctx.rules.needs_disconnector_sweep(self.connector):
+                filters.append(CSFilter(connector=self.connector, link_states=(LinkState.DISCONNECTOR.value,)))
+        done: set[int] = set()
+        for flt in filters:
+            after = 0
+            while True:
+                page = self.store.cs_page(flt, after, PAGE)
+                if not page:
+                    break
+                with self.store.transaction():
+                    for cs in page:
+                        if cs.id in done:
+                            continue
+                        if len(filters) > 1:
+                            done.add(cs.id)
+                        if cs.id in self.dirty:
+                            fresh = self.store.cs_get(cs.id)
+                            if fresh is None:
+                                continue
+                            cs = fresh
+                        self.process(cs)
+                    self.store.add_errors(self.ctx.errors.drain())
+                after = page[-1].id
+                if self.progress:
+                    self.progress(len(page))
+                self.ctx.errors.check_limit()
+        self.retry_references()
+
+    def process(self, cs: CSObject) -> None:
+        self.ctx.scope_cache.clear()
+        try:
+            with self.store.object_scope():
+                self._process(cs)
+        except ObjectError as exc:
+            self.ctx.errors.from_exception(exc, cs=cs)
+            fresh = self.store.cs_get(cs.id)
+            if fresh is not None:
+                fresh.error = exc.reason
+                self.store.cs_save([fresh])
+
+    # one object -------------------------------------------------------------------------------------------------
+    def _process(self, cs: CSObject) -> None:
+        counters = self.ctx.step.counters
+        pending = cs.pending_import
+        cs.error = None
+        if pending is not None and pending.op is ImportOp.DELETE:
+            self._delete(cs)
+            return
+        rules = self.ctx.rules.inbound_for(cs.connector, cs.object_type)
+        mv: MVObject | None = self.store.mv_get(cs.mv_id) if cs.mv_id is not None else None
+        if cs.mv_id is not None and mv is None:
+            cs.mv_id, cs.link_state, cs.link_rule = None, LinkState.DISCONNECTOR, None
+        if mv is not None:
+            links = self._links(mv, cs)
+            applicable = [r for r in rules if r.mv_type == mv.object_type and rule_applies(self.ctx, r, cs)]
+            inbound_link = (cs.link_rule or "").startswith(INBOUND_LINKS)
+            if rules and inbound_link and not applicable:
+                self._disconnect(cs, mv, links, filtered=True)
+                return
+            changes = None if self.full or pending is None or pending.op is ImportOp.ADD else pending.changed
+            attrs = contributed_attributes(self.ctx, mv, cs, changes)
+            changed = recompute(self.ctx, mv, links, attrs) if attrs else set()
+            cs.pending_import = None
+            self.store.cs_save([cs])
+            if changed:
+                self.store.mv_save([mv])
+                counters.updates += 1
+                self._mv_changed(mv, changed)
+            else:
+                counters.unchanged += 1
+            self._outbound(mv, links)
+            return
+        if cs.link_state is LinkState.EXPLICIT:
+            cs.pending_import = None
+            self.store.cs_save([cs])
+            counters.unchanged += 1
+            return
+        applicable = [r for r in rules if rule_applies(self.ctx, r, cs)]
+        if not applicable:
+            cs.link_state = LinkState.FILTERED if rules else LinkState.DISCONNECTOR
+            cs.pending_import = None
+            self.store.cs_save([cs])
+            counters.unchanged += 1
+            self._flag_adopters(cs)
+            return
+        values = expression_input(cs.hologram, binary_attributes(self.ctx.cs_schema(cs.connector, cs.object_type)))
+        for rule in applicable:
+            if not rule.joins:
+                continue
+            match = join_metaverse(self.ctx, rule.joins, rule.mv_type, values, rule.name)
+            if match is None:
+                continue
+            target = self.store.mv_get(match.target_id)
+            if target is None:
+                continue
+            others = self.store.cs_by_mv([target.id]).get(target.id, [])
+            clash = next((o for o in others if o.connector == cs.connector and o.id != cs.id), None)
+            if clash is not None:
+                raise ObjectError(
+                    f"join: rule {rule.name!r} matches MV #{target.id}, which is already joined to "
+                    f"{clash.identifier!r} in {cs.connector}; one MV object has at most one object per connector",
+                    code="join-conflict",
+                )
+            self._link(cs, target, f"joined:{rule.name}")
+            counters.joins += 1
+            links = [*others, cs]
+            changed = recompute(self.ctx, target, links, contributed_attributes(self.ctx, target, cs, None))
+            if changed:
+                self.store.mv_save([target])
+                counters.updates += 1
+                self._mv_changed(target, changed)
+            else:
+                counters.unchanged += 1
+            self._after_link(cs)
+            self._outbound(target, links)
+            return
+        projector = next((r for r in applicable if r.project), None)
+        if projector is None:
+            cs.link_state = LinkState.DISCONNECTOR
+            cs.pending_import = None
+            self.store.cs_save([cs])
+            counters.unchanged += 1
+            self._flag_adopters(cs)
+            return
+        mv = MVObject(0, projector.mv_type, created_run=self.ctx.step.run_id)
+        self.store.mv_insert(mv)
+        self._link(cs, mv, f"projected:{projector.name}")
+        counters.projections += 1
+        counters.adds += 1
+        changed = recompute(self.ctx, mv, [cs], contributed_attributes(self.ctx, mv, cs, None), projecting=cs)
+        self.store.mv_save([mv])
+        self._mv_changed(mv, changed)
+        self._after_link(cs)
+        self._outbound(mv, [cs])
+
+    def _links(self, mv: MVObject, cs: CSObject) -> list[CSObject]:
+        links = self.store.cs_by_mv([mv.id]).get(mv.id, [])
+        return [cs if c.id == cs.id else c for c in links] or [cs]
+
+    def _link(self, cs: CSObject, mv: MVObject, how: str) -> None:
+        cs.mv_id = mv.id
+        cs.link_state = LinkState.CONNECTOR
+        cs.link_rule = how
+        cs.pending_import = None
+        self.store.cs_save([cs])
+
+    def _after_link(self, cs: CSObject) -> None:
+        waiting_for_link(self.ctx, cs)
+        if cs.mv_id is not None:
+            self._referrers_changed(cs.mv_id)
+
+    def _outbound(self, mv: MVObject, links: list[CSObject]) -> None:
+        for touched in outbound(self.ctx, mv, links):
+            if touched.connector == self.connector:
+                self.dirty.add(touched.id)
+
+    # deletes and disconnections ---------------------------------------------------------------------------------
+    def _delete(self, cs: CSObject) -> None:
+        if cs.mv_id is not None:
+            mv = self.store.mv_get(cs.mv_id)
+            if mv is not None:
+                self._disconnect(cs, mv, self._links(mv, cs), deleting=True)
+        self.store.cs_delete([cs.id])
+
+    def _disconnect(
+        self, cs: CSObject, mv: MVObject, links: list[CSObject], *, filtered: bool = False, deleting: bool = False
+    ) -> None:
+        counters = self.ctx.step.counters
+        remaining = [c for c in links if c.id != cs.id]
+        cs.mv_id = None
+        cs.link_state = LinkState.FILTERED if filtered else LinkState.DISCONNECTOR
+        cs.link_rule = None
+        cs.pending_import = None
+        if not deleting:
+            self.store.cs_save([cs])
+        counters.disconnections += 1
+        rule = self.ctx.rules.deletion_rule(mv.object_type)
+        delete_mv = not remaining or (rule.when == "authoritative" and cs.connector in rule.authoritative)
+        self._referrers_changed(mv.id)
+        if delete_mv:
+            self.delete_mv(mv, remaining)
+            return
+        attrs = {a for a, c in mv.provenance.items() if c.cs_id == cs.id}
+        changed = recompute(self.ctx, mv, remaining, attrs) if attrs else set()
+        if changed:
+            self.store.mv_save([mv])
+            counters.updates += 1
+            self._mv_changed(mv, changed)
+        self._outbound(mv, remaining)
+
+    def delete_mv(self, mv: MVObject, remaining: list[CSObject]) -> None:
+        """Apply the MV deletion: every remaining link gets its deprovision action, then the object goes."""
+        groups = self.ctx.rules.outbound_for(mv.object_type)
+        values = expression_input(mv.attributes, binary_attributes(self.ctx.mv_schema(mv.object_type)))
+        for other in remaining:
+            group = groups.get((other.connector, other.object_type))
+            if group and not (other.link_rule or "").startswith(INBOUND_LINKS):
+                deprovision(self.ctx, other, mv, linking_rule(group, other), values, mv_deleted=True)
+            else:
+                other.mv_id, other.link_state, other.link_rule = None, LinkState.DISCONNECTOR, None
+                self.store.cs_save([other])
+            if other.connector == self.connector:
+                self.dirty.add(other.id)
+        self.store.mv_delete([mv.id])
+        self.ctx.step.counters.mv_deletes += 1
+        self.ctx.step.counters.deletes += 1
+
+    # change propagation -------------------------------------------------------------------------------------------
+    def _referrers_changed(self, mv_id: int) -> None:
+        """MV objects that reference ``mv_id`` resolve differently after a link change or deletion."""
+        for mv_type in self.ctx.rules.mv_schemas:
+            for attr in self.ctx.rules.reference_attributes(mv_type):
+                for ids in self.store.mv_find(mv_type, attr, [str(mv_id)]).values():
+                    for referrer in ids:
+                        if referrer != mv_id:
+                            self.ctx.retry_in.add(referrer)
+                            self.ctx.retry_out.add(referrer)
+
+    def _mv_changed(self, mv: MVObject, changed: set[str]) -> None:
+        """Disconnectors elsewhere that join on a changed attribute get a second look at their next sync."""
+        for rule, mv_attr, cs_attr in self.ctx.rules.inbound_direct_joins(mv.object_type):
+            if mv_attr not in changed or mv_attr not in mv.attributes:
+                continue
+            value = mv.attributes[mv_attr]
+            keys = [key_value(v) for v in (value if isinstance(value, list) else [value])]
+            ids = [i for found in self.store.cs_find(rule.connector, cs_attr, keys).values() for i in found]
+            if not ids:
+                continue
+            flagged = []
+            for other in self.store.cs_get_many(ids).values():
+                if other.link_state is LinkState.DISCONNECTOR and other.pending_import is None:
+                    other.pending_import = PendingImport(ImportOp.UPDATE, [])
+                    flagged.append(other)
+            if flagged:
+                self.store.cs_save(flagged)
+                if rule.connector == self.connector:
+                    self.dirty.update(o.id for o in flagged)
+
+    def _flag_adopters(self, cs: CSObject) -> None:
+        """A target object nobody joined: MV objects whose outbound join would adopt it try again."""
+        for rule, cs_attr, mv_attr in self.ctx.rules.outbound_direct_joins(cs.connector, cs.object_type):
+            value = cs.hologram.get(cs_attr)
+            if value is None:
+                continue
+            keys = [key_value(v) for v in (value if isinstance(value, list) else [value])]
+            for ids in self.store.mv_find(rule.mv_type, mv_attr, keys).values():
+                self.ctx.retry_out.update(ids)
+
+    def retry_references(self) -> None:
+        """Unresolved references and waiting outbound evaluations, after the rest of the sync (a few passes)."""
+        for _ in range(3):
+            retry_in, retry_out = self.ctx.retry_in, self.ctx.retry_out
+            if not retry_in and not retry_out:
+                return
+            self.ctx.retry_in, self.ctx.retry_out = set(), set()
+            todo = sorted(retry_in | retry_out)
+            for start in range(0, len(todo), PAGE):
+                chunk = todo[start : start + PAGE]
+                with self.store.transaction():
+                    objects = self.store.mv_get_many(chunk)
+                    links = self.store.cs_by_mv(chunk)
+                    for mv_id in chunk:
+                        mv = objects.get(mv_id)
+                        if mv is None:
+                            continue
+                        self._retry_one(mv, links.get(mv_id, []), mv_id in retry_in)
+                    self.store.add_errors(self.ctx.errors.drain())
+
+    def _retry_one(self, mv: MVObject, links: list[CSObject], inbound: bool) -> None:
+        self.ctx.scope_cache.clear()
+        try:
+            with self.store.object_scope():
+                if inbound:
+                    attrs = self.ctx.rules.reference_attributes(mv.object_type)
+                    changed = recompute(self.ctx, mv, links, attrs) if attrs and links else set()
+                    if changed:
+                        self.store.mv_save([mv])
+                        self.ctx.step.counters.updates += 1
+                self._outbound(mv, links)
+        except ObjectError as exc:
+            self.ctx.errors.from_exception(exc, mv_id=mv.id)

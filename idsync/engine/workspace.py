@@ -1,0 +1,124 @@
+"""A workspace: a folder with ``idsync.yaml`` and its state. Loading one validates everything up front.
+
+Loading parses the YAML with positions, validates every section and every connector block with its own model,
+and compiles every expression, so a mistake fails here — with file, line and column — and never half-way
+through a run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from idsync.config import CONFIG_FILE, LoadedConfig, SecretResolver, load_config
+from idsync.connectors.base import Capabilities, Connector, ConnectorContext
+from idsync.connectors.registry import ConnectorRegistry, UnknownConnectorType
+from idsync.engine.rules import RuleSet, compile_rules
+from idsync.engine.schema_cache import load_schema
+from idsync.model import ObjectTypeSchema, Schema
+from idsync.store import Store, open_store
+
+
+def connector_model_lookup(registry: ConnectorRegistry) -> Any:
+    def lookup(type_name: str) -> type[BaseModel]:
+        try:
+            model: type[BaseModel] = registry.get(type_name).config_model
+        except UnknownConnectorType as exc:
+            raise LookupError(str(exc)) from None
+        return model
+
+    return lookup
+
+
+def load_workspace_config(root: Path, registry: ConnectorRegistry) -> tuple[LoadedConfig, RuleSet]:
+    loaded = load_config(root / CONFIG_FILE, connector_model_lookup(registry))
+    return loaded, compile_rules(loaded)
+
+
+class Workspace:
+    def __init__(
+        self,
+        root: Path,
+        loaded: LoadedConfig,
+        rules: RuleSet,
+        store: Store,
+        registry: ConnectorRegistry,
+        options: dict[str, Any] | None = None,
+    ) -> None:
+        self.root = root
+        self.loaded = loaded
+        self.config = loaded.config
+        self.rules = rules
+        self.store = store
+        self.registry = registry
+        self.options = options or {}
+        self.secrets = SecretResolver(root)
+        self._connectors: dict[str, Connector] = {}
+        self._schemas: dict[str, Schema] = {}
+
+    @classmethod
+    def load(
+        cls, root: Path | str, *, registry: ConnectorRegistry | None = None, options: dict[str, Any] | None = None
+    ) -> Workspace:
+        root = Path(root).resolve()
+        registry = registry or ConnectorRegistry()
+        loaded, rules = load_workspace_config(root, registry)
+        store = open_store(loaded.config.store, root)
+        store.configure_keys(rules.key_config())
+        return cls(root, loaded, rules, store, registry, options)
+
+    def close(self) -> None:
+        for connector in self._connectors.values():
+            connector.close()
+        self._connectors.clear()
+        self.store.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # connectors -------------------------------------------------------------------------------------------------
+    def connector_names(self) -> list[str]:
+        return list(self.config.connectors)
+
+    def connector(self, name: str) -> Connector:
+        found = self._connectors.get(name)
+        if found is None:
+            if name not in self.loaded.connectors:
+                raise KeyError(f"no connector named {name!r}; known: {', '.join(self.connector_names())}")
+            config = self.loaded.connectors[name]
+            connector_type = self.registry.get(str(self.config.connectors[name]["type"]))
+            context = ConnectorContext(str(self.root), self.secrets, dict(self.options))
+            found = connector_type.create(name, config, context)
+            self._connectors[name] = found
+        return found
+
+    def capabilities(self, name: str) -> Capabilities:
+        return self.connector(name).capabilities
+
+    def drop_connector(self, name: str) -> None:
+        """Forget a connector instance (after a connectivity failure, the next step starts afresh)."""
+        found = self._connectors.pop(name, None)
+        if found is not None:
+            try:
+                found.close()
+            except Exception:  # noqa: S110 - closing a broken session must not hide the real error
+                pass
+
+    # schemas ------------------------------------------------------------------------------------------------------
+    def schema(self, name: str) -> Schema:
+        cached = self._schemas.get(name)
+        if cached is None:
+            cached = load_schema(self.store, name) or Schema()
+            self._schemas[name] = cached
+        return cached
+
+    def set_schema(self, name: str, schema: Schema) -> None:
+        self._schemas[name] = schema
+
+    def cs_schema(self, connector: str, object_type: str) -> ObjectTypeSchema:
+        return self.schema(connector).object_type(object_type)

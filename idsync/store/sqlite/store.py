@@ -1,0 +1,739 @@
+"""The embedded store: stdlib sqlite3 in WAL mode, hand-written SQL, versioned migrations.
+
+One connection per store object, used by one thread. Writes happen inside ``transaction()`` (BEGIN IMMEDIATE, so
+a writer never has to upgrade a read lock and deadlock); reads outside a transaction see committed data only.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from idsync.model import CSObject, ErrorRow, MVObject, RunResult, RunStatus, StepCounters, StepKind, StepResult
+from idsync.store.base import CSFilter, KeyConfig, StoreError, Unresolved
+from idsync.store.rows import (
+    CS_COLUMNS,
+    MV_COLUMNS,
+    cs_from_row,
+    cs_keys,
+    cs_to_params,
+    dumps,
+    identifier_key,
+    mv_from_row,
+    mv_keys,
+    mv_to_params,
+)
+
+CHUNK = 500
+"""Ids per ``IN (...)`` list: far below SQLite's variable limit, large enough to amortize the statement."""
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _migrations() -> list[tuple[int, str]]:
+    folder = resources.files("idsync.store.sqlite") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:3].isdigit():
+            found.append((int(name[:3]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+class SQLiteStore:
+    def __init__(self, path: Path | str, *, synchronous: str = "NORMAL") -> None:
+        self.path = str(path)
+        self.url = f"sqlite:///{self.path}"
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=60.0, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(f"PRAGMA synchronous={synchronous}")
+        self._db.execute("PRAGMA foreign_keys=OFF")
+        self._db.execute("PRAGMA cache_size=-65536")
+        self._db.execute("PRAGMA temp_store=MEMORY")
+        self._depth = 0
+        self._keys = KeyConfig()
+        self._migrate()
+        self._load_key_config()
+
+    # lifecycle -------------------------------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        for number, sql in _migrations():
+            if number > version:
+                with self.transaction():
+                    for statement in sql.split(";\n"):
+                        if statement.strip():
+                            self._db.execute(statement)
+                    self._db.execute(f"PRAGMA user_version={number}")
+
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self._db.execute("ROLLBACK")
+            raise
+        else:
+            self._depth = 0
+            self._db.execute("COMMIT")
+
+    @contextmanager
+    def object_scope(self) -> Iterator[None]:
+        """One object's work inside a page: rolled back alone when it fails, so the page goes on."""
+        self._db.execute("SAVEPOINT object_scope")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK TO object_scope")
+            self._db.execute("RELEASE object_scope")
+            raise
+        else:
+            self._db.execute("RELEASE object_scope")
+
+    @contextmanager
+    def savepoint_rollback(self) -> Iterator[None]:
+        """Run work that is always rolled back (``preview``)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+        finally:
+            self._depth = 0
+            self._db.execute("ROLLBACK")
+
+    def _q(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._db.execute(sql, params).fetchall()
+
+    # meta, watermarks, locks --------------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        with self.transaction():
+            if value is None:
+                self._db.execute("DELETE FROM meta WHERE key=?", (key,))
+            else:
+                self._db.execute(
+                    "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                    (key, value),
+                )
+
+    def get_watermark(self, connector: str) -> str | None:
+        row = self._db.execute("SELECT value FROM watermarks WHERE connector=?", (connector,)).fetchone()
+        return row[0] if row else None
+
+    def set_watermark(self, connector: str, value: str | None) -> None:
+        with self.transaction():
+            if value is None:
+                self._db.execute("DELETE FROM watermarks WHERE connector=?", (connector,))
+            else:
+                self._db.execute(
+                    "INSERT INTO watermarks(connector, value, updated) VALUES(?, ?, ?) "
+                    "ON CONFLICT(connector) DO UPDATE SET value=excluded.value, updated=excluded.updated",
+                    (connector, value, time.time()),
+                )
+
+    def acquire_lock(self, name: str, owner: str, ttl_seconds: float) -> bool:
+        now = time.time()
+        with self.transaction():
+            row = self._db.execute("SELECT owner, expires FROM locks WHERE name=?", (name,)).fetchone()
+            if row and row[0] != owner and row[1] > now:
+                return False
+            self._db.execute(
+                "INSERT INTO locks(name, owner, expires) VALUES(?, ?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET owner=excluded.owner, expires=excluded.expires",
+                (name, owner, now + ttl_seconds),
+            )
+            return True
+
+    def release_lock(self, name: str, owner: str) -> None:
+        with self.transaction():
+            self._db.execute("DELETE FROM locks WHERE name=? AND owner=?", (name, owner))
+
+    # connector space ------------------------------------------------------------------------------------------
+    def cs_get(self, cs_id: int) -> CSObject | None:
+        row = self._db.execute(f"SELECT {CS_COLUMNS} FROM cs WHERE id=?", (cs_id,)).fetchone()
+        return cs_from_row(row) if row else None
+
+    def cs_get_many(self, ids: Iterable[int]) -> dict[int, CSObject]:
+        wanted = list(dict.fromkeys(ids))
+        out: dict[int, CSObject] = {}
+        for chunk in _chunks(wanted):
+            marks = ",".join("?" * len(chunk))
+            for row in self._q(f"SELECT {CS_COLUMNS} FROM cs WHERE id IN ({marks})", chunk):
+                out[row[0]] = cs_from_row(row)
+        return out
+
+    def cs_by_anchor(self, connector: str, anchors: Iterable[str]) -> dict[str, CSObject]:
+        wanted = list(dict.fromkeys(anchors))
+        out: dict[str, CSObject] = {}
+        for chunk in _chunks(wanted):
+            marks = ",".join("?" * len(chunk))
+            rows = self._q(
+                f"SELECT {CS_COLUMNS} FROM cs WHERE connector=? AND anchor IN ({marks})", [connector, *chunk]
+            )
+            for row in rows:
+                out[row[3]] = cs_from_row(row)
+        return out
+
+    def cs_by_identifier(self, connector: str, identifiers: Iterable[str]) -> dict[str, list[CSObject]]:
+        wanted = list(dict.fromkeys(identifier_key(i) for i in identifiers))
+        out: dict[str, list[CSObject]] = {}
+        for chunk in _chunks(wanted):
+            marks = ",".join("?" * len(chunk))
+            rows = self._q(
+                f"SELECT {CS_COLUMNS}, identifier_key FROM cs WHERE connector=? AND identifier_key IN ({marks})",
+                [connector, *chunk],
+            )
+            for row in rows:
+                out.setdefault(row[-1], []).append(cs_from_row(row[:-1]))
+        return out
+
+    def cs_by_mv(self, mv_ids: Iterable[int]) -> dict[int, list[CSObject]]:
+        wanted = list(dict.fromkeys(mv_ids))
+        out: dict[int, list[CSObject]] = {}
+        for chunk in _chunks(wanted):
+            marks = ",".join("?" * len(chunk))
+            for row in self._q(f"SELECT {CS_COLUMNS} FROM cs WHERE mv_id IN ({marks}) ORDER BY id", chunk):
+                out.setdefault(row[7], []).append(cs_from_row(row))
+        return out
+
+    def _write_cs_keys(self, objs: Sequence[CSObject], *, replace: bool) -> None:
+        rows = []
+        touched = []
+        for obj in objs:
+            attrs = self._keys.cs.get(obj.connector)
+            if not attrs:
+                continue
+            touched.append((obj.id,))
+            rows.extend(cs_keys(obj, attrs))
+        if replace and touched:
+            self._db.executemany("DELETE FROM cs_keys WHERE cs_id=?", touched)
+        if rows:
+            self._db.executemany("INSERT INTO cs_keys(connector, attribute, value, cs_id) VALUES(?,?,?,?)", rows)
+
+    def cs_insert(self, obj: CSObject) -> int:
+        with self.transaction():
+            cur = self._db.execute(
+                "INSERT INTO cs(connector, object_type, anchor, identifier, identifier_key, hologram, link_state, "
+                "mv_id, link_rule, pending_import, pending_export, export_op, unconfirmed, error, last_seen) "
+                "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                cs_to_params(obj),
+            )
+            obj.id = int(cur.lastrowid or 0)
+            self._write_cs_keys([obj], replace=False)
+        return obj.id
+
+    def cs_save(self, objs: Sequence[CSObject]) -> None:
+        if not objs:
+            return
+        with self.transaction():
+            self._db.executemany(
+                "UPDATE cs SET connector=?, object_type=?, anchor=?, identifier=?, identifier_key=?, hologram=?, "
+                "link_state=?, mv_id=?, link_rule=?, pending_import=?, pending_export=?, export_op=?, unconfirmed=?, "
+                "error=?, last_seen=? WHERE id=?",
+                [(*cs_to_params(o), o.id) for o in objs],
+            )
+            self._write_cs_keys(objs, replace=True)
+
+    def cs_delete(self, ids: Iterable[int]) -> None:
+        wanted = [(i,) for i in ids]
+        if not wanted:
+            return
+        with self.transaction():
+            self._db.executemany("DELETE FROM cs WHERE id=?", wanted)
+            self._db.executemany("DELETE FROM cs_keys WHERE cs_id=?", wanted)
+
+    def cs_mark_seen(self, connector: str, ids: Iterable[int], marker: int) -> None:
+        with self.transaction():
+            self._db.executemany("UPDATE cs SET last_seen=? WHERE id=?", [(marker, i) for i in ids])
+
+    def cs_unseen(self, connector: str, marker: int, after_id: int, limit: int) -> list[CSObject]:
+        rows = self._q(
+            f"SELECT {CS_COLUMNS} FROM cs WHERE connector=? AND anchor IS NOT NULL AND last_seen<>? AND id>? "
+            "ORDER BY id LIMIT ?",
+            (connector, marker, after_id, limit),
+        )
+        return [cs_from_row(r) for r in rows]
+
+    def _cs_where(self, flt: CSFilter) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if flt.connector is not None:
+            clauses.append("connector=?")
+            params.append(flt.connector)
+        if flt.object_type is not None:
+            clauses.append("object_type=?")
+            params.append(flt.object_type)
+        if flt.pending_import:
+            clauses.append("pending_import IS NOT NULL")
+        if flt.pending_export:
+            clauses.append("pending_export IS NOT NULL")
+        if flt.export_op is not None:
+            clauses.append("export_op=?")
+            params.append(flt.export_op)
+        if flt.error:
+            clauses.append("error IS NOT NULL")
+        if flt.unconfirmed:
+            clauses.append("unconfirmed IS NOT NULL")
+        if flt.link_states:
+            clauses.append(f"link_state IN ({','.join('?' * len(flt.link_states))})")
+            params.extend(flt.link_states)
+        if flt.identifier_like is not None:
+            clauses.append("identifier_key LIKE ? ESCAPE '\\'")
+            params.append(flt.identifier_like.casefold())
+        if flt.attribute is not None and flt.value is not None:
+            clauses.append(
+                "EXISTS (SELECT 1 FROM json_each(cs.hologram, '$.' || json_quote(?)) j WHERE "
+                "lower(CAST(j.value AS TEXT)) = lower(?)) "
+                "OR lower(CAST(json_extract(cs.hologram, '$.' || json_quote(?)) AS TEXT)) = lower(?)"
+            )
+            params.extend([flt.attribute, flt.value, flt.attribute, flt.value])
+        where = " AND ".join(f"({c})" for c in clauses) if clauses else "1=1"
+        return where, params
+
+    def cs_page(self, flt: CSFilter, after_id: int, limit: int) -> list[CSObject]:
+        where, params = self._cs_where(flt)
+        rows = self._q(
+            f"SELECT {CS_COLUMNS} FROM cs WHERE {where} AND id>? ORDER BY id LIMIT ?", [*params, after_id, limit]
+        )
+        return [cs_from_row(r) for r in rows]
+
+    def cs_count(self, flt: CSFilter) -> int:
+        where, params = self._cs_where(flt)
+        return int(self._db.execute(f"SELECT count(*) FROM cs WHERE {where}", params).fetchone()[0])
+
+    def cs_find(self, connector: str, attribute: str, values: Iterable[str]) -> dict[str, list[int]]:
+        wanted = list(dict.fromkeys(values))
+        out: dict[str, list[int]] = {}
+        for chunk in _chunks(wanted):
+            marks = ",".join("?" * len(chunk))
+            rows = self._q(
+                f"SELECT value, cs_id FROM cs_keys WHERE connector=? AND attribute=? AND value IN ({marks})",
+                [connector, attribute, *chunk],
+            )
+            for value, cs_id in rows:
+                out.setdefault(value, []).append(cs_id)
+        return out
+
+    # metaverse ------------------------------------------------------------------------------------------------
+    def mv_get(self, mv_id: int) -> MVObject | None:
+        row = self._db.execute(f"SELECT {MV_COLUMNS} FROM mv WHERE id=?", (mv_id,)).fetchone()
+        return mv_from_row(row) if row else None
+
+    def mv_get_many(self, ids: Iterable[int]) -> dict[int, MVObject]:
+        wanted = list(dict.fromkeys(ids))
+        out: dict[int, MVObject] = {}
+        for chunk in _chunks(wanted):
+            marks = ",".join("?" * len(chunk))
+            for row in self._q(f"SELECT {MV_COLUMNS} FROM mv WHERE id IN ({marks})", chunk):
+                out[row[0]] = mv_from_row(row)
+        return out
+
+    def _write_mv_keys(self, objs: Sequence[MVObject], *, replace: bool) -> None:
+        rows = []
+        touched = []
+        for obj in objs:
+            attrs = self._keys.mv.get(obj.object_type)
+            if not attrs:
+                continue
+            touched.append((obj.id,))
+            rows.extend(mv_keys(obj, attrs))
+        if replace and touched:
+            self._db.executemany("DELETE FROM mv_keys WHERE mv_id=?", touched)
+        if rows:
+            self._db.executemany("INSERT INTO mv_keys(object_type, attribute, value, mv_id) VALUES(?,?,?,?)", rows)
+
+    def mv_insert(self, obj: MVObject) -> int:
+        with self.transaction():
+            cur = self._db.execute(
+                "INSERT INTO mv(object_type, attributes, provenance, created_run) VALUES(?,?,?,?)", mv_to_params(obj)
+            )
+            obj.id = int(cur.lastrowid or 0)
+            self._write_mv_keys([obj], replace=False)
+        return obj.id
+
+    def mv_save(self, objs: Sequence[MVObject]) -> None:
+        if not objs:
+            return
+        with self.transaction():
+            self._db.executemany(
+                "UPDATE mv SET object_type=?, attributes=?, provenance=?, created_run=? WHERE id=?",
+                [(*mv_to_params(o), o.id) for o in objs],
+            )
+            self._write_mv_keys(objs, replace=True)
+
+    def mv_delete(self, ids: Iterable[int]) -> None:
+        wanted = [(i,) for i in ids]
+        if not wanted:
+            return
+        with self.transaction():
+            self._db.executemany("DELETE FROM mv WHERE id=?", wanted)
+            self._db.executemany("DELETE FROM mv_keys WHERE mv_id=?", wanted)
+            self._db.executemany("DELETE FROM unresolved WHERE mv_id=?", wanted)
+
+    def mv_find(self, object_type: str, attribute: str, values: Iterable[str]) -> dict[str, list[int]]:
+        wanted = list(dict.fromkeys(values))
+        out: dict[str, list[int]] = {}
+        for chunk in _chunks(wanted):
+            marks = ",".join("?" * len(chunk))
+            rows = self._q(
+                f"SELECT value, mv_id FROM mv_keys WHERE object_type=? AND attribute=? AND value IN ({marks})",
+                [object_type, attribute, *chunk],
+            )
+            for value, mv_id in rows:
+                out.setdefault(value, []).append(mv_id)
+        return out
+
+    def mv_page(self, object_type: str | None, after_id: int, limit: int) -> list[MVObject]:
+        if object_type is None:
+            rows = self._q(f"SELECT {MV_COLUMNS} FROM mv WHERE id>? ORDER BY id LIMIT ?", (after_id, limit))
+        else:
+            rows = self._q(
+                f"SELECT {MV_COLUMNS} FROM mv WHERE object_type=? AND id>? ORDER BY id LIMIT ?",
+                (object_type, after_id, limit),
+            )
+        return [mv_from_row(r) for r in rows]
+
+    def mv_count(self, object_type: str | None = None) -> int:
+        if object_type is None:
+            return int(self._db.execute("SELECT count(*) FROM mv").fetchone()[0])
+        return int(self._db.execute("SELECT count(*) FROM mv WHERE object_type=?", (object_type,)).fetchone()[0])
+
+    def mv_search(self, object_type: str | None, attribute: str, value: str, limit: int) -> list[MVObject]:
+        pattern = value.replace("*", "%")
+        clauses = ["object_type=?"] if object_type else []
+        params: list[Any] = [object_type] if object_type else []
+        clauses.append(
+            "(EXISTS (SELECT 1 FROM json_each(mv.attributes, '$.' || json_quote(?)) j "
+            "WHERE lower(CAST(j.value AS TEXT)) LIKE lower(?)))"
+        )
+        params += [attribute, pattern]
+        rows = self._q(
+            f"SELECT {MV_COLUMNS} FROM mv WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?", [*params, limit]
+        )
+        found = [mv_from_row(r) for r in rows]
+        if len(found) < limit:
+            # single-valued attributes are scalars: json_each yields nothing for them
+            rows = self._q(
+                f"SELECT {MV_COLUMNS} FROM mv WHERE {' AND '.join(clauses[:-1] or ['1=1'])} AND "
+                "lower(CAST(json_extract(mv.attributes, '$.' || json_quote(?)) AS TEXT)) LIKE lower(?) "
+                "ORDER BY id LIMIT ?",
+                [*params[:-2], attribute, pattern, limit],
+            )
+            seen = {m.id for m in found}
+            found += [m for m in (mv_from_row(r) for r in rows) if m.id not in seen]
+        return found[:limit]
+
+    # keys -----------------------------------------------------------------------------------------------------
+    def _load_key_config(self) -> None:
+        text = self.get_meta("key_config")
+        if text:
+            data = json.loads(text)
+            self._keys = KeyConfig(
+                {k: frozenset(v) for k, v in data.get("mv", {}).items()},
+                {k: frozenset(v) for k, v in data.get("cs", {}).items()},
+            )
+
+    def configure_keys(self, keys: KeyConfig) -> bool:
+        if keys.fingerprint() == self._keys.fingerprint():
+            self._keys = keys
+            return False
+        self._keys = keys
+        with self.transaction():
+            self._db.execute("DELETE FROM mv_keys")
+            self._db.execute("DELETE FROM cs_keys")
+            for object_type in keys.mv:
+                after = 0
+                while True:
+                    page = self.mv_page(object_type, after, 5000)
+                    if not page:
+                        break
+                    self._write_mv_keys(page, replace=False)
+                    after = page[-1].id
+            for connector in keys.cs:
+                after = 0
+                while True:
+                    cs_page = self.cs_page(CSFilter(connector=connector), after, 5000)
+                    if not cs_page:
+                        break
+                    self._write_cs_keys(cs_page, replace=False)
+                    after = cs_page[-1].id
+            data = {"mv": {k: sorted(v) for k, v in keys.mv.items()}, "cs": {k: sorted(v) for k, v in keys.cs.items()}}
+            self.set_meta("key_config", dumps(data))
+        return True
+
+    # unresolved references ----------------------------------------------------------------------------------
+    def unresolved_set(self, mv_id: int, attribute: str, direction: str, rows: Sequence[Unresolved]) -> None:
+        with self.transaction():
+            self._db.execute(
+                "DELETE FROM unresolved WHERE mv_id=? AND attribute=? AND direction=?", (mv_id, attribute, direction)
+            )
+            if rows:
+                self._db.executemany(
+                    "INSERT INTO unresolved(direction, mv_id, attribute, connector, ref) VALUES(?,?,?,?,?)",
+                    [(r.direction, r.mv_id, r.attribute, r.connector, r.ref) for r in rows],
+                )
+
+    def unresolved_waiting_for(self, direction: str, connector: str, refs: Iterable[str]) -> list[Unresolved]:
+        wanted = list(dict.fromkeys(refs))
+        out: list[Unresolved] = []
+        for chunk in _chunks(wanted):
+            marks = ",".join("?" * len(chunk))
+            rows = self._q(
+                "SELECT direction, mv_id, attribute, connector, ref FROM unresolved "
+                f"WHERE direction=? AND connector=? AND ref IN ({marks})",
+                [direction, connector, *chunk],
+            )
+            out.extend(Unresolved(*r) for r in rows)
+        return out
+
+    def unresolved_for_mv(self, mv_ids: Iterable[int]) -> list[Unresolved]:
+        wanted = list(dict.fromkeys(mv_ids))
+        out: list[Unresolved] = []
+        for chunk in _chunks(wanted):
+            marks = ",".join("?" * len(chunk))
+            rows = self._q(
+                f"SELECT direction, mv_id, attribute, connector, ref FROM unresolved WHERE mv_id IN ({marks})", chunk
+            )
+            out.extend(Unresolved(*r) for r in rows)
+        return out
+
+    def unresolved_count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM unresolved").fetchone()[0])
+
+    # runs --------------------------------------------------------------------------------------------------------
+    def run_start(self, profile: str, staging: bool) -> RunResult:
+        now = time.time()
+        with self.transaction():
+            cur = self._db.execute(
+                "INSERT INTO runs(profile, status, staging, started) VALUES(?,?,?,?)",
+                (profile, RunStatus.IN_PROGRESS.value, int(staging), now),
+            )
+        return RunResult(int(cur.lastrowid or 0), profile, RunStatus.IN_PROGRESS, now, None, staging)
+
+    def run_finish(self, run: RunResult) -> None:
+        run.ended = run.ended or time.time()
+        with self.transaction():
+            self._db.execute("UPDATE runs SET status=?, ended=? WHERE id=?", (run.status.value, run.ended, run.id))
+
+    def set_run_status(self, run_id: int, status: RunStatus) -> None:
+        with self.transaction():
+            self._db.execute(
+                "UPDATE runs SET status=?, ended=coalesce(ended, ?) WHERE id=?", (status.value, time.time(), run_id)
+            )
+            self._db.execute(
+                "UPDATE steps SET status=?, ended=coalesce(ended, ?) WHERE run_id=? AND status=?",
+                (status.value, time.time(), run_id, RunStatus.IN_PROGRESS.value),
+            )
+
+    def step_start(self, run: RunResult, connector: str, kind: StepKind) -> StepResult:
+        now = time.time()
+        index = len(run.steps)
+        with self.transaction():
+            cur = self._db.execute(
+                "INSERT INTO steps(run_id, idx, connector, kind, status, started) VALUES(?,?,?,?,?,?)",
+                (run.id, index, connector, kind.value, RunStatus.IN_PROGRESS.value, now),
+            )
+        step = StepResult(int(cur.lastrowid or 0), run.id, index, connector, kind, started=now)
+        run.steps.append(step)
+        return step
+
+    def step_save(self, step: StepResult) -> None:
+        with self.transaction():
+            self._db.execute(
+                "UPDATE steps SET status=?, counters=?, ended=?, message=? WHERE id=?",
+                (step.status.value, dumps(step.counters.to_json()), step.ended, step.message, step.id),
+            )
+
+    def add_errors(self, rows: Sequence[ErrorRow]) -> None:
+        if not rows:
+            return
+        with self.transaction():
+            self._db.executemany(
+                "INSERT INTO errors(run_id, step_id, connector, cs_id, mv_id, identifier, attribute, code, reason, "
+                "detail) VALUES(?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        r.run_id,
+                        r.step_id,
+                        r.connector,
+                        r.cs_id,
+                        r.mv_id,
+                        r.identifier,
+                        r.attribute,
+                        r.code,
+                        r.reason,
+                        r.detail,
+                    )
+                    for r in rows
+                ],
+            )
+
+    def _run_from_row(self, row: tuple[Any, ...]) -> RunResult:
+        run = RunResult(row[0], row[1], RunStatus(row[2]), row[4], row[5], bool(row[3]))
+        for s in self._q(
+            "SELECT id, run_id, idx, connector, kind, status, counters, started, ended, message FROM steps "
+            "WHERE run_id=? ORDER BY idx",
+            (run.id,),
+        ):
+            counters = StepCounters(**{k: v for k, v in json.loads(s[6]).items() if k in StepCounters.__slots__})
+            run.steps.append(
+                StepResult(s[0], s[1], s[2], s[3], StepKind(s[4]), RunStatus(s[5]), counters, s[7], s[8], s[9])
+            )
+        return run
+
+    def runs(self, limit: int = 20, before: int | None = None) -> list[RunResult]:
+        if before is None:
+            rows = self._q(
+                "SELECT id, profile, status, staging, started, ended FROM runs ORDER BY id DESC LIMIT ?", (limit,)
+            )
+        else:
+            rows = self._q(
+                "SELECT id, profile, status, staging, started, ended FROM runs WHERE id<? ORDER BY id DESC LIMIT ?",
+                (before, limit),
+            )
+        return [self._run_from_row(r) for r in rows]
+
+    def run_get(self, run_id: int) -> RunResult | None:
+        row = self._db.execute(
+            "SELECT id, profile, status, staging, started, ended FROM runs WHERE id=?", (run_id,)
+        ).fetchone()
+        return self._run_from_row(row) if row else None
+
+    def interrupted_runs(self) -> list[RunResult]:
+        rows = self._q(
+            "SELECT id, profile, status, staging, started, ended FROM runs WHERE status=? ORDER BY id",
+            (RunStatus.IN_PROGRESS.value,),
+        )
+        return [self._run_from_row(r) for r in rows]
+
+    def errors(self, run_id: int | None = None, step_id: int | None = None, limit: int = 1000) -> list[ErrorRow]:
+        clauses, params = [], []
+        if run_id is not None:
+            clauses.append("run_id=?")
+            params.append(run_id)
+        if step_id is not None:
+            clauses.append("step_id=?")
+            params.append(step_id)
+        where = " AND ".join(clauses) or "1=1"
+        rows = self._q(
+            "SELECT step_id, connector, reason, identifier, cs_id, mv_id, attribute, code, detail, id, run_id "
+            f"FROM errors WHERE {where} ORDER BY id LIMIT ?",
+            [*params, limit],
+        )
+        return [ErrorRow(*r) for r in rows]
+
+    def errors_for_cs(self, cs_id: int, limit: int = 20) -> list[ErrorRow]:
+        rows = self._q(
+            "SELECT step_id, connector, reason, identifier, cs_id, mv_id, attribute, code, detail, id, run_id "
+            "FROM errors WHERE cs_id=? ORDER BY id DESC LIMIT ?",
+            (cs_id, limit),
+        )
+        return [ErrorRow(*r) for r in rows]
+
+    # approvals ---------------------------------------------------------------------------------------------------
+    def approval_get(self, connector: str) -> int:
+        row = self._db.execute("SELECT count FROM approvals WHERE connector=?", (connector,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def approval_set(self, connector: str, count: int) -> None:
+        with self.transaction():
+            if count <= 0:
+                self._db.execute("DELETE FROM approvals WHERE connector=?", (connector,))
+            else:
+                self._db.execute(
+                    "INSERT INTO approvals(connector, count, approved) VALUES(?,?,?) "
+                    "ON CONFLICT(connector) DO UPDATE SET count=excluded.count, approved=excluded.approved",
+                    (connector, count, time.time()),
+                )
+
+    # audit ------------------------------------------------------------------------------------------------------
+    def audit_add(self, rows: Sequence[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        with self.transaction():
+            self._db.executemany(
+                "INSERT INTO audit(at, run_id, step_id, connector, cs_id, identifier, op, rule, result, changes) "
+                "VALUES(?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        r.get("at", time.time()),
+                        r.get("run_id"),
+                        r.get("step_id"),
+                        r["connector"],
+                        r.get("cs_id"),
+                        r.get("identifier"),
+                        r["op"],
+                        r.get("rule"),
+                        r["result"],
+                        dumps(r.get("changes", [])),
+                    )
+                    for r in rows
+                ],
+            )
+
+    def audit_search(
+        self, *, cs_id: int | None = None, run_id: int | None = None, limit: int = 100
+    ) -> Iterator[dict[str, Any]]:
+        clauses, params = [], []
+        if cs_id is not None:
+            clauses.append("cs_id=?")
+            params.append(cs_id)
+        if run_id is not None:
+            clauses.append("run_id=?")
+            params.append(run_id)
+        where = " AND ".join(clauses) or "1=1"
+        for row in self._q(
+            "SELECT id, at, run_id, step_id, connector, cs_id, identifier, op, rule, result, changes FROM audit "
+            f"WHERE {where} ORDER BY id DESC LIMIT ?",
+            [*params, limit],
+        ):
+            yield {
+                "id": row[0],
+                "at": row[1],
+                "run_id": row[2],
+                "step_id": row[3],
+                "connector": row[4],
+                "cs_id": row[5],
+                "identifier": row[6],
+                "op": row[7],
+                "rule": row[8],
+                "result": row[9],
+                "changes": json.loads(row[10]),
+            }
+
+
+def open_sqlite(path: Path | str) -> SQLiteStore:
+    try:
+        return SQLiteStore(path)
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"cannot open the store at {path}: {exc}") from None
