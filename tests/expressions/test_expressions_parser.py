@@ -1,0 +1,133 @@
+"""Parse errors point at the offending text; configuration positions carry through; any input either compiles
+or raises the documented error types."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from idsync.expressions import (
+    ExpressionSyntaxError,
+    ExpressionValidationError,
+    compile_expression,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "column", "width"),
+    [
+        ('Join(" ", [a] [b])', "expected ',' or ')' in the call to Join", 15, 3),
+        ('Join(" ", [a]', "expected ',' or ')' in the call to Join", 14, 1),
+        ('"unterminated', "unterminated string", 1, 1),
+        ("[givenName", "unterminated attribute reference", 1, 1),
+        ("[]", "empty attribute reference", 1, 2),
+        ("", "the expression is empty", 1, 1),
+        ("   ", "the expression is empty", 4, 1),
+        ('[a] == "x"', "use = to compare", 5, 2),
+        ('[a] != "x"', "use <> for 'not equal'", 5, 2),
+        ("'x'", "double quotes", 1, 1),
+        ("\u201cx\u201d", "curly quote", 1, 1),
+        ('[a] = "x" And [b] = "y"', "use && for 'and'", 11, 3),
+        ("IIF([a], 1, 2) x", "after a complete expression", 16, 1),
+        ("(1 & 2", "expected ')' to close the '(' at column 1", 7, 1),
+        ("Left([a], 2", "expected ',' or ')'", 12, 1),
+        ("12abc", "malformed number", 1, 5),
+        ("@", "unexpected character '@'", 1, 1),
+        ("$", "expected a variable name", 1, 1),
+        ("%Domain", "unterminated parameter", 1, 1),
+        ("*", "expected a value", 1, 1),
+    ],
+)
+def test_syntax_errors_point_at_the_fault(text: str, message: str, column: int, width: int) -> None:
+    with pytest.raises(ExpressionSyntaxError) as info:
+        compile_expression(text, dialect="connect")
+    err = info.value
+    assert message in err.message
+    assert err.line == 1
+    assert err.column == column
+    source_line, marker = err.caret.split("\n")
+    assert source_line == text.split("\n")[0]
+    assert marker == " " * (column - 1) + "^" * width
+
+
+def test_multi_line_expression_reports_the_right_line() -> None:
+    text = 'Switch([Active], ,\n  "1", IIF([x] > 5, "False", "True"),\n  "0" "False")'
+    with pytest.raises(ExpressionSyntaxError) as info:
+        compile_expression(text)
+    err = info.value
+    assert (err.line, err.column) == (3, 7)
+    assert err.caret == '  "0" "False")\n      ^^^^^^^'
+
+
+def test_origin_offsets_positions_into_the_configuration_file() -> None:
+    with pytest.raises(ExpressionValidationError) as info:
+        compile_expression('Join(" ", [a], Nope([b]))', origin=("idsync.yaml", 12, 20))
+    err = info.value
+    assert (err.file, err.line, err.column) == ("idsync.yaml", 12, 20 + 15)
+    assert str(err).startswith("idsync.yaml:12:35: unknown function Nope")
+    with pytest.raises(ExpressionSyntaxError) as info2:
+        compile_expression('Join(" ",\n [a] [b])', origin=("idsync.yaml", 12, 20))
+    # on a later line the column is the expression's own (a YAML block scalar starts each line afresh)
+    assert (info2.value.line, info2.value.column) == (13, 6)
+    assert "idsync.yaml:13:6" in str(info2.value)
+
+
+def test_validation_errors_for_arity_and_empty_arguments() -> None:
+    with pytest.raises(ExpressionValidationError) as info:
+        compile_expression('IIF([a] = "x", "y")')
+    assert "IIF takes 3 arguments (IIF(condition, valueIfTrue, valueIfFalse)), got 2" in info.value.message
+    assert info.value.caret.split("\n")[1] == "^^^"
+    with pytest.raises(ExpressionValidationError, match="argument 2 of IIF is empty"):
+        compile_expression('IIF([a] = "x", , "y")')
+
+
+def test_unknown_function_suggests_a_close_name() -> None:
+    with pytest.raises(ExpressionValidationError, match="did you mean NormalizeDiacritics"):
+        compile_expression("NormaliseDiacritics([a])")
+
+
+def test_bare_words_that_are_not_constants() -> None:
+    with pytest.raises(ExpressionValidationError, match=r"attributes are written in brackets: \[givenName\]"):
+        compile_expression("givenName")
+    with pytest.raises(ExpressionValidationError, match="is a function: call it"):
+        compile_expression("ToLower")
+
+
+def test_nesting_is_bounded() -> None:
+    deep = "ToLower(" * 150 + "[a]" + ")" * 150
+    with pytest.raises(ExpressionSyntaxError, match="nests deeper than"):
+        compile_expression(deep)
+    long_chain = " & ".join(["[a]"] * 500)
+    with pytest.raises(ExpressionSyntaxError, match="nests deeper than"):
+        compile_expression(long_chain)
+    assert compile_expression(" & ".join(["[a]"] * 50)).evaluate({"a": "x"}) == "x" * 50
+
+
+def test_function_names_are_case_insensitive() -> None:
+    # Microsoft's own pages write switch(...) and IsNullorEmpty(...)
+    assert compile_expression('switch([a], "d", "k", "v")').evaluate({"a": "k"}) == "v"
+
+
+ALPHABET = st.sampled_from(
+    list('[]()",&=<>+-*/%$\\ \n\t') + list("abcIFJoinSwitch019_.") + ["IIF(", "Join(", "[a]", '"x"', "&H", "é", "😀"]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(ALPHABET, max_size=40).map("".join), st.sampled_from(["entra", "connect"]))
+def test_any_input_compiles_or_raises_a_parse_or_validation_error(text: str, dialect: str) -> None:
+    try:
+        compile_expression(text, dialect=dialect)
+    except (ExpressionSyntaxError, ExpressionValidationError) as err:
+        assert err.line >= 1 and err.column >= 1
+        assert "^" in err.caret
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=60), st.sampled_from(["entra", "connect"]))
+def test_any_unicode_text_compiles_or_raises_a_parse_or_validation_error(text: str, dialect: str) -> None:
+    try:
+        compile_expression(text, dialect=dialect)
+    except (ExpressionSyntaxError, ExpressionValidationError):
+        pass
