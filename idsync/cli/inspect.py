@@ -464,7 +464,7 @@ def preview_command(state: CliState, obj: str, as_json: bool) -> None:
             raise click.ClickException(str(exc)) from None
     finally:
         ws.close()
-    data = {
+    data: dict[str, Any] = {
         "cs_before": cs_json(result.cs_before) if result.cs_before else None,
         "cs_after": cs_json(result.cs_after) if result.cs_after else None,
         "mv_before": mv_json(result.mv_before) if result.mv_before else None,

@@ -62,7 +62,7 @@ def validate(state: CliState, as_json: bool) -> None:
         else:
             report_config_error(exc)
         raise click.exceptions.Exit(EXIT_CONFIG) from None
-    summary = {
+    summary: dict[str, Any] = {
         "valid": True,
         "connectors": len(loaded.config.connectors),
         "metaverse_types": len(loaded.config.metaverse),

@@ -81,7 +81,8 @@ class Runner:
             kind = StepKind.DELTA_IMPORT if caps.delta_import and has_watermark else StepKind.FULL_IMPORT
             steps.append((name, kind))
         steps += [(name, StepKind.DELTA_SYNC) for name in names]
-        exporters = [name for name in names if self.ws.capabilities(name).export]
+        targets = {rule.connector for rule in self.ws.rules.outbound}
+        exporters = [name for name in names if name in targets and self.ws.capabilities(name).export]
         steps += [(name, StepKind.EXPORT) for name in exporters]
         steps += [(name, StepKind.CONFIRMING_IMPORT) for name in exporters]
         return steps
