@@ -1,0 +1,64 @@
+"""``idsync quickstart``: a demo workspace that shows the whole loop in one command."""
+
+from __future__ import annotations
+
+import shutil
+from importlib import resources
+from pathlib import Path
+
+from idsync.cli.output import console, print_run
+from idsync.cli.progress import RichProgress
+from idsync.config import CONFIG_FILE
+
+MARKER = ".idsync-quickstart"
+
+
+class QuickstartError(Exception):
+    pass
+
+
+def write_workspace(directory: Path, *, people: int = 1200, replace: bool = False, seed: int = 2024) -> Path:
+    from idsync.testing.people import write_csv
+
+    if directory.exists() and any(directory.iterdir()):
+        if not (directory / MARKER).exists():
+            raise QuickstartError(f"{directory} exists and was not written by quickstart; choose another folder")
+        if not replace:
+            raise QuickstartError(f"{directory} holds a demo already; use --replace to start it over")
+        shutil.rmtree(directory)
+    (directory / "data").mkdir(parents=True)
+    (directory / MARKER).write_text("written by idsync quickstart; --replace may delete this folder\n")
+    write_csv(directory / "data" / "hr.csv", people, seed=seed)
+    text = (resources.files("idsync.cli") / "templates" / "quickstart.yaml").read_text(encoding="utf-8")
+    (directory / CONFIG_FILE).write_text(text, encoding="utf-8")
+    return directory
+
+
+def run_quickstart(directory: Path, *, people: int = 1200, replace: bool = False) -> int:
+    from idsync.engine.run_profiles import Runner
+    from idsync.engine.workspace import Workspace
+
+    out = console()
+    try:
+        write_workspace(directory, people=people, replace=replace)
+    except QuickstartError as exc:
+        console(stderr=True).print(f"[red]quickstart:[/red] {exc}")
+        return 4
+    out.print(f"wrote [bold]{directory}[/bold]: {people} HR people in data/hr.csv, the configuration in {CONFIG_FILE}")
+    with Workspace.load(directory) as ws:
+        run = Runner(ws, progress=RichProgress()).cycle()
+        print_run(run, out)
+        active = ws.store.mv_count("person")
+    where = str(directory)
+    out.print(
+        f"\n{active} people in the metaverse; the active ones are provisioned into data/directory.csv.\n\n"
+        "Try next:\n"
+        f"  idsync -C {where} status                       what is where\n"
+        f"  idsync -C {where} search mv --attr sn='Mü*'     find people\n"
+        f"  idsync -C {where} show hr:E000010              an object, its links and lineage\n"
+        f"  idsync -C {where} cycle                        nothing to do: everything is in sync\n"
+        f"  (edit data/hr.csv: change someone's department or status, then)\n"
+        f"  idsync -C {where} preview hr:E000010           what a sync would change, committing nothing\n"
+        f"  idsync -C {where} cycle --json                 and apply it"
+    )
+    return run.status.exit_code
