@@ -192,7 +192,11 @@ def load_config_text(
             model = connector_models(str(block["type"]))
         except LookupError as exc:
             issues.append(
-                ConfigIssue(str(exc).strip("'\""), positions.find(("connectors", name, "type")), ("connectors", name))
+                ConfigIssue(
+                    str(exc.args[0] if exc.args else exc),
+                    positions.find(("connectors", name, "type")),
+                    ("connectors", name),
+                )
             )
             continue
         try:

@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel, ConfigDict
+
+from idsync.config import ConfigError, SecretError, SecretResolver, load_config_text
+from idsync.config.secrets import SecretRef
+
+
+class FakeConnectorModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: str
+    path: str = "x.csv"
+    password: SecretRef | None = None
+
+
+def lookup(type_name: str) -> type[BaseModel]:
+    if type_name != "csv":
+        raise LookupError(f"unknown connector type {type_name!r}")
+    return FakeConnectorModel
+
+
+GOOD = """\
+connectors:
+  hr: {type: csv, path: data/hr.csv}
+metaverse:
+  person: [employeeId, displayName]
+inbound:
+  - name: hr-in
+    connector: hr
+    object_type: person
+    metaverse_type: person
+    join: [{employeeId: employeeId}]
+    project: true
+    flows:
+      displayName: 'Join(" ", [givenName], [sn])'
+"""
+
+
+def load(text: str) -> object:
+    return load_config_text(text, "idsync.yaml", Path("."), lookup)
+
+
+def test_valid_config_loads_with_shorthands() -> None:
+    loaded = load_config_text(GOOD, "idsync.yaml", Path("."), lookup)
+    rule = loaded.config.inbound[0]
+    assert rule.join == [{"employeeId": "[employeeId]"}]
+    assert rule.flows["displayName"].expression.startswith("Join(")
+    assert set(loaded.config.metaverse["person"].attributes) == {"employeeId", "displayName"}
+    assert loaded.connectors["hr"].path == "data/hr.csv"  # type: ignore[attr-defined]
+
+
+def test_unknown_setting_reports_file_line_and_column() -> None:
+    text = GOOD.replace("    project: true\n", "    project: true\n    projct: false\n")
+    with pytest.raises(ConfigError) as info:
+        load(text)
+    issue = info.value.issues[0]
+    assert "unknown setting 'projct'" in issue.message
+    assert issue.position is not None
+    assert (issue.position.file, issue.position.line, issue.position.column) == ("idsync.yaml", 12, 5)
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    text = GOOD.replace("connector: hr", "connector: payroll").replace("metaverse_type: person", "metaverse_type: user")
+    with pytest.raises(ConfigError) as info:
+        load(text)
+    messages = " | ".join(i.message for i in info.value.issues)
+    assert "unknown connector 'payroll'" in messages
+    assert "unknown metaverse type 'user'" in messages
+    lines = sorted(i.position.line for i in info.value.issues if i.position)
+    assert lines == [7, 9]
+
+
+def test_flow_target_must_be_a_metaverse_attribute() -> None:
+    text = GOOD.replace("      displayName: 'Join", "      fullName: 'Join")
+    with pytest.raises(ConfigError) as info:
+        load(text)
+    (issue,) = info.value.issues
+    assert "flow target 'fullName'" in issue.message
+    assert issue.position is not None and issue.position.line == 13
+
+
+def test_connector_block_is_validated_by_its_own_model() -> None:
+    text = GOOD.replace("{type: csv, path: data/hr.csv}", "{type: csv, pth: data/hr.csv}")
+    with pytest.raises(ConfigError) as info:
+        load(text)
+    (issue,) = info.value.issues
+    assert "unknown setting 'pth'" in issue.message
+    assert issue.path == ("connectors", "hr", "pth")
+    assert issue.position is not None and issue.position.line == 2
+
+
+def test_unknown_connector_type_is_a_config_error() -> None:
+    with pytest.raises(ConfigError) as info:
+        load(GOOD.replace("type: csv", "type: sap"))
+    assert "unknown connector type 'sap'" in str(info.value)
+
+
+def test_yaml_syntax_error_has_a_position() -> None:
+    with pytest.raises(ConfigError) as info:
+        load("connectors:\n  hr: {type: csv\nmetaverse: {}\n")
+    issue = info.value.issues[0]
+    assert issue.message.startswith("YAML:")
+    assert issue.position is not None and issue.position.line >= 2
+
+
+def test_literal_secret_is_refused_and_not_echoed() -> None:
+    text = GOOD.replace("path: data/hr.csv}", "path: data/hr.csv, password: hunter2-Secret}")
+    with pytest.raises(ConfigError) as info:
+        load(text)
+    assert "secrets must be references" in str(info.value)
+    assert "hunter2-Secret" not in str(info.value)
+
+
+def test_secret_reference_is_accepted_and_resolved(tmp_path: Path) -> None:
+    text = GOOD.replace("path: data/hr.csv}", "path: data/hr.csv, password: '${env:HR_PW}'}")
+    loaded = load_config_text(text, "idsync.yaml", tmp_path, lookup)
+    reference = loaded.connectors["hr"].password  # type: ignore[attr-defined]
+    assert reference == "${env:HR_PW}"
+    resolver = SecretResolver(tmp_path, environ={"HR_PW": "s3cret"})
+    assert resolver.resolve(reference) == "s3cret"
+    (tmp_path / "pw.txt").write_text("from-file\n")
+    assert resolver.resolve("${file:pw.txt}") == "from-file"
+    with pytest.raises(SecretError) as info:
+        SecretResolver(tmp_path, environ={}).resolve(reference)
+    assert "HR_PW" in str(info.value) and "s3cret" not in str(info.value)
+
+
+def test_profiles_step_shorthand() -> None:
+    text = GOOD + "profiles:\n  nightly:\n    - hr: full-import\n    - {connector: hr, step: delta-sync}\n"
+    loaded = load_config_text(text, "idsync.yaml", Path("."), lookup)
+    steps = loaded.config.profiles["nightly"]
+    assert [(s.connector, s.step) for s in steps] == [("hr", "full-import"), ("hr", "delta-sync")]
+
+
+def test_bad_step_name_is_reported() -> None:
+    text = GOOD + "profiles:\n  nightly:\n    - hr: full-imprt\n"
+    with pytest.raises(ConfigError) as info:
+        load(text)
+    assert any(i.position and i.position.line == 16 for i in info.value.issues)
