@@ -10,16 +10,17 @@ from idsync.testing.graph_emulator import AppRegistration, GraphTenant
 SCOPE = "https://graph.microsoft.com/.default"
 
 
+def token_form(app: AppRegistration) -> dict[str, str]:
+    return {
+        "grant_type": "client_credentials",
+        "client_id": app.client_id,
+        "client_secret": app.client_secret,
+        "scope": SCOPE,
+    }
+
+
 def get_token(client: httpx.Client, tenant: GraphTenant, app: AppRegistration) -> str:
-    response = client.post(
-        f"/{tenant.domains[0]}/oauth2/v2.0/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": app.client_id,
-            "client_secret": app.client_secret,
-            "scope": SCOPE,
-        },
-    )
+    response = client.post(f"/{tenant.domains[0]}/oauth2/v2.0/token", data=token_form(app))
     assert response.status_code == 200, response.text
     return str(response.json()["access_token"])
 

@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from idsync.testing.graph_emulator.auth import TokenError
 from idsync.testing.graph_emulator.errors import EmuResponse, GraphError, error_body
@@ -72,10 +73,45 @@ def _is_graph(path: str) -> bool:
     return path.startswith(("/v1.0/", "/beta/")) or path in ("/v1.0", "/beta")
 
 
-def create_app(tenant: GraphTenant) -> Starlette:
+class EmulatorApp:
+    """The ASGI entry point. Graph paths are served directly (so a dropped connection can be a real one: the
+    response is started, cut short, and the server closes the socket); the token endpoint goes through Starlette."""
+
+    def __init__(self, tenant: GraphTenant) -> None:
+        self.tenant = tenant
+        self.auth_routes = _auth_app(tenant)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _is_graph(scope["path"]):
+            await self.auth_routes(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        with self.tenant.lock:
+            decision = self.tenant.faults.decide()
+        if decision.delay:
+            await asyncio.sleep(decision.delay)
+        emu = EmuRequest(
+            method=request.method,
+            path=request.url.path,
+            query=dict(parse_qsl(request.url.query, keep_blank_values=True)),
+            headers={k.lower(): v for k, v in request.headers.items()},
+            body=await request.body(),
+            base=f"{request.url.scheme}://{request.url.netloc}",
+        )
+        try:
+            response = _graph_call(self.tenant, emu, decision)
+        except ConnectionDropped:
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1024")]})
+            await send({"type": "http.response.body", "body": b"{", "more_body": True})
+            raise
+        await Response(_encode(response), status_code=response.status, headers=response.headers)(scope, receive, send)
+
+
+def _auth_app(tenant: GraphTenant) -> Starlette:
     async def token(request: Request) -> Response:
-        form = await request.form()
-        status, body = token_response(tenant, request.path_params["tenant"], {k: str(v) for k, v in form.items()})
+        # application/x-www-form-urlencoded, parsed here so the emulator needs no multipart library.
+        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
+        status, body = token_response(tenant, request.path_params["tenant"], form)
         return JSONResponse(body, status_code=status)
 
     async def openid_configuration(request: Request) -> Response:
@@ -89,30 +125,15 @@ def create_app(tenant: GraphTenant) -> Starlette:
             }
         )
 
-    async def graph(request: Request) -> Response:
-        with tenant.lock:
-            decision = tenant.faults.decide()
-        if decision.delay:
-            await asyncio.sleep(decision.delay)
-        emu = EmuRequest(
-            method=request.method,
-            path=request.url.path,
-            query=dict(parse_qsl(request.url.query, keep_blank_values=True)),
-            headers={k.lower(): v for k, v in request.headers.items()},
-            body=await request.body(),
-            base=f"{request.url.scheme}://{request.url.netloc}",
-        )
-        response = _graph_call(tenant, emu, decision)
-        return Response(_encode(response), status_code=response.status, headers=response.headers)
-
-    methods = ["GET", "POST", "PATCH", "PUT", "DELETE"]
     routes = [
         Route("/{tenant}/oauth2/v2.0/token", token, methods=["POST"]),
         Route("/{tenant}/v2.0/.well-known/openid-configuration", openid_configuration, methods=["GET"]),
-        Route("/v1.0/{rest:path}", graph, methods=methods),
-        Route("/beta/{rest:path}", graph, methods=methods),
     ]
     return Starlette(routes=routes)
+
+
+def create_app(tenant: GraphTenant) -> EmulatorApp:
+    return EmulatorApp(tenant)
 
 
 class SyncTransport(httpx.BaseTransport):

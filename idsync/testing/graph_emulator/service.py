@@ -112,6 +112,8 @@ class GraphService:
                 dict(exc.headers),
             )
             response.headers.setdefault("Content-Type", "application/json")
+        if response.body is not None and not isinstance(response.body, str):
+            response.headers.setdefault("Content-Type", JSON_TYPE)
         response.headers["request-id"] = request_id
         response.headers["client-request-id"] = client_request_id
         return response
@@ -141,8 +143,6 @@ class GraphService:
             )
             response = handler(self, call)
             response.headers.update(admitted)
-            if response.body is not None and not isinstance(response.body, str):
-                response.headers.setdefault("Content-Type", JSON_TYPE)
             return response
 
     def _route(self, method: str, rel: str) -> tuple[Handler, dict[str, str]]:

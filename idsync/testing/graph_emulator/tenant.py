@@ -23,7 +23,8 @@ from idsync.testing.graph_emulator.validation import ExtensionSpec
 
 if TYPE_CHECKING:
     import httpx
-    from starlette.applications import Starlette
+
+    from idsync.testing.graph_emulator.app import EmulatorApp
 
 DEFAULT_PASSWORD_PROFILE = {"forceChangePasswordNextSignIn": True, "password": "Emulated-Passw0rd!"}
 
@@ -276,7 +277,7 @@ class GraphTenant:
 
     # ---- reaching it ------------------------------------------------------------------------------------------
 
-    def asgi_app(self) -> Starlette:
+    def asgi_app(self) -> EmulatorApp:
         from idsync.testing.graph_emulator.app import create_app
 
         return create_app(self)
