@@ -85,6 +85,7 @@ class Directory:
         self._group_nickname: dict[str, str] = {}
         self._proxy: dict[str, str] = {}
         self._immutable: dict[str, str] = {}
+        self._live_count: dict[str, int] = {}
 
     # ---- ids, sequence, change log -------------------------------------------------------------------------------
 
@@ -134,7 +135,11 @@ class Directory:
         return obj
 
     def count(self, kind: str) -> int:
-        return sum(1 for _ in self.live(kind))
+        """Live objects of a kind, kept as a counter: throttling asks on every request."""
+        return self._live_count.get(kind, 0)
+
+    def _counted(self, kind: str, delta: int) -> None:
+        self._live_count[kind] = self._live_count.get(kind, 0) + delta
 
     # ---- uniqueness ------------------------------------------------------------------------------------------------
 
@@ -230,6 +235,7 @@ class Directory:
         self._claim(obj, props)
         obj.props = props
         self.objects[obj.id] = obj
+        self._counted(kind, 1)
         self._log(kind=kind, object_id=obj.id, props=frozenset(props), created=True)
         self._apply_links(obj, links)
         return obj
@@ -284,6 +290,7 @@ class Directory:
         if obj.kind == "group":
             obj.members.clear()
         self._release(obj)
+        self._counted(kind, -1)
         if not soft:
             del self.objects[obj.id]
             self._log(kind=kind, object_id=obj.id, removed="deleted")
@@ -306,6 +313,7 @@ class Directory:
         self._claim(obj, props)
         obj.props = props
         obj.deleted = False
+        self._counted(obj.kind, 1)
         self._log(kind=obj.kind, object_id=obj.id, props=frozenset(props), created=True)
         for group_id in obj.parked_groups:
             group = self.objects.get(group_id)
