@@ -87,10 +87,9 @@ def test_cli_serves_and_prints_generated_credentials(tmp_path: Path) -> None:
         proc.wait(10)
 
 
-def test_cli_credentials_differ_per_run() -> None:
-    outputs = []
-    for _ in range(2):
-        from idsync.testing.graph_emulator import GraphTenant
+def test_seed_makes_ids_reproducible() -> None:
+    from idsync.testing.graph_emulator import GraphTenant
 
-        outputs.append(GraphTenant("x").add_app().client_secret)
-    assert outputs[0] != outputs[1]
+    first, second, other = GraphTenant("x", seed=5), GraphTenant("x", seed=5), GraphTenant("x", seed=6)
+    assert first.tenant_id == second.tenant_id != other.tenant_id
+    assert first.seed_users(3) == second.seed_users(3) != other.seed_users(3)

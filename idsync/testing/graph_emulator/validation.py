@@ -36,10 +36,10 @@ _NICKNAME_FORBIDDEN = set('@()\\[]";:<>, ')
 _UPN_ALIAS = re.compile(r"^[A-Za-z0-9'.\-_!#^~]+$")
 
 
-def _check_type(prop: str, spec: PropertySpec, value: Any) -> None:
+def _check_type(prop: str, spec: PropertySpec, value: Any, kind: str) -> None:
     if value is None:
         if not spec.nullable or spec.collection:
-            raise errors.invalid_value(prop, "user")
+            raise errors.invalid_value(prop, kind)
         return
     if spec.collection:
         if not isinstance(value, list):
@@ -127,7 +127,7 @@ def _check_complex(prop: str, kind: str, spec: PropertySpec, value: Any) -> None
                 if key.startswith("@odata."):
                     continue
                 raise errors.unknown_property(f"{prop}.{key}", kind)
-            _check_type(key, inner_spec, inner)
+            _check_type(key, inner_spec, inner, kind)
             _check_length(key, kind, inner_spec, inner)
 
 
@@ -186,7 +186,7 @@ def validate_write(payload: Mapping[str, Any], ctx: WriteContext) -> dict[str, A
             raise errors.read_only(prop)
         if ctx.synced and prop in mastered:
             raise errors.on_premises_mastered()
-        _check_type(prop, spec, value)
+        _check_type(prop, spec, value, kind)
         _check_length(prop, kind, spec, value)
         if not spec.is_primitive:
             _check_complex(prop, kind, spec, value)
