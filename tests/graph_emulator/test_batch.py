@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from idsync.testing.graph_emulator import GraphTenant
+
+from .conftest import error_of, new_user
+
+
+def _item(item_id: str, method: str, url: str, body: Any = None, depends: list[str] | None = None) -> dict[str, Any]:
+    item: dict[str, Any] = {"id": item_id, "method": method, "url": url}
+    if body is not None:
+        item["body"] = body
+        item["headers"] = {"Content-Type": "application/json"}
+    if depends:
+        item["dependsOn"] = depends
+    return item
+
+
+def _responses(response: httpx.Response) -> dict[str, dict[str, Any]]:
+    assert response.status_code == 200, response.text
+    return {r["id"]: r for r in response.json()["responses"]}
+
+
+def test_batch_runs_each_request_and_reports_each_status(client: httpx.Client, tenant: GraphTenant) -> None:
+    batch = {
+        "requests": [
+            _item("1", "POST", "/users", new_user("bat")),
+            _item("2", "POST", "/users", new_user("bat")),  # duplicate: refused on its own
+            _item("3", "GET", "users?$select=userPrincipalName"),
+        ]
+    }
+    out = _responses(client.post("/v1.0/$batch", json=batch))
+    assert out["1"]["status"] == 201 and out["1"]["body"]["userPrincipalName"] == "bat@contoso.com"
+    assert out["2"]["status"] == 400
+    assert out["2"]["body"]["error"]["details"] == [{"target": "userPrincipalName", "code": "ObjectConflict"}]
+    assert [u["userPrincipalName"] for u in out["3"]["body"]["value"]] == ["bat@contoso.com"]
+    assert len(tenant.users()) == 1
+
+
+def test_depends_on_failure_gives_424_and_does_not_run(client: httpx.Client, tenant: GraphTenant) -> None:
+    group = tenant.add_group("g1")
+    batch = {
+        "requests": [
+            _item("a", "POST", "/users", {"displayName": "missing the rest"}),
+            _item("b", "POST", "/users", new_user("never"), depends=["a"]),
+            _item("c", "POST", "/users", new_user("runs")),
+            _item("d", "PATCH", f"/groups/{group}", {"description": "after c"}, depends=["c"]),
+        ]
+    }
+    out = _responses(client.post("/v1.0/$batch", json=batch))
+    assert out["a"]["status"] == 400
+    assert out["b"]["status"] == 424
+    assert out["c"]["status"] == 201
+    assert out["d"]["status"] == 204
+    assert [u["userPrincipalName"] for u in tenant.users()] == ["runs@contoso.com"]
+    assert tenant.get(group)["description"] == "after c"
+
+
+@pytest.mark.parametrize(
+    ("requests", "fragment"),
+    [
+        ([_item(str(i), "GET", "/users") for i in range(21)], "maximum of 20"),
+        ([_item("1", "GET", "/users"), _item("1", "GET", "/groups")], "duplicate"),
+        ([_item("1", "GET", "/users", depends=["2"]), _item("2", "GET", "/users")], "Invalid dependency"),
+        ([{"id": "1", "method": "POST", "url": "/users", "body": {}}], "Content-Type"),
+        ([_item("1", "GET", "https://graph.microsoft.com/v1.0/users")], "relative"),
+        ([], "Invalid batch"),
+    ],
+)
+def test_malformed_batches_are_400(client: httpx.Client, requests: list[dict[str, Any]], fragment: str) -> None:
+    response = client.post("/v1.0/$batch", json={"requests": requests})
+    assert response.status_code == 400
+    assert fragment in str(error_of(response)["message"])
+
+
+def test_batch_items_are_throttled_individually(client: httpx.Client, tenant: GraphTenant) -> None:
+    tenant.configure_throttling(writes_per_150s=3)
+    batch = {"requests": [_item(str(i), "POST", "/users", new_user(f"t{i}")) for i in range(5)]}
+    out = _responses(client.post("/v1.0/$batch", json=batch))
+    statuses = [out[str(i)]["status"] for i in range(5)]
+    assert statuses == [201, 201, 201, 429, 429]
+    assert int(out["3"]["headers"]["Retry-After"]) >= 1
+    assert len(tenant.users()) == 3
