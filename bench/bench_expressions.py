@@ -41,6 +41,7 @@ MIX = [
         '"HR", "OU=HR", "Legal", "OU=Legal", "Support", "OU=Support")',
     ),
     ("IIF on status", 'IIF([status] = "active", "Enabled", IIF([status] = "leave", "Suspended", "Disabled"))'),
+    ("FormatDateTime", 'FormatDateTime([hireDate], , "yyyyMMddHHmmss.fZ", "yyyy-MM-dd")'),
 ]
 
 
@@ -65,36 +66,58 @@ def attribute_sets(n: int) -> list[dict[str, Any]]:
     return out
 
 
-def measure(text: str, data: list[dict[str, Any]], ctx: EvalContext) -> float:
-    expr = compile_expression(text)
-    evaluate = expr.evaluate
-    start = time.perf_counter()
-    for attrs in data:
-        evaluate(attrs, ctx)
-    return time.perf_counter() - start
+REPEAT = 3
+"""Each figure is the best of three passes: the machine may be shared, and the best pass is the one least
+disturbed by others."""
+
+
+def best_seconds(run: Any) -> float:
+    best = float("inf")
+    for _ in range(REPEAT):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def measure_one(text: str, data: list[dict[str, Any]], ctx: EvalContext) -> float:
+    evaluate = compile_expression(text).evaluate
+
+    def run() -> None:
+        for attrs in data:
+            evaluate(attrs, ctx)
+
+    return best_seconds(run)
+
+
+def measure_mix(texts: list[str], data: list[dict[str, Any]], ctx: EvalContext) -> float:
+    """All the mix's expressions per attribute set, the way a rule set evaluates its flows per object."""
+    evaluators = [compile_expression(t).evaluate for t in texts]
+
+    def run() -> None:
+        for attrs in data:
+            for evaluate in evaluators:
+                evaluate(attrs, ctx)
+
+    return best_seconds(run)
 
 
 def main() -> None:
     data = attribute_sets(N)
     ctx = EvalContext(random=random.Random(1))
-    rows: list[tuple[str, str, float]] = []
-    totals: dict[str, tuple[int, float]] = {}
-    for group, exprs in (("simple", SIMPLE), ("mix", MIX)):
-        evals, seconds = 0, 0.0
-        for label, text in exprs:
-            elapsed = measure(text, data, ctx)
-            rows.append((group, label, N / elapsed))
-            evals += N
-            seconds += elapsed
-        totals[group] = (evals, seconds)
     print(f"expression evaluation, {N:,} attribute sets, one core, Python {platform.python_version()}")
     print(f"{'group':<8} {'expression':<24} {'evals/s':>12}")
-    for group, label, rate in rows:
-        print(f"{group:<8} {label:<24} {rate:>12,.0f}")
-    simple = totals["simple"][0] / totals["simple"][1]
-    mix = totals["mix"][0] / totals["mix"][1]
-    print(f"{'simple':<8} {'(all)':<24} {simple:>12,.0f}")
-    print(f"{'mix':<8} {'(all)':<24} {mix:>12,.0f}")
+    simple_seconds = 0.0
+    for label, text in SIMPLE:
+        elapsed = measure_one(text, data, ctx)
+        simple_seconds += elapsed
+        print(f"{'simple':<8} {label:<24} {N / elapsed:>12,.0f}")
+    for label, text in MIX:
+        print(f"{'mix':<8} {label:<24} {N / measure_one(text, data, ctx):>12,.0f}")
+    simple = len(SIMPLE) * N / simple_seconds
+    mix = len(MIX) * N / measure_mix([t for _, t in MIX], data, ctx)
+    print(f"{'simple':<8} {'(all, averaged)':<24} {simple:>12,.0f}")
+    print(f"{'mix':<8} {'(all four per object)':<24} {mix:>12,.0f}")
     print(json.dumps({"simple_evals_per_s": round(simple), "mix_evals_per_s": round(mix), "attribute_sets": N}))
 
 

@@ -617,7 +617,10 @@ class _Compiler:
         if spec.name == "Redact":
             self.redacted = True
         if spec.build is not None:
-            built = spec.build(BuildInfo(spec.name, self.dialect, binder), args)
+            try:
+                built = spec.build(BuildInfo(spec.name, self.dialect, binder), args)
+            except EvalFault as exc:
+                raise self.error(node.start, node.end, f"{spec.name}: {exc}") from None
             if isinstance(built, Compiled):
                 return built
             return Compiled(guard(spec.name, built))

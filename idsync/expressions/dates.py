@@ -62,6 +62,8 @@ _SPECIFIER_LETTERS = frozenset("dfFghHKmMstyz")
 
 def utc(value: datetime) -> datetime:
     """The same instant in UTC; naive datetimes are taken to be UTC already."""
+    if value.tzinfo is UTC:
+        return value
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
@@ -129,56 +131,75 @@ def _offset_parts(value: datetime) -> tuple[str, int, int]:
     return sign, total // 60, total % 60
 
 
-def _format_token(tok: _Token, v: datetime) -> str:
-    k, c = tok.kind, tok.count
-    if k == "":
-        return tok.text
-    if k == "y":
-        if c == 1:
-            return str(v.year % 100)
-        if c == 2:
-            return f"{v.year % 100:02d}"
-        return f"{v.year:0{c}d}"
-    if k == "M":
-        if c == 1:
-            return str(v.month)
-        if c == 2:
-            return f"{v.month:02d}"
-        return MONTHS[v.month - 1][:3] if c == 3 else MONTHS[v.month - 1]
-    if k == "d":
-        if c == 1:
-            return str(v.day)
-        if c == 2:
-            return f"{v.day:02d}"
-        return DAYS[v.weekday()][:3] if c == 3 else DAYS[v.weekday()]
-    if k in "hH":
-        hour = v.hour if k == "H" else (v.hour % 12 or 12)
-        return str(hour) if c == 1 else f"{hour:02d}"
-    if k == "m":
-        return str(v.minute) if c == 1 else f"{v.minute:02d}"
-    if k == "s":
-        return str(v.second) if c == 1 else f"{v.second:02d}"
-    if k in "fF":
-        digits = f"{v.microsecond:06d}0"[: min(c, 7)]
-        if k == "F":
-            digits = digits.rstrip("0")
-        return digits
-    if k == "t":
-        marker = "PM" if v.hour >= 12 else "AM"
-        return marker[:1] if c == 1 else marker
-    if k == "g":
-        return "A.D."
-    if k == "z":
+_Formatter = Callable[[datetime], str]
+
+
+def _literal(text: str) -> _Formatter:
+    return lambda v: text
+
+
+def _offset(style: int) -> _Formatter:
+    def offset(v: datetime) -> str:
         sign, hh, mm = _offset_parts(v)
-        if c == 1:
+        if style == 1:
             return f"{sign}{hh}"
-        if c == 2:
+        if style == 2:
             return f"{sign}{hh:02d}"
-        return f"{sign}{hh:02d}:{mm:02d}"
-    if k == "K":
-        sign, hh, mm = _offset_parts(v)
+        if style == 3:
+            return f"{sign}{hh:02d}:{mm:02d}"
         return "Z" if (hh, mm) == (0, 0) else f"{sign}{hh:02d}:{mm:02d}"
-    raise AssertionError(k)  # pragma: no cover
+
+    return offset
+
+
+def _fraction(count: int, trim: bool) -> _Formatter:
+    def fraction(v: datetime) -> str:
+        digits = f"{v.microsecond:06d}0"[:count]
+        return digits.rstrip("0") if trim else digits
+
+    return fraction
+
+
+def _formatter(tok: _Token) -> _Formatter:
+    """One token of a .NET format as a function of the datetime, chosen once when the format is tokenized."""
+    k, c = tok.kind, tok.count
+    table: dict[tuple[str, int], _Formatter] = {
+        ("y", 1): lambda v: str(v.year % 100),
+        ("y", 2): lambda v: f"{v.year % 100:02d}",
+        ("M", 1): lambda v: str(v.month),
+        ("M", 2): lambda v: f"{v.month:02d}",
+        ("M", 3): lambda v: MONTHS[v.month - 1][:3],
+        ("d", 1): lambda v: str(v.day),
+        ("d", 2): lambda v: f"{v.day:02d}",
+        ("d", 3): lambda v: DAYS[v.weekday()][:3],
+        ("H", 1): lambda v: str(v.hour),
+        ("H", 2): lambda v: f"{v.hour:02d}",
+        ("h", 1): lambda v: str(v.hour % 12 or 12),
+        ("h", 2): lambda v: f"{v.hour % 12 or 12:02d}",
+        ("m", 1): lambda v: str(v.minute),
+        ("m", 2): lambda v: f"{v.minute:02d}",
+        ("s", 1): lambda v: str(v.second),
+        ("s", 2): lambda v: f"{v.second:02d}",
+        ("t", 1): lambda v: "P" if v.hour >= 12 else "A",
+        ("t", 2): lambda v: "PM" if v.hour >= 12 else "AM",
+    }
+    if k == "":
+        return _literal(tok.text)
+    if k == "y" and c >= 3:
+        return lambda v: f"{v.year:0{c}d}"
+    if k == "M" and c >= 4:
+        return lambda v: MONTHS[v.month - 1]
+    if k == "d" and c >= 4:
+        return lambda v: DAYS[v.weekday()]
+    if k in "fF":
+        return _fraction(min(c, 7), k == "F")
+    if k == "g":
+        return _literal("A.D.")
+    if k == "z":
+        return _offset(min(c, 3))
+    if k == "K":
+        return _offset(4)
+    return table[(k, min(c, 2))]
 
 
 _Setter = Callable[[str, dict[str, int]], None]
@@ -189,7 +210,7 @@ class DateFormat:
     """One .NET custom (or standard) date/time format string, tokenized and turned into a parser once."""
 
     text: str
-    tokens: tuple[_Token, ...]
+    formatters: tuple[_Formatter, ...]
     pattern: re.Pattern[str]
     setters: tuple[_Setter, ...]
 
@@ -205,11 +226,12 @@ class DateFormat:
             parts.append(regex)
             if setter is not None:
                 setters.append(setter)
-        return cls(text, tokens, re.compile("".join(parts), re.IGNORECASE), tuple(setters))
+        formatters = tuple(_formatter(t) for t in tokens)
+        return cls(text, formatters, re.compile("".join(parts), re.IGNORECASE), tuple(setters))
 
     def format(self, value: datetime) -> str:
         v = utc(value)
-        return "".join(_format_token(t, v) for t in self.tokens)
+        return "".join([f(v) for f in self.formatters])
 
     def parse(self, text: str) -> datetime:
         """Parse ``text`` exactly as this format describes it (leading/trailing white space allowed, as with
@@ -313,6 +335,10 @@ def _parse_piece(tok: _Token) -> tuple[str, _Setter | None]:
     raise AssertionError(k)  # pragma: no cover
 
 
+def _zone(minutes: int) -> timezone:
+    return UTC if minutes == 0 else timezone(timedelta(minutes=minutes))
+
+
 def _build(fields: dict[str, int], original: str) -> datetime:
     hour = fields.get("hour", 0)
     if "hour12" in fields:
@@ -330,11 +356,11 @@ def _build(fields: dict[str, int], original: str) -> datetime:
             fields.get("minute", 0),
             fields.get("second", 0),
             fields.get("microsecond", 0),
-            tzinfo=timezone(timedelta(minutes=fields.get("offset", 0))),
+            tzinfo=_zone(fields.get("offset", 0)),
         )
     except ValueError as exc:
         raise EvalFault(f"{original!r} is not a valid date/time ({exc})") from None
-    return value.astimezone(UTC)
+    return value if value.tzinfo is UTC else value.astimezone(UTC)
 
 
 # --------------------------------------------------------------------------------------------------------------

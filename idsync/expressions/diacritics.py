@@ -32,9 +32,28 @@ _SPECIAL = str.maketrans(
 )
 
 
-def normalize_diacritics(value: str) -> str:
-    if value.isascii():
-        return value
+_ANY_MARK = re.compile(f"[{_MARKS}]")
+
+
+def _normalize_slow(value: str) -> str:
     decomposed = unicodedata.normalize("NFD", value)
     stripped = _MARKS_AFTER_LATIN.sub("", decomposed)
     return unicodedata.normalize("NFC", stripped).translate(_SPECIAL)
+
+
+# Every precomposed Latin letter mapped once, at import, to its plain form: most names then need one translate.
+_PRECOMPOSED = str.maketrans(
+    {
+        chr(cp): _normalize_slow(chr(cp))
+        for cp in [*range(0xC0, 0x250), *range(0x1E00, 0x1F00)]
+        if _normalize_slow(chr(cp)) != chr(cp)
+    }
+)
+
+
+def normalize_diacritics(value: str) -> str:
+    if value.isascii():
+        return value
+    if _ANY_MARK.search(value) is None:
+        return value.translate(_PRECOMPOSED)  # no separate combining marks: letter-by-letter is exact
+    return _normalize_slow(value)

@@ -3,14 +3,19 @@ or raises the documented error types."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from idsync.expressions import (
+    EvalContext,
+    ExpressionEvaluationError,
     ExpressionSyntaxError,
     ExpressionValidationError,
     compile_expression,
+    list_functions,
 )
 
 
@@ -131,3 +136,41 @@ def test_any_unicode_text_compiles_or_raises_a_parse_or_validation_error(text: s
         compile_expression(text, dialect=dialect)
     except (ExpressionSyntaxError, ExpressionValidationError):
         pass
+
+
+# -- structured fuzzing: expressions built from the real function names -----------------------------------------
+
+_FUNCTION_NAMES = sorted({i.name for d in ("entra", "connect") for i in list_functions(d)})
+_LEAVES = st.one_of(
+    st.sampled_from(["[a]", "[b]", "[mv]", "[missing]", "NULL", "True", "&HFF", "-3", "$item", "%Domain.FQDN%"]),
+    st.integers(min_value=-5, max_value=300).map(str),
+    st.text(alphabet="ab ,:-@é😀\\", max_size=6).map(lambda t: '"' + t.replace("\\", "\\\\") + '"'),
+)
+
+
+def _combine(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    call = st.tuples(st.sampled_from(_FUNCTION_NAMES), st.lists(st.one_of(children, st.just("")), max_size=5)).map(
+        lambda t: f"{t[0]}({', '.join(t[1])})"
+    )
+    binary = st.tuples(children, st.sampled_from(["&", "=", "<>", "<", ">=", "&&", "||", "+", "*"]), children).map(
+        lambda t: f"{t[0]} {t[1]} {t[2]}"
+    )
+    return st.one_of(call, binary, children.map(lambda c: f"({c})"))
+
+
+EXPRESSIONS = st.recursive(_LEAVES, _combine, max_leaves=12)
+ATTRS = {"a": "Zoë Åström", "b": "42", "mv": ["x", " y ", "x"]}
+
+
+@settings(max_examples=600, deadline=None)
+@given(EXPRESSIONS, st.sampled_from(["entra", "connect"]))
+def test_generated_expressions_compile_or_fail_cleanly_and_evaluate_or_fail_cleanly(text: str, dialect: str) -> None:
+    try:
+        expr = compile_expression(text, dialect=dialect, multivalued=["mv"])
+    except (ExpressionSyntaxError, ExpressionValidationError):
+        return
+    ctx = EvalContext(now=datetime(2024, 1, 1, tzinfo=UTC), parameters={"Domain.FQDN": "contoso.com"})
+    try:
+        expr.evaluate(ATTRS, ctx)
+    except ExpressionEvaluationError as err:
+        assert err.function

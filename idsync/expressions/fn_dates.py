@@ -1,0 +1,235 @@
+"""Date and time functions. Inside an evaluation a DateTime is a UTC ``datetime``; it becomes text only when it
+leaves the expression or meets a text function."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from idsync.expressions.dates import (
+    CONNECT_INTERVALS,
+    ENTRA_INTERVALS,
+    DateFormat,
+    date_add,
+    date_diff,
+    from_filetime,
+    to_filetime,
+)
+from idsync.expressions.errors import EvalFault
+from idsync.expressions.library import BuildInfo, Closure, Compiled, FunctionSpec
+from idsync.expressions.values import EvalContext, as_datetime, integer, text_or_empty
+
+_DATETIME_STYLES = frozenset(
+    s.lower()
+    for s in (
+        "None",
+        "AllowLeadingWhite",
+        "AllowTrailingWhite",
+        "AllowInnerWhite",
+        "AllowWhiteSpaces",
+        "NoCurrentDateDefault",
+        "AdjustToUniversal",
+        "AssumeLocal",
+        "AssumeUniversal",
+        "RoundtripKind",
+    )
+)
+
+
+def now(ctx: EvalContext | None) -> datetime:
+    return ctx.now if ctx is not None else datetime.now(UTC)
+
+
+def _interval(value: Any, allowed: Collection[str]) -> str:
+    unit = text_or_empty(value).lower()
+    if unit not in allowed:
+        raise EvalFault(f"interval must be one of {', '.join(sorted(allowed))}, got {value!r}")
+    return unit
+
+
+def _date_add(allowed: Collection[str]) -> Any:
+    def date_add_(interval: Any, amount: Any, value: Any) -> datetime | None:
+        unit = _interval(interval, allowed)
+        if value is None:
+            return None
+        return date_add(unit, integer(amount), as_datetime(value))
+
+    return date_add_
+
+
+def _date_diff(interval: Any, date1: Any, date2: Any) -> int | None:
+    unit = _interval(interval, ENTRA_INTERVALS)
+    if date1 is None or date2 is None:
+        return None
+    return date_diff(unit, as_datetime(date1), as_datetime(date2))
+
+
+def _check_interval(allowed: Collection[str]) -> Any:
+    def check(args: Sequence[Compiled]) -> None:
+        if args[0].const:
+            _interval(args[0].value, allowed)
+
+    return check
+
+
+def date_from_num(value: Any) -> datetime | None:
+    return None if value is None else from_filetime(integer(value))
+
+
+def num_from_date(value: Any) -> int | None:
+    return None if value is None else to_filetime(as_datetime(value))
+
+
+def _styles(value: Any) -> None:
+    for part in text_or_empty(value).split(","):
+        name = part.strip().removeprefix("DateTimeStyles.")
+        if name and name.lower() not in _DATETIME_STYLES:
+            raise EvalFault(f"{name!r} is not a DateTimeStyles value")
+
+
+class _Formats:
+    """Date formats tokenized once per call site: constants at compile time, others on first use."""
+
+    def __init__(self) -> None:
+        self.cache: dict[str, DateFormat] = {}
+
+    def get(self, fmt: Any) -> DateFormat:
+        key = text_or_empty(fmt)
+        found = self.cache.get(key)
+        if found is None:
+            found = DateFormat.of(key)
+            if len(self.cache) < 64:
+                self.cache[key] = found
+        return found
+
+
+def _build_format_entra(info: BuildInfo, args: Sequence[Compiled]) -> Closure:
+    """FormatDateTime(source[, dateTimeStyles], inputFormat, outputFormat): app provisioning documents four
+    arguments, cloud sync three; both are accepted."""
+    if len(args) == 4:
+        if args[1].const:
+            _styles(args[1].value)
+        source, in_fmt, out_fmt = args[0].fn, args[2], args[3]
+    else:
+        source, in_fmt, out_fmt = args[0].fn, args[1], args[2]
+    if in_fmt.const and in_fmt.value is None:
+        raise EvalFault("the input format is empty")
+    formats = _Formats()
+    for arg in (in_fmt, out_fmt):
+        if arg.const:
+            formats.get(arg.value)
+    in_fn, out_fn = in_fmt.fn, out_fmt.fn
+
+    def format_date_time(a: Any, c: Any) -> Any:
+        value = source(a, c)
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            value = formats.get(in_fn(a, c)).parse(text_or_empty(value))
+        return formats.get(out_fn(a, c)).format(value)
+
+    return format_date_time
+
+
+def _build_format_connect(info: BuildInfo, args: Sequence[Compiled]) -> Closure:
+    formats = _Formats()
+    if args[1].const:
+        formats.get(args[1].value)
+    source, fmt = args[0].fn, args[1].fn
+
+    def format_date_time(a: Any, c: Any) -> Any:
+        value = source(a, c)
+        if value is None:
+            return None
+        return formats.get(fmt(a, c)).format(as_datetime(value))
+
+    return format_date_time
+
+
+NOW = FunctionSpec(
+    "Now",
+    "Now()",
+    "The current UTC date and time (fixed for the whole run, so that a run is reproducible).",
+    "Now()",
+    "date/time",
+    0,
+    0,
+    impl=now,
+    context=True,
+    deterministic=False,
+)
+DATE_ADD_ENTRA = FunctionSpec(
+    "DateAdd",
+    "DateAdd(interval, value, dateTime)",
+    "dateTime plus value intervals (yyyy, m, d, ww, h, n or s); value may be negative.",
+    'DateAdd("d", 7, CDate([StatusHireDate]))',
+    "date/time",
+    3,
+    3,
+    impl=_date_add(ENTRA_INTERVALS),
+    check=_check_interval(ENTRA_INTERVALS),
+)
+DATE_ADD_CONNECT = FunctionSpec(
+    "DateAdd",
+    "DateAdd(interval, value, date)",
+    "date plus value intervals (yyyy, q, m, y, d, w, ww, h, n or s); value may be negative.",
+    'DateAdd("m", 3, CDate("2001-01-01"))',
+    "date/time",
+    3,
+    3,
+    impl=_date_add(CONNECT_INTERVALS),
+    check=_check_interval(CONNECT_INTERVALS),
+)
+DATE_DIFF = FunctionSpec(
+    "DateDiff",
+    "DateDiff(interval, date1, date2)",
+    "How many intervals (yyyy, m, d, ww, h, n or s) from date1 to date2, counted as VBA does.",
+    'DateDiff("d", Now(), CDate([StatusHireDate]))',
+    "date/time",
+    3,
+    3,
+    impl=_date_diff,
+    check=_check_interval(ENTRA_INTERVALS),
+)
+DATE_FROM_NUM = FunctionSpec(
+    "DateFromNum",
+    "DateFromNum(value)",
+    "The DateTime of an AD date number (100-nanosecond intervals since 1601).",
+    "DateFromNum([lastLogonTimestamp])",
+    "date/time",
+    1,
+    1,
+    impl=date_from_num,
+)
+NUM_FROM_DATE = FunctionSpec(
+    "NumFromDate",
+    "NumFromDate(value)",
+    "The AD date number (as accountExpires holds it) of a DateTime or an ISO 8601 date.",
+    'NumFromDate("2012-01-01 23:00:00")',
+    "date/time",
+    1,
+    1,
+    impl=num_from_date,
+)
+FORMAT_DATE_TIME_ENTRA = FunctionSpec(
+    "FormatDateTime",
+    "FormatDateTime(source[, dateTimeStyles], inputFormat, outputFormat)",
+    "The date in source (read with the .NET inputFormat) written with the .NET outputFormat.",
+    'FormatDateTime([extensionAttribute1], , "yyyyMMddHHmmss.fZ", "yyyy-MM-dd")',
+    "date/time",
+    3,
+    4,
+    build=_build_format_entra,
+    empty_ok=frozenset({1}),
+)
+FORMAT_DATE_TIME_CONNECT = FunctionSpec(
+    "FormatDateTime",
+    "FormatDateTime(value, format)",
+    "The DateTime written with a .NET custom or standard date/time format.",
+    'FormatDateTime(CDate("12/25/2007"), "yyyy-MM-dd")',
+    "date/time",
+    2,
+    2,
+    build=_build_format_connect,
+)

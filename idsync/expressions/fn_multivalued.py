@@ -1,0 +1,169 @@
+"""Functions over multi-valued attributes. A single value counts as one value and null as none."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from idsync.expressions.errors import EvalFault
+from idsync.expressions.fn_text import simple_lower
+from idsync.expressions.library import FunctionSpec
+from idsync.expressions.values import integer, text, text_or_empty, values_of
+
+
+def count(attribute: Any) -> int:
+    return len(values_of(attribute))
+
+
+def item(attribute: Any, index: Any) -> Any:
+    values = values_of(attribute)
+    i = integer(index)
+    if not 1 <= i <= len(values):
+        raise EvalFault(f"index {i} is out of range: the attribute has {len(values)} value(s), numbered from 1")
+    return values[i - 1]
+
+
+def item_or_null(attribute: Any, index: Any) -> Any:
+    values = values_of(attribute)
+    i = integer(index)
+    return values[i - 1] if 1 <= i <= len(values) else None
+
+
+def contains(attribute: Any, search: Any, case_type: Any = None) -> int:
+    """The 1-based index of the first value containing ``search``, or 0."""
+    needle = text_or_empty(search)
+    insensitive = False
+    if case_type is not None:
+        kind = text_or_empty(case_type).lower()
+        if kind not in ("caseinsensitive", "casesensitive"):
+            raise EvalFault(f"case type must be CaseInsensitive or CaseSensitive, got {case_type!r}")
+        insensitive = kind == "caseinsensitive"
+    if insensitive:
+        needle = simple_lower(needle)
+    for i, value in enumerate(values_of(attribute), start=1):
+        s = text(value)
+        if s is not None and needle in (simple_lower(s) if insensitive else s):
+            return i
+    return 0
+
+
+def remove_duplicates(attribute: Any) -> Any:
+    if not isinstance(attribute, list):
+        return attribute
+    seen: set[Any] = set()
+    out = []
+    for v in attribute:
+        if v not in seen:
+            seen.add(v)
+            out.append(v)
+    return out
+
+
+def _split_parts(value: Any, delimiter: Any) -> tuple[str, str] | None:
+    s = text(value)
+    if s is None:
+        return None
+    sep = text_or_empty(delimiter)
+    if not sep:
+        raise EvalFault("the delimiter is empty")
+    return s, sep
+
+
+def split_entra(source: Any, delimiter: Any) -> list[str] | None:
+    """Entra's Split: items are trimmed ("PermissionSetOne, PermissionSetTwo" gives two clean names, as the
+    reference shows) and empty items dropped."""
+    parts = _split_parts(source, delimiter)
+    if parts is None:
+        return None
+    s, sep = parts
+    return [part.strip() for part in s.split(sep) if part.strip()] or None
+
+
+def split_connect(value: Any, delimiter: Any, limit: Any = None) -> list[str] | None:
+    parts = _split_parts(value, delimiter)
+    if parts is None:
+        return None
+    s, sep = parts
+    if limit is None:
+        return s.split(sep)
+    n = integer(limit)
+    if n < 1:
+        raise EvalFault(f"limit must be 1 or more, got {n}")
+    return s.split(sep, n - 1)
+
+
+COUNT = FunctionSpec(
+    "Count",
+    "Count(attribute)",
+    "How many values the attribute has.",
+    "Count([proxyAddresses])",
+    "multi-valued",
+    1,
+    1,
+    kinds="m",
+    impl=count,
+)
+ITEM = FunctionSpec(
+    "Item",
+    "Item(attribute, index)",
+    "The index-th value (from 1); an error when there is no such value.",
+    "Item([proxyAddresses], 1)",
+    "multi-valued",
+    2,
+    2,
+    kinds="ms",
+    impl=item,
+)
+ITEM_OR_NULL = FunctionSpec(
+    "ItemOrNull",
+    "ItemOrNull(attribute, index)",
+    "The index-th value (from 1), or null when there is none.",
+    "ItemOrNull([proxyAddresses], 2)",
+    "multi-valued",
+    2,
+    2,
+    kinds="ms",
+    impl=item_or_null,
+)
+CONTAINS = FunctionSpec(
+    "Contains",
+    "Contains(attribute, search[, caseType])",
+    "The index (from 1) of the first value containing search, or 0; caseType is CaseSensitive (default) or "
+    "CaseInsensitive.",
+    'Contains([proxyAddresses], "SMTP:")',
+    "multi-valued",
+    2,
+    3,
+    kinds="mss",
+    impl=contains,
+)
+REMOVE_DUPLICATES = FunctionSpec(
+    "RemoveDuplicates",
+    "RemoveDuplicates(attribute)",
+    "The values with duplicates removed, in their order.",
+    "RemoveDuplicates([proxyAddresses])",
+    "multi-valued",
+    1,
+    1,
+    kinds="m",
+    impl=remove_duplicates,
+)
+SPLIT_ENTRA = FunctionSpec(
+    "Split",
+    "Split(source, delimiter)",
+    "The text split at the delimiter into trimmed values.",
+    'Split([extensionAttribute5], ",")',
+    "multi-valued",
+    2,
+    2,
+    impl=split_entra,
+)
+SPLIT_CONNECT = FunctionSpec(
+    "Split",
+    "Split(value, delimiter[, limit])",
+    "The text split at the delimiter into at most limit values.",
+    'Split("SMTP:john.doe@contoso.com,smtp:jd@contoso.com", ",")',
+    "multi-valued",
+    2,
+    3,
+    impl=split_connect,
+)
