@@ -19,7 +19,7 @@ from idsync.expressions import (
     ExpressionError,
     compile_expression,
 )
-from idsync.model import AttributeType, ObjectTypeSchema
+from idsync.model import AttributeType, ObjectTypeSchema, Schema
 from idsync.store import KeyConfig
 
 IDENTIFIER_KEY = "__identifier__"
@@ -232,7 +232,8 @@ class RuleSet:
 
 
 class _Compiler:
-    def __init__(self, loaded: LoadedConfig) -> None:
+    def __init__(self, loaded: LoadedConfig, schemas: Mapping[str, Schema] | None = None) -> None:
+        self.schemas = schemas or {}
         self.loaded = loaded
         self.config = loaded.config
         self.issues: list[ConfigIssue] = []
@@ -305,13 +306,20 @@ class _Compiler:
             if not rule.enabled:
                 continue
             path: tuple[str | int, ...] = ("inbound", i)
-            scope = self.expression(rule.scope, (*path, "scope"), rule.dialect, None) if rule.scope else None
+            # the connector's schema is known once it has been imported; until then no attribute is multi-valued
+            source = self.schemas.get(rule.connector)
+            cs_multi = (
+                frozenset(a.name for a in source.object_type(rule.object_type).attributes.values() if a.multivalued)
+                if source is not None
+                else frozenset()
+            )
+            scope = self.expression(rule.scope, (*path, "scope"), rule.dialect, None, cs_multi) if rule.scope else None
             compiled = CompiledInbound(
                 rule,
                 i,
                 scope,
-                self.joins(rule.join, (*path, "join"), rule.dialect, None, frozenset()),
-                self.flows(rule.flows, (*path, "flows"), rule.precedence, rule.dialect, None, frozenset(), i * 1000),
+                self.joins(rule.join, (*path, "join"), rule.dialect, None, cs_multi),
+                self.flows(rule.flows, (*path, "flows"), rule.precedence, rule.dialect, None, cs_multi, i * 1000),
             )
             rules.inbound.append(compiled)
             rules.inbound_by_source.setdefault((rule.connector, rule.object_type), []).append(compiled)
@@ -362,5 +370,7 @@ class _Compiler:
         return rules
 
 
-def compile_rules(loaded: LoadedConfig) -> RuleSet:
-    return _Compiler(loaded).compile()
+def compile_rules(loaded: LoadedConfig, schemas: Mapping[str, Schema] | None = None) -> RuleSet:
+    """Compile every rule. ``schemas`` (connector -> discovered schema) tells which source attributes are
+    multi-valued, so expressions that read them run per value."""
+    return _Compiler(loaded, schemas).compile()

@@ -66,8 +66,15 @@ class Workspace:
         registry = registry or ConnectorRegistry()
         loaded, rules = load_workspace_config(root, registry)
         store = open_store(loaded.config.store, root)
-        store.configure_keys(rules.key_config())
-        return cls(root, loaded, rules, store, registry, options)
+        ws = cls(root, loaded, rules, store, registry, options)
+        ws.recompile()
+        return ws
+
+    def recompile(self) -> None:
+        """Compile the rules again with what imports discovered about each connector's schema."""
+        schemas = {name: self.schema(name) for name in self.connector_names()}
+        self.rules = compile_rules(self.loaded, schemas)
+        self.store.configure_keys(self.rules.key_config())
 
     def close(self) -> None:
         for connector in self._connectors.values():
@@ -118,7 +125,10 @@ class Workspace:
         return cached
 
     def set_schema(self, name: str, schema: Schema) -> None:
+        changed = self._schemas.get(name) != schema
         self._schemas[name] = schema
+        if changed:
+            self.recompile()
 
     def cs_schema(self, connector: str, object_type: str) -> ObjectTypeSchema:
         return self.schema(connector).object_type(object_type)

@@ -165,9 +165,24 @@ def parse_datetime(name: str, value: Any) -> datetime:
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError:
-            raise AttributeValueError(f"{name}: {value!r} is not a date/time (ISO 8601 expected)") from None
+            parsed = _parse_us_datetime(text)
+            if parsed is None:
+                raise AttributeValueError(f"{name}: {value!r} is not a date/time (ISO 8601 expected)") from None
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     raise AttributeValueError(f"{name}: expected a date/time, got {type(value).__name__}")
+
+
+_US_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y")
+
+
+def _parse_us_datetime(text: str) -> datetime | None:
+    """Entra provisioning expressions hand dates around as ``M/d/yyyy h:mm:ss tt`` (its documented form)."""
+    for fmt in _US_FORMATS:
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    return None
 
 
 def format_datetime(value: datetime) -> str:
