@@ -16,6 +16,7 @@ from idsync.connectors.base import (
     ConnectorError,
     ExportItem,
     ImportRecord,
+    WatermarkExpired,
 )
 from idsync.connectors.ldap import LdapConnector, connector_type
 from idsync.connectors.ldap.escaping import rdn
@@ -377,3 +378,56 @@ def test_delta_import(make: MakeConnector, slapd_server: SlapdServer, slapd_subt
     assert deleted & set(anchors.values()) == {anchors["uid=p00003"]}
     again, _, mark3 = all_records(conn.delta_import(next_mark))
     assert again == [] and mark3
+
+
+def test_full_import_survives_a_restart_between_pages(make: MakeConnector, slapd_factory: Any) -> None:
+    server: SlapdServer = slapd_factory()
+    server.tools.add(people_ldif(server.base_dn, 60))
+    conn = make(server=server, page_size=10)
+    pages = conn.full_import()
+    first = next(pages)
+    server.restart()  # the connection the paged search was using is gone
+    rest, issues, _ = all_records(pages)
+    anchors = [r.anchor for r in [*first.records, *rest]]
+    assert issues == [] and len(anchors) == 60 and len(set(anchors)) == 60
+
+
+def test_export_waits_for_a_crashed_server_to_come_back(make: MakeConnector, slapd_factory: Any) -> None:
+    import threading
+
+    server: SlapdServer = slapd_factory()
+    conn = make(server=server, reconnect_seconds=20)
+    conn.test_connection()
+    server.kill()
+    restart = threading.Timer(1.0, server.start)
+    restart.start()
+    try:
+        [res] = conn.export([add_item(1, f"uid=after,{server.base_dn}", sn="A", cn="A")])
+    finally:
+        restart.join()
+    assert res.ok, res.error
+    assert "uid=after" in server.tools.search(server.base_dn, "(uid=after)", "uid")
+
+
+def test_server_down_for_good_is_a_connectivity_error(make: MakeConnector, slapd_factory: Any) -> None:
+    server: SlapdServer = slapd_factory()
+    conn = make(server=server, reconnect_seconds=1)
+    conn.test_connection()
+    server.stop()
+    with pytest.raises(ConnectivityError, match="unreachable"):
+        conn.export([add_item(1, f"uid=never,{server.base_dn}", sn="N", cn="N")])
+    with pytest.raises(ConnectivityError):
+        list(conn.full_import())
+
+
+def test_delta_watermark_problems(make: MakeConnector, slapd_server: SlapdServer) -> None:
+    with pytest.raises(WatermarkExpired, match="purged"):
+        list(make(delta="accesslog").delta_import("20000101000000.000001Z"))
+    with pytest.raises(WatermarkExpired, match="full import"):
+        list(make(delta="syncrepl").delta_import(None))
+    with pytest.raises(ConnectorError, match="delta: accesslog, syncrepl or changelog"):
+        list(make().delta_import("x"))
+    with pytest.raises(ConnectorError, match=r"does not offer an accesslog database at cn=nolog.*syncrepl"):
+        list(make(delta="accesslog", accesslog_base="cn=nolog").full_import())
+    with pytest.raises(ConnectorError, match="retro changelog"):
+        list(make(delta="changelog").full_import())

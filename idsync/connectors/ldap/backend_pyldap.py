@@ -114,21 +114,27 @@ class PyLdapBackend(BackendBase[_Connection]):
     def search_pages(
         self, base: str, scope: Scope, filter_text: str, attributes: list[str], page_size: int
     ) -> Iterator[list[Entry]]:
+        """Each next page is requested before the current one is handed out, so the server reads it while the
+        caller converts this one."""
         conn = self._c()
         control = SimplePagedResultsControl(True, size=page_size, cookie="")
-        while True:
-            try:
-                msgid = conn.search_ext(base, int(scope), filter_text, attributes or None, serverctrls=[control])
-                _rtype, rdata, _rmsgid, rctrls = conn.result3(msgid, timeout=self._config.timeout)
-            except ldap.NO_SUCH_OBJECT:
-                return
-            except ldap.LDAPError as exc:
-                raise _error(exc, base) from None
-            yield [Entry(dn, attrs) for dn, attrs in rdata if dn is not None]
-            cookie = next((c.cookie for c in rctrls if c.controlType == SimplePagedResultsControl.controlType), b"")
-            if not cookie:
-                return
-            control.cookie = cookie
+        attrlist = attributes or None
+        try:
+            msgid = conn.search_ext(base, int(scope), filter_text, attrlist, serverctrls=[control])
+            while True:
+                try:
+                    _rtype, rdata, _rmsgid, rctrls = conn.result3(msgid, timeout=self._config.timeout)
+                except ldap.NO_SUCH_OBJECT:
+                    return
+                cookie = next((c.cookie for c in rctrls if c.controlType == SimplePagedResultsControl.controlType), b"")
+                if cookie:
+                    control.cookie = cookie
+                    msgid = conn.search_ext(base, int(scope), filter_text, attrlist, serverctrls=[control])
+                yield [Entry(dn, attrs) for dn, attrs in rdata if dn is not None]
+                if not cookie:
+                    return
+        except ldap.LDAPError as exc:
+            raise _error(exc, base) from None
 
     def add(self, dn: str, attributes: RawAttributes, read_back: list[str]) -> Entry | None:
         controls = [PostReadControl(criticality=False, attrList=read_back)] if read_back else None

@@ -57,7 +57,7 @@ from idsync.connectors.ldap.escaping import (
 from idsync.connectors.ldap.passwords import is_hashed, ssha
 from idsync.connectors.ldap.schema import ServerSchema, build_schema
 from idsync.connectors.ldap.values import to_ldap, to_storage
-from idsync.model import AttributeValueError, ExportOp, ObjectTypeSchema, Schema, ValueOp
+from idsync.model import AttributeSpec, AttributeValueError, ExportOp, ObjectTypeSchema, Schema, ValueOp
 
 log = logging.getLogger("idsync.connectors.ldap")
 T = TypeVar("T")
@@ -111,6 +111,8 @@ class LdapConnector:
         self._server_schema: ServerSchema | None = None
         self._root_dse: Entry | None = None
         self._anchor: str | None = None
+        self._schema: Schema | None = None
+        self._specs: dict[tuple[str, str], AttributeSpec] = {}
 
     # -- connection -------------------------------------------------------------------------------------------
 
@@ -233,13 +235,23 @@ class LdapConnector:
         return self._anchor
 
     def schema(self) -> Schema:
-        server = self.server_schema()
-        types = {name: [t.object_class, *t.object_classes] for name, t in self.config.object_types.items()}
-        refs = [*self.config.references, *(a for a in self.config.attributes or [] if a in self.config.references)]
-        return build_schema(server, types, self.config.attributes or [], refs)
+        if self._schema is None:
+            server = self.server_schema()
+            types = {name: [t.object_class, *t.object_classes] for name, t in self.config.object_types.items()}
+            self._schema = build_schema(server, types, self.config.attributes or [], self.config.references)
+        return self._schema
 
-    def _type_schema(self, object_type: str) -> ObjectTypeSchema:
-        return self.schema().object_type(object_type)
+    def _spec(self, type_schema: ObjectTypeSchema, name: str) -> AttributeSpec:
+        """The attribute's spec for this object type, or from the server's schema for attributes outside the
+        type's classes (an auxiliary class on one entry); cached, since every value of every entry asks."""
+        key = (type_schema.name, name)
+        found = self._specs.get(key)
+        if found is None:
+            found = type_schema.attributes.get(name)
+            if found is None:
+                found = self.server_schema().spec(name, self.config.references)
+            self._specs[key] = found
+        return found
 
     # -- reading ----------------------------------------------------------------------------------------------
 
@@ -278,10 +290,7 @@ class LdapConnector:
         for name, raw in entry.attributes.items():
             if name.lower() == anchor_lower:
                 continue
-            spec = type_schema.spec(name)
-            server_spec = self.server_schema().spec(name, self.config.references) if spec.name == name else spec
-            if name not in type_schema.attributes:
-                spec = server_spec
+            spec = self._spec(type_schema, name)
             try:
                 attributes[spec.name] = to_storage(spec, raw)
             except AttributeValueError as exc:
@@ -417,8 +426,11 @@ class LdapConnector:
     # accesslog (OpenLDAP slapo-accesslog) ------------------------------------------------------------------
 
     def _accesslog_head(self) -> str:
-        """The newest accesslog record at least a few seconds old: a delta from it replays at most a short
-        overlap, which is harmless because deltas re-read entries."""
+        """The newest accesslog record now: the next delta starts after it.
+
+        The accesslog database's contextCSN says when it was last written, so only the records of the last
+        minutes are scanned to find the newest (the whole log only if that window is empty).
+        """
         base = self.config.accesslog_base
         found = self._call(lambda b: b.search(base, Scope.BASE, "(objectClass=*)", ["contextCSN"]))
         if not found:
@@ -427,12 +439,8 @@ class LdapConnector:
         if not csns:
             return EPOCH_WATERMARK
         newest = datetime.strptime(csns[-1].split("#", 1)[0][:14], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
-        limit = (newest - timedelta(seconds=2)).strftime("%Y%m%d%H%M%S") + ".999999Z"
-        for window in (timedelta(minutes=5), None):
-            flt = f"(&(objectClass=auditWriteObject)(reqStart<={limit}))"
-            if window is not None:
-                lower = (newest - window).strftime("%Y%m%d%H%M%S") + ".000000Z"
-                flt = f"(&(objectClass=auditWriteObject)(reqStart>={lower})(reqStart<={limit}))"
+        lower = (newest - timedelta(minutes=5)).strftime("%Y%m%d%H%M%S") + ".000000Z"
+        for flt in (f"(reqStart>={lower})", "(objectClass=auditWriteObject)"):
             best = None
             for entries in self._pages(base, Scope.ONE, flt, ["reqStart"]):
                 for e in entries:
@@ -691,9 +699,7 @@ class LdapConnector:
         return text.encode("utf-8")
 
     def _raw_values(self, spec_schema: ObjectTypeSchema, name: str, values: Iterable[Any]) -> list[bytes]:
-        spec = spec_schema.spec(name)
-        if spec.name not in spec_schema.attributes:
-            spec = self.server_schema().spec(name, self.config.references)
+        spec = self._spec(spec_schema, name)
         if name.lower() == self.config.password_attribute.lower():
             return [self._password_value(v) for v in values if v is not None]
         return [to_ldap(spec, v) for v in values if v is not None and v != ""]

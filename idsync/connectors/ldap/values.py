@@ -14,7 +14,13 @@ def to_storage(spec: AttributeSpec, values: list[bytes]) -> Any:
 
     Raises AttributeValueError (naming the attribute) for text that is not UTF-8 or a malformed number.
     """
-    out = [_one(spec, v) for v in values]
+    if spec.type is AttributeType.STRING or spec.type is AttributeType.REFERENCE:
+        try:  # the common case, kept tight: most attributes of most entries are text
+            out: list[Any] = [v.decode("utf-8") for v in values]
+        except UnicodeDecodeError:
+            out = [_one(spec, v) for v in values]  # raises, naming the attribute
+    else:
+        out = [_one(spec, v) for v in values]
     if not out:
         return None
     if spec.multivalued:
