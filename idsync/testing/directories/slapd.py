@@ -8,13 +8,12 @@ throw-away test data.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+from idsync.connectors.ldap.passwords import ssha
 from idsync.testing.directories.ldaptools import LdapTools
 from idsync.testing.directories.process import (
     DirectoryServerUnavailable,
@@ -272,10 +271,3 @@ olcAccessLogOps: writes
 olcAccessLogSuccess: TRUE
 olcAccessLogPurge: 07+00:00 01+00:00
 """
-
-
-def ssha(password: str) -> str:
-    """RFC 2307 {SSHA}: what slapd compares a simple bind against."""
-    salt = secrets.token_bytes(8)
-    digest = hashlib.sha1(password.encode("utf-8") + salt).digest()  # noqa: S324 - {SSHA} is SHA-1 by definition
-    return "{SSHA}" + base64.b64encode(digest + salt).decode("ascii")
