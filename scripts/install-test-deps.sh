@@ -2,7 +2,9 @@
 # Install the Debian packages the test suite runs for real (OpenLDAP, Samba AD DC, PostgreSQL, ...),
 # only those that are missing. Services are kept from starting: the tests run their own private instances.
 set -eu
-PACKAGES="slapd ldap-utils postgresql"
+# slapd + ldap-utils: private OpenLDAP instances; libldap2-dev + libsasl2-dev: build python-ldap (no wheel);
+# samba + samba-ad-dc + samba-ad-provision: a private Samba AD DC (the provisioning data is only a Recommends).
+PACKAGES="slapd ldap-utils libldap2-dev libsasl2-dev samba samba-ad-dc samba-ad-provision postgresql"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

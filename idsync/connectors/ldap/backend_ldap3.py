@@ -1,0 +1,231 @@
+"""The ldap3 backend: pure Python, installs anywhere (Windows included), slower."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlparse
+
+from ldap3 import (
+    BASE,
+    DEREF_NEVER,
+    LEVEL,
+    MODIFY_ADD,
+    MODIFY_DELETE,
+    MODIFY_REPLACE,
+    NONE,
+    SUBTREE,
+    Connection,
+    Server,
+    Tls,
+)
+from ldap3.core.exceptions import LDAPCommunicationError, LDAPException, LDAPStartTLSError
+
+from idsync.connectors.ldap import ber
+from idsync.connectors.ldap.backend import (
+    BackendBase,
+    Entry,
+    LdapOperationError,
+    LdapServerDown,
+    ModOp,
+    RawAttributes,
+    Scope,
+    SyncResult,
+)
+
+_SCOPE = {Scope.BASE: BASE, Scope.ONE: LEVEL, Scope.SUBTREE: SUBTREE}
+_MOD = {ModOp.ADD: MODIFY_ADD, ModOp.DELETE: MODIFY_DELETE, ModOp.REPLACE: MODIFY_REPLACE}
+PAGED_OID = "1.2.840.113556.1.4.319"
+
+
+class Ldap3Backend(BackendBase[Connection]):
+    name = "ldap3"
+
+    def connect(self) -> None:
+        cfg = self._config
+        parsed = urlparse(cfg.url)
+        use_ssl = parsed.scheme.lower() == "ldaps"
+        port = parsed.port or (636 if use_ssl else 389)
+        tls = Tls(
+            validate=ssl.CERT_REQUIRED if cfg.tls_verify else ssl.CERT_NONE,
+            ca_certs_file=cfg.ca_file,
+        )
+        server = Server(
+            parsed.hostname or "localhost",
+            port=port,
+            use_ssl=use_ssl,
+            tls=tls,
+            get_info=NONE,
+            connect_timeout=int(max(1, cfg.connect_timeout)),
+        )
+        conn = Connection(
+            server,
+            user=cfg.bind_dn,
+            password=self._password,
+            receive_timeout=int(max(1, cfg.timeout)),
+            raise_exceptions=False,
+            auto_referrals=False,
+            return_empty_attributes=False,
+            check_names=False,
+        )
+        try:
+            conn.open()
+            if cfg.start_tls and not conn.start_tls():
+                raise LdapServerDown(f"StartTLS refused: {conn.result.get('description')}")
+            if not conn.bind():
+                raise self._error(conn, cfg.bind_dn)
+        except (LDAPCommunicationError, LDAPStartTLSError) as exc:
+            raise LdapServerDown(str(exc)) from None
+        except LDAPException as exc:
+            raise LdapServerDown(str(exc)) from None
+        self._conn = conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.unbind()
+            except LDAPException:
+                pass
+            self._conn = None
+
+    @staticmethod
+    def _error(conn: Connection, dn: str | None) -> LdapOperationError:
+        result = conn.result or {}
+        return LdapOperationError(
+            int(result.get("result", -1)), str(result.get("description", "error")), str(result.get("message", "")), dn
+        )
+
+    def _run(self, dn: str | None, call: Any, *args: Any, ok_codes: tuple[int, ...] = (), **kwargs: Any) -> bool:
+        conn = self._c()
+        try:
+            done = call(*args, **kwargs)
+        except LDAPCommunicationError as exc:
+            self._conn = None
+            raise LdapServerDown(str(exc)) from None
+        if not done:
+            code = int((conn.result or {}).get("result", -1))
+            if code == 0:  # a search that found nothing
+                return True
+            if code in ok_codes:
+                return False
+            if code == -1 or conn.closed:
+                raise LdapServerDown(str(conn.result))
+            raise self._error(conn, dn)
+        return True
+
+    def _entries(self) -> list[Entry]:
+        return [
+            Entry(r["dn"], dict(r["raw_attributes"]))
+            for r in self._c().response or []
+            if r.get("type") == "searchResEntry"
+        ]
+
+    def _search(
+        self, base: str, scope: Scope, filter_text: str, attributes: list[str], ok_codes: tuple[int, ...], **extra: Any
+    ) -> bool:
+        conn = self._c()
+        return self._run(
+            base,
+            conn.search,
+            base,
+            filter_text,
+            _SCOPE[scope],
+            attributes=attributes or ["*"],
+            dereference_aliases=DEREF_NEVER,
+            ok_codes=ok_codes,
+            **extra,
+        )
+
+    def search(
+        self, base: str, scope: Scope, filter_text: str, attributes: list[str], size_limit: int = 0
+    ) -> list[Entry]:
+        ok = self._search(base, scope, filter_text, attributes, (32, 4), size_limit=size_limit)
+        return self._entries() if ok or self._c().result.get("result") == 4 else []
+
+    def search_pages(
+        self, base: str, scope: Scope, filter_text: str, attributes: list[str], page_size: int
+    ) -> Iterator[list[Entry]]:
+        conn = self._c()
+        cookie: bytes | None = None
+        while True:
+            ok = self._search(base, scope, filter_text, attributes, (32,), paged_size=page_size, paged_cookie=cookie)
+            if not ok:
+                return
+            # read the cookie before yielding: the caller may run other operations on this connection
+            control = (conn.result.get("controls") or {}).get(PAGED_OID)
+            cookie = control["value"]["cookie"] if control else None
+            yield self._entries()
+            if not cookie:
+                return
+
+    def add(self, dn: str, attributes: RawAttributes, read_back: list[str]) -> Entry | None:
+        conn = self._c()
+        self._run(dn, conn.add, dn, None, attributes)
+        if not read_back:
+            return None
+        found = self.search(dn, Scope.BASE, "(objectClass=*)", read_back)
+        return found[0] if found else None
+
+    def modify(self, dn: str, changes: list[tuple[ModOp, str, list[bytes]]]) -> None:
+        grouped: dict[str, list[tuple[str, list[bytes]]]] = {}
+        for op, attr, values in changes:
+            grouped.setdefault(attr, []).append((_MOD[op], values))
+        conn = self._c()
+        self._run(dn, conn.modify, dn, grouped)
+
+    def rename(self, dn: str, new_rdn: str, new_superior: str | None) -> None:
+        conn = self._c()
+        self._run(dn, conn.modify_dn, dn, new_rdn, delete_old_dn=True, new_superior=new_superior)
+
+    def delete(self, dn: str, controls: list[str] | None = None) -> None:
+        conn = self._c()
+        ctrls = [(oid, True, None) for oid in controls or []]
+        self._run(dn, conn.delete, dn, controls=ctrls or None)
+
+    def sync_refresh(self, base: str, filter_text: str, attributes: list[str], cookie: str | None) -> SyncResult:
+        conn = self._c()
+        request = (ber.SYNC_REQUEST_OID, True, ber.sync_request_value(cookie.encode("utf-8") if cookie else None))
+        self._run(
+            base,
+            conn.search,
+            base,
+            filter_text,
+            SUBTREE,
+            attributes=attributes or ["*"],
+            controls=[request],
+            dereference_aliases=DEREF_NEVER,
+        )
+        result = SyncResult(cookie=cookie)
+        for item in conn.response or []:
+            kind = item.get("type")
+            if kind == "searchResEntry":
+                control = (item.get("controls") or {}).get(ber.SYNC_STATE_OID)
+                if control is None:
+                    continue
+                state, entry_uuid, entry_cookie = ber.sync_state(control["value"])
+                if state == "delete":
+                    result.deleted.append(entry_uuid)
+                elif state == "present":
+                    result.present_phase = True
+                else:
+                    result.entries.append((entry_uuid, Entry(item["dn"], dict(item["raw_attributes"]))))
+                if entry_cookie:
+                    result.cookie = entry_cookie.decode("utf-8")
+            elif kind == "intermediateResponse" and item.get("responseName") == ber.SYNC_INFO_OID:
+                info_cookie, uuids, refresh_deletes = ber.sync_info(item.get("responseValue") or b"")
+                if uuids:
+                    if refresh_deletes:
+                        result.deleted.extend(uuids)
+                    else:
+                        result.present_phase = True
+                if info_cookie:
+                    result.cookie = info_cookie.decode("utf-8")
+        done = (conn.result.get("controls") or {}).get(ber.SYNC_DONE_OID)
+        if done is not None:
+            done_cookie, refresh_deletes = ber.sync_done(done["value"])
+            if done_cookie:
+                result.cookie = done_cookie.decode("utf-8")
+            if not refresh_deletes:
+                result.present_phase = True
+        return result

@@ -1,0 +1,103 @@
+"""Just enough BER for the RFC 4533 controls, for the backend whose library has no content-sync support."""
+
+from __future__ import annotations
+
+import uuid
+
+
+def tlv(tag: int, body: bytes) -> bytes:
+    n = len(body)
+    if n < 0x80:
+        length = bytes([n])
+    else:
+        raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+        length = bytes([0x80 | len(raw)]) + raw
+    return bytes([tag]) + length + body
+
+
+def read_tlv(data: bytes, pos: int = 0) -> tuple[int, bytes, int]:
+    """(tag, value, position after it) of the element at ``pos``."""
+    if pos + 2 > len(data):
+        raise ValueError("truncated BER element")
+    tag = data[pos]
+    first = data[pos + 1]
+    pos += 2
+    if first & 0x80:
+        count = first & 0x7F
+        length = int.from_bytes(data[pos : pos + count], "big")
+        pos += count
+    else:
+        length = first
+    end = pos + length
+    if end > len(data):
+        raise ValueError("truncated BER element")
+    return tag, data[pos:end], end
+
+
+def elements(data: bytes) -> list[tuple[int, bytes]]:
+    out = []
+    pos = 0
+    while pos < len(data):
+        tag, value, pos = read_tlv(data, pos)
+        out.append((tag, value))
+    return out
+
+
+SYNC_REQUEST_OID = "1.3.6.1.4.1.4203.1.9.1.1"
+SYNC_STATE_OID = "1.3.6.1.4.1.4203.1.9.1.2"
+SYNC_DONE_OID = "1.3.6.1.4.1.4203.1.9.1.3"
+SYNC_INFO_OID = "1.3.6.1.4.1.4203.1.9.1.4"
+SYNC_STATES = {0: "present", 1: "add", 2: "modify", 3: "delete"}
+
+
+def sync_request_value(cookie: bytes | None, mode: int = 1) -> bytes:
+    """syncRequestValue ::= SEQUENCE { mode ENUMERATED (1 = refreshOnly), cookie OCTET STRING OPTIONAL, ... }"""
+    body = tlv(0x0A, bytes([mode]))
+    if cookie:
+        body += tlv(0x04, cookie)
+    return tlv(0x30, body)
+
+
+def sync_state(value: bytes) -> tuple[str, str, bytes | None]:
+    """(state, entryUUID text, cookie) of a Sync State control."""
+    _tag, body, _ = read_tlv(value)
+    parts = elements(body)
+    state = SYNC_STATES.get(parts[0][1][0] if parts[0][1] else -1, "unknown")
+    entry_uuid = str(uuid.UUID(bytes=parts[1][1]))
+    cookie = parts[2][1] if len(parts) > 2 and parts[2][0] == 0x04 else None
+    return state, entry_uuid, cookie
+
+
+def sync_done(value: bytes) -> tuple[bytes | None, bool]:
+    """(cookie, refreshDeletes) of a Sync Done control."""
+    _tag, body, _ = read_tlv(value)
+    cookie: bytes | None = None
+    refresh_deletes = False
+    for tag, part in elements(body):
+        if tag == 0x04:
+            cookie = part
+        elif tag == 0x01:
+            refresh_deletes = bool(part and part[0])
+    return cookie, refresh_deletes
+
+
+def sync_info(value: bytes) -> tuple[bytes | None, list[str], bool | None]:
+    """(cookie, UUIDs, refreshDeletes) of a Sync Info message; UUIDs only for a syncIdSet."""
+    tag, body, _ = read_tlv(value)
+    if tag == 0x80:  # newcookie
+        return body, [], None
+    cookie: bytes | None = None
+    uuids: list[str] = []
+    refresh_deletes: bool | None = None
+    for inner_tag, part in elements(body):
+        if inner_tag == 0x04:
+            cookie = part
+        elif inner_tag == 0x01:
+            refresh_deletes = bool(part and part[0])
+        elif inner_tag == 0x31:
+            uuids = [str(uuid.UUID(bytes=u)) for _t, u in elements(part)]
+    if tag == 0xA3 and refresh_deletes is None:
+        refresh_deletes = False  # syncIdSet: DEFAULT FALSE
+    if tag in (0xA1, 0xA2) and refresh_deletes is None:
+        refresh_deletes = None  # refreshDelete / refreshPresent: refreshDone only
+    return cookie, uuids, refresh_deletes

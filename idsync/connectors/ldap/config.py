@@ -1,0 +1,106 @@
+"""The ``type: ldap`` configuration block."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from idsync.connectors.base import ConnectorConfig
+from idsync.connectors.ldap.escaping import DNError, parse_dn
+
+DEFAULT_REFERENCES = ("member", "uniqueMember", "manager", "seeAlso", "owner", "secretary", "roleOccupant")
+
+
+class ObjectTypeConfig(BaseModel):
+    """How one idsync object type looks in the directory."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    object_class: str
+    """The structural class that marks an entry as this type on import."""
+    object_classes: list[str] = Field(default_factory=list)
+    """Classes written on add (default: just ``object_class``)."""
+
+    def classes_for_add(self) -> list[str]:
+        return self.object_classes or [self.object_class]
+
+
+class LdapConfig(ConnectorConfig):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["ldap"] = "ldap"
+    url: str
+    """``ldaps://host:636`` or ``ldap://host:389`` (with ``start_tls: true``)."""
+    bind_dn: str | None = None
+    password: str | None = None
+    """A secret reference such as ``${env:LDAP_PASSWORD}``; never the password itself in a shared file."""
+    start_tls: bool = False
+    tls_verify: bool = True
+    ca_file: str | None = None
+    allow_insecure: bool = False
+    """Permit a simple bind over cleartext or unverified TLS. Logged as a warning at every connection."""
+    backend: Literal["auto", "python-ldap", "ldap3"] = "auto"
+    base_dn: str
+    containers: list[str] = Field(default_factory=list)
+    """Subtrees to import from (default: the whole ``base_dn``)."""
+    object_types: dict[str, ObjectTypeConfig] = Field(
+        default_factory=lambda: {"person": ObjectTypeConfig(object_class="inetOrgPerson")}
+    )
+    filter: str | None = None
+    """An extra filter ANDed to every import search (written by the operator, so not escaped)."""
+    attributes: list[str] | None = None
+    """Attributes to import (default: all user attributes)."""
+    anchor: str = "auto"
+    """``entryUUID`` (OpenLDAP), ``nsUniqueId`` (389 DS), another attribute, or ``auto`` (from the schema)."""
+    page_size: int = Field(default=500, ge=1, le=100_000)
+    delta: Literal["accesslog", "syncrepl", "changelog"] | None = None
+    accesslog_base: str = "cn=accesslog"
+    changelog_base: str = "cn=changelog"
+    references: list[str] = Field(default_factory=lambda: list(DEFAULT_REFERENCES))
+    """DN-valued attributes (also found from the schema's DN syntax)."""
+    create_parents: bool = False
+    """Create missing parent OUs when an add finds no parent."""
+    subtree_delete: bool = False
+    """Delete an entry together with its children (otherwise a non-leaf delete is an error)."""
+    password_attribute: str = "userPassword"  # noqa: S105 - an attribute name
+    password_hashing: Literal["ssha", "server"] = "ssha"  # noqa: S105 - a hashing scheme
+    """Hash the password here as {SSHA}, or send it for the server to hash (e.g. the ppolicy hash_cleartext)."""
+    membership_chunk: int = Field(default=1000, ge=1)
+    """Values per modify when a multi-valued attribute gains or loses many values (large groups)."""
+    timeout: float = Field(default=30.0, gt=0)
+    connect_timeout: float = Field(default=10.0, gt=0)
+    reconnect_seconds: float = Field(default=30.0, ge=0)
+    """How long to keep trying to reconnect after the connection drops before giving up the step."""
+
+    @field_validator("base_dn", "bind_dn", "accesslog_base", "changelog_base", "containers")
+    @classmethod
+    def _dns_parse(cls, value: str | list[str] | None) -> str | list[str] | None:
+        for dn in [value] if isinstance(value, str) else value or []:
+            try:
+                parse_dn(dn)
+            except DNError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _url_scheme(cls, value: str) -> str:
+        if not value.lower().startswith(("ldap://", "ldaps://")):
+            raise ValueError(f"url {value!r}: must start with ldap:// or ldaps://")
+        return value
+
+    @model_validator(mode="after")
+    def _tls_consistent(self) -> LdapConfig:
+        if self.start_tls and self.url.lower().startswith("ldaps://"):
+            raise ValueError("start_tls: ldaps:// is already encrypted; use one or the other")
+        if not self.object_types:
+            raise ValueError("object_types: at least one object type is needed")
+        return self
+
+    @property
+    def encrypted(self) -> bool:
+        return self.url.lower().startswith("ldaps://") or self.start_tls
+
+    def import_containers(self) -> list[str]:
+        return self.containers or [self.base_dn]

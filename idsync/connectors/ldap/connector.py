@@ -1,0 +1,843 @@
+"""The generic LDAP connector: full and delta import, export, lookup, schema discovery.
+
+Identifiers are DNs (references hold DNs too), anchors are the server's immutable entry id (entryUUID,
+nsUniqueId) so a rename or a move is an update of the same object, never a delete plus an add. Delta imports
+never trust the change log's copy of the data: they read which entries changed, then read those entries as
+they are now, so replaying a window twice (after a crash) gives the same result.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any, TypeVar
+
+from idsync.connectors.base import (
+    Capabilities,
+    ConnectivityError,
+    ConnectorError,
+    ExportItem,
+    ExportResult,
+    ImportIssue,
+    ImportPage,
+    ImportRecord,
+    WatermarkExpired,
+)
+from idsync.connectors.ldap.backend import (
+    ALREADY_EXISTS,
+    NO_SUCH_ATTRIBUTE,
+    NO_SUCH_OBJECT,
+    NOT_ALLOWED_ON_NON_LEAF,
+    RETRYABLE_CODES,
+    TREE_DELETE_OID,
+    TYPE_OR_VALUE_EXISTS,
+    Backend,
+    Entry,
+    LdapOperationError,
+    LdapServerDown,
+    ModOp,
+    RawAttributes,
+    Scope,
+    open_backend,
+)
+from idsync.connectors.ldap.config import LdapConfig
+from idsync.connectors.ldap.escaping import (
+    DNError,
+    dn_within,
+    escape_filter_value,
+    leaf_rdn,
+    normalize_dn,
+    parent_dn,
+    parse_dn,
+)
+from idsync.connectors.ldap.passwords import is_hashed, ssha
+from idsync.connectors.ldap.schema import ServerSchema, build_schema
+from idsync.connectors.ldap.values import to_ldap, to_storage
+from idsync.model import AttributeSpec, AttributeValueError, ExportOp, ObjectTypeSchema, Schema, ValueOp
+
+log = logging.getLogger("idsync.connectors.ldap")
+T = TypeVar("T")
+
+EPOCH_WATERMARK = "19700101000000.000000Z"
+"""Accesslog watermark when the log held nothing at the time of the full import."""
+_OPERATIONAL_SKIP = {"objectclass"}
+
+
+@dataclass(slots=True)
+class _Change:
+    """One entry a change log says changed: enough to read it again or to report its deletion."""
+
+    anchor: str | None
+    dn: str
+    delete: bool = False
+    new_dn: str | None = None
+
+
+def _search(b: Backend, *, base: str, scope: Scope, flt: str, attrs: list[str], size_limit: int = 0) -> list[Entry]:
+    return b.search(base, scope, flt, attrs, size_limit)
+
+
+def _add(b: Backend, *, dn: str, attrs: RawAttributes) -> Entry | None:
+    return b.add(dn, attrs, [])
+
+
+def _modify(b: Backend, *, dn: str, changes: list[tuple[ModOp, str, list[bytes]]]) -> None:
+    b.modify(dn, changes)
+
+
+class LdapConnector:
+    def __init__(self, name: str, config: LdapConfig, password: str | None) -> None:
+        self.name = name
+        self.config = config
+        self._password = password
+        self._check_transport_security()
+        self.capabilities = Capabilities(
+            full_import=True,
+            delta_import=config.delta is not None,
+            export=True,
+            rename=True,
+            delete=True,
+            references_by="identifier",
+            identifier_is_anchor=False,
+            case_insensitive_identifiers=True,
+            export_batch_size=config.export_batch_size or 100,
+            export_results_carry_anchor=True,
+        )
+        self._backend: Backend | None = None
+        self._server_schema: ServerSchema | None = None
+        self._root_dse: Entry | None = None
+        self._anchor: str | None = None
+        self._schema: Schema | None = None
+        self._specs: dict[tuple[str, str], AttributeSpec] = {}
+
+    # -- connection -------------------------------------------------------------------------------------------
+
+    def _check_transport_security(self) -> None:
+        cfg = self.config
+        if not cfg.encrypted and cfg.bind_dn:
+            if not cfg.allow_insecure:
+                raise ConnectorError(
+                    f"connector {self.name!r}: a simple bind over cleartext {cfg.url} would send the password "
+                    "unencrypted; use an ldaps:// url or start_tls: true (allow_insecure: true permits it for "
+                    "a test directory)"
+                )
+            log.warning("connector %r: simple bind over cleartext %s (allow_insecure is set)", self.name, cfg.url)
+        if not cfg.tls_verify:
+            if not cfg.allow_insecure:
+                raise ConnectorError(
+                    f"connector {self.name!r}: tls_verify: false accepts any certificate; set ca_file to trust "
+                    "the server's CA (allow_insecure: true permits it for a test directory)"
+                )
+            log.warning("connector %r: TLS certificate verification is off (allow_insecure is set)", self.name)
+
+    def _connected(self) -> Backend:
+        if self._backend is None:
+            backend = open_backend(self.config, self._password)
+            try:
+                backend.connect()
+            except LdapOperationError as exc:
+                raise ConnectivityError(f"connector {self.name!r}: bind to {self.config.url} refused: {exc}") from None
+            self._backend = backend
+        return self._backend
+
+    def _drop(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
+            self._backend = None
+
+    def _wait_for_server(self, started: float, cause: Exception) -> None:
+        """Sleep before the next reconnect attempt, or give up the step once ``reconnect_seconds`` are spent."""
+        self._drop()
+        if time.monotonic() - started >= self.config.reconnect_seconds:
+            raise ConnectivityError(f"connector {self.name!r}: {self.config.url} unreachable: {cause}") from None
+        time.sleep(min(0.5, self.config.reconnect_seconds / 10 or 0.1))
+
+    def _call(self, operation: Callable[[Backend], T]) -> T:
+        """Run one operation, reconnecting (and retrying it) while the server is down, up to the time limit."""
+        started = time.monotonic()
+        while True:
+            try:
+                return operation(self._connected())
+            except LdapServerDown as exc:
+                self._wait_for_server(started, exc)
+            except ConnectivityError:
+                if time.monotonic() - started >= self.config.reconnect_seconds:
+                    raise
+                self._wait_for_server(started, ConnectorError("bind failed"))
+
+    def _pages(self, base: str, scope: Scope, filter_text: str, attributes: list[str]) -> Iterator[list[Entry]]:
+        """A paged search that survives a server restart by searching again from the start (the caller
+        drops what it has already delivered)."""
+        started = time.monotonic()
+        while True:
+            try:
+                backend = self._connected()
+                for page in backend.search_pages(base, scope, filter_text, attributes, self.config.page_size):
+                    yield page
+                    started = time.monotonic()
+                return
+            except LdapServerDown as exc:
+                log.warning("connector %r: connection lost during a search of %s; searching again", self.name, base)
+                self._wait_for_server(started, exc)
+
+    def _exists(self, dn: str) -> bool:
+        return bool(self._call(partial(_search, base=dn, scope=Scope.BASE, flt="(objectClass=*)", attrs=["1.1"])))
+
+    def test_connection(self) -> None:
+        self._call(lambda b: b.search("", Scope.BASE, "(objectClass=*)", ["namingContexts"]))
+
+    def close(self) -> None:
+        self._drop()
+
+    # -- schema -----------------------------------------------------------------------------------------------
+
+    def root_dse(self) -> Entry:
+        if self._root_dse is None:
+            attrs = ["*", "+"]
+            found = self._call(lambda b: b.search("", Scope.BASE, "(objectClass=*)", attrs))
+            self._root_dse = found[0] if found else Entry("", {})
+        return self._root_dse
+
+    def server_schema(self) -> ServerSchema:
+        if self._server_schema is None:
+            sub = self.root_dse().first_text("subschemaSubentry") or "cn=Subschema"
+            found = self._call(
+                lambda b: b.search(sub, Scope.BASE, "(objectClass=subschema)", ["attributeTypes", "objectClasses"])
+            )
+            if not found:
+                raise ConnectorError(f"connector {self.name!r}: the server publishes no schema at {sub}")
+            entry = found[0]
+            self._server_schema = ServerSchema.parse(
+                (v.decode("utf-8") for v in entry.get("attributeTypes")),
+                (v.decode("utf-8") for v in entry.get("objectClasses")),
+            )
+        return self._server_schema
+
+    def anchor_attribute(self) -> str:
+        if self._anchor is None:
+            wanted = self.config.anchor
+            if wanted == "auto":
+                server = self.server_schema()
+                for candidate in ("entryUUID", "nsUniqueId", "objectGUID"):
+                    if server.attribute(candidate) is not None:
+                        wanted = candidate
+                        break
+                else:
+                    raise ConnectorError(
+                        f"connector {self.name!r}: the server has neither entryUUID nor nsUniqueId; "
+                        "set anchor: to an attribute that never changes"
+                    )
+            self._anchor = wanted
+        return self._anchor
+
+    def schema(self) -> Schema:
+        if self._schema is None:
+            server = self.server_schema()
+            types = {name: [t.object_class, *t.object_classes] for name, t in self.config.object_types.items()}
+            self._schema = build_schema(server, types, self.config.attributes or [], self.config.references)
+        return self._schema
+
+    def _spec(self, type_schema: ObjectTypeSchema, name: str) -> AttributeSpec:
+        """The attribute's spec for this object type, or from the server's schema for attributes outside the
+        type's classes (an auxiliary class on one entry); cached, since every value of every entry asks."""
+        key = (type_schema.name, name)
+        found = self._specs.get(key)
+        if found is None:
+            found = type_schema.attributes.get(name)
+            if found is None:
+                found = self.server_schema().spec(name, self.config.references)
+            self._specs[key] = found
+        return found
+
+    # -- reading ----------------------------------------------------------------------------------------------
+
+    def _type_filter(self) -> str:
+        classes = "".join(
+            f"(objectClass={escape_filter_value(t.object_class)})" for t in self.config.object_types.values()
+        )
+        base = classes if len(self.config.object_types) == 1 else f"(|{classes})"
+        return f"(&{base}{self.config.filter})" if self.config.filter else base
+
+    def _read_attributes(self) -> list[str]:
+        wanted = self.config.attributes or ["*"]
+        return list(dict.fromkeys([*wanted, "objectClass", self.anchor_attribute()]))
+
+    def _in_scope(self, dn: str) -> bool:
+        return any(dn_within(dn, c) for c in self.config.import_containers())
+
+    def _object_type_of(self, entry: Entry) -> str | None:
+        classes = {v.decode("utf-8", "replace").lower() for v in entry.get("objectClass")}
+        for name, t in self.config.object_types.items():
+            if t.object_class.lower() in classes:
+                return name
+        return None
+
+    def _record(self, entry: Entry, schema: Schema) -> ImportRecord | ImportIssue | None:
+        object_type = self._object_type_of(entry)
+        if object_type is None:
+            return None
+        anchor_values = entry.get(self.anchor_attribute())
+        if not anchor_values:
+            return ImportIssue(entry.dn, f"entry has no {self.anchor_attribute()} (the anchor)", attribute=None)
+        anchor = self._anchor_text(anchor_values[0])
+        type_schema = schema.object_type(object_type)
+        attributes: dict[str, Any] = {}
+        anchor_lower = self.anchor_attribute().lower()
+        for name, raw in entry.attributes.items():
+            if name.lower() == anchor_lower:
+                continue
+            spec = self._spec(type_schema, name)
+            try:
+                attributes[spec.name] = to_storage(spec, raw)
+            except AttributeValueError as exc:
+                return ImportIssue(entry.dn, str(exc), attribute=spec.name, anchor=anchor)
+        return ImportRecord(anchor=anchor, identifier=entry.dn, object_type=object_type, attributes=attributes)
+
+    def _anchor_text(self, raw: bytes) -> str:
+        if self.anchor_attribute().lower() == "objectguid" and len(raw) == 16:
+            import uuid
+
+            return str(uuid.UUID(bytes_le=raw))
+        return raw.decode("utf-8")
+
+    def _page(self, entries: Iterable[Entry], schema: Schema, seen: set[str] | None = None) -> ImportPage:
+        page = ImportPage()
+        for entry in entries:
+            item = self._record(entry, schema)
+            if item is None:
+                continue
+            if isinstance(item, ImportIssue):
+                page.issues.append(item)
+                continue
+            if seen is not None:
+                if item.anchor in seen:
+                    continue
+                seen.add(item.anchor)
+            page.records.append(item)
+        return page
+
+    def full_import(self) -> Iterator[ImportPage]:
+        schema = self.schema()
+        watermark = self._current_watermark() if self.config.delta else None
+        seen: set[str] = set()
+        filter_text = self._type_filter()
+        attributes = self._read_attributes()
+        for container in self.config.import_containers():
+            for entries in self._pages(container, Scope.SUBTREE, filter_text, attributes):
+                page = self._page(entries, schema, seen)
+                if page.records or page.issues:
+                    yield page
+        yield ImportPage(watermark=watermark)
+
+    # -- delta ------------------------------------------------------------------------------------------------
+
+    def _current_watermark(self) -> str:
+        method = self.config.delta
+        if method == "accesslog":
+            return self._accesslog_head()
+        if method == "syncrepl":
+            return self._syncrepl_cookie_now()
+        if method == "changelog":
+            return self._changelog_head()
+        raise ConnectorError(f"connector {self.name!r}: no delta method configured")
+
+    def delta_import(self, watermark: str | None) -> Iterator[ImportPage]:
+        if self.config.delta is None:
+            raise ConnectorError(
+                f"connector {self.name!r}: delta import needs delta: accesslog, syncrepl or changelog in its config"
+            )
+        if not watermark:
+            raise WatermarkExpired(f"connector {self.name!r}: no delta watermark yet; a full import sets one")
+        if self.config.delta == "accesslog":
+            yield from self._accesslog_delta(watermark)
+        elif self.config.delta == "syncrepl":
+            yield from self._syncrepl_delta(watermark)
+        else:
+            yield from self._changelog_delta(watermark)
+
+    def _method_missing(self, what: str) -> ConnectorError:
+        others = {"accesslog", "syncrepl", "changelog"} - {self.config.delta or ""}
+        return ConnectorError(
+            f"connector {self.name!r}: the server does not offer {what}; configure delta: "
+            f"{' or '.join(sorted(others))} if the server has it, or run full imports only"
+        )
+
+    def _refetch(self, changes: list[_Change], schema: Schema) -> ImportPage:
+        """Read the changed entries as they are now; changes whose entry is gone or out of scope are deletes."""
+        page = ImportPage()
+        anchor_attr = self.anchor_attribute()
+        latest: dict[str, _Change] = {}
+        for change in changes:
+            latest[change.anchor or normalize_dn(change.new_dn or change.dn)] = change
+        live = [c for c in latest.values() if not c.delete]
+        found: dict[str, Entry] = {}
+        by_anchor = [c for c in live if c.anchor]
+        for start in range(0, len(by_anchor), 200):
+            chunk = by_anchor[start : start + 200]
+            ors = "".join(f"({anchor_attr}={escape_filter_value(c.anchor or '')})" for c in chunk)
+            flt = f"(&{self._type_filter()}(|{ors}))"
+            for entry in self._call(
+                partial(_search, base=self.config.base_dn, scope=Scope.SUBTREE, flt=flt, attrs=self._read_attributes())
+            ):
+                values = entry.get(anchor_attr)
+                if values:
+                    found[self._anchor_text(values[0])] = entry
+        for change in live:
+            if change.anchor:
+                continue
+            dn = change.new_dn or change.dn
+            flt = self._type_filter()
+            for hit in self._call(partial(_search, base=dn, scope=Scope.BASE, flt=flt, attrs=self._read_attributes())):
+                values = hit.get(anchor_attr)
+                if values:
+                    found[self._anchor_text(values[0])] = hit
+                    change.anchor = self._anchor_text(values[0])
+        for change in latest.values():
+            current = found.get(change.anchor or "")
+            if current is not None and not change.delete and self._in_scope(current.dn):
+                item = self._record(current, schema)
+                if isinstance(item, ImportRecord):
+                    page.records.append(item)
+                elif isinstance(item, ImportIssue):
+                    page.issues.append(item)
+                continue
+            if change.anchor is None:
+                page.issues.append(ImportIssue(change.dn, "deleted entry: the change log does not say its anchor"))
+                continue
+            was_in_scope = self._in_scope(change.dn) or (change.new_dn is not None and self._in_scope(change.new_dn))
+            if was_in_scope or current is not None:
+                page.records.append(
+                    ImportRecord(
+                        anchor=change.anchor,
+                        identifier=change.new_dn or change.dn,
+                        object_type=self._guess_type(),
+                        delete=True,
+                    )
+                )
+        return page
+
+    def _guess_type(self) -> str:
+        return next(iter(self.config.object_types))
+
+    # accesslog (OpenLDAP slapo-accesslog) ------------------------------------------------------------------
+
+    def _accesslog_head(self) -> str:
+        """The newest accesslog record now: the next delta starts after it.
+
+        The accesslog database's contextCSN says when it was last written, so only the records of the last
+        minutes are scanned to find the newest (the whole log only if that window is empty).
+        """
+        base = self.config.accesslog_base
+        found = self._call(lambda b: b.search(base, Scope.BASE, "(objectClass=*)", ["contextCSN"]))
+        if not found:
+            raise self._method_missing(f"an accesslog database at {base}")
+        csns = sorted(v.decode("ascii") for v in found[0].get("contextCSN"))
+        if not csns:
+            return EPOCH_WATERMARK
+        newest = datetime.strptime(csns[-1].split("#", 1)[0][:14], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+        lower = (newest - timedelta(minutes=5)).strftime("%Y%m%d%H%M%S") + ".000000Z"
+        for flt in (f"(reqStart>={lower})", "(objectClass=auditWriteObject)"):
+            best = None
+            for entries in self._pages(base, Scope.ONE, flt, ["reqStart"]):
+                for e in entries:
+                    value = e.first_text("reqStart")
+                    if value and (best is None or value > best):
+                        best = value
+            if best is not None:
+                return best
+        return EPOCH_WATERMARK
+
+    def _accesslog_delta(self, watermark: str) -> Iterator[ImportPage]:
+        base = self.config.accesslog_base
+        safe = escape_filter_value(watermark)
+        if watermark != EPOCH_WATERMARK:
+            # the watermark is the reqStart of a record: while that record is in the log, nothing after it was purged
+            still = self._call(lambda b: b.search(base, Scope.ONE, f"(reqStart={safe})", ["1.1"]))
+            if not still:
+                raise WatermarkExpired(
+                    f"connector {self.name!r}: accesslog no longer holds {watermark} (purged); a full import is needed"
+                )
+        schema = self.schema()
+        flt = f"(&(objectClass=auditWriteObject)(reqResult=0)(reqStart>={safe})(!(reqStart={safe})))"
+        attrs = ["reqStart", "reqType", "reqDN", "reqEntryUUID", "reqNewRDN", "reqNewSuperior"]
+        last = watermark
+        emitted = False
+        for entries in self._pages(base, Scope.ONE, flt, attrs):
+            rows = sorted(entries, key=lambda e: e.first_text("reqStart") or "")
+            changes = [c for c in (self._accesslog_change(e) for e in rows) if c is not None]
+            if rows:
+                last = rows[-1].first_text("reqStart") or last
+            page = self._refetch(changes, schema)
+            page.watermark = last
+            emitted = True
+            yield page
+        if not emitted:
+            yield ImportPage(watermark=last)
+
+    def _accesslog_change(self, row: Entry) -> _Change | None:
+        kind = (row.first_text("reqType") or "").lower()
+        dn = row.first_text("reqDN") or ""
+        anchor = row.first_text("reqEntryUUID") if self.anchor_attribute().lower() == "entryuuid" else None
+        if kind == "delete":
+            return _Change(anchor, dn, delete=True)
+        if kind in ("add", "modify"):
+            return _Change(anchor, dn)
+        if kind == "modrdn":
+            return _Change(
+                anchor, dn, new_dn=self._renamed(dn, row.first_text("reqNewRDN"), row.first_text("reqNewSuperior"))
+            )
+        return None
+
+    @staticmethod
+    def _renamed(dn: str, new_rdn: str | None, new_superior: str | None) -> str | None:
+        if not new_rdn:
+            return None
+        try:
+            parent = new_superior if new_superior is not None else parent_dn(dn)
+        except DNError:
+            return None
+        return f"{new_rdn},{parent}" if parent else new_rdn
+
+    # RFC 4533 content synchronization, refreshOnly -----------------------------------------------------------
+
+    def _sync_filter(self) -> str:
+        return self._type_filter()
+
+    def _syncrepl_cookie_now(self) -> str:
+        """A cookie for "now", from a refresh that can match nothing (so it costs nothing)."""
+        self._require_entryuuid_anchor()
+        result = self._call(
+            lambda b: b.sync_refresh(self.config.base_dn, "(&(objectClass=*)(!(objectClass=*)))", ["1.1"], None)
+        )
+        if not result.cookie:
+            raise self._method_missing("RFC 4533 content synchronization (syncprov)")
+        return result.cookie
+
+    def _require_entryuuid_anchor(self) -> None:
+        if self.anchor_attribute().lower() != "entryuuid":
+            raise ConnectorError(
+                f"connector {self.name!r}: delta: syncrepl reports entries by entryUUID, so anchor must be entryUUID"
+            )
+
+    def _syncrepl_delta(self, cookie: str) -> Iterator[ImportPage]:
+        self._require_entryuuid_anchor()
+        schema = self.schema()
+        try:
+            result = self._call(
+                lambda b: b.sync_refresh(self.config.base_dn, self._sync_filter(), self._read_attributes(), cookie)
+            )
+        except LdapOperationError as exc:
+            if exc.code in (NO_SUCH_OBJECT, 12, 2):  # 12 unavailableCriticalExtension, 2 protocolError
+                raise self._method_missing("RFC 4533 content synchronization (syncprov)") from None
+            raise
+        if result.present_phase:
+            raise WatermarkExpired(
+                f"connector {self.name!r}: the server cannot replay deletions since this cookie (its session log "
+                "is too short); a full import is needed"
+            )
+        page = ImportPage()
+        for _uuid, entry in result.entries:
+            if not self._in_scope(entry.dn):
+                page.records.append(
+                    ImportRecord(anchor=_uuid, identifier=entry.dn, object_type=self._guess_type(), delete=True)
+                )
+                continue
+            item = self._record(entry, schema)
+            if isinstance(item, ImportRecord):
+                page.records.append(item)
+            elif isinstance(item, ImportIssue):
+                page.issues.append(item)
+        for uuid_text in result.deleted:
+            page.records.append(
+                ImportRecord(anchor=uuid_text, identifier="", object_type=self._guess_type(), delete=True)
+            )
+        size = self.config.page_size
+        records = page.records
+        chunks = [records[i : i + size] for i in range(0, len(records), size)] or [[]]
+        for index, chunk in enumerate(chunks):
+            last = index == len(chunks) - 1
+            yield ImportPage(
+                records=chunk, issues=page.issues if last else [], watermark=result.cookie if last else None
+            )
+
+    # retro changelog (389 DS, OpenDJ; draft-good-ldap-changelog) ---------------------------------------------
+
+    def _changelog_head(self) -> str:
+        dse = self.root_dse()
+        last = dse.first_text("lastChangeNumber") or dse.first_text("lastchangenumber")
+        if last is not None:
+            return last
+        best = 0
+        found_any = False
+        for entries in self._pages(self.config.changelog_base, Scope.ONE, "(changeNumber>=0)", ["changeNumber"]):
+            for e in entries:
+                found_any = True
+                best = max(best, int(e.first_text("changeNumber") or 0))
+        if not found_any:
+            base = self._call(lambda b: b.search(self.config.changelog_base, Scope.BASE, "(objectClass=*)", ["1.1"]))
+            if not base:
+                raise self._method_missing(f"a retro changelog at {self.config.changelog_base}")
+        return str(best)
+
+    def _changelog_delta(self, watermark: str) -> Iterator[ImportPage]:
+        try:
+            start = int(watermark)
+        except ValueError:
+            raise WatermarkExpired(f"connector {self.name!r}: {watermark!r} is not a change number") from None
+        base = self.config.changelog_base
+        if start > 0:
+            first = self._changelog_first()
+            if first is not None and first > start + 1:
+                raise WatermarkExpired(
+                    f"connector {self.name!r}: the changelog starts at {first}, after {start} (trimmed); "
+                    "a full import is needed"
+                )
+        schema = self.schema()
+        attrs = ["changeNumber", "targetDN", "changeType", "newRDN", "newSuperior", "targetUniqueId", "targetEntryUUID"]
+        last = start
+        emitted = False
+        for entries in self._pages(base, Scope.ONE, f"(changeNumber>={start + 1})", attrs):
+            rows = sorted(entries, key=lambda e: int(e.first_text("changeNumber") or 0))
+            changes = [c for c in (self._changelog_change(e) for e in rows) if c is not None]
+            if rows:
+                last = max(last, int(rows[-1].first_text("changeNumber") or 0))
+            page = self._refetch(changes, schema)
+            page.watermark = str(last)
+            emitted = True
+            yield page
+        if not emitted:
+            yield ImportPage(watermark=str(last))
+
+    def _changelog_first(self) -> int | None:
+        dse = self.root_dse()
+        first = dse.first_text("firstChangeNumber") or dse.first_text("firstchangenumber")
+        return int(first) if first is not None else None
+
+    def _changelog_change(self, row: Entry) -> _Change | None:
+        dn = row.first_text("targetDN") or ""
+        kind = (row.first_text("changeType") or "").lower()
+        anchor = row.first_text("targetEntryUUID") or row.first_text("targetUniqueId")
+        if kind == "delete":
+            return _Change(anchor, dn, delete=True)
+        if kind in ("add", "modify"):
+            return _Change(anchor, dn)
+        if kind in ("modrdn", "moddn"):
+            return _Change(
+                anchor, dn, new_dn=self._renamed(dn, row.first_text("newRDN"), row.first_text("newSuperior"))
+            )
+        return None
+
+    # -- lookup -----------------------------------------------------------------------------------------------
+
+    def lookup(self, object_type: str, identifier: str, keys: dict[str, Any]) -> ImportRecord | None:
+        schema = self.schema()
+        attrs = self._read_attributes()
+        flt = self._type_filter()
+        candidates: list[Entry] = []
+        if identifier:
+            try:
+                parse_dn(identifier)
+                candidates = self._call(lambda b: b.search(identifier, Scope.BASE, flt, attrs))
+            except DNError:
+                candidates = []
+        for key, value in keys.items():
+            if candidates or value is None:
+                break
+            key_filter = f"(&{flt}({key}={escape_filter_value(str(value))}))"
+            for container in self.config.import_containers():
+                candidates += self._call(
+                    partial(_search, base=container, scope=Scope.SUBTREE, flt=key_filter, attrs=attrs, size_limit=2)
+                )
+        for entry in candidates:
+            item = self._record(entry, schema)
+            if isinstance(item, ImportRecord) and item.object_type == object_type:
+                return item
+        return None
+
+    # -- export -----------------------------------------------------------------------------------------------
+
+    def export(self, items: Sequence[ExportItem]) -> list[ExportResult]:
+        schema = self.schema()
+        results = []
+        for item in items:
+            type_schema = schema.object_type(item.object_type)
+            try:
+                if item.op is ExportOp.ADD:
+                    results.append(self._export_add(item, type_schema))
+                elif item.op is ExportOp.UPDATE:
+                    results.append(self._export_update(item, type_schema))
+                else:
+                    results.append(self._export_delete(item))
+            except LdapOperationError as exc:
+                results.append(
+                    ExportResult(
+                        cs_id=item.cs_id,
+                        ok=False,
+                        error=f"{exc.dn or item.identifier}: {exc.name}: {exc.reason or 'refused by the server'}",
+                        code=exc.name,
+                        retryable=exc.code in RETRYABLE_CODES,
+                    )
+                )
+            except (AttributeValueError, DNError) as exc:
+                results.append(
+                    ExportResult(cs_id=item.cs_id, ok=False, error=f"{item.identifier}: {exc}", code="bad-value")
+                )
+        return results
+
+    def _password_value(self, value: Any) -> bytes:
+        if not self.config.encrypted and not self.config.allow_insecure:
+            raise AttributeValueError(
+                f"{self.config.password_attribute}: a password is not sent over a cleartext connection"
+            )
+        text = str(value)
+        if self.config.password_hashing == "ssha" and not is_hashed(text):  # noqa: S105
+            text = ssha(text)
+        return text.encode("utf-8")
+
+    def _raw_values(self, spec_schema: ObjectTypeSchema, name: str, values: Iterable[Any]) -> list[bytes]:
+        spec = self._spec(spec_schema, name)
+        if name.lower() == self.config.password_attribute.lower():
+            return [self._password_value(v) for v in values if v is not None]
+        return [to_ldap(spec, v) for v in values if v is not None and v != ""]
+
+    def _export_add(self, item: ExportItem, type_schema: ObjectTypeSchema) -> ExportResult:
+        dn = item.identifier
+        rdns = parse_dn(dn)
+        if not rdns:
+            raise DNError("an entry cannot be added at the empty DN")
+        attrs: RawAttributes = {}
+        type_config = self.config.object_types.get(item.object_type)
+        if type_config is None:
+            raise AttributeValueError(f"object type {item.object_type!r} is not configured for this connector")
+        for change in item.changes:
+            if change.op is ValueOp.REMOVE:
+                continue
+            raw = self._raw_values(type_schema, change.name, change.values)
+            if raw:
+                attrs.setdefault(change.name, []).extend(raw)
+        if not any(k.lower() == "objectclass" for k in attrs):
+            attrs["objectClass"] = [c.encode("utf-8") for c in type_config.classes_for_add()]
+        for attr, value in rdns[0]:
+            existing = next((k for k in attrs if k.lower() == attr.lower()), None)
+            if existing is None:
+                attrs[attr] = [value.encode("utf-8")]
+            elif value.encode("utf-8") not in attrs[existing]:
+                attrs[existing].append(value.encode("utf-8"))
+        anchor_attr = self.anchor_attribute()
+        try:
+            entry = self._call(lambda b: b.add(dn, attrs, [anchor_attr]))
+        except LdapOperationError as exc:
+            if exc.code != NO_SUCH_OBJECT or not self.config.create_parents:
+                raise
+            self._create_parents(parent_dn(dn))
+            entry = self._call(lambda b: b.add(dn, attrs, [anchor_attr]))
+        anchor = None
+        if entry is not None and entry.get(anchor_attr):
+            anchor = self._anchor_text(entry.get(anchor_attr)[0])
+        return ExportResult(cs_id=item.cs_id, ok=True, anchor=anchor, identifier=dn)
+
+    def _create_parents(self, dn: str) -> None:
+        """Create ``dn`` and any missing ancestors as organizational units (only ``ou=`` RDNs are created)."""
+        missing: list[str] = []
+        current = dn
+        while current and not self._exists(current):
+            missing.append(current)
+            current = parent_dn(current)
+        for parent in reversed(missing):
+            (attr, value), *_ = parse_dn(parent)[0]
+            if attr.lower() != "ou":
+                raise LdapOperationError(
+                    NO_SUCH_OBJECT, "noSuchObject", f"parent {parent} is missing and is not an ou", parent
+                )
+            attrs = {"objectClass": [b"organizationalUnit"], "ou": [value.encode("utf-8")]}
+            try:
+                self._call(partial(_add, dn=parent, attrs=attrs))
+            except LdapOperationError as exc:
+                if exc.code != ALREADY_EXISTS:
+                    raise
+            log.info("connector %r: created missing parent %s", self.name, parent)
+
+    def _export_update(self, item: ExportItem, type_schema: ObjectTypeSchema) -> ExportResult:
+        dn = item.identifier
+        if item.new_identifier and item.new_identifier != dn:
+            dn = self._rename(dn, item.new_identifier)
+        replaces: list[tuple[ModOp, str, list[bytes]]] = []
+        chunked: list[tuple[ModOp, str, list[bytes]]] = []
+        for change in item.changes:
+            raw = self._raw_values(type_schema, change.name, change.values)
+            if change.op is ValueOp.REPLACE:
+                replaces.append((ModOp.REPLACE, change.name, raw))
+            else:
+                op = ModOp.ADD if change.op is ValueOp.ADD else ModOp.DELETE
+                size = self.config.membership_chunk
+                chunked.extend((op, change.name, raw[i : i + size]) for i in range(0, len(raw), size))
+        if replaces:
+            self._call(lambda b: b.modify(dn, replaces))
+        for op, name, values in chunked:
+            self._modify_values(dn, op, name, values)
+        return ExportResult(cs_id=item.cs_id, ok=True, anchor=item.anchor, identifier=dn)
+
+    def _modify_values(self, dn: str, op: ModOp, name: str, values: list[bytes]) -> None:
+        """Add or remove values; values already there (or already gone) are skipped, as replays require."""
+        harmless = TYPE_OR_VALUE_EXISTS if op is ModOp.ADD else NO_SUCH_ATTRIBUTE
+        try:
+            self._call(lambda b: b.modify(dn, [(op, name, values)]))
+            return
+        except LdapOperationError as exc:
+            if exc.code != harmless:
+                raise
+        for value in values:  # one at a time, to apply the others
+            try:
+                self._call(partial(_modify, dn=dn, changes=[(op, name, [value])]))
+            except LdapOperationError as exc:
+                if exc.code != harmless:
+                    raise
+
+    def _rename(self, dn: str, new_dn: str) -> str:
+        new_rdn = leaf_rdn(new_dn)
+        new_parent = parent_dn(new_dn)
+        superior = new_parent if normalize_dn(new_parent) != normalize_dn(parent_dn(dn)) else None
+        try:
+            self._call(lambda b: b.rename(dn, new_rdn, superior))
+        except LdapOperationError as exc:
+            if exc.code == NO_SUCH_OBJECT and self.config.create_parents and superior is not None:
+                exists = self._exists(dn)
+                if exists:
+                    self._create_parents(superior)
+                    self._call(lambda b: b.rename(dn, new_rdn, superior))
+                    return new_dn
+            # replayed after a crash: already renamed
+            if exc.code == NO_SUCH_OBJECT and self._exists(new_dn):
+                return new_dn
+            raise
+        return new_dn
+
+    def _export_delete(self, item: ExportItem) -> ExportResult:
+        dn = item.identifier
+        try:
+            self._call(lambda b: b.delete(dn))
+        except LdapOperationError as exc:
+            if exc.code == NO_SUCH_OBJECT:
+                return ExportResult(cs_id=item.cs_id, ok=True, identifier=dn)
+            if exc.code != NOT_ALLOWED_ON_NON_LEAF or not self.config.subtree_delete:
+                raise
+            self._delete_subtree(dn)
+        return ExportResult(cs_id=item.cs_id, ok=True, identifier=dn)
+
+    def _delete_subtree(self, dn: str) -> None:
+        controls = [v.decode("ascii") for v in self.root_dse().get("supportedControl")]
+        if TREE_DELETE_OID in controls:
+            self._call(lambda b: b.delete(dn, [TREE_DELETE_OID]))
+            return
+        children = self._call(lambda b: b.search(dn, Scope.ONE, "(objectClass=*)", ["1.1"]))
+        for child in children:
+            self._delete_subtree(child.dn)
+        try:
+            self._call(lambda b: b.delete(dn))
+        except LdapOperationError as exc:
+            if exc.code != NO_SUCH_OBJECT:
+                raise

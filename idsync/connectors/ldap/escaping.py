@@ -1,0 +1,169 @@
+"""RFC 4515 filter values and RFC 4514 distinguished names: the only place LDAP text is escaped or parsed.
+
+Every value that reaches a filter or a DN from data (an anchor, a name from HR, a member DN) goes through
+here, so a name like ``Smith, John (contractor)`` can neither break nor widen a search.
+"""
+
+from __future__ import annotations
+
+_FILTER_SPECIAL = {"\\": r"\5c", "*": r"\2a", "(": r"\28", ")": r"\29", "\x00": r"\00"}
+_DN_SPECIAL = set(',+"\\<>;=')
+
+
+class DNError(ValueError):
+    """A distinguished name that cannot be parsed; the message quotes it and says where."""
+
+
+def escape_filter_value(value: str | bytes) -> str:
+    """Escape an assertion value for a search filter (RFC 4515 section 3).
+
+    Text is escaped character by character (UTF-8 stays readable); bytes that are not UTF-8 are escaped
+    byte by byte, as the RFC allows for any octet.
+    """
+    if isinstance(value, bytes):
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError:
+            return "".join(f"\\{b:02x}" for b in value)
+    return "".join(_FILTER_SPECIAL.get(ch, ch) for ch in value)
+
+
+def escape_dn_value(value: str) -> str:
+    """Escape an attribute value for use in an RDN (RFC 4514 section 2.4)."""
+    if value == "":
+        return ""
+    out: list[str] = []
+    last = len(value) - 1
+    for i, ch in enumerate(value):
+        if ch in _DN_SPECIAL:
+            out.append("\\" + ch)
+        elif ch == "\x00":
+            out.append("\\00")
+        elif ch == " " and (i == 0 or i == last):
+            out.append("\\ ")
+        elif ch == "#" and i == 0:
+            out.append("\\#")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _unescape(text: str, dn: str) -> str:
+    """Value text of one AVA with its escapes resolved (``\\,`` and ``\\2C`` alike, multi-byte UTF-8 too)."""
+    if text.startswith("#"):
+        return text  # BER-encoded value: kept as written
+    raw = bytearray()
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\":
+            if i + 1 >= len(text):
+                raise DNError(f"DN {dn!r}: a value ends with a lone backslash")
+            nxt = text[i + 1]
+            pair = text[i + 1 : i + 3]
+            if len(pair) == 2 and all(c in "0123456789abcdefABCDEF" for c in pair):
+                raw.append(int(pair, 16))
+                i += 3
+                continue
+            raw += nxt.encode("utf-8")
+            i += 2
+            continue
+        raw += ch.encode("utf-8")
+        i += 1
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DNError(f"DN {dn!r}: an escaped value is not UTF-8") from None
+
+
+def _split(text: str, sep: str, dn: str) -> list[str]:
+    """Split at unescaped ``sep`` characters (outside quotes)."""
+    parts: list[str] = []
+    current: list[str] = []
+    i = 0
+    quoted = False
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\":
+            current.append(text[i : i + 2])
+            i += 2
+            continue
+        if ch == '"':
+            quoted = not quoted
+        if ch in sep and not quoted:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+        i += 1
+    if quoted:
+        raise DNError(f"DN {dn!r}: unbalanced quote")
+    parts.append("".join(current))
+    return parts
+
+
+RDN = tuple[tuple[str, str], ...]
+"""One RDN: its attribute-value pairs (more than one for a multi-valued RDN such as ``cn=a+uid=b``)."""
+
+
+def parse_dn(dn: str) -> list[RDN]:
+    """The RDNs of ``dn``, leaf first, with values unescaped. The empty DN (the root) has none."""
+    if dn.strip() == "":
+        return []
+    rdns: list[RDN] = []
+    for rdn_text in _split(dn, ",;", dn):
+        avas: list[tuple[str, str]] = []
+        for ava in _split(rdn_text, "+", dn):
+            attr, sep, value = ava.partition("=")
+            attr = attr.strip()
+            if not sep or not attr:
+                raise DNError(f"DN {dn!r}: {ava.strip()!r} is not attribute=value")
+            value = value.lstrip(" ")
+            # a trailing space is only data when escaped
+            while value.endswith(" ") and not value.endswith("\\ "):
+                value = value[:-1]
+            if value.startswith('"') and value.endswith('"') and len(value) >= 2:
+                value = value[1:-1]
+            avas.append((attr, _unescape(value, dn)))
+        rdns.append(tuple(avas))
+    return rdns
+
+
+def format_rdn(rdn: RDN) -> str:
+    return "+".join(f"{attr}={escape_dn_value(value)}" for attr, value in rdn)
+
+
+def build_dn(rdns: list[RDN]) -> str:
+    return ",".join(format_rdn(r) for r in rdns)
+
+
+def rdn(attr: str, value: str) -> str:
+    """``attr=value`` with the value escaped: how a DN is made from data."""
+    return f"{attr}={escape_dn_value(value)}"
+
+
+def parent_dn(dn: str) -> str:
+    return build_dn(parse_dn(dn)[1:])
+
+
+def leaf_rdn(dn: str) -> str:
+    parts = parse_dn(dn)
+    if not parts:
+        raise DNError("the empty DN has no RDN")
+    return format_rdn(parts[0])
+
+
+def normalize_dn(dn: str) -> str:
+    """A comparison key: attribute names and values case-folded, escaping canonical, spaces trimmed."""
+    return ",".join(
+        "+".join(sorted(f"{a.lower()}={escape_dn_value(v.casefold())}" for a, v in r)) for r in parse_dn(dn)
+    )
+
+
+def dn_within(dn: str, base: str) -> bool:
+    """``dn`` is ``base`` or below it."""
+    child, parent = parse_dn(dn), parse_dn(base)
+    if len(child) < len(parent):
+        return False
+    tail = child[len(child) - len(parent) :] if parent else []
+    return normalize_dn(build_dn(tail)) == normalize_dn(base)
