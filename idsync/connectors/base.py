@@ -35,6 +35,10 @@ class WatermarkExpired(ConnectorError):
 class Capabilities:
     full_import: bool = True
     delta_import: bool = False
+    delta_is_snapshot: bool = False
+    """Delta import finds changes by comparison (a file's content hash): when anything changed it yields every
+    object, as a full import does, and the engine diffs that against the connector space — objects not seen
+    become deletes. When nothing changed it yields nothing."""
     export: bool = False
     rename: bool = False
     delete: bool = True

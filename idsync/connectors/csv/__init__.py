@@ -1,0 +1,23 @@
+"""CSV files as a source and a target: ``type: csv`` in a workspace's configuration."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from idsync.connectors.base import ConnectorContext
+from idsync.connectors.csv.config import CsvConfig
+from idsync.connectors.csv.connector import CsvConnector, create
+
+
+class CsvConnectorType:
+    name: ClassVar[str] = "csv"
+    config_model: ClassVar[type[CsvConfig]] = CsvConfig
+
+    @staticmethod
+    def create(name: str, config: Any, context: ConnectorContext) -> CsvConnector:
+        return create(name, config, context.workspace)
+
+
+connector_type = CsvConnectorType()
+
+__all__ = ["CsvConfig", "CsvConnector", "CsvConnectorType", "connector_type"]

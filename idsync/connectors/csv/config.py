@@ -1,0 +1,171 @@
+"""Configuration of a CSV connector: which file, which column is the anchor, and how cells are typed.
+
+Every column not listed in ``columns`` is a single-valued string, so the common HR file needs no more than
+``path``, ``object_type`` and ``anchor``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from idsync.connectors.base import ConnectorConfig
+from idsync.model import AttributeSpec, AttributeType, ObjectTypeSchema
+
+READ_ENCODING = "utf-8-sig"
+"""Excel and most HR tools write a byte-order mark; ``utf-8-sig`` reads files with and without one."""
+WRITE_ENCODING = "utf-8"
+
+
+def parse_type_spec(column: str, spec: str) -> AttributeSpec:
+    """``integer``, ``reference[]`` … -> an attribute spec. The ``[]`` suffix makes the column multi-valued."""
+    text = spec.strip()
+    multivalued = text.endswith("[]")
+    if multivalued:
+        text = text[:-2].strip()
+    try:
+        kind = AttributeType(text)
+    except ValueError:
+        known = ", ".join(t.value for t in AttributeType)
+        raise ValueError(
+            f"column {column!r}: unknown type {spec!r} (one of {known}, with [] for a multi-valued column)"
+        ) from None
+    return AttributeSpec(column, kind, multivalued)
+
+
+def _single_character(name: str, value: str, forbidden: str) -> str:
+    if len(value) != 1:
+        raise ValueError(f"{name} must be exactly one character, not {value!r}")
+    if value in forbidden:
+        raise ValueError(f"{name} cannot be {value!r}")
+    return value
+
+
+class CsvConfig(ConnectorConfig):
+    type: Literal["csv"] = "csv"
+    path: str
+    """The file; a relative path is resolved against the workspace folder."""
+    object_type: str
+    anchor: str
+    """The column holding each row's immutable key (an employee number)."""
+    identifier: str | None = None
+    """The column shown as the object's identifier; the anchor column when not set."""
+    delimiter: str = ","
+    encoding: str | None = None
+    """Text encoding; when not set, files are read as ``utf-8-sig`` (with or without a BOM) and written as
+    ``utf-8``."""
+    multivalue_separator: str = ";"
+    columns: dict[str, str] = Field(default_factory=dict)
+    """Column -> type: ``string``, ``integer``, ``boolean``, ``datetime``, ``binary``, ``reference``, with ``[]``
+    for multi-valued (``reference[]``). Unlisted columns are single-valued strings."""
+    attributes: list[str] | None = None
+    """Only these columns are imported (the anchor and identifier columns always are)."""
+    page_size: int = Field(default=1000, ge=1, le=100_000)
+    missing_ok: bool = False
+    """A missing file reads as empty: for a target file idsync creates on its first export. Off by default,
+    because a source file that failed to arrive must stop the import, not delete every object."""
+
+    @field_validator("delimiter")
+    @classmethod
+    def _check_delimiter(cls, value: str) -> str:
+        return _single_character("delimiter", value, '"\r\n\\')
+
+    @field_validator("multivalue_separator")
+    @classmethod
+    def _check_separator(cls, value: str) -> str:
+        return _single_character("multivalue_separator", value, '"\r\n\\')
+
+    @field_validator("encoding")
+    @classmethod
+    def _check_encoding(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                codecs.lookup(value)
+            except LookupError:
+                raise ValueError(f"unknown text encoding {value!r}") from None
+        return value
+
+    @field_validator("path", "object_type", "anchor", "identifier")
+    @classmethod
+    def _check_not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+    @model_validator(mode="after")
+    def _check_columns(self) -> CsvConfig:
+        _ = self.specs
+        return self
+
+    @cached_property
+    def specs(self) -> dict[str, AttributeSpec]:
+        """Column -> spec; unlisted columns are added as they are asked for (a plain dict: hot in import)."""
+        specs = {column: parse_type_spec(column, spec) for column, spec in self.columns.items()}
+        for key in {self.anchor, self.identifier_column}:
+            found = specs.get(key, AttributeSpec(key))
+            if found.multivalued:
+                raise ValueError(f"column {key!r} is the anchor or identifier and cannot be multi-valued")
+            specs[key] = AttributeSpec(key, found.type, required=True)
+        return specs
+
+    @property
+    def identifier_column(self) -> str:
+        return self.identifier or self.anchor
+
+    @property
+    def read_encoding(self) -> str:
+        return self.encoding or READ_ENCODING
+
+    @property
+    def write_encoding(self) -> str:
+        return self.encoding or WRITE_ENCODING
+
+    def spec(self, column: str) -> AttributeSpec:
+        specs = self.specs
+        found = specs.get(column)
+        if found is None:
+            found = specs[column] = AttributeSpec(column)
+        return found
+
+    def imports(self, column: str) -> bool:
+        """Whether ``column`` is read into the object's attributes."""
+        if self.attributes is None or column in (self.anchor, self.identifier_column):
+            return True
+        return column in self.attributes
+
+    def initial_header(self) -> list[str]:
+        """The columns of a file this connector creates: keys first, then the configured ones."""
+        header = [self.anchor]
+        for column in [self.identifier_column, *self.columns, *(self.attributes or [])]:
+            if column not in header:
+                header.append(column)
+        return header
+
+    def object_schema(self, header: list[str] | None) -> ObjectTypeSchema:
+        names = [c for c in [*self.initial_header(), *(header or [])] if self.imports(c)]
+        return ObjectTypeSchema(self.object_type, {name: self.spec(name) for name in dict.fromkeys(names)})
+
+    def resolve_path(self, workspace: str) -> Path:
+        path = Path(self.path).expanduser()
+        return path if path.is_absolute() else Path(workspace) / path
+
+    def fingerprint(self) -> str:
+        """What changes how the same bytes import: part of the watermark, so a config change is a change."""
+        text = "\x1f".join(
+            [
+                self.object_type,
+                self.anchor,
+                self.identifier_column,
+                self.delimiter,
+                self.read_encoding,
+                self.multivalue_separator,
+                repr(sorted(self.columns.items())),
+                repr(self.attributes),
+            ]
+        )
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]

@@ -1,0 +1,456 @@
+"""The CSV connector: one file, one object type, one row per object; a source (an HR extract) and a target.
+
+- Full import streams the file in pages of ``page_size`` rows and never holds it whole. A malformed row (wrong
+  number of fields, a value that does not fit its column's type, an empty anchor) or the second occurrence of an
+  anchor becomes an :class:`ImportIssue` naming the row, the column and the reason, and the import goes on.
+- The watermark is the file's sha256 and size (and a fingerprint of the settings that change how it reads).
+  Delta import yields nothing when the file is unchanged; otherwise it re-reads the whole file, like a full
+  import, and the engine diffs that snapshot against the connector space to find the changes and the deletions
+  (``Capabilities.delta_is_snapshot``): a file has no change log to read.
+- Export writes through a journal and rewrites the file once per export step, at ``close()``; see
+  :mod:`idsync.connectors.csv.journal` for why and for what a crash leaves behind.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from idsync.connectors.base import (
+    Capabilities,
+    ConnectivityError,
+    ConnectorError,
+    ExportItem,
+    ExportResult,
+    ImportIssue,
+    ImportPage,
+    ImportRecord,
+)
+from idsync.connectors.csv.cells import format_cell, format_one, parse_cell
+from idsync.connectors.csv.config import CsvConfig
+from idsync.connectors.csv.journal import Journal, JournalOp, apply, journal_path
+from idsync.connectors.csv.rows import EMPTY_SHA256, Fingerprint, RowReader, empty_fingerprint, hash_file
+from idsync.connectors.values import apply_change, change_value
+from idsync.model import (
+    AttributeSpec,
+    AttributeValueError,
+    ExportOp,
+    Schema,
+    ValueOp,
+    coerce,
+    values_equal,
+)
+
+DEFAULT_EXPORT_BATCH = 1000
+"""A batch costs one journal transaction whatever its size, so CSV batches are larger than the default."""
+
+
+@dataclass(slots=True)
+class _Layout:
+    """Where things are in a file's header."""
+
+    header: list[str]
+    anchor: int
+    identifier: int
+    columns: list[tuple[int, AttributeSpec]]
+    """The imported columns."""
+    index: dict[str, int]
+
+
+class _Refused(Exception):
+    """One export item the file cannot take; becomes that item's error result."""
+
+    def __init__(self, message: str, code: str, attribute: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.attribute = attribute
+
+
+class CsvConnector:
+    def __init__(self, name: str, config: CsvConfig, workspace: str) -> None:
+        self.name = name
+        self.config = config
+        self.path = config.resolve_path(workspace)
+        # no renames (a row's key is its anchor); references hold the referenced row's anchor
+        self.capabilities = Capabilities(
+            delta_import=True,
+            delta_is_snapshot=True,
+            export=True,
+            identifier_is_anchor=config.identifier_column == config.anchor,
+            export_batch_size=config.export_batch_size or DEFAULT_EXPORT_BATCH,
+        )
+        self._fingerprint = config.fingerprint()
+        self._session: _ExportSession | None = None
+
+    # -- discovery and connectivity -------------------------------------------------------------------------
+
+    def schema(self) -> Schema:
+        header = None
+        if self.path.is_file():
+            with self._reader() as reader:
+                header = reader.header
+        return Schema({self.config.object_type: self.config.object_schema(header)})
+
+    def test_connection(self) -> None:
+        folder = self.path.parent
+        if not folder.is_dir():
+            raise ConnectivityError(f"{self.name}: the folder {folder} does not exist")
+        if self.path.exists():
+            try:
+                with self._reader() as reader:
+                    header = reader.header
+            except ConnectorError as exc:
+                raise ConnectivityError(f"{self.name}: {exc}") from None
+            if header is not None:
+                self._layout(header)
+            return
+        if not self.config.missing_ok:
+            raise ConnectivityError(
+                f"{self.name}: {self.path} does not exist (set missing_ok: true for a file idsync creates)"
+            )
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise ConnectivityError(f"{self.name}: {self.path} does not exist and {folder} is not writable")
+
+    # -- import ---------------------------------------------------------------------------------------------
+
+    def full_import(self) -> Iterator[ImportPage]:
+        self._settle()
+        yield from self._read_all()
+
+    def delta_import(self, watermark: str | None) -> Iterator[ImportPage]:
+        """Nothing when the file is byte-for-byte what ``watermark`` describes; otherwise a full snapshot."""
+        self._settle()
+        previous = Fingerprint.parse(watermark)
+        if previous is not None and previous.config == self._fingerprint:
+            if self.path.exists():
+                if self.path.stat().st_size == previous.size and hash_file(self.path, self._fingerprint) == previous:
+                    return
+            elif self.config.missing_ok and previous.sha256 == EMPTY_SHA256:
+                return
+        yield from self._read_all()
+
+    def lookup(self, object_type: str, identifier: str, keys: dict[str, Any]) -> ImportRecord | None:
+        if object_type != self.config.object_type:
+            return None
+        self._settle()
+        if not self.path.exists():
+            return None
+        with self._reader() as reader:
+            if reader.header is None:
+                return None
+            layout = self._layout(reader.header)
+            wanted = [(layout.index[k], self.config.spec(k), v) for k, v in keys.items() if k in layout.index]
+            for line, fields in reader.rows():
+                if len(fields) != len(layout.header):
+                    continue
+                if fields[layout.identifier] == identifier or any(
+                    self._cell_equals(spec, fields[i], value) for i, spec, value in wanted
+                ):
+                    record, _issues = self._parse_row(layout, line, fields)
+                    if record is not None:
+                        return record
+        return None
+
+    def _cell_equals(self, spec: AttributeSpec, text: str, value: Any) -> bool:
+        try:
+            return value is not None and values_equal(
+                spec, parse_cell(spec, text, self.config.multivalue_separator), coerce(spec, value)
+            )
+        except AttributeValueError:
+            return False
+
+    def _read_all(self) -> Iterator[ImportPage]:
+        if not self.path.exists():
+            if not self.config.missing_ok:
+                raise ConnectivityError(f"{self.name}: {self.path} does not exist")
+            yield ImportPage(watermark=empty_fingerprint(self._fingerprint).watermark())
+            return
+        page_size = self.config.page_size
+        with self._reader() as reader:
+            if reader.header is None:
+                if not self.config.missing_ok:
+                    raise ConnectorError(f"{self.name}: {self.path} is empty: it has no header row")
+                yield ImportPage(watermark=reader.fingerprint(self._fingerprint).watermark())
+                return
+            layout = self._layout(reader.header)
+            seen: dict[str, int] = {}
+            page = ImportPage()
+            for line, fields in reader.rows():
+                record, issues = self._parse_row(layout, line, fields)
+                anchor = record.anchor if record is not None else _field(fields, layout.anchor)
+                if anchor:
+                    first = seen.setdefault(anchor, line)
+                    if first != line:
+                        record = None
+                        issues = [
+                            ImportIssue(
+                                _field(fields, layout.identifier) or anchor,
+                                f"row {line}: the anchor {anchor!r} is already used by row {first}",
+                                self.config.anchor,
+                                anchor,
+                            )
+                        ]
+                if record is not None:
+                    page.records.append(record)
+                page.issues.extend(issues)
+                if len(page.records) + len(page.issues) >= page_size:
+                    yield page
+                    page = ImportPage()
+            page.watermark = reader.fingerprint(self._fingerprint).watermark()
+            yield page
+
+    def _parse_row(self, layout: _Layout, line: int, fields: list[str]) -> tuple[ImportRecord | None, list[Any]]:
+        config = self.config
+        width = len(layout.header)
+        anchor = _field(fields, layout.anchor)
+        identifier = _field(fields, layout.identifier)
+        who = identifier or anchor or f"row {line}"
+        if len(fields) != width:
+            column = layout.header[len(fields)] if len(fields) < width else None
+            reason = f"row {line}: {len(fields)} fields where the header has {width}"
+            if column is not None:
+                reason += f" (no value for {column!r} or the columns after it)"
+            return None, [ImportIssue(who, reason, column, anchor or None)]
+        if not anchor:
+            return None, [ImportIssue(who, f"row {line}: the anchor column {config.anchor!r} is empty", config.anchor)]
+        if not identifier:
+            reason = f"row {line}: the identifier column {config.identifier_column!r} is empty"
+            return None, [ImportIssue(who, reason, config.identifier_column, anchor)]
+        attributes: dict[str, Any] = {}
+        issues = []
+        separator = config.multivalue_separator
+        for i, spec in layout.columns:
+            text = fields[i]
+            if not text:
+                continue
+            try:
+                value = parse_cell(spec, text, separator)
+            except AttributeValueError as exc:
+                issues.append(ImportIssue(who, f"row {line}: {exc}", spec.name, anchor))
+                continue
+            if value is not None:
+                attributes[spec.name] = value
+        if issues:
+            return None, issues
+        return ImportRecord(anchor, identifier, config.object_type, attributes), []
+
+    # -- export ---------------------------------------------------------------------------------------------
+
+    def export(self, items: Sequence[ExportItem]) -> list[ExportResult]:
+        if self._session is None:
+            self._settle()
+            self._session = _ExportSession(self)
+        return self._session.export(items)
+
+    def close(self) -> None:
+        self._settle()
+
+    def _settle(self) -> None:
+        """Fold whatever the journal holds into the file: the export step's batches, or a crashed step's."""
+        session, self._session = self._session, None
+        if session is not None:
+            session.finish()
+            return
+        path = journal_path(self.path)
+        if path.exists():  # an export step that crashed: its acknowledged batches go in before anything reads
+            for stale in self.path.parent.glob(f".{glob.escape(self.path.name)}.*.tmp"):
+                stale.unlink(missing_ok=True)
+            _finish(self, Journal(path))
+
+    # -- helpers --------------------------------------------------------------------------------------------
+
+    def _reader(self) -> RowReader:
+        return RowReader(self.path, self.config.read_encoding, self.config.delimiter)
+
+    def _layout(self, header: list[str]) -> _Layout:
+        config = self.config
+        index: dict[str, int] = {}
+        for i, column in enumerate(header):
+            if column in index:
+                raise ConnectorError(f"{self.name}: {self.path}: the column {column!r} appears twice in the header")
+            index[column] = i
+        for role, column in (("anchor", config.anchor), ("identifier", config.identifier_column)):
+            if column not in index:
+                raise ConnectorError(
+                    f"{self.name}: {self.path} has no {role} column {column!r} (its columns: {', '.join(header)})"
+                )
+        columns = [(i, config.spec(c)) for i, c in enumerate(header) if c and config.imports(c)]
+        return _Layout(header, index[config.anchor], index[config.identifier_column], columns, index)
+
+
+def _field(fields: list[str], i: int) -> str:
+    return fields[i] if i < len(fields) else ""
+
+
+def _finish(connector: CsvConnector, journal: Journal) -> None:
+    try:
+        apply(connector.config, connector.path, journal)
+    except OSError as exc:
+        journal.close()
+        raise ConnectorError(f"{connector.name}: cannot write {connector.path}: {exc.strerror or exc}") from None
+    except BaseException:
+        journal.close()
+        raise
+    journal.discard()
+
+
+@dataclass
+class _ExportSession:
+    """One export step: what the file holds (its anchors) and the journal the step's batches go to."""
+
+    connector: CsvConnector
+    journal: Journal = field(init=False)
+    header: list[str] = field(init=False)
+    anchors: set[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        connector = self.connector
+        config = connector.config
+        self.header = config.initial_header()
+        self.anchors = set()
+        if connector.path.exists():
+            with connector._reader() as reader:
+                if reader.header is not None:
+                    layout = connector._layout(reader.header)
+                    self.header = list(reader.header)
+                    for _line, fields in reader.rows():
+                        if anchor := _field(fields, layout.anchor):
+                            self.anchors.add(anchor)
+        elif not connector.path.parent.is_dir():
+            raise ConnectivityError(f"{connector.name}: the folder {connector.path.parent} does not exist")
+        try:
+            self.journal = Journal(journal_path(connector.path))
+        except Exception as exc:
+            raise ConnectorError(
+                f"{connector.name}: cannot open the export journal next to {connector.path}: {exc}"
+            ) from None
+
+    def export(self, items: Sequence[ExportItem]) -> list[ExportResult]:
+        overlay: dict[str, bool] = {}
+        header = list(self.header)
+        ops: list[JournalOp] = []
+        results: list[ExportResult] = []
+        for item in items:
+            try:
+                op, result = self._prepare(item, overlay, header)
+            except _Refused as refusal:
+                results.append(
+                    ExportResult(item.cs_id, False, error=str(refusal), code=refusal.code, attribute=refusal.attribute)
+                )
+                continue
+            if op is not None:
+                ops.append(op)
+                overlay[op.anchor] = op.kind != "delete"
+                header.extend(c.name for c in item.changes if c.name not in header)
+            results.append(result)
+        if ops:
+            try:
+                self.journal.append(ops, header)
+            except Exception as exc:
+                raise ConnectorError(f"{self.connector.name}: cannot record the export batch: {exc}") from None
+            for anchor, present in overlay.items():
+                if present:
+                    self.anchors.add(anchor)
+                else:
+                    self.anchors.discard(anchor)
+            self.header = header
+        return results
+
+    def finish(self) -> None:
+        _finish(self.connector, self.journal)
+
+    def _prepare(
+        self, item: ExportItem, overlay: dict[str, bool], header: list[str]
+    ) -> tuple[JournalOp | None, ExportResult]:
+        config = self.connector.config
+        if item.object_type != config.object_type:
+            raise _Refused(
+                f"{item.identifier}: this file holds {config.object_type!r} objects, not {item.object_type!r}",
+                "unsupported",
+            )
+        if item.new_identifier is not None and item.new_identifier != item.identifier:
+            raise _Refused(f"{item.identifier}: a CSV file cannot rename an object", "unsupported")
+        for change in item.changes:
+            if not config.imports(change.name):
+                raise _Refused(
+                    f"{item.identifier}: {change.name!r} is not one of this connector's attributes",
+                    "unsupported",
+                    change.name,
+                )
+        if item.op is ExportOp.ADD:
+            return self._add(item, overlay)
+        anchor = item.anchor or (item.identifier if config.identifier_column == config.anchor else None)
+        if not anchor:
+            raise _Refused(f"{item.identifier}: no anchor to find the row by", "no-such-object")
+        exists = overlay.get(anchor, anchor in self.anchors)
+        if item.op is ExportOp.DELETE:
+            return (JournalOp(anchor, "delete") if exists else None), ExportResult(item.cs_id, True, anchor=anchor)
+        if not exists:
+            raise _Refused(f"{item.identifier}: no row has the anchor {anchor!r}", "no-such-object")
+        payload = []
+        for change in item.changes:
+            value = self._value(item, change.name, change.op, change.values)
+            if change.name == config.anchor and change.op is ValueOp.REPLACE and format_one(value) != anchor:
+                raise _Refused(f"{item.identifier}: the anchor column cannot change", "unsupported", change.name)
+            payload.append([change.name, change.op.value, value])
+        return JournalOp(anchor, "update", payload), ExportResult(item.cs_id, True, anchor=anchor)
+
+    def _add(self, item: ExportItem, overlay: dict[str, bool]) -> tuple[JournalOp, ExportResult]:
+        config = self.connector.config
+        attributes: dict[str, Any] = {}
+        for change in item.changes:
+            value = self._value(item, change.name, change.op, change.values)
+            spec = config.spec(change.name)
+            attributes[change.name] = apply_change(spec, attributes.get(change.name), change.op, value)
+        keys = {config.identifier_column: item.identifier} | (
+            {} if config.identifier_column == config.anchor else {config.anchor: attributes.get(config.anchor)}
+        )
+        for column, raw in keys.items():
+            if raw is None or raw == "":
+                raise _Refused(f"{item.identifier}: an add needs a value for the column {column!r}", "missing", column)
+            value = self._value(item, column, ValueOp.REPLACE, [raw])
+            given = attributes.get(column)
+            if given is not None and given != value:
+                raise _Refused(
+                    f"{item.identifier}: the column {column!r} is the object's key and is set to {given!r}",
+                    "invalid-value",
+                    column,
+                )
+            attributes[column] = value
+        attributes = {name: value for name, value in attributes.items() if value is not None}
+        anchor = format_one(attributes[config.anchor])
+        if overlay.get(anchor, anchor in self.anchors):
+            raise _Refused(f"{item.identifier}: a row with the anchor {anchor!r} already exists", "already-exists")
+        identifier = format_one(attributes[config.identifier_column])
+        result = ExportResult(
+            item.cs_id, True, anchor=anchor, identifier=identifier if identifier != item.identifier else None
+        )
+        return JournalOp(anchor, "add", attributes), result
+
+    def _value(self, item: ExportItem, name: str, op: ValueOp, values: list[Any]) -> Any:
+        """The storage-form value a change carries, refused when the column cannot hold or encode it."""
+        config = self.connector.config
+        spec = config.spec(name)
+        try:
+            value = change_value(spec, op, values)
+        except AttributeValueError as exc:
+            raise _Refused(f"{item.identifier}: {exc}", "invalid-value", name) from None
+        text = format_cell(spec, value, config.multivalue_separator)
+        try:
+            text.encode(config.write_encoding)
+        except UnicodeEncodeError as exc:
+            bad = text[exc.start : exc.end]
+            raise _Refused(
+                f"{item.identifier}: {name}: {bad!r} cannot be written as {config.write_encoding}",
+                "invalid-value",
+                name,
+            ) from None
+        return value
+
+
+def create(name: str, config: CsvConfig | Mapping[str, Any], workspace: str) -> CsvConnector:
+    model = config if isinstance(config, CsvConfig) else CsvConfig.model_validate(dict(config))
+    return CsvConnector(name, model, workspace)

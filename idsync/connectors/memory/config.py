@@ -1,0 +1,20 @@
+"""Configuration of an in-memory connector: which test directory it talks to, and how that directory behaves."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from idsync.connectors.base import ConnectorConfig
+
+
+class MemoryConfig(ConnectorConfig):
+    type: Literal["memory"] = "memory"
+    directory: str
+    """The name of a :class:`~idsync.connectors.memory.directory.MemoryDirectory` in the context's
+    ``memory_directories`` option."""
+    anchor_from_identifier: bool = False
+    """Use the identifier as the anchor of an added object (a keyed system) instead of a new uuid4."""
+    references_by: Literal["anchor", "identifier"] = "anchor"
+    page_size: int = Field(default=100, ge=1)
