@@ -118,6 +118,9 @@ GRAPH_PROPERTIES: dict[str, dict[str, GraphProperty]] = {
 
 # In Connect's default rules these AAD-connector attributes are fed from AD attributes of another name.
 AD_SOURCE_ATTRIBUTE: dict[str, str] = {
+    "accountEnabled": "userAccountControl",
+    "securityEnabled": "groupType",
+    "usageLocation": "msExchUsageLocation",
     "alias": "mailNickname",
     "city": "l",
     "commonName": "cn",

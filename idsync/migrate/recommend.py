@@ -187,7 +187,6 @@ def assess_graph(topo: Topology, facts: Facts, path: MigrationPath) -> PathAsses
 
 def recommend(topo: Topology, facts: Facts | None = None) -> Recommendation:
     facts = facts or Facts()
-    risks = _risks(topo, facts)
     if not topo.dead_connectors:
         reasons = [
             Reason(
@@ -196,7 +195,7 @@ def recommend(topo: Topology, facts: Facts | None = None) -> Recommendation:
                 "name or connector assembly); this deployment does not depend on the retired connector",
             )
         ]
-        return Recommendation(MigrationPath.NONE, reasons, [], [], risks)
+        return Recommendation(MigrationPath.NONE, reasons, [], [], _risks(topo, facts, MigrationPath.NONE))
     cloud = assess_cloud_sync(topo, facts)
     connect = assess_connect_sync(topo, cloud)
     idsync = assess_graph(topo, facts, MigrationPath.IDSYNC_GRAPH)
@@ -256,7 +255,7 @@ def recommend(topo: Topology, facts: Facts | None = None) -> Recommendation:
             )
     assessments = {a.path: a for a in (cloud, connect, idsync, mim)}
     alternatives = [a for p, a in assessments.items() if p is not path]
-    return Recommendation(path, reasons, alternatives, _changes(topo, path), risks)
+    return Recommendation(path, reasons, alternatives, _changes(topo, path), _risks(topo, facts, path))
 
 
 # --- what must change --------------------------------------------------------------------------------------------
@@ -280,8 +279,8 @@ def _changes(topo: Topology, path: MigrationPath) -> list[Reason]:
             out.append(
                 Reason(
                     "R4",
-                    f"let {who} write to AD what the retired connector carried to Entra; AD attributes not written "
-                    f"today: {', '.join(missing)}",
+                    f"let {who} write to AD what the retired connector carried to Entra; AD attributes FIM neither "
+                    f"writes nor reads there today: {', '.join(missing)}",
                 )
             )
         out.append(Reason("CS-ANCHOR", _anchor_text(topo)))
@@ -361,35 +360,39 @@ def _changes(topo: Topology, path: MigrationPath) -> list[Reason]:
 
 
 def _ad_side_attributes(topo: Topology) -> list[str]:
-    """AD attributes the cloud path needs that no AD agent writes today (Connect's default source names)."""
-    written = {f.cd_attribute.lower() for a in topo.of_kind(AgentKind.AD) for f in a.outbound}
+    """AD attributes the cloud path needs that FIM neither writes to nor reads from AD today (Connect's default
+    source names): an attribute FIM reads from AD is already there."""
+    ad_agents = topo.of_kind(AgentKind.AD)
+    present = {f.cd_attribute.lower() for a in ad_agents for f in a.outbound}
+    present |= {s.lower() for a in ad_agents for f in a.inbound for s in f.sources}
     needed: dict[str, None] = {}
     for f in topo.dead_outbound():
         if f.cd_object_type.lower() not in {"user", "group", "contact"} or f.cd_attribute.lower() in _NOT_AD_SIDE:
             continue
         ad = ad_attribute(f.cd_attribute)
-        if ad and ad.lower() not in written:
+        if ad and ad.lower() not in present:
             needed.setdefault(ad, None)
     return sorted(needed, key=str.lower)
 
 
-def _risks(topo: Topology, facts: Facts) -> list[Reason]:
+def _risks(topo: Topology, facts: Facts, path: MigrationPath) -> list[Reason]:
     out: list[Reason] = []
+    graph = path in (MigrationPath.IDSYNC_GRAPH, MigrationPath.MIM_GRAPH)
     if topo.untranslatable:
         kinds = sorted({i.what for i in topo.untranslatable})
         out.append(Reason("I1", f"{len(topo.untranslatable)} part(s) are .NET code ({', '.join(kinds)}); see the list"))
-    if topo.source_anchor.guid_based is False:
+    if topo.source_anchor.guid_based is False and path is MigrationPath.CLOUD_SYNC:
         out.append(
             Reason("CS-ANCHOR", "the immutableId was not derived from objectGUID: cloud sync cannot present it as is")
         )
-    if topo.mail_enabled_groups:
+    if graph and topo.mail_enabled_groups:
         out.append(Reason("MAIL-GROUPS", "mail-enabled groups were provisioned to Entra"))
-    if topo.proxy_address_flows:
+    if graph and topo.proxy_address_flows:
         out.append(Reason("PROXY", "proxyAddresses were written by the old connector"))
-    if topo.contact_flows or topo.device_flows:
+    if graph and (topo.contact_flows or topo.device_flows):
         out.append(Reason("GRAPH-TYPES", "contacts or devices were provisioned to Entra"))
     for x in topo.cross_forest_joins:
         out.append(Reason("CS-XFOREST", f"{x.mv_object_type} objects are joined across {', '.join(x.forests)}"))
-    if facts.guest_users is None and topo.dead_connectors:
+    if facts.guest_users is None and path is MigrationPath.CLOUD_SYNC:
         out.append(Reason("CS-GUESTS", "whether guest users are synchronized is unknown from the export"))
     return out
