@@ -167,6 +167,8 @@ def _read_ma(export: ServerExport, path: Path, rel: str) -> tuple[ManagementAgen
             )
         )
         return None, None
+    if not result.root_tag:
+        return None, None
     _take_server(export, result.root_attrs)
     ma = ma_reader.finish()
     if not ma.id and not ma.name:
