@@ -73,8 +73,9 @@ def attr(elem: Element, name: str, default: str = "") -> str:
     value = elem.get(name)
     if value is not None:
         return value
+    suffix = "}" + name
     for key, val in elem.attrib.items():
-        if local(key) == name:
+        if key.endswith(suffix):
             return val
     return default
 
@@ -86,14 +87,20 @@ def text(elem: Element | None) -> str:
 
 
 def child(elem: Element, name: str) -> Element | None:
-    for c in elem:
-        if local(c.tag) == name:
-            return c
-    return None
+    """The first child of that local name. MIM's own elements carry no namespace, so the C-level ``find`` answers;
+    only inside a DSML schema (namespaced elements) are the children compared by local name."""
+    found = elem.find(name)
+    if found is not None or elem.tag[:1] != "{":
+        return found
+    suffix = "}" + name
+    return next((c for c in elem if c.tag.endswith(suffix)), None)
 
 
 def children(elem: Element, name: str) -> list[Element]:
-    return [c for c in elem if local(c.tag) == name]
+    if elem.tag[:1] != "{":
+        return elem.findall(name)
+    suffix = "}" + name
+    return [c for c in elem if c.tag == name or c.tag.endswith(suffix)]
 
 
 def child_text(elem: Element, name: str) -> str:
@@ -104,7 +111,13 @@ def descendants(elem: Element, name: str) -> list[Element]:
     return [e for e in elem.iter() if local(e.tag) == name]
 
 
+_TRUTH = {"1": True, "-1": True, "true": True, "True": True, "0": False, "false": False, "False": False, "": False}
+
+
 def truthy(value: str) -> bool:
+    known = _TRUTH.get(value)
+    if known is not None:
+        return known
     return value.strip().lower() in {"1", "-1", "true", "yes"}
 
 
@@ -155,35 +168,52 @@ def stream_sections(
     stack: list[str] = []
     root_index = -1
     table: Mapping[tuple[str, ...], SectionHandler] = {}
+    prefixes: set[tuple[str, ...]] = set()
+    # Inside a section (handled or skipped) only a depth counter moves: most events are deep inside sections,
+    # and this keeps their cost to a couple of integer operations.
+    inside = 0
+    section: SectionHandler | None = None
     try:
         # S314: the prolog check above refused any DTD, so no entity can be declared or expanded.
         for event, elem in ET.iterparse(path, events=("start", "end")):  # noqa: S314
-            if event == "start":
-                tag = local(elem.tag)
-                stack.append(tag)
-                if len(stack) == 1:
-                    result.root_tag = tag
-                    result.root_attrs = {local(k): v for k, v in elem.attrib.items()}
-                if root_index < 0 and tag in handlers:
-                    root_index = len(stack) - 1
-                    table = handlers[tag]
-                continue
-            if root_index >= 0:
-                relpath = tuple(stack[root_index + 1 :])
-                handler = table.get(relpath)
-                if handler is not None:
+            if inside:
+                if event == "start":
+                    inside += 1
+                    continue
+                inside -= 1
+                if inside:
+                    continue
+                if section is not None:
                     where = "/".join(stack)
                     try:
-                        handler(elem, where)
+                        section(elem, where)
                     except (ValueError, KeyError, AttributeError, TypeError) as exc:
                         issues.append(
                             Issue(Severity.ERROR, Location(rel, where), f"could not read this element: {exc}")
                         )
-                    elem.clear()
-                elif len(relpath) == 1:
-                    elem.clear()
-                elif not relpath:
-                    root_index = -1
+                elem.clear()
+                stack.pop()
+                continue
+            if event == "start":
+                tag = elem.tag
+                if tag[0] == "{":
+                    tag = tag.rsplit("}", 1)[1]
+                stack.append(tag)
+                if root_index >= 0:
+                    key = tuple(stack[root_index + 1 :])
+                    found = table.get(key)
+                    if found is not None or key not in prefixes:
+                        section, inside = found, 1
+                elif tag in handlers:
+                    root_index = len(stack) - 1
+                    table = handlers[tag]
+                    prefixes = {k[:n] for k in table for n in range(1, len(k))}
+                if len(stack) == 1:
+                    result.root_tag = tag
+                    result.root_attrs = {local(k): v for k, v in elem.attrib.items()}
+                continue
+            if root_index == len(stack) - 1:
+                root_index = -1
             stack.pop()
     except ET.ParseError as err:
         issues.append(_parse_error_issue(rel, "/".join(stack), err))
