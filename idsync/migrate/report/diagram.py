@@ -35,13 +35,13 @@ def topology_svg(topo: Topology) -> str:
     sources = [a for a in topo.agents if not a.writes]
     targets = [a for a in topo.agents if a.writes]
     rows = max(len(sources), len(targets), 1)
-    height = _MARGIN * 2 + rows * (_BOX_H + _GAP) - _GAP + 20
+    height = _MARGIN * 2 + rows * (_BOX_H + _GAP) - _GAP + 40
     width = _MARGIN * 2 + _BOX_W * 2 + _MV_W + 2 * 110
     left_x = _MARGIN
     mv_x = left_x + _BOX_W + 110
     right_x = mv_x + _MV_W + 110
     mv_y = _MARGIN + 20
-    mv_h = height - mv_y - _MARGIN
+    mv_h = height - mv_y - _MARGIN - 20
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         'role="img" aria-label="Topology: management agents, metaverse, targets" '
@@ -75,6 +75,10 @@ def topology_svg(topo: Topology) -> str:
             parts.append(_line(mv_x + _MV_W, cy - 6, node.x, cy - 6, dashed=False))
             if node.role.reads:
                 parts.append(_line(node.x, cy + 8, mv_x + _MV_W, cy + 8, dashed=True))
+    parts.append(
+        f'<text x="{left_x}" y="{height - 8}" fill="#444">solid arrow: attribute flow; dashed: flows back into the '
+        "metaverse from an agent that is also written to; red: the retired FIM Connector for Azure AD</text>"
+    )
     parts.append("</svg>")
     return "\n".join(parts)
 
