@@ -365,6 +365,17 @@ def _untranslatable(export: ServerExport) -> list[UntranslatableItem]:
                         flow.location,
                     )
                 )
+        manual: dict[tuple[str, str], Location] = {}
+        for flow in mv.import_flows:
+            if flow.precedence == "manual":
+                element = flow.location.element.rsplit("/import-flow[", 1)[0]
+                manual.setdefault((flow.mv_object_type, flow.mv_attribute), Location(flow.location.file, element))
+        for (mv_type, mv_attr), location in manual.items():
+            items.append(
+                UntranslatableItem(
+                    "metaverse", "manual precedence", mv_type, mv_attr, "the rules extension picks the value", location
+                )
+            )
         for rule in mv.deletion_rules:
             if rule.kind == "scripted":
                 items.append(

@@ -153,3 +153,42 @@ def test_bad_dn_part_names_the_flow(mimdsc_copy: Path) -> None:
 def test_missing_path() -> None:
     with pytest.raises(ExportNotFoundError):
         read_export("/nonexistent/export/folder")
+
+
+def test_single_export_ma_file_carries_its_import_flows(tmp_path: Path) -> None:
+    """An <export-ma> holds one agent and, in its own <mv-data>, the import flows from that agent."""
+    aad = (EXPORTS / "hr-sql-aad" / "MA-AzureAD.XML").read_text()
+    ma_data = aad[aad.index("<ma-data>") : aad.index("</ma-data>") + len("</ma-data>")]
+    mv = (EXPORTS / "hr-sql-aad" / "MV.XML").read_text()
+    start = mv.index('<import-flows mv-attribute="cloudAnchor"')
+    flows = mv[start : mv.index("</import-flows>", start) + len("</import-flows>")]
+    single = tmp_path / "AzureAD-export.xml"
+    single.write_text(
+        f"<export-ma server='FIMSYNC01' export-date='2024-01-01'>{ma_data}<mv-data><import-attribute-flow>"
+        f'<import-flow-set mv-object-type="person">{flows}</import-flow-set></import-attribute-flow></mv-data>'
+        "</export-ma>"
+    )
+    export = read_export(single)
+    assert export.layout.value == "ma-file"
+    assert [ma.name for ma in export.management_agents] == ["Azure AD"]
+    assert export.metaverse is not None
+    (flow,) = export.metaverse.import_flows
+    assert (flow.mv_attribute, flow.ma_name) == ("cloudAnchor", "Azure AD")
+    assert analyze_export(export).topology.dead_connectors[0].inbound[0].mv_attribute == "cloudAnchor"
+
+
+def test_manual_precedence_is_listed_as_code(tmp_path: Path) -> None:
+    dest = tmp_path / "x"
+    shutil.copytree(EXPORTS / "hr-sql-aad", dest)
+    mv = dest / "MV.XML"
+    mv.write_text(
+        mv.read_text().replace(
+            '<import-flows mv-attribute="givenName" type="ranked">',
+            '<import-flows mv-attribute="givenName" type="manual">',
+        )
+    )
+    analysis = analyze_export(read_export(dest))
+    (item,) = analysis.topology.untranslatable
+    assert (item.what, item.object_type, item.attribute) == ("manual precedence", "person", "givenName")
+    assert item.location.element.endswith('import-flows[@mv-attribute="givenName"]')
+    assert analysis.recommendation.path.value == "mim-graph"
