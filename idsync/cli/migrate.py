@@ -70,6 +70,10 @@ def analyze_command(
         click.echo(f"Recommended: {rec.title}")
         for r in rec.reasons:
             click.echo(f"  - {r.rule}: {r.text}")
+        if rec.changes:
+            click.echo("What must change:")
+            for n, r in enumerate(rec.changes, 1):
+                click.echo(f"  {n}. {r.rule}: {r.text}")
         for i in analysis.export.issues:
             click.echo(str(i), err=True)
         for path in (html_out, md_out):
