@@ -9,6 +9,7 @@ so one object's failure is an error row and the page goes on.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from idsync.engine.context import SyncContext
 from idsync.engine.deprovisioning import deprovision
@@ -63,6 +64,8 @@ class Synchronizer:
                                 continue
                             cs = fresh
                         self.process(cs)
+                        if self.ctx.errors.reached:
+                            break
                     self.store.add_errors(self.ctx.errors.drain())
                 after = page[-1].id
                 if self.progress:
@@ -72,10 +75,13 @@ class Synchronizer:
 
     def process(self, cs: CSObject) -> None:
         self.ctx.scope_cache.clear()
+        counters = replace(self.ctx.step.counters)
         try:
             with self.store.object_scope():
                 self._process(cs)
         except ObjectError as exc:
+            # the object's work was rolled back, and so are its counts
+            self.ctx.step.counters = counters
             self.ctx.errors.from_exception(exc, cs=cs)
             fresh = self.store.cs_get(cs.id)
             if fresh is not None:
@@ -312,6 +318,7 @@ class Synchronizer:
 
     def _retry_one(self, mv: MVObject, links: list[CSObject], inbound: bool) -> None:
         self.ctx.scope_cache.clear()
+        counters = replace(self.ctx.step.counters)
         try:
             with self.store.object_scope():
                 if inbound:
@@ -322,4 +329,5 @@ class Synchronizer:
                         self.ctx.step.counters.updates += 1
                 self._outbound(mv, links)
         except ObjectError as exc:
+            self.ctx.step.counters = counters
             self.ctx.errors.from_exception(exc, mv_id=mv.id)
