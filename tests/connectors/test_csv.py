@@ -214,7 +214,10 @@ def test_test_connection(tmp_path: Path) -> None:
         make(tmp_path).test_connection()
     make(tmp_path, missing_ok=True).test_connection()
     write(tmp_path, "name\nAnn\n")
-    with pytest.raises(ConnectorError, match="no anchor column"):
+    with pytest.raises(ConnectivityError, match="no anchor column"):
+        make(tmp_path).test_connection()
+    write(tmp_path, "id,name\n\xff\n", encoding="latin-1")
+    with pytest.raises(ConnectivityError, match="not utf-8-sig text"):
         make(tmp_path).test_connection()
     write(tmp_path, "id,name\n1,Ann\n")
     make(tmp_path).test_connection()
