@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import glob
 import os
+import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -263,7 +264,7 @@ class CsvConnector:
         if path.exists():  # an export step that crashed: its acknowledged batches go in before anything reads
             for stale in self.path.parent.glob(f".{glob.escape(self.path.name)}.*.tmp"):
                 stale.unlink(missing_ok=True)
-            _finish(self, Journal(path))
+            _finish(self, _open_journal(self))
 
     # -- helpers --------------------------------------------------------------------------------------------
 
@@ -288,6 +289,17 @@ class CsvConnector:
 
 def _field(fields: list[str], i: int) -> str:
     return fields[i] if i < len(fields) else ""
+
+
+def _open_journal(connector: CsvConnector) -> Journal:
+    path = journal_path(connector.path)
+    try:
+        return Journal(path)
+    except (sqlite3.Error, OSError) as exc:
+        raise ConnectorError(
+            f"{connector.name}: the export journal {path} cannot be used ({exc}); it holds exports not yet in "
+            f"{connector.path.name}: move it aside only once they are known to be lost"
+        ) from None
 
 
 def _finish(connector: CsvConnector, journal: Journal, touched: set[str] | None = None) -> None:
@@ -331,12 +343,7 @@ class _ExportSession:
                             self.initial.add(anchor)
         elif not connector.path.parent.is_dir():
             raise ConnectivityError(f"{connector.name}: the folder {connector.path.parent} does not exist")
-        try:
-            self.journal = Journal(journal_path(connector.path))
-        except Exception as exc:
-            raise ConnectorError(
-                f"{connector.name}: cannot open the export journal next to {connector.path}: {exc}"
-            ) from None
+        self.journal = _open_journal(connector)
 
     def export(self, items: Sequence[ExportItem]) -> list[ExportResult]:
         overlay: dict[str, bool] = {}
