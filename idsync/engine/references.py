@@ -103,3 +103,15 @@ def waiting_for_link(ctx: SyncContext, cs: CSObject) -> None:
     if cs.mv_id is not None:
         for row in ctx.store.unresolved_waiting_for("out", cs.connector, [str(cs.mv_id)]):
             ctx.retry_out.add(row.mv_id)
+
+
+def mark_referrers(ctx: SyncContext, mv_id: int) -> None:
+    """MV objects that reference ``mv_id`` resolve differently after one of its links changed or it was deleted:
+    their inbound references and outbound flows are evaluated again after the rest of the sync."""
+    for mv_type in ctx.rules.mv_schemas:
+        for attr in ctx.rules.reference_attributes(mv_type):
+            for ids in ctx.store.mv_find(mv_type, attr, [str(mv_id)]).values():
+                for referrer in ids:
+                    if referrer != mv_id:
+                        ctx.retry_in.add(referrer)
+                        ctx.retry_out.add(referrer)

@@ -18,7 +18,7 @@ from idsync.engine.evaluation import binary_attributes, expression_input
 from idsync.engine.join import join_metaverse
 from idsync.engine.precedence import contributed_attributes, recompute, rule_applies
 from idsync.engine.provisioning import linking_rule, outbound
-from idsync.engine.references import waiting_for_link
+from idsync.engine.references import mark_referrers, waiting_for_link
 from idsync.model import CSObject, ImportOp, LinkState, MVObject, PendingImport
 from idsync.store import CSFilter
 from idsync.store.rows import key_value
@@ -197,7 +197,7 @@ class Synchronizer:
     def _after_link(self, cs: CSObject) -> None:
         waiting_for_link(self.ctx, cs)
         if cs.mv_id is not None:
-            self._referrers_changed(cs.mv_id)
+            mark_referrers(self.ctx, cs.mv_id)
 
     def _outbound(self, mv: MVObject, links: list[CSObject]) -> None:
         for touched in outbound(self.ctx, mv, links):
@@ -226,7 +226,7 @@ class Synchronizer:
         counters.disconnections += 1
         rule = self.ctx.rules.deletion_rule(mv.object_type)
         delete_mv = not remaining or (rule.when == "authoritative" and cs.connector in rule.authoritative)
-        self._referrers_changed(mv.id)
+        mark_referrers(self.ctx, mv.id)
         if delete_mv:
             self.delete_mv(mv, remaining)
             return
@@ -256,16 +256,6 @@ class Synchronizer:
         self.ctx.step.counters.deletes += 1
 
     # change propagation -------------------------------------------------------------------------------------------
-    def _referrers_changed(self, mv_id: int) -> None:
-        """MV objects that reference ``mv_id`` resolve differently after a link change or deletion."""
-        for mv_type in self.ctx.rules.mv_schemas:
-            for attr in self.ctx.rules.reference_attributes(mv_type):
-                for ids in self.store.mv_find(mv_type, attr, [str(mv_id)]).values():
-                    for referrer in ids:
-                        if referrer != mv_id:
-                            self.ctx.retry_in.add(referrer)
-                            self.ctx.retry_out.add(referrer)
-
     def _mv_changed(self, mv: MVObject, changed: set[str]) -> None:
         """Disconnectors elsewhere that join on a changed attribute get a second look at their next sync."""
         for rule, mv_attr, cs_attr in self.ctx.rules.inbound_direct_joins(mv.object_type):
