@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -110,7 +111,9 @@ def fresh_lab() -> Lab:
     return lab
 
 
-SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# IDSYNC_PROPERTY_EXAMPLES=500 for a thorough run; the suite's default keeps CI quick
+EXAMPLES = int(os.environ.get("IDSYNC_PROPERTY_EXAMPLES", "20"))
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS
