@@ -101,6 +101,14 @@ def cs_to_params(obj: CSObject) -> tuple[Any, ...]:
     )
 
 
+def anchor_taken(obj: CSObject) -> str:
+    """Why a CS object cannot be stored: its connector already has an object with that anchor."""
+    return (
+        f"connector {obj.connector!r}: cannot store {obj.identifier!r}: anchor {obj.anchor!r} already belongs to "
+        "another connector-space object"
+    )
+
+
 def mv_from_row(row: tuple[Any, ...]) -> MVObject:
     prov = _loads(row[3])
     return MVObject(

@@ -25,6 +25,7 @@ from idsync.store.rows import (
     MV_COLUMNS,
     RUN_COLUMNS,
     STEP_COLUMNS,
+    anchor_taken,
     audit_from_row,
     audit_params,
     chunks,
@@ -247,12 +248,15 @@ class SQLiteStore:
 
     def cs_insert(self, obj: CSObject) -> int:
         with self.transaction():
-            cur = self._db.execute(
-                "INSERT INTO cs(connector, object_type, anchor, identifier, identifier_key, hologram, link_state, "
-                "mv_id, link_rule, pending_import, pending_export, export_op, unconfirmed, error, last_seen) "
-                "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                cs_to_params(obj),
-            )
+            try:
+                cur = self._db.execute(
+                    "INSERT INTO cs(connector, object_type, anchor, identifier, identifier_key, hologram, link_state, "
+                    "mv_id, link_rule, pending_import, pending_export, export_op, unconfirmed, error, last_seen) "
+                    "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    cs_to_params(obj),
+                )
+            except sqlite3.IntegrityError:
+                raise StoreError(anchor_taken(obj)) from None
             obj.id = int(cur.lastrowid or 0)
             self._write_cs_keys([obj], replace=False)
         return obj.id
@@ -261,13 +265,28 @@ class SQLiteStore:
         if not objs:
             return
         with self.transaction():
-            self._db.executemany(
-                "UPDATE cs SET connector=?, object_type=?, anchor=?, identifier=?, identifier_key=?, hologram=?, "
-                "link_state=?, mv_id=?, link_rule=?, pending_import=?, pending_export=?, export_op=?, unconfirmed=?, "
-                "error=?, last_seen=? WHERE id=?",
-                [(*cs_to_params(o), o.id) for o in objs],
-            )
+            try:
+                self._db.executemany(
+                    "UPDATE cs SET connector=?, object_type=?, anchor=?, identifier=?, identifier_key=?, hologram=?, "
+                    "link_state=?, mv_id=?, link_rule=?, pending_import=?, pending_export=?, export_op=?, "
+                    "unconfirmed=?, error=?, last_seen=? WHERE id=?",
+                    [(*cs_to_params(o), o.id) for o in objs],
+                )
+            except sqlite3.IntegrityError:
+                raise StoreError(anchor_taken(self._anchor_conflict(objs))) from None
             self._write_cs_keys(objs, replace=True)
+
+    def _anchor_conflict(self, objs: Sequence[CSObject]) -> CSObject:
+        """The object of a failed batch whose anchor another object has (the failed statement alone was undone)."""
+        for obj in objs:
+            if obj.anchor is None:
+                continue
+            row = self._db.execute(
+                "SELECT 1 FROM cs WHERE connector=? AND anchor=? AND id<>?", (obj.connector, obj.anchor, obj.id)
+            ).fetchone()
+            if row:
+                return obj
+        return objs[0]
 
     def cs_delete(self, ids: Iterable[int]) -> None:
         wanted = [(i,) for i in ids]
