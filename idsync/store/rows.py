@@ -51,6 +51,12 @@ def identifier_key(identifier: str) -> str:
     return identifier.casefold()
 
 
+def like_pattern(value: str) -> str:
+    """A search value where ``*`` is the only wildcard, as a LIKE pattern escaped with a backslash."""
+    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%")
+
+
 def key_value(value: Any) -> str:
     """The normalized text of a value in the join/uniqueness index: case-insensitive, as MIM's SQL collation."""
     if isinstance(value, bool):

@@ -39,6 +39,7 @@ from idsync.store.rows import (
     identifier_key,
     key_config_from_text,
     key_config_to_text,
+    like_pattern,
     migration_scripts,
     mv_from_row,
     mv_keys,
@@ -55,6 +56,18 @@ def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
     return chunks(items, CHUNK)
 
 
+def _casefold(value: Any) -> Any:
+    return value.casefold() if isinstance(value, str) else value
+
+
+def _json_values_match(column: str, test: str) -> str:
+    """SQL true when a JSON attribute of ``column`` (a scalar, or any element of an array) passes ``test``, a
+    comparison whose left side is the value as case-folded text: booleans read ``true``/``false``, numbers in their
+    JSON spelling. Parameters: the attribute, then the test's."""
+    text = "CASE j.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(j.value AS TEXT) END"
+    return f"EXISTS (SELECT 1 FROM json_each({column}, '$.' || json_quote(?)) j WHERE casefold({text}) {test})"
+
+
 class SQLiteStore:
     def __init__(self, path: Path | str, *, synchronous: str = "NORMAL") -> None:
         self.path = str(path)
@@ -67,6 +80,8 @@ class SQLiteStore:
         self._db.execute("PRAGMA foreign_keys=OFF")
         self._db.execute("PRAGMA cache_size=-65536")
         self._db.execute("PRAGMA temp_store=MEMORY")
+        # SQLite's lower() and LIKE fold ASCII only; searches fold case as the key index does
+        self._db.create_function("casefold", 1, _casefold, deterministic=True)
         self._depth = 0
         self._keys = KeyConfig()
         self._migrate()
@@ -335,12 +350,8 @@ class SQLiteStore:
             clauses.append("identifier_key LIKE ? ESCAPE '\\'")
             params.append(flt.identifier_like.casefold())
         if flt.attribute is not None and flt.value is not None:
-            clauses.append(
-                "EXISTS (SELECT 1 FROM json_each(cs.hologram, '$.' || json_quote(?)) j WHERE "
-                "lower(CAST(j.value AS TEXT)) = lower(?)) "
-                "OR lower(CAST(json_extract(cs.hologram, '$.' || json_quote(?)) AS TEXT)) = lower(?)"
-            )
-            params.extend([flt.attribute, flt.value, flt.attribute, flt.value])
+            clauses.append(_json_values_match("cs.hologram", "= casefold(?)"))
+            params.extend([flt.attribute, flt.value])
         where = " AND ".join(f"({c})" for c in clauses) if clauses else "1=1"
         return where, params
 
@@ -453,29 +464,16 @@ class SQLiteStore:
         return int(self._db.execute("SELECT count(*) FROM mv WHERE object_type=?", (object_type,)).fetchone()[0])
 
     def mv_search(self, object_type: str | None, attribute: str, value: str, limit: int) -> list[MVObject]:
-        pattern = value.replace("*", "%")
+        """Objects whose attribute (any value of a multi-valued one) matches ``value``, ``*`` a wildcard, in any
+        case."""
         clauses = ["object_type=?"] if object_type else []
         params: list[Any] = [object_type] if object_type else []
-        clauses.append(
-            "(EXISTS (SELECT 1 FROM json_each(mv.attributes, '$.' || json_quote(?)) j "
-            "WHERE lower(CAST(j.value AS TEXT)) LIKE lower(?)))"
-        )
-        params += [attribute, pattern]
+        clauses.append(_json_values_match("mv.attributes", "LIKE casefold(?) ESCAPE '\\'"))
+        params += [attribute, like_pattern(value)]
         rows = self._q(
             f"SELECT {MV_COLUMNS} FROM mv WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?", [*params, limit]
         )
-        found = [mv_from_row(r) for r in rows]
-        if len(found) < limit:
-            # single-valued attributes are scalars: json_each yields nothing for them
-            rows = self._q(
-                f"SELECT {MV_COLUMNS} FROM mv WHERE {' AND '.join(clauses[:-1] or ['1=1'])} AND "
-                "lower(CAST(json_extract(mv.attributes, '$.' || json_quote(?)) AS TEXT)) LIKE lower(?) "
-                "ORDER BY id LIMIT ?",
-                [*params[:-2], attribute, pattern, limit],
-            )
-            seen = {m.id for m in found}
-            found += [m for m in (mv_from_row(r) for r in rows) if m.id not in seen]
-        return found[:limit]
+        return [mv_from_row(r) for r in rows]
 
     # keys -----------------------------------------------------------------------------------------------------
     def _load_key_config(self) -> None:
