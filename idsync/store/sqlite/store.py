@@ -127,7 +127,15 @@ class SQLiteStore:
 
     @contextmanager
     def object_scope(self) -> Iterator[None]:
-        """One object's work inside a page: rolled back alone when it fails, so the page goes on."""
+        """One object's work inside a page: rolled back alone when it fails, so the page goes on.
+
+        Outside a transaction the scope is a transaction of its own (a bare SAVEPOINT would open one that the
+        writes inside, each a ``transaction()``, could not join).
+        """
+        if not self._depth:
+            with self.transaction():
+                yield
+            return
         self._db.execute("SAVEPOINT object_scope")
         try:
             yield
@@ -140,7 +148,17 @@ class SQLiteStore:
 
     @contextmanager
     def savepoint_rollback(self) -> Iterator[None]:
-        """Run work that is always rolled back (``preview``)."""
+        """Run work that is always rolled back (``preview``); inside a transaction only this work is undone."""
+        if self._depth:
+            self._db.execute("SAVEPOINT preview")
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                self._db.execute("ROLLBACK TO preview")
+                self._db.execute("RELEASE preview")
+            return
         self._db.execute("BEGIN IMMEDIATE")
         self._depth = 1
         try:
