@@ -61,7 +61,7 @@ def _version_key(bindir: Path) -> tuple[int, ...]:
 
 def find_bindir() -> Path:
     """The newest installed server's binary folder; ``PATH`` is the fallback for other layouts."""
-    candidates = [Path(p) for p in sorted(Path("/").glob(BIN_GLOB.lstrip("/"))) if (Path(p) / "initdb").is_file()]
+    candidates = [p for p in Path("/").glob(BIN_GLOB.lstrip("/")) if (p / "initdb").is_file()]
     if candidates:
         return max(candidates, key=_version_key)
     initdb = shutil.which("initdb")
@@ -114,20 +114,12 @@ class PostgresServer:
         self.base = Path(tempfile.mkdtemp(prefix="idsync-pg-"))
         if self._ids is not None:
             os.chown(self.base, *self._ids)
-        self._run(
-            [
-                str(self.bindir / "initdb"),
-                "-D",
-                str(self.data_dir),
-                "-U",
-                self.superuser,
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--locale=C.UTF-8",
-                "--no-sync",
-            ],
-            "initdb",
-        )
+        initdb = [str(self.bindir / "initdb"), "-D", str(self.data_dir), "-U", self.superuser, "--auth=trust"]
+        try:
+            self._run([*initdb, "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"], "initdb")
+        except PostgresStartError:
+            self._cleanup()
+            raise
         last_error: PostgresStartError | None = None
         for _ in range(3):  # a port picked as free may be taken before the server binds it
             self.port = free_port()
