@@ -38,6 +38,7 @@ from idsync.store.rows import (
     chunks,
     cs_from_row,
     cs_keys,
+    cs_link_params,
     cs_to_params,
     dumps,
     equal_where,
@@ -66,6 +67,13 @@ REBUILD_PAGE = 5000
 MIGRATION_LOCK = 0x1D5_0001
 """Advisory lock key: two processes opening a new store at once migrate it one after the other."""
 
+CS_LINK_TYPES = {
+    "link_state": "text",
+    "mv_id": "bigint",
+    "link_rule": "text",
+    "pending_import": "text",
+    "error": "text",
+}
 CS_TYPES = {
     "connector": "text",
     "object_type": "text",
@@ -403,6 +411,12 @@ class PostgresStore:
                 raise _unique_violation(exc, objs) from None
             self._write_cs_keys(objs, self._keys, replace=True)
 
+    def cs_save_links(self, objs: Sequence[CSObject]) -> None:
+        if not objs:
+            return
+        with self.transaction():
+            self._update_rows("cs", CS_LINK_TYPES, [(o.id, *cs_link_params(o)) for o in objs])
+
     def cs_delete(self, ids: Iterable[int]) -> None:
         wanted = list(ids)
         if not wanted:
@@ -580,6 +594,9 @@ class PostgresStore:
     def unresolved_for_mv(self, mv_ids: Iterable[int]) -> list[Unresolved]:
         sql = f"SELECT {UNRESOLVED_COLUMNS} FROM unresolved WHERE mv_id = ANY(%b::bigint[])"
         return [Unresolved(*r) for r in self._rows_for(sql, (), mv_ids)]
+
+    def unresolved_all(self) -> list[Unresolved]:
+        return [Unresolved(*r) for r in self._q(f"SELECT {UNRESOLVED_COLUMNS} FROM unresolved")]
 
     def unresolved_count(self) -> int:
         row = self._one("SELECT count(*) FROM unresolved")

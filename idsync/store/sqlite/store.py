@@ -31,6 +31,7 @@ from idsync.store.rows import (
     chunks,
     cs_from_row,
     cs_keys,
+    cs_link_params,
     cs_to_params,
     dumps,
     equal_where,
@@ -321,6 +322,15 @@ class SQLiteStore:
                 return obj
         return objs[0]
 
+    def cs_save_links(self, objs: Sequence[CSObject]) -> None:
+        if not objs:
+            return
+        with self.transaction():
+            self._db.executemany(
+                "UPDATE cs SET link_state=?, mv_id=?, link_rule=?, pending_import=?, error=? WHERE id=?",
+                [(*cs_link_params(o), o.id) for o in objs],
+            )
+
     def cs_delete(self, ids: Iterable[int]) -> None:
         wanted = [(i,) for i in ids]
         if not wanted:
@@ -549,6 +559,10 @@ class SQLiteStore:
             )
             out.extend(Unresolved(*r) for r in rows)
         return out
+
+    def unresolved_all(self) -> list[Unresolved]:
+        rows = self._q("SELECT direction, mv_id, attribute, connector, ref FROM unresolved")
+        return [Unresolved(*r) for r in rows]
 
     def unresolved_count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM unresolved").fetchone()[0])
