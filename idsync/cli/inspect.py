@@ -40,7 +40,7 @@ def cs_json(cs: CSObject) -> dict[str, Any]:
     }
 
 
-def mv_json(mv: MVObject, references: dict[str, str] | None = None) -> dict[str, Any]:
+def mv_json(mv: MVObject, references: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": mv.id,
         "object_type": mv.object_type,
@@ -54,19 +54,22 @@ def mv_json(mv: MVObject, references: dict[str, str] | None = None) -> dict[str,
     return out
 
 
-def _referenced(ws: Any, mv: MVObject) -> dict[str, str]:
-    """MV id -> a readable name of each object ``mv`` references (displayName, else another attribute)."""
-    ids: list[int] = []
+def _referenced(ws: Any, mv: MVObject) -> dict[str, dict[str, str]]:
+    """Reference attribute -> {MV id: a readable name} of the objects ``mv`` references."""
+    wanted: dict[str, list[int]] = {}
     for attr in ws.rules.reference_attributes(mv.object_type):
         value = mv.attributes.get(attr)
-        for v in value if isinstance(value, list) else [value] if value is not None else []:
-            if str(v).isdigit():
-                ids.append(int(v))
-    names = {}
-    for ref_id, other in ws.store.mv_get_many(ids[:200]).items():
-        label = other.attributes.get("displayName") or next(iter(other.attributes.values()), "")
-        names[str(ref_id)] = str(label)
-    return names
+        values = value if isinstance(value, list) else [value] if value is not None else []
+        wanted[attr] = [int(v) for v in values if str(v).isdigit()][:200]
+    found = ws.store.mv_get_many([i for ids in wanted.values() for i in ids])
+    out: dict[str, dict[str, str]] = {}
+    for attr, ids in wanted.items():
+        for ref_id in ids:
+            other = found.get(ref_id)
+            if other is not None:
+                label = other.attributes.get("displayName") or next(iter(other.attributes.values()), "")
+                out.setdefault(attr, {})[str(ref_id)] = str(label)
+    return out
 
 
 def resolve_object(ws: Any, ref: str) -> tuple[str, int]:
@@ -438,8 +441,8 @@ def _print_show(data: dict[str, Any]) -> None:
         names = mv.get("references", {})
         for k, v in sorted(mv["attributes"].items()):
             lineage = mv["lineage"].get(k, {})
-            if isinstance(v, str) and v in names:
-                v = f"mv:{v} ({names[v]})"
+            if k in names:
+                v = ", ".join(f"mv:{i} ({names[k].get(str(i), '?')})" for i in (v if isinstance(v, list) else [v]))
             table.add_row(
                 k,
                 _trim(str(v), 60),
