@@ -77,6 +77,7 @@ def run_quickstart(directory: Path, *, people: int = 1200, replace: bool = False
         f"  {prog} -C {where} show {someone}             an object, its links and lineage\n"
         f"  {prog} -C {where} cycle                        nothing to do: everything is in sync\n"
         f"  (edit data/hr.csv: change someone's department or status, then)\n"
+        f"  {prog} -C {where} run import                   stage the change, sync nothing\n"
         f"  {prog} -C {where} preview {someone}          what a sync would change, committing nothing\n"
         f"  {prog} -C {where} cycle --json                 and apply it"
     )
