@@ -74,3 +74,16 @@ def test_each_app_has_its_own_generated_secret(tenant: GraphTenant) -> None:
     assert first.client_secret not in repr(first)
     with httpx.Client(transport=tenant.transport(), base_url="https://graph.local") as raw:
         assert get_token(raw, tenant, second)
+
+
+def test_openid_discovery_is_served_in_process_and_over_http(tenant: GraphTenant) -> None:
+    # MSAL reads this document before its first token request; both ways of reaching the emulator serve it.
+    path = f"/{tenant.domains[0]}/v2.0/.well-known/openid-configuration"
+    with httpx.Client(transport=tenant.transport(), base_url="https://login.local") as raw:
+        in_process = raw.get(path)
+    assert in_process.status_code == 200
+    assert in_process.json()["token_endpoint"] == f"https://login.local/{tenant.domains[0]}/oauth2/v2.0/token"
+    with tenant.serve() as base_url, httpx.Client(base_url=base_url) as raw:
+        over_http = raw.get(path).json()
+    assert over_http["token_endpoint"] == f"{base_url}/{tenant.domains[0]}/oauth2/v2.0/token"
+    assert set(over_http) == set(in_process.json())

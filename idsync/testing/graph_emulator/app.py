@@ -50,6 +50,17 @@ def token_response(tenant: GraphTenant, tenant_key: str, form: Mapping[str, str]
             return exc.status, exc.body
 
 
+def openid_configuration_document(base: str, tenant_key: str) -> dict[str, Any]:
+    """The OpenID discovery document MSAL reads before its first token request (tenant discovery)."""
+    root = f"{base}/{tenant_key}"
+    return {
+        "token_endpoint": f"{root}/oauth2/v2.0/token",
+        "authorization_endpoint": f"{root}/oauth2/v2.0/authorize",
+        "issuer": f"{root}/v2.0",
+        "token_endpoint_auth_methods_supported": ["client_secret_post"],
+    }
+
+
 def _injected(tenant: GraphTenant, error: GraphError, headers: Mapping[str, str]) -> EmuResponse:
     request_id = headers.get("client-request-id", "00000000-0000-0000-0000-000000000000")
     body = error_body(
@@ -115,15 +126,8 @@ def _auth_app(tenant: GraphTenant) -> Starlette:
         return JSONResponse(body, status_code=status)
 
     async def openid_configuration(request: Request) -> Response:
-        root = f"{request.url.scheme}://{request.url.netloc}/{request.path_params['tenant']}"
-        return JSONResponse(
-            {
-                "token_endpoint": f"{root}/oauth2/v2.0/token",
-                "authorization_endpoint": f"{root}/oauth2/v2.0/authorize",
-                "issuer": f"{root}/v2.0",
-                "token_endpoint_auth_methods_supported": ["client_secret_post"],
-            }
-        )
+        base = f"{request.url.scheme}://{request.url.netloc}"
+        return JSONResponse(openid_configuration_document(base, request.path_params["tenant"]))
 
     routes = [
         Route("/{tenant}/oauth2/v2.0/token", token, methods=["POST"]),
@@ -150,6 +154,9 @@ class SyncTransport(httpx.BaseTransport):
         if request.method == "POST" and len(parts) == 4 and parts[1:] == ["oauth2", "v2.0", "token"]:
             status, payload = token_response(self.tenant, parts[0], dict(parse_qsl(body.decode())))
             return httpx.Response(status, json=payload, request=request)
+        if request.method == "GET" and len(parts) == 4 and parts[1:] == ["v2.0", ".well-known", "openid-configuration"]:
+            base = f"{request.url.scheme}://{request.url.netloc.decode()}"
+            return httpx.Response(200, json=openid_configuration_document(base, parts[0]), request=request)
         if not _is_graph(path):
             return httpx.Response(404, request=request)
         with self.tenant.lock:
