@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from idsync.testing.graph_emulator import errors, odata, schema
 from idsync.testing.graph_emulator.directory import DirObject, object_id_from_url
@@ -88,8 +88,9 @@ Handler = Callable[["GraphService", _Call], EmuResponse]
 
 
 def split_url(url: str) -> tuple[str, dict[str, str]]:
+    """Path (percent-decoded, as a server decodes a request line) and query of a relative URL."""
     parts = urlsplit(url)
-    return parts.path, dict(parse_qsl(parts.query, keep_blank_values=True))
+    return unquote(parts.path), dict(parse_qsl(parts.query, keep_blank_values=True))
 
 
 class GraphService:
