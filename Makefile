@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DEMO   ?= idsync-demo
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck unit system-deps bench bench-engine bench-expressions clean
+.PHONY: demo test lint typecheck unit system-deps bench bench-engine bench-expressions bench-graph clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -37,13 +37,16 @@ unit: $(STAMP)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 ## bench: every benchmark; bench-<area> one of them. Figures go to docs/benchmarks.md.
-bench: bench-engine bench-expressions
+bench: bench-engine bench-expressions bench-graph
 
 bench-engine: $(STAMP)
 	$(PY) bench/bench_engine.py
 
 bench-expressions: $(STAMP)
 	$(PY) bench/bench_expressions.py
+
+bench-graph: $(STAMP)
+	$(PY) bench/bench_graph.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build dist *.egg-info

@@ -62,6 +62,9 @@ class Executor:
         self.sleep = sleep
         self.rng = rng or random.Random()
         self._lost_batches = 0
+        self._allowance: int | None = None
+        """While Graph throttles: how many operations to send in the next round (what got through last time, and
+        one batch more). Sending everything again would only collect 429s, each of which counts against the app."""
 
     def run(self, works: Sequence[ItemWork]) -> None:
         while True:
@@ -80,9 +83,18 @@ class Executor:
                     break
                 self.sleep(max(0.0, min(later) - now))
                 continue
-            batches = self._pack(units)
+            batches = self._pack(self._allowed(units))
+            admitted = throttled = 0
             for sent in self.pool.map(self._send, batches):
-                self._read(sent)
+                done, refused = self._read(sent)
+                admitted += done
+                throttled += refused
+            if throttled:
+                self._allowance = admitted + self.config.batch_size
+            elif self._allowance is not None:
+                self._allowance *= 2
+                if self._allowance >= len(pending):
+                    self._allowance = None
         unsettled = [w for w in works if w.ambiguous and not w.exists and w.failure is None and w.refusal is None]
         if unsettled:
             names = ", ".join(w.item.identifier for w in unsettled[:5])
@@ -116,6 +128,18 @@ class Executor:
             units.append(unit)
         return units
 
+    def _allowed(self, units: list[list[Op]]) -> list[list[Op]]:
+        if self._allowance is None:
+            return units
+        chosen: list[list[Op]] = []
+        count = 0
+        for unit in units:
+            if count and count + len(unit) > self._allowance:
+                break
+            chosen.append(unit)
+            count += len(unit)
+        return chosen
+
     def _pack(self, units: list[list[Op]]) -> list[list[Op]]:
         size = self.config.batch_size
         batches: list[list[Op]] = []
@@ -142,20 +166,22 @@ class Executor:
             return _Sent(ops, error=exc)
 
     # answers ----------------------------------------------------------------------------------------------------
-    def _read(self, sent: _Sent) -> None:
+    def _read(self, sent: _Sent) -> tuple[int, int]:
+        """Apply a batch's answers. Returns (operations done, operations throttled)."""
         if sent.error is not None:
             if isinstance(sent.error, GraphRequestError):
                 for op in sent.ops:
                     op.work.fail(sent.error.failure)
-                return
+                return 0, 0
             self._lost_batches += 1
             if self._lost_batches > self.config.max_retries + 1:
                 raise ConnectivityError(f"Graph keeps losing export batches: {sent.error}")
             for op in sent.ops:
                 self._transient(op, None, ambiguous=True)
-            return
+            return 0, 0
         self._lost_batches = 0
         assert sent.answers is not None
+        done = throttled = 0
         for number, op in enumerate(sent.ops, start=1):
             if op.state is not State.PENDING or op.work.finished:
                 continue
@@ -164,14 +190,17 @@ class Executor:
                 self._transient(op, None, ambiguous=True)
             elif answer.ok:
                 self._done(op, answer)
+                done += 1
             elif answer.status == 429:
                 self._throttled(op, answer)
+                throttled += 1
             elif answer.status == 424:
                 self._after_dependency(op)
             elif answer.status >= 500 or answer.status == 408:
                 self._transient(op, answer, ambiguous=True)
             else:
                 self._refused(op, answer.failure())
+        return done, throttled
 
     def _done(self, op: Op, answer: BatchAnswer) -> None:
         op.state = State.DONE
