@@ -485,6 +485,11 @@ class GraphService:
         org = {"id": tenant.tenant_id, "displayName": tenant.name, "verifiedDomains": domains}
         return EmuResponse(200, {"@odata.context": f"{call.root}/$metadata#organization", "value": [org]})
 
+    def invite(self, call: _Call) -> EmuResponse:
+        from idsync.testing.graph_emulator.invitations import invite
+
+        return EmuResponse(201, invite(self.tenant, call.request.json(), call.root))
+
     def list_domains(self, call: _Call) -> EmuResponse:
         value = [
             {"id": d, "isVerified": True, "isDefault": i == 0, "authenticationType": "Managed"}
@@ -552,3 +557,4 @@ _add("GET", rf"applications/{_ID}/extensionProperties", GraphService.list_extens
 _add("POST", rf"applications/{_ID}/extensionProperties", GraphService.add_extension_property)
 _add("GET", r"organization", GraphService.organization)
 _add("GET", r"domains", GraphService.list_domains)
+_add("POST", r"invitations", GraphService.invite)

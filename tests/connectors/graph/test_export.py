@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from idsync.connectors.base import ExportItem
 from idsync.connectors.graph.connector import GraphConnector
+from idsync.model import ExportOp
 from idsync.testing.graph_emulator import AppRegistration, GraphTenant
 
 from .conftest import add, connect, delete, new_group, new_user, put, remove, update
@@ -214,3 +216,31 @@ def test_a_missing_member_fails_its_group_only(connector: GraphConnector, tenant
     assert results[1].ok
     assert not results[0].ok and results[0].attribute == "members" and ghost in (results[0].error or "")
     assert sorted(tenant.members(group)) == sorted(people)  # the bind of four was split; the real three are in
+
+
+def test_a_user_with_mail_and_no_upn_is_invited_as_a_guest(
+    tenant: GraphTenant, app: AppRegistration, tmp_path: Path
+) -> None:
+    connector = connect(tenant, app, tmp_path, invitations={"redirect_url": "https://myapps.microsoft.com"})
+    sponsor = tenant.add_user("sponsor@contoso.com")
+    guest = ExportItem(
+        1,
+        "user",
+        ExportOp.ADD,
+        "ann@fabrikam.com",
+        changes=[
+            put("mail", "ann@fabrikam.com"),
+            put("displayName", "Ann (Fabrikam)"),
+            put("companyName", "Fabrikam"),
+            put("manager", sponsor),
+        ],
+    )
+    member = new_user(2, "staff")  # a userPrincipalName: created, not invited
+    results = connector.export([guest, member])
+    connector.close()
+    assert all(r.ok for r in results), results
+    invited = tenant.get(results[0].anchor or "")
+    assert invited["userType"] == "Guest" and invited["externalUserState"] == "PendingAcceptance"
+    assert results[0].identifier == invited["userPrincipalName"] == "ann_fabrikam.com#EXT#@contoso.onmicrosoft.com"
+    assert invited["companyName"] == "Fabrikam" and tenant.manager_of(invited["id"]) == sponsor
+    assert tenant.get(results[1].anchor or "").get("userType") is None
