@@ -167,7 +167,9 @@ class MsalHttpClient:
         **kwargs: Any,
     ) -> httpx.Response:
         if isinstance(data, dict):
-            return self._http.post(url, params=params, data=data, headers=headers, timeout=_timeout(kwargs))
+            # MSAL hands the client assertion over as bytes, which requests form-encodes and httpx would not
+            form = {k: v.decode() if isinstance(v, bytes) else v for k, v in data.items() if v is not None}
+            return self._http.post(url, params=params, data=form, headers=headers, timeout=_timeout(kwargs))
         return self._http.post(url, params=params, content=data, headers=headers, timeout=_timeout(kwargs))
 
     def get(

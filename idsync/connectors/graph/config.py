@@ -86,15 +86,13 @@ _EXTENSION_NAME = re.compile(r"^[A-Za-z0-9]+$")
 
 
 class CertificateCredential(_Strict):
-    """Client credentials with a certificate registered on the app: the private key is a secret reference, the
-    thumbprint (SHA-1 of the certificate, hex) is public and may be computed from the certificate file."""
+    """Client credentials with a certificate registered on the app: the private key is a secret reference. With
+    ``path`` (the PEM certificate, public), assertions name it by its SHA-256 thumbprint and carry it; with only
+    ``thumbprint`` (SHA-1, hex, as the portal shows it) they use the older SHA-1 form."""
 
     private_key: SecretRef
-    thumbprint: str | None = None
     path: str | None = None
-    """The PEM certificate (public part). Needed when ``thumbprint`` is omitted or ``send_certificate_chain``."""
-    send_certificate_chain: bool = False
-    """Send the certificate with each token request (subject name / issuer authentication)."""
+    thumbprint: str | None = None
 
     @field_validator("thumbprint")
     @classmethod
@@ -109,9 +107,7 @@ class CertificateCredential(_Strict):
     @model_validator(mode="after")
     def _needs(self) -> CertificateCredential:
         if self.thumbprint is None and self.path is None:
-            raise ValueError("certificate: give 'thumbprint', or 'path' to the PEM certificate to compute it")
-        if self.send_certificate_chain and self.path is None:
-            raise ValueError("certificate: send_certificate_chain needs 'path' to the PEM certificate")
+            raise ValueError("certificate: give 'path' to the PEM certificate (or its SHA-1 'thumbprint')")
         return self
 
 

@@ -178,21 +178,25 @@ class GraphConnector:
         cert = config.certificate
         assert cert is not None
         credential: dict[str, Any] = {"private_key": secrets.resolve(cert.private_key)}
-        public = None
-        if cert.path is not None:
-            path = Path(cert.path)
-            if not path.is_absolute():
-                path = Path(self.context.workspace) / path
-            try:
-                public = path.read_text(encoding="utf-8")
-            except OSError as exc:
-                raise ConnectivityError(f"certificate {cert.path}: cannot read it ({exc.strerror})") from None
+        if cert.path is None:
+            credential["thumbprint"] = cert.thumbprint
+            return credential
+        path = Path(cert.path)
+        if not path.is_absolute():
+            path = Path(self.context.workspace) / path
         try:
-            credential["thumbprint"] = cert.thumbprint or certificate_thumbprint(public or "")
+            public = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConnectivityError(f"certificate {cert.path}: cannot read it ({exc.strerror})") from None
+        try:
+            thumbprint = certificate_thumbprint(public)
         except ValueError as exc:
             raise ConnectivityError(f"certificate {cert.path}: {exc}") from None
-        if cert.send_certificate_chain and public is not None:
-            credential["public_certificate"] = public
+        if cert.thumbprint is not None and cert.thumbprint != thumbprint:
+            raise ConnectivityError(
+                f"certificate {cert.path}: its SHA-1 thumbprint is {thumbprint}, not the configured {cert.thumbprint}"
+            )
+        credential["public_certificate"] = public  # MSAL names it by its SHA-256 thumbprint and sends it along
         return credential
 
     # the protocol -------------------------------------------------------------------------------------------------

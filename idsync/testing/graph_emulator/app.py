@@ -42,10 +42,13 @@ def _encode(response: EmuResponse) -> bytes:
     return json.dumps(response.body).encode()
 
 
-def token_response(tenant: GraphTenant, tenant_key: str, form: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
+def token_response(
+    tenant: GraphTenant, tenant_key: str, form: Mapping[str, str], base: str
+) -> tuple[int, dict[str, Any]]:
+    audience = f"{base}/{tenant_key}/oauth2/v2.0/token"
     with tenant.lock:
         try:
-            return 200, tenant.authority.issue(tenant_key, form, tenant.knows_tenant(tenant_key))
+            return 200, tenant.authority.issue(tenant_key, form, tenant.knows_tenant(tenant_key), audience)
         except TokenError as exc:
             return exc.status, exc.body
 
@@ -122,7 +125,8 @@ def _auth_app(tenant: GraphTenant) -> Starlette:
     async def token(request: Request) -> Response:
         # application/x-www-form-urlencoded, parsed here so the emulator needs no multipart library.
         form = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
-        status, body = token_response(tenant, request.path_params["tenant"], form)
+        base = f"{request.url.scheme}://{request.url.netloc}"
+        status, body = token_response(tenant, request.path_params["tenant"], form, base)
         return JSONResponse(body, status_code=status)
 
     async def openid_configuration(request: Request) -> Response:
@@ -152,7 +156,8 @@ class SyncTransport(httpx.BaseTransport):
         path = request.url.path
         parts = path.strip("/").split("/")
         if request.method == "POST" and len(parts) == 4 and parts[1:] == ["oauth2", "v2.0", "token"]:
-            status, payload = token_response(self.tenant, parts[0], dict(parse_qsl(body.decode())))
+            base = f"{request.url.scheme}://{request.url.netloc.decode()}"
+            status, payload = token_response(self.tenant, parts[0], dict(parse_qsl(body.decode())), base)
             return httpx.Response(status, json=payload, request=request)
         if request.method == "GET" and len(parts) == 4 and parts[1:] == ["v2.0", ".well-known", "openid-configuration"]:
             base = f"{request.url.scheme}://{request.url.netloc.decode()}"

@@ -10,6 +10,7 @@ import pytest
 
 from idsync.connectors.base import ConnectivityError
 from idsync.testing.graph_emulator import AppRegistration, GraphTenant
+from idsync.testing.graph_emulator.assertions import load_certificate, self_signed_certificate
 
 from .conftest import connect
 
@@ -91,3 +92,34 @@ def test_plain_client_credentials_over_http_when_allowed(
     assert len([r for r in records if r.object_type == "user"]) == 3
     assert "insecure_http is on" in caplog.text
     assert app.client_secret not in caplog.text
+
+
+@pytest.mark.parametrize("by", ["certificate-file", "sha1-thumbprint"])
+def test_certificate_credentials_through_msal(
+    by: str, tenant: GraphTenant, app: AppRegistration, tmp_path: Path
+) -> None:
+    pem, key_pem = self_signed_certificate()
+    tenant.add_certificate(app, pem)
+    (tmp_path / "idsync.crt").write_text(pem)
+    (tmp_path / "idsync.key").write_text(key_pem)
+    certificate: dict[str, str] = {"private_key": "${file:idsync.key}"}
+    if by == "certificate-file":
+        certificate["path"] = "idsync.crt"
+    else:
+        certificate["thumbprint"] = load_certificate(pem).sha1
+    connector = connect(tenant, app, tmp_path, client_secret=None, certificate=certificate)
+    connector.test_connection()
+    assert connector.stats["tokens_acquired"] == 1
+    connector.close()
+
+
+def test_an_unregistered_certificate_is_refused(tenant: GraphTenant, app: AppRegistration, tmp_path: Path) -> None:
+    pem, key_pem = self_signed_certificate("not-registered")
+    (tmp_path / "c.crt").write_text(pem)
+    (tmp_path / "c.key").write_text(key_pem)
+    certificate = {"path": "c.crt", "private_key": "${file:c.key}"}
+    connector = connect(tenant, app, tmp_path, client_secret=None, certificate=certificate)
+    with pytest.raises(ConnectivityError, match="AADSTS700027") as caught:
+        connector.test_connection()
+    assert "PRIVATE KEY" not in str(caught.value)
+    connector.close()

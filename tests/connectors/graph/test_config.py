@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from pydantic import ValidationError
 
 from idsync.config import ConfigError, SecretResolver, load_config_text
-from idsync.connectors.base import ConnectorContext
+from idsync.connectors.base import ConnectivityError, ConnectorContext
 from idsync.connectors.graph.auth import certificate_thumbprint
 from idsync.connectors.graph.config import DEFAULT_USER_ATTRIBUTES, GraphConfig
 from idsync.connectors.graph.connector import GraphConnector
 from idsync.connectors.registry import ConnectorRegistry
 from idsync.engine.workspace import connector_model_lookup
+from idsync.testing.graph_emulator.assertions import load_certificate, self_signed_certificate
 
 BASE: dict[str, Any] = {
     "type": "graph",
@@ -108,43 +104,29 @@ def test_extension_attributes_get_graphs_full_names() -> None:
     assert other.extensions_for("user") and other.extension_name("badge").startswith("extension_aaaaaaaa0000")
 
 
-def _certificate() -> tuple[str, str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "idsync")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(now)
-        .not_valid_after(now + dt.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    pem = cert.public_bytes(serialization.Encoding.PEM).decode()
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    return pem, key_pem, cert.fingerprint(hashes.SHA1()).hex().upper()
-
-
-def test_certificate_credentials_resolve_the_key_and_compute_the_thumbprint(tmp_path: Path) -> None:
-    pem, key_pem, thumbprint = _certificate()
+def test_certificate_credentials_resolve_the_key_and_check_the_thumbprint(tmp_path: Path) -> None:
+    pem, key_pem = self_signed_certificate()
+    thumbprint = load_certificate(pem).sha1
     assert certificate_thumbprint(pem) == thumbprint
     (tmp_path / "idsync.crt").write_text(pem)
     (tmp_path / "idsync.key").write_text(key_pem)
-    config = _config(
+    context = ConnectorContext(str(tmp_path), SecretResolver(tmp_path))
+    by_file = _config(client_secret=None, certificate={"path": "idsync.crt", "private_key": "${file:idsync.key}"})
+    credential = GraphConnector("entra", by_file, context)._credential()
+    assert credential == {"private_key": key_pem.rstrip("\n"), "public_certificate": pem}
+    assert key_pem not in repr(by_file) and "idsync.key" in repr(by_file)
+    legacy = _config(client_secret=None, certificate={"private_key": "${file:idsync.key}", "thumbprint": thumbprint})
+    assert GraphConnector("entra", legacy, context)._credential()["thumbprint"] == thumbprint
+    wrong = _config(
         client_secret=None,
-        certificate={"path": "idsync.crt", "private_key": "${file:idsync.key}", "send_certificate_chain": True},
+        certificate={"path": "idsync.crt", "private_key": "${file:idsync.key}", "thumbprint": "AB" * 20},
     )
-    connector = GraphConnector("entra", config, ConnectorContext(str(tmp_path), SecretResolver(tmp_path)))
-    credential = connector._credential()
-    assert credential == {"private_key": key_pem.rstrip("\n"), "thumbprint": thumbprint, "public_certificate": pem}
-    assert key_pem not in repr(config) and "idsync.key" in repr(config)
+    with pytest.raises(ConnectivityError, match="not the configured"):
+        GraphConnector("entra", wrong, context)._credential()
     spaced = _config(client_secret=None, certificate={"private_key": "${env:K}", "thumbprint": "ab:" * 19 + "ab"})
     assert spaced.certificate is not None and spaced.certificate.thumbprint == "AB" * 20
     _refused("40 hexadecimal digits", client_secret=None, certificate={"private_key": "${env:K}", "thumbprint": "x"})
+    _refused("give 'path'", client_secret=None, certificate={"private_key": "${env:K}"})
 
 
 def test_a_workspace_file_reports_graph_mistakes_with_their_line() -> None:
