@@ -248,6 +248,11 @@ class Executor:
         if op.tolerate is not None and op.tolerate(failure):
             op.state = State.DONE
             return
+        if op.kind is Kind.RESTORE and failure.status == 404 and op.attempts and work.restore_id:
+            # an earlier attempt whose answer was lost did restore it: it is no longer among the deleted items
+            op.state = State.DONE
+            work.object_id, work.exists = work.restore_id, True
+            return
         if op.kind is Kind.BIND_MEMBERS and (failure.already_exists or failure.status == 404):
             self.planner.split_members(op)
             return

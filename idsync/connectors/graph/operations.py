@@ -9,6 +9,7 @@ same ``$batch`` as its predecessor with ``dependsOn``; one that needs the id Gra
 from __future__ import annotations
 
 import enum
+import logging
 import secrets
 import string
 from collections.abc import Callable
@@ -22,6 +23,8 @@ from idsync.connectors.graph.errors import GraphFailure
 from idsync.connectors.graph.properties import EXTENSION_ATTRIBUTES_PROPERTY
 from idsync.connectors.graph.values import UNSET, WritePlan, identifier_attribute, identifier_of, write_plan
 from idsync.model import ExportOp
+
+log = logging.getLogger(__name__)
 
 MEMBERS_PER_REQUEST = 20
 """Graph: "A resource cannot contain more than 20 link changes" per request (members@odata.bind)."""
@@ -126,6 +129,12 @@ class ItemWork:
             # the object is there: report the add as done (its anchor must not be lost, or it would be created
             # again); what did not follow is re-exported when the confirming import sees it missing
             self.follow_up_failure = failure
+            log.warning(
+                "%s %s was created, but Graph refused what follows (%s); it is sent again after the next import",
+                self.kind,
+                self.item.identifier,
+                failure.describe(),
+            )
         else:
             self.failure = failure
         self.cancel_rest()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from idsync.connectors.base import ExportItem
 from idsync.connectors.graph.connector import GraphConnector
 from idsync.model import ExportOp
@@ -244,3 +246,14 @@ def test_a_user_with_mail_and_no_upn_is_invited_as_a_guest(
     assert results[0].identifier == invited["userPrincipalName"] == "ann_fabrikam.com#EXT#@contoso.onmicrosoft.com"
     assert invited["companyName"] == "Fabrikam" and tenant.manager_of(invited["id"]) == sponsor
     assert tenant.get(results[1].anchor or "").get("userType") is None
+
+
+def test_a_created_user_keeps_its_anchor_when_what_follows_is_refused(
+    connector: GraphConnector, tenant: GraphTenant, caplog: pytest.LogCaptureFixture
+) -> None:
+    ghost = "00000000-0000-4000-8000-000000000002"
+    (result,) = connector.export([new_user(1, "orphan", put("manager", ghost))])
+    # the user exists: its id must reach the engine, or the next export would create it again
+    assert result.ok and result.anchor == tenant.find_users(mailNickname="orphan")[0]["id"]
+    assert tenant.manager_of(result.anchor) is None
+    assert "refused what follows" in caplog.text
