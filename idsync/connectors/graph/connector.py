@@ -75,18 +75,17 @@ class _Session:
         )
         http2 = config.http2 and transport is None and config.graph.startswith("https://")
         self.http = httpx.Client(auth=BearerAuth(self.tokens), http2=http2, headers=_HEADERS, **common)
-        sleep = options.get("graph_sleep", time.sleep)
-        rng = random.Random(options.get("graph_seed"))
-        self.governor = RateGovernor(config.concurrency, sleep=sleep)
+        rng = random.Random()
+        self.governor = RateGovernor(config.concurrency)
         policy = RetryPolicy(
             config.max_retries, config.max_throttle_waits, config.retry_base_seconds, config.retry_max_seconds
         )
         root = f"{config.graph}/{config.api_version}"
-        self.client = GraphClient(self.http, root, self.governor, policy, rng=rng, sleep=sleep)
+        self.client = GraphClient(self.http, root, self.governor, policy, rng=rng)
         self.pool = ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix=f"graph-{connector.name}")
         self.finder = Finder(self.client, config)
         planner = Planner(config, root)
-        executor = Executor(self.client, self.finder, planner, config, self.pool, sleep=sleep, rng=rng)
+        executor = Executor(self.client, self.finder, planner, config, self.pool, rng=rng)
         self.exporter = GraphExporter(config, self.finder, planner, executor)
         self.importer = GraphImporter(self.client, config, self.pool)
 
