@@ -23,6 +23,7 @@ import argparse
 import json
 import platform
 import random
+import shutil
 import tempfile
 import threading
 import time
@@ -228,11 +229,14 @@ def main() -> int:
             "lowest_concurrency": stats["lowest_concurrency"],
         }
 
-    if args.http:
-        with tenant.serve() as base_url:
-            figures = run(base_url)
-    else:
-        figures = run(None)
+    try:
+        if args.http:
+            with tenant.serve() as base_url:
+                figures = run(base_url)
+        else:
+            figures = run(None)
+    finally:
+        shutil.rmtree(workspace, ignore_errors=True)
 
     users = args.users
     print(
