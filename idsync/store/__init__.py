@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from idsync.store.base import CSFilter, KeyConfig, Store, StoreError, StoreLocked, Unresolved
+from idsync.store.base import CSFilter, CSRef, KeyConfig, Store, StoreError, StoreLocked, Unresolved
 
 STATE_DIR = ".idsync"
 STATE_FILE = "state.db"
@@ -31,4 +31,4 @@ def open_store(url: str, workspace: Path) -> Store:
     raise StoreError(f"unknown store {url!r}: use 'sqlite', 'sqlite:///PATH' or a postgresql:// URL")
 
 
-__all__ = ["CSFilter", "KeyConfig", "Store", "StoreError", "StoreLocked", "Unresolved", "open_store"]
+__all__ = ["CSFilter", "CSRef", "KeyConfig", "Store", "StoreError", "StoreLocked", "Unresolved", "open_store"]

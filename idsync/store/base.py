@@ -54,6 +54,19 @@ class Unresolved:
 
 
 @dataclass(frozen=True, slots=True)
+class CSRef:
+    """Who a CS object is and where it is linked, without its values: what resolving a reference or checking that
+    an identifier is free needs, read without decoding a hologram or a pending export."""
+
+    id: int
+    connector: str
+    object_type: str
+    anchor: str | None
+    identifier: str
+    mv_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class CSFilter:
     connector: str | None = None
     object_type: str | None = None
@@ -105,6 +118,18 @@ class Store(Protocol):
         ...
 
     def cs_by_mv(self, mv_ids: Iterable[int]) -> dict[int, list[CSObject]]: ...
+    def cs_refs_by_anchor(self, connector: str, anchors: Iterable[str]) -> dict[str, CSRef]:
+        """``cs_by_anchor`` without the values."""
+        ...
+
+    def cs_refs_by_identifier(self, connector: str, identifiers: Iterable[str]) -> dict[str, list[CSRef]]:
+        """``cs_by_identifier`` without the values: keyed by the case-folded identifier, in id order."""
+        ...
+
+    def cs_refs_by_mv(self, mv_ids: Iterable[int]) -> dict[int, list[CSRef]]:
+        """``cs_by_mv`` without the values, in id order."""
+        ...
+
     def cs_insert(self, obj: CSObject) -> int: ...
     def cs_save(self, objs: Sequence[CSObject]) -> None: ...
     def cs_save_links(self, objs: Sequence[CSObject]) -> None:

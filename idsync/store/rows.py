@@ -30,6 +30,8 @@ CS_COLUMNS = (
     "id, connector, object_type, anchor, identifier, hologram, link_state, mv_id, link_rule, "
     "pending_import, pending_export, unconfirmed, error, last_seen"
 )
+CS_REF_COLUMNS = "id, connector, object_type, anchor, identifier, mv_id"
+"""In ``CSRef`` field order, so a row unpacks straight into one."""
 MV_COLUMNS = "id, object_type, attributes, provenance, created_run"
 RUN_COLUMNS = "id, profile, status, staging, started, ended"
 STEP_COLUMNS = "id, run_id, idx, connector, kind, status, counters, started, ended, message"
@@ -233,6 +235,17 @@ class HasId(Protocol):
 
 
 P = TypeVar("P", bound=HasId)
+
+
+K = TypeVar("K")
+
+
+def grouped(pairs: Iterable[tuple[K, T]]) -> dict[K, list[T]]:
+    """key -> values, in the order the pairs come."""
+    out: dict[K, list[T]] = {}
+    for key, value in pairs:
+        out.setdefault(key, []).append(value)
+    return out
 
 
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:

@@ -16,7 +16,7 @@ from idsync.model import (
     PendingImport,
     ValueOp,
 )
-from idsync.store import CSFilter, Store, StoreError
+from idsync.store import CSFilter, CSRef, Store, StoreError
 
 AddCS = Callable[..., CSObject]
 
@@ -149,6 +149,35 @@ def test_by_mv_groups_linked_objects_in_id_order(store: Store, add_cs: AddCS) ->
     got = store.cs_by_mv([7, 8, 9])
     assert {k: [o.id for o in v] for k, v in got.items()} == {7: [a.id, b.id], 8: [c.id]}
     assert store.cs_by_mv([]) == {}
+
+
+def _ref(obj: CSObject) -> CSRef:
+    return CSRef(obj.id, obj.connector, obj.object_type, obj.anchor, obj.identifier, obj.mv_id)
+
+
+def test_refs_are_the_objects_without_their_values(store: Store, add_cs: AddCS) -> None:
+    with store.transaction():
+        linked = [add_cs(f"E{i}", mv_id=i % 700, link_state=LinkState.CONNECTOR) for i in range(1200)]
+        full = full_cs()
+        store.cs_insert(full)
+        provisioned = add_cs(None, connector="ad", identifier="CN=New,OU=Staff", mv_id=3)
+        add_cs("E1", connector="ad", identifier="CN=E1")
+    anchors = [f"E{i}" for i in range(0, 1200, 3)] + ["nope"]
+    assert store.cs_refs_by_anchor("hr", anchors) == {a: _ref(o) for a, o in store.cs_by_anchor("hr", anchors).items()}
+    assert store.cs_refs_by_anchor("corp", [full.anchor or ""]) == {full.anchor: _ref(full)}
+    identifiers = ["cn=e5", "CN=NEW,ou=staff", "CN=Zoë Ångström,OU=Staff,DC=corp", "CN=nobody"]
+    for connector in ("hr", "ad", "corp"):
+        by_identifier = store.cs_by_identifier(connector, identifiers)
+        assert store.cs_refs_by_identifier(connector, identifiers) == {
+            k: [_ref(o) for o in v] for k, v in by_identifier.items()
+        }
+    assert store.cs_refs_by_identifier("ad", ["cn=new,ou=staff"]) == {"cn=new,ou=staff": [_ref(provisioned)]}
+    mv_ids = [*range(0, 700, 2), 42, 9999]
+    by_mv = store.cs_by_mv(mv_ids)
+    assert store.cs_refs_by_mv(mv_ids) == {k: [_ref(o) for o in v] for k, v in by_mv.items()}
+    assert [r.id for r in store.cs_refs_by_mv([3])[3]] == [linked[3].id, linked[703].id, provisioned.id]
+    assert store.cs_refs_by_anchor("hr", []) == {} and store.cs_refs_by_identifier("hr", []) == {}
+    assert store.cs_refs_by_mv([]) == {}
 
 
 def test_delete_removes_only_the_given_objects(store: Store, add_cs: AddCS) -> None:

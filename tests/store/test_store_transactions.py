@@ -151,6 +151,29 @@ def test_nested_object_scopes(store: Store, add_cs: AddCS) -> None:
     assert anchors(store) == ["outer"]
 
 
+def test_object_scopes_that_write_late_still_roll_back_whole(store: Store, add_cs: AddCS) -> None:
+    """A scope may read first and write later, or let a scope inside it write first: its rollback still undoes
+    everything it wrote, and only that."""
+    with store.transaction():
+        before = add_cs("before")
+        with pytest.raises(Boom), store.object_scope():
+            assert store.cs_get(before.id) is not None
+            with store.object_scope():
+                add_cs("inner")
+            add_cs("outer")
+            raise Boom
+        with pytest.raises(Boom), store.object_scope():
+            assert store.cs_by_anchor("hr", ["before"])
+            raise Boom  # nothing written: nothing to undo
+        with store.object_scope():
+            assert store.cs_get(before.id) is not None
+            with pytest.raises(Boom), store.object_scope():
+                add_cs("inner-undone")
+                raise Boom
+            add_cs("kept")
+    assert anchors(store) == ["before", "kept"]
+
+
 def test_object_scope_outside_a_transaction_is_one(store: Store, add_cs: AddCS, open_again: OpenAgain) -> None:
     with store.object_scope():
         add_cs("a")

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -21,12 +21,13 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.string import TextLoader
 
 from idsync.model import CSObject, ErrorRow, MVObject, RunResult, RunStatus, StepKind, StepResult, as_list
-from idsync.store.base import CSFilter, KeyConfig, StoreError, Unresolved
+from idsync.store.base import CSFilter, CSRef, KeyConfig, StoreError, Unresolved
 from idsync.store.postgres.urls import mask_url, scrub
 from idsync.store.rows import (
     AUDIT_COLUMNS,
     AUDIT_INSERT_COLUMNS,
     CS_COLUMNS,
+    CS_REF_COLUMNS,
     ERROR_COLUMNS,
     ERROR_INSERT_COLUMNS,
     MV_COLUMNS,
@@ -43,6 +44,7 @@ from idsync.store.rows import (
     dumps,
     equal_where,
     error_params,
+    grouped,
     id_pages,
     identifier_key,
     key_config_from_text,
@@ -107,17 +109,6 @@ def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
 
 def _marks(columns: str) -> str:
     return ",".join(["%s"] * len(columns.split(",")))
-
-
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-def _grouped(pairs: Iterable[tuple[K, V]]) -> dict[K, list[V]]:
-    out: dict[K, list[V]] = {}
-    for key, value in pairs:
-        out.setdefault(key, []).append(value)
-    return out
 
 
 def _json_values_match(column: str, test: str) -> str:
@@ -369,11 +360,27 @@ class PostgresStore:
     def cs_by_identifier(self, connector: str, identifiers: Iterable[str]) -> dict[str, list[CSObject]]:
         sql = f"SELECT {CS_COLUMNS}, identifier_key FROM cs WHERE connector=%s AND identifier_key = ANY(%b::text[])"
         rows = self._rows_for(f"{sql} ORDER BY id", (connector,), (identifier_key(i) for i in identifiers))
-        return _grouped((row[-1], cs_from_row(row[:-1])) for row in rows)
+        return grouped((row[-1], cs_from_row(row[:-1])) for row in rows)
 
     def cs_by_mv(self, mv_ids: Iterable[int]) -> dict[int, list[CSObject]]:
         rows = self._rows_for(f"SELECT {CS_COLUMNS} FROM cs WHERE mv_id = ANY(%b::bigint[]) ORDER BY id", (), mv_ids)
-        return _grouped((row[7], cs_from_row(row)) for row in rows)
+        return grouped((row[7], cs_from_row(row)) for row in rows)
+
+    def cs_refs_by_anchor(self, connector: str, anchors: Iterable[str]) -> dict[str, CSRef]:
+        sql = f"SELECT {CS_REF_COLUMNS} FROM cs WHERE connector=%s AND anchor = ANY(%b::text[])"
+        return {row[3]: CSRef(*row) for row in self._rows_for(sql, (connector,), anchors)}
+
+    def cs_refs_by_identifier(self, connector: str, identifiers: Iterable[str]) -> dict[str, list[CSRef]]:
+        sql = (
+            f"SELECT {CS_REF_COLUMNS}, identifier_key FROM cs WHERE connector=%s AND identifier_key = ANY(%b::text[]) "
+            "ORDER BY id"
+        )
+        rows = self._rows_for(sql, (connector,), (identifier_key(i) for i in identifiers))
+        return grouped((row[-1], CSRef(*row[:-1])) for row in rows)
+
+    def cs_refs_by_mv(self, mv_ids: Iterable[int]) -> dict[int, list[CSRef]]:
+        sql = f"SELECT {CS_REF_COLUMNS} FROM cs WHERE mv_id = ANY(%b::bigint[]) ORDER BY id"
+        return grouped((row[5], CSRef(*row)) for row in self._rows_for(sql, (), mv_ids))
 
     def _write_cs_keys(self, objs: Sequence[CSObject], keys: KeyConfig, *, replace: bool) -> None:
         found = {o.id: cs_keys(o, keys.cs[o.connector]) for o in objs if keys.cs.get(o.connector)}
@@ -487,7 +494,7 @@ class PostgresStore:
 
     def cs_find(self, connector: str, attribute: str, values: Iterable[str]) -> dict[str, list[int]]:
         sql = "SELECT value, cs_id FROM cs_keys WHERE connector=%s AND attribute=%s AND value = ANY(%b::text[])"
-        return _grouped(self._rows_for(f"{sql} ORDER BY cs_id", (connector, attribute), values))
+        return grouped(self._rows_for(f"{sql} ORDER BY cs_id", (connector, attribute), values))
 
     # metaverse ------------------------------------------------------------------------------------------------
     def mv_get(self, mv_id: int) -> MVObject | None:
@@ -527,7 +534,7 @@ class PostgresStore:
 
     def mv_find(self, object_type: str, attribute: str, values: Iterable[str]) -> dict[str, list[int]]:
         sql = "SELECT value, mv_id FROM mv_keys WHERE object_type=%s AND attribute=%s AND value = ANY(%b::text[])"
-        return _grouped(self._rows_for(f"{sql} ORDER BY mv_id", (object_type, attribute), values))
+        return grouped(self._rows_for(f"{sql} ORDER BY mv_id", (object_type, attribute), values))
 
     def mv_page(self, object_type: str | None, after_id: int, limit: int) -> list[MVObject]:
         if object_type is None:

@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from idsync.model import CSObject, ErrorRow, MVObject, RunResult, RunStatus, StepKind, StepResult
-from idsync.store.base import CSFilter, KeyConfig, StoreError, Unresolved
+from idsync.store.base import CSFilter, CSRef, KeyConfig, StoreError, Unresolved
 from idsync.store.rows import (
     AUDIT_COLUMNS,
     AUDIT_INSERT_COLUMNS,
     CS_COLUMNS,
+    CS_REF_COLUMNS,
     ERROR_COLUMNS,
     ERROR_INSERT_COLUMNS,
     MV_COLUMNS,
@@ -36,6 +37,7 @@ from idsync.store.rows import (
     dumps,
     equal_where,
     error_params,
+    grouped,
     id_pages,
     identifier_key,
     key_config_from_text,
@@ -48,6 +50,8 @@ from idsync.store.rows import (
     run_from_row,
     step_from_row,
 )
+
+Row = tuple[Any, ...]
 
 CHUNK = 500
 """Ids per ``IN (...)`` list: far below SQLite's variable limit, large enough to amortize the statement."""
@@ -84,6 +88,8 @@ class SQLiteStore:
         # SQLite's lower() and LIKE fold ASCII only; searches fold case as the key index does
         self._db.create_function("casefold", 1, _casefold, deterministic=True)
         self._depth = 0
+        self._scopes: list[bool] = []
+        """One entry per open ``object_scope``: whether its savepoint was taken yet."""
         self._keys = KeyConfig()
         self._migrate()
         self._load_key_config()
@@ -108,6 +114,8 @@ class SQLiteStore:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         if self._depth:
+            if self._scopes and not self._scopes[-1]:
+                self._open_scopes()
             self._depth += 1
             try:
                 yield
@@ -130,27 +138,42 @@ class SQLiteStore:
     def object_scope(self) -> Iterator[None]:
         """One object's work inside a page: rolled back alone when it fails, so the page goes on.
 
-        Outside a transaction the scope is a transaction of its own (a bare SAVEPOINT would open one that the
-        writes inside, each a ``transaction()``, could not join).
+        The savepoint is taken by the scope's first write (every write goes through ``transaction()``), not when
+        the scope opens: most objects of a sync over unchanged data write nothing, and a scope that wrote nothing
+        has nothing to roll back. Outside a transaction the scope is a transaction of its own (a bare SAVEPOINT
+        would open one that the writes inside, each a ``transaction()``, could not join).
         """
         if not self._depth:
             with self.transaction():
                 yield
             return
-        self._db.execute("SAVEPOINT object_scope")
+        level = len(self._scopes)
+        self._scopes.append(False)
         try:
             yield
         except BaseException:
-            self._db.execute("ROLLBACK TO object_scope")
-            self._db.execute("RELEASE object_scope")
+            if self._scopes[level]:
+                self._db.execute(f"ROLLBACK TO object_scope_{level}")
+                self._db.execute(f"RELEASE object_scope_{level}")
             raise
         else:
-            self._db.execute("RELEASE object_scope")
+            if self._scopes[level]:
+                self._db.execute(f"RELEASE object_scope_{level}")
+        finally:
+            del self._scopes[level:]
+
+    def _open_scopes(self) -> None:
+        """Take the savepoints of the object scopes that have not written yet, outermost first."""
+        for level, opened in enumerate(self._scopes):
+            if not opened:
+                self._db.execute(f"SAVEPOINT object_scope_{level}")
+                self._scopes[level] = True
 
     @contextmanager
     def savepoint_rollback(self) -> Iterator[None]:
         """Run work that is always rolled back (``preview``); inside a transaction only this work is undone."""
         if self._depth:
+            self._open_scopes()
             self._db.execute("SAVEPOINT preview")
             self._depth += 1
             try:
@@ -227,48 +250,39 @@ class SQLiteStore:
         row = self._db.execute(f"SELECT {CS_COLUMNS} FROM cs WHERE id=?", (cs_id,)).fetchone()
         return cs_from_row(row) if row else None
 
-    def cs_get_many(self, ids: Iterable[int]) -> dict[int, CSObject]:
-        wanted = list(dict.fromkeys(ids))
-        out: dict[int, CSObject] = {}
-        for chunk in _chunks(wanted):
+    def _cs_in(self, columns: str, where: str, params: Sequence[Any], values: Iterable[Any]) -> Iterator[Row]:
+        """Rows of ``cs`` (``columns``) where ``where``, which ends in ``IN``, holds for one of the distinct ``values``,
+        in chunks, in id order within a chunk."""
+        for chunk in _chunks(list(dict.fromkeys(values))):
             marks = ",".join("?" * len(chunk))
-            for row in self._q(f"SELECT {CS_COLUMNS} FROM cs WHERE id IN ({marks})", chunk):
-                out[row[0]] = cs_from_row(row)
-        return out
+            yield from self._q(f"SELECT {columns} FROM cs WHERE {where} ({marks}) ORDER BY id", [*params, *chunk])
+
+    def cs_get_many(self, ids: Iterable[int]) -> dict[int, CSObject]:
+        return {row[0]: cs_from_row(row) for row in self._cs_in(CS_COLUMNS, "id IN", (), ids)}
 
     def cs_by_anchor(self, connector: str, anchors: Iterable[str]) -> dict[str, CSObject]:
-        wanted = list(dict.fromkeys(anchors))
-        out: dict[str, CSObject] = {}
-        for chunk in _chunks(wanted):
-            marks = ",".join("?" * len(chunk))
-            rows = self._q(
-                f"SELECT {CS_COLUMNS} FROM cs WHERE connector=? AND anchor IN ({marks})", [connector, *chunk]
-            )
-            for row in rows:
-                out[row[3]] = cs_from_row(row)
-        return out
+        rows = self._cs_in(CS_COLUMNS, "connector=? AND anchor IN", (connector,), anchors)
+        return {row[3]: cs_from_row(row) for row in rows}
 
     def cs_by_identifier(self, connector: str, identifiers: Iterable[str]) -> dict[str, list[CSObject]]:
-        wanted = list(dict.fromkeys(identifier_key(i) for i in identifiers))
-        out: dict[str, list[CSObject]] = {}
-        for chunk in _chunks(wanted):
-            marks = ",".join("?" * len(chunk))
-            rows = self._q(
-                f"SELECT {CS_COLUMNS}, identifier_key FROM cs WHERE connector=? AND identifier_key IN ({marks})",
-                [connector, *chunk],
-            )
-            for row in rows:
-                out.setdefault(row[-1], []).append(cs_from_row(row[:-1]))
-        return out
+        keys = (identifier_key(i) for i in identifiers)
+        rows = self._cs_in(f"{CS_COLUMNS}, identifier_key", "connector=? AND identifier_key IN", (connector,), keys)
+        return grouped((row[-1], cs_from_row(row[:-1])) for row in rows)
 
     def cs_by_mv(self, mv_ids: Iterable[int]) -> dict[int, list[CSObject]]:
-        wanted = list(dict.fromkeys(mv_ids))
-        out: dict[int, list[CSObject]] = {}
-        for chunk in _chunks(wanted):
-            marks = ",".join("?" * len(chunk))
-            for row in self._q(f"SELECT {CS_COLUMNS} FROM cs WHERE mv_id IN ({marks}) ORDER BY id", chunk):
-                out.setdefault(row[7], []).append(cs_from_row(row))
-        return out
+        return grouped((row[7], cs_from_row(row)) for row in self._cs_in(CS_COLUMNS, "mv_id IN", (), mv_ids))
+
+    def cs_refs_by_anchor(self, connector: str, anchors: Iterable[str]) -> dict[str, CSRef]:
+        rows = self._cs_in(CS_REF_COLUMNS, "connector=? AND anchor IN", (connector,), anchors)
+        return {row[3]: CSRef(*row) for row in rows}
+
+    def cs_refs_by_identifier(self, connector: str, identifiers: Iterable[str]) -> dict[str, list[CSRef]]:
+        keys = (identifier_key(i) for i in identifiers)
+        rows = self._cs_in(f"{CS_REF_COLUMNS}, identifier_key", "connector=? AND identifier_key IN", (connector,), keys)
+        return grouped((row[-1], CSRef(*row[:-1])) for row in rows)
+
+    def cs_refs_by_mv(self, mv_ids: Iterable[int]) -> dict[int, list[CSRef]]:
+        return grouped((row[5], CSRef(*row)) for row in self._cs_in(CS_REF_COLUMNS, "mv_id IN", (), mv_ids))
 
     def _write_cs_keys(self, objs: Sequence[CSObject], *, replace: bool) -> None:
         rows = []
