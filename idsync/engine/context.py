@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from idsync.connectors.base import Capabilities
 from idsync.engine.errors import ErrorLog
+from idsync.engine.evaluation import binary_attributes, expression_input
 from idsync.engine.rules import RuleSet
 from idsync.expressions import EvalContext
-from idsync.model import ObjectTypeSchema, StepResult
+from idsync.model import CSObject, MVObject, ObjectTypeSchema, StepResult
 from idsync.store import Store
 
 
@@ -32,9 +34,12 @@ class SyncContext:
     waiting_refs: set[tuple[str, str, str]] | None = None
     """(direction, connector, ref) of every unresolved reference, loaded once per step."""
     waiting_owners: set[tuple[int, str, str]] = field(default_factory=set)
+    """(mv_id, attribute, direction) that have unresolved rows."""
     deferred_unresolved: list[tuple[str, str, str, list[str]]] | None = None
     """While a projection computes an MV object that has no id yet, its unresolved references wait here."""
-    """(mv_id, attribute, direction) that have unresolved rows."""
+    binary: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+    """(connector or "", object type) -> its binary attributes. Schemas change only when an import discovers them,
+    never during a sync, so one lookup per type and step is exact."""
 
     def load_unresolved(self) -> None:
         rows = self.store.unresolved_all()
@@ -44,3 +49,19 @@ class SyncContext:
     def mv_schema(self, mv_type: str) -> ObjectTypeSchema:
         schema = self.rules.mv_schemas.get(mv_type)
         return schema if schema is not None else ObjectTypeSchema(mv_type)
+
+    def cs_values(self, cs: CSObject) -> Mapping[str, Any]:
+        """What expressions see of a CS object: its hologram, binary values as bytes."""
+        key = (cs.connector, cs.object_type)
+        binary = self.binary.get(key)
+        if binary is None:
+            binary = self.binary[key] = binary_attributes(self.cs_schema(cs.connector, cs.object_type))
+        return expression_input(cs.hologram, binary)
+
+    def mv_values(self, mv: MVObject) -> Mapping[str, Any]:
+        """What expressions see of an MV object: its attributes, binary values as bytes."""
+        key = ("", mv.object_type)
+        binary = self.binary.get(key)
+        if binary is None:
+            binary = self.binary[key] = binary_attributes(self.mv_schema(mv.object_type))
+        return expression_input(mv.attributes, binary)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from idsync.engine.context import SyncContext
-from idsync.engine.evaluation import binary_attributes, evaluate_flow, expression_input, in_scope, typed
+from idsync.engine.evaluation import evaluate_flow, in_scope, typed
 from idsync.engine.references import record_unresolved, resolve_inbound
 from idsync.engine.rules import CompiledInbound
 from idsync.expressions import AUTHORITATIVE_NULL, IGNORE_THIS_FLOW
@@ -29,9 +29,7 @@ def rule_applies(ctx: SyncContext, rule: CompiledInbound, cs: CSObject) -> bool:
     if cs.connector != rule.connector or cs.object_type != rule.object_type:
         result = False
     else:
-        schema = ctx.cs_schema(cs.connector, cs.object_type)
-        values = expression_input(cs.hologram, binary_attributes(schema))
-        result = in_scope(rule.scope, values, ctx.eval_ctx, rule.name)
+        result = rule.scope is None or in_scope(rule.scope, ctx.cs_values(cs), ctx.eval_ctx, rule.name)
     ctx.scope_cache[key] = result
     return result
 
@@ -88,8 +86,7 @@ def recompute(
                 continue
             values = inputs.get(cs.id)
             if values is None:
-                values = expression_input(cs.hologram, binary_attributes(ctx.cs_schema(cs.connector, cs.object_type)))
-                inputs[cs.id] = values
+                values = inputs[cs.id] = ctx.cs_values(cs)
             unique = _unique_in_metaverse(ctx, mv, attr) if flow.picks_unique else None
             result = evaluate_flow(flow, values, ctx.eval_ctx, rule.name, unique)  # type: ignore[arg-type]
             if result is IGNORE_THIS_FLOW:

@@ -12,7 +12,7 @@ from typing import Any
 from idsync.engine.context import SyncContext
 from idsync.engine.deprovisioning import deprovision
 from idsync.engine.errors import ObjectError
-from idsync.engine.evaluation import binary_attributes, expression_input, in_scope
+from idsync.engine.evaluation import in_scope
 from idsync.engine.export_flows import desired_values, export_flows, identifier_value
 from idsync.engine.join import join_connector_space
 from idsync.engine.pending_exports import add_changes
@@ -27,7 +27,7 @@ def outbound(ctx: SyncContext, mv: MVObject, links: list[CSObject]) -> list[CSOb
     groups = ctx.rules.outbound_for(mv.object_type)
     if not groups:
         return []
-    values = expression_input(mv.attributes, binary_attributes(ctx.mv_schema(mv.object_type)))
+    values = ctx.mv_values(mv)
     touched: list[CSObject] = []
     for (connector, object_type), group in groups.items():
         linked = next((c for c in links if c.connector == connector and c.object_type == object_type), None)
@@ -99,7 +99,7 @@ def provision(
             f"provisioning: the identifier flow of rule {rule.name!r} gave no value; the object cannot be created",
             code="provisioning-error",
         )
-    existing = ctx.store.cs_by_identifier(rule.connector, [identifier]).get(identifier_key(identifier), [])
+    existing = ctx.store.cs_refs_by_identifier(rule.connector, [identifier]).get(identifier_key(identifier), [])
     caps = ctx.capabilities(rule.connector)
     if not caps.case_insensitive_identifiers:
         existing = [c for c in existing if c.identifier == identifier]

@@ -14,21 +14,21 @@ from dataclasses import dataclass, field
 
 from idsync.engine.context import SyncContext
 from idsync.model import CSObject
-from idsync.store import Unresolved
+from idsync.store import CSRef, Unresolved
 from idsync.store.rows import identifier_key
 
 PLACEHOLDER = "#cs:"
 """An outbound reference to an object provisioned but not yet given an anchor by its target; export resolves it."""
 
 
-def reference_key(ctx: SyncContext, cs: CSObject) -> str | None:
+def reference_key(ctx: SyncContext, cs: CSObject | CSRef) -> str | None:
     caps = ctx.capabilities(cs.connector)
     if caps.references_by == "identifier":
         return cs.identifier
     return cs.anchor
 
 
-def outbound_key(ctx: SyncContext, cs: CSObject) -> str:
+def outbound_key(ctx: SyncContext, cs: CSObject | CSRef) -> str:
     key = reference_key(ctx, cs)
     return key if key is not None else f"{PLACEHOLDER}{cs.id}"
 
@@ -50,7 +50,7 @@ def resolve_inbound(ctx: SyncContext, connector: str, keys: Iterable[str]) -> tu
     resolved: list[str] = []
     missing: list[str] = []
     if caps.references_by == "identifier":
-        found = ctx.store.cs_by_identifier(connector, wanted)
+        found = ctx.store.cs_refs_by_identifier(connector, wanted)
         for key in wanted:
             linked = [c for c in found.get(identifier_key(key), []) if c.mv_id is not None]
             if linked:
@@ -58,7 +58,7 @@ def resolve_inbound(ctx: SyncContext, connector: str, keys: Iterable[str]) -> tu
             else:
                 missing.append(identifier_key(key))
     else:
-        by_anchor = ctx.store.cs_by_anchor(connector, wanted)
+        by_anchor = ctx.store.cs_refs_by_anchor(connector, wanted)
         for key in wanted:
             cs = by_anchor.get(key)
             if cs is not None and cs.mv_id is not None:
@@ -116,7 +116,7 @@ def resolve_outbound(ctx: SyncContext, connector: str, mv_refs: Iterable[str]) -
             wanted.append(int(ref))
         except (TypeError, ValueError):
             bad.append(str(ref))
-    links = ctx.store.cs_by_mv(wanted) if wanted else {}
+    links = ctx.store.cs_refs_by_mv(wanted) if wanted else {}
     keys: list[str] = []
     missing: list[str] = bad
     for mv_id in wanted:

@@ -42,15 +42,15 @@ class CompiledFlow:
     skip_null: bool
     initial_only: bool
     order: int
+    picks_unique: bool = field(init=False)
+    """SelectUniqueValue needs to ask the store whether a candidate is taken."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "picks_unique", "selectuniquevalue" in self.expression.text.casefold())
 
     @property
     def references(self) -> frozenset[str]:
         return self.expression.references
-
-    @property
-    def picks_unique(self) -> bool:
-        """SelectUniqueValue needs to ask the store whether a candidate is taken."""
-        return "selectuniquevalue" in self.expression.text.casefold()
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +150,8 @@ class RuleSet:
     contributors: dict[tuple[str, str], list[tuple[CompiledInbound, CompiledFlow]]] = field(default_factory=dict)
     outbound_groups: dict[str, dict[tuple[str, str], list[CompiledOutbound]]] = field(default_factory=dict)
     deletion: dict[str, MVDeletionRule] = field(default_factory=dict)
+    direct_joins: dict[str, list[tuple[CompiledInbound, str, str]]] = field(default_factory=dict)
+    """MV type -> ``inbound_direct_joins``, worked out once: the rules do not change after compilation."""
 
     def deletion_rule(self, mv_type: str) -> MVDeletionRule:
         return self.deletion.get(mv_type) or MVDeletionRule()
@@ -161,6 +163,9 @@ class RuleSet:
     def inbound_direct_joins(self, mv_type: str) -> list[tuple[CompiledInbound, str, str]]:
         """(rule, MV attribute, CS attribute) for inbound join pairs whose CS side is a plain attribute: a change of
         that MV attribute can make a waiting disconnector joinable, and the index says which."""
+        known = self.direct_joins.get(mv_type)
+        if known is not None:
+            return known
         out = []
         for rule in self.inbound:
             if rule.mv_type != mv_type:
@@ -169,6 +174,7 @@ class RuleSet:
                 for mv_attr, expr in join.pairs:
                     if expr.direct_attribute is not None:
                         out.append((rule, mv_attr, expr.direct_attribute))
+        self.direct_joins[mv_type] = out
         return out
 
     def outbound_direct_joins(self, connector: str, object_type: str) -> list[tuple[CompiledOutbound, str, str]]:

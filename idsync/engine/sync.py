@@ -9,17 +9,17 @@ so one object's failure is an error row and the page goes on.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from operator import attrgetter
+from typing import Any
 
 from idsync.engine.context import SyncContext
 from idsync.engine.deprovisioning import deprovision
 from idsync.engine.errors import ObjectError
-from idsync.engine.evaluation import binary_attributes, expression_input
 from idsync.engine.join import join_metaverse
 from idsync.engine.precedence import contributed_attributes, recompute, rule_applies
 from idsync.engine.provisioning import linking_rule, outbound
 from idsync.engine.references import deferred_unresolved, mark_referrers, waiting_for_link
-from idsync.model import CSObject, ImportOp, LinkState, MVObject, PendingImport
+from idsync.model import CSObject, ImportOp, LinkState, MVObject, PendingImport, StepCounters
 from idsync.store import CSFilter
 from idsync.store.rows import key_value
 
@@ -27,6 +27,34 @@ PAGE = 500
 INBOUND_LINKS = ("joined:", "projected:")
 
 Progress = Callable[[int], None]
+
+_COUNTERS = StepCounters.__slots__
+_counts = attrgetter(*_COUNTERS)
+"""A step's counters as a tuple: what an object's failure restores (much cheaper than copying the dataclass)."""
+_link_fields = attrgetter("link_state", "mv_id", "link_rule", "pending_import", "error")
+"""What ``cs_save_links`` writes."""
+
+
+class PageLinks:
+    """The MV objects of a page's linked CS objects and every CS object linked to them, read in two queries.
+
+    Exact without invalidation, because each entry is used once, by the CS object whose MV object it is (``take``),
+    and processing one CS object writes only its own MV objects (the one it was linked to, the one it joins or
+    projects) and links to them: an MV object has at most one CS object per connector, so no other object of the
+    page shares them. What processing an object does to another CS object of the same connector (provisioning,
+    adoption, deprovisioning) marks that object dirty, and a dirty object reads its MV object afresh.
+    """
+
+    def __init__(self, ctx: SyncContext, page: list[CSObject]) -> None:
+        ids = [cs.mv_id for cs in page if cs.mv_id is not None]
+        self.objects = ctx.store.mv_get_many(ids) if ids else {}
+        self.links = ctx.store.cs_by_mv(ids) if ids else {}
+
+    def take(self, mv_id: int) -> tuple[MVObject | None, list[CSObject]] | None:
+        """The MV object and its links as read with the page; None when they were taken already."""
+        if mv_id not in self.links and mv_id not in self.objects:
+            return None
+        return self.objects.pop(mv_id, None), self.links.pop(mv_id, [])
 
 
 class Synchronizer:
@@ -37,6 +65,8 @@ class Synchronizer:
         self.full = full
         self.progress = progress
         self.dirty: set[int] = set()
+        self.loaded: tuple[Any, ...] = ()
+        """The link fields of the object being processed, as read: its link is written only when they changed."""
 
     # driver ----------------------------------------------------------------------------------------------------
     def run(self) -> None:
@@ -54,17 +84,21 @@ class Synchronizer:
                 if not page:
                     break
                 with self.store.transaction():
+                    linked = PageLinks(self.ctx, page)
                     for cs in page:
                         if cs.id in done:
                             continue
                         if len(filters) > 1:
                             done.add(cs.id)
+                        known = None
                         if cs.id in self.dirty:
                             fresh = self.store.cs_get(cs.id)
                             if fresh is None:
                                 continue
                             cs = fresh
-                        self.process(cs)
+                        elif cs.mv_id is not None:
+                            known = linked.take(cs.mv_id)
+                        self.process(cs, known)
                         if self.ctx.errors.reached:
                             break
                     self.store.add_errors(self.ctx.errors.drain())
@@ -74,15 +108,16 @@ class Synchronizer:
                 self.ctx.errors.check_limit()
         self.retry_references()
 
-    def process(self, cs: CSObject) -> None:
+    def process(self, cs: CSObject, known: tuple[MVObject | None, list[CSObject]] | None = None) -> None:
+        """Sync one CS object. ``known``: its MV object and links, when the caller read them with the page."""
         self.ctx.scope_cache.clear()
-        counters = replace(self.ctx.step.counters)
+        counts = _counts(self.ctx.step.counters)
         try:
             with self.store.object_scope():
-                self._process(cs)
+                self._process(cs, known)
         except ObjectError as exc:
             # the object's work was rolled back, and so are its counts
-            self.ctx.step.counters = counters
+            _restore(self.ctx.step.counters, counts)
             self.ctx.errors.from_exception(exc, cs=cs)
             fresh = self.store.cs_get(cs.id)
             if fresh is not None:
@@ -90,19 +125,24 @@ class Synchronizer:
                 self.store.cs_save([fresh])
 
     # one object -------------------------------------------------------------------------------------------------
-    def _process(self, cs: CSObject) -> None:
+    def _process(self, cs: CSObject, known: tuple[MVObject | None, list[CSObject]] | None) -> None:
         counters = self.ctx.step.counters
         pending = cs.pending_import
+        self.loaded = _link_fields(cs)
         cs.error = None
         if pending is not None and pending.op is ImportOp.DELETE:
             self._delete(cs)
             return
         rules = self.ctx.rules.inbound_for(cs.connector, cs.object_type)
-        mv: MVObject | None = self.store.mv_get(cs.mv_id) if cs.mv_id is not None else None
+        mv: MVObject | None = None
+        if known is not None:
+            mv = known[0]
+        elif cs.mv_id is not None:
+            mv = self.store.mv_get(cs.mv_id)
         if cs.mv_id is not None and mv is None:
             cs.mv_id, cs.link_state, cs.link_rule = None, LinkState.DISCONNECTOR, None
         if mv is not None:
-            links = self._links(mv, cs)
+            links = self._links(mv, cs, None if known is None else known[1])
             applicable = [r for r in rules if r.mv_type == mv.object_type and rule_applies(self.ctx, r, cs)]
             inbound_link = (cs.link_rule or "").startswith(INBOUND_LINKS)
             if rules and inbound_link and not applicable:
@@ -112,7 +152,7 @@ class Synchronizer:
             attrs = contributed_attributes(self.ctx, mv, cs, changes)
             changed = recompute(self.ctx, mv, links, attrs) if attrs else set()
             cs.pending_import = None
-            self.store.cs_save_links([cs])
+            self._save_links(cs)
             if changed:
                 self.store.mv_save([mv])
                 counters.updates += 1
@@ -123,18 +163,18 @@ class Synchronizer:
             return
         if cs.link_state is LinkState.EXPLICIT:
             cs.pending_import = None
-            self.store.cs_save_links([cs])
+            self._save_links(cs)
             counters.unchanged += 1
             return
         applicable = [r for r in rules if rule_applies(self.ctx, r, cs)]
         if not applicable:
             cs.link_state = LinkState.FILTERED if rules else LinkState.DISCONNECTOR
             cs.pending_import = None
-            self.store.cs_save_links([cs])
+            self._save_links(cs)
             counters.unchanged += 1
             self._flag_adopters(cs)
             return
-        values = expression_input(cs.hologram, binary_attributes(self.ctx.cs_schema(cs.connector, cs.object_type)))
+        values = self.ctx.cs_values(cs)
         for rule in applicable:
             if not rule.joins:
                 continue
@@ -169,7 +209,7 @@ class Synchronizer:
         if projector is None:
             cs.link_state = LinkState.DISCONNECTOR
             cs.pending_import = None
-            self.store.cs_save_links([cs])
+            self._save_links(cs)
             counters.unchanged += 1
             self._flag_adopters(cs)
             return
@@ -186,9 +226,14 @@ class Synchronizer:
         waiting_for_link(self.ctx, cs)  # a new MV id: nothing references it yet
         self._outbound(mv, [cs])
 
-    def _links(self, mv: MVObject, cs: CSObject) -> list[CSObject]:
-        links = self.store.cs_by_mv([mv.id]).get(mv.id, [])
+    def _links(self, mv: MVObject, cs: CSObject, known: list[CSObject] | None = None) -> list[CSObject]:
+        links = known if known is not None else self.store.cs_by_mv([mv.id]).get(mv.id, [])
         return [cs if c.id == cs.id else c for c in links] or [cs]
+
+    def _save_links(self, cs: CSObject) -> None:
+        """Write what sync decided about ``cs``, unless that is what the store holds already."""
+        if _link_fields(cs) != self.loaded:
+            self.store.cs_save_links([cs])
 
     def _link(self, cs: CSObject, mv: MVObject, how: str) -> None:
         cs.mv_id = mv.id
@@ -244,7 +289,7 @@ class Synchronizer:
     def delete_mv(self, mv: MVObject, remaining: list[CSObject]) -> None:
         """Apply the MV deletion: every remaining link gets its deprovision action, then the object goes."""
         groups = self.ctx.rules.outbound_for(mv.object_type)
-        values = expression_input(mv.attributes, binary_attributes(self.ctx.mv_schema(mv.object_type)))
+        values = self.ctx.mv_values(mv)
         for other in remaining:
             group = groups.get((other.connector, other.object_type))
             if group and not (other.link_rule or "").startswith(INBOUND_LINKS):
@@ -312,7 +357,7 @@ class Synchronizer:
 
     def _retry_one(self, mv: MVObject, links: list[CSObject], inbound: bool) -> None:
         self.ctx.scope_cache.clear()
-        counters = replace(self.ctx.step.counters)
+        counts = _counts(self.ctx.step.counters)
         try:
             with self.store.object_scope():
                 if inbound:
@@ -323,5 +368,10 @@ class Synchronizer:
                         self.ctx.step.counters.updates += 1
                 self._outbound(mv, links)
         except ObjectError as exc:
-            self.ctx.step.counters = counters
+            _restore(self.ctx.step.counters, counts)
             self.ctx.errors.from_exception(exc, mv_id=mv.id)
+
+
+def _restore(counters: StepCounters, counts: tuple[Any, ...]) -> None:
+    for name, value in zip(_COUNTERS, counts, strict=True):
+        setattr(counters, name, value)
