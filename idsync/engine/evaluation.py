@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from idsync.engine.errors import ObjectError
@@ -20,6 +22,16 @@ from idsync.model import AttributeSpec, AttributeType, AttributeValueError, Obje
 
 SENTINELS = (IGNORE_THIS_FLOW, AUTHORITATIVE_NULL)
 _MISSING = object()
+_UTC_TEXT = re.compile(r"[1-9]\d{3}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+"""The storage form of a date-time (``format_datetime``): such a text coerces to itself once it is a valid date."""
+
+
+def _valid_date(text: str) -> bool:
+    try:
+        datetime.fromisoformat(text[:-1])
+    except ValueError:
+        return False
+    return True
 
 
 def binary_attributes(schema: ObjectTypeSchema) -> frozenset[str]:
@@ -87,8 +99,15 @@ def typed(spec: AttributeSpec | None, value: Any) -> Any:
         if value == "" or value == []:
             return None
         return value
-    if type(value) is str and spec.type is AttributeType.STRING and not spec.multivalued:
-        return value or None
+    if not spec.multivalued:
+        # values already in storage form, the commonest results (a copied source value), need no coercion
+        kind, t = spec.type, type(value)
+        if t is str and kind is AttributeType.STRING:
+            return value or None
+        if (t is int and kind is AttributeType.INTEGER) or (t is bool and kind is AttributeType.BOOLEAN):
+            return value
+        if t is str and kind is AttributeType.DATETIME and _UTC_TEXT.fullmatch(value) and _valid_date(value):
+            return value
     try:
         return coerce(spec, value)
     except AttributeValueError as exc:

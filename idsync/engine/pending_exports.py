@@ -9,6 +9,7 @@ same changes once.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from idsync.model import (
@@ -44,7 +45,13 @@ def _spec(schema: ObjectTypeSchema, attr: str, value: Any, current: Any) -> Attr
     spec = schema.attributes.get(attr)
     if spec is not None:
         return spec
-    multivalued = isinstance(value, list) or isinstance(current, list)
+    return _unknown_spec(attr, isinstance(value, list) or isinstance(current, list))
+
+
+@lru_cache(maxsize=4096)
+def _unknown_spec(attr: str, multivalued: bool) -> AttributeSpec:
+    """An attribute the target's schema does not describe (yet): text, compared exactly. Specs are immutable, so
+    one per name serves every object (a target without a discovered schema would build one per value otherwise)."""
     return AttributeSpec(attr, multivalued=multivalued)
 
 

@@ -10,7 +10,8 @@ they set until a better contributor speaks.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from idsync.engine.context import SyncContext
 from idsync.engine.evaluation import evaluate_flow, in_scope, typed
@@ -62,59 +63,69 @@ def recompute(
     projecting: CSObject | None = None,
 ) -> set[str]:
     """Recompute ``attributes`` of ``mv`` from its linked CS objects. Returns the names whose values changed."""
-    schema = ctx.mv_schema(mv.object_type)
+    specs = ctx.mv_schema(mv.object_type).attributes
+    contributors = ctx.rules.contributors
+    current_values, provenance = mv.attributes, mv.provenance
     by_source: dict[tuple[str, str], CSObject] = {}
     for link in links:
         by_source.setdefault((link.connector, link.object_type), link)
-    inputs: dict[int, object] = {}
+    inputs: dict[int, Mapping[str, Any]] = {}
+    made: dict[tuple[str, int], Contribution] = {}
     changed: set[str] = set()
     for attr in sorted(set(attributes)):
-        spec = schema.attributes.get(attr)
+        spec = specs.get(attr)
+        is_reference = spec is not None and spec.type is AttributeType.REFERENCE
         value: object = None
         contribution: Contribution | None = None
-        decided = False
-        for rule, flow in ctx.rules.contributors_of(mv.object_type, attr):
-            source = by_source.get((rule.connector, rule.object_type))
-            if source is None or not rule_applies(ctx, rule, source):
+        for rule, flow in contributors.get((mv.object_type, attr), ()):
+            cs = by_source.get((rule.connector, rule.object_type))
+            if cs is None or not rule_applies(ctx, rule, cs):
                 continue
-            cs = source
+            current = provenance.get(attr)
             if flow.initial_only and cs is not projecting:
-                current = mv.provenance.get(attr)
                 if current is not None and current.rule == rule.name and current.cs_id == cs.id:
-                    value, contribution, decided = mv.attributes.get(attr), current, True
+                    value, contribution = current_values.get(attr), current
                     break
                 continue
             values = inputs.get(cs.id)
             if values is None:
                 values = inputs[cs.id] = ctx.cs_values(cs)
             unique = _unique_in_metaverse(ctx, mv, attr) if flow.picks_unique else None
-            result = evaluate_flow(flow, values, ctx.eval_ctx, rule.name, unique)  # type: ignore[arg-type]
+            result = evaluate_flow(flow, values, ctx.eval_ctx, rule.name, unique)
             if result is IGNORE_THIS_FLOW:
                 continue
             if result is AUTHORITATIVE_NULL:
-                value, contribution, decided = None, Contribution(cs.connector, rule.name, cs.id), True
-                break
-            if spec is not None and spec.type is AttributeType.REFERENCE:
-                result = _resolve_reference(ctx, mv, attr, rule, result, multivalued=spec.multivalued)
+                result = None
             else:
-                result = typed(spec, result)
-            if result is None and flow.skip_null:
-                continue
-            value, contribution, decided = result, Contribution(cs.connector, rule.name, cs.id), True
+                if is_reference:
+                    assert spec is not None
+                    result = _resolve_reference(ctx, mv, attr, rule, result, multivalued=spec.multivalued)
+                else:
+                    result = typed(spec, result)
+                if result is None and flow.skip_null:
+                    continue
+            value = result
+            if current is not None and current.rule == rule.name and current.cs_id == cs.id:
+                contribution = current  # the same contributor as before: lineage unchanged
+            else:
+                # one instance per contributor serves all its attributes: nothing changes a Contribution in place
+                key = (rule.name, cs.id)
+                contribution = made.get(key)
+                if contribution is None:
+                    contribution = made[key] = Contribution(cs.connector, rule.name, cs.id)
             break
-        if not decided:
-            value, contribution = None, None
-            if spec is not None and spec.type is AttributeType.REFERENCE:
+        else:
+            if is_reference:
                 record_unresolved(ctx, mv.id, attr, "in", "", [])
-        old = mv.attributes.get(attr)
+        old = current_values.get(attr)
         if value is None:
-            mv.attributes.pop(attr, None)
+            current_values.pop(attr, None)
         else:
-            mv.attributes[attr] = value
+            current_values[attr] = value
         if contribution is None:
-            mv.provenance.pop(attr, None)
+            provenance.pop(attr, None)
         else:
-            mv.provenance[attr] = contribution
+            provenance[attr] = contribution
         if (spec is None or not values_equal(spec, old, value)) and not (old is None and value is None):
             changed.add(attr)
     return changed

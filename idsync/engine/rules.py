@@ -78,26 +78,17 @@ class CompiledInbound:
     scope: Expression | None
     joins: list[JoinCriterion]
     flows: list[CompiledFlow]
+    # copied from the configuration once: sync reads them for every object and flow
+    name: str = field(init=False)
+    connector: str = field(init=False)
+    object_type: str = field(init=False)
+    mv_type: str = field(init=False)
+    project: bool = field(init=False)
 
-    @property
-    def name(self) -> str:
-        return self.config.name
-
-    @property
-    def connector(self) -> str:
-        return self.config.connector
-
-    @property
-    def object_type(self) -> str:
-        return self.config.object_type
-
-    @property
-    def mv_type(self) -> str:
-        return self.config.metaverse_type
-
-    @property
-    def project(self) -> bool:
-        return self.config.project
+    def __post_init__(self) -> None:
+        config = self.config
+        self.name, self.connector, self.object_type = config.name, config.connector, config.object_type
+        self.mv_type, self.project = config.metaverse_type, config.project
 
     @property
     def scope_references(self) -> frozenset[str]:
@@ -115,30 +106,18 @@ class CompiledOutbound:
     deprovision_flows: list[CompiledFlow]
     reference_targets: frozenset[str]
     """Target attributes whose values are references (fed directly by an MV reference attribute)."""
+    # copied from the configuration once: sync reads them for every object and flow
+    name: str = field(init=False)
+    connector: str = field(init=False)
+    object_type: str = field(init=False)
+    mv_type: str = field(init=False)
+    provision: bool = field(init=False)
+    deprovision: str = field(init=False)
 
-    @property
-    def name(self) -> str:
-        return self.config.name
-
-    @property
-    def connector(self) -> str:
-        return self.config.connector
-
-    @property
-    def object_type(self) -> str:
-        return self.config.object_type
-
-    @property
-    def mv_type(self) -> str:
-        return self.config.metaverse_type
-
-    @property
-    def provision(self) -> bool:
-        return self.config.provision
-
-    @property
-    def deprovision(self) -> str:
-        return self.config.deprovision
+    def __post_init__(self) -> None:
+        config = self.config
+        self.name, self.connector, self.object_type = config.name, config.connector, config.object_type
+        self.mv_type, self.provision, self.deprovision = config.metaverse_type, config.provision, config.deprovision
 
 
 @dataclass(slots=True)

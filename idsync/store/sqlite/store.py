@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -73,6 +73,21 @@ def _json_values_match(column: str, test: str) -> str:
     return f"EXISTS (SELECT 1 FROM json_each({column}, '$.' || json_quote(?)) j WHERE casefold({text}) {test})"
 
 
+class _Joined:
+    """A transaction joining the one in progress: only counts the depth (every write is one, so it is reused)."""
+
+    __slots__ = ("store",)
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self.store = store
+
+    def __enter__(self) -> None:
+        self.store._depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        self.store._depth -= 1
+
+
 class SQLiteStore:
     def __init__(self, path: Path | str, *, synchronous: str = "NORMAL") -> None:
         self.path = str(path)
@@ -88,6 +103,7 @@ class SQLiteStore:
         # SQLite's lower() and LIKE fold ASCII only; searches fold case as the key index does
         self._db.create_function("casefold", 1, _casefold, deterministic=True)
         self._depth = 0
+        self._joined = _Joined(self)
         self._scopes: list[bool] = []
         """One entry per open ``object_scope``: whether its savepoint was taken yet."""
         self._keys = KeyConfig()
@@ -111,17 +127,15 @@ class SQLiteStore:
     def close(self) -> None:
         self._db.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self) -> AbstractContextManager[None]:
         if self._depth:
             if self._scopes and not self._scopes[-1]:
                 self._open_scopes()
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-            return
+            return self._joined
+        return self._begin()
+
+    @contextmanager
+    def _begin(self) -> Iterator[None]:
         self._db.execute("BEGIN IMMEDIATE")
         self._depth = 1
         try:
