@@ -72,23 +72,31 @@ def truthy(value: Any) -> bool:
 
 
 @dataclass(slots=True)
-class CompiledInbound:
+class _CompiledRule:
+    """What sync reads of a rule for every object and flow, copied from its configuration once."""
+
+    name: str = field(init=False)
+    connector: str = field(init=False)
+    object_type: str = field(init=False)
+    mv_type: str = field(init=False)
+
+    def _copy(self, config: InboundRule | OutboundRule) -> None:
+        self.name, self.connector, self.object_type = config.name, config.connector, config.object_type
+        self.mv_type = config.metaverse_type
+
+
+@dataclass(slots=True)
+class CompiledInbound(_CompiledRule):
     config: InboundRule
     order: int
     scope: Expression | None
     joins: list[JoinCriterion]
     flows: list[CompiledFlow]
-    # copied from the configuration once: sync reads them for every object and flow
-    name: str = field(init=False)
-    connector: str = field(init=False)
-    object_type: str = field(init=False)
-    mv_type: str = field(init=False)
     project: bool = field(init=False)
 
     def __post_init__(self) -> None:
-        config = self.config
-        self.name, self.connector, self.object_type = config.name, config.connector, config.object_type
-        self.mv_type, self.project = config.metaverse_type, config.project
+        self._copy(self.config)
+        self.project = self.config.project
 
     @property
     def scope_references(self) -> frozenset[str]:
@@ -96,7 +104,7 @@ class CompiledInbound:
 
 
 @dataclass(slots=True)
-class CompiledOutbound:
+class CompiledOutbound(_CompiledRule):
     config: OutboundRule
     order: int
     scope: Expression | None
@@ -106,18 +114,12 @@ class CompiledOutbound:
     deprovision_flows: list[CompiledFlow]
     reference_targets: frozenset[str]
     """Target attributes whose values are references (fed directly by an MV reference attribute)."""
-    # copied from the configuration once: sync reads them for every object and flow
-    name: str = field(init=False)
-    connector: str = field(init=False)
-    object_type: str = field(init=False)
-    mv_type: str = field(init=False)
     provision: bool = field(init=False)
     deprovision: str = field(init=False)
 
     def __post_init__(self) -> None:
-        config = self.config
-        self.name, self.connector, self.object_type = config.name, config.connector, config.object_type
-        self.mv_type, self.provision, self.deprovision = config.metaverse_type, config.provision, config.deprovision
+        self._copy(self.config)
+        self.provision, self.deprovision = self.config.provision, self.config.deprovision
 
 
 @dataclass(slots=True)
