@@ -41,7 +41,8 @@ ERROR_INSERT_COLUMNS = "run_id, step_id, connector, cs_id, mv_id, identifier, at
 AUDIT_COLUMNS = "id, at, run_id, step_id, connector, cs_id, identifier, op, rule, result, changes"
 AUDIT_INSERT_COLUMNS = "at, run_id, step_id, connector, cs_id, identifier, op, rule, result, changes"
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=False).encode
+# rows never hold a cycle: no need to check for one
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=False, check_circular=False).encode
 _loads = json.loads
 
 
@@ -61,6 +62,8 @@ def like_pattern(value: str) -> str:
 
 def key_value(value: Any) -> str:
     """The normalized text of a value in the join/uniqueness index: case-insensitive, as MIM's SQL collation."""
+    if type(value) is str:
+        return value.casefold()
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
@@ -132,7 +135,7 @@ def mv_to_params(obj: MVObject) -> tuple[Any, ...]:
     return (
         obj.object_type,
         _dumps(obj.attributes),
-        _dumps({k: v.to_json() for k, v in obj.provenance.items()}),
+        _dumps({k: [c.connector, c.rule, c.cs_id] for k, c in obj.provenance.items()}),  # Contribution.to_json
         obj.created_run,
     )
 

@@ -22,6 +22,7 @@ from psycopg.types.string import TextLoader
 
 from idsync.model import CSObject, ErrorRow, MVObject, RunResult, RunStatus, StepKind, StepResult, as_list
 from idsync.store.base import CSFilter, CSRef, KeyConfig, StoreError, Unresolved
+from idsync.store.lookups import LookupMemory
 from idsync.store.postgres.urls import mask_url, scrub
 from idsync.store.rows import (
     AUDIT_COLUMNS,
@@ -183,6 +184,7 @@ class PostgresStore:
         # JSON columns come back as text and go through the same row conversion as every other store
         self._db.adapters.register_loader("jsonb", TextLoader)
         self._depth = 0
+        self._memory = LookupMemory()
         self._keys = KeyConfig()
         try:
             self._migrate()
@@ -228,10 +230,12 @@ class PostgresStore:
             return
         with self._db.transaction():
             self._depth = 1
+            self._memory.begin()
             try:
                 yield
             finally:
                 self._depth = 0
+                self._memory.end()
 
     @contextmanager
     def object_scope(self) -> Iterator[None]:
@@ -244,19 +248,31 @@ class PostgresStore:
             with self.transaction():
                 yield
             return
-        with self._db.transaction():
-            yield
+        try:
+            with self._db.transaction():
+                yield
+        except BaseException:
+            self._memory.rolled_back()
+            raise
 
     @contextmanager
     def savepoint_rollback(self) -> Iterator[None]:
         """Run work that is always rolled back (``preview``); inside a transaction only this work is undone."""
         outer = self._depth
-        with self._db.transaction(force_rollback=True):
-            self._depth = outer + 1
-            try:
-                yield
-            finally:
-                self._depth = outer
+        if not outer:
+            self._memory.begin()
+        try:
+            with self._db.transaction(force_rollback=True):
+                self._depth = outer + 1
+                try:
+                    yield
+                finally:
+                    self._depth = outer
+        finally:
+            if outer:
+                self._memory.rolled_back()
+            else:
+                self._memory.end()
 
     def _q(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self._db.execute(sql, params).fetchall()
@@ -368,19 +384,30 @@ class PostgresStore:
 
     def cs_refs_by_anchor(self, connector: str, anchors: Iterable[str]) -> dict[str, CSRef]:
         sql = f"SELECT {CS_REF_COLUMNS} FROM cs WHERE connector=%s AND anchor = ANY(%b::text[])"
-        return {row[3]: CSRef(*row) for row in self._rows_for(sql, (connector,), anchors)}
+
+        def fetch(wanted: list[str]) -> dict[str, CSRef]:
+            return {row[3]: CSRef(*row) for row in self._rows_for(sql, (connector,), wanted)}
+
+        return self._memory.by_anchors(connector, anchors, fetch)
 
     def cs_refs_by_identifier(self, connector: str, identifiers: Iterable[str]) -> dict[str, list[CSRef]]:
         sql = (
             f"SELECT {CS_REF_COLUMNS}, identifier_key FROM cs WHERE connector=%s AND identifier_key = ANY(%b::text[]) "
             "ORDER BY id"
         )
-        rows = self._rows_for(sql, (connector,), (identifier_key(i) for i in identifiers))
-        return grouped((row[-1], CSRef(*row[:-1])) for row in rows)
+
+        def fetch(keys: list[str]) -> dict[str, list[CSRef]]:
+            return grouped((row[-1], CSRef(*row[:-1])) for row in self._rows_for(sql, (connector,), keys))
+
+        return self._memory.by_identifiers(connector, identifiers, fetch)
 
     def cs_refs_by_mv(self, mv_ids: Iterable[int]) -> dict[int, list[CSRef]]:
         sql = f"SELECT {CS_REF_COLUMNS} FROM cs WHERE mv_id = ANY(%b::bigint[]) ORDER BY id"
-        return grouped((row[5], CSRef(*row)) for row in self._rows_for(sql, (), mv_ids))
+
+        def fetch(wanted: list[int]) -> dict[int, list[CSRef]]:
+            return grouped((row[5], CSRef(*row)) for row in self._rows_for(sql, (), wanted))
+
+        return self._memory.by_mv_ids(mv_ids, fetch)
 
     def _write_cs_keys(self, objs: Sequence[CSObject], keys: KeyConfig, *, replace: bool) -> None:
         found = {o.id: cs_keys(o, keys.cs[o.connector]) for o in objs if keys.cs.get(o.connector)}
@@ -389,6 +416,7 @@ class PostgresStore:
     def _write_mv_keys(self, objs: Sequence[MVObject], keys: KeyConfig, *, replace: bool) -> None:
         found = {o.id: mv_keys(o, keys.mv[o.object_type]) for o in objs if keys.mv.get(o.object_type)}
         self._write_keys("mv_keys", "object_type, attribute, value, mv_id", found, replace=replace)
+        self._memory.mv_written(found, (row for rows in found.values() for row in rows))
 
     def _write_keys(self, table: str, columns: str, found: dict[int, list[Any]], *, replace: bool) -> None:
         """Index rows of the objects whose type has key attributes; ``replace`` first drops what they had."""
@@ -410,6 +438,7 @@ class PostgresStore:
                 raise StoreError(anchor_taken(obj))
             obj.id = int(row[0])
             self._write_cs_keys([obj], self._keys, replace=False)
+            self._memory.cs_written([obj])
         return obj.id
 
     def cs_save(self, objs: Sequence[CSObject]) -> None:
@@ -421,12 +450,14 @@ class PostgresStore:
             except pg_errors.UniqueViolation as exc:
                 raise _unique_violation(exc, objs) from None
             self._write_cs_keys(objs, self._keys, replace=True)
+            self._memory.cs_written(objs)
 
     def cs_save_links(self, objs: Sequence[CSObject]) -> None:
         if not objs:
             return
         with self.transaction():
             self._update_rows("cs", CS_LINK_TYPES, [(o.id, *cs_link_params(o)) for o in objs])
+            self._memory.cs_written(objs)
 
     def cs_delete(self, ids: Iterable[int]) -> None:
         wanted = list(ids)
@@ -436,6 +467,7 @@ class PostgresStore:
             for chunk in _chunks(wanted):
                 self._db.execute("DELETE FROM cs WHERE id = ANY(%b::bigint[])", (chunk,))
                 self._db.execute("DELETE FROM cs_keys WHERE cs_id = ANY(%b::bigint[])", (chunk,))
+            self._memory.cs_deleted(wanted)
 
     def cs_mark_seen(self, connector: str, ids: Iterable[int], marker: int) -> None:
         with self.transaction():
@@ -531,10 +563,15 @@ class PostgresStore:
             for chunk in _chunks(wanted):
                 for table, column in (("mv", "id"), ("mv_keys", "mv_id"), ("unresolved", "mv_id")):
                     self._db.execute(f"DELETE FROM {table} WHERE {column} = ANY(%b::bigint[])", (chunk,))
+            self._memory.mv_written(wanted, ())
 
     def mv_find(self, object_type: str, attribute: str, values: Iterable[str]) -> dict[str, list[int]]:
         sql = "SELECT value, mv_id FROM mv_keys WHERE object_type=%s AND attribute=%s AND value = ANY(%b::text[])"
-        return grouped(self._rows_for(f"{sql} ORDER BY mv_id", (object_type, attribute), values))
+
+        def fetch(wanted: list[str]) -> dict[str, list[int]]:
+            return grouped(self._rows_for(f"{sql} ORDER BY mv_id", (object_type, attribute), wanted))
+
+        return self._memory.mv_find(object_type, attribute, list(dict.fromkeys(values)), fetch)
 
     def mv_page(self, object_type: str | None, after_id: int, limit: int) -> list[MVObject]:
         if object_type is None:
@@ -572,6 +609,7 @@ class PostgresStore:
             self._keys = keys
             return False
         with self.transaction():
+            self._memory.rolled_back()
             self._db.execute("DELETE FROM mv_keys")
             self._db.execute("DELETE FROM cs_keys")
             for object_type in keys.mv:

@@ -16,6 +16,7 @@ from typing import Any
 
 from idsync.model import CSObject, ErrorRow, MVObject, RunResult, RunStatus, StepKind, StepResult
 from idsync.store.base import CSFilter, CSRef, KeyConfig, StoreError, Unresolved
+from idsync.store.lookups import LookupMemory
 from idsync.store.rows import (
     AUDIT_COLUMNS,
     AUDIT_INSERT_COLUMNS,
@@ -104,6 +105,7 @@ class SQLiteStore:
         self._db.create_function("casefold", 1, _casefold, deterministic=True)
         self._depth = 0
         self._joined = _Joined(self)
+        self._memory = LookupMemory()
         self._scopes: list[bool] = []
         """One entry per open ``object_scope``: whether its savepoint was taken yet."""
         self._keys = KeyConfig()
@@ -138,14 +140,17 @@ class SQLiteStore:
     def _begin(self) -> Iterator[None]:
         self._db.execute("BEGIN IMMEDIATE")
         self._depth = 1
+        self._memory.begin()
         try:
             yield
         except BaseException:
             self._depth = 0
+            self._memory.end()
             self._db.execute("ROLLBACK")
             raise
         else:
             self._depth = 0
+            self._memory.end()
             self._db.execute("COMMIT")
 
     @contextmanager
@@ -169,6 +174,7 @@ class SQLiteStore:
             if self._scopes[level]:
                 self._db.execute(f"ROLLBACK TO object_scope_{level}")
                 self._db.execute(f"RELEASE object_scope_{level}")
+                self._memory.rolled_back()
             raise
         else:
             if self._scopes[level]:
@@ -196,13 +202,16 @@ class SQLiteStore:
                 self._depth -= 1
                 self._db.execute("ROLLBACK TO preview")
                 self._db.execute("RELEASE preview")
+                self._memory.rolled_back()
             return
         self._db.execute("BEGIN IMMEDIATE")
         self._depth = 1
+        self._memory.begin()
         try:
             yield
         finally:
             self._depth = 0
+            self._memory.end()
             self._db.execute("ROLLBACK")
 
     def _q(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -287,16 +296,25 @@ class SQLiteStore:
         return grouped((row[7], cs_from_row(row)) for row in self._cs_in(CS_COLUMNS, "mv_id IN", (), mv_ids))
 
     def cs_refs_by_anchor(self, connector: str, anchors: Iterable[str]) -> dict[str, CSRef]:
-        rows = self._cs_in(CS_REF_COLUMNS, "connector=? AND anchor IN", (connector,), anchors)
-        return {row[3]: CSRef(*row) for row in rows}
+        def fetch(wanted: list[str]) -> dict[str, CSRef]:
+            rows = self._cs_in(CS_REF_COLUMNS, "connector=? AND anchor IN", (connector,), wanted)
+            return {row[3]: CSRef(*row) for row in rows}
+
+        return self._memory.by_anchors(connector, anchors, fetch)
 
     def cs_refs_by_identifier(self, connector: str, identifiers: Iterable[str]) -> dict[str, list[CSRef]]:
-        keys = (identifier_key(i) for i in identifiers)
-        rows = self._cs_in(f"{CS_REF_COLUMNS}, identifier_key", "connector=? AND identifier_key IN", (connector,), keys)
-        return grouped((row[-1], CSRef(*row[:-1])) for row in rows)
+        def fetch(keys: list[str]) -> dict[str, list[CSRef]]:
+            where = "connector=? AND identifier_key IN"
+            rows = self._cs_in(f"{CS_REF_COLUMNS}, identifier_key", where, (connector,), keys)
+            return grouped((row[-1], CSRef(*row[:-1])) for row in rows)
+
+        return self._memory.by_identifiers(connector, identifiers, fetch)
 
     def cs_refs_by_mv(self, mv_ids: Iterable[int]) -> dict[int, list[CSRef]]:
-        return grouped((row[5], CSRef(*row)) for row in self._cs_in(CS_REF_COLUMNS, "mv_id IN", (), mv_ids))
+        def fetch(wanted: list[int]) -> dict[int, list[CSRef]]:
+            return grouped((row[5], CSRef(*row)) for row in self._cs_in(CS_REF_COLUMNS, "mv_id IN", (), wanted))
+
+        return self._memory.by_mv_ids(mv_ids, fetch)
 
     def _write_cs_keys(self, objs: Sequence[CSObject], *, replace: bool) -> None:
         rows = []
@@ -325,6 +343,7 @@ class SQLiteStore:
                 raise StoreError(anchor_taken(obj)) from None
             obj.id = int(cur.lastrowid or 0)
             self._write_cs_keys([obj], replace=False)
+            self._memory.cs_written([obj])
         return obj.id
 
     def cs_save(self, objs: Sequence[CSObject]) -> None:
@@ -339,8 +358,10 @@ class SQLiteStore:
                     [(*cs_to_params(o), o.id) for o in objs],
                 )
             except sqlite3.IntegrityError:
+                self._memory.rolled_back()  # the rows of the batch before the failing one were written
                 raise StoreError(anchor_taken(self._anchor_conflict(objs))) from None
             self._write_cs_keys(objs, replace=True)
+            self._memory.cs_written(objs)
 
     def _anchor_conflict(self, objs: Sequence[CSObject]) -> CSObject:
         """The object of a failed batch whose anchor another object has (the failed statement alone was undone)."""
@@ -362,6 +383,7 @@ class SQLiteStore:
                 "UPDATE cs SET link_state=?, mv_id=?, link_rule=?, pending_import=?, error=? WHERE id=?",
                 [(*cs_link_params(o), o.id) for o in objs],
             )
+            self._memory.cs_written(objs)
 
     def cs_delete(self, ids: Iterable[int]) -> None:
         wanted = [(i,) for i in ids]
@@ -370,6 +392,7 @@ class SQLiteStore:
         with self.transaction():
             self._db.executemany("DELETE FROM cs WHERE id=?", wanted)
             self._db.executemany("DELETE FROM cs_keys WHERE cs_id=?", wanted)
+            self._memory.cs_deleted(i for (i,) in wanted)
 
     def cs_mark_seen(self, connector: str, ids: Iterable[int], marker: int) -> None:
         with self.transaction():
@@ -427,16 +450,22 @@ class SQLiteStore:
         return int(self._db.execute(f"SELECT count(*) FROM cs WHERE {where}", params).fetchone()[0])
 
     def cs_find(self, connector: str, attribute: str, values: Iterable[str]) -> dict[str, list[int]]:
-        wanted = list(dict.fromkeys(values))
+        return self._find_keys("cs_keys", "connector", connector, attribute, list(dict.fromkeys(values)))
+
+    def _find_keys(
+        self, table: str, scope: str, within: str, attribute: str, values: list[str]
+    ) -> dict[str, list[int]]:
+        """value -> owner ids, from a key index (``cs_keys`` by connector, ``mv_keys`` by object type)."""
+        owner = "cs_id" if table == "cs_keys" else "mv_id"
         out: dict[str, list[int]] = {}
-        for chunk in _chunks(wanted):
+        for chunk in _chunks(values):
             marks = ",".join("?" * len(chunk))
             rows = self._q(
-                f"SELECT value, cs_id FROM cs_keys WHERE connector=? AND attribute=? AND value IN ({marks})",
-                [connector, attribute, *chunk],
+                f"SELECT value, {owner} FROM {table} WHERE {scope}=? AND attribute=? AND value IN ({marks})",
+                [within, attribute, *chunk],
             )
-            for value, cs_id in rows:
-                out.setdefault(value, []).append(cs_id)
+            for value, owner_id in rows:
+                out.setdefault(value, []).append(owner_id)
         return out
 
     # metaverse ------------------------------------------------------------------------------------------------
@@ -466,6 +495,7 @@ class SQLiteStore:
             self._db.executemany("DELETE FROM mv_keys WHERE mv_id=?", touched)
         if rows:
             self._db.executemany("INSERT INTO mv_keys(object_type, attribute, value, mv_id) VALUES(?,?,?,?)", rows)
+        self._memory.mv_written((i for (i,) in touched), rows)
 
     def mv_insert(self, obj: MVObject) -> int:
         with self.transaction():
@@ -494,19 +524,11 @@ class SQLiteStore:
             self._db.executemany("DELETE FROM mv WHERE id=?", wanted)
             self._db.executemany("DELETE FROM mv_keys WHERE mv_id=?", wanted)
             self._db.executemany("DELETE FROM unresolved WHERE mv_id=?", wanted)
+            self._memory.mv_written((i for (i,) in wanted), ())
 
     def mv_find(self, object_type: str, attribute: str, values: Iterable[str]) -> dict[str, list[int]]:
-        wanted = list(dict.fromkeys(values))
-        out: dict[str, list[int]] = {}
-        for chunk in _chunks(wanted):
-            marks = ",".join("?" * len(chunk))
-            rows = self._q(
-                f"SELECT value, mv_id FROM mv_keys WHERE object_type=? AND attribute=? AND value IN ({marks})",
-                [object_type, attribute, *chunk],
-            )
-            for value, mv_id in rows:
-                out.setdefault(value, []).append(mv_id)
-        return out
+        fetch = partial(self._find_keys, "mv_keys", "object_type", object_type, attribute)
+        return self._memory.mv_find(object_type, attribute, list(dict.fromkeys(values)), fetch)
 
     def mv_page(self, object_type: str | None, after_id: int, limit: int) -> list[MVObject]:
         if object_type is None:
@@ -545,6 +567,7 @@ class SQLiteStore:
             return False
         self._keys = keys
         with self.transaction():
+            self._memory.rolled_back()
             self._db.execute("DELETE FROM mv_keys")
             self._db.execute("DELETE FROM cs_keys")
             for object_type in keys.mv:
