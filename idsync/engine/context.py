@@ -41,6 +41,19 @@ class SyncContext:
     """(connector or "", object type) -> its binary attributes. Schemas change only when an import discovers them,
     never during a sync, so one lookup per type and step is exact."""
 
+    def __post_init__(self) -> None:
+        # a connector's capabilities do not change during a step: ask the workspace once per connector
+        known: dict[str, Capabilities] = {}
+        ask = self.capabilities
+
+        def capabilities(connector: str) -> Capabilities:
+            found = known.get(connector)
+            if found is None:
+                found = known[connector] = ask(connector)
+            return found
+
+        self.capabilities = capabilities
+
     def load_unresolved(self) -> None:
         rows = self.store.unresolved_all()
         self.waiting_refs = {(r.direction, r.connector, r.ref) for r in rows}

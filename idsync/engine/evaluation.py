@@ -92,6 +92,8 @@ def typed(spec: AttributeSpec | None, value: Any) -> Any:
     if value is None or value is IGNORE_THIS_FLOW or value is AUTHORITATIVE_NULL:
         return value
     if spec is None:
+        if type(value) is str:
+            return value or None
         if isinstance(value, bytes):
             return base64.b64encode(value).decode("ascii")
         if isinstance(value, tuple | set):

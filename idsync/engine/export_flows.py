@@ -9,7 +9,7 @@ from idsync.engine.context import SyncContext
 from idsync.engine.evaluation import evaluate, evaluate_flow, typed
 from idsync.engine.pending_exports import stage_update
 from idsync.engine.references import record_unresolved, resolve_outbound
-from idsync.engine.rules import CompiledFlow, CompiledOutbound
+from idsync.engine.rules import CompiledOutbound
 from idsync.expressions import AUTHORITATIVE_NULL, IGNORE_THIS_FLOW
 from idsync.model import CSObject, ExportOp, MVObject
 from idsync.store.rows import key_value
@@ -28,19 +28,11 @@ def desired_values(
     cs_id: int | None = None,
 ) -> dict[str, tuple[Any, str]]:
     """target attribute -> (desired storage value, rule), merging the in-scope rules by precedence."""
-    schema = ctx.cs_schema(connector, object_type)
-    candidates: list[tuple[CompiledOutbound, CompiledFlow]] = []
-    for rule in scoped:
-        flows: list[CompiledFlow] = getattr(rule, flows_of)
-        candidates.extend((rule, f) for f in flows)
-    candidates.sort(key=lambda rf: (rf[1].precedence, rf[1].order))
+    specs = ctx.cs_schema(connector, object_type).attributes
     out: dict[str, tuple[Any, str]] = {}
-    decided: set[str] = set()
     unresolved: dict[str, list[str]] = {}
-    for rule, flow in candidates:
-        if flow.target in decided:
-            continue
-        if flow.initial_only and not initial:
+    for rule, flow in ctx.rules.export_candidates(scoped, flows_of):
+        if flow.target in out or (flow.initial_only and not initial):
             continue
         unique = _unique_in_target(ctx, connector, flow.target, cs_id) if flow.picks_unique else None
         result = evaluate_flow(flow, values, ctx.eval_ctx, rule.name, unique)
@@ -52,15 +44,14 @@ def desired_values(
             keys, missing = resolve_outbound(ctx, connector, [str(v) for v in _listify(result)])
             if missing:
                 unresolved.setdefault(flow.target, []).extend(missing)
-            spec = schema.attributes.get(flow.target)
+            spec = specs.get(flow.target)
             multi = (spec.multivalued if spec is not None else isinstance(result, list)) or isinstance(result, list)
             result = (sorted(keys) or None) if multi else (keys[0] if keys else None)
         else:
-            result = typed(schema.attributes.get(flow.target), result)
+            result = typed(specs.get(flow.target), result)
         if result is None and flow.skip_null:
             continue
         out[flow.target] = (result, rule.name)
-        decided.add(flow.target)
     for rule in scoped:
         for attr in rule.reference_targets:
             missing = unresolved.get(attr, [])

@@ -83,12 +83,13 @@ def attribute_changes(
 def add_changes(schema: ObjectTypeSchema, desired: Mapping[str, tuple[Any, str]]) -> list[AttributeChange]:
     """A new object: every non-null desired value, as replace (single) or add (multi)."""
     changes = []
+    specs = schema.attributes
     for attr in sorted(desired):
         value, rule = desired[attr]
         if value is None:
             continue
-        spec = _spec(schema, attr, value, None)
-        if spec.multivalued:
+        spec = specs.get(attr)
+        if spec.multivalued if spec is not None else isinstance(value, list):
             changes.append(AttributeChange(attr, ValueOp.ADD, list(as_list(value)), rule))
         else:
             changes.append(AttributeChange(attr, ValueOp.REPLACE, [value], rule))

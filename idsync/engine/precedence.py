@@ -18,7 +18,7 @@ from idsync.engine.evaluation import evaluate_flow, in_scope, typed
 from idsync.engine.references import record_unresolved, resolve_inbound
 from idsync.engine.rules import CompiledInbound
 from idsync.expressions import AUTHORITATIVE_NULL, IGNORE_THIS_FLOW
-from idsync.model import AttributeType, Contribution, CSObject, MVObject, as_list, values_equal
+from idsync.model import Contribution, CSObject, MVObject, as_list, values_equal
 from idsync.store.rows import key_value
 
 
@@ -37,17 +37,21 @@ def rule_applies(ctx: SyncContext, rule: CompiledInbound, cs: CSObject) -> bool:
 
 def contributed_attributes(ctx: SyncContext, mv: MVObject, cs: CSObject, changed: Iterable[str] | None) -> set[str]:
     """The MV attributes a change of ``cs`` can affect; ``changed=None`` means all of them."""
-    changed_set = None if changed is None else set(changed)
-    out: set[str] = set()
-    scope_moved = changed_set is None
-    for rule in ctx.rules.inbound_for(cs.connector, cs.object_type):
-        if rule.mv_type != mv.object_type:
-            continue
-        rule_scope_moved = changed_set is None or not rule.scope_references.isdisjoint(changed_set)
-        scope_moved = scope_moved or rule_scope_moved
-        for flow in rule.flows:
-            if rule_scope_moved or changed_set is None or not flow.references.isdisjoint(changed_set):
-                out.add(flow.target)
+    if changed is None:
+        out = set(ctx.rules.inbound_targets(cs.connector, cs.object_type, mv.object_type))
+        scope_moved = True
+    else:
+        changed_set = set(changed)
+        out = set()
+        scope_moved = False
+        for rule in ctx.rules.inbound_for(cs.connector, cs.object_type):
+            if rule.mv_type != mv.object_type:
+                continue
+            rule_scope_moved = not rule.scope_references.isdisjoint(changed_set)
+            scope_moved = scope_moved or rule_scope_moved
+            for flow in rule.flows:
+                if rule_scope_moved or not flow.references.isdisjoint(changed_set):
+                    out.add(flow.target)
     if scope_moved:
         # whatever it set before may have to fall to another contributor now
         out.update(attr for attr, c in mv.provenance.items() if c.cs_id == cs.id)
@@ -63,8 +67,7 @@ def recompute(
     projecting: CSObject | None = None,
 ) -> set[str]:
     """Recompute ``attributes`` of ``mv`` from its linked CS objects. Returns the names whose values changed."""
-    specs = ctx.mv_schema(mv.object_type).attributes
-    contributors = ctx.rules.contributors
+    plan = ctx.rules.mv_attributes(mv.object_type)
     current_values, provenance = mv.attributes, mv.provenance
     by_source: dict[tuple[str, str], CSObject] = {}
     for link in links:
@@ -73,13 +76,12 @@ def recompute(
     made: dict[tuple[str, int], Contribution] = {}
     changed: set[str] = set()
     for attr in sorted(set(attributes)):
-        spec = specs.get(attr)
-        is_reference = spec is not None and spec.type is AttributeType.REFERENCE
+        spec, is_reference, contributors = plan.get(attr) or (None, False, ())
         value: object = None
         contribution: Contribution | None = None
-        for rule, flow in contributors.get((mv.object_type, attr), ()):
+        for rule, flow in contributors:
             cs = by_source.get((rule.connector, rule.object_type))
-            if cs is None or not rule_applies(ctx, rule, cs):
+            if cs is None or (rule.scope is not None and not rule_applies(ctx, rule, cs)):
                 continue
             current = provenance.get(attr)
             if flow.initial_only and cs is not projecting:
@@ -126,7 +128,12 @@ def recompute(
             provenance.pop(attr, None)
         else:
             provenance[attr] = contribution
-        if (spec is None or not values_equal(spec, old, value)) and not (old is None and value is None):
+        if old is None or value is None:
+            if old is not value:
+                changed.add(attr)
+        elif type(old) is str and type(value) is str and old == value:
+            continue  # the commonest unchanged value, decided without normalizing
+        elif spec is None or not values_equal(spec, old, value):
             changed.add(attr)
     return changed
 

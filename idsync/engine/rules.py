@@ -28,7 +28,7 @@ from idsync.expressions import (
     ExpressionError,
     compile_expression,
 )
-from idsync.model import AttributeType, ObjectTypeSchema, Schema
+from idsync.model import AttributeSpec, AttributeType, ObjectTypeSchema, Schema
 from idsync.store import KeyConfig
 
 IDENTIFIER_KEY = "__identifier__"
@@ -122,6 +122,9 @@ class CompiledOutbound(_CompiledRule):
         self.provision, self.deprovision = self.config.provision, self.config.deprovision
 
 
+AttributePlan = tuple[AttributeSpec | None, bool, list[tuple[CompiledInbound, CompiledFlow]]]
+
+
 @dataclass(slots=True)
 class RuleSet:
     mv_schemas: dict[str, ObjectTypeSchema]
@@ -133,13 +136,65 @@ class RuleSet:
     deletion: dict[str, MVDeletionRule] = field(default_factory=dict)
     direct_joins: dict[str, list[tuple[CompiledInbound, str, str]]] = field(default_factory=dict)
     """MV type -> ``inbound_direct_joins``, worked out once: the rules do not change after compilation."""
+    references: dict[str, list[str]] = field(default_factory=dict)
+    """MV type -> ``reference_attributes``, worked out once (the schemas do not change after compilation)."""
+    candidates: dict[tuple[tuple[int, ...], str], list[tuple[CompiledOutbound, CompiledFlow]]] = field(
+        default_factory=dict
+    )
+    """(outbound rules, which of their flows) -> ``export_candidates``, worked out once per combination."""
+    targets: dict[tuple[str, str, str], frozenset[str]] = field(default_factory=dict)
+    """(connector, object type, MV type) -> ``inbound_targets``, worked out once."""
+    plans: dict[str, dict[str, AttributePlan]] = field(default_factory=dict)
+    """MV type -> ``mv_attributes``, worked out once."""
 
     def deletion_rule(self, mv_type: str) -> MVDeletionRule:
         return self.deletion.get(mv_type) or MVDeletionRule()
 
     def reference_attributes(self, mv_type: str) -> list[str]:
-        schema = self.mv_schemas.get(mv_type)
-        return schema.references() if schema is not None else []
+        known = self.references.get(mv_type)
+        if known is None:
+            schema = self.mv_schemas.get(mv_type)
+            known = self.references[mv_type] = schema.references() if schema is not None else []
+        return known
+
+    def mv_attributes(self, mv_type: str) -> dict[str, AttributePlan]:
+        """MV attribute -> (its spec, whether it is a reference, its contributors by precedence), for every
+        attribute that has a contributor or a spec: what recomputing an attribute looks up."""
+        known = self.plans.get(mv_type)
+        if known is None:
+            schema = self.mv_schemas.get(mv_type)
+            specs = schema.attributes if schema is not None else {}
+            names = set(specs) | {attr for (t, attr) in self.contributors if t == mv_type}
+            known = {}
+            for name in names:
+                spec = specs.get(name)
+                is_reference = spec is not None and spec.type is AttributeType.REFERENCE
+                known[name] = (spec, is_reference, self.contributors.get((mv_type, name), []))
+            self.plans[mv_type] = known
+        return known
+
+    def inbound_targets(self, connector: str, object_type: str, mv_type: str) -> frozenset[str]:
+        """Every MV attribute the inbound rules of a source feed in an MV type."""
+        key = (connector, object_type, mv_type)
+        known = self.targets.get(key)
+        if known is None:
+            rules = self.inbound_for(connector, object_type)
+            known = frozenset(f.target for r in rules if r.mv_type == mv_type for f in r.flows)
+            self.targets[key] = known
+        return known
+
+    def export_candidates(
+        self, rules: list[CompiledOutbound], flows_of: str
+    ) -> list[tuple[CompiledOutbound, CompiledFlow]]:
+        """The flows (``flows`` or ``deprovision_flows``) of outbound rules that feed one target object, in the
+        order they compete for each attribute: precedence, then their order in the configuration."""
+        key = (tuple(r.order for r in rules), flows_of)
+        known = self.candidates.get(key)
+        if known is None:
+            known = [(rule, flow) for rule in rules for flow in getattr(rule, flows_of)]
+            known.sort(key=lambda rf: (rf[1].precedence, rf[1].order))
+            self.candidates[key] = known
+        return known
 
     def inbound_direct_joins(self, mv_type: str) -> list[tuple[CompiledInbound, str, str]]:
         """(rule, MV attribute, CS attribute) for inbound join pairs whose CS side is a plain attribute: a change of

@@ -16,6 +16,7 @@ from idsync.engine.context import SyncContext
 from idsync.engine.deprovisioning import deprovision
 from idsync.engine.errors import ObjectError
 from idsync.engine.join import join_metaverse
+from idsync.engine.page import PageLinks, read_ahead
 from idsync.engine.precedence import contributed_attributes, recompute, rule_applies
 from idsync.engine.provisioning import linking_rule, outbound
 from idsync.engine.references import deferred_unresolved, mark_referrers, waiting_for_link
@@ -33,28 +34,6 @@ _counts = attrgetter(*_COUNTERS)
 """A step's counters as a tuple: what an object's failure restores (much cheaper than copying the dataclass)."""
 _link_fields = attrgetter("link_state", "mv_id", "link_rule", "pending_import", "error")
 """What ``cs_save_links`` writes."""
-
-
-class PageLinks:
-    """The MV objects of a page's linked CS objects and every CS object linked to them, read in two queries.
-
-    Exact without invalidation, because each entry is used once, by the CS object whose MV object it is (``take``),
-    and processing one CS object writes only its own MV objects (the one it was linked to, the one it joins or
-    projects) and links to them: an MV object has at most one CS object per connector, so no other object of the
-    page shares them. What processing an object does to another CS object of the same connector (provisioning,
-    adoption, deprovisioning) marks that object dirty, and a dirty object reads its MV object afresh.
-    """
-
-    def __init__(self, ctx: SyncContext, page: list[CSObject]) -> None:
-        ids = [cs.mv_id for cs in page if cs.mv_id is not None]
-        self.objects = ctx.store.mv_get_many(ids) if ids else {}
-        self.links = ctx.store.cs_by_mv(ids) if ids else {}
-
-    def take(self, mv_id: int) -> tuple[MVObject | None, list[CSObject]] | None:
-        """The MV object and its links as read with the page; None when they were taken already."""
-        if mv_id not in self.links and mv_id not in self.objects:
-            return None
-        return self.objects.pop(mv_id, None), self.links.pop(mv_id, [])
 
 
 class Synchronizer:
@@ -85,6 +64,7 @@ class Synchronizer:
                     break
                 with self.store.transaction():
                     linked = PageLinks(self.ctx, page)
+                    read_ahead(self.ctx, page, linked)
                     for cs in page:
                         if cs.id in done:
                             continue

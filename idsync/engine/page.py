@@ -1,0 +1,84 @@
+"""What a page of a sync reads in batches before its objects are processed one by one.
+
+Sync decides object by object, each in its own savepoint, but most of what those decisions read can be told from
+the page itself: the MV objects and links of its linked objects, the join candidates of the others, and the
+objects their references name. Reading those in a few statements per page, instead of a few per object, is most
+of what makes a sync's cost per object small.
+"""
+
+from __future__ import annotations
+
+from idsync.engine.context import SyncContext
+from idsync.model import CSObject, MVObject, as_list
+from idsync.store.rows import key_value
+
+
+class PageLinks:
+    """The MV objects of a page's linked CS objects and every CS object linked to them, read in two queries.
+
+    Exact without invalidation, because each entry is used once, by the CS object whose MV object it is (``take``),
+    and processing one CS object writes only its own MV objects (the one it was linked to, the one it joins or
+    projects) and links to them: an MV object has at most one CS object per connector, so no other object of the
+    page shares them. What processing an object does to another CS object of the same connector (provisioning,
+    adoption, deprovisioning) marks that object dirty, and a dirty object reads its MV object afresh.
+    """
+
+    def __init__(self, ctx: SyncContext, page: list[CSObject]) -> None:
+        ids = [cs.mv_id for cs in page if cs.mv_id is not None]
+        self.objects = ctx.store.mv_get_many(ids) if ids else {}
+        self.links = ctx.store.cs_by_mv(ids) if ids else {}
+
+    def take(self, mv_id: int) -> tuple[MVObject | None, list[CSObject]] | None:
+        """The MV object and its links as read with the page; None when they were taken already."""
+        if mv_id not in self.links and mv_id not in self.objects:
+            return None
+        return self.objects.pop(mv_id, None), self.links.pop(mv_id, [])
+
+
+def read_ahead(ctx: SyncContext, page: list[CSObject], linked: PageLinks) -> None:
+    """Look up, in one batch each, what the page's objects will look up one by one; the store remembers the answers
+    for the rest of the page's transaction (``idsync.store.lookups``), so those lookups cost no statement.
+
+    Read ahead: the join candidates of objects not linked yet, the objects their inbound references name (and the
+    links of those objects' MV objects, where outbound references to them will be resolved), and the links of the
+    MV objects that the page's MV objects reference. Only values taken straight from an attribute are read ahead;
+    a computed one is looked up when its object is processed, as is anything a batch missed.
+    """
+    store = ctx.store
+    joins: dict[tuple[str, str], set[str]] = {}
+    references: dict[str, set[str]] = {}
+    for cs in page:
+        for rule in ctx.rules.inbound_for(cs.connector, cs.object_type):
+            if cs.mv_id is None:
+                for criterion in rule.joins:
+                    for mv_attr, expr in criterion.pairs:
+                        if expr.direct_attribute is not None:
+                            keys = joins.setdefault((rule.mv_type, mv_attr), set())
+                            keys.update(_keys(cs.hologram.get(expr.direct_attribute)))
+            wanted = ctx.rules.reference_attributes(rule.mv_type)
+            for flow in rule.flows:
+                direct = flow.expression.direct_attribute
+                if direct is not None and flow.target in wanted:
+                    values = as_list(cs.hologram.get(direct))
+                    references.setdefault(rule.connector, set()).update(str(v) for v in values if v)
+    for (mv_type, attribute), keys in joins.items():
+        if keys:
+            store.mv_find(mv_type, attribute, keys)
+    mv_ids: set[int] = set()
+    for connector, keys in references.items():
+        if not keys:
+            continue
+        if ctx.capabilities(connector).references_by == "identifier":
+            found = [r for refs in store.cs_refs_by_identifier(connector, keys).values() for r in refs]
+        else:
+            found = list(store.cs_refs_by_anchor(connector, keys).values())
+        mv_ids.update(r.mv_id for r in found if r.mv_id is not None)
+    for mv in linked.objects.values():
+        for attribute in ctx.rules.reference_attributes(mv.object_type):
+            mv_ids.update(int(v) for v in as_list(mv.attributes.get(attribute)) if str(v).isdigit())
+    if mv_ids:
+        store.cs_refs_by_mv(mv_ids)
+
+
+def _keys(value: object) -> list[str]:
+    return [key_value(v) for v in as_list(value) if v is not None and v != ""]
