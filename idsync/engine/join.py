@@ -20,6 +20,8 @@ from idsync.expressions import AUTHORITATIVE_NULL, IGNORE_THIS_FLOW
 from idsync.model import as_list
 from idsync.store.rows import key_value
 
+_MISSING = object()
+
 
 @dataclass(frozen=True, slots=True)
 class JoinMatch:
@@ -32,9 +34,13 @@ def _criterion_values(
 ) -> list[tuple[str, list[str]]] | None:
     pairs = []
     for attr, expr in criterion.pairs:
-        result = evaluate(
-            expr, values, ctx.eval_ctx, what=f"join rule {criterion.index + 1} of {rule!r}", attribute=attr
-        )
+        direct = expr.direct_attribute
+        result = values.get(direct, _MISSING) if direct is not None else _MISSING
+        if result is _MISSING or isinstance(result, list):
+            # anything but a plain value of the attribute goes through the expression
+            result = evaluate(
+                expr, values, ctx.eval_ctx, what=f"join rule {criterion.index + 1} of {rule!r}", attribute=attr
+            )
         if result is None or result is IGNORE_THIS_FLOW or result is AUTHORITATIVE_NULL:
             return None
         keys = [key_value(v) for v in as_list(result) if v is not None and v != ""]

@@ -47,20 +47,18 @@ def read_ahead(ctx: SyncContext, page: list[CSObject], linked: PageLinks) -> Non
     store = ctx.store
     joins: dict[tuple[str, str], set[str]] = {}
     references: dict[str, set[str]] = {}
+    sources: dict[tuple[str, str], _Source] = {}
     for cs in page:
-        for rule in ctx.rules.inbound_for(cs.connector, cs.object_type):
-            if cs.mv_id is None:
-                for criterion in rule.joins:
-                    for mv_attr, expr in criterion.pairs:
-                        if expr.direct_attribute is not None:
-                            keys = joins.setdefault((rule.mv_type, mv_attr), set())
-                            keys.update(_keys(cs.hologram.get(expr.direct_attribute)))
-            wanted = ctx.rules.reference_attributes(rule.mv_type)
-            for flow in rule.flows:
-                direct = flow.expression.direct_attribute
-                if direct is not None and flow.target in wanted:
-                    values = as_list(cs.hologram.get(direct))
-                    references.setdefault(rule.connector, set()).update(str(v) for v in values if v)
+        source = sources.get((cs.connector, cs.object_type))
+        if source is None:
+            source = sources[(cs.connector, cs.object_type)] = _source(ctx, cs.connector, cs.object_type)
+        hologram = cs.hologram
+        if cs.mv_id is None:
+            for mv_type, mv_attr, cs_attr in source[0]:
+                joins.setdefault((mv_type, mv_attr), set()).update(_keys(hologram.get(cs_attr)))
+        for connector, cs_attr in source[1]:
+            values = as_list(hologram.get(cs_attr))
+            references.setdefault(connector, set()).update(str(v) for v in values if v)
     for (mv_type, attribute), keys in joins.items():
         if keys:
             store.mv_find(mv_type, attribute, keys)
@@ -78,6 +76,27 @@ def read_ahead(ctx: SyncContext, page: list[CSObject], linked: PageLinks) -> Non
             mv_ids.update(int(v) for v in as_list(mv.attributes.get(attribute)) if str(v).isdigit())
     if mv_ids:
         store.cs_refs_by_mv(mv_ids)
+
+
+_Source = tuple[list[tuple[str, str, str]], list[tuple[str, str]]]
+
+
+def _source(ctx: SyncContext, connector: str, object_type: str) -> _Source:
+    """What objects of one source show of their keys: (MV type, MV attribute, CS attribute) of each join pair
+    taken straight from an attribute, and (connector, CS attribute) of each reference copied from one."""
+    joins: list[tuple[str, str, str]] = []
+    references: list[tuple[str, str]] = []
+    for rule in ctx.rules.inbound_for(connector, object_type):
+        for criterion in rule.joins:
+            for mv_attr, expr in criterion.pairs:
+                if expr.direct_attribute is not None:
+                    joins.append((rule.mv_type, mv_attr, expr.direct_attribute))
+        wanted = ctx.rules.reference_attributes(rule.mv_type)
+        for flow in rule.flows:
+            direct = flow.expression.direct_attribute
+            if direct is not None and flow.target in wanted:
+                references.append((rule.connector, direct))
+    return joins, references
 
 
 def _keys(value: object) -> list[str]:

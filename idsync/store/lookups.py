@@ -197,8 +197,9 @@ class LookupMemory:
         if not self.refs and not self.by_anchor and not self.by_identifier and not self.by_mv:
             return
         for obj in objs:
-            self._leave(obj.id)
-            self._join(CSRef(obj.id, obj.connector, obj.object_type, obj.anchor, obj.identifier, obj.mv_id))
+            if obj.id in self.refs:
+                self._leave(obj.id)
+            self._join(obj)
 
     def cs_deleted(self, ids: Iterable[int]) -> None:
         if not self.refs:
@@ -223,19 +224,21 @@ class LookupMemory:
             if refs:
                 _without(refs, cs_id)
 
-    def _join(self, ref: CSRef) -> None:
-        held = False
-        if ref.anchor is not None and (ref.connector, ref.anchor) in self.by_anchor:
-            self.by_anchor[(ref.connector, ref.anchor)] = ref
-            held = True
-        refs = self.by_identifier.get((ref.connector, identifier_key(ref.identifier)))
-        if refs is not None:
-            bisect.insort(refs, ref, key=_by_id)
-            held = True
-        if ref.mv_id is not None:
-            refs = self.by_mv.get(ref.mv_id)
-            if refs is not None:
-                bisect.insort(refs, ref, key=_by_id)
-                held = True
-        if held:
-            self.refs[ref.id] = ref
+    def _join(self, obj: CSObject) -> None:
+        """Put ``obj``'s reference into the remembered entries its anchor, identifier and MV object select."""
+        anchor_key = (obj.connector, obj.anchor) if obj.anchor is not None else None
+        by_anchor = anchor_key is not None and anchor_key in self.by_anchor
+        by_identifier = (
+            self.by_identifier.get((obj.connector, identifier_key(obj.identifier))) if self.by_identifier else None
+        )
+        by_mv = self.by_mv.get(obj.mv_id) if obj.mv_id is not None else None
+        if not by_anchor and by_identifier is None and by_mv is None:
+            return
+        ref = CSRef(obj.id, obj.connector, obj.object_type, obj.anchor, obj.identifier, obj.mv_id)
+        if anchor_key is not None and by_anchor:
+            self.by_anchor[anchor_key] = ref
+        if by_identifier is not None:
+            bisect.insort(by_identifier, ref, key=_by_id)
+        if by_mv is not None:
+            bisect.insort(by_mv, ref, key=_by_id)
+        self.refs[ref.id] = ref

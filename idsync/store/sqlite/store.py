@@ -89,6 +89,31 @@ class _Joined:
         self.store._depth -= 1
 
 
+class _ObjectScope:
+    """``SQLiteStore.object_scope`` inside a transaction (one per object of a sync: a class, not a generator)."""
+
+    __slots__ = ("level", "store")
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self.store = store
+        self.level = 0
+
+    def __enter__(self) -> None:
+        self.level = len(self.store._scopes)
+        self.store._scopes.append(False)
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        store, level = self.store, self.level
+        try:
+            if store._scopes[level]:
+                if kind is not None:
+                    store._db.execute(f"ROLLBACK TO object_scope_{level}")
+                    store._memory.rolled_back()
+                store._db.execute(f"RELEASE object_scope_{level}")
+        finally:
+            del store._scopes[level:]
+
+
 class SQLiteStore:
     def __init__(self, path: Path | str, *, synchronous: str = "NORMAL") -> None:
         self.path = str(path)
@@ -153,8 +178,7 @@ class SQLiteStore:
             self._memory.end()
             self._db.execute("COMMIT")
 
-    @contextmanager
-    def object_scope(self) -> Iterator[None]:
+    def object_scope(self) -> AbstractContextManager[None]:
         """One object's work inside a page: rolled back alone when it fails, so the page goes on.
 
         The savepoint is taken by the scope's first write (every write goes through ``transaction()``), not when
@@ -163,24 +187,8 @@ class SQLiteStore:
         would open one that the writes inside, each a ``transaction()``, could not join).
         """
         if not self._depth:
-            with self.transaction():
-                yield
-            return
-        level = len(self._scopes)
-        self._scopes.append(False)
-        try:
-            yield
-        except BaseException:
-            if self._scopes[level]:
-                self._db.execute(f"ROLLBACK TO object_scope_{level}")
-                self._db.execute(f"RELEASE object_scope_{level}")
-                self._memory.rolled_back()
-            raise
-        else:
-            if self._scopes[level]:
-                self._db.execute(f"RELEASE object_scope_{level}")
-        finally:
-            del self._scopes[level:]
+            return self.transaction()
+        return _ObjectScope(self)
 
     def _open_scopes(self) -> None:
         """Take the savepoints of the object scopes that have not written yet, outermost first."""
