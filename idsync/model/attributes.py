@@ -162,12 +162,13 @@ def parse_datetime(name: str, value: Any) -> datetime:
                 return datetime.strptime(text[:14], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
             except ValueError:
                 pass
+        parsed: datetime | None
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError:
             parsed = _parse_us_datetime(text)
-            if parsed is None:
-                raise AttributeValueError(f"{name}: {value!r} is not a date/time (ISO 8601 expected)") from None
+        if parsed is None:
+            raise AttributeValueError(f"{name}: {value!r} is not a date/time (ISO 8601 expected)")
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     raise AttributeValueError(f"{name}: expected a date/time, got {type(value).__name__}")
 
