@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from idsync.connectors.ldap.escaping import (
     DNError,
     build_dn,
+    canonical_dn,
     dn_within,
     escape_dn_value,
     escape_filter_value,
@@ -16,6 +17,7 @@ from idsync.connectors.ldap.escaping import (
     parse_dn,
     rdn,
 )
+from idsync.expressions.fn_directory import escape_dn_component
 
 
 def test_filter_escapes_the_rfc4515_specials() -> None:
@@ -64,3 +66,36 @@ def test_any_value_round_trips_through_a_dn(value: str) -> None:
     dn = f"{rdn('cn', value)},ou=people,dc=example,dc=org"
     assert parse_dn(dn)[0] == (("cn", value),)
     assert build_dn(parse_dn(dn)) == dn
+
+
+def test_control_characters_are_hex_escaped() -> None:
+    assert escape_dn_value("a\nb\x00") == r"a\0Ab\00"
+
+
+def test_canonical_dn_respells_what_servers_write() -> None:
+    assert canonical_dn(r"ou=R&D\2C Europe,dc=example,dc=org") == r"ou=R&D\, Europe,dc=example,dc=org"
+    assert canonical_dn(r"cn=\20Ann\22 \3Cx\3E\20,dc=org") == r"cn=\ Ann\" \<x\>\ ,dc=org"
+    assert canonical_dn("CN=Bob , OU=People,DC=org") == "CN=Bob,OU=People,DC=org"
+    assert canonical_dn("cn=Zo\\C3\\AB,dc=org") == "cn=Zoë,dc=org"
+    plain = "uid=u000001,ou=people,dc=example,dc=org"
+    assert canonical_dn(plain) is plain  # the common case costs a scan, not a parse
+    assert canonical_dn("cn=#04024869,dc=org") == "cn=#04024869,dc=org"  # a BER value stays as written
+    assert canonical_dn("not a dn\\") == "not a dn\\"
+
+
+def _server_spelling(value: str) -> str:
+    """How OpenLDAP writes a value in the DNs it returns: specials and outer spaces as two hex digits."""
+    out = []
+    for i, ch in enumerate(value):
+        if ch in ',+"\\<>;=' or ch < " " or (ch == " " and i in (0, len(value) - 1)) or (ch == "#" and i == 0):
+            out.append("".join(f"\\{b:02X}" for b in ch.encode("utf-8")))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+@given(st.text(min_size=1, max_size=30))
+def test_a_server_spelled_dn_equals_the_one_an_expression_builds(value: str) -> None:
+    built = f"{escape_dn_component('cn=' + value)},ou=people,dc=example,dc=org"
+    assert canonical_dn(f"cn={_server_spelling(value)},ou=people,dc=example,dc=org") == built
+    assert canonical_dn(built) == built

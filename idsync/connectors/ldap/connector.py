@@ -47,6 +47,7 @@ from idsync.connectors.ldap.backend import (
 from idsync.connectors.ldap.config import LdapConfig
 from idsync.connectors.ldap.escaping import (
     DNError,
+    canonical_dn,
     dn_within,
     escape_filter_value,
     leaf_rdn,
@@ -295,7 +296,9 @@ class LdapConnector:
                 attributes[spec.name] = to_storage(spec, raw)
             except AttributeValueError as exc:
                 return ImportIssue(entry.dn, str(exc), attribute=spec.name, anchor=anchor)
-        return ImportRecord(anchor=anchor, identifier=entry.dn, object_type=object_type, attributes=attributes)
+        return ImportRecord(
+            anchor=anchor, identifier=canonical_dn(entry.dn), object_type=object_type, attributes=attributes
+        )
 
     def _anchor_text(self, raw: bytes) -> str:
         if self.anchor_attribute().lower() == "objectguid" and len(raw) == 16:
@@ -413,7 +416,7 @@ class LdapConnector:
                 page.records.append(
                     ImportRecord(
                         anchor=change.anchor,
-                        identifier=change.new_dn or change.dn,
+                        identifier=canonical_dn(change.new_dn or change.dn),
                         object_type=self._guess_type(),
                         delete=True,
                     )
@@ -543,7 +546,9 @@ class LdapConnector:
         for _uuid, entry in result.entries:
             if not self._in_scope(entry.dn):
                 page.records.append(
-                    ImportRecord(anchor=_uuid, identifier=entry.dn, object_type=self._guess_type(), delete=True)
+                    ImportRecord(
+                        anchor=_uuid, identifier=canonical_dn(entry.dn), object_type=self._guess_type(), delete=True
+                    )
                 )
                 continue
             item = self._record(entry, schema)
@@ -738,7 +743,7 @@ class LdapConnector:
         anchor = None
         if entry is not None and entry.get(anchor_attr):
             anchor = self._anchor_text(entry.get(anchor_attr)[0])
-        return ExportResult(cs_id=item.cs_id, ok=True, anchor=anchor, identifier=dn)
+        return ExportResult(cs_id=item.cs_id, ok=True, anchor=anchor, identifier=canonical_dn(dn))
 
     def _create_parents(self, dn: str) -> None:
         """Create ``dn`` and any missing ancestors as organizational units (only ``ou=`` RDNs are created)."""
@@ -779,7 +784,7 @@ class LdapConnector:
             self._call(lambda b: b.modify(dn, replaces))
         for op, name, values in chunked:
             self._modify_values(dn, op, name, values)
-        return ExportResult(cs_id=item.cs_id, ok=True, anchor=item.anchor, identifier=dn)
+        return ExportResult(cs_id=item.cs_id, ok=True, anchor=item.anchor, identifier=canonical_dn(dn))
 
     def _modify_values(self, dn: str, op: ModOp, name: str, values: list[bytes]) -> None:
         """Add or remove values; values already there (or already gone) are skipped, as replays require."""

@@ -37,8 +37,8 @@ def escape_dn_value(value: str) -> str:
     for i, ch in enumerate(value):
         if ch in _DN_SPECIAL:
             out.append("\\" + ch)
-        elif ch == "\x00":
-            out.append("\\00")
+        elif ch < " " or ch == "\x7f":
+            out.append(f"\\{ord(ch):02X}")
         elif ch == " " and (i == 0 or i == last):
             out.append("\\ ")
         elif ch == "#" and i == 0:
@@ -151,6 +151,29 @@ def leaf_rdn(dn: str) -> str:
     if not parts:
         raise DNError("the empty DN has no RDN")
     return format_rdn(parts[0])
+
+
+_NOT_CANONICAL = ("\\", '"', ";", " ,", ", ", " =", "= ", " +", "+ ")
+
+
+def canonical_dn(dn: str) -> str:
+    """The one spelling of ``dn`` idsync keeps: each value escaped as :func:`escape_dn_value` does, no spaces
+    around separators.
+
+    Servers spell the same DN differently (OpenLDAP answers ``R&D\\2C Europe`` for ``R&D\\, Europe``), while
+    identifiers and DN references are compared as text. Escaping the way the ``EscapeDNComponent`` function does
+    lets a DN built by an expression equal the one the server reports, so no rename or update is ever staged for
+    a difference of spelling. Most DNs have nothing to respell and return as they are, cheaply. A DN this parser
+    cannot read, or one with a BER-encoded value (``=#04...``), stays as the server wrote it.
+    """
+    if "=#" in dn:
+        return dn
+    if not any(mark in dn for mark in _NOT_CANONICAL) and dn[:1] != " " and dn[-1:] != " " and dn.isprintable():
+        return dn
+    try:
+        return build_dn(parse_dn(dn))
+    except DNError:
+        return dn
 
 
 def normalize_dn(dn: str) -> str:

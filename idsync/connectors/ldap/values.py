@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from idsync.connectors.ldap.escaping import canonical_dn
 from idsync.model import AttributeSpec, AttributeType, AttributeValueError
 from idsync.model.attributes import format_datetime, parse_datetime
 
@@ -19,6 +20,8 @@ def to_storage(spec: AttributeSpec, values: list[bytes]) -> Any:
             out: list[Any] = [v.decode("utf-8") for v in values]
         except UnicodeDecodeError:
             out = [_one(spec, v) for v in values]  # raises, naming the attribute
+        if spec.type is AttributeType.REFERENCE:
+            out = [canonical_dn(v) for v in out]  # compares equal to the referenced entry's identifier
     else:
         out = [_one(spec, v) for v in values]
     if not out:
