@@ -91,7 +91,8 @@ class Importer:
         final_watermark: str | None = None
         snapshot = full
         for page in pages:
-            snapshot = snapshot or page.snapshot
+            # a delta found by comparison (a file that changed) hands over every object, as a full import does
+            snapshot = snapshot or page.snapshot or self.caps.delta_is_snapshot
             with self.store.transaction():
                 self._apply(page)
                 if page.watermark is not None:
