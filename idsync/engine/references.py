@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from idsync.engine.context import SyncContext
-from idsync.model import CSObject
+from idsync.model import CSObject, ExportOp
 from idsync.store import Unresolved
 from idsync.store.rows import identifier_key
 
 PLACEHOLDER = "#cs:"
-"""An outbound reference to an object provisioned but not yet given an anchor by its target; export resolves it."""
+"""An outbound reference to an object whose key in its target is not settled yet — provisioned but not given an
+anchor, or (where references hold identifiers) waiting for an add or a rename to be exported. Export resolves it
+to the key the object has when the value is sent, after that add or rename."""
 
 
 def reference_key(ctx: SyncContext, cs: CSObject) -> str | None:
@@ -26,9 +28,20 @@ def reference_key(ctx: SyncContext, cs: CSObject) -> str | None:
     return cs.anchor
 
 
+def identifier_pending(cs: CSObject) -> bool:
+    """An add or a rename of ``cs`` is staged and not sent: its identifier in the target is about to be set."""
+    pending = cs.pending_export
+    if pending is None:
+        return False
+    return (pending.op is ExportOp.ADD and cs.anchor is None) or pending.new_identifier is not None
+
+
 def outbound_key(ctx: SyncContext, cs: CSObject) -> str:
     key = reference_key(ctx, cs)
-    return key if key is not None else f"{PLACEHOLDER}{cs.id}"
+    if key is None or (ctx.capabilities(cs.connector).references_by == "identifier" and identifier_pending(cs)):
+        # a DN that is about to change would be written stale (a member left behind at the old DN)
+        return f"{PLACEHOLDER}{cs.id}"
+    return key
 
 
 def keys_of(ctx: SyncContext, cs: CSObject) -> list[str]:
@@ -103,3 +116,13 @@ def waiting_for_link(ctx: SyncContext, cs: CSObject) -> None:
     if cs.mv_id is not None:
         for row in ctx.store.unresolved_waiting_for("out", cs.connector, [str(cs.mv_id)]):
             ctx.retry_out.add(row.mv_id)
+
+
+def referrers(ctx: SyncContext, mv_id: int) -> set[int]:
+    """MV objects whose reference attributes name ``mv_id``."""
+    found: set[int] = set()
+    for mv_type in ctx.rules.mv_schemas:
+        for attr in ctx.rules.reference_attributes(mv_type):
+            for ids in ctx.store.mv_find(mv_type, attr, [str(mv_id)]).values():
+                found.update(i for i in ids if i != mv_id)
+    return found

@@ -17,7 +17,7 @@ from idsync.engine.evaluation import binary_attributes, expression_input
 from idsync.engine.join import join_metaverse
 from idsync.engine.precedence import contributed_attributes, recompute, rule_applies
 from idsync.engine.provisioning import linking_rule, outbound
-from idsync.engine.references import waiting_for_link
+from idsync.engine.references import referrers, waiting_for_link
 from idsync.model import CSObject, ImportOp, LinkState, MVObject, PendingImport
 from idsync.store import CSFilter
 from idsync.store.rows import key_value
@@ -252,13 +252,9 @@ class Synchronizer:
     # change propagation -------------------------------------------------------------------------------------------
     def _referrers_changed(self, mv_id: int) -> None:
         """MV objects that reference ``mv_id`` resolve differently after a link change or deletion."""
-        for mv_type in self.ctx.rules.mv_schemas:
-            for attr in self.ctx.rules.reference_attributes(mv_type):
-                for ids in self.store.mv_find(mv_type, attr, [str(mv_id)]).values():
-                    for referrer in ids:
-                        if referrer != mv_id:
-                            self.ctx.retry_in.add(referrer)
-                            self.ctx.retry_out.add(referrer)
+        found = referrers(self.ctx, mv_id)
+        self.ctx.retry_in |= found
+        self.ctx.retry_out |= found
 
     def _mv_changed(self, mv: MVObject, changed: set[str]) -> None:
         """Disconnectors elsewhere that join on a changed attribute get a second look at their next sync."""
