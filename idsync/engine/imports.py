@@ -28,6 +28,7 @@ from idsync.model import (
     StepResult,
     changed_attributes,
     coerce,
+    in_storage_form,
     values_equal,
 )
 from idsync.store import Store
@@ -196,8 +197,7 @@ class Importer:
                     continue
                 out[name] = value
                 continue
-            typed = coerce(spec, value)
-            out[name] = typed
+            out[name] = value if in_storage_form(spec, value) else coerce(spec, value)
         return out
 
     def _adopt(self, record: ImportRecord, waiting: dict[str, list[CSObject]]) -> CSObject | None:
