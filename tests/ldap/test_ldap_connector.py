@@ -190,7 +190,7 @@ def test_missing_parents_created_when_configured(
 
 def test_large_group_membership_in_chunks(make: MakeConnector, slapd_server: SlapdServer, slapd_subtree: str) -> None:
     conn = make(membership_chunk=400)
-    members = [f"uid=m{i:05d},{slapd_subtree}" for i in range(600)]  # groupOfNames does not check members exist
+    members = [f"uid=m{i:05d},{slapd_subtree}" for i in range(1500)]  # groupOfNames does not check members exist
     group = f"cn=big,{slapd_subtree}"
     [res] = conn.export([add_item(1, group, object_type="group", cn="big", member=members[:1])])
     assert res.ok, res.error

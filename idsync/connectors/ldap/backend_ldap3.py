@@ -24,6 +24,8 @@ from ldap3.core.exceptions import LDAPCommunicationError, LDAPException, LDAPSta
 
 from idsync.connectors.ldap import ber
 from idsync.connectors.ldap.backend import (
+    AddOutcome,
+    AddRequest,
     BackendBase,
     Entry,
     LdapOperationError,
@@ -166,6 +168,19 @@ class Ldap3Backend(BackendBase[Connection]):
             return None
         found = self.search(dn, Scope.BASE, "(objectClass=*)", read_back)
         return found[0] if found else None
+
+    def add_many(self, requests: list[AddRequest], read_back: list[str], window: int) -> list[AddOutcome]:
+        """One add at a time: ldap3's synchronous strategy has one operation in flight."""
+        outcomes: list[AddOutcome] = []
+        for dn, attributes in requests:
+            if outcomes and isinstance(outcomes[-1], LdapServerDown):
+                outcomes.append(outcomes[-1])
+                continue
+            try:
+                outcomes.append(self.add(dn, attributes, read_back))
+            except (LdapOperationError, LdapServerDown) as exc:
+                outcomes.append(exc)
+        return outcomes
 
     def modify(self, dn: str, changes: list[tuple[ModOp, str, list[bytes]]]) -> None:
         grouped: dict[str, list[tuple[str, list[bytes]]]] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +14,8 @@ from ldap.ldapobject import SimpleLDAPObject
 from ldap.syncrepl import SyncreplConsumer
 
 from idsync.connectors.ldap.backend import (
+    AddOutcome,
+    AddRequest,
     BackendBase,
     Entry,
     LdapOperationError,
@@ -22,6 +25,7 @@ from idsync.connectors.ldap.backend import (
     Scope,
     SyncResult,
 )
+from idsync.connectors.ldap.escaping import DNError, normalize_dn, parent_dn
 
 _MOD = {ModOp.ADD: ldap.MOD_ADD, ModOp.DELETE: ldap.MOD_DELETE, ModOp.REPLACE: ldap.MOD_REPLACE}
 
@@ -53,7 +57,7 @@ class _Connection(SyncreplConsumer, SimpleLDAPObject):  # type: ignore[misc]
             self.sync_result.present_phase = True
 
 
-def _error(exc: ldap.LDAPError, dn: str | None = None) -> Exception:
+def _error(exc: ldap.LDAPError, dn: str | None = None) -> LdapOperationError | LdapServerDown:
     if isinstance(exc, ldap.SERVER_DOWN | ldap.CONNECT_ERROR | ldap.TIMEOUT):
         info = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
         return LdapServerDown(f"{info.get('desc', type(exc).__name__)}: {info.get('info', '')}".strip(": "))
@@ -62,6 +66,10 @@ def _error(exc: ldap.LDAPError, dn: str | None = None) -> Exception:
     name = str(info.get("desc", type(exc).__name__))
     reason = str(info.get("info", ""))
     return LdapOperationError(code, name, reason, dn)
+
+
+def _key(dn: str) -> str:
+    return normalize_dn(dn)
 
 
 class PyLdapBackend(BackendBase[_Connection]):
@@ -149,6 +157,48 @@ class PyLdapBackend(BackendBase[_Connection]):
                 return Entry(ctrl.dn or dn, ctrl.entry)
         found = self.search(dn, Scope.BASE, "(objectClass=*)", read_back)
         return found[0] if found else None
+
+    def add_many(self, requests: list[AddRequest], read_back: list[str], window: int) -> list[AddOutcome]:
+        """Pipelined adds: the server works on the next entries while this side encodes more and reads results."""
+        conn = self._c()
+        controls = [PostReadControl(criticality=False, attrList=read_back)] if read_back else None
+        dropped = LdapServerDown("the connection dropped before the server answered")
+        outcomes: list[AddOutcome] = [dropped] * len(requests)
+        in_flight: deque[tuple[int, int, str]] = deque()
+        in_flight_dns: dict[str, int] = {}
+
+        def collect() -> None:
+            index, msgid, key = in_flight.popleft()
+            in_flight_dns.pop(key, None)
+            dn = requests[index][0]
+            try:
+                _t, _d, _m, rctrls = conn.result3(msgid, all=1, timeout=self._config.timeout)
+            except ldap.LDAPError as exc:
+                outcomes[index] = _error(exc, dn)
+                return
+            outcomes[index] = next(
+                (Entry(c.dn or dn, c.entry) for c in rctrls or [] if isinstance(c, PostReadControl) and c.entry), None
+            )
+
+        try:
+            for index, (dn, attributes) in enumerate(requests):
+                parent = _key(parent_dn(dn))
+                while in_flight and (len(in_flight) >= window or parent in in_flight_dns):
+                    collect()
+                try:
+                    msgid = conn.add_ext(dn, list(attributes.items()), serverctrls=controls)
+                except ldap.LDAPError as exc:
+                    refused = outcomes[index] = _error(exc, dn)
+                    if isinstance(refused, LdapServerDown):
+                        break
+                    continue
+                in_flight.append((index, msgid, _key(dn)))
+                in_flight_dns[_key(dn)] = index
+            while in_flight:
+                collect()
+        except DNError as exc:
+            raise LdapOperationError(-1, "invalidDNSyntax", str(exc)) from None
+        return outcomes
 
     def modify(self, dn: str, changes: list[tuple[ModOp, str, list[bytes]]]) -> None:
         mods: list[Any] = [(_MOD[op], attr, values or None) for op, attr, values in changes]

@@ -110,6 +110,10 @@ def parse_dn(dn: str) -> list[RDN]:
     """The RDNs of ``dn``, leaf first, with values unescaped. The empty DN (the root) has none."""
     if dn.strip() == "":
         return []
+    try:
+        dn.encode("utf-8")
+    except UnicodeEncodeError:
+        raise DNError(f"DN {dn!r} is not valid Unicode text") from None
     rdns: list[RDN] = []
     for rdn_text in _split(dn, ",;", dn):
         avas: list[tuple[str, str]] = []
@@ -153,9 +157,6 @@ def leaf_rdn(dn: str) -> str:
     return format_rdn(parts[0])
 
 
-_NOT_CANONICAL = ("\\", '"', ";", " ,", ", ", " =", "= ", " +", "+ ")
-
-
 def canonical_dn(dn: str) -> str:
     """The one spelling of ``dn`` idsync keeps: each value escaped as :func:`escape_dn_value` does, no spaces
     around separators.
@@ -168,8 +169,21 @@ def canonical_dn(dn: str) -> str:
     """
     if "=#" in dn:
         return dn
-    if not any(mark in dn for mark in _NOT_CANONICAL) and dn[:1] != " " and dn[-1:] != " " and dn.isprintable():
-        return dn
+    if not (
+        "\\" in dn
+        or '"' in dn
+        or ";" in dn
+        or " ," in dn
+        or ", " in dn
+        or " =" in dn
+        or "= " in dn
+        or " +" in dn
+        or "+ " in dn
+        or dn[:1] == " "
+        or dn[-1:] == " "
+        or not dn.isprintable()
+    ):
+        return dn  # already canonical: the common case costs a few scans, not a parse
     try:
         return build_dn(parse_dn(dn))
     except DNError:

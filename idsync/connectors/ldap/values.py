@@ -69,4 +69,9 @@ def to_ldap(spec: AttributeSpec, value: Any) -> bytes:
         return parse_datetime(spec.name, value).strftime("%Y%m%d%H%M%SZ").encode("ascii")
     if isinstance(value, bytes):
         return value
-    return str(value).encode("utf-8")
+    try:
+        # text read from a file in the wrong encoding carries its bytes as surrogate escapes: send those bytes,
+        # so the server judges them (and names its reason) as it would any client's
+        return str(value).encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raise AttributeValueError(f"{spec.name}: {value!r} is not valid Unicode text") from None
