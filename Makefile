@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DEMO   ?= idsync-demo
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck unit system-deps bench bench-engine bench-expressions bench-ldap clean
+.PHONY: demo test lint typecheck unit system-deps bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -36,17 +36,13 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-## bench: every benchmark; bench-<area> one of them. Figures go to docs/benchmarks.md.
-bench: bench-engine bench-expressions bench-ldap
+## bench: every benchmark; bench-<area> runs bench/bench_<area>.py. Figures go to docs/benchmarks.md.
+BENCHES := $(patsubst bench/bench_%.py,bench-%,$(wildcard bench/bench_*.py))
 
-bench-engine: $(STAMP)
-	$(PY) bench/bench_engine.py
+bench: $(BENCHES)
 
-bench-expressions: $(STAMP)
-	$(PY) bench/bench_expressions.py
-
-bench-ldap: system-deps $(STAMP)
-	$(PY) bench/bench_ldap.py
+bench-%: system-deps $(STAMP)
+	$(PY) bench/bench_$*.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build dist *.egg-info

@@ -169,6 +169,11 @@ class OutboundRule(Strict):
     def _join(cls, value: Any) -> Any:
         return normalize_join(value)
 
+    @field_validator("identifier", mode="before")
+    @classmethod
+    def _identifier(cls, value: Any) -> Any:
+        return as_expression(value) if value is not None else None
+
     @model_validator(mode="after")
     def _check(self) -> OutboundRule:
         if self.provision and not self.identifier:

@@ -113,7 +113,12 @@ class LdapOperationError(ConnectorError):
 
 
 class LdapServerDown(ConnectorError):
-    """The connection is gone or cannot be made (server stopped, network, TLS handshake)."""
+    """The connection is gone or cannot be made (server stopped, network, TLS handshake), or the server said it
+    is too busy or unavailable for now. ``closed``: the server closed a working connection."""
+
+    def __init__(self, message: str, *, closed: bool = True) -> None:
+        super().__init__(message)
+        self.closed = closed
 
 
 AddRequest = tuple[str, RawAttributes]

@@ -206,7 +206,7 @@ class LdapConnector:
             try:
                 return operation(self._connected())
             except LdapServerDown as exc:
-                if what is not None and fresh and self._backend is not None:
+                if what is not None and fresh and self._backend is not None and exc.closed:
                     fresh_drops += 1
                     if fresh_drops >= 2:
                         self._drop()

@@ -1,0 +1,190 @@
+"""The recommendation for each branch of the decision, on hand-written exports in the real schema, and on the
+published fixtures. Expected paths follow the cited rules, worked out by hand for each export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from idsync.migrate.analysis import Analysis, analyze, analyze_export
+from idsync.migrate.detection import detection_signals, find_dead_connectors
+from idsync.migrate.model import ManagementAgent, SyncRuleMapping
+from idsync.migrate.reader import read_export
+from idsync.migrate.recommend import Facts, MigrationPath, PathAssessment, Reason
+
+from .conftest import EXPORTS
+
+
+def _rules(reasons: list[Reason]) -> list[str]:
+    return [r.rule for r in reasons]
+
+
+def _alternative(analysis: Analysis, path: MigrationPath) -> PathAssessment:
+    return next(a for a in analysis.recommendation.alternatives if a.path is path)
+
+
+def test_hr_sql_only_goes_to_graph_with_idsync() -> None:
+    a = analyze(EXPORTS / "hr-sql-aad")
+    rec = a.recommendation
+    assert rec.path is MigrationPath.IDSYNC_GRAPH
+    assert _rules(rec.reasons) == ["D1", "R1", "I1"]
+    assert _alternative(a, MigrationPath.MIM_GRAPH).viable
+    cloud = _alternative(a, MigrationPath.CLOUD_SYNC)
+    assert not cloud.viable and _rules(cloud.blockers) == ["R4"]
+    assert not _alternative(a, MigrationPath.CONNECT_SYNC).viable
+    assert a.topology.source_anchor.guid_based is False
+    assert a.topology.source_anchor.origins == [
+        "HR person.EmployeeID -> mv person.sourceAnchor -> Azure AD user.sourceAnchor"
+    ]
+    assert "MATCH" in _rules(rec.changes) and "SYNCED" in _rules(rec.changes)
+
+
+def test_hr_sql_without_premium_licence_blocks_the_mim_graph_connector() -> None:
+    a = analyze(EXPORTS / "hr-sql-aad", Facts(entra_premium=False))
+    assert a.recommendation.path is MigrationPath.IDSYNC_GRAPH
+    mim = _alternative(a, MigrationPath.MIM_GRAPH)
+    assert _rules(mim.blockers) == ["R2"]
+
+
+def test_hr_sql_with_dotnet_code_keeps_mim_with_the_graph_connector() -> None:
+    export = read_export(EXPORTS / "hr-sql-aad")
+    hr = next(ma for ma in export.management_agents if ma.name == "HR")
+    hr.rules_extension = "Contoso.HR.Extension.dll"
+    a = analyze_export(export)
+    assert a.recommendation.path is MigrationPath.MIM_GRAPH
+    assert "I1" in _rules(a.recommendation.reasons)
+    idsync = _alternative(a, MigrationPath.IDSYNC_GRAPH)
+    assert idsync.viable and "I1" in _rules(idsync.cautions)
+    (item,) = a.topology.untranslatable
+    assert (item.agent, item.what, item.detail) == ("HR", "rules extension", "Contoso.HR.Extension.dll")
+
+
+def test_ad_forest_goes_to_cloud_sync() -> None:
+    a = analyze(EXPORTS / "ad-forest-aad")
+    rec = a.recommendation
+    assert rec.path is MigrationPath.CLOUD_SYNC
+    assert _rules(rec.reasons) == ["D1", "R4", "CS-XFOREST"]
+    assert "corp.contoso.com" in rec.reasons[1].text
+    assert list(a.topology.ad_forests) == ["corp.contoso.com"]
+    assert [t.name for t in a.topology.on_prem_targets] == ["CORP"]
+    assert a.topology.source_anchor.guid_based is True
+    ad_side = next(c for c in rec.changes if c.rule == "R4" and "AD attributes" in c.text)
+    assert ad_side.text.endswith("msExchUsageLocation")
+    assert _alternative(a, MigrationPath.CONNECT_SYNC).viable
+    assert "R5" in _rules(_alternative(a, MigrationPath.CONNECT_SYNC).cautions)
+    graph = _alternative(a, MigrationPath.IDSYNC_GRAPH)
+    assert {"R1", "R3", "MAIL-GROUPS", "PROXY", "I1"} <= set(_rules(graph.cautions))
+    kinds = sorted({i.what for i in a.topology.untranslatable})
+    assert kinds == ["rules extension", "scripted export flow", "scripted import flow", "scripted provisioning"]
+
+
+@pytest.mark.parametrize(
+    ("facts", "blocker"),
+    [
+        (Facts(max_objects_per_domain=200_000), "CS-150K"),
+        (Facts(largest_group_members=60_000), "CS-50K"),
+        (Facts(guest_users=True), "CS-GUESTS"),
+    ],
+)
+def test_cloud_sync_limits_turn_the_ad_forest_to_connect(facts: Facts, blocker: str) -> None:
+    a = analyze(EXPORTS / "ad-forest-aad", facts)
+    assert a.recommendation.path is MigrationPath.CONNECT_SYNC
+    assert _rules(_alternative(a, MigrationPath.CLOUD_SYNC).blockers) == [blocker]
+    assert blocker in _rules(a.recommendation.reasons)
+
+
+def test_cloud_sync_limits_at_the_boundary_do_not_block() -> None:
+    a = analyze(EXPORTS / "ad-forest-aad", Facts(max_objects_per_domain=150_000, largest_group_members=50_000))
+    assert a.recommendation.path is MigrationPath.CLOUD_SYNC
+
+
+def test_two_forests_with_account_resource_joins_go_to_connect() -> None:
+    a = analyze(EXPORTS / "two-forests-account-resource")
+    rec = a.recommendation
+    assert rec.path is MigrationPath.CONNECT_SYNC
+    assert _rules(rec.reasons) == ["D1", "R5", "CS-XFOREST"]
+    (join,) = a.topology.cross_forest_joins
+    assert join.account_resource
+    assert join.forests == ["account.fabrikam.com", "resource.fabrikam.com"]
+    assert "msExchMasterAccountSid" in join.attributes
+    assert any(c.rule == "CS-XFOREST" and "account-resource" in c.text for c in rec.changes)
+
+
+def test_openldap_goes_to_connect_with_the_generic_ldap_connector() -> None:
+    a = analyze(EXPORTS / "openldap-aad")
+    rec = a.recommendation
+    assert rec.path is MigrationPath.CONNECT_SYNC
+    assert [d.name for d in a.topology.ldap_directories] == ["OpenLDAP"]
+    assert set(_rules(_alternative(a, MigrationPath.CLOUD_SYNC).blockers)) == {"R4", "R6"}
+    assert any(c.rule == "R6" and "OpenLDAP" in c.text for c in rec.changes)
+
+
+def test_deployment_without_the_dead_connector() -> None:
+    a = analyze(EXPORTS / "no-aad")
+    assert a.recommendation.path is MigrationPath.NONE
+    assert a.topology.dead_connectors == []
+    assert a.recommendation.alternatives == [] and a.recommendation.changes == []
+    assert a.mapping == []
+
+
+def test_mimdsc_has_no_dead_connector(mimdsc: Path) -> None:
+    assert analyze(mimdsc).recommendation.path is MigrationPath.NONE
+
+
+def test_contoso_aad_connector_detected_and_devices_block_cloud_sync(contoso: Path) -> None:
+    a = analyze(contoso)
+    (dead,) = a.topology.dead_connectors
+    assert dead.ma.name == "contoso.onmicrosoft.com - AAD"
+    assert len(dead.signals) == 3
+    assert dead.flowed_object_types == ["contact", "device", "group", "user"]
+    assert a.topology.product == "aad-connect"
+    rec = a.recommendation
+    assert rec.path is MigrationPath.CONNECT_SYNC
+    assert _rules(_alternative(a, MigrationPath.CLOUD_SYNC).blockers) == ["CS-DEVICES"]
+    assert a.topology.source_anchor.guid_based is True
+
+
+def test_mapping_table_to_graph() -> None:
+    rows = {(r.object_type, r.aad_attribute): r for r in analyze(EXPORTS / "ad-forest-aad").mapping}
+    assert rows[("user", "sourceAnchor")].graph_property == "onPremisesImmutableId"
+    assert rows[("user", "alias")].graph_property == "mailNickname"
+    assert rows[("user", "alias")].ad_attribute == "mailNickname"
+    assert rows[("user", "proxyAddresses")].writable == "no"
+    assert rows[("group", "mail")].writable == "no"
+    assert rows[("group", "sourceAnchor")].writable == "none"
+    assert rows[("user", "city")].flows_from == "l"
+    assert rows[("group", "securityEnabled")].kind == "scripted"
+
+
+def _agent(category: str, subtype: str = "", list_name: str = "", extension_filename: str = "") -> ManagementAgent:
+    return ManagementAgent(
+        id="{1}",
+        name="x",
+        category=category,
+        subtype=subtype,
+        list_name=list_name,
+        extension_filename=extension_filename,
+    )
+
+
+def test_detection_signals() -> None:
+    name = "Windows Azure Active Directory (Microsoft)"
+    assert detection_signals(_agent(category="Extensible2", subtype=name)) == [f"subtype is {name!r}"]
+    assert detection_signals(_agent(category="Extensible2", list_name=name.upper()))
+    assert detection_signals(
+        _agent(
+            category="Extensible2", extension_filename=r"C:\Extensions\microsoft.azure.activedirectory.connector.dll"
+        )
+    )
+    assert detection_signals(_agent(category="AD", subtype=name)) == []
+    assert detection_signals(_agent(category="Extensible2", subtype="Graph (Microsoft)")) == []
+
+
+def test_password_constants_are_redacted() -> None:
+    export = read_export(EXPORTS / "ad-forest-aad")
+    corp = next(ma for ma in export.management_agents if ma.name == "CORP")
+    flow = next(f for f in corp.export_flows if f.cd_attribute == "unicodePwd")
+    assert isinstance(flow.mapping, SyncRuleMapping)
+    assert flow.mapping.constant == "<redacted>"
+    assert find_dead_connectors(export)
