@@ -6,16 +6,22 @@ import logging
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from ldap3 import NONE, Connection, Server
 from ldapkit import MakeConnector, add_item, all_records, people_ldif
+from pydantic import ValidationError
 
+from idsync.cli.main import cli
+from idsync.config import SecretError
 from idsync.connectors.base import (
     ConnectivityError,
     Connector,
+    ConnectorContext,
     ConnectorError,
     ExportItem,
     WatermarkExpired,
 )
+from idsync.connectors.ldap import connector_type
 from idsync.connectors.ldap.escaping import rdn
 from idsync.connectors.ldap.passwords import ssha_matches
 from idsync.model import AttributeChange, AttributeType, ExportOp, ValueOp
@@ -399,3 +405,27 @@ def test_adds_in_flight_when_the_server_dies_are_settled_once(
     text = server.tools.search(server.base_dn, "(uid=b*)", "entryUUID")
     uuids = [line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("entryUUID:")]
     assert len(uuids) == 600 and sorted(uuids) == sorted(r.anchor for r in results)
+
+
+def test_the_password_is_a_secret_reference_resolved_at_the_first_connection(
+    slapd_server: SlapdServer, tmp_path: Any
+) -> None:
+    base = {"type": "ldap", "url": slapd_server.ldaps_url, "ca_file": str(slapd_server.ca_file)}
+    base |= {"bind_dn": slapd_server.admin_dn, "base_dn": slapd_server.base_dn}
+    with pytest.raises(ValidationError, match="secrets must be references"):
+        connector_type.config_model.model_validate({**base, "password": slapd_server.admin_password})
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    block = ", ".join(f"{k}: '{v}'" for k, v in {**base, "password": slapd_server.admin_password}.items())
+    (workspace / "idsync.yaml").write_text(f"connectors:\n  dir: {{{block}}}\n", encoding="utf-8")
+    checked = CliRunner().invoke(cli, ["-C", str(workspace), "validate"])
+    assert checked.exit_code == 3 and "secrets must be references" in checked.output
+    assert slapd_server.admin_password not in checked.output
+    missing = connector_type.config_model.model_validate({**base, "password": "${env:IDSYNC_TEST_UNSET_PW}"})
+    conn = connector_type.create("dir", missing, ConnectorContext(str(tmp_path)))  # building needs no secret
+    with pytest.raises(SecretError, match="IDSYNC_TEST_UNSET_PW"):
+        conn.test_connection()
+    from_file = connector_type.config_model.model_validate(
+        {**base, "password": f"${{file:{slapd_server.password_file}}}"}
+    )
+    connector_type.create("dir", from_file, ConnectorContext(str(tmp_path))).test_connection()

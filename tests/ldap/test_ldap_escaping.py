@@ -8,10 +8,12 @@ from idsync.connectors.ldap.escaping import (
     DNError,
     build_dn,
     canonical_dn,
+    dn_keys,
     dn_within,
     escape_dn_value,
     escape_filter_value,
     leaf_rdn,
+    leaf_values,
     normalize_dn,
     parent_dn,
     parse_dn,
@@ -99,3 +101,18 @@ def test_a_server_spelled_dn_equals_the_one_an_expression_builds(value: str) -> 
     built = f"{escape_dn_component('cn=' + value)},ou=people,dc=example,dc=org"
     assert canonical_dn(f"cn={_server_spelling(value)},ou=people,dc=example,dc=org") == built
     assert canonical_dn(built) == built
+
+
+@given(st.text(min_size=1, max_size=20), st.sampled_from(["ou=People,dc=example,dc=org", r"ou=R&D\, Europe,DC=org"]))
+def test_a_child_names_its_parent_by_the_parents_own_key(value: str, parent: str) -> None:
+    child = f"{rdn('cn', value)},{parent}"
+    assert dn_keys(child)[1] == dn_keys(parent)[0]
+    assert dn_keys(child.upper() if child.isascii() else child)[0] == dn_keys(child)[0]
+    assert leaf_values(child) == (("cn", value),)
+
+
+def test_leaf_values_of_plain_and_multi_valued_rdns() -> None:
+    assert leaf_values("uid = ann , ou=people,dc=org") == (("uid", "ann"),)
+    assert leaf_values("cn=a+uid=b,dc=org") == (("cn", "a"), ("uid", "b"))
+    with pytest.raises(DNError):
+        leaf_values("cn=" + chr(0xD800) + ",dc=org")  # a lone surrogate is not text a server can take

@@ -7,12 +7,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import ldap
-from ldap.controls import LDAPControl
+from ldap.controls import LDAPControl, ResponseControl
 from ldap.controls.libldap import SimplePagedResultsControl
 from ldap.controls.readentry import PostReadControl
 from ldap.ldapobject import SimpleLDAPObject
 from ldap.syncrepl import SyncreplConsumer
 
+from idsync.connectors.ldap import ber
 from idsync.connectors.ldap.backend import (
     AddOutcome,
     AddRequest,
@@ -25,7 +26,7 @@ from idsync.connectors.ldap.backend import (
     Scope,
     SyncResult,
 )
-from idsync.connectors.ldap.escaping import DNError, normalize_dn, parent_dn
+from idsync.connectors.ldap.escaping import dn_keys
 
 _MOD = {ModOp.ADD: ldap.MOD_ADD, ModOp.DELETE: ldap.MOD_DELETE, ModOp.REPLACE: ldap.MOD_REPLACE}
 
@@ -70,8 +71,21 @@ def _error(exc: ldap.LDAPError, dn: str | None = None) -> LdapOperationError | L
     return LdapOperationError(code, name, reason, dn)
 
 
-def _key(dn: str) -> str:
-    return normalize_dn(dn)
+class _PostRead(ResponseControl):  # type: ignore[misc]
+    """The post-read response control, decoded with our BER reader."""
+
+    controlType = PostReadControl.controlType
+
+    def decodeControlValue(self, encoded: bytes) -> None:
+        self.dn, self.entry = ber.search_result_entry(encoded)
+
+
+_RESPONSE_CONTROLS = {_PostRead.controlType: _PostRead}
+
+
+def _post_read(attributes: list[str]) -> LDAPControl:
+    """The request control, encoded once per call rather than once per add."""
+    return LDAPControl(PostReadControl.controlType, False, encodedControlValue=ber.attribute_list(attributes))
 
 
 class PyLdapBackend(BackendBase[_Connection]):
@@ -163,7 +177,7 @@ class PyLdapBackend(BackendBase[_Connection]):
     def add_many(self, requests: list[AddRequest], read_back: list[str], window: int) -> list[AddOutcome]:
         """Pipelined adds: the server works on the next entries while this side encodes more and reads results."""
         conn = self._c()
-        controls = [PostReadControl(criticality=False, attrList=read_back)] if read_back else None
+        controls = [_post_read(read_back)] if read_back else None
         dropped = LdapServerDown("the connection dropped before the server answered")
         outcomes: list[AddOutcome] = [dropped] * len(requests)
         in_flight: deque[tuple[int, int, str]] = deque()
@@ -174,32 +188,31 @@ class PyLdapBackend(BackendBase[_Connection]):
             in_flight_dns.pop(key, None)
             dn = requests[index][0]
             try:
-                _t, _d, _m, rctrls = conn.result3(msgid, all=1, timeout=self._config.timeout)
+                _t, _d, _m, rctrls = conn.result3(
+                    msgid, all=1, timeout=self._config.timeout, resp_ctrl_classes=_RESPONSE_CONTROLS
+                )
             except ldap.LDAPError as exc:
                 outcomes[index] = _error(exc, dn)
                 return
             outcomes[index] = next(
-                (Entry(c.dn or dn, c.entry) for c in rctrls or [] if isinstance(c, PostReadControl) and c.entry), None
+                (Entry(c.dn or dn, c.entry) for c in rctrls or [] if isinstance(c, _PostRead) and c.entry), None
             )
 
-        try:
-            for index, (dn, attributes) in enumerate(requests):
-                parent = _key(parent_dn(dn))
-                while in_flight and (len(in_flight) >= window or parent in in_flight_dns):
-                    collect()
-                try:
-                    msgid = conn.add_ext(dn, list(attributes.items()), serverctrls=controls)
-                except ldap.LDAPError as exc:
-                    refused = outcomes[index] = _error(exc, dn)
-                    if isinstance(refused, LdapServerDown):
-                        break
-                    continue
-                in_flight.append((index, msgid, _key(dn)))
-                in_flight_dns[_key(dn)] = index
-            while in_flight:
+        for index, (dn, attributes) in enumerate(requests):
+            key, parent = dn_keys(dn)
+            while in_flight and (len(in_flight) >= window or parent in in_flight_dns):
                 collect()
-        except DNError as exc:
-            raise LdapOperationError(-1, "invalidDNSyntax", str(exc)) from None
+            try:
+                msgid = conn.add_ext(dn, list(attributes.items()), serverctrls=controls)
+            except ldap.LDAPError as exc:
+                refused = outcomes[index] = _error(exc, dn)
+                if isinstance(refused, LdapServerDown):
+                    break
+                continue
+            in_flight.append((index, msgid, key))
+            in_flight_dns[key] = index
+        while in_flight:
+            collect()
         return outcomes
 
     def modify(self, dn: str, changes: list[tuple[ModOp, str, list[bytes]]]) -> None:

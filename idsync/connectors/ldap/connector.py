@@ -52,6 +52,7 @@ from idsync.connectors.ldap.escaping import (
     dn_within,
     escape_filter_value,
     leaf_rdn,
+    leaf_values,
     normalize_dn,
     parent_dn,
     parse_dn,
@@ -66,9 +67,7 @@ log = logging.getLogger("idsync.connectors.ldap")
 T = TypeVar("T")
 
 READ_AHEAD_PAGES = 2
-ADD_WINDOW = 16
-"""Adds in flight at once: enough to keep the server busy while results travel, small enough to lose little
-when a connection drops (the unanswered adds are sent again one at a time)."""
+
 EPOCH_WATERMARK = "19700101000000.000000Z"
 """Accesslog watermark when the log held nothing at the time of the full import."""
 _OPERATIONAL_SKIP = {"objectclass"}
@@ -126,7 +125,9 @@ def _modify(b: Backend, *, dn: str, changes: list[tuple[ModOp, str, list[bytes]]
 
 
 class LdapConnector:
-    def __init__(self, name: str, config: LdapConfig, password: str | None) -> None:
+    def __init__(self, name: str, config: LdapConfig, password: str | Callable[[], str | None] | None) -> None:
+        """``password``: the bind password, or how to get it when the first connection is made (building a
+        connector must work without its secrets: sync builds connectors only to read their capabilities)."""
         self.name = name
         self.config = config
         self._password = password
@@ -173,6 +174,8 @@ class LdapConnector:
 
     def _connected(self) -> Backend:
         if self._backend is None:
+            if callable(self._password):
+                self._password = self._password()
             backend = open_backend(self.config, self._password)
             try:
                 backend.connect()
@@ -745,9 +748,9 @@ class LdapConnector:
     def _add_request(self, item: ExportItem, type_schema: ObjectTypeSchema) -> tuple[str, RawAttributes]:
         """The DN and attributes of an add: the item's values, the type's object classes, the RDN's values."""
         dn = item.identifier
-        rdns = parse_dn(dn)
-        if not rdns:
+        if not dn.strip():
             raise DNError("an entry cannot be added at the empty DN")
+        naming = leaf_values(dn)
         attrs: RawAttributes = {}
         type_config = self.config.object_types.get(item.object_type)
         if type_config is None:
@@ -760,7 +763,7 @@ class LdapConnector:
                 attrs.setdefault(change.name, []).extend(raw)
         if not any(k.lower() == "objectclass" for k in attrs):
             attrs["objectClass"] = [c.encode("utf-8") for c in type_config.classes_for_add()]
-        for attr, value in rdns[0]:
+        for attr, value in naming:
             existing = next((k for k in attrs if k.lower() == attr.lower()), None)
             if existing is None:
                 attrs[attr] = [value.encode("utf-8")]
@@ -775,7 +778,9 @@ class LdapConnector:
             return
         anchor_attr = self.anchor_attribute()
         try:
-            outcomes = self._connected().add_many([(a.dn, a.attributes) for a in adds], [anchor_attr], ADD_WINDOW)
+            outcomes = self._connected().add_many(
+                [(a.dn, a.attributes) for a in adds], [anchor_attr], self.config.add_window
+            )
         except (LdapServerDown, ConnectivityError) as exc:
             outcomes = [LdapServerDown(str(exc))] * len(adds)
         lost = sum(isinstance(o, LdapServerDown) for o in outcomes)

@@ -204,3 +204,35 @@ def dn_within(dn: str, base: str) -> bool:
         return False
     tail = child[len(child) - len(parent) :] if parent else []
     return normalize_dn(build_dn(tail)) == normalize_dn(base)
+
+
+def _simple(dn: str) -> bool:
+    """No escapes, quotes, alternative separators or multi-valued RDNs: splitting at commas is parsing."""
+    return not ("\\" in dn or '"' in dn or ";" in dn or "+" in dn or "=#" in dn)
+
+
+def _plain_key(dn: str) -> str:
+    return ",".join(f"{a.strip()}={v.strip()}" for a, _, v in (p.partition("=") for p in dn.split(","))).casefold()
+
+
+def dn_keys(dn: str) -> tuple[str, str]:
+    """Comparison keys of ``dn`` and of its parent (``""`` for the root), cheaply for plain DNs."""
+    if _simple(dn):
+        parent = dn.partition(",")[2]
+        return _plain_key(dn), _plain_key(parent) if parent else ""
+    try:
+        return normalize_dn(dn), normalize_dn(parent_dn(dn))
+    except DNError:
+        return dn.casefold(), ""
+
+
+def leaf_values(dn: str) -> RDN:
+    """The attribute-value pairs of the DN's first RDN, unescaped (cheaply for plain DNs)."""
+    if _simple(dn) and dn.isascii():
+        attr, sep, value = dn.partition(",")[0].partition("=")
+        if sep and attr.strip():
+            return ((attr.strip(), value.strip()),)
+    rdns = parse_dn(dn)
+    if not rdns:
+        raise DNError("the empty DN has no RDN")
+    return rdns[0]
