@@ -284,7 +284,11 @@ class LdapConnector:
             wanted = self.config.anchor
             if wanted == "auto":
                 server = self.server_schema()
-                for candidate in ("entryUUID", "nsUniqueId", "objectGUID"):
+                # 389 DS has both entryUUID and nsUniqueId; its retro changelog names entries by nsUniqueId
+                order = ("entryUUID", "nsUniqueId", "objectGUID")
+                if self.config.delta == "changelog":
+                    order = ("nsUniqueId", "entryUUID", "objectGUID")
+                for candidate in order:
                     if server.attribute(candidate) is not None:
                         wanted = candidate
                         break
@@ -667,7 +671,11 @@ class LdapConnector:
     def _changelog_change(self, row: Entry) -> _Change | None:
         dn = row.first_text("targetDN") or ""
         kind = (row.first_text("changeType") or "").lower()
-        anchor = row.first_text("targetEntryUUID") or row.first_text("targetUniqueId")
+        # a changelog row names its entry by the anchor only when it records that attribute (389 DS's retro
+        # changelog: nsUniqueId as targetUniqueId); otherwise the entry is read again by its DN
+        anchor = {"entryuuid": row.first_text("targetEntryUUID"), "nsuniqueid": row.first_text("targetUniqueId")}.get(
+            self.anchor_attribute().lower()
+        )
         if kind == "delete":
             return _Change(anchor, dn, delete=True)
         if kind in ("add", "modify"):
