@@ -17,6 +17,28 @@ TYPES = {
 
 MakeConnector = Callable[..., LdapConnector]
 
+CHANGES = """dn: uid=p00001,{p}
+changetype: modify
+replace: displayName
+displayName: Renamed One
+
+dn: uid=p00002,{p}
+changetype: modrdn
+newrdn: uid=p00002x
+deleteoldrdn: 1
+
+dn: uid=p00003,{p}
+changetype: delete
+
+dn: uid=new,{p}
+changetype: add
+objectClass: inetOrgPerson
+uid: new
+cn: New
+sn: N
+"""
+"""A modify, a rename, a delete and an add under {p}, for delta tests (after people_ldif(p, 5))."""
+
 
 def people_ldif(parent: str, count: int, start: int = 0) -> str:
     return "".join(

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ldapkit import TYPES, add_item, all_records, people_ldif
+from ldapkit import CHANGES, TYPES, add_item, all_records, people_ldif
 
 from idsync.config import SecretResolver
 from idsync.connectors.base import ConnectorContext, ExportItem, WatermarkExpired
@@ -15,27 +15,6 @@ from idsync.model import ExportOp
 from idsync.testing.directories import DS389Server
 
 pytestmark = pytest.mark.ldap
-
-CHANGES = """dn: uid=p00001,{p}
-changetype: modify
-replace: displayName
-displayName: Renamed One
-
-dn: uid=p00002,{p}
-changetype: modrdn
-newrdn: uid=p00002x
-deleteoldrdn: 1
-
-dn: uid=p00003,{p}
-changetype: delete
-
-dn: uid=new,{p}
-changetype: add
-objectClass: inetOrgPerson
-uid: new
-cn: New
-sn: N
-"""
 
 
 def connector(server: DS389Server, subtree: str, backend: str, tmp_path: Path, **extra: Any) -> LdapConnector:

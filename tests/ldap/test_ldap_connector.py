@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from ldap3 import NONE, Connection, Server
-from ldapkit import MakeConnector, add_item, all_records, people_ldif
+from ldapkit import CHANGES, MakeConnector, add_item, all_records, people_ldif
 from pydantic import ValidationError
 
 from idsync.cli.main import cli
@@ -246,28 +246,6 @@ def test_lookup_by_identifier_and_key(make: MakeConnector, slapd_server: SlapdSe
     assert by_key is not None and by_key.identifier == f"uid=p00002,{slapd_subtree}"
     assert conn.lookup("person", "", {"mail": "*"}) is None  # escaped: no wildcard match
     assert conn.lookup("group", f"uid=p00001,{slapd_subtree}", {}) is None
-
-
-CHANGES = """dn: uid=p00001,{p}
-changetype: modify
-replace: displayName
-displayName: Renamed One
-
-dn: uid=p00002,{p}
-changetype: modrdn
-newrdn: uid=p00002x
-deleteoldrdn: 1
-
-dn: uid=p00003,{p}
-changetype: delete
-
-dn: uid=new,{p}
-changetype: add
-objectClass: inetOrgPerson
-uid: new
-cn: New
-sn: N
-"""
 
 
 @pytest.mark.parametrize("method", ["accesslog", "syncrepl"])
