@@ -17,6 +17,7 @@ from idsync.migrate.report import build_document, to_html, to_json_document, to_
 
 EXIT_OK = 0
 EXIT_ERRORS = 1
+EXIT_CONFIG = 3
 EXIT_USAGE = 4
 
 
@@ -149,3 +150,53 @@ def generate_command(
         for i in analysis.export.issues:
             click.echo(str(i), err=True)
     ctx.exit(EXIT_OK if result.valid and not analysis.export.errors else EXIT_ERRORS)
+
+
+@migrate.command("cutover")
+@click.option(
+    "--config",
+    "config",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The generated idsync.yaml (or its workspace folder).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the whole report as one JSON document.")
+@click.option("--report", "md_out", type=click.Path(dir_okay=False, path_type=Path), help="Write a Markdown report.")
+@click.option("--limit", default=10, show_default=True, help="Findings shown per section in the text output.")
+@click.pass_context
+def cutover_command(ctx: click.Context, config: Path, as_json: bool, md_out: Path | None, limit: int) -> None:
+    """Dry run of the cutover: import the tenant through the Graph connector and the sources, run the joins and
+    flows in staging mode, and report without writing anything: joined objects, objects that would be created
+    (possible duplicates), ambiguous matches, values that would change, tenant objects nothing manages, objects
+    still synced from on-premises (with the steps to switch them), and what Graph cannot do, per object.
+
+    Exit codes: 0 clean run · 1 completed with object errors (ambiguous joins, ...) · 2 stopped (a system could not
+    be reached) · 3 invalid configuration or no Graph connector."""
+    from idsync.cli.context import report_config_error
+    from idsync.config import ConfigError
+    from idsync.migrate.cutover import NoGraphConnector, dry_run
+    from idsync.migrate.cutover.render import as_json as cutover_json
+    from idsync.migrate.cutover.render import markdown, text
+    from idsync.model import RunStatus
+
+    try:
+        report = dry_run(config)
+    except ConfigError as exc:
+        report_config_error(exc)
+        ctx.exit(EXIT_CONFIG)
+    except NoGraphConnector as exc:
+        click.echo(f"error: {exc}", err=True)
+        ctx.exit(EXIT_CONFIG)
+    if md_out is not None:
+        try:
+            md_out.write_text(markdown(report), encoding="utf-8")
+        except OSError as exc:
+            click.echo(f"error: cannot write the report: {exc}", err=True)
+    if as_json:
+        json.dump(cutover_json(report), sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+    else:
+        click.echo(text(report, limit), nl=False)
+        if md_out is not None:
+            click.echo(f"report written to {md_out}")
+    ctx.exit(RunStatus(report.status).exit_code)

@@ -8,6 +8,7 @@ validate`` uses, and any rule part that still fails is taken out and listed (:mo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -167,7 +168,7 @@ def _connectors(draft: Draft, available: TypeAvailable) -> None:
             if draft.path is not GenerationPath.GRAPH:
                 continue
             name = _unique(draft, "entra" if len(dead) == 1 else f"entra-{slug(ma.name)}")
-            plan = graph_connector(name, ma.name, Role.REPLACEMENT)
+            plan = graph_connector(name, ma.name, Role.REPLACEMENT, _tenant_domain(role))
             _register(draft, key, plan, ["user", "group", "contact", "device", "publicFolder"])
             continue
         if role.kind is AgentKind.GRAPH:
@@ -190,6 +191,19 @@ def _connectors(draft: Draft, available: TypeAvailable) -> None:
                     LeftOutKind.CONNECTOR,
                     ma.location,
                 )
+
+
+_UPN_SUFFIX = re.compile(r"@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
+
+
+def _tenant_domain(role: AgentRole) -> str | None:
+    """The domain the retired connector's userPrincipalName flows append: a verified domain of the tenant."""
+    for f in role.outbound:
+        if f.cd_attribute.lower() == "userprincipalname":
+            found = _UPN_SUFFIX.search(f.detail)
+            if found:
+                return found.group(1).lower()
+    return None
 
 
 def _register(draft: Draft, key: str, plan: ConnectorPlan, mim_types: list[str]) -> None:

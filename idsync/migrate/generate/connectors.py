@@ -204,21 +204,28 @@ def plan_connector(
     return plans
 
 
-def graph_connector(name: str, agent: str, role: Role) -> ConnectorPlan:
-    """The block of idsync's Graph connector that takes over from the retired connector."""
-    client_id, secret = env_name(name, "client_id"), env_name(name, "client_secret")
+PLACEHOLDER_CLIENT_ID = "00000000-0000-0000-0000-000000000000"
+PLACEHOLDER_TENANT = "your-tenant.onmicrosoft.com"
+
+
+def graph_connector(name: str, agent: str, role: Role, tenant: str | None = None) -> ConnectorPlan:
+    """The block of idsync's Graph connector that takes over from the retired connector. The tenant (a verified
+    domain, guessed from the userPrincipalName suffix the flows write) and the application's client id are not
+    secrets and not in the export: the README says to set both; the client secret is a reference."""
+    secret = env_name(name, "client_secret")
     block: dict[str, Any] = {
         "type": GRAPH_CONNECTOR_TYPE,
         "description": f"Microsoft Entra ID through Microsoft Graph, in place of the retired connector {agent!r}",
-        "tenant": f"${{env:{env_name(name, 'tenant')}}}",
-        "client_id": f"${{env:{client_id}}}",
+        "tenant": tenant or PLACEHOLDER_TENANT,
+        "client_id": PLACEHOLDER_CLIENT_ID,
         "client_secret": f"${{env:{secret}}}",
     }
     plan = ConnectorPlan(name, agent, "Extensible2", GRAPH_CONNECTOR_TYPE, role, block)
-    plan.secrets = [env_name(name, "tenant"), client_id, secret]
+    plan.secrets = [secret]
     plan.object_types = {"user": "user", "group": "group"}
+    where = f"the tenant {tenant!r} (a verified domain the flows write into userPrincipalName)" if tenant else "tenant"
     plan.notes.append(
-        f"register an application for {name!r} with User.ReadWrite.All and Group.ReadWrite.All (application "
-        "permissions, admin consent), and put its tenant, client id and secret in the environment variables above"
+        f"set {where} and client_id: register an application for {name!r} with User.ReadWrite.All and "
+        "Group.ReadWrite.All (application permissions, admin consent); its secret goes in the environment variable"
     )
     return plan

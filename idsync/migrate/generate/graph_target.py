@@ -8,6 +8,7 @@ per flow, whether the generated configuration carries it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from idsync.migrate.graph_mapping import graph_property
@@ -25,6 +26,7 @@ GROUP_CREATE_DEFAULTS = {"mailEnabled": "False", "securityEnabled": "True"}
 """Graph creates security groups and Microsoft 365 groups only (MAIL-GROUPS); a group the old connector made is
 created here as a security group unless a flow says otherwise."""
 
+EXTENSION_ATTRIBUTE = re.compile(r"^extensionAttribute(?:[1-9]|1[0-5])$")
 _IGNORED = {"dn", "cloudanchor", "export_password"}
 _NOT_PROPERTIES = {"photo": "the photo is a separate resource (profilePhoto), not a property the connector writes"}
 """The old connector's DN and anchor (Graph keys objects by id) and its password carrier (the Graph connector
@@ -49,6 +51,15 @@ def decide(object_type: str, aad_attribute: str) -> GraphDecision:
         return GraphDecision(False, "", "not an attribute of the Graph object (the connector keys objects by id)", "")
     if kind not in GRAPH_OBJECT_TYPES:
         return GraphDecision(False, "", f"the Graph path has no {object_type} object type", "GRAPH-TYPES")
+    if EXTENSION_ATTRIBUTE.match(aad_attribute):
+        # the connector shows onPremisesExtensionAttributes as extensionAttribute1..15, MIM's own names
+        return GraphDecision(
+            True,
+            aad_attribute,
+            "",
+            "",
+            "read-only for synced objects and for cloud objects that were once synced; writable for cloud-only ones",
+        )
     prop = graph_property(kind, aad_attribute)
     if prop is None or not prop.graph_property:
         why = prop.note if prop is not None and prop.note else f"no such property on the Graph v1.0 {kind}"
