@@ -65,6 +65,8 @@ def test_hr_sql_graph_rules_follow_the_export() -> None:
     config = generate(EXPORTS / "hr-sql-aad", GenerationPath.GRAPH).config
     entra = config["connectors"]["entra"]
     assert entra["type"] == "graph" and entra["client_secret"] == "${env:IDSYNC_ENTRA_CLIENT_SECRET}"
+    # the tenant: the initial domain of the account the retired connector signed in with (its UserName parameter)
+    assert entra["tenant"] == "contoso.onmicrosoft.com"
     hr = config["connectors"]["hr"]
     assert hr["type"] == "csv" and hr["description"].startswith("PLACEHOLDER") and hr["anchor"] == "EmployeeID"
     assert hr["columns"] == {"ManagerID": "reference"}

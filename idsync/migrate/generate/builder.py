@@ -197,7 +197,11 @@ _UPN_SUFFIX = re.compile(r"@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
 
 
 def _tenant_domain(role: AgentRole) -> str | None:
-    """The domain the retired connector's userPrincipalName flows append: a verified domain of the tenant."""
+    """The tenant's initial domain from the account the retired connector signed in with, else the domain its
+    userPrincipalName flows append (a verified domain of the tenant either way)."""
+    account = _UPN_SUFFIX.search(role.ma.parameters.get("UserName", ""))
+    if account and account.group(1).lower().endswith(".onmicrosoft.com"):
+        return account.group(1).lower()
     for f in role.outbound:
         if f.cd_attribute.lower() == "userprincipalname":
             found = _UPN_SUFFIX.search(f.detail)
@@ -243,12 +247,20 @@ def _metaverse(draft: Draft) -> None:
 
 def _metaverse_from_flows(draft: Draft) -> None:
     """A single exported agent has no MV.XML: the metaverse is what its flows name, as strings."""
-    draft.note("metaverse", "the export has no MV.XML: metaverse attributes are taken from the flows, all as strings")
+    draft.note(
+        "metaverse",
+        "the export has no MV.XML: metaverse attributes are taken from the flows, as strings (references where a "
+        "flow feeds a reference)",
+    )
     for ma in draft.export.management_agents:
         for out in ma.export_flows:
             decl = draft.metaverse.setdefault(out.mv_object_type, {"attributes": {}})
-            for src in mapping_sources(out.mapping):
-                decl["attributes"].setdefault(src, "string")
+            sources = mapping_sources(out.mapping)
+            at = ma.schema.attribute_types.get(out.cd_attribute)
+            # a direct flow into a reference (manager, member) carries a reference
+            kind = at.kind if at is not None and len(sources) == 1 and at.kind == "reference" else "string"
+            for src in sources:
+                decl["attributes"].setdefault(src, kind + ("" if at is None or at.single_valued else "[]"))
     mv = draft.export.metaverse
     for into in mv.import_flows if mv is not None else []:
         decl = draft.metaverse.setdefault(into.mv_object_type, {"attributes": {}})
