@@ -91,7 +91,8 @@ class Importer:
         final_watermark: str | None = None
         snapshot = full
         for page in pages:
-            snapshot = snapshot or page.snapshot
+            # a delta by comparison yields nothing when nothing changed, and the whole content when anything did
+            snapshot = snapshot or page.snapshot or self.caps.delta_is_snapshot
             with self.store.transaction():
                 self._apply(page)
                 if page.watermark is not None:

@@ -179,17 +179,21 @@ class Runner:
                     advance = self.progress.start(
                         step, self.store.cs_count(CSFilter(connector=connector, pending_export=True))
                     )
-                step.message = Exporter(
-                    self.store,
-                    instance,
-                    connector,
-                    self.ws.rules,
-                    step,
-                    errors,
-                    self.ws.config.safety,
-                    staging=self.staging,
-                    progress=advance,
-                ).run()
+                try:
+                    step.message = Exporter(
+                        self.store,
+                        instance,
+                        connector,
+                        self.ws.rules,
+                        step,
+                        errors,
+                        self.ws.config.safety,
+                        staging=self.staging,
+                        progress=advance,
+                    ).run()
+                finally:
+                    # a connector may buffer an export step (the CSV connector rewrites its file once, on close)
+                    self.ws.drop_connector(connector, quiet=False)
             step.status = RunStatus.COMPLETED_ERRORS if errors.total else RunStatus.SUCCESS
         except StepStopped as exc:
             step.status = exc.status

@@ -132,7 +132,13 @@ def person(
     department: str = "Sales",
     status: str = "active",
 ) -> str:
-    attrs: dict[str, Any] = {"employeeId": eid, "givenName": given, "sn": sn, "department": department, "status": status}
+    attrs: dict[str, Any] = {
+        "employeeId": eid,
+        "givenName": given,
+        "sn": sn,
+        "department": department,
+        "status": status,
+    }
     if manager:
         attrs["managerId"] = manager
     existing = hr.find(eid)

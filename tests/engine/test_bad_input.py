@@ -60,7 +60,8 @@ def test_a_flow_failing_on_one_object_does_not_stop_the_others(lab: Lab) -> None
     lab.directory("dir")
     person(hr, "1", "Ann", "Lee")
     person(hr, "2", "Bob", "Ray", department="BROKEN")
-    lab.configure(HR_TO_DIR.replace("      department: department\n      manager: managerId", "      department: 'IIF([department] = \"BROKEN\", Error(\"department BROKEN is not a department\"), [department])'\n      manager: managerId"))
+    failing = 'IIF([department] = "BROKEN", Error("department BROKEN is not a department"), [department])'
+    lab.configure(HR_TO_DIR.replace("      department: department\n", f"      department: '{failing}'\n", 1))
     run = lab.cycle()
     assert run.status is RunStatus.COMPLETED_ERRORS
     (error,) = lab.errors(run)

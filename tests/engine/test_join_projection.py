@@ -129,7 +129,8 @@ def test_provisioning_refuses_to_take_over_an_unjoined_object_with_the_same_iden
     hr, target = lab.directory("hr"), lab.directory("dir")
     person(hr, "1", "Ann", "Lee")
     target.add("user", "uid=1,ou=people", {"displayName": "someone else"})
-    lab.configure(HR_TO_DIR.replace("    join: [{employeeId: employeeId}]\n    flows:\n      employeeId", "    flows:\n      employeeId"))
+    without_outbound_join = "    join: [{employeeId: employeeId}]\n    flows:\n      employeeId"
+    lab.configure(HR_TO_DIR.replace(without_outbound_join, "    flows:\n      employeeId"))
     run = lab.cycle()
     assert run.status is RunStatus.COMPLETED_ERRORS
     (error,) = lab.errors(run)

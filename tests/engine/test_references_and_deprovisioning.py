@@ -51,7 +51,8 @@ def test_unresolved_reference_waits_and_resolves_at_a_later_sync(lab: Lab) -> No
 def test_rename_through_the_identifier_flow(lab: Lab) -> None:
     hr, target = lab.directory("hr"), lab.directory("dir")
     person(hr, "1", "Ann", "Lee", department="Sales")
-    lab.configure(HR_TO_DIR.replace('Join("", "uid=", [employeeId], ",ou=people")', 'Join("", "uid=", [employeeId], ",ou=", [department])'))
+    by_department = 'Join("", "uid=", [employeeId], ",ou=", [department])'
+    lab.configure(HR_TO_DIR.replace('Join("", "uid=", [employeeId], ",ou=people")', by_department))
     ok(lab.cycle())
     anchor = target.find("uid=1,ou=Sales").anchor  # type: ignore[union-attr]
     person(hr, "1", "Ann", "Lee", department="Legal")
@@ -107,7 +108,8 @@ def test_authoritative_source_delete_deletes_mv_and_deprovisions(lab: Lab) -> No
 def test_last_connector_rule_keeps_the_mv_object_while_a_target_is_linked(lab: Lab) -> None:
     hr, target = lab.directory("hr"), lab.directory("dir")
     person(hr, "1", "Ann", "Lee")
-    lab.configure(HR_TO_DIR.replace("deletion: {when: authoritative, authoritative: [hr]}", "deletion: {when: last-connector}"))
+    last = "deletion: {when: last-connector}"
+    lab.configure(HR_TO_DIR.replace("deletion: {when: authoritative, authoritative: [hr]}", last))
     ok(lab.cycle())
     hr.delete("1")
     ok(lab.cycle())

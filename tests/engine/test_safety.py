@@ -70,9 +70,8 @@ def test_error_limit_stops_the_step(lab: Lab) -> None:
     lab.directory("dir")
     for i in range(30):
         hr.add("person", f"{i:03}", {"employeeId": f"{i:03}", "givenName": "X", "status": "active"}, anchor=f"{i:03}")
-    broken = HR_TO_DIR.replace("displayName: 'Join(\" \", [givenName], [sn])'", "displayName: 'Error(\"no display name\")'")
-    broken = broken.replace("      displayName: 'Join", "      displayName: 'Join")
-    lab.configure(broken.replace("      department: department\n      manager: managerId", "      department: department\n      manager: managerId"))
+    failing = "displayName: 'Error(\"no display name\")'"
+    lab.configure(HR_TO_DIR.replace("displayName: 'Join(\" \", [givenName], [sn])'", failing))
     with lab.open() as ws:
         run = Runner(ws, RunOptions(error_limit=10)).run_steps(
             "t", [("hr", StepKind.FULL_IMPORT), ("hr", StepKind.FULL_SYNC), ("dir", StepKind.EXPORT)]
