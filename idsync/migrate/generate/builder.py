@@ -98,6 +98,13 @@ def generate(
     if chosen is not GenerationPath.GRAPH:
         plan = directory_side.plan(draft, _dead_flows(draft))
     _profiles(draft)
+    if chosen is GenerationPath.GRAPH and analysis.topology.mail_enabled_groups:
+        draft.note(
+            "MAIL-GROUPS",
+            "the retired connector wrote mail attributes of groups, so some were mail-enabled: Graph creates only "
+            "security and Microsoft 365 groups (new groups here are security groups); distribution lists and "
+            "mail-enabled security groups must be managed in Exchange Online (the cutover report names them)",
+        )
     if not analysis.topology.dead_connectors:
         draft.note("D1", "no agent of this export is the FIM Connector for Azure AD: nothing is provisioned to Entra")
     result = GeneratedWorkspace(

@@ -368,7 +368,7 @@ def dead_join_pairs(ma: ManagementAgent, cd_type: str) -> list[list[JoinPair]]:
             for mv_attr, mapping in crit.attribute_mappings:
                 sources = mapping_sources(mapping)
                 if isinstance(mapping, DirectMapping | SyncRuleMapping) and len(sources) == 1:
-                    group.append(JoinPair(sources[0], f"[{mv_attr}]"))
+                    group.append(JoinPair(sources[0], f"[{mv_attr}]", crit.location))
                 else:
                     group = []
                     break

@@ -43,6 +43,8 @@ class JoinPair:
 
     cd_attribute: str
     mv_text: str
+    location: Location | None = None
+    """Where the join rule sits in the export (the rule's own location when None)."""
 
 
 def expression_of(flow: Any) -> str:
@@ -111,7 +113,7 @@ def graph_joins(
                     pair.mv_text,
                     why,
                     LeftOutKind.TARGET,
-                    location,
+                    pair.location or location,
                     "MATCH",
                 )
                 pairs = {}
