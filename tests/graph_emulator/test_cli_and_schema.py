@@ -12,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from idsync.cli.emulator import emulator
-from idsync.testing.graph_emulator import schema, schema_tables
+from idsync.connectors.graph import schema_tables
+from idsync.testing.graph_emulator import schema
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = Path(os.environ.get("IDSYNC_FIXTURES", REPO.parent / "shared" / "fixtures"))

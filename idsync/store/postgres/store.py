@@ -346,6 +346,10 @@ class PostgresStore:
         )
         return row is not None
 
+    def lock_holder(self, name: str) -> str | None:
+        row = self._one(f"SELECT owner FROM locks WHERE name=%s AND expires > {NOW}", (name,))
+        return str(row[0]) if row else None
+
     def release_lock(self, name: str, owner: str) -> None:
         self._db.execute("DELETE FROM locks WHERE name=%s AND owner=%s", (name, owner))
 

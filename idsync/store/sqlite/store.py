@@ -214,6 +214,10 @@ class SQLiteStore:
             )
             return True
 
+    def lock_holder(self, name: str) -> str | None:
+        row = self._db.execute("SELECT owner FROM locks WHERE name=? AND expires>?", (name, time.time())).fetchone()
+        return str(row[0]) if row else None
+
     def release_lock(self, name: str, owner: str) -> None:
         with self.transaction():
             self._db.execute("DELETE FROM locks WHERE name=? AND owner=?", (name, owner))
