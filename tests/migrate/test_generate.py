@@ -5,6 +5,7 @@ against what the export files say, worked out by hand; everything not carried is
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from idsync.migrate.generate import GenerationPath, LeftOutKind, generate, readm
 from idsync.migrate.generate.draft import Draft
 from idsync.migrate.generate.validation import check, settle
 
-from .conftest import EXPORTS, fixtures_root
+from .conftest import EXPORTS, fixtures_root, single_export_ma
 
 HAND_WRITTEN = ["hr-sql-aad", "ad-forest-aad", "two-forests-account-resource", "openldap-aad", "no-aad"]
 DIRECTORY_PATHS = [GenerationPath.CLOUD_SYNC, GenerationPath.CONNECT_SYNC]
@@ -61,6 +62,30 @@ def test_directory_path_workspaces_pass_idsync_validate(name: str, path: Generat
     assert "graph" not in {c["type"] for c in result.config["connectors"].values()}
 
 
+@pytest.mark.parametrize("name", [*HAND_WRITTEN, "mimdsc", "aadconnect-contoso"])
+def test_graph_path_workspaces_pass_idsync_validate(name: str, tmp_path: Path) -> None:
+    analysis = analyze(_export(name))
+    result = generate(analysis, GenerationPath.GRAPH)
+    assert result.valid, result.problems
+    write_workspace(result, tmp_path)
+    doc = _validate_cli(tmp_path)
+    assert doc["outbound_rules"] == len(result.config["outbound"])
+    graph = [c for c in result.config["connectors"].values() if c["type"] == "graph"]
+    assert len(graph) == len(analysis.topology.dead_connectors)
+    for block in graph:
+        assert re.fullmatch(r"\$\{env:IDSYNC_[A-Z0-9_]+_CLIENT_SECRET\}", block["client_secret"])
+
+
+def test_single_exported_agent_without_mv_file(tmp_path: Path) -> None:
+    result = generate(single_export_ma(tmp_path), GenerationPath.GRAPH)
+    assert result.valid, result.problems
+    person = result.config["metaverse"]["person"]["attributes"]
+    assert person["manager"] == "reference" and person["sourceAnchor"] == "string"  # from the flows, typed by them
+    out = _rule(result.config, "outbound", "entra", "user")
+    assert out["join"][0] == {"onPremisesImmutableId": "[sourceAnchor]"} and out["provision"] is True
+    assert any(topic == "metaverse" for topic, _ in result.notes)
+
+
 def test_hr_sql_graph_rules_follow_the_export() -> None:
     config = generate(EXPORTS / "hr-sql-aad", GenerationPath.GRAPH).config
     entra = config["connectors"]["entra"]
@@ -96,6 +121,9 @@ def test_hr_sql_graph_rules_follow_the_export() -> None:
     assert out["deprovision"] == "delete"  # the Azure AD agent's provisioning cleanup is delete-object
     entra_in = _rule(config, "inbound", "entra", "user")
     assert entra_in["flows"] == {"cloudAnchor": "[id]"} and "join" not in entra_in
+    # the connector imports a default set; the import flow of the old cloudAnchor reads id, so it is added
+    imported = entra["object_types"]["user"]["attributes"]
+    assert "id" in imported and {"onPremisesSyncEnabled", "onPremisesImmutableId", *flows} <= set(imported)
 
 
 def test_graph_refusals_and_code_are_listed_with_their_locations() -> None:

@@ -187,18 +187,38 @@ def _proposed(change: Any) -> Any:
     return [f"{sign}{v}" for v in change.values]
 
 
-def value_changes(cs: CSObject) -> list[ValueChange]:
+REFERENCES = ("manager", "members")
+
+
+def value_changes(ws: Workspace, cs: CSObject) -> list[ValueChange]:
     pending = cs.pending_export
     if pending is None or pending.op is not ExportOp.UPDATE:
         return []
-    out = [
-        ValueChange(c.name, _single(cs.hologram.get(c.name)), _proposed(c), c.op.value)
-        for c in pending.changes
-        if c.name != "__identifier__"
-    ]
+    out = []
+    for c in pending.changes:
+        if c.name == "__identifier__":
+            continue
+        current, proposed = _single(cs.hologram.get(c.name)), _proposed(c)
+        if c.name in REFERENCES:
+            current, proposed = _named(ws, cs.connector, current), _named(ws, cs.connector, proposed)
+        out.append(ValueChange(c.name, current, proposed, c.op.value))
     if pending.new_identifier is not None:
         out.append(ValueChange("identifier", cs.identifier, pending.new_identifier, "rename"))
     return out
+
+
+def _named(ws: Workspace, connector: str, value: Any) -> Any:
+    """Graph ids of a reference as the referenced objects' identifiers (userPrincipalName, mailNickname)."""
+    if value is None:
+        return None
+    values = as_list(value)
+    bare = [str(v).lstrip("+-") for v in values]
+    found = ws.store.cs_by_anchor(connector, bare)
+    named = [
+        str(v)[: len(str(v)) - len(b)] + (found[b].identifier if b in found else b)
+        for v, b in zip(values, bare, strict=True)
+    ]
+    return named if isinstance(value, list) else named[0]
 
 
 def matched_on(ws: Workspace, cs: CSObject, mv: MVObject | None) -> tuple[str, list[str]]:
@@ -344,7 +364,7 @@ def _sort(
             index.setdefault(key, []).append(obj)
     else:
         rule, on = matched_on(ws, cs, mv)
-        joined = Joined(obj, cs.mv_id, rule, on, value_changes(cs))
+        joined = Joined(obj, cs.mv_id, rule, on, value_changes(ws, cs))
         report.joined.append(joined)
         if pending is not None and pending.op is ExportOp.DELETE:
             report.would_delete.append(obj)

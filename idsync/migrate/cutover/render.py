@@ -3,6 +3,7 @@ JSON document (everything, for scripts)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -32,6 +33,10 @@ SECTIONS = (
     "would_delete",
     "errors",
 )
+
+
+_HINT = re.compile(r"\s*\(see them with `idsync [^)]*\)")
+"""The engine's pointer to its state store: the dry run's store is thrown away, this report lists them."""
 
 
 def _who(obj: TenantObject) -> str:
@@ -107,7 +112,8 @@ TITLES = {
 def text(report: CutoverReport, limit: int = 10) -> str:
     out = [f"Cutover dry run of {report.config}: {report.status} (staging mode: nothing was written)"]
     for step in report.steps:
-        msg = f" - {step['message']}" if step.get("message") else ""
+        message = _HINT.sub("", str(step.get("message") or ""))
+        msg = f" - {message}" if message else ""
         out.append(f"  {step['connector']} {step['step']}: {step['status']}{msg}")
     found = lines(report)
     for key in SECTIONS:

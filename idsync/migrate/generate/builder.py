@@ -17,7 +17,7 @@ from idsync.migrate.analysis import Analysis, analyze_export
 from idsync.migrate.generate import connect_rules, directory_side, mim_rules
 from idsync.migrate.generate.connect_rules import mapping_text
 from idsync.migrate.generate.connectors import graph_connector, plan_connector, role_of
-from idsync.migrate.generate.draft import Draft, Target
+from idsync.migrate.generate.draft import DIALECT, Draft, Target
 from idsync.migrate.generate.model import (
     ConnectorPlan,
     GeneratedWorkspace,
@@ -94,6 +94,7 @@ def generate(
         else:
             connect_rules.build_outbound(draft, rule)
     finish_graph_provisioning(draft)
+    _graph_attributes(draft)
     plan = None
     if chosen is not GenerationPath.GRAPH:
         plan = directory_side.plan(draft, _dead_flows(draft))
@@ -222,6 +223,44 @@ def _register(draft: Draft, key: str, plan: ConnectorPlan, mim_types: list[str])
     for t in mim_types:
         cs_type = plan.object_types.get(t, t)
         draft.targets.setdefault((key, t), Target(plan.name, cs_type))
+
+
+def _graph_attributes(draft: Draft) -> None:
+    """The Graph connector imports a default set of attributes; export confirmation needs every exported one
+    imported, and inbound flows and joins read theirs. Widen the set where the rules need more (``id`` for an
+    import flow of the old cloudAnchor, extensionAttribute1-15)."""
+    from idsync.connectors.graph.config import DEFAULT_GROUP_ATTRIBUTES, DEFAULT_USER_ATTRIBUTES, GraphConfig
+
+    defaults = {"user": DEFAULT_USER_ATTRIBUTES, "group": DEFAULT_GROUP_ATTRIBUTES}
+    for plan in draft.connectors:
+        if plan.type != "graph":
+            continue
+        known = GraphConfig.model_construct(client_id="-").known_attributes
+        wanted: dict[str, dict[str, None]] = {"user": {}, "group": {}}
+        for rule in draft.outbound:
+            if rule["connector"] == plan.name and rule["object_type"] in wanted:
+                names = [*rule["flows"], *(a for j in rule.get("join", []) for a in j)]
+                wanted[rule["object_type"]].update(dict.fromkeys(names))
+        for rule in draft.inbound:
+            if rule["connector"] == plan.name and rule["object_type"] in wanted:
+                for flow in rule["flows"].values():
+                    refs = _references(str(flow["expression"] if isinstance(flow, dict) else flow))
+                    wanted[rule["object_type"]].update(dict.fromkeys(refs))
+        types: dict[str, Any] = {}
+        for kind in ("user", "group"):
+            extra = [a for a in wanted[kind] if a not in defaults[kind] and a in known(kind)]
+            types[kind] = {"attributes": [*defaults[kind], *extra]} if extra else {}
+        if any(types.values()):
+            plan.block["object_types"] = types
+
+
+def _references(text: str) -> frozenset[str]:
+    from idsync.expressions import ExpressionError, compile_expression
+
+    try:
+        return compile_expression(text, DIALECT).references
+    except ExpressionError:
+        return frozenset()
 
 
 # --- metaverse -------------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from idsync.migrate.model import (
     ExportFlow,
     ImportFlow,
     JoinCriterion,
+    Layout,
     ManagementAgent,
     Mapping,
     ScriptedMapping,
@@ -385,6 +386,15 @@ def build_outbound(draft: Draft, ma: ManagementAgent) -> None:
         return
     mv = draft.export.metaverse
     provisioning = mv.provisioning if mv is not None else "none"
+    if draft.export.layout is Layout.MA_FILE and dead:
+        # a single exported agent does not say how the metaverse provisioned: the retired connector's job was to
+        # create the cloud objects, so provisioning stays on, and the README says why
+        provisioning = "unknown"
+        draft.note(
+            "provisioning",
+            f"the export holds only {ma.name!r}, not the metaverse's provisioning: the Graph rules provision; turn "
+            "provision off where MIM only joined existing cloud objects",
+        )
     deprovision = cleanup_action(draft, ma)
     for (cd_type, mv_type), group in export_flow_groups(ma).items():
         location = group[0].location
