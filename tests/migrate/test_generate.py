@@ -20,6 +20,8 @@ from idsync.migrate.analysis import analyze
 from idsync.migrate.generate import GenerationPath, LeftOutKind, generate, readme, write_workspace, yaml_text
 from idsync.migrate.generate.draft import Draft
 from idsync.migrate.generate.validation import check, settle
+from idsync.migrate.model import DnPartMapping
+from idsync.migrate.reader import read_export
 
 from .conftest import EXPORTS, fixtures_root, single_export_ma
 
@@ -265,3 +267,33 @@ def test_cli_generate_writes_and_reports(tmp_path: Path) -> None:
     assert forced.exit_code == 0 and "valid: idsync -C" in forced.output
     missing = runner.invoke(migrate, ["generate", str(tmp_path / "nothing"), "--out", str(out)])
     assert missing.exit_code == 4
+
+
+def test_dn_part_flows_read_distinguished_name_from_ad_only() -> None:
+    export = read_export(EXPORTS / "ad-forest-aad")
+    assert export.metaverse is not None
+    flows = {(f.ma_name, f.mv_object_type, f.mv_attribute): f for f in export.metaverse.import_flows}
+    flows[("CORP", "person", "mail")].mapping = DnPartMapping(2)  # AD: the DN is the distinguishedName attribute
+    flows[("HR", "person", "department")].mapping = DnPartMapping(1)  # a SQL table has no DN attribute
+    result = generate(export, GenerationPath.CLOUD_SYNC)
+    assert result.valid, result.problems
+    corp = next(r for r in result.config["inbound"] if r["connector"] == "corp" and r["object_type"] == "user")
+    assert corp["flows"]["mail"] == "DNComponent(CRef([distinguishedName]), 2)"
+    hr = _rule(result.config, "inbound", "hr", "person")
+    assert "department" not in hr["flows"]
+    (item,) = [i for i in result.left_out if i.attribute == "department"]
+    assert item.kind is LeftOutKind.TRANSLATION and "DN" in item.reason
+
+
+def test_ad_connector_block_when_the_ad_type_is_installed() -> None:
+    """With an ``ad`` connector type the AD forest gets it, and on a directory path with GUID-based immutableIds
+    it stamps mS-DS-ConsistencyGuid as Connect does (the block's shape is checked; the type may not be here)."""
+    result = generate(EXPORTS / "ad-forest-aad", GenerationPath.CLOUD_SYNC, type_available=lambda name: True)
+    corp = result.config["connectors"]["corp"]
+    assert corp["type"] == "ad" and corp["anchor"] == "objectGUID" and corp["consistency_guid"] is True
+    assert corp["base_dn"] == "DC=corp,DC=contoso,DC=com" and corp["url"] == "ldaps://corp.contoso.com:636"
+    assert corp["containers"] == ["OU=Staff,DC=corp,DC=contoso,DC=com", "OU=Groups,DC=corp,DC=contoso,DC=com"]
+    assert corp["password"] == "${env:IDSYNC_CORP_PASSWORD}"
+    fallback = generate(EXPORTS / "ad-forest-aad", GenerationPath.CLOUD_SYNC, type_available=lambda n: n != "ad")
+    assert fallback.config["connectors"]["corp"]["type"] == "ldap" and fallback.valid
+    assert "consistency_guid" not in fallback.config["connectors"]["corp"]

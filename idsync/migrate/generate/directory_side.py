@@ -132,6 +132,11 @@ def plan(draft: Draft, dead_flows: list[FlowIn]) -> DirectorySidePlan:
             additions.setdefault((agent.ma.id, cd_type, f.mv_type), []).append(flow)
     for (ma_id, cd_type, mv_type), moved in additions.items():
         _add_to_rules(draft, ma_id, cd_type, mv_type, moved)
+    if topo.source_anchor.guid_based is True:
+        for c in draft.connectors:
+            if c.type == "ad":
+                # as Connect Sync does: objectGUID into an empty mS-DS-ConsistencyGuid, the anchor both tools read
+                c.block["consistency_guid"] = True
     return DirectorySidePlan(
         path=draft.path,
         flows=flows,

@@ -33,6 +33,7 @@ from idsync.migrate.model import (
     mapping_sources,
     normalize_guid,
 )
+from idsync.migrate.topology import AgentKind, classify
 from idsync.migrate.translate import Dialect, translate_mapping
 
 CLEANUP_ACTIONS = {
@@ -42,12 +43,24 @@ CLEANUP_ACTIONS = {
 }
 
 
-def translated(draft: Draft, mapping: Mapping) -> tuple[str | None, str, LeftOutKind]:
-    """A mapping as a connect-dialect expression, or why not (the reason and its kind)."""
+def translated(
+    draft: Draft, mapping: Mapping, source: ManagementAgent | None = None
+) -> tuple[str | None, str, LeftOutKind]:
+    """A mapping as a connect-dialect expression, or why not (the reason and its kind). ``source`` is the agent
+    whose objects the mapping reads, when it reads a connector space (import flows, join rules)."""
     if isinstance(mapping, DnPartMapping) or (isinstance(mapping, DirectMapping) and mapping.intrinsic):
+        if (
+            source is not None
+            and classify(source) is AgentKind.AD
+            and not (isinstance(mapping, DirectMapping) and mapping.source != "dn")
+        ):
+            # idsync flows read attributes, not the connector-space DN; AD holds the DN as distinguishedName
+            if isinstance(mapping, DnPartMapping):
+                return f"DNComponent(CRef([distinguishedName]), {mapping.part})", "", LeftOutKind.TRANSLATION
+            return "[distinguishedName]", "", LeftOutKind.TRANSLATION
         return (
             None,
-            "reads the object's DN; idsync flows read attributes only (an AD source can use [distinguishedName])",
+            "reads the object's DN; idsync flows read attributes, and only AD holds the DN as one (distinguishedName)",
             LeftOutKind.TRANSLATION,
         )
     result = translate_mapping(mapping, Dialect.CONNECT)
@@ -198,7 +211,7 @@ def _first_mv_type(ma: ManagementAgent, flows: list[ImportFlow], cd_type: str) -
 def _join_pairs(draft: Draft, ma: ManagementAgent, crit: JoinCriterion, cd_type: str) -> dict[str, str] | None:
     pairs: dict[str, str] = {}
     for mv_attr, mapping in crit.attribute_mappings:
-        text, why, kind = translated(draft, mapping)
+        text, why, kind = translated(draft, mapping, ma)
         if text is None:
             draft.leave_out(ma.name, "join rule", cd_type, mv_attr, describe_mapping(mapping), why, kind, crit.location)
             return None
@@ -316,7 +329,7 @@ def _import_text(draft: Draft, ma: ManagementAgent, f: ImportFlow, dead: bool) -
                 "was '<Type>_<id>')",
             )
         return f"[{prop}]"
-    text, why, kind = translated(draft, mapping)
+    text, why, kind = translated(draft, mapping, ma)
     if text is None:
         draft.leave_out(
             ma.name, "import flow", f.cd_object_type, f.mv_attribute, describe_mapping(mapping), why, kind, f.location
