@@ -16,8 +16,10 @@ from click.testing import CliRunner
 
 from idsync.cli.migrate import migrate
 from idsync.migrate.cutover import NoGraphConnector, dry_run
+from idsync.migrate.cutover.findings import mail_group_flag, proxy_flag, tenant_object
 from idsync.migrate.cutover.render import markdown, text
 from idsync.migrate.generate import GenerationPath, generate, write_workspace
+from idsync.model import CSObject, MVObject
 from idsync.testing.graph_emulator import AppRegistration, GraphTenant
 
 from .conftest import EXPORTS
@@ -174,3 +176,28 @@ def test_cutover_needs_a_graph_connector(tmp_path: Path) -> None:
         dry_run(tmp_path / "idsync.yaml")
     cli = CliRunner().invoke(migrate, ["cutover", "--config", str(tmp_path)])
     assert cli.exit_code == 3 and "graph" in cli.output
+
+
+def test_proxy_addresses_and_group_kinds_are_flagged_per_object() -> None:
+    user = CSObject(1, "entra", "user", "ann@contoso.com", anchor="u-1")
+    user.hologram = {"proxyAddresses": ["SMTP:ann@contoso.com"], "displayName": "Ann"}
+    mv = MVObject(1, "person", {"proxyAddresses": ["SMTP:ann@contoso.com", "smtp:ann.lee@contoso.com"]})
+    flag = proxy_flag(user, tenant_object(user), mv)
+    assert flag is not None and flag.rule == "PROXY" and "2 address(es)" in flag.detail
+    same = MVObject(2, "person", {"ProxyAddresses": ["smtp:ANN@contoso.com"]})  # compared without case
+    assert proxy_flag(user, tenant_object(user), same) is None
+    new = CSObject(2, "entra", "user", "bo@contoso.com")  # would be created: no anchor yet
+    created = proxy_flag(new, tenant_object(new), mv)
+    assert created is not None and "created without its proxyAddresses" in created.detail
+    groups = {
+        "m365": {"mailEnabled": True, "securityEnabled": False, "groupTypes": ["Unified"]},
+        "dl": {"mailEnabled": True, "securityEnabled": False, "groupTypes": []},
+        "mesg": {"mailEnabled": True, "securityEnabled": True, "groupTypes": []},
+        "sec": {"mailEnabled": False, "securityEnabled": True, "groupTypes": []},
+    }
+    found = {}
+    for name, values in groups.items():
+        cs = CSObject(3, "entra", "group", name, anchor=f"g-{name}", hologram=values)
+        flag = mail_group_flag(cs, tenant_object(cs))
+        found[name] = flag.what if flag else None
+    assert found == {"m365": None, "dl": "distribution list", "mesg": "mail-enabled security group", "sec": None}
