@@ -15,11 +15,11 @@ from idsync.config import (
     ConfigError,
     ConfigIssue,
     Flow,
-    Position,
     InboundRule,
     LoadedConfig,
     MVDeletionRule,
     OutboundRule,
+    Position,
 )
 from idsync.expressions import (
     AUTHORITATIVE_NULL,
