@@ -22,8 +22,9 @@ from idsync.migrate.generate.draft import Draft
 from idsync.migrate.generate.validation import check, settle
 from idsync.migrate.model import DnPartMapping
 from idsync.migrate.reader import read_export
+from idsync.testing.fixtures import fixture_path, missing_reason
 
-from .conftest import EXPORTS, fixtures_root, single_export_ma
+from .conftest import EXPORTS, single_export_ma
 
 HAND_WRITTEN = ["hr-sql-aad", "ad-forest-aad", "two-forests-account-resource", "openldap-aad", "no-aad"]
 DIRECTORY_PATHS = [GenerationPath.CLOUD_SYNC, GenerationPath.CONNECT_SYNC]
@@ -32,9 +33,9 @@ DIRECTORY_PATHS = [GenerationPath.CLOUD_SYNC, GenerationPath.CONNECT_SYNC]
 def _export(name: str) -> Path:
     if name in HAND_WRITTEN:
         return EXPORTS / name
-    path = fixtures_root() / "mim" / name
+    path = fixture_path("mim", name)
     if not path.is_dir():
-        pytest.skip(f"public fixtures not found at {path}")
+        pytest.skip(missing_reason(path))
     return path
 
 
