@@ -40,8 +40,8 @@ def cs_json(cs: CSObject) -> dict[str, Any]:
     }
 
 
-def mv_json(mv: MVObject) -> dict[str, Any]:
-    return {
+def mv_json(mv: MVObject, references: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
         "id": mv.id,
         "object_type": mv.object_type,
         "attributes": mv.attributes,
@@ -49,6 +49,27 @@ def mv_json(mv: MVObject) -> dict[str, Any]:
             k: {"connector": c.connector, "rule": c.rule, "cs_id": c.cs_id} for k, c in sorted(mv.provenance.items())
         },
     }
+    if references:
+        out["references"] = references
+    return out
+
+
+def _referenced(ws: Any, mv: MVObject) -> dict[str, dict[str, str]]:
+    """Reference attribute -> {MV id: a readable name} of the objects ``mv`` references."""
+    wanted: dict[str, list[int]] = {}
+    for attr in ws.rules.reference_attributes(mv.object_type):
+        value = mv.attributes.get(attr)
+        values = value if isinstance(value, list) else [value] if value is not None else []
+        wanted[attr] = [int(v) for v in values if str(v).isdigit()][:200]
+    found = ws.store.mv_get_many([i for ids in wanted.values() for i in ids])
+    out: dict[str, dict[str, str]] = {}
+    for attr, ids in wanted.items():
+        for ref_id in ids:
+            other = found.get(ref_id)
+            if other is not None:
+                label = other.attributes.get("displayName") or next(iter(other.attributes.values()), "")
+                out.setdefault(attr, {})[str(ref_id)] = str(label)
+    return out
 
 
 def resolve_object(ws: Any, ref: str) -> tuple[str, int]:
@@ -354,11 +375,13 @@ def show(state: CliState, obj: str, as_json: bool) -> None:
             if cs is None:
                 raise click.ClickException(f"no connector-space object {obj}")
             mv = store.mv_get(cs.mv_id) if cs.mv_id is not None else None
-            errors = store.errors_for_cs(cs.id, 5) if hasattr(store, "errors_for_cs") else []
+            errors = store.errors_for_cs(cs.id, 5)
             audit = list(store.audit_search(cs_id=cs.id, limit=5))
+            links = store.cs_by_mv([mv.id]).get(mv.id, []) if mv else []
             data: dict[str, Any] = {
                 "cs": cs_json(cs),
-                "mv": mv_json(mv) if mv else None,
+                "mv": mv_json(mv, _referenced(ws, mv)) if mv else None,
+                "links": [cs_json(c) for c in links if c.id != cs.id],
                 "errors": [e.describe() for e in errors],
                 "exports": audit,
             }
@@ -415,8 +438,11 @@ def _print_show(data: dict[str, Any]) -> None:
         table = Table(title="metaverse attributes and lineage")
         for column in ("attribute", "value", "from connector", "rule", "cs"):
             table.add_column(column)
+        names = mv.get("references", {})
         for k, v in sorted(mv["attributes"].items()):
             lineage = mv["lineage"].get(k, {})
+            if k in names:
+                v = ", ".join(f"mv:{i} ({names[k].get(str(i), '?')})" for i in (v if isinstance(v, list) else [v]))
             table.add_row(
                 k,
                 _trim(str(v), 60),
