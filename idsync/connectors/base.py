@@ -50,6 +50,9 @@ class Capabilities:
     case_insensitive_identifiers: bool = False
     export_batch_size: int = 100
     export_results_carry_anchor: bool = True
+    secret_attributes: frozenset[str] = frozenset()
+    """Write-only secrets this connector exports (an initial password attribute), beyond the well-known ones in
+    ``idsync.model.redaction``: their values never reach the audit trail, logs or any display."""
 
 
 @dataclass(slots=True)
