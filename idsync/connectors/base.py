@@ -176,6 +176,23 @@ class ConnectorType(Protocol):
     def create(name: str, config: Any, context: ConnectorContext) -> Connector: ...
 
 
+TELEMETRY_OPTION = "telemetry"
+"""The ``ConnectorContext.options`` key of a :class:`Telemetry` sink, when something (``idsync serve``) listens."""
+
+
+class Telemetry(Protocol):
+    """Where a connector reports what a step's counters cannot show: ``throttled`` for every HTTP 429 (or 503 with
+    ``Retry-After``) it was answered, ``retry`` for every request it sent again. ``idsync serve`` exports them as
+    the Prometheus counter ``idsync_connector_events_total{connector, event}``."""
+
+    def count(self, connector: str, event: str, n: int = 1) -> None: ...
+
+
+def telemetry(context: ConnectorContext) -> Telemetry | None:
+    found = context.options.get(TELEMETRY_OPTION)
+    return found if found is not None and hasattr(found, "count") else None
+
+
 @dataclass(slots=True)
 class ConnectorContext:
     """What the engine hands a connector: where the workspace is, and a resolver for secret references."""
