@@ -55,6 +55,8 @@ class Query:
 
     def text(self, name: str) -> str | None:
         value = self.values.get(name)
+        if value is not None and "\x00" in value:
+            raise ApiError(400, f"{name}: contains a NUL character")
         return value if value not in (None, "") else None
 
     def integer(self, name: str, default: int | None = None, *, low: int = 0, high: int = 10**12) -> int | None:
@@ -90,6 +92,12 @@ class Call:
     query: Query
     path: dict[str, str]
     body: dict[str, Any] = field(default_factory=dict)
+
+    def path_text(self, name: str) -> str:
+        value = self.path[name]
+        if "\x00" in value:
+            raise ApiError(400, f"{name}: contains a NUL character")
+        return value
 
     def path_int(self, name: str) -> int:
         value = self.path[name]
@@ -193,7 +201,7 @@ def _mv(c: Call) -> Any:
 def _object(c: Call) -> Any:
     s = c.service
     store = s.store()
-    kind, ident = rm.resolve_object(store, list(s.config.connectors), c.path["ref"])
+    kind, ident = rm.resolve_object(store, list(s.config.connectors), c.path_text("ref"))
     return rm.object_detail(store, kind, ident, s.secrets)
 
 
