@@ -132,6 +132,10 @@ class StepProgress:
             f"step {step.kind.value} of {step.connector}: {step.status.value}",
             extra={
                 "step_id": step.id,
-                "data": {k: v for k, v in step.summary().items() if k not in ("connector", "step")},
+                "data": {
+                    ("detail" if k == "message" else k): v
+                    for k, v in step.summary().items()
+                    if k not in ("connector", "step")
+                },
             },
         )

@@ -129,7 +129,8 @@ class RunExecution:
                 self.service.locks.release(resources)
 
     def _plan_thread(self, plan: StepPlan) -> None:
-        with log_context(connector=plan.connector, step=plan.kind.value):
+        # a new thread starts with an empty context: the run's ids are set again
+        with log_context(run_id=self.run.id, profile=self.run.profile, connector=plan.connector, step=plan.kind.value):
             try:
                 for earlier in self.plans[: plan.position]:
                     if earlier.resources & plan.resources:

@@ -93,6 +93,7 @@ class Scheduler:
         self.catch_up = settings.catch_up
         self.states = {name: ScheduleState(name, spec) for name, spec in settings.schedules.items() if spec.enabled}
         self._loaded = False
+        self.retry_when_locked = RETRY_WHEN_LOCKED
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
@@ -168,11 +169,11 @@ class Scheduler:
                 if state.waiting is None:
                     log.info(f"schedule {state.name} waits: {exc}")
                 state.waiting = str(exc)
-                state.next_due = now + RETRY_WHEN_LOCKED
+                state.next_due = now + self.retry_when_locked
                 return
             except AlreadyRunning as exc:
                 state.waiting = str(exc)
-                state.next_due = now + RETRY_WHEN_LOCKED
+                state.next_due = now + self.retry_when_locked
                 return
             except ServiceUnavailable:
                 return
