@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from idsync.cli.context import CliState, pass_state
@@ -94,12 +95,12 @@ def audit(
         table.add_row(
             when(r["at"]),
             str(r["run_id"] or "-"),
-            r["connector"],
-            f"{r['identifier']} (cs:{r['cs_id']})" if r.get("cs_id") else str(r["identifier"]),
+            escape(r["connector"]),
+            escape(f"{r['identifier']} (cs:{r['cs_id']})" if r.get("cs_id") else str(r["identifier"])),
             r["op"],
-            r["rule"] or "-",
-            changes,
-            r["result"] if r["result"] == "success" else f"[red]{r['result']}[/red]",
+            escape(r["rule"] or "-"),
+            escape(changes),
+            r["result"] if r["result"] == "success" else f"[red]{escape(r['result'])}[/red]",
         )
     console().print(table)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from idsync.cli.context import CliState, pass_state
@@ -16,9 +17,10 @@ OBJECT_HELP = "OBJECT is cs:ID, mv:ID, or CONNECTOR:ANCHOR-OR-IDENTIFIER (for ex
 
 
 def _trim(text: str | None, width: int = 60) -> str:
+    """Shortened, and escaped for rich: a value such as [redacted] or [x] is text, not markup."""
     if text is None:
         return "-"
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return escape(text if len(text) <= width else text[: width - 1] + "…")
 
 
 def _secrets(ws: Any) -> Any:
@@ -310,11 +312,11 @@ def _print_show(data: dict[str, Any]) -> None:
             table.add_row(k, _trim(str(v), 80))
         out.print(table)
         if cs["pending_import"]:
-            out.print(f"  pending import: {cs['pending_import']}")
+            out.print(f"  pending import: {escape(str(cs['pending_import']))}")
         if cs["pending_export"]:
             _print_export(out, cs["pending_export"])
         if cs["unconfirmed"]:
-            out.print(f"  unconfirmed exports: {cs['unconfirmed']}")
+            out.print(f"  unconfirmed exports: {escape(str(cs['unconfirmed']))}")
         if cs["error"]:
             out.print(f"  [red]error:[/red] {cs['error']}")
         for e in data.get("errors", []):
@@ -401,7 +403,7 @@ def preview_command(state: CliState, obj: str, as_json: bool) -> None:
     for k, change in data["mv_changes"].items():
         rule = result.mv_after.provenance.get(k) if result.mv_after else None
         by = f"  [dim]({rule.connector}, rule {rule.rule})[/dim]" if rule else ""
-        out.print(f"  mv {k}: {change['before']!r} -> {change['after']!r}{by}")
+        out.print(f"  mv {k}: {escape(repr(change['before']))} -> {escape(repr(change['after']))}{by}")
     for c in result.links_after:
         if c.pending_export:
             out.print(f"  {c.connector} {c.identifier!r}:")

@@ -4,6 +4,7 @@ with an initial password), served for real by uvicorn on a loopback port, on SQL
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -29,6 +30,7 @@ from idsync.service.auth import Access
 from idsync.service.runtime import Service
 
 TOKEN = "test-token-0123456789abcdef"
+IDSYNC_BIN = str(Path(sys.executable).parent / "idsync")
 
 
 def password_of(eid: str) -> str:

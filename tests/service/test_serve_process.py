@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from servicesite import TOKEN, free_port
+from servicesite import IDSYNC_BIN, TOKEN, free_port
 
 from idsync.cli.quickstart import write_workspace
 from idsync.engine.run_profiles import RUN_LOCK
@@ -28,7 +27,6 @@ from idsync.store import open_store
 
 PEOPLE = 4000
 SYNC_PAGE = 500
-IDSYNC = str(Path(sys.executable).parent / "idsync")
 
 
 @pytest.fixture
@@ -51,7 +49,7 @@ class Serve:
         self._log_file = log.open("wb")
         env = {k: v for k, v in os.environ.items() if not k.startswith("IDSYNC_")}
         self.process = subprocess.Popen(
-            [IDSYNC, "-C", str(root), "serve", "--port", str(self.port)],
+            [IDSYNC_BIN, "-C", str(root), "serve", "--port", str(self.port)],
             stdout=subprocess.DEVNULL,
             stderr=self._log_file,
             env=env,
