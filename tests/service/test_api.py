@@ -319,3 +319,10 @@ def test_dashboard_pages_need_a_session_and_render(populated: Site, path: str) -
         assert csrf is not None
         ok = browser.post("/ui/holds/dir/approve", headers={"X-CSRF-Token": csrf.group(1)})
         assert ok.status_code == 200 and "approved 0 of 0" in ok.text
+
+
+def test_login_never_redirects_off_site(populated: Site) -> None:
+    with httpx.Client(base_url=populated.url) as browser:
+        for target, expected in (("//evil.example/x", "/"), ("https://evil.example", "/"), ("/runs?x=1", "/runs?x=1")):
+            login = browser.post("/login", data={"token": TOKEN, "next": target}, follow_redirects=False)
+            assert login.status_code == 303 and login.headers["location"] == expected, target

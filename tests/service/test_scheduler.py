@@ -7,6 +7,7 @@ import itertools
 import json
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -66,7 +67,10 @@ def _overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
-def test_schedules_run_never_overlap_on_a_connector_and_run_independent_connectors_in_parallel(site: Site) -> None:
+def test_schedules_run_never_overlap_on_a_connector_and_run_independent_connectors_in_parallel(
+    tmp_path: Path, store_url: str
+) -> None:
+    site = Site(tmp_path, store_url)
     site.configure(
         slow=True,
         page_size=10,
@@ -111,7 +115,8 @@ def test_schedules_run_never_overlap_on_a_connector_and_run_independent_connecto
         store.close()
 
 
-def test_stop_lets_the_step_commit_its_page_and_the_next_run_goes_on(site: Site) -> None:
+def test_stop_lets_the_step_commit_its_page_and_the_next_run_goes_on(tmp_path: Path, store_url: str) -> None:
+    site = Site(tmp_path, store_url)
     site.configure(slow=True, page_size=10, delay=0.05)
     site.people(300)
     service = site.make_service()
