@@ -284,7 +284,7 @@ def show(state: CliState, obj: str, as_json: bool) -> None:
     try:
         kind, ident = resolve_object(ws, obj)
         try:
-            data = object_detail(ws.store, kind, ident, _secrets(ws))
+            data = object_detail(ws.store, kind, ident, _secrets(ws), ws.rules)
         except NotFound as exc:
             raise click.ClickException(str(exc)) from None
     finally:
@@ -326,8 +326,11 @@ def _print_show(data: dict[str, Any]) -> None:
         table = Table(title="metaverse attributes and lineage")
         for column in ("attribute", "value", "from connector", "rule", "cs"):
             table.add_column(column)
+        names = mv.get("references", {})
         for k, v in sorted(mv["attributes"].items()):
             lineage = mv["lineage"].get(k, {})
+            if k in names:
+                v = ", ".join(f"mv:{i} ({names[k].get(str(i), '?')})" for i in (v if isinstance(v, list) else [v]))
             table.add_row(
                 k,
                 _trim(str(v), 60),

@@ -55,6 +55,15 @@ class Capabilities:
     ``idsync.model.redaction``: their values never reach the audit trail, logs or any display."""
 
 
+@dataclass(frozen=True, slots=True)
+class ValueDelta:
+    """In a partial record, the values added to and removed from a multi-valued attribute (Graph's
+    ``members@delta``, DirSync's incremental ``member`` values), so a large group's change costs its change."""
+
+    add: tuple[Any, ...] = ()
+    remove: tuple[Any, ...] = ()
+
+
 @dataclass(slots=True)
 class ImportRecord:
     """One object as the connected system holds it (full), or what changed about it (``partial``)."""
@@ -65,7 +74,8 @@ class ImportRecord:
     attributes: dict[str, Any] = field(default_factory=dict)
     delete: bool = False
     partial: bool = False
-    """Only the attributes present changed (``None`` = removed); the others keep their hologram values."""
+    """Only the attributes present changed (``None`` = removed, a :class:`ValueDelta` = values added/removed);
+    the others keep their hologram values."""
 
 
 @dataclass(slots=True)

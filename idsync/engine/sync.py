@@ -18,7 +18,7 @@ from idsync.engine.evaluation import binary_attributes, expression_input
 from idsync.engine.join import join_metaverse
 from idsync.engine.precedence import contributed_attributes, recompute, rule_applies
 from idsync.engine.provisioning import linking_rule, outbound
-from idsync.engine.references import mark_referrers, waiting_for_link
+from idsync.engine.references import deferred_unresolved, mark_referrers, waiting_for_link
 from idsync.model import CSObject, ImportOp, LinkState, MVObject, PendingImport
 from idsync.store import CSFilter
 from idsync.store.rows import key_value
@@ -40,6 +40,7 @@ class Synchronizer:
 
     # driver ----------------------------------------------------------------------------------------------------
     def run(self) -> None:
+        self.ctx.load_unresolved()
         filters = [CSFilter(connector=self.connector)]
         if not self.full:
             filters = [CSFilter(connector=self.connector, pending_import=True)]
@@ -111,7 +112,7 @@ class Synchronizer:
             attrs = contributed_attributes(self.ctx, mv, cs, changes)
             changed = recompute(self.ctx, mv, links, attrs) if attrs else set()
             cs.pending_import = None
-            self.store.cs_save([cs])
+            self.store.cs_save_links([cs])
             if changed:
                 self.store.mv_save([mv])
                 counters.updates += 1
@@ -122,14 +123,14 @@ class Synchronizer:
             return
         if cs.link_state is LinkState.EXPLICIT:
             cs.pending_import = None
-            self.store.cs_save([cs])
+            self.store.cs_save_links([cs])
             counters.unchanged += 1
             return
         applicable = [r for r in rules if rule_applies(self.ctx, r, cs)]
         if not applicable:
             cs.link_state = LinkState.FILTERED if rules else LinkState.DISCONNECTOR
             cs.pending_import = None
-            self.store.cs_save([cs])
+            self.store.cs_save_links([cs])
             counters.unchanged += 1
             self._flag_adopters(cs)
             return
@@ -168,19 +169,21 @@ class Synchronizer:
         if projector is None:
             cs.link_state = LinkState.DISCONNECTOR
             cs.pending_import = None
-            self.store.cs_save([cs])
+            self.store.cs_save_links([cs])
             counters.unchanged += 1
             self._flag_adopters(cs)
             return
+        # projection: the new MV object's values are computed first, so it is written once
         mv = MVObject(0, projector.mv_type, created_run=self.ctx.step.run_id)
-        self.store.mv_insert(mv)
+        with deferred_unresolved(self.ctx) as waiting:
+            changed = recompute(self.ctx, mv, [cs], contributed_attributes(self.ctx, mv, cs, None), projecting=cs)
+            self.store.mv_insert(mv)
+            waiting.owner = mv.id
         self._link(cs, mv, f"projected:{projector.name}")
         counters.projections += 1
         counters.adds += 1
-        changed = recompute(self.ctx, mv, [cs], contributed_attributes(self.ctx, mv, cs, None), projecting=cs)
-        self.store.mv_save([mv])
         self._mv_changed(mv, changed)
-        self._after_link(cs)
+        waiting_for_link(self.ctx, cs)  # a new MV id: nothing references it yet
         self._outbound(mv, [cs])
 
     def _links(self, mv: MVObject, cs: CSObject) -> list[CSObject]:
@@ -192,7 +195,7 @@ class Synchronizer:
         cs.link_state = LinkState.CONNECTOR
         cs.link_rule = how
         cs.pending_import = None
-        self.store.cs_save([cs])
+        self.store.cs_save_links([cs])
 
     def _after_link(self, cs: CSObject) -> None:
         waiting_for_link(self.ctx, cs)
@@ -259,7 +262,8 @@ class Synchronizer:
     def _mv_changed(self, mv: MVObject, changed: set[str]) -> None:
         """Disconnectors elsewhere that join on a changed attribute get a second look at their next sync."""
         for rule, mv_attr, cs_attr in self.ctx.rules.inbound_direct_joins(mv.object_type):
-            if mv_attr not in changed or mv_attr not in mv.attributes:
+            if mv_attr not in changed or mv_attr not in mv.attributes or rule.connector == self.connector:
+                # this connector's own objects with the same value are duplicates this sync meets anyway
                 continue
             value = mv.attributes[mv_attr]
             keys = [key_value(v) for v in (value if isinstance(value, list) else [value])]

@@ -202,7 +202,7 @@ def _object(c: Call) -> Any:
     s = c.service
     store = s.store()
     kind, ident = rm.resolve_object(store, list(s.config.connectors), c.path_text("ref"))
-    return rm.object_detail(store, kind, ident, s.secrets)
+    return rm.object_detail(store, kind, ident, s.secrets, s.rules)
 
 
 def _pending_exports(c: Call) -> Any:

@@ -91,8 +91,8 @@ def cs_json(cs: CSObject, secrets: Secrets) -> dict[str, Any]:
     }
 
 
-def mv_json(mv: MVObject, secrets: Secrets) -> dict[str, Any]:
-    return {
+def mv_json(mv: MVObject, secrets: Secrets, references: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
         "id": mv.id,
         "object_type": mv.object_type,
         "attributes": secrets.metaverse.attributes(mv.attributes),
@@ -100,6 +100,33 @@ def mv_json(mv: MVObject, secrets: Secrets) -> dict[str, Any]:
             k: {"connector": c.connector, "rule": c.rule, "cs_id": c.cs_id} for k, c in sorted(mv.provenance.items())
         },
     }
+    if references:
+        out["references"] = references
+    return out
+
+
+def referenced(store: Store, rules: Any, mv: MVObject) -> dict[str, dict[str, str]]:
+    """Reference attribute -> {MV id: a readable name} of the objects ``mv`` references."""
+    if rules is None:
+        return {}
+    wanted: dict[str, list[int]] = {}
+    for attr in rules.reference_attributes(mv.object_type):
+        value = mv.attributes.get(attr)
+        values = value if isinstance(value, list) else [value] if value is not None else []
+        wanted[attr] = [int(v) for v in values if str(v).isdigit()][:200]
+    found = store.mv_get_many([i for ids in wanted.values() for i in ids])
+    out: dict[str, dict[str, str]] = {}
+    for attr, ids in wanted.items():
+        for ref_id in ids:
+            other = found.get(ref_id)
+            if other is not None:
+                label = other.attributes.get("displayName") or next(iter(other.attributes.values()), "")
+                out.setdefault(attr, {})[str(ref_id)] = str(label)
+    return out
+
+
+def _link_json(store: Store, cs: CSObject, secrets: Secrets) -> dict[str, Any]:
+    return {**cs_json(cs, secrets), "exports": audit_rows(store, secrets, cs_id=cs.id, limit=5)}
 
 
 def error_json(e: ErrorRow) -> dict[str, Any]:
@@ -138,22 +165,29 @@ def resolve_object(store: Store, connectors: list[str], ref: str) -> tuple[str, 
     return "cs", int(found.id)
 
 
+def _link_order(cs: CSObject) -> tuple[str, int]:
+    return cs.connector, cs.id
+
+
 def _errors_for_cs(store: Store, cs_id: int, limit: int) -> list[ErrorRow]:
     reader = getattr(store, "errors_for_cs", None)
     return list(reader(cs_id, limit)) if reader is not None else []
 
 
-def object_detail(store: Store, kind: str, ident: int, secrets: Secrets) -> dict[str, Any]:
-    """An object with its lineage: for a CS object its MV object; for an MV object every linked CS object (CS ->
-    MV -> CS), each with its pending export. Errors and the recent exports (audit) of each CS object ride along."""
+def object_detail(store: Store, kind: str, ident: int, secrets: Secrets, rules: Any = None) -> dict[str, Any]:
+    """An object with its lineage: for a CS object its MV object and that one's other links; for an MV object
+    every linked CS object (CS -> MV -> CS), each with its pending export. Errors and the recent exports (audit)
+    ride along; with ``rules``, reference attributes get readable names of the objects they point at."""
     if kind == "cs":
         cs = store.cs_get(ident)
         if cs is None:
             raise NotFound(f"no connector-space object cs:{ident}")
         mv = store.mv_get(cs.mv_id) if cs.mv_id is not None else None
+        others = store.cs_by_mv([mv.id]).get(mv.id, []) if mv else []
         return {
             "cs": cs_json(cs, secrets),
-            "mv": mv_json(mv, secrets) if mv else None,
+            "mv": mv_json(mv, secrets, referenced(store, rules, mv)) if mv else None,
+            "links": [_link_json(store, c, secrets) for c in sorted(others, key=_link_order) if c.id != cs.id],
             "errors": [error_json(e) for e in _errors_for_cs(store, cs.id, 5)],
             "exports": audit_rows(store, secrets, cs_id=cs.id, limit=5),
         }
@@ -164,11 +198,8 @@ def object_detail(store: Store, kind: str, ident: int, secrets: Secrets) -> dict
         raise NotFound(f"no metaverse object mv:{ident}")
     links = store.cs_by_mv([found.id]).get(found.id, [])
     return {
-        "mv": mv_json(found, secrets),
-        "links": [
-            {**cs_json(c, secrets), "exports": audit_rows(store, secrets, cs_id=c.id, limit=5)}
-            for c in sorted(links, key=lambda c: (c.connector, c.id))
-        ],
+        "mv": mv_json(found, secrets, referenced(store, rules, found)),
+        "links": [_link_json(store, c, secrets) for c in sorted(links, key=_link_order)],
         "unresolved": [
             {"attribute": u.attribute, "direction": u.direction, "connector": u.connector, "ref": u.ref}
             for u in store.unresolved_for_mv([found.id])

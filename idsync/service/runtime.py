@@ -30,7 +30,7 @@ from idsync.config import ConfigError, ConfigIssue
 from idsync.config.models import CYCLE
 from idsync.connectors.base import TELEMETRY_OPTION
 from idsync.connectors.registry import ConnectorRegistry
-from idsync.engine.run_profiles import RUN_LOCK, RunLocked, Runner
+from idsync.engine.run_profiles import RUN_LOCK, RunLocked, Runner, _dead_here
 from idsync.engine.workspace import Workspace, load_workspace_config
 from idsync.model import RunStatus, StepKind
 from idsync.service.logs import log
@@ -140,8 +140,19 @@ class Service:
         self._heartbeat_thread.start()
         self.scheduler.start()
 
+    def _acquire(self, store: Store, name: str, ttl: float) -> bool:
+        """Take or renew a store lock; a holder that was killed on this host (it cannot release) is taken over."""
+        if store.acquire_lock(name, self.owner, ttl):
+            return True
+        holder = store.lock_holder(name)
+        if holder is not None and _dead_here(holder):
+            log.warning(f"taking over the {name} lock of {holder}, a process of this host that no longer runs")
+            store.release_lock(name, holder)
+            return store.acquire_lock(name, self.owner, ttl)
+        return False
+
     def _claim(self) -> None:
-        got = self.store().acquire_lock(SERVICE_LOCK, self.owner, SERVICE_LOCK_TTL)
+        got = self._acquire(self.store(), SERVICE_LOCK, SERVICE_LOCK_TTL)
         with self._lock:
             if got and self.role != "active":
                 self.role = "active"
@@ -152,7 +163,8 @@ class Service:
                 log.error("lost the service lock to another instance: running no new steps here")
             elif not got and self.role == "starting":
                 self.role = "standby"
-                log.info("standby: another idsync serve instance runs this store's schedules; taking over if it stops")
+                holder = self.store().lock_holder(SERVICE_LOCK) or "another instance"
+                log.info(f"standby: {holder} runs this store's schedules; taking over if it stops")
             if self._holds_run_lock:
                 self.store().acquire_lock(RUN_LOCK, self.owner, RUN_LOCK_TTL)
         self.metrics.active.set(1 if self.role == "active" else 0)
@@ -233,8 +245,9 @@ class Service:
     def _take_run_lock(self, store: Store) -> None:
         if self._holds_run_lock:
             return
-        if not store.acquire_lock(RUN_LOCK, self.owner, RUN_LOCK_TTL):
-            raise RunLocked("another idsync process (idsync run or cycle) holds this store; waiting for it to finish")
+        if not self._acquire(store, RUN_LOCK, RUN_LOCK_TTL):
+            holder = store.lock_holder(RUN_LOCK) or "another idsync process"
+            raise RunLocked(f"{holder} (idsync run or cycle) holds this store; waiting for it to finish")
         self._holds_run_lock = True
         for stale in store.interrupted_runs():
             # nothing of ours runs (we just took the lock), so these were left by a process that died

@@ -144,7 +144,11 @@ class Dashboard:
         store = s.store()
         ref = request.path_params["ref"]
         kind, ident = rm.resolve_object(store, list(s.config.connectors), ref)
-        return {"ref": f"{kind}:{ident}", "kind": kind, "detail": rm.object_detail(store, kind, ident, s.secrets)}
+        return {
+            "ref": f"{kind}:{ident}",
+            "kind": kind,
+            "detail": rm.object_detail(store, kind, ident, s.secrets, s.rules),
+        }
 
     def exports(self, request: Request) -> dict[str, Any]:
         s = self.service

@@ -302,3 +302,14 @@ def migration_scripts(package: str) -> list[tuple[int, str]]:
         if name.endswith(".sql") and name[:3].isdigit():
             found.append((int(name[:3]), entry.read_text(encoding="utf-8")))
     return sorted(found)
+
+
+def cs_link_params(obj: CSObject) -> tuple[Any, ...]:
+    """The columns ``cs_save_links`` writes, in order: link_state, mv_id, link_rule, pending_import, error."""
+    return (
+        obj.link_state.value,
+        obj.mv_id,
+        obj.link_rule,
+        _dumps(obj.pending_import.to_json()) if obj.pending_import else None,
+        obj.error,
+    )

@@ -1,23 +1,20 @@
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
+from idsync.testing.fixtures import fixture_path, missing_reason
+
 REPO = Path(__file__).resolve().parents[2]
 EXPORTS = Path(__file__).resolve().parent / "exports"
 
 
-def fixtures_root() -> Path:
-    return Path(os.environ.get("IDSYNC_FIXTURES", REPO.parent / "shared" / "fixtures"))
-
-
 def _fixture(name: str) -> Path:
-    path = fixtures_root() / "mim" / name
+    path = fixture_path("mim", name)
     if not path.is_dir():
-        pytest.skip(f"public fixtures not found at {path}")
+        pytest.skip(missing_reason(path))
     return path
 
 

@@ -39,6 +39,7 @@ from idsync.store.rows import (
     chunks,
     cs_from_row,
     cs_keys,
+    cs_link_params,
     cs_to_params,
     dumps,
     equal_where,
@@ -67,6 +68,13 @@ REBUILD_PAGE = 5000
 MIGRATION_LOCK = 0x1D5_0001
 """Advisory lock key: two processes opening a new store at once migrate it one after the other."""
 
+CS_LINK_TYPES = {
+    "link_state": "text",
+    "mv_id": "bigint",
+    "link_rule": "text",
+    "pending_import": "text",
+    "error": "text",
+}
 CS_TYPES = {
     "connector": "text",
     "object_type": "text",
@@ -339,6 +347,10 @@ class PostgresStore:
         )
         return row is not None
 
+    def lock_holder(self, name: str) -> str | None:
+        row = self._one(f"SELECT owner FROM locks WHERE name=%s AND expires > {NOW}", (name,))
+        return str(row[0]) if row else None
+
     def release_lock(self, name: str, owner: str) -> None:
         self._db.execute("DELETE FROM locks WHERE name=%s AND owner=%s", (name, owner))
 
@@ -403,6 +415,12 @@ class PostgresStore:
             except pg_errors.UniqueViolation as exc:
                 raise _unique_violation(exc, objs) from None
             self._write_cs_keys(objs, self._keys, replace=True)
+
+    def cs_save_links(self, objs: Sequence[CSObject]) -> None:
+        if not objs:
+            return
+        with self.transaction():
+            self._update_rows("cs", CS_LINK_TYPES, [(o.id, *cs_link_params(o)) for o in objs])
 
     def cs_delete(self, ids: Iterable[int]) -> None:
         wanted = list(ids)
@@ -581,6 +599,9 @@ class PostgresStore:
     def unresolved_for_mv(self, mv_ids: Iterable[int]) -> list[Unresolved]:
         sql = f"SELECT {UNRESOLVED_COLUMNS} FROM unresolved WHERE mv_id = ANY(%b::bigint[])"
         return [Unresolved(*r) for r in self._rows_for(sql, (), mv_ids)]
+
+    def unresolved_all(self) -> list[Unresolved]:
+        return [Unresolved(*r) for r in self._q(f"SELECT {UNRESOLVED_COLUMNS} FROM unresolved")]
 
     def unresolved_count(self) -> int:
         row = self._one("SELECT count(*) FROM unresolved")

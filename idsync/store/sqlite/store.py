@@ -32,6 +32,7 @@ from idsync.store.rows import (
     chunks,
     cs_from_row,
     cs_keys,
+    cs_link_params,
     cs_to_params,
     dumps,
     equal_where,
@@ -214,6 +215,10 @@ class SQLiteStore:
             )
             return True
 
+    def lock_holder(self, name: str) -> str | None:
+        row = self._db.execute("SELECT owner FROM locks WHERE name=? AND expires>?", (name, time.time())).fetchone()
+        return str(row[0]) if row else None
+
     def release_lock(self, name: str, owner: str) -> None:
         with self.transaction():
             self._db.execute("DELETE FROM locks WHERE name=? AND owner=?", (name, owner))
@@ -321,6 +326,15 @@ class SQLiteStore:
             if row:
                 return obj
         return objs[0]
+
+    def cs_save_links(self, objs: Sequence[CSObject]) -> None:
+        if not objs:
+            return
+        with self.transaction():
+            self._db.executemany(
+                "UPDATE cs SET link_state=?, mv_id=?, link_rule=?, pending_import=?, error=? WHERE id=?",
+                [(*cs_link_params(o), o.id) for o in objs],
+            )
 
     def cs_delete(self, ids: Iterable[int]) -> None:
         wanted = [(i,) for i in ids]
@@ -550,6 +564,10 @@ class SQLiteStore:
             )
             out.extend(Unresolved(*r) for r in rows)
         return out
+
+    def unresolved_all(self) -> list[Unresolved]:
+        rows = self._q("SELECT direction, mv_id, attribute, connector, ref FROM unresolved")
+        return [Unresolved(*r) for r in rows]
 
     def unresolved_count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM unresolved").fetchone()[0])
