@@ -47,7 +47,6 @@ class Dashboard:
         context.setdefault("csrf", session.csrf if session else "")
         context.setdefault("nav", request.url.path)
         context.setdefault("role", self.service.role)
-        context["partial"] = request.headers.get("HX-Request") == "true" and not request.headers.get("HX-Boosted")
         html = self.env.get_template(template).render(**context)
         return HTMLResponse(html, status_code=code)
 
