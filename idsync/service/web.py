@@ -1,8 +1,8 @@
 """The dashboard: server-rendered pages over the same read model as the API, made live with htmx.
 
-Pages work without JavaScript; htmx (vendored, no CDN) swaps in search results, polls the live progress of the
-running steps, and posts the retry and approve buttons. Every button that changes something posts with the
-session's CSRF token.
+Pages read without JavaScript; htmx (vendored, no CDN) swaps in search results, polls the live progress of the
+running steps, and posts the buttons. Every button that changes something posts with the session's CSRF token in a
+header, so changes need htmx.
 """
 
 from __future__ import annotations

@@ -326,3 +326,18 @@ def test_login_never_redirects_off_site(populated: Site) -> None:
         for target, expected in (("//evil.example/x", "/"), ("https://evil.example", "/"), ("/runs?x=1", "/runs?x=1")):
             login = browser.post("/login", data={"token": TOKEN, "next": target}, follow_redirects=False)
             assert login.status_code == 303 and login.headers["location"] == expected, target
+
+
+def test_dashboard_audit_pages_keep_their_filters(site: Site) -> None:
+    site.configure()
+    site.people(120)
+    with served(site) as s, httpx.Client(base_url=s.url) as browser:
+        assert s.run("full")["status"] == "success"
+        browser.post("/login", data={"token": TOKEN, "next": "/"})
+        first = browser.get("/audit", params={"connector": "dir", "op": "add"})
+        older = re.search(r'<a href="(/audit\?[^"]+)" id="audit-older">', first.text)
+        assert older is not None
+        link = older.group(1).replace("&amp;", "&")
+        assert "connector=dir" in link and "op=add" in link and "before=" in link
+        second = browser.get(link)
+        assert second.status_code == 200 and second.text.count("<td>add</td>") == 20
