@@ -161,7 +161,11 @@ def test_serve_runs_on_schedule_stops_on_sigterm_and_catches_up(workspace: Path,
     try:
         all_runs = store.runs(1000)
         later = [r for r in all_runs if r.id != cut.id]
-        assert later and all(r.status is RunStatus.SUCCESS for r in later), [(r.id, r.status) for r in later]
+        # a terminate may land while a scheduled run is going: that run is cut short, every other one succeeds
+        statuses = [(r.id, r.status) for r in later]
+        assert all(r.status in (RunStatus.SUCCESS, RunStatus.STOPPED_CANCELLED) for r in later), statuses
+        assert sum(r.status is RunStatus.STOPPED_CANCELLED for r in later) <= 2, statuses
+        assert sum(r.status is RunStatus.SUCCESS for r in later) >= 4, statuses
         assert store.mv_count("person") == PEOPLE
         spans: dict[str, list[tuple[float, float]]] = {}
         for run in all_runs:
