@@ -118,6 +118,25 @@ def test_updates_renames_clears_and_extension_attributes(
     assert stored["jobTitle"] is None and stored["department"] == "Finance" and stored[extension] == "CC-7"
 
 
+def test_values_added_to_a_collection_keep_what_the_tenant_gained_since_the_last_import(
+    connector: GraphConnector, tenant: GraphTenant
+) -> None:
+    user = tenant.add_user("ann@contoso.com", otherMails=["a@example.org"])
+    imported = {"otherMails": ["a@example.org"]}  # the hologram: what the last import saw
+    tenant.update(user, otherMails=["a@example.org", "b@example.org"])  # an administrator adds one since
+    item = update(1, "user", user, add("otherMails", "c@example.org"), remove("otherMails", "a@example.org"))
+    item.hologram = imported
+    (result,) = connector.export([item])
+    assert result.ok, result.error
+    assert tenant.get(user)["otherMails"] == ["b@example.org", "c@example.org"]
+    other = tenant.add_user("x@contoso.com")
+    (first,) = connector.export([update(2, "user", other, add("otherMails", "d@example.org"))])
+    assert first.ok and tenant.get(other)["otherMails"] == ["d@example.org"]
+    ghost = update(3, "user", "00000000-0000-4000-8000-000000000000", add("otherMails", "e@example.org"))
+    (missing,) = connector.export([ghost])
+    assert not missing.ok and missing.code == "Request_ResourceNotFound"
+
+
 def test_manager_set_and_cleared(connector: GraphConnector, tenant: GraphTenant) -> None:
     boss, worker = tenant.add_user("boss@contoso.com"), tenant.add_user("worker@contoso.com")
     assert connector.export([update(1, "user", worker, put("manager", boss))])[0].ok
