@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from idsync.config import SecretResolver
@@ -20,6 +21,18 @@ DOMAINS = ("contoso.onmicrosoft.com", "contoso.com")
 SECRET_VARIABLE = "IDSYNC_TEST_GRAPH_SECRET"
 LOGIN = "https://login.emulator.test"
 GRAPH = "https://graph.emulator.test"
+
+
+class Counting(httpx.BaseTransport):
+    """The emulator's transport, recording what goes through it."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.requests: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(f"{request.method} {request.url.path}")
+        return self.inner.handle_request(request)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from idsync.connectors.base import Connector
@@ -17,7 +16,7 @@ from idsync.model import Attributes, AttributeType, Compare, coerce
 from idsync.testing.contract import ConnectorContract, ContractHarness
 from idsync.testing.graph_emulator import AppRegistration, GraphTenant
 
-from .conftest import add, connect, new_group, new_user, put, remove, update
+from .conftest import Counting, add, connect, new_group, new_user, put, remove, update
 
 DOMAIN = "contoso.com"
 
@@ -115,18 +114,6 @@ class TestGroupContract(ConnectorContract):
 
 
 # -- beyond the contract ------------------------------------------------------------------------------------------
-
-
-class Counting(httpx.BaseTransport):
-    """The emulator's transport, counting what goes through it."""
-
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self.inner = inner
-        self.requests: list[str] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(f"{request.method} {request.url.path}")
-        return self.inner.handle_request(request)
 
 
 def test_the_registry_type_builds_a_protocol_connector_without_contacting_graph(
