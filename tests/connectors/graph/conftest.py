@@ -3,6 +3,7 @@ in-process (through the emulator's httpx transport, MSAL included) or over real 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,10 +30,17 @@ class Counting(httpx.BaseTransport):
     def __init__(self, inner: httpx.BaseTransport) -> None:
         self.inner = inner
         self.requests: list[str] = []
+        self.batches: list[dict[str, Any]] = []
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(f"{request.method} {request.url.path}")
+        if request.url.path.endswith("/$batch"):
+            self.batches.append(json.loads(request.read()))
         return self.inner.handle_request(request)
+
+    def batched(self) -> list[dict[str, Any]]:
+        """Every request that went in a ``$batch``."""
+        return [r for batch in self.batches for r in batch["requests"]]
 
 
 @pytest.fixture
