@@ -115,19 +115,27 @@ def test_delta_links_handed_out_before_a_save_work_after_a_load(tmp_path: Path) 
     assert expired.status_code == 400 and error_of(expired)["code"] == "syncStateNotFound"
 
 
-def test_a_saved_tenant_keeps_only_the_newest_delta_tokens_and_the_changes_they_read(tmp_path: Path) -> None:
+def test_a_saved_tenant_keeps_the_newest_delta_link_of_each_query_and_the_changes_it_reads(tmp_path: Path) -> None:
     tenant = GraphTenant("contoso", seed=6, delta=DeltaSettings(page_size=5))
     tenant.add_app("idsync")
-    tenant.seed_users(20)
+    ids = tenant.seed_users(20)
     with _client(tenant) as client:
-        for _ in range(3):
-            client.get("/v1.0/users/delta?$deltatoken=latest")
+        links = [client.get("/v1.0/users/delta?$deltatoken=latest").json()["@odata.deltaLink"] for _ in range(3)]
+        groups = client.get("/v1.0/groups/delta?$deltatoken=latest").json()["@odata.deltaLink"]
+        tenant.update(ids[0], jobTitle="After the last link")
+        # a round in progress: its nextLink is not kept
+        paging = client.get("/v1.0/users/delta").json()["@odata.nextLink"]
     path = tmp_path / "tenant.json"
     tenant.save(path)
     loaded = GraphTenant.load(path)
-    # the 20 creations happened before the oldest token kept: none of them is needed any more
-    assert len(loaded.delta._tokens) == 3 and loaded.directory.changes == []
-    assert loaded.directory.current_seq == tenant.directory.current_seq
+    # the 20 creations came before every link kept: none of them is needed any more
+    assert [c.object_id for c in loaded.directory.changes] == [ids[0]]
+    with _client(loaded) as client:
+        assert client.get(links[-1].removeprefix("https://graph.local")).status_code == 200
+        assert client.get(groups.removeprefix("https://graph.local")).status_code == 200
+        for stale in (links[0], paging):
+            refused = client.get(stale.removeprefix("https://graph.local"))
+            assert refused.status_code == 400 and error_of(refused)["code"] == "syncStateNotFound"
 
 
 @pytest.mark.parametrize("content", ["{not json", '{"format": "something else"}', '{"format": 1}'])

@@ -44,10 +44,16 @@ class EmulatedTenant:
             app = self.tenant.add_app("idsync", client_id=client_id)
         self.secret: str = app.client_secret
         self.transport: Any = self.tenant.transport()
+        self.saved: Any = self.tenant.revision if path.exists() else None
 
     def save(self) -> None:
+        """Write the tenant back, unless nothing changed since it was loaded or last written."""
+        revision = self.tenant.revision
+        if revision == self.saved:
+            return
         try:
             self.tenant.save(self.path)
+            self.saved = revision
         except OSError as exc:
             raise ConnectorError(f"emulated tenant {self.path}: cannot write it ({exc.strerror or exc})") from None
 

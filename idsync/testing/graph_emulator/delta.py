@@ -77,6 +77,7 @@ class DeltaTracker:
         self.clock = clock
         self.settings = settings or DeltaSettings()
         self._tokens: OrderedDict[str, _State] = OrderedDict()
+        self._issued = 0
         self._reset_before = float("-inf")
         self._expire_before = float("-inf")
 
@@ -92,18 +93,25 @@ class DeltaTracker:
 
     # ---- persistence -----------------------------------------------------------------------------------------------
 
-    def to_state(self, to_wall: Callable[[float], float], keep: int) -> tuple[dict[str, Any], int]:
-        """The ``keep`` most recent tokens still alive, as JSON-ready data with wall-clock issue times (monotonic
-        time starts again with each process), and the change-log position the oldest of them reads from."""
+    @property
+    def issued(self) -> int:
+        """Tokens issued so far: a saved tenant is written again only when this or the directory moved."""
+        return self._issued
+
+    def to_state(self, to_wall: Callable[[float], float]) -> tuple[dict[str, Any], int]:
+        """The delta tokens worth keeping, as JSON-ready data with wall-clock issue times (monotonic time starts
+        again with each process), and the change-log position the oldest of them reads from. Kept: for each query
+        (object type, ``$select``, ``$filter``), the newest deltaLink still alive - a client goes on from the
+        latest link it was given. Not kept: older links of the same query, and nextLinks of a round in progress."""
         now = self.clock.monotonic()
-        alive = [
-            (token, state)
-            for token, state in self._tokens.items()
-            if state.issued > self._expire_before and now - state.issued <= self.settings.token_lifetime
-        ]
-        alive = alive[-keep:] if keep > 0 else []
-        tokens = {token: _state_data(state, to_wall) for token, state in alive}
-        oldest = min((state.since for _, state in alive), default=self.directory.current_seq)
+        newest: dict[tuple[str, tuple[str, ...] | None, frozenset[str] | None], tuple[str, _State]] = {}
+        for token, state in self._tokens.items():
+            alive = state.issued > self._expire_before and now - state.issued <= self.settings.token_lifetime
+            if alive and not state.entries and state.offset == 0:
+                newest[(state.kind, state.select, state.ids)] = (token, state)
+        alive_states = list(newest.values())
+        tokens = {token: _state_data(state, to_wall) for token, state in alive_states}
+        oldest = min((state.since for _, state in alive_states), default=self.directory.current_seq)
         walls = {
             "reset_before": to_wall(self._reset_before) if self._reset_before > float("-inf") else None,
             "expire_before": to_wall(self._expire_before) if self._expire_before > float("-inf") else None,
@@ -169,6 +177,7 @@ class DeltaTracker:
         return _State(kind=kind, select=select, ids=ids, since=seq, issued=self.clock.monotonic(), until=seq)
 
     def _store(self, state: _State) -> str:
+        self._issued += 1
         token = secrets.token_urlsafe(24)
         self._tokens[token] = state
         while len(self._tokens) > self.settings.max_tokens:

@@ -35,9 +35,6 @@ if TYPE_CHECKING:
 DEFAULT_PASSWORD_PROFILE = {"forceChangePasswordNextSignIn": True, "password": "Emulated-Passw0rd!"}
 STATE_FORMAT = "idsync-graph-emulator-tenant"
 STATE_VERSION = 1
-KEPT_DELTA_TOKENS = 1000
-"""Delta tokens a saved tenant keeps (the most recent); an older one answers ``syncStateNotFound`` after a load,
-as Graph's do when they expire, and the connector falls back to a full import."""
 
 
 class GraphTenant:
@@ -301,9 +298,10 @@ class GraphTenant:
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the tenant to a JSON file (atomically: a crash leaves the old file or the new one), so a demo
         tenant outlives the process. Kept: objects, links, soft-deleted items, apps and their extensions, the
-        throttling, fault and delta settings, the clock's offset, and the delta tokens younger than their
-        lifetime (the latest :data:`KEPT_DELTA_TOKENS`) with the change log they read. Not kept: client secrets
-        (each load gives every app a new one), access tokens, list paging and throttling windows."""
+        throttling, fault and delta settings, the clock's offset, and for each delta query its newest deltaLink
+        younger than the tokens' lifetime, with the change log it reads. Not kept: older deltaLinks and nextLinks
+        (they answer ``syncStateNotFound`` after a load, as expired ones do), client secrets (each load gives
+        every app a new one), access tokens, list paging and throttling windows."""
         with self.lock:
             data = self._state()
         target = Path(path)
@@ -316,6 +314,14 @@ class GraphTenant:
             temporary.replace(target)
         finally:
             temporary.unlink(missing_ok=True)
+
+    @property
+    def revision(self) -> tuple[int, ...]:
+        """Moves whenever what :meth:`save` writes changes (objects, links, delta tokens, apps, extensions)."""
+        with self.lock:
+            apps = self.authority.apps.values()
+            extensions = sum(len(a.extensions) + len(a.certificates) for a in apps)
+            return (self.directory.current_seq, self.delta.issued, len(apps), extensions)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> GraphTenant:
@@ -333,7 +339,7 @@ class GraphTenant:
 
     def _state(self) -> dict[str, Any]:
         wall, mono = time.time(), self.clock.monotonic()
-        delta, oldest = self.delta.to_state(lambda m: wall - (mono - m), KEPT_DELTA_TOKENS)
+        delta, oldest = self.delta.to_state(lambda m: wall - (mono - m))
         version, internal, gauss = self.rng.getstate()
         return {
             "format": STATE_FORMAT,
