@@ -29,6 +29,7 @@ from idsync.connectors.base import (
     ExportResult,
     ImportPage,
     ImportRecord,
+    telemetry,
 )
 from idsync.connectors.graph.auth import (
     BearerAuth,
@@ -274,8 +275,18 @@ class GraphConnector:
     def close(self) -> None:
         with self._lock:
             if self._session is not None:
+                self._report(self._session.client.stats)
                 self._session.close()
                 self._session = None
+
+    def _report(self, stats: Any) -> None:
+        """Hand the session's 429s and resends to whoever listens (``idsync serve``'s metrics)."""
+        sink = telemetry(self.context)
+        if sink is None:
+            return
+        for event, count in (("throttled", stats.throttled), ("retry", stats.retries)):
+            if count:
+                sink.count(self.name, event, count)
 
 
 def _then_save(session: _Session, pages: Iterator[ImportPage]) -> Iterator[ImportPage]:
