@@ -27,7 +27,7 @@ def measure(size: int) -> dict[str, Any]:
     from idsync.testing.people import apply_changes
 
     root = Path(tempfile.mkdtemp(prefix=f"idsync-bench-{size}-")) / "ws"
-    write_workspace(root, people=size)
+    write_workspace(root, people=size, target="csv")
     figures: dict[str, Any] = {"size": size}
 
     def timed(connector: str, kind: StepKind) -> tuple[float, Any]:

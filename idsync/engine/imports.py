@@ -171,6 +171,8 @@ class Importer:
                 )
                 continue
             if cs is None:
+                if record.partial:
+                    attributes = _settled(object_schema, attributes)
                 new = CSObject(
                     id=0,
                     connector=self.name,
@@ -352,6 +354,15 @@ class Importer:
             self.store.cs_save(staged)
             self.step.counters.deletes += len(staged)
             after = page[-1].id
+
+
+def _settled(schema: ObjectTypeSchema, attributes: dict[str, Any]) -> dict[str, Any]:
+    """The attributes of an object first seen in a partial record: value changes applied to nothing."""
+    out = dict(attributes)
+    for name, value in attributes.items():
+        if isinstance(value, ValueDelta):
+            out[name] = apply_delta(schema.spec(name), None, value)
+    return out
 
 
 def apply_delta(spec: AttributeSpec, current: Any, delta: ValueDelta) -> Any:

@@ -60,7 +60,7 @@ def target_rows(workspace: Path) -> dict[str, dict[str, str]]:
 def baseline(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A workspace after a first full cycle, and HR changes waiting to be synchronized."""
     root = tmp_path_factory.mktemp("crash") / "base"
-    write_workspace(root, people=PEOPLE, seed=11)
+    write_workspace(root, people=PEOPLE, seed=11, target="csv")
     finish(root)
     apply_changes(root / "data" / "hr.csv", 60, seed=5)
     return root

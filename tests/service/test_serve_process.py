@@ -31,7 +31,7 @@ SYNC_PAGE = 500
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
-    root = write_workspace(tmp_path / "ws", people=PEOPLE)
+    root = write_workspace(tmp_path / "ws", people=PEOPLE, target="csv")
     (root / "token.txt").write_text(TOKEN, encoding="utf-8")
     with (root / "idsync.yaml").open("a", encoding="utf-8") as f:
         f.write(

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from idsync.connectors.base import ConnectorConfig
 from idsync.model import AttributeSpec, AttributeType, ObjectTypeSchema
@@ -48,6 +49,40 @@ def _single_character(name: str, value: str, forbidden: str) -> str:
     return value
 
 
+class ColumnGroups(BaseModel):
+    """Group objects derived from a column of the file: one per distinct value (a department, a location), whose
+    members are the rows holding it - so an HR extract gives a group per department with no second file, and the
+    members are references within this connector, which the engine resolves like any other. Read-only: they
+    change when the rows do. Memory: one anchor per member row, held until the end of the import."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    column: str
+    object_type: str
+    name: str = "name"
+    """The attribute holding the column's value."""
+    members: str = "members"
+    """The multi-valued reference attribute holding the anchors of the member rows."""
+    where: dict[str, list[str]] = Field(default_factory=dict)
+    """Only rows whose columns hold one of these values are members (``{status: [active]}``); a value no such row
+    holds still has its group, empty."""
+
+    def qualifies(self, cell: Callable[[str], str]) -> bool:
+        return all(cell(column) in accepted for column, accepted in self.where.items())
+
+    def anchor(self, value: str) -> str:
+        return f"{self.object_type}:{value}"
+
+    def object_schema(self) -> ObjectTypeSchema:
+        return ObjectTypeSchema(
+            self.object_type,
+            {
+                self.name: AttributeSpec(self.name, required=True),
+                self.members: AttributeSpec(self.members, AttributeType.REFERENCE, multivalued=True),
+            },
+        )
+
+
 class CsvConfig(ConnectorConfig):
     type: Literal["csv"] = "csv"
     path: str
@@ -76,6 +111,8 @@ class CsvConfig(ConnectorConfig):
     missing_ok: bool = False
     """A missing file reads as empty: for a target file idsync creates on its first export. Off by default,
     because a source file that failed to arrive must stop the import, not delete every object."""
+    groups: list[ColumnGroups] = Field(default_factory=list)
+    """Group objects derived from columns (a group per department); see :class:`ColumnGroups`."""
 
     @field_validator("delimiter")
     @classmethod
@@ -117,6 +154,14 @@ class CsvConfig(ConnectorConfig):
         elif self.object_types:
             raise ValueError("object_types needs object_type_column (with object_type, every row has that type)")
         _ = self.specs
+        types = [self.object_type, *(g.object_type for g in self.groups)]
+        if len(set(types)) != len(types):
+            raise ValueError(f"groups: each needs an object_type of its own, not one of {types}")
+        for group in self.groups:
+            if group.name == group.members:
+                raise ValueError(f"groups: {group.object_type}: 'name' and 'members' name the same attribute")
+            if self.specs.get(group.column, AttributeSpec(group.column)).multivalued:
+                raise ValueError(f"groups: {group.object_type}: the column {group.column!r} is multi-valued")
         return self
 
     @property
@@ -190,6 +235,7 @@ class CsvConfig(ConnectorConfig):
                 self.multivalue_separator,
                 repr(sorted(self.columns.items())),
                 repr(self.attributes),
+                *([repr([g.model_dump() for g in self.groups])] if self.groups else []),
             ]
         )
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]

@@ -96,7 +96,9 @@ class CsvConnector:
         if self.path.is_file():
             with self._reader() as reader:
                 header = reader.header
-        return Schema({name: self.config.object_schema(name, header) for name in self.config.types})
+        types = {name: self.config.object_schema(name, header) for name in self.config.types}
+        types.update({g.object_type: g.object_schema() for g in self.config.groups})
+        return Schema(types)
 
     def test_connection(self) -> None:
         folder = self.path.parent
@@ -182,6 +184,7 @@ class CsvConnector:
                 yield ImportPage(watermark=reader.fingerprint(self._fingerprint).watermark())
                 return
             layout = self._layout(reader.header)
+            tally = _Tally(self, layout)
             seen: dict[str, int] = {}
             page = ImportPage()
             for line, fields in reader.rows():
@@ -201,10 +204,12 @@ class CsvConnector:
                         ]
                 if record is not None:
                     page.records.append(record)
+                    tally.count(fields, record.anchor)
                 page.issues.extend(issues)
                 if len(page.records) + len(page.issues) >= page_size:
                     yield page
                     page = ImportPage()
+            page.records.extend(tally.records())
             page.watermark = reader.fingerprint(self._fingerprint).watermark()
             yield page
 
@@ -301,6 +306,39 @@ class CsvConnector:
         columns = [(i, config.spec(c)) for i, c in enumerate(header) if c and config.imports(c)]
         type_column = index[config.object_type_column] if config.object_type_column is not None else None
         return _Layout(header, index[config.anchor], index[config.identifier_column], columns, index, type_column)
+
+
+class _Tally:
+    """The members of the groups derived from columns (``groups``), counted while the rows stream by."""
+
+    def __init__(self, connector: CsvConnector, layout: _Layout) -> None:
+        self.groups = connector.config.groups
+        index = layout.index
+        for group in self.groups:
+            for column in [group.column, *group.where]:
+                if column not in index:
+                    raise ConnectorError(
+                        f"{connector.name}: {connector.path} has no column {column!r}, which the "
+                        f"{group.object_type!r} groups are derived from"
+                    )
+        self.index = index
+        self.members: list[dict[str, list[str]]] = [{} for _ in self.groups]
+
+    def count(self, fields: list[str], anchor: str) -> None:
+        for group, members in zip(self.groups, self.members, strict=True):
+            value = fields[self.index[group.column]].strip()
+            if value:
+                found = members.setdefault(value, [])
+                if group.qualifies(lambda column: fields[self.index[column]]):
+                    found.append(anchor)
+
+    def records(self) -> list[ImportRecord]:
+        out = []
+        for group, members in zip(self.groups, self.members, strict=True):
+            for value, anchors in members.items():
+                attributes = {group.name: value, group.members: anchors or None}
+                out.append(ImportRecord(group.anchor(value), value, group.object_type, attributes))
+        return out
 
 
 def _field(fields: list[str], i: int) -> str:
@@ -406,6 +444,13 @@ class _ExportSession:
         self, item: ExportItem, overlay: dict[str, bool], header: list[str]
     ) -> tuple[JournalOp | None, ExportResult]:
         config = self.connector.config
+        derived = next((g for g in config.groups if g.object_type == item.object_type), None)
+        if derived is not None:
+            raise _Refused(
+                f"{item.identifier}: {item.object_type!r} objects are derived from the column {derived.column!r} "
+                "and cannot be written",
+                "unsupported",
+            )
         if item.object_type not in config.types:
             raise _Refused(
                 f"{item.identifier}: this file holds {', '.join(map(repr, config.types))} objects, "

@@ -204,6 +204,10 @@ def validate_write(payload: Mapping[str, Any], ctx: WriteContext) -> dict[str, A
         check_nickname(out["mailNickname"], kind)
     if kind == "user":
         _validate_user(out, merged, ctx)
+        if isinstance(out.get("passwordProfile"), dict):
+            # checked, then forgotten: Graph never gives a password back ("password": null), and a saved tenant
+            # must hold none
+            out["passwordProfile"] = {**out["passwordProfile"], "password": None}
     else:
         _validate_group(out, merged, ctx)
     return out
