@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from idsync.connectors.graph.properties import GROUP_ON_PREMISES_MASTERED, USER_ON_PREMISES_MASTERED
 from idsync.engine.errors import ObjectError
 from idsync.engine.evaluation import binary_attributes, evaluate, expression_input
 from idsync.engine.workspace import Workspace
@@ -22,20 +23,12 @@ from idsync.store.rows import key_value
 PAGE = 500
 GRAPH_TYPE = "graph"
 
-# Attributes Graph refuses to write while an object is synced from on-premises (onPremisesSyncEnabled): "Read-only
-# for users synced from on-premises directory" and the on-premises source of authority of the user and group
-# resource pages (GUSER, GGRP, GEXT), in the connector's attribute names.
-_EXTENSIONS = [f"extensionAttribute{n}" for n in range(1, 16)]
-_USER_MASTERED = [
-    *("accountEnabled", "businessPhones", "city", "companyName", "country", "department", "displayName"),
-    *("employeeId", "employeeHireDate", "employeeType", "faxNumber", "givenName", "jobTitle", "mail"),
-    *("mailNickname", "mobilePhone", "officeLocation", "onPremisesImmutableId", "otherMails", "passwordProfile"),
-    *("postalCode", "state", "streetAddress", "surname", "userPrincipalName", "manager"),
-]
-_GROUP_MASTERED = ["description", "displayName", "groupTypes", "mailEnabled", "mailNickname", "securityEnabled"]
+# Attributes Graph refuses to write while an object is synced from on-premises (onPremisesSyncEnabled), in the
+# connector's attribute names: the connector's own table, plus the onPremisesExtensionAttributes it spells flat.
+_EXTENSIONS = frozenset(f"extensionAttribute{n}" for n in range(1, 16))
 SYNCED_READ_ONLY: dict[str, frozenset[str]] = {
-    "user": frozenset(_USER_MASTERED + _EXTENSIONS),
-    "group": frozenset([*_GROUP_MASTERED, "members", *_EXTENSIONS]),
+    "user": USER_ON_PREMISES_MASTERED | _EXTENSIONS,
+    "group": GROUP_ON_PREMISES_MASTERED | _EXTENSIONS,
 }
 
 
