@@ -81,9 +81,9 @@ def cli(ctx: click.Context, workspace: Path) -> None:
 
 
 def _register() -> None:
-    from idsync.cli import inspect, run, setup
+    from idsync.cli import connector, inspect, run, setup
 
-    for module in (setup, run, inspect):
+    for module in (setup, run, inspect, connector):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -177,3 +177,21 @@ def test_usage_errors_exit_4_and_config_schema_is_json(tmp_path: Path) -> None:
     help_text = idsync("--help").stdout
     for command in ("quickstart", "cycle", "preview", "search", "migrate", "emulator", "expr"):
         assert command in help_text
+
+
+def test_connector_list_test_and_schema(demo: Path) -> None:
+    listed = json.loads(idsync("-C", str(demo), "connector", "list", "--json").stdout)
+    assert {c["connector"] for c in listed} >= {"hr"}
+    assert idsync("-C", str(demo), "connector", "test", "hr").returncode == 0
+    schema = json.loads(idsync("-C", str(demo), "connector", "schema", "hr", "--json").stdout)
+    person = schema["person"]
+    assert person["managerId"]["type"] == "reference" and person["hireDate"]["type"] == "datetime"
+    assert idsync("-C", str(demo), "connector", "schema", "nosuch").returncode == 4
+
+
+def test_connector_test_fails_clearly(tmp_path: Path) -> None:
+    (tmp_path / "idsync.yaml").write_text(
+        "connectors:\n  hr: {type: csv, path: missing/hr.csv, object_type: p, anchor: id}\n", encoding="utf-8"
+    )
+    done = idsync("-C", str(tmp_path), "connector", "test", "hr")
+    assert done.returncode == 2 and "hr: cannot connect" in done.stderr
