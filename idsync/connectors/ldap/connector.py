@@ -36,6 +36,7 @@ from idsync.connectors.ldap.backend import (
     TREE_DELETE_OID,
     TYPE_OR_VALUE_EXISTS,
     Backend,
+    Control,
     Entry,
     LdapOperationError,
     LdapServerDown,
@@ -169,14 +170,17 @@ class LdapConnector:
                     raise
                 self._wait_for_server(started, ConnectorError("bind failed"))
 
-    def _pages(self, base: str, scope: Scope, filter_text: str, attributes: list[str]) -> Iterator[list[Entry]]:
+    def _pages(
+        self, base: str, scope: Scope, filter_text: str, attributes: list[str], controls: Sequence[Control] = ()
+    ) -> Iterator[list[Entry]]:
         """A paged search that survives a server restart by searching again from the start (the caller
         drops what it has already delivered)."""
         started = time.monotonic()
         while True:
             try:
                 backend = self._connected()
-                for page in backend.search_pages(base, scope, filter_text, attributes, self.config.page_size):
+                size = self.config.page_size
+                for page in backend.search_pages(base, scope, filter_text, attributes, size, controls):
                     yield page
                     started = time.monotonic()
                 return
@@ -205,15 +209,15 @@ class LdapConnector:
     def server_schema(self) -> ServerSchema:
         if self._server_schema is None:
             sub = self.root_dse().first_text("subschemaSubentry") or "cn=Subschema"
-            found = self._call(
-                lambda b: b.search(sub, Scope.BASE, "(objectClass=subschema)", ["attributeTypes", "objectClasses"])
-            )
+            wanted = ["attributeTypes", "objectClasses", "dITContentRules"]
+            found = self._call(lambda b: b.search(sub, Scope.BASE, "(objectClass=subschema)", wanted))
             if not found:
                 raise ConnectorError(f"connector {self.name!r}: the server publishes no schema at {sub}")
             entry = found[0]
             self._server_schema = ServerSchema.parse(
                 (v.decode("utf-8") for v in entry.get("attributeTypes")),
                 (v.decode("utf-8") for v in entry.get("objectClasses")),
+                (v.decode("utf-8") for v in entry.get("dITContentRules")),
             )
         return self._server_schema
 
@@ -672,21 +676,22 @@ class LdapConnector:
                     results.append(self._export_update(item, type_schema))
                 else:
                     results.append(self._export_delete(item))
-            except LdapOperationError as exc:
-                results.append(
-                    ExportResult(
-                        cs_id=item.cs_id,
-                        ok=False,
-                        error=f"{exc.dn or item.identifier}: {exc.name}: {exc.reason or 'refused by the server'}",
-                        code=exc.name,
-                        retryable=exc.code in RETRYABLE_CODES,
-                    )
-                )
-            except (AttributeValueError, DNError) as exc:
-                results.append(
-                    ExportResult(cs_id=item.cs_id, ok=False, error=f"{item.identifier}: {exc}", code="bad-value")
-                )
+            except (LdapOperationError, AttributeValueError, DNError) as exc:
+                results.append(self._error_result(item, exc))
         return results
+
+    @staticmethod
+    def _error_result(item: ExportItem, exc: Exception) -> ExportResult:
+        """A per-object failure: the server's refusal (with its code and reason) or a value that cannot be sent."""
+        if isinstance(exc, LdapOperationError):
+            return ExportResult(
+                cs_id=item.cs_id,
+                ok=False,
+                error=f"{exc.dn or item.identifier}: {exc.name}: {exc.reason or 'refused by the server'}",
+                code=exc.name,
+                retryable=exc.code in RETRYABLE_CODES,
+            )
+        return ExportResult(cs_id=item.cs_id, ok=False, error=f"{item.identifier}: {exc}", code="bad-value")
 
     def _password_value(self, value: Any) -> bytes:
         if not self.config.encrypted and not self.config.allow_insecure:
