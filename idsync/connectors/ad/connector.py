@@ -56,6 +56,7 @@ from idsync.connectors.ldap.escaping import (
     escape_filter_value,
     format_rdn,
     normalize_dn,
+    parent_dn,
     parse_dn,
 )
 from idsync.model import (
@@ -693,6 +694,14 @@ class AdConnector(LdapConnector):
         except LdapOperationError as exc:
             if exc.code not in (TYPE_OR_VALUE_EXISTS, CONSTRAINT_VIOLATION):
                 raise
+
+    def _rename(self, dn: str, new_dn: str) -> str:
+        """Missing OUs of the new parent are created first: Active Directory answers a move under a missing
+        parent with a generic error (Samba: 00002095, other), not noSuchObject."""
+        parent = parent_dn(new_dn)
+        if self.config.create_parents and normalize_dn(parent) != normalize_dn(parent_dn(dn)):
+            self._create_parents(parent)
+        return super()._rename(dn, new_dn)
 
     def _move_to_leavers(self, dn: str, anchor: str | None) -> str:
         """Move a disabled account to the leavers container; a name taken there gets a short GUID suffix."""
