@@ -216,31 +216,35 @@ def test_consistency_guid_is_written_back_when_empty(samba_dc: SambaDC, samba_ou
     )
 
 
-def test_leavers_are_moved_and_missing_ous_created(samba_dc: SambaDC, samba_ou: str) -> None:
+def test_leavers_disabled_and_moved_by_container_with_missing_ous_created(samba_dc: SambaDC, samba_ou: str) -> None:
     leavers = f"OU=Leavers,OU=Archive,{samba_ou}"
     samba_dc.tools.add(
         user_ldif(samba_ou, "Jo Bloggs", strong_password())
         + f"dn: OU=Sales,{samba_ou}\nobjectClass: organizationalUnit\n\n"
         + user_ldif(f"OU=Sales,{samba_ou}", "Jo Bloggs", strong_password(), sAMAccountName="jobloggs2")
     )
-    conn = make_connector(samba_dc, [samba_ou], leavers_container=leavers, create_parents=True)
+    conn = make_connector(samba_dc, [samba_ou], create_parents=True)
     first = f"CN=Jo Bloggs,{samba_ou}"
     second = f"CN=Jo Bloggs,OU=Sales,{samba_ou}"
     records = by_dn(pages(conn.full_import())[0])
-    (result,) = conn.export(
-        [item(1, UPDATE, first, change("accountEnabled", False), anchor=records[first.lower()].anchor)]
-    )
+    assert records[second.lower()].attributes["container"] == f"OU=Sales,{samba_ou}"
+    leave = [change("accountEnabled", False), change("container", leavers)]
+    (result,) = conn.export([item(1, UPDATE, first, *leave, anchor=records[first.lower()].anchor)])
     assert result.ok, result.error
     assert result.identifier == f"CN=Jo Bloggs,{leavers}"
     assert uac(samba_dc, result.identifier) & 0x2
     # a second leaver with the same name gets a suffix from its objectGUID
     anchor = records[second.lower()].anchor
-    (result,) = conn.export([item(2, UPDATE, second, change("accountEnabled", False), anchor=anchor)])
+    (result,) = conn.export([item(2, UPDATE, second, *leave, anchor=anchor)])
     assert result.ok, result.error
     assert result.identifier == f"CN=Jo Bloggs ({anchor[:8]}),{leavers}"
-    # an update that keeps the account disabled does not move it again; enabling does not move it either
-    (result,) = conn.export([item(3, UPDATE, result.identifier, change("description", "left"))])
-    assert result.ok and result.identifier == f"CN=Jo Bloggs ({anchor[:8]}),{leavers}"
+    # the import shows where they are: the export is confirmed, nothing moves again
+    after = by_dn(pages(conn.full_import())[0])
+    assert after[result.identifier.lower()].attributes["container"] == leavers
+    (again,) = conn.export([item(3, UPDATE, result.identifier, change("container", leavers), anchor=anchor)])
+    assert again.ok and again.identifier == result.identifier
+    (bad,) = conn.export([item(4, UPDATE, result.identifier, change("container", "nowhere"))])
+    assert not bad.ok and "is not a DN" in (bad.error or "")
 
 
 def test_ou_from_a_flow_moves_the_user_and_creates_the_ou(samba_dc: SambaDC, samba_ou: str) -> None:

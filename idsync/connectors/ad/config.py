@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from idsync.connectors.ldap.config import DEFAULT_REFERENCES, LdapConfig, ObjectTypeConfig, check_dns
+from idsync.connectors.ldap.config import DEFAULT_REFERENCES, LdapConfig, ObjectTypeConfig
 
 
 def _default_types() -> dict[str, ObjectTypeConfig]:
@@ -47,9 +47,6 @@ class AdConfig(LdapConfig):
     consistency_guid: bool = False
     """Write each user's objectGUID into mS-DS-ConsistencyGuid when it is empty (on add and on any export that
     touches the user), as Connect Sync does, so cloud sync and Connect Sync take it as the source anchor."""
-    leavers_container: str | None = None
-    """When an export disables a user account, move it here (keeping its name). Missing OUs are created when
-    ``create_parents`` is on."""
     upn_suffixes: list[str] = Field(default_factory=list)
     """UPN suffixes allowed besides the domain's DNS name and the forest's uPNSuffixes."""
     check_upn_suffix: bool = True
@@ -58,11 +55,6 @@ class AdConfig(LdapConfig):
     """Also hold the part before the @ to Entra's rules (letters, digits and ' . - _ ! # ^ ~; no leading or
     trailing period; 64 characters), so cloud sync or Connect Sync do not refuse the user later."""
     membership_chunk: int = Field(default=1000, ge=1)
-
-    @field_validator("leavers_container")
-    @classmethod
-    def _leavers_dn(cls, value: str | None) -> str | list[str] | None:
-        return check_dns(value)
 
     @field_validator("upn_suffixes")
     @classmethod

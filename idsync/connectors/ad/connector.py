@@ -7,7 +7,8 @@ What it adds to the LDAP connector:
 - delta import by DirSync or by USN (see :mod:`idsync.connectors.ad.delta`);
 - ranged retrieval of large multi-valued attributes (a group's members past MaxValRange);
 - account rules: flags over userAccountControl and groupType, passwords only over an encrypted session, logon
-  names checked before they are sent, leavers moved to their own OU.
+  names checked before they are sent;
+- ``container``, the object's OU as an attribute: a deprovision flow that sets it moves a leaver to its OU.
 """
 
 from __future__ import annotations
@@ -52,7 +53,6 @@ from idsync.connectors.ldap.backend import (
 from idsync.connectors.ldap.connector import LdapConnector, _search
 from idsync.connectors.ldap.escaping import (
     DNError,
-    dn_within,
     escape_filter_value,
     format_rdn,
     normalize_dn,
@@ -64,6 +64,7 @@ from idsync.model import (
     AttributeSpec,
     AttributeType,
     AttributeValueError,
+    Compare,
     ExportOp,
     ObjectTypeSchema,
     Schema,
@@ -93,6 +94,8 @@ SECRET_ATTRIBUTES = frozenset(
 )
 """Never read: DirSync as an administrator would otherwise hand out password hashes."""
 READ_ONLY = frozenset(a.lower() for a in ("objectGUID", "sourceAnchor"))
+CONTAINER = "container"
+"""The object's parent DN: imported with every object; an export that sets it moves the object there."""
 UNIQUE_KEYS = ("objectGUID", "sAMAccountName", "userPrincipalName", "mS-DS-ConsistencyGuid", "sourceAnchor")
 CONSISTENCY_GUID = "mS-DS-ConsistencyGuid"
 FETCH_CHUNK = 200
@@ -114,8 +117,8 @@ class _Prepared:
     item: ExportItem
     after_add: list[AttributeChange] = field(default_factory=list)
     """Changes Active Directory only takes on an existing object (pwdLastSet), sent right after the add."""
-    disables: bool = False
-    """This export turns the account off (a leaver)."""
+    container: str | None = None
+    """Where the object is to live after this export (a leaver's OU), if it says."""
 
 
 def _truthy(value: Any) -> bool:
@@ -156,7 +159,11 @@ class AdConnector(LdapConnector):
             if name.lower() in SID_ATTRIBUTES or name.lower() == "unicodepwd":
                 spec = AttributeSpec(spec.name, AttributeType.STRING, spec.multivalued, spec.compare, spec.required)
             attrs[name] = spec
-        computed = [AttributeSpec("objectGUID"), AttributeSpec("sourceAnchor")]
+        computed = [
+            AttributeSpec("objectGUID"),
+            AttributeSpec("sourceAnchor"),
+            AttributeSpec(CONTAINER, compare=Compare.IGNORE_CASE),
+        ]
         if "userAccountControl" in attrs:
             computed += [AttributeSpec(n, AttributeType.BOOLEAN) for n in accounts.ACCOUNT_FLAGS]
         if "pwdLastSet" in attrs:
@@ -299,6 +306,7 @@ class AdConnector(LdapConnector):
     def _computed(record: ImportRecord, entry: Entry) -> None:
         attrs = record.attributes
         attrs["objectGUID"] = record.anchor
+        attrs[CONTAINER] = parent_dn(record.identifier)
         consistency = entry.get(CONSISTENCY_GUID)
         attrs["sourceAnchor"] = source_anchor(consistency[0] if consistency else guid_bytes(record.anchor))
         uac = attrs.get("userAccountControl")
@@ -529,6 +537,7 @@ class AdConnector(LdapConnector):
         scope: str | None = None
         security: bool | None = None
         rule = item.changes[0].rule if item.changes else None
+        container: str | None = None
         for change in item.changes:
             name, lower, value = change.name, change.name.lower(), _first(change)
             if lower in READ_ONLY:
@@ -540,6 +549,8 @@ class AdConnector(LdapConnector):
                 if value is not None:
                     pwd = AttributeChange("pwdLastSet", ValueOp.REPLACE, [0 if _truthy(value) else -1], change.rule)
                     (after_add if adding else kept).append(pwd)
+            elif name == CONTAINER:
+                container = self._container(value)
             elif name == accounts.GROUP_SCOPE:
                 scope = None if value is None else str(value)
             elif name == accounts.GROUP_SECURITY:
@@ -559,19 +570,10 @@ class AdConnector(LdapConnector):
                 if change.op is not ValueOp.REMOVE and value is not None:
                     self._check_name(item, name, str(value))
                 kept.append(change)
-        disables = False
         if flags or uac is not None:
-            before = self._current_int(item, "userAccountControl") if uac is None and not adding else None
-            base = (
-                uac if uac is not None else (accounts.NORMAL_ACCOUNT if adding else before or accounts.NORMAL_ACCOUNT)
-            )
-            after = accounts.apply_flags(base, flags)
-            if before is None and not adding:
-                held = item.hologram.get("userAccountControl")
-                before = held if isinstance(held, int) else None
-            disables = bool(after & accounts.ACCOUNTDISABLE) and not (
-                before is not None and before & accounts.ACCOUNTDISABLE
-            )
+            if uac is None:
+                uac = accounts.NORMAL_ACCOUNT if adding else self._current_int(item, "userAccountControl")
+            after = accounts.apply_flags(uac or accounts.NORMAL_ACCOUNT, flags)
             kept.append(AttributeChange("userAccountControl", ValueOp.REPLACE, [accounts.as_int32(after)], rule))
         if scope is not None or security is not None or group_type is not None:
             if group_type is None:
@@ -582,7 +584,18 @@ class AdConnector(LdapConnector):
                 raise ExportRefused(accounts.GROUP_SCOPE, f"groupScope: {exc}") from None
             kept.append(AttributeChange("groupType", ValueOp.REPLACE, [value_type], rule))
         prepared = replace(item, changes=kept)
-        return _Prepared(prepared, after_add, disables and not adding)
+        return _Prepared(prepared, after_add, container)
+
+    @staticmethod
+    def _container(value: Any) -> str | None:
+        if value is None or str(value).strip() == "":
+            return None
+        try:
+            if not parse_dn(str(value)):
+                raise DNError("the empty DN")
+        except DNError as exc:
+            raise ExportRefused(CONTAINER, f"container {value!r} is not a DN: {exc}") from None
+        return str(value)
 
     @staticmethod
     def _integer(name: str, value: Any) -> int:
@@ -661,7 +674,7 @@ class AdConnector(LdapConnector):
         return super()._raw_values(spec_schema, name, values)
 
     def _finish(self, item: ExportItem, prepared: _Prepared, result: ExportResult) -> ExportResult:
-        """What follows a successful add or update: pwdLastSet after an add, the consistency GUID, the leavers OU."""
+        """What follows a successful add or update: pwdLastSet after an add, the consistency GUID, a move."""
         dn = result.identifier or prepared.item.new_identifier or item.identifier
         try:
             if prepared.after_add:
@@ -676,9 +689,8 @@ class AdConnector(LdapConnector):
             failed = self._error_result(item, exc)
             failed.error = f"{dn}: added, but not finished: {failed.error}; the next import adopts it and retries"
             return failed
-        leavers = self.config.leavers_container
-        if prepared.disables and leavers and not item.new_identifier and not dn_within(dn, leavers):
-            result.identifier = self._move_to_leavers(dn, item.anchor)
+        if prepared.container and normalize_dn(parent_dn(dn)) != normalize_dn(prepared.container):
+            result.identifier = self._move(dn, prepared.container, result.anchor or item.anchor)
         return result
 
     def _stamp_consistency_guid(self, item: ExportItem, dn: str, anchor: str | None) -> None:
@@ -703,16 +715,14 @@ class AdConnector(LdapConnector):
             self._create_parents(parent)
         return super()._rename(dn, new_dn)
 
-    def _move_to_leavers(self, dn: str, anchor: str | None) -> str:
-        """Move a disabled account to the leavers container; a name taken there gets a short GUID suffix."""
-        leavers = self.config.leavers_container or ""
+    def _move(self, dn: str, container: str, anchor: str | None) -> str:
+        """Move an object into ``container`` keeping its name; a name taken there (two leavers called Jo
+        Bloggs) gets a short suffix from the object's GUID."""
         ((attr, value), *_) = parse_dn(dn)[0]
-        target = f"{format_rdn(((attr, value),))},{leavers}"
         try:
-            return self._rename(dn, target)
+            return self._rename(dn, f"{format_rdn(((attr, value),))},{container}")
         except LdapOperationError as exc:
             if exc.code != ALREADY_EXISTS:
                 raise
-        suffix = (anchor or "")[:8] or "leaver"
-        target = f"{format_rdn(((attr, f'{value} ({suffix})'),))},{leavers}"
-        return self._rename(dn, target)
+        suffix = (anchor or "")[:8] or "moved"
+        return self._rename(dn, f"{format_rdn(((attr, f'{value} ({suffix})'),))},{container}")
