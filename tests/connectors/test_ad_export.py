@@ -28,6 +28,7 @@ from idsync.testing.directories import SambaDC
 pytestmark = pytest.mark.samba
 
 ADD, UPDATE, DELETE = ExportOp.ADD, ExportOp.UPDATE, ExportOp.DELETE
+ADD_VALUES = ValueOp.ADD
 
 
 def uac(dc: SambaDC, dn: str) -> int:
@@ -358,3 +359,43 @@ def test_read_only_and_bad_values_are_refused_per_object(samba_dc: SambaDC, samb
 def test_the_connector_refuses_a_cleartext_bind_unless_allowed(samba_dc: SambaDC, samba_ou: str) -> None:
     with pytest.raises(ConnectorError, match="cleartext"):
         make_connector(samba_dc, [samba_ou], url=samba_dc.url, ca_file=None)
+
+
+def test_member_of_written_from_the_members_side(samba_dc: SambaDC, samba_ou: str) -> None:
+    outside = f"CN=Domain Users,CN=Users,{samba_dc.base_dn}"
+    samba_dc.tools.add(
+        group_ldif(samba_ou, "Sales Staff") + group_ldif(samba_ou, "Finance Staff") + user_ldif(samba_ou, "pat")
+    )
+    sales, finance, pat = (f"CN={n},{samba_ou}" for n in ("Sales Staff", "Finance Staff", "pat"))
+    conn = make_connector(samba_dc, [samba_ou])
+    results = conn.export(
+        [
+            item(1, UPDATE, pat, change("memberOf", sales, op=ValueOp.ADD)),
+            item(
+                2,
+                ADD,
+                f"CN=lee,{samba_ou}",
+                change("sAMAccountName", "lee"),
+                change("memberOf", sales, finance, op=ADD_VALUES),
+            ),
+            item(3, UPDATE, pat, change("memberOf", outside, op=ValueOp.ADD)),
+            item(4, UPDATE, pat, change("memberOf", sales, op=ValueOp.REPLACE)),
+        ]
+    )
+    assert [r.ok for r in results] == [True, True, False, False], results
+    assert "outside this connector's containers" in (results[2].error or "")
+    members = read(samba_dc, sales, "member")["member"]
+    assert sorted(members) == sorted([pat, f"CN=lee,{samba_ou}"])
+    # replayed after a crash: adding a member already there and removing one already gone both succeed
+    replay = conn.export(
+        [
+            item(5, UPDATE, pat, change("memberOf", sales, op=ValueOp.ADD)),
+            item(6, UPDATE, pat, change("memberOf", finance, op=ValueOp.REMOVE)),
+        ]
+    )
+    assert all(r.ok for r in replay), replay
+    (removed,) = conn.export([item(7, UPDATE, pat, change("memberOf", sales, op=ValueOp.REMOVE))])
+    assert removed.ok and read(samba_dc, sales, "member")["member"] == [f"CN=lee,{samba_ou}"]
+    # an import shows memberships of the connector's groups only (everyone is in Domain Users, a primary group)
+    record = by_dn(pages(conn.full_import())[0])[f"cn=lee,{samba_ou}".lower()]
+    assert sorted(record.attributes["memberOf"]) == sorted([sales, finance])

@@ -8,7 +8,10 @@ What it adds to the LDAP connector:
 - ranged retrieval of large multi-valued attributes (a group's members past MaxValRange);
 - account rules: flags over userAccountControl and groupType, passwords only over an encrypted session, logon
   names checked before they are sent;
-- ``container``, the object's OU as an attribute: a deprovision flow that sets it moves a leaver to its OU.
+- ``container``, the object's OU as an attribute: a deprovision flow that sets it moves a leaver to its OU;
+- ``memberOf`` written from the member's side (a flow that puts people in their department's group): adding
+  or removing a value changes that group's ``member``; only groups inside the connector's containers are shown
+  and may be written, so memberships idsync does not manage are never touched.
 """
 
 from __future__ import annotations
@@ -94,12 +97,15 @@ SECRET_ATTRIBUTES = frozenset(
 )
 """Never read: DirSync as an administrator would otherwise hand out password hashes."""
 READ_ONLY = frozenset(a.lower() for a in ("objectGUID", "sourceAnchor"))
+MEMBER_OF = "memberOf"
 CONTAINER = "container"
 """The object's parent DN: imported with every object; an export that sets it moves the object there."""
 UNIQUE_KEYS = ("objectGUID", "sAMAccountName", "userPrincipalName", "mS-DS-ConsistencyGuid", "sourceAnchor")
 CONSISTENCY_GUID = "mS-DS-ConsistencyGuid"
 FETCH_CHUNK = 200
 CONSTRAINT_VIOLATION = 19
+UNWILLING_TO_PERFORM = 53
+LINKED_VALUES = frozenset(a.lower() for a in ("member", "manager", "managedBy", "msExchCoManagedByLink"))
 
 
 class ExportRefused(ValueError):
@@ -119,6 +125,8 @@ class _Prepared:
     """Changes Active Directory only takes on an existing object (pwdLastSet), sent right after the add."""
     container: str | None = None
     """Where the object is to live after this export (a leaver's OU), if it says."""
+    memberships: list[tuple[ModOp, str]] = field(default_factory=list)
+    """Groups to add the object to or remove it from (``memberOf`` written from the member's side)."""
 
 
 def _truthy(value: Any) -> bool:
@@ -302,9 +310,11 @@ class AdConnector(LdapConnector):
             self._computed(item, readable)
         return item
 
-    @staticmethod
-    def _computed(record: ImportRecord, entry: Entry) -> None:
+    def _computed(self, record: ImportRecord, entry: Entry) -> None:
         attrs = record.attributes
+        if attrs.get(MEMBER_OF):
+            managed = [dn for dn in attrs[MEMBER_OF] if self._in_scope(dn)]
+            attrs[MEMBER_OF] = managed or None
         attrs["objectGUID"] = record.anchor
         attrs[CONTAINER] = parent_dn(record.identifier)
         consistency = entry.get(CONSISTENCY_GUID)
@@ -538,6 +548,7 @@ class AdConnector(LdapConnector):
         security: bool | None = None
         rule = item.changes[0].rule if item.changes else None
         container: str | None = None
+        memberships: list[tuple[ModOp, str]] = []
         for change in item.changes:
             name, lower, value = change.name, change.name.lower(), _first(change)
             if lower in READ_ONLY:
@@ -551,6 +562,8 @@ class AdConnector(LdapConnector):
                     (after_add if adding else kept).append(pwd)
             elif name == CONTAINER:
                 container = self._container(value)
+            elif name == MEMBER_OF:
+                memberships += self._memberships(change)
             elif name == accounts.GROUP_SCOPE:
                 scope = None if value is None else str(value)
             elif name == accounts.GROUP_SECURITY:
@@ -584,7 +597,24 @@ class AdConnector(LdapConnector):
                 raise ExportRefused(accounts.GROUP_SCOPE, f"groupScope: {exc}") from None
             kept.append(AttributeChange("groupType", ValueOp.REPLACE, [value_type], rule))
         prepared = replace(item, changes=kept)
-        return _Prepared(prepared, after_add, container)
+        return _Prepared(prepared, after_add, container, memberships)
+
+    def _memberships(self, change: AttributeChange) -> list[tuple[ModOp, str]]:
+        if change.op is ValueOp.REPLACE:
+            raise ExportRefused(MEMBER_OF, "memberOf is multi-valued: a flow adds or removes groups, it cannot replace")
+        op = ModOp.ADD if change.op is ValueOp.ADD else ModOp.DELETE
+        out = []
+        for value in change.values:
+            group = str(value)
+            parse_dn(group)
+            if not self._in_scope(group):
+                raise ExportRefused(
+                    MEMBER_OF,
+                    f"memberOf {group!r}: the group is outside this connector's containers, so the membership "
+                    "could never be confirmed by an import",
+                )
+            out.append((op, group))
+        return out
 
     @staticmethod
     def _container(value: Any) -> str | None:
@@ -682,6 +712,8 @@ class AdConnector(LdapConnector):
                 self._call(lambda b: b.modify(dn, mods))
             if self.config.consistency_guid and not self._is_group_type(item.object_type):
                 self._stamp_consistency_guid(item, dn, result.anchor)
+            for op, group in prepared.memberships:
+                self._modify_values(group, op, "member", [dn.encode("utf-8")])
         except LdapOperationError as exc:
             if item.op is not ExportOp.ADD:
                 raise
@@ -706,6 +738,14 @@ class AdConnector(LdapConnector):
         except LdapOperationError as exc:
             if exc.code not in (TYPE_OR_VALUE_EXISTS, CONSTRAINT_VIOLATION):
                 raise
+
+    def _harmless(self, op: ModOp, name: str, exc: LdapOperationError) -> bool:
+        """Linked values (a group's members) answer differently, as on Windows: a member already there is
+        entryAlreadyExists, removing one that is not there is unwillingToPerform."""
+        if super()._harmless(op, name, exc):
+            return True
+        linked = name.lower() in LINKED_VALUES
+        return linked and exc.code == (ALREADY_EXISTS if op is ModOp.ADD else UNWILLING_TO_PERFORM)
 
     def _rename(self, dn: str, new_dn: str) -> str:
         """Missing OUs of the new parent are created first: Active Directory answers a move under a missing

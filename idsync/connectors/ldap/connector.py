@@ -788,19 +788,22 @@ class LdapConnector:
 
     def _modify_values(self, dn: str, op: ModOp, name: str, values: list[bytes]) -> None:
         """Add or remove values; values already there (or already gone) are skipped, as replays require."""
-        harmless = TYPE_OR_VALUE_EXISTS if op is ModOp.ADD else NO_SUCH_ATTRIBUTE
         try:
             self._call(lambda b: b.modify(dn, [(op, name, values)]))
             return
         except LdapOperationError as exc:
-            if exc.code != harmless:
+            if not self._harmless(op, name, exc):
                 raise
         for value in values:  # one at a time, to apply the others
             try:
                 self._call(partial(_modify, dn=dn, changes=[(op, name, [value])]))
             except LdapOperationError as exc:
-                if exc.code != harmless:
+                if not self._harmless(op, name, exc):
                     raise
+
+    def _harmless(self, op: ModOp, name: str, exc: LdapOperationError) -> bool:
+        """The server says the value is already there (adding) or already gone (removing)."""
+        return exc.code == (TYPE_OR_VALUE_EXISTS if op is ModOp.ADD else NO_SUCH_ATTRIBUTE)
 
     def _rename(self, dn: str, new_dn: str) -> str:
         new_rdn = leaf_rdn(new_dn)
