@@ -1,3 +1,6 @@
 from __future__ import annotations
 
-pytest_plugins = ["idsync.testing.directories.pytest_plugin"]
+pytest_plugins = [
+    "idsync.testing.directories.pytest_plugin",
+    "idsync.testing.pytest_postgres",
+]

@@ -20,7 +20,11 @@ STATUS_STYLE = {
 
 
 def console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    out = Console(stderr=stderr, highlight=False, soft_wrap=False)
+    if not out.is_terminal:
+        # logs and pipes: wide enough for a run table, never squeezed to 80 columns
+        out = Console(stderr=stderr, highlight=False, soft_wrap=False, width=max(out.width, 140))
+    return out
 
 
 def print_json(data: Any) -> None:

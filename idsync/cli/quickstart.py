@@ -9,6 +9,7 @@ from pathlib import Path
 from idsync.cli.output import console, print_run
 from idsync.cli.progress import RichProgress
 from idsync.config import CONFIG_FILE
+from idsync.store import CSFilter
 
 MARKER = ".idsync-quickstart"
 
@@ -49,16 +50,18 @@ def run_quickstart(directory: Path, *, people: int = 1200, replace: bool = False
         run = Runner(ws, progress=RichProgress()).cycle()
         print_run(run, out)
         active = ws.store.mv_count("person")
+        sample = ws.store.cs_page(CSFilter(connector="hr"), 10, 1)
     where = str(directory)
+    someone = f"hr:{sample[0].anchor}" if sample else "hr:<employeeId>"
     out.print(
         f"\n{active} people in the metaverse; the active ones are provisioned into data/directory.csv.\n\n"
         "Try next:\n"
         f"  idsync -C {where} status                       what is where\n"
         f"  idsync -C {where} search mv --attr sn='Mü*'     find people\n"
-        f"  idsync -C {where} show hr:E000010              an object, its links and lineage\n"
+        f"  idsync -C {where} show {someone}             an object, its links and lineage\n"
         f"  idsync -C {where} cycle                        nothing to do: everything is in sync\n"
         f"  (edit data/hr.csv: change someone's department or status, then)\n"
-        f"  idsync -C {where} preview hr:E000010           what a sync would change, committing nothing\n"
+        f"  idsync -C {where} preview {someone}          what a sync would change, committing nothing\n"
         f"  idsync -C {where} cycle --json                 and apply it"
     )
     return run.status.exit_code

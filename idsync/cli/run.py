@@ -34,7 +34,8 @@ def _execute(state: CliState, staging: bool, as_json: bool, profile: str | None)
     except KeyError as exc:
         raise click.UsageError(str(exc.args[0])) from None
     except RunLocked as exc:
-        raise click.ClickException(str(exc)) from None
+        console(stderr=True).print(f"[red]not started:[/red] {exc}")
+        raise click.exceptions.Exit(2) from None
     finally:
         ws.close()
     _finish(result, as_json)

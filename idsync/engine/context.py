@@ -29,6 +29,17 @@ class SyncContext:
     retry_out: set[int] = field(default_factory=set)
     """MV objects whose outbound flows wait for a referenced object to be provisioned."""
     scope_cache: dict[tuple[str, int], bool] = field(default_factory=dict)
+    waiting_refs: set[tuple[str, str, str]] | None = None
+    """(direction, connector, ref) of every unresolved reference, loaded once per step."""
+    waiting_owners: set[tuple[int, str, str]] = field(default_factory=set)
+    deferred_unresolved: list[tuple[str, str, str, list[str]]] | None = None
+    """While a projection computes an MV object that has no id yet, its unresolved references wait here."""
+    """(mv_id, attribute, direction) that have unresolved rows."""
+
+    def load_unresolved(self) -> None:
+        rows = self.store.unresolved_all()
+        self.waiting_refs = {(r.direction, r.connector, r.ref) for r in rows}
+        self.waiting_owners = {(r.mv_id, r.attribute, r.direction) for r in rows}
 
     def mv_schema(self, mv_type: str) -> ObjectTypeSchema:
         schema = self.rules.mv_schemas.get(mv_type)

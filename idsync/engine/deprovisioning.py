@@ -13,6 +13,7 @@ from typing import Any
 from idsync.engine.context import SyncContext
 from idsync.engine.export_flows import desired_values
 from idsync.engine.pending_exports import stage_delete, stage_update
+from idsync.engine.references import mark_referrers
 from idsync.engine.rules import CompiledOutbound
 from idsync.model import CSObject, ExportOp, LinkState, MVObject
 
@@ -27,6 +28,7 @@ def deprovision(
         # the target never saw it: nothing to delete or disable there
         ctx.store.cs_delete([cs.id])
         ctx.step.counters.deprovisioned += 1
+        mark_referrers(ctx, mv.id)
         return True
     before = (cs.pending_export.to_json() if cs.pending_export else None, cs.mv_id, cs.link_state)
     if action == "delete":
@@ -51,6 +53,8 @@ def deprovision(
     after = (cs.pending_export.to_json() if cs.pending_export else None, cs.mv_id, cs.link_state)
     if before == after:
         return False
+    if cs.mv_id is None or (cs.pending_export is not None and cs.pending_export.op is ExportOp.DELETE):
+        mark_referrers(ctx, mv.id)
     ctx.store.cs_save([cs])
     ctx.step.counters.deprovisioned += 1
     return True

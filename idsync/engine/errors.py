@@ -71,8 +71,12 @@ class ErrorLog:
     def from_exception(self, exc: ObjectError, *, cs: CSObject | None = None, mv_id: int | None = None) -> ErrorRow:
         return self.add(exc.reason, cs=cs, mv_id=mv_id, attribute=exc.attribute, code=exc.code)
 
+    @property
+    def reached(self) -> bool:
+        return bool(self.limit) and self.total >= self.limit
+
     def check_limit(self) -> None:
-        if self.limit and self.total >= self.limit:
+        if self.reached:
             raise StepStopped(
                 RunStatus.STOPPED_ERROR_LIMIT,
                 f"stopped after {self.total} errors (error limit {self.limit}); fix the causes or raise "

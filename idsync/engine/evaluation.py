@@ -19,6 +19,7 @@ from idsync.expressions import (
 from idsync.model import AttributeSpec, AttributeType, AttributeValueError, ObjectTypeSchema, coerce
 
 SENTINELS = (IGNORE_THIS_FLOW, AUTHORITATIVE_NULL)
+_MISSING = object()
 
 
 def binary_attributes(schema: ObjectTypeSchema) -> frozenset[str]:
@@ -57,6 +58,12 @@ def evaluate_flow(
     rule: str,
     unique: Callable[[str], bool] | None = None,
 ) -> Any:
+    direct = flow.expression.direct_attribute
+    if direct is not None:
+        # the commonest flow, [attr]: no need to enter the expression machinery for a plain value
+        value = values.get(direct, _MISSING)
+        if value is not _MISSING and not isinstance(value, list):
+            return value
     if unique is not None and flow.picks_unique:
         ctx = replace(ctx, is_unique=unique)
     return evaluate(flow.expression, values, ctx, what=f"flow {flow.target!r} of rule {rule!r}", attribute=flow.target)
@@ -80,6 +87,8 @@ def typed(spec: AttributeSpec | None, value: Any) -> Any:
         if value == "" or value == []:
             return None
         return value
+    if type(value) is str and spec.type is AttributeType.STRING and not spec.multivalued:
+        return value or None
     try:
         return coerce(spec, value)
     except AttributeValueError as exc:

@@ -91,7 +91,8 @@ class Importer:
         final_watermark: str | None = None
         snapshot = full
         for page in pages:
-            snapshot = snapshot or page.snapshot
+            # a delta by comparison yields nothing when nothing changed, and the whole content when anything did
+            snapshot = snapshot or page.snapshot or self.caps.delta_is_snapshot
             with self.store.transaction():
                 self._apply(page)
                 if page.watermark is not None:
@@ -285,9 +286,13 @@ class Importer:
                 confirmed = True
                 del cs.unconfirmed[attr]
                 continue
+            if memo.get("stuck"):
+                continue  # reported once already; kept so the same value is not exported again and again
             memo_tries = int(memo.get("tries", 1))
-            del cs.unconfirmed[attr]
             if memo_tries >= self.confirmation_tries:
+                # keep the memo, marked: the expected state keeps the wanted value, so no sync re-exports it until
+                # the wanted value itself changes
+                cs.unconfirmed[attr] = {**memo, "stuck": True}
                 self.errors.add(
                     f"export not confirmed: the target keeps {imported.get(attr)!r} instead of {wanted!r} after "
                     f"{memo_tries} exports; stopped re-exporting (a target that normalizes values needs the flow to "
@@ -297,6 +302,7 @@ class Importer:
                     code="export-not-confirmed",
                 )
                 continue
+            del cs.unconfirmed[attr]
             retry[attr] = (wanted, memo.get("rule") or "")
             tries = max(tries, memo_tries)
         if retry:

@@ -8,7 +8,9 @@ one, and never dropped silently.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 from idsync.engine.context import SyncContext
 from idsync.model import CSObject
@@ -66,10 +68,42 @@ def resolve_inbound(ctx: SyncContext, connector: str, keys: Iterable[str]) -> tu
     return resolved, missing
 
 
+@dataclass
+class _Deferred:
+    rows: list[tuple[str, str, str, list[str]]] = field(default_factory=list)
+    owner: int = 0
+
+
+@contextmanager
+def deferred_unresolved(ctx: SyncContext) -> Iterator[_Deferred]:
+    """A projection computes its MV object before the object has an id: references it cannot resolve yet are
+    held here and recorded under the id once the object is written."""
+    deferred = _Deferred()
+    previous, ctx.deferred_unresolved = ctx.deferred_unresolved, deferred.rows
+    try:
+        yield deferred
+    finally:
+        ctx.deferred_unresolved = previous
+    for attribute, direction, connector, refs in deferred.rows:
+        record_unresolved(ctx, deferred.owner, attribute, direction, connector, refs)
+
+
 def record_unresolved(
     ctx: SyncContext, mv_id: int, attribute: str, direction: str, connector: str, refs: list[str]
 ) -> None:
+    if mv_id == 0 and ctx.deferred_unresolved is not None:
+        ctx.deferred_unresolved.append((attribute, direction, connector, refs))
+        return
     rows = [Unresolved(direction, mv_id, attribute, connector, r) for r in dict.fromkeys(refs)]
+    owner = (mv_id, attribute, direction)
+    if ctx.waiting_refs is not None:
+        if not rows and owner not in ctx.waiting_owners:
+            return  # nothing was waiting and nothing waits now: no statement
+        if rows:
+            ctx.waiting_owners.add(owner)
+            ctx.waiting_refs.update((direction, connector, r.ref) for r in rows)
+        else:
+            ctx.waiting_owners.discard(owner)
     ctx.store.unresolved_set(mv_id, attribute, direction, rows)
 
 
@@ -96,10 +130,23 @@ def resolve_outbound(ctx: SyncContext, connector: str, mv_refs: Iterable[str]) -
 
 def waiting_for_link(ctx: SyncContext, cs: CSObject) -> None:
     """``cs`` was just linked: inbound references that named it can resolve now; retry them at the end."""
-    keys = keys_of(ctx, cs)
+    known = ctx.waiting_refs
+    keys = [k for k in keys_of(ctx, cs) if known is None or ("in", cs.connector, k) in known]
     if keys:
         for row in ctx.store.unresolved_waiting_for("in", cs.connector, keys):
             ctx.retry_in.add(row.mv_id)
-    if cs.mv_id is not None:
+    if cs.mv_id is not None and (known is None or ("out", cs.connector, str(cs.mv_id)) in known):
         for row in ctx.store.unresolved_waiting_for("out", cs.connector, [str(cs.mv_id)]):
             ctx.retry_out.add(row.mv_id)
+
+
+def mark_referrers(ctx: SyncContext, mv_id: int) -> None:
+    """MV objects that reference ``mv_id`` resolve differently after one of its links changed or it was deleted:
+    their inbound references and outbound flows are evaluated again after the rest of the sync."""
+    for mv_type in ctx.rules.mv_schemas:
+        for attr in ctx.rules.reference_attributes(mv_type):
+            for ids in ctx.store.mv_find(mv_type, attr, [str(mv_id)]).values():
+                for referrer in ids:
+                    if referrer != mv_id:
+                        ctx.retry_in.add(referrer)
+                        ctx.retry_out.add(referrer)

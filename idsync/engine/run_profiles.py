@@ -44,6 +44,21 @@ class RunLocked(Exception):
     pass
 
 
+def _dead_here(owner: str) -> bool:
+    """An owner written by a process of this host (``host:pid:ns``) that no longer runs."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 @dataclass
 class RunOptions:
     staging: bool | None = None
@@ -91,9 +106,21 @@ class Runner:
         return self.run_steps("cycle", self.cycle_steps())
 
     # the run -----------------------------------------------------------------------------------------------------
+    def _lock(self) -> None:
+        if self.store.acquire_lock(RUN_LOCK, self.owner, 6 * 3600):
+            return
+        holder = self.store.lock_holder(RUN_LOCK)
+        if holder is not None and _dead_here(holder):
+            # the holder was killed on this machine (it cannot have released it): take the lock over
+            self.store.release_lock(RUN_LOCK, holder)
+            if self.store.acquire_lock(RUN_LOCK, self.owner, 6 * 3600):
+                return
+        raise RunLocked(
+            f"another idsync run holds this workspace's store ({holder or 'unknown'}); wait for it to finish"
+        )
+
     def run_steps(self, label: str, steps: list[tuple[str, StepKind]]) -> RunResult:
-        if not self.store.acquire_lock(RUN_LOCK, self.owner, 6 * 3600):
-            raise RunLocked("another idsync run holds this workspace's store; wait for it to finish")
+        self._lock()
         try:
             for stale in self.store.interrupted_runs():
                 self.store.set_run_status(stale.id, RunStatus.STOPPED_CANCELLED)
@@ -179,17 +206,21 @@ class Runner:
                     advance = self.progress.start(
                         step, self.store.cs_count(CSFilter(connector=connector, pending_export=True))
                     )
-                step.message = Exporter(
-                    self.store,
-                    instance,
-                    connector,
-                    self.ws.rules,
-                    step,
-                    errors,
-                    self.ws.config.safety,
-                    staging=self.staging,
-                    progress=advance,
-                ).run()
+                try:
+                    step.message = Exporter(
+                        self.store,
+                        instance,
+                        connector,
+                        self.ws.rules,
+                        step,
+                        errors,
+                        self.ws.config.safety,
+                        staging=self.staging,
+                        progress=advance,
+                    ).run()
+                finally:
+                    # a connector may buffer an export step (the CSV connector rewrites its file once, on close)
+                    self.ws.drop_connector(connector, quiet=False)
             step.status = RunStatus.COMPLETED_ERRORS if errors.total else RunStatus.SUCCESS
         except StepStopped as exc:
             step.status = exc.status

@@ -9,6 +9,7 @@ so one object's failure is an error row and the page goes on.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from idsync.engine.context import SyncContext
 from idsync.engine.deprovisioning import deprovision
@@ -17,7 +18,7 @@ from idsync.engine.evaluation import binary_attributes, expression_input
 from idsync.engine.join import join_metaverse
 from idsync.engine.precedence import contributed_attributes, recompute, rule_applies
 from idsync.engine.provisioning import linking_rule, outbound
-from idsync.engine.references import waiting_for_link
+from idsync.engine.references import deferred_unresolved, mark_referrers, waiting_for_link
 from idsync.model import CSObject, ImportOp, LinkState, MVObject, PendingImport
 from idsync.store import CSFilter
 from idsync.store.rows import key_value
@@ -39,6 +40,7 @@ class Synchronizer:
 
     # driver ----------------------------------------------------------------------------------------------------
     def run(self) -> None:
+        self.ctx.load_unresolved()
         filters = [CSFilter(connector=self.connector)]
         if not self.full:
             filters = [CSFilter(connector=self.connector, pending_import=True)]
@@ -63,6 +65,8 @@ class Synchronizer:
                                 continue
                             cs = fresh
                         self.process(cs)
+                        if self.ctx.errors.reached:
+                            break
                     self.store.add_errors(self.ctx.errors.drain())
                 after = page[-1].id
                 if self.progress:
@@ -72,10 +76,13 @@ class Synchronizer:
 
     def process(self, cs: CSObject) -> None:
         self.ctx.scope_cache.clear()
+        counters = replace(self.ctx.step.counters)
         try:
             with self.store.object_scope():
                 self._process(cs)
         except ObjectError as exc:
+            # the object's work was rolled back, and so are its counts
+            self.ctx.step.counters = counters
             self.ctx.errors.from_exception(exc, cs=cs)
             fresh = self.store.cs_get(cs.id)
             if fresh is not None:
@@ -105,7 +112,7 @@ class Synchronizer:
             attrs = contributed_attributes(self.ctx, mv, cs, changes)
             changed = recompute(self.ctx, mv, links, attrs) if attrs else set()
             cs.pending_import = None
-            self.store.cs_save([cs])
+            self.store.cs_save_links([cs])
             if changed:
                 self.store.mv_save([mv])
                 counters.updates += 1
@@ -116,14 +123,14 @@ class Synchronizer:
             return
         if cs.link_state is LinkState.EXPLICIT:
             cs.pending_import = None
-            self.store.cs_save([cs])
+            self.store.cs_save_links([cs])
             counters.unchanged += 1
             return
         applicable = [r for r in rules if rule_applies(self.ctx, r, cs)]
         if not applicable:
             cs.link_state = LinkState.FILTERED if rules else LinkState.DISCONNECTOR
             cs.pending_import = None
-            self.store.cs_save([cs])
+            self.store.cs_save_links([cs])
             counters.unchanged += 1
             self._flag_adopters(cs)
             return
@@ -162,19 +169,21 @@ class Synchronizer:
         if projector is None:
             cs.link_state = LinkState.DISCONNECTOR
             cs.pending_import = None
-            self.store.cs_save([cs])
+            self.store.cs_save_links([cs])
             counters.unchanged += 1
             self._flag_adopters(cs)
             return
+        # projection: the new MV object's values are computed first, so it is written once
         mv = MVObject(0, projector.mv_type, created_run=self.ctx.step.run_id)
-        self.store.mv_insert(mv)
+        with deferred_unresolved(self.ctx) as waiting:
+            changed = recompute(self.ctx, mv, [cs], contributed_attributes(self.ctx, mv, cs, None), projecting=cs)
+            self.store.mv_insert(mv)
+            waiting.owner = mv.id
         self._link(cs, mv, f"projected:{projector.name}")
         counters.projections += 1
         counters.adds += 1
-        changed = recompute(self.ctx, mv, [cs], contributed_attributes(self.ctx, mv, cs, None), projecting=cs)
-        self.store.mv_save([mv])
         self._mv_changed(mv, changed)
-        self._after_link(cs)
+        waiting_for_link(self.ctx, cs)  # a new MV id: nothing references it yet
         self._outbound(mv, [cs])
 
     def _links(self, mv: MVObject, cs: CSObject) -> list[CSObject]:
@@ -186,12 +195,12 @@ class Synchronizer:
         cs.link_state = LinkState.CONNECTOR
         cs.link_rule = how
         cs.pending_import = None
-        self.store.cs_save([cs])
+        self.store.cs_save_links([cs])
 
     def _after_link(self, cs: CSObject) -> None:
         waiting_for_link(self.ctx, cs)
         if cs.mv_id is not None:
-            self._referrers_changed(cs.mv_id)
+            mark_referrers(self.ctx, cs.mv_id)
 
     def _outbound(self, mv: MVObject, links: list[CSObject]) -> None:
         for touched in outbound(self.ctx, mv, links):
@@ -220,7 +229,7 @@ class Synchronizer:
         counters.disconnections += 1
         rule = self.ctx.rules.deletion_rule(mv.object_type)
         delete_mv = not remaining or (rule.when == "authoritative" and cs.connector in rule.authoritative)
-        self._referrers_changed(mv.id)
+        mark_referrers(self.ctx, mv.id)
         if delete_mv:
             self.delete_mv(mv, remaining)
             return
@@ -250,20 +259,11 @@ class Synchronizer:
         self.ctx.step.counters.deletes += 1
 
     # change propagation -------------------------------------------------------------------------------------------
-    def _referrers_changed(self, mv_id: int) -> None:
-        """MV objects that reference ``mv_id`` resolve differently after a link change or deletion."""
-        for mv_type in self.ctx.rules.mv_schemas:
-            for attr in self.ctx.rules.reference_attributes(mv_type):
-                for ids in self.store.mv_find(mv_type, attr, [str(mv_id)]).values():
-                    for referrer in ids:
-                        if referrer != mv_id:
-                            self.ctx.retry_in.add(referrer)
-                            self.ctx.retry_out.add(referrer)
-
     def _mv_changed(self, mv: MVObject, changed: set[str]) -> None:
         """Disconnectors elsewhere that join on a changed attribute get a second look at their next sync."""
         for rule, mv_attr, cs_attr in self.ctx.rules.inbound_direct_joins(mv.object_type):
-            if mv_attr not in changed or mv_attr not in mv.attributes:
+            if mv_attr not in changed or mv_attr not in mv.attributes or rule.connector == self.connector:
+                # this connector's own objects with the same value are duplicates this sync meets anyway
                 continue
             value = mv.attributes[mv_attr]
             keys = [key_value(v) for v in (value if isinstance(value, list) else [value])]
@@ -312,6 +312,7 @@ class Synchronizer:
 
     def _retry_one(self, mv: MVObject, links: list[CSObject], inbound: bool) -> None:
         self.ctx.scope_cache.clear()
+        counters = replace(self.ctx.step.counters)
         try:
             with self.store.object_scope():
                 if inbound:
@@ -322,4 +323,5 @@ class Synchronizer:
                         self.ctx.step.counters.updates += 1
                 self._outbound(mv, links)
         except ObjectError as exc:
+            self.ctx.step.counters = counters
             self.ctx.errors.from_exception(exc, mv_id=mv.id)

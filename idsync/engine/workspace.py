@@ -107,13 +107,17 @@ class Workspace:
     def capabilities(self, name: str) -> Capabilities:
         return self.connector(name).capabilities
 
-    def drop_connector(self, name: str) -> None:
-        """Forget a connector instance (after a connectivity failure, the next step starts afresh)."""
+    def drop_connector(self, name: str, *, quiet: bool = True) -> None:
+        """Close and forget a connector instance: after an export step (whatever it buffered is written), or
+        after a connectivity failure (``quiet``: closing a broken session must not hide the real error)."""
         found = self._connectors.pop(name, None)
         if found is not None:
+            if not quiet:
+                found.close()
+                return
             try:
                 found.close()
-            except Exception:  # noqa: S110 - closing a broken session must not hide the real error
+            except Exception:  # noqa: S110
                 pass
 
     # schemas ------------------------------------------------------------------------------------------------------

@@ -191,7 +191,13 @@ def format_datetime(value: datetime) -> str:
 
 
 def normalize(spec: AttributeSpec, value: Any) -> Any:
-    """The comparison key of one storage-form value."""
+    """The comparison key of one storage-form value.
+
+    In a string attribute a number or a boolean is the text it would be stored as, so a flow that produces ``True``
+    for a system that keeps the text "True" does not look like a change on every sync.
+    """
+    if spec.type is AttributeType.STRING and not isinstance(value, str) and isinstance(value, bool | int):
+        value = str(value)
     if spec.compare is Compare.IGNORE_CASE and isinstance(value, str):
         return value.casefold()
     return value

@@ -1,27 +1,43 @@
-"""Row <-> object conversion and index-key normalization, shared by every store implementation."""
+"""Row <-> object conversion, index-key normalization and the other plain-Python pieces every store
+implementation shares (batching, paging, migration discovery), so that a store module holds only its SQL."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from importlib import resources
+from typing import Any, Protocol, TypeVar
 
 from idsync.model import (
     Contribution,
     CSObject,
+    ErrorRow,
     LinkState,
     MVObject,
     PendingExport,
     PendingImport,
+    RunResult,
+    RunStatus,
+    StepCounters,
+    StepKind,
+    StepResult,
     ValueOp,
     as_list,
 )
+from idsync.store.base import KeyConfig
 
 CS_COLUMNS = (
     "id, connector, object_type, anchor, identifier, hologram, link_state, mv_id, link_rule, "
     "pending_import, pending_export, unconfirmed, error, last_seen"
 )
 MV_COLUMNS = "id, object_type, attributes, provenance, created_run"
+RUN_COLUMNS = "id, profile, status, staging, started, ended"
+STEP_COLUMNS = "id, run_id, idx, connector, kind, status, counters, started, ended, message"
+ERROR_COLUMNS = "step_id, connector, reason, identifier, cs_id, mv_id, attribute, code, detail, id, run_id"
+"""In ``ErrorRow`` field order, so a row unpacks straight into one."""
+ERROR_INSERT_COLUMNS = "run_id, step_id, connector, cs_id, mv_id, identifier, attribute, code, reason, detail"
+AUDIT_COLUMNS = "id, at, run_id, step_id, connector, cs_id, identifier, op, rule, result, changes"
+AUDIT_INSERT_COLUMNS = "at, run_id, step_id, connector, cs_id, identifier, op, rule, result, changes"
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=False).encode
 _loads = json.loads
@@ -33,6 +49,12 @@ def dumps(value: Any) -> str:
 
 def identifier_key(identifier: str) -> str:
     return identifier.casefold()
+
+
+def like_pattern(value: str) -> str:
+    """A search value where ``*`` is the only wildcard, as a LIKE pattern escaped with a backslash."""
+    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%")
 
 
 def key_value(value: Any) -> str:
@@ -82,6 +104,14 @@ def cs_to_params(obj: CSObject) -> tuple[Any, ...]:
         _dumps(obj.unconfirmed) if obj.unconfirmed else None,
         obj.error,
         obj.last_seen,
+    )
+
+
+def anchor_taken(obj: CSObject) -> str:
+    """Why a CS object cannot be stored: its connector already has an object with that anchor."""
+    return (
+        f"connector {obj.connector!r}: cannot store {obj.identifier!r}: anchor {obj.anchor!r} already belongs to "
+        "another connector-space object"
     )
 
 
@@ -135,3 +165,113 @@ def cs_keys(obj: CSObject, attributes: Iterable[str]) -> list[tuple[str, str, st
 
 def loads_mapping(text: str | None) -> Mapping[str, Any]:
     return _loads(text) if text else {}
+
+
+# run history ----------------------------------------------------------------------------------------------------
+def run_from_row(row: tuple[Any, ...]) -> RunResult:
+    """A run without its steps (``step_from_row`` adds them)."""
+    return RunResult(row[0], row[1], RunStatus(row[2]), row[4], row[5], bool(row[3]))
+
+
+def step_from_row(row: tuple[Any, ...]) -> StepResult:
+    known = StepCounters.__slots__
+    counters = StepCounters(**{k: v for k, v in _loads(row[6]).items() if k in known})
+    return StepResult(row[0], row[1], row[2], row[3], StepKind(row[4]), RunStatus(row[5]), counters, *row[7:10])
+
+
+def error_params(row: ErrorRow) -> tuple[Any, ...]:
+    """Column values in ERROR_INSERT_COLUMNS order."""
+    r = row
+    return (r.run_id, r.step_id, r.connector, r.cs_id, r.mv_id, r.identifier, r.attribute, r.code, r.reason, r.detail)
+
+
+# audit trail ----------------------------------------------------------------------------------------------------
+def audit_params(row: dict[str, Any], now: float) -> tuple[Any, ...]:
+    """Column values in AUDIT_INSERT_COLUMNS order; ``now`` stands in for a missing ``at``."""
+    return (
+        row.get("at", now),
+        row.get("run_id"),
+        row.get("step_id"),
+        row["connector"],
+        row.get("cs_id"),
+        row.get("identifier"),
+        row["op"],
+        row.get("rule"),
+        row["result"],
+        _dumps(row.get("changes", [])),
+    )
+
+
+def audit_from_row(row: tuple[Any, ...]) -> dict[str, Any]:
+    names = [c.strip() for c in AUDIT_COLUMNS.split(",")]
+    out = dict(zip(names, row, strict=True))
+    out["changes"] = _loads(out["changes"])
+    return out
+
+
+# key configuration ----------------------------------------------------------------------------------------------
+def key_config_to_text(keys: KeyConfig) -> str:
+    return _dumps({"mv": {k: sorted(v) for k, v in keys.mv.items()}, "cs": {k: sorted(v) for k, v in keys.cs.items()}})
+
+
+def key_config_from_text(text: str | None) -> KeyConfig:
+    if not text:
+        return KeyConfig()
+    data = _loads(text)
+    return KeyConfig(
+        {k: frozenset(v) for k, v in data.get("mv", {}).items()},
+        {k: frozenset(v) for k, v in data.get("cs", {}).items()},
+    )
+
+
+# batching, paging, migrations -----------------------------------------------------------------------------------
+T = TypeVar("T")
+
+
+class HasId(Protocol):
+    id: int
+
+
+P = TypeVar("P", bound=HasId)
+
+
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def id_pages(fetch: Callable[[int], list[P]]) -> Iterator[list[P]]:
+    """Walk an id-ordered listing page by page: ``fetch(after_id)`` returns the next page, empty at the end."""
+    after = 0
+    while page := fetch(after):
+        yield page
+        after = page[-1].id
+
+
+def equal_where(mark: str, **columns: Any) -> tuple[str, list[Any]]:
+    """``a=? AND b=?`` over the columns whose value is not None (``1=1`` when none), with its parameters."""
+    wanted = {k: v for k, v in columns.items() if v is not None}
+    where = " AND ".join(f"{k}={mark}" for k in wanted) or "1=1"
+    return where, list(wanted.values())
+
+
+def migration_scripts(package: str) -> list[tuple[int, str]]:
+    """The numbered ``NNN_name.sql`` scripts of ``package``'s ``migrations`` folder, in order."""
+    folder = resources.files(package) / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:3].isdigit():
+            found.append((int(name[:3]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def cs_link_params(obj: CSObject) -> tuple[Any, ...]:
+    """The columns ``cs_save_links`` writes, in order: link_state, mv_id, link_rule, pending_import, error."""
+    return (
+        obj.link_state.value,
+        obj.mv_id,
+        obj.link_rule,
+        _dumps(obj.pending_import.to_json()) if obj.pending_import else None,
+        obj.error,
+    )

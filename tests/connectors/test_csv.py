@@ -214,7 +214,10 @@ def test_test_connection(tmp_path: Path) -> None:
         make(tmp_path).test_connection()
     make(tmp_path, missing_ok=True).test_connection()
     write(tmp_path, "name\nAnn\n")
-    with pytest.raises(ConnectorError, match="no anchor column"):
+    with pytest.raises(ConnectivityError, match="no anchor column"):
+        make(tmp_path).test_connection()
+    write(tmp_path, "id,name\n\xff\n", encoding="latin-1")
+    with pytest.raises(ConnectivityError, match="not utf-8-sig text"):
         make(tmp_path).test_connection()
     write(tmp_path, "id,name\n1,Ann\n")
     make(tmp_path).test_connection()
@@ -420,3 +423,11 @@ def test_lookup_by_identifier_and_by_key(tmp_path: Path) -> None:
     assert by_age is not None and by_age.anchor == "2"
     assert connector.lookup("person", "missing", {"mail": "nobody@example.org", "unknown": "x"}) is None
     assert connector.lookup("group", "1", {}) is None
+
+
+def test_an_unreadable_journal_stops_the_import_instead_of_losing_its_exports(tmp_path: Path) -> None:
+    write(tmp_path, "id,name\n1,Ann\n")
+    journal_path(tmp_path / "hr.csv").write_text("not a database")
+    with pytest.raises(ConnectorError, match=r"export journal .* cannot be used"):
+        full(make(tmp_path))
+    assert journal_path(tmp_path / "hr.csv").exists()

@@ -147,7 +147,7 @@ class CsvConfig(ConnectorConfig):
         return header
 
     def object_schema(self, header: list[str] | None) -> ObjectTypeSchema:
-        names = [c for c in [*self.initial_header(), *(header or [])] if self.imports(c)]
+        names = [c for c in [*self.initial_header(), *(header or [])] if c and self.imports(c)]
         return ObjectTypeSchema(self.object_type, {name: self.spec(name) for name in dict.fromkeys(names)})
 
     def resolve_path(self, workspace: str) -> Path:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import glob
 import os
+import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,7 @@ from idsync.connectors.csv.rows import EMPTY_SHA256, Fingerprint, RowReader, emp
 from idsync.connectors.values import apply_change, change_value
 from idsync.model import (
     AttributeSpec,
+    AttributeType,
     AttributeValueError,
     ExportOp,
     Schema,
@@ -101,11 +103,10 @@ class CsvConnector:
         if self.path.exists():
             try:
                 with self._reader() as reader:
-                    header = reader.header
+                    if reader.header is not None:
+                        self._layout(reader.header)
             except ConnectorError as exc:
-                raise ConnectivityError(f"{self.name}: {exc}") from None
-            if header is not None:
-                self._layout(header)
+                raise ConnectivityError(str(exc)) from None
             return
         if not self.config.missing_ok:
             raise ConnectivityError(
@@ -121,7 +122,10 @@ class CsvConnector:
         yield from self._read_all()
 
     def delta_import(self, watermark: str | None) -> Iterator[ImportPage]:
-        """Nothing when the file is byte-for-byte what ``watermark`` describes; otherwise a full snapshot."""
+        """Nothing when the file is byte-for-byte what ``watermark`` describes (one hashing pass, skipped when
+        the size differs). Otherwise every row, exactly as a full import reads them: a file keeps no record of
+        what changed, so the engine diffs this snapshot against the connector space, and the objects it does
+        not see are the deletions (``Capabilities.delta_is_snapshot``)."""
         self._settle()
         previous = Fingerprint.parse(watermark)
         if previous is not None and previous.config == self._fingerprint:
@@ -202,7 +206,9 @@ class CsvConnector:
             page.watermark = reader.fingerprint(self._fingerprint).watermark()
             yield page
 
-    def _parse_row(self, layout: _Layout, line: int, fields: list[str]) -> tuple[ImportRecord | None, list[Any]]:
+    def _parse_row(
+        self, layout: _Layout, line: int, fields: list[str]
+    ) -> tuple[ImportRecord | None, list[ImportIssue]]:
         config = self.config
         width = len(layout.header)
         anchor = _field(fields, layout.anchor)
@@ -258,7 +264,7 @@ class CsvConnector:
         if path.exists():  # an export step that crashed: its acknowledged batches go in before anything reads
             for stale in self.path.parent.glob(f".{glob.escape(self.path.name)}.*.tmp"):
                 stale.unlink(missing_ok=True)
-            _finish(self, Journal(path))
+            _finish(self, _open_journal(self))
 
     # -- helpers --------------------------------------------------------------------------------------------
 
@@ -285,9 +291,20 @@ def _field(fields: list[str], i: int) -> str:
     return fields[i] if i < len(fields) else ""
 
 
-def _finish(connector: CsvConnector, journal: Journal) -> None:
+def _open_journal(connector: CsvConnector) -> Journal:
+    path = journal_path(connector.path)
     try:
-        apply(connector.config, connector.path, journal)
+        return Journal(path)
+    except (sqlite3.Error, OSError) as exc:
+        raise ConnectorError(
+            f"{connector.name}: the export journal {path} cannot be used ({exc}); it holds exports not yet in "
+            f"{connector.path.name}: move it aside only once they are known to be lost"
+        ) from None
+
+
+def _finish(connector: CsvConnector, journal: Journal, touched: set[str] | None = None) -> None:
+    try:
+        apply(connector.config, connector.path, journal, touched)
     except OSError as exc:
         journal.close()
         raise ConnectorError(f"{connector.name}: cannot write {connector.path}: {exc.strerror or exc}") from None
@@ -299,18 +316,23 @@ def _finish(connector: CsvConnector, journal: Journal) -> None:
 
 @dataclass
 class _ExportSession:
-    """One export step: what the file holds (its anchors) and the journal the step's batches go to."""
+    """One export step: the anchors the file held when it began, what the step added and deleted, and the
+    journal its batches go to."""
 
     connector: CsvConnector
     journal: Journal = field(init=False)
     header: list[str] = field(init=False)
-    anchors: set[str] = field(init=False)
+    initial: set[str] = field(init=False)
+    added: set[str] = field(default_factory=set)
+    deleted: set[str] = field(default_factory=set)
+    touched: set[str] = field(default_factory=set)
+    """Anchors of the file's rows this step changes: all the rewrite has to look up in the journal."""
 
     def __post_init__(self) -> None:
         connector = self.connector
         config = connector.config
         self.header = config.initial_header()
-        self.anchors = set()
+        self.initial = set()
         if connector.path.exists():
             with connector._reader() as reader:
                 if reader.header is not None:
@@ -318,15 +340,10 @@ class _ExportSession:
                     self.header = list(reader.header)
                     for _line, fields in reader.rows():
                         if anchor := _field(fields, layout.anchor):
-                            self.anchors.add(anchor)
+                            self.initial.add(anchor)
         elif not connector.path.parent.is_dir():
             raise ConnectivityError(f"{connector.name}: the folder {connector.path.parent} does not exist")
-        try:
-            self.journal = Journal(journal_path(connector.path))
-        except Exception as exc:
-            raise ConnectorError(
-                f"{connector.name}: cannot open the export journal next to {connector.path}: {exc}"
-            ) from None
+        self.journal = _open_journal(connector)
 
     def export(self, items: Sequence[ExportItem]) -> list[ExportResult]:
         overlay: dict[str, bool] = {}
@@ -353,14 +370,21 @@ class _ExportSession:
                 raise ConnectorError(f"{self.connector.name}: cannot record the export batch: {exc}") from None
             for anchor, present in overlay.items():
                 if present:
-                    self.anchors.add(anchor)
+                    self.added.add(anchor)
                 else:
-                    self.anchors.discard(anchor)
+                    self.added.discard(anchor)
+                    if anchor in self.initial:
+                        self.deleted.add(anchor)
+                if anchor in self.initial:
+                    self.touched.add(anchor)
             self.header = header
         return results
 
     def finish(self) -> None:
-        _finish(self.connector, self.journal)
+        _finish(self.connector, self.journal, self.touched)
+
+    def _exists(self, anchor: str) -> bool:
+        return anchor in self.added or (anchor in self.initial and anchor not in self.deleted)
 
     def _prepare(
         self, item: ExportItem, overlay: dict[str, bool], header: list[str]
@@ -385,7 +409,7 @@ class _ExportSession:
         anchor = item.anchor or (item.identifier if config.identifier_column == config.anchor else None)
         if not anchor:
             raise _Refused(f"{item.identifier}: no anchor to find the row by", "no-such-object")
-        exists = overlay.get(anchor, anchor in self.anchors)
+        exists = overlay.get(anchor, self._exists(anchor))
         if item.op is ExportOp.DELETE:
             return (JournalOp(anchor, "delete") if exists else None), ExportResult(item.cs_id, True, anchor=anchor)
         if not exists:
@@ -403,8 +427,9 @@ class _ExportSession:
         attributes: dict[str, Any] = {}
         for change in item.changes:
             value = self._value(item, change.name, change.op, change.values)
-            spec = config.spec(change.name)
-            attributes[change.name] = apply_change(spec, attributes.get(change.name), change.op, value)
+            if change.op is not ValueOp.REPLACE:
+                value = apply_change(config.spec(change.name), attributes.get(change.name), change.op, value)
+            attributes[change.name] = value
         keys = {config.identifier_column: item.identifier} | (
             {} if config.identifier_column == config.anchor else {config.anchor: attributes.get(config.anchor)}
         )
@@ -422,7 +447,7 @@ class _ExportSession:
             attributes[column] = value
         attributes = {name: value for name, value in attributes.items() if value is not None}
         anchor = format_one(attributes[config.anchor])
-        if overlay.get(anchor, anchor in self.anchors):
+        if overlay.get(anchor, self._exists(anchor)):
             raise _Refused(f"{item.identifier}: a row with the anchor {anchor!r} already exists", "already-exists")
         identifier = format_one(attributes[config.identifier_column])
         result = ExportResult(
@@ -434,21 +459,33 @@ class _ExportSession:
         """The storage-form value a change carries, refused when the column cannot hold or encode it."""
         config = self.connector.config
         spec = config.spec(name)
+        if (
+            op is ValueOp.REPLACE
+            and len(values) == 1
+            and type(values[0]) is str
+            and spec.type is AttributeType.STRING
+            and not spec.multivalued
+        ):
+            # the common case, text into a text column: nothing to coerce, and ASCII every encoding can write
+            if not values[0].isascii():
+                self._encodable(item, name, values[0])
+            return values[0] or None
         try:
             value = change_value(spec, op, values)
         except AttributeValueError as exc:
             raise _Refused(f"{item.identifier}: {exc}", "invalid-value", name) from None
-        text = format_cell(spec, value, config.multivalue_separator)
+        self._encodable(item, name, format_cell(spec, value, config.multivalue_separator))
+        return value
+
+    def _encodable(self, item: ExportItem, name: str, text: str) -> None:
+        encoding = self.connector.config.write_encoding
         try:
-            text.encode(config.write_encoding)
+            text.encode(encoding)
         except UnicodeEncodeError as exc:
             bad = text[exc.start : exc.end]
             raise _Refused(
-                f"{item.identifier}: {name}: {bad!r} cannot be written as {config.write_encoding}",
-                "invalid-value",
-                name,
+                f"{item.identifier}: {name}: {bad!r} cannot be written as {encoding}", "invalid-value", name
             ) from None
-        return value
 
 
 def create(name: str, config: CsvConfig | Mapping[str, Any], workspace: str) -> CsvConnector:

@@ -12,8 +12,9 @@ sees every change that was acknowledged. Replaying is idempotent (adds set a who
 value additions and removals have set semantics, deletes of absent rows do nothing), so a crash between the
 ``os.replace`` and the journal's deletion is harmless.
 
-Memory stays bounded: the journal lives on disk, the rewrite streams the old file, and only the set of touched
-anchors is held while it runs.
+Memory stays bounded by what the step changes, not by the file: the journal lives on disk, the rewrite streams
+the old file, and an export step holds the file's anchors (to tell an add from a duplicate) and those it
+touched.
 """
 
 from __future__ import annotations
@@ -128,7 +129,10 @@ def fold(config: CsvConfig, row: dict[str, str] | None, ops: list[JournalOp]) ->
         if op.kind == "delete":
             row = None
         elif op.kind == "add":
-            row = {name: format_cell(config.spec(name), value, sep) for name, value in op.payload.items()}
+            row = {
+                name: value if type(value) is str else format_cell(config.spec(name), value, sep)
+                for name, value in op.payload.items()
+            }
         elif row is not None:
             for name, value_op, values in op.payload:
                 spec = config.spec(name)
@@ -137,12 +141,15 @@ def fold(config: CsvConfig, row: dict[str, str] | None, ops: list[JournalOp]) ->
     return row
 
 
-def apply(config: CsvConfig, path: Path, journal: Journal) -> None:
-    """Rewrite ``path`` with the journal folded in, in one streaming pass; the caller discards the journal."""
+def apply(config: CsvConfig, path: Path, journal: Journal, touched: set[str] | None = None) -> None:
+    """Rewrite ``path`` with the journal folded in, in one streaming pass; the caller discards the journal.
+    ``touched``: the anchors of existing rows the journal changes, when the caller knows them (every anchor in
+    the journal otherwise)."""
     wanted = journal.header()
     if wanted is None or journal.is_empty():
         return
-    touched = journal.anchors()
+    if touched is None:
+        touched = journal.anchors()
     done: set[str] = set()
     with contextlib.ExitStack() as stack:
         out = stack.enter_context(atomic_writer(path, config.write_encoding))

@@ -76,7 +76,8 @@ class _DirSyncControl(LDAPControl):  # type: ignore[misc]
 
 
 def _error(exc: ldap.LDAPError, dn: str | None = None) -> Exception:
-    if isinstance(exc, ldap.SERVER_DOWN | ldap.CONNECT_ERROR | ldap.TIMEOUT):
+    # busy and unavailable (a server still starting, or shutting down) are transient like a dropped connection
+    if isinstance(exc, ldap.SERVER_DOWN | ldap.CONNECT_ERROR | ldap.TIMEOUT | ldap.UNAVAILABLE | ldap.BUSY):
         info = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
         return LdapServerDown(f"{info.get('desc', type(exc).__name__)}: {info.get('info', '')}".strip(": "))
     info = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}

@@ -6,47 +6,67 @@ a writer never has to upgrade a read lock and deadlock); reads outside a transac
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from importlib import resources
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from idsync.model import CSObject, ErrorRow, MVObject, RunResult, RunStatus, StepCounters, StepKind, StepResult
+from idsync.model import CSObject, ErrorRow, MVObject, RunResult, RunStatus, StepKind, StepResult
 from idsync.store.base import CSFilter, KeyConfig, StoreError, Unresolved
 from idsync.store.rows import (
+    AUDIT_COLUMNS,
+    AUDIT_INSERT_COLUMNS,
     CS_COLUMNS,
+    ERROR_COLUMNS,
+    ERROR_INSERT_COLUMNS,
     MV_COLUMNS,
+    RUN_COLUMNS,
+    STEP_COLUMNS,
+    anchor_taken,
+    audit_from_row,
+    audit_params,
+    chunks,
     cs_from_row,
     cs_keys,
+    cs_link_params,
     cs_to_params,
     dumps,
+    equal_where,
+    error_params,
+    id_pages,
     identifier_key,
+    key_config_from_text,
+    key_config_to_text,
+    like_pattern,
+    migration_scripts,
     mv_from_row,
     mv_keys,
     mv_to_params,
+    run_from_row,
+    step_from_row,
 )
 
 CHUNK = 500
 """Ids per ``IN (...)`` list: far below SQLite's variable limit, large enough to amortize the statement."""
 
 
-def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
+def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    return chunks(items, CHUNK)
 
 
-def _migrations() -> list[tuple[int, str]]:
-    folder = resources.files("idsync.store.sqlite") / "migrations"
-    found = []
-    for entry in folder.iterdir():
-        name = entry.name
-        if name.endswith(".sql") and name[:3].isdigit():
-            found.append((int(name[:3]), entry.read_text(encoding="utf-8")))
-    return sorted(found)
+def _casefold(value: Any) -> Any:
+    return value.casefold() if isinstance(value, str) else value
+
+
+def _json_values_match(column: str, test: str) -> str:
+    """SQL true when a JSON attribute of ``column`` (a scalar, or any element of an array) passes ``test``, a
+    comparison whose left side is the value as case-folded text: booleans read ``true``/``false``, numbers in their
+    JSON spelling. Parameters: the attribute, then the test's."""
+    text = "CASE j.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(j.value AS TEXT) END"
+    return f"EXISTS (SELECT 1 FROM json_each({column}, '$.' || json_quote(?)) j WHERE casefold({text}) {test})"
 
 
 class SQLiteStore:
@@ -61,6 +81,8 @@ class SQLiteStore:
         self._db.execute("PRAGMA foreign_keys=OFF")
         self._db.execute("PRAGMA cache_size=-65536")
         self._db.execute("PRAGMA temp_store=MEMORY")
+        # SQLite's lower() and LIKE fold ASCII only; searches fold case as the key index does
+        self._db.create_function("casefold", 1, _casefold, deterministic=True)
         self._depth = 0
         self._keys = KeyConfig()
         self._migrate()
@@ -69,7 +91,7 @@ class SQLiteStore:
     # lifecycle -------------------------------------------------------------------------------------------------
     def _migrate(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        for number, sql in _migrations():
+        for number, sql in migration_scripts("idsync.store.sqlite"):
             if number > version:
                 with self.transaction():
                     for statement in sql.split(";\n"):
@@ -106,7 +128,15 @@ class SQLiteStore:
 
     @contextmanager
     def object_scope(self) -> Iterator[None]:
-        """One object's work inside a page: rolled back alone when it fails, so the page goes on."""
+        """One object's work inside a page: rolled back alone when it fails, so the page goes on.
+
+        Outside a transaction the scope is a transaction of its own (a bare SAVEPOINT would open one that the
+        writes inside, each a ``transaction()``, could not join).
+        """
+        if not self._depth:
+            with self.transaction():
+                yield
+            return
         self._db.execute("SAVEPOINT object_scope")
         try:
             yield
@@ -119,7 +149,17 @@ class SQLiteStore:
 
     @contextmanager
     def savepoint_rollback(self) -> Iterator[None]:
-        """Run work that is always rolled back (``preview``)."""
+        """Run work that is always rolled back (``preview``); inside a transaction only this work is undone."""
+        if self._depth:
+            self._db.execute("SAVEPOINT preview")
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                self._db.execute("ROLLBACK TO preview")
+                self._db.execute("RELEASE preview")
+            return
         self._db.execute("BEGIN IMMEDIATE")
         self._depth = 1
         try:
@@ -173,6 +213,10 @@ class SQLiteStore:
                 (name, owner, now + ttl_seconds),
             )
             return True
+
+    def lock_holder(self, name: str) -> str | None:
+        row = self._db.execute("SELECT owner FROM locks WHERE name=? AND expires>?", (name, time.time())).fetchone()
+        return str(row[0]) if row else None
 
     def release_lock(self, name: str, owner: str) -> None:
         with self.transaction():
@@ -242,12 +286,15 @@ class SQLiteStore:
 
     def cs_insert(self, obj: CSObject) -> int:
         with self.transaction():
-            cur = self._db.execute(
-                "INSERT INTO cs(connector, object_type, anchor, identifier, identifier_key, hologram, link_state, "
-                "mv_id, link_rule, pending_import, pending_export, export_op, unconfirmed, error, last_seen) "
-                "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                cs_to_params(obj),
-            )
+            try:
+                cur = self._db.execute(
+                    "INSERT INTO cs(connector, object_type, anchor, identifier, identifier_key, hologram, link_state, "
+                    "mv_id, link_rule, pending_import, pending_export, export_op, unconfirmed, error, last_seen) "
+                    "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    cs_to_params(obj),
+                )
+            except sqlite3.IntegrityError:
+                raise StoreError(anchor_taken(obj)) from None
             obj.id = int(cur.lastrowid or 0)
             self._write_cs_keys([obj], replace=False)
         return obj.id
@@ -256,13 +303,37 @@ class SQLiteStore:
         if not objs:
             return
         with self.transaction():
-            self._db.executemany(
-                "UPDATE cs SET connector=?, object_type=?, anchor=?, identifier=?, identifier_key=?, hologram=?, "
-                "link_state=?, mv_id=?, link_rule=?, pending_import=?, pending_export=?, export_op=?, unconfirmed=?, "
-                "error=?, last_seen=? WHERE id=?",
-                [(*cs_to_params(o), o.id) for o in objs],
-            )
+            try:
+                self._db.executemany(
+                    "UPDATE cs SET connector=?, object_type=?, anchor=?, identifier=?, identifier_key=?, hologram=?, "
+                    "link_state=?, mv_id=?, link_rule=?, pending_import=?, pending_export=?, export_op=?, "
+                    "unconfirmed=?, error=?, last_seen=? WHERE id=?",
+                    [(*cs_to_params(o), o.id) for o in objs],
+                )
+            except sqlite3.IntegrityError:
+                raise StoreError(anchor_taken(self._anchor_conflict(objs))) from None
             self._write_cs_keys(objs, replace=True)
+
+    def _anchor_conflict(self, objs: Sequence[CSObject]) -> CSObject:
+        """The object of a failed batch whose anchor another object has (the failed statement alone was undone)."""
+        for obj in objs:
+            if obj.anchor is None:
+                continue
+            row = self._db.execute(
+                "SELECT 1 FROM cs WHERE connector=? AND anchor=? AND id<>?", (obj.connector, obj.anchor, obj.id)
+            ).fetchone()
+            if row:
+                return obj
+        return objs[0]
+
+    def cs_save_links(self, objs: Sequence[CSObject]) -> None:
+        if not objs:
+            return
+        with self.transaction():
+            self._db.executemany(
+                "UPDATE cs SET link_state=?, mv_id=?, link_rule=?, pending_import=?, error=? WHERE id=?",
+                [(*cs_link_params(o), o.id) for o in objs],
+            )
 
     def cs_delete(self, ids: Iterable[int]) -> None:
         wanted = [(i,) for i in ids]
@@ -311,12 +382,8 @@ class SQLiteStore:
             clauses.append("identifier_key LIKE ? ESCAPE '\\'")
             params.append(flt.identifier_like.casefold())
         if flt.attribute is not None and flt.value is not None:
-            clauses.append(
-                "EXISTS (SELECT 1 FROM json_each(cs.hologram, '$.' || json_quote(?)) j WHERE "
-                "lower(CAST(j.value AS TEXT)) = lower(?)) "
-                "OR lower(CAST(json_extract(cs.hologram, '$.' || json_quote(?)) AS TEXT)) = lower(?)"
-            )
-            params.extend([flt.attribute, flt.value, flt.attribute, flt.value])
+            clauses.append(_json_values_match("cs.hologram", "= casefold(?)"))
+            params.extend([flt.attribute, flt.value])
         where = " AND ".join(f"({c})" for c in clauses) if clauses else "1=1"
         return where, params
 
@@ -429,39 +496,20 @@ class SQLiteStore:
         return int(self._db.execute("SELECT count(*) FROM mv WHERE object_type=?", (object_type,)).fetchone()[0])
 
     def mv_search(self, object_type: str | None, attribute: str, value: str, limit: int) -> list[MVObject]:
-        pattern = value.replace("*", "%")
+        """Objects whose attribute (any value of a multi-valued one) matches ``value``, ``*`` a wildcard, in any
+        case."""
         clauses = ["object_type=?"] if object_type else []
         params: list[Any] = [object_type] if object_type else []
-        clauses.append(
-            "(EXISTS (SELECT 1 FROM json_each(mv.attributes, '$.' || json_quote(?)) j "
-            "WHERE lower(CAST(j.value AS TEXT)) LIKE lower(?)))"
-        )
-        params += [attribute, pattern]
+        clauses.append(_json_values_match("mv.attributes", "LIKE casefold(?) ESCAPE '\\'"))
+        params += [attribute, like_pattern(value)]
         rows = self._q(
             f"SELECT {MV_COLUMNS} FROM mv WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?", [*params, limit]
         )
-        found = [mv_from_row(r) for r in rows]
-        if len(found) < limit:
-            # single-valued attributes are scalars: json_each yields nothing for them
-            rows = self._q(
-                f"SELECT {MV_COLUMNS} FROM mv WHERE {' AND '.join(clauses[:-1] or ['1=1'])} AND "
-                "lower(CAST(json_extract(mv.attributes, '$.' || json_quote(?)) AS TEXT)) LIKE lower(?) "
-                "ORDER BY id LIMIT ?",
-                [*params[:-2], attribute, pattern, limit],
-            )
-            seen = {m.id for m in found}
-            found += [m for m in (mv_from_row(r) for r in rows) if m.id not in seen]
-        return found[:limit]
+        return [mv_from_row(r) for r in rows]
 
     # keys -----------------------------------------------------------------------------------------------------
     def _load_key_config(self) -> None:
-        text = self.get_meta("key_config")
-        if text:
-            data = json.loads(text)
-            self._keys = KeyConfig(
-                {k: frozenset(v) for k, v in data.get("mv", {}).items()},
-                {k: frozenset(v) for k, v in data.get("cs", {}).items()},
-            )
+        self._keys = key_config_from_text(self.get_meta("key_config"))
 
     def configure_keys(self, keys: KeyConfig) -> bool:
         if keys.fingerprint() == self._keys.fingerprint():
@@ -472,23 +520,12 @@ class SQLiteStore:
             self._db.execute("DELETE FROM mv_keys")
             self._db.execute("DELETE FROM cs_keys")
             for object_type in keys.mv:
-                after = 0
-                while True:
-                    page = self.mv_page(object_type, after, 5000)
-                    if not page:
-                        break
+                for page in id_pages(partial(self.mv_page, object_type, limit=5000)):
                     self._write_mv_keys(page, replace=False)
-                    after = page[-1].id
             for connector in keys.cs:
-                after = 0
-                while True:
-                    cs_page = self.cs_page(CSFilter(connector=connector), after, 5000)
-                    if not cs_page:
-                        break
+                for cs_page in id_pages(partial(self.cs_page, CSFilter(connector=connector), limit=5000)):
                     self._write_cs_keys(cs_page, replace=False)
-                    after = cs_page[-1].id
-            data = {"mv": {k: sorted(v) for k, v in keys.mv.items()}, "cs": {k: sorted(v) for k, v in keys.cs.items()}}
-            self.set_meta("key_config", dumps(data))
+            self.set_meta("key_config", key_config_to_text(keys))
         return True
 
     # unresolved references ----------------------------------------------------------------------------------
@@ -526,6 +563,10 @@ class SQLiteStore:
             )
             out.extend(Unresolved(*r) for r in rows)
         return out
+
+    def unresolved_all(self) -> list[Unresolved]:
+        rows = self._q("SELECT direction, mv_id, attribute, connector, ref FROM unresolved")
+        return [Unresolved(*r) for r in rows]
 
     def unresolved_count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM unresolved").fetchone()[0])
@@ -579,85 +620,41 @@ class SQLiteStore:
             return
         with self.transaction():
             self._db.executemany(
-                "INSERT INTO errors(run_id, step_id, connector, cs_id, mv_id, identifier, attribute, code, reason, "
-                "detail) VALUES(?,?,?,?,?,?,?,?,?,?)",
-                [
-                    (
-                        r.run_id,
-                        r.step_id,
-                        r.connector,
-                        r.cs_id,
-                        r.mv_id,
-                        r.identifier,
-                        r.attribute,
-                        r.code,
-                        r.reason,
-                        r.detail,
-                    )
-                    for r in rows
-                ],
+                f"INSERT INTO errors({ERROR_INSERT_COLUMNS}) VALUES(?,?,?,?,?,?,?,?,?,?)",
+                [error_params(r) for r in rows],
             )
 
     def _run_from_row(self, row: tuple[Any, ...]) -> RunResult:
-        run = RunResult(row[0], row[1], RunStatus(row[2]), row[4], row[5], bool(row[3]))
-        for s in self._q(
-            "SELECT id, run_id, idx, connector, kind, status, counters, started, ended, message FROM steps "
-            "WHERE run_id=? ORDER BY idx",
-            (run.id,),
-        ):
-            counters = StepCounters(**{k: v for k, v in json.loads(s[6]).items() if k in StepCounters.__slots__})
-            run.steps.append(
-                StepResult(s[0], s[1], s[2], s[3], StepKind(s[4]), RunStatus(s[5]), counters, s[7], s[8], s[9])
-            )
+        run = run_from_row(row)
+        steps = self._q(f"SELECT {STEP_COLUMNS} FROM steps WHERE run_id=? ORDER BY idx", (run.id,))
+        run.steps = [step_from_row(s) for s in steps]
         return run
 
     def runs(self, limit: int = 20, before: int | None = None) -> list[RunResult]:
         if before is None:
-            rows = self._q(
-                "SELECT id, profile, status, staging, started, ended FROM runs ORDER BY id DESC LIMIT ?", (limit,)
-            )
+            rows = self._q(f"SELECT {RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?", (limit,))
         else:
-            rows = self._q(
-                "SELECT id, profile, status, staging, started, ended FROM runs WHERE id<? ORDER BY id DESC LIMIT ?",
-                (before, limit),
-            )
+            rows = self._q(f"SELECT {RUN_COLUMNS} FROM runs WHERE id<? ORDER BY id DESC LIMIT ?", (before, limit))
         return [self._run_from_row(r) for r in rows]
 
     def run_get(self, run_id: int) -> RunResult | None:
-        row = self._db.execute(
-            "SELECT id, profile, status, staging, started, ended FROM runs WHERE id=?", (run_id,)
-        ).fetchone()
+        row = self._db.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE id=?", (run_id,)).fetchone()
         return self._run_from_row(row) if row else None
 
     def interrupted_runs(self) -> list[RunResult]:
-        rows = self._q(
-            "SELECT id, profile, status, staging, started, ended FROM runs WHERE status=? ORDER BY id",
-            (RunStatus.IN_PROGRESS.value,),
-        )
+        rows = self._q(f"SELECT {RUN_COLUMNS} FROM runs WHERE status=? ORDER BY id", (RunStatus.IN_PROGRESS.value,))
         return [self._run_from_row(r) for r in rows]
 
     def errors(self, run_id: int | None = None, step_id: int | None = None, limit: int = 1000) -> list[ErrorRow]:
-        clauses, params = [], []
-        if run_id is not None:
-            clauses.append("run_id=?")
-            params.append(run_id)
-        if step_id is not None:
-            clauses.append("step_id=?")
-            params.append(step_id)
-        where = " AND ".join(clauses) or "1=1"
+        where, params = equal_where("?", run_id=run_id, step_id=step_id)
         rows = self._q(
-            "SELECT step_id, connector, reason, identifier, cs_id, mv_id, attribute, code, detail, id, run_id "
-            f"FROM errors WHERE {where} ORDER BY id LIMIT ?",
+            f"SELECT {ERROR_COLUMNS} FROM errors WHERE {where} ORDER BY id LIMIT ?",
             [*params, limit],
         )
         return [ErrorRow(*r) for r in rows]
 
     def errors_for_cs(self, cs_id: int, limit: int = 20) -> list[ErrorRow]:
-        rows = self._q(
-            "SELECT step_id, connector, reason, identifier, cs_id, mv_id, attribute, code, detail, id, run_id "
-            "FROM errors WHERE cs_id=? ORDER BY id DESC LIMIT ?",
-            (cs_id, limit),
-        )
+        rows = self._q(f"SELECT {ERROR_COLUMNS} FROM errors WHERE cs_id=? ORDER BY id DESC LIMIT ?", (cs_id, limit))
         return [ErrorRow(*r) for r in rows]
 
     # approvals ---------------------------------------------------------------------------------------------------
@@ -680,56 +677,20 @@ class SQLiteStore:
     def audit_add(self, rows: Sequence[dict[str, Any]]) -> None:
         if not rows:
             return
+        now = time.time()
         with self.transaction():
             self._db.executemany(
-                "INSERT INTO audit(at, run_id, step_id, connector, cs_id, identifier, op, rule, result, changes) "
-                "VALUES(?,?,?,?,?,?,?,?,?,?)",
-                [
-                    (
-                        r.get("at", time.time()),
-                        r.get("run_id"),
-                        r.get("step_id"),
-                        r["connector"],
-                        r.get("cs_id"),
-                        r.get("identifier"),
-                        r["op"],
-                        r.get("rule"),
-                        r["result"],
-                        dumps(r.get("changes", [])),
-                    )
-                    for r in rows
-                ],
+                f"INSERT INTO audit({AUDIT_INSERT_COLUMNS}) VALUES(?,?,?,?,?,?,?,?,?,?)",
+                [audit_params(r, now) for r in rows],
             )
 
     def audit_search(
         self, *, cs_id: int | None = None, run_id: int | None = None, limit: int = 100
     ) -> Iterator[dict[str, Any]]:
-        clauses, params = [], []
-        if cs_id is not None:
-            clauses.append("cs_id=?")
-            params.append(cs_id)
-        if run_id is not None:
-            clauses.append("run_id=?")
-            params.append(run_id)
-        where = " AND ".join(clauses) or "1=1"
-        for row in self._q(
-            "SELECT id, at, run_id, step_id, connector, cs_id, identifier, op, rule, result, changes FROM audit "
-            f"WHERE {where} ORDER BY id DESC LIMIT ?",
-            [*params, limit],
-        ):
-            yield {
-                "id": row[0],
-                "at": row[1],
-                "run_id": row[2],
-                "step_id": row[3],
-                "connector": row[4],
-                "cs_id": row[5],
-                "identifier": row[6],
-                "op": row[7],
-                "rule": row[8],
-                "result": row[9],
-                "changes": json.loads(row[10]),
-            }
+        where, params = equal_where("?", cs_id=cs_id, run_id=run_id)
+        rows = self._q(f"SELECT {AUDIT_COLUMNS} FROM audit WHERE {where} ORDER BY id DESC LIMIT ?", [*params, limit])
+        for row in rows:
+            yield audit_from_row(row)
 
 
 def open_sqlite(path: Path | str) -> SQLiteStore:

@@ -5,7 +5,7 @@ CREATE TABLE meta (
 );
 
 CREATE TABLE cs (
-  id              INTEGER PRIMARY KEY,
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
   connector       TEXT    NOT NULL,
   object_type     TEXT    NOT NULL,
   anchor          TEXT,
@@ -33,7 +33,7 @@ CREATE INDEX cs_error ON cs (connector, id) WHERE error IS NOT NULL;
 CREATE INDEX cs_unconfirmed ON cs (connector, id) WHERE unconfirmed IS NOT NULL;
 
 CREATE TABLE mv (
-  id          INTEGER PRIMARY KEY,
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
   object_type TEXT NOT NULL,
   attributes  TEXT NOT NULL DEFAULT '{}',
   provenance  TEXT NOT NULL DEFAULT '{}',

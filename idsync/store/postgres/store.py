@@ -1,0 +1,717 @@
+"""The PostgreSQL store: psycopg 3, hand-written SQL, versioned migrations; the SQLite store's semantics at scale.
+
+One connection per store object, used by one thread, in autocommit mode: reads outside ``transaction()`` see
+committed data only, and ``transaction()`` opens a real transaction block whose nested calls join it. Batch reads
+bind one array (``= ANY(...)``) instead of an ``IN`` list, so each statement has one shape and is prepared once by
+the driver; a batch update is one ``UPDATE ... FROM unnest(...)`` statement, many new rows one ``COPY``. Arrays
+travel in binary (``%b``): the text format would escape every quote of every JSON document in Python.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import partial
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.types.string import TextLoader
+
+from idsync.model import CSObject, ErrorRow, MVObject, RunResult, RunStatus, StepKind, StepResult, as_list
+from idsync.store.base import CSFilter, KeyConfig, StoreError, Unresolved
+from idsync.store.postgres.urls import mask_url, scrub
+from idsync.store.rows import (
+    AUDIT_COLUMNS,
+    AUDIT_INSERT_COLUMNS,
+    CS_COLUMNS,
+    ERROR_COLUMNS,
+    ERROR_INSERT_COLUMNS,
+    MV_COLUMNS,
+    RUN_COLUMNS,
+    STEP_COLUMNS,
+    anchor_taken,
+    audit_from_row,
+    audit_params,
+    chunks,
+    cs_from_row,
+    cs_keys,
+    cs_link_params,
+    cs_to_params,
+    dumps,
+    equal_where,
+    error_params,
+    id_pages,
+    identifier_key,
+    key_config_from_text,
+    key_config_to_text,
+    like_pattern,
+    migration_scripts,
+    mv_from_row,
+    mv_keys,
+    mv_to_params,
+    run_from_row,
+    step_from_row,
+)
+
+CHUNK = 10_000
+"""Values per bound array: keeps one statement's parameters and result bounded (invariant 7)."""
+
+COPY_MIN = 200
+"""Rows from which ``COPY`` beats a pipelined ``executemany``."""
+
+REBUILD_PAGE = 5000
+
+MIGRATION_LOCK = 0x1D5_0001
+"""Advisory lock key: two processes opening a new store at once migrate it one after the other."""
+
+CS_LINK_TYPES = {
+    "link_state": "text",
+    "mv_id": "bigint",
+    "link_rule": "text",
+    "pending_import": "text",
+    "error": "text",
+}
+CS_TYPES = {
+    "connector": "text",
+    "object_type": "text",
+    "anchor": "text",
+    "identifier": "text",
+    "identifier_key": "text",
+    "hologram": "jsonb",
+    "link_state": "text",
+    "mv_id": "bigint",
+    "link_rule": "text",
+    "pending_import": "text",
+    "pending_export": "text",
+    "export_op": "text",
+    "unconfirmed": "text",
+    "error": "text",
+    "last_seen": "bigint",
+}
+"""The columns ``cs_to_params`` fills, in its order, with their types."""
+CS_WRITE_COLUMNS = ", ".join(CS_TYPES)
+MV_TYPES = {"object_type": "text", "attributes": "jsonb", "provenance": "text", "created_run": "bigint"}
+"""The columns ``mv_to_params`` fills, in its order, with their types."""
+MV_WRITE_COLUMNS = ", ".join(MV_TYPES)
+UNRESOLVED_COLUMNS = "direction, mv_id, attribute, connector, ref"
+NOW = "extract(epoch FROM clock_timestamp())::float8"
+"""The server's clock: lock expiry must not depend on which host's clock a process reads."""
+
+
+def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    return chunks(items, CHUNK)
+
+
+def _marks(columns: str) -> str:
+    return ",".join(["%s"] * len(columns.split(",")))
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _grouped(pairs: Iterable[tuple[K, V]]) -> dict[K, list[V]]:
+    out: dict[K, list[V]] = {}
+    for key, value in pairs:
+        out.setdefault(key, []).append(value)
+    return out
+
+
+def _json_values_match(column: str, test: str) -> str:
+    """SQL true when a JSON attribute of ``column`` (a scalar, or any element of an array) passes ``test``, a
+    comparison whose left side is the value as lower-cased text: booleans read ``true``/``false``, numbers in their
+    JSON spelling. Parameters: attribute, attribute, test's, attribute, test's.
+    """
+    return (
+        f"(CASE jsonb_typeof({column} -> %s) WHEN 'array' THEN EXISTS (SELECT 1 FROM jsonb_array_elements_text("
+        f"{column} -> %s) AS e(v) WHERE lower(e.v) {test}) ELSE lower({column} ->> %s) {test} END)"
+    )
+
+
+def _nul_fields(fields: dict[str, Any]) -> list[str]:
+    return [name for name, value in fields.items() if any(isinstance(v, str) and "\x00" in v for v in as_list(value))]
+
+
+def _cs_params(obj: CSObject) -> tuple[Any, ...]:
+    """``cs_to_params``, refusing a NUL character (PostgreSQL text and JSONB strings cannot hold one) with the
+    object and attribute named, before the server would abort the transaction over it."""
+    params = cs_to_params(obj)
+    if "\\u0000" in params[5] or any(isinstance(p, str) and "\x00" in p for p in params):
+        fields = {"the identifier": obj.identifier, "the anchor": obj.anchor, "the error": obj.error}
+        bad = _nul_fields(fields | {f"attribute {k!r}": v for k, v in obj.hologram.items()})
+        if bad:
+            raise StoreError(
+                f"connector {obj.connector!r}: cannot store {obj.identifier!r}: {', '.join(bad)} holds a NUL "
+                "character, which PostgreSQL cannot store"
+            )
+    return params
+
+
+def _mv_params(obj: MVObject) -> tuple[Any, ...]:
+    params = mv_to_params(obj)
+    if "\\u0000" in params[1]:
+        bad = _nul_fields({f"attribute {k!r}": v for k, v in obj.attributes.items()})
+        if bad:
+            raise StoreError(
+                f"metaverse {obj.object_type} #{obj.id}: {', '.join(bad)} holds a NUL character, which PostgreSQL "
+                "cannot store"
+            )
+    return params
+
+
+def _unique_violation(exc: pg_errors.UniqueViolation, objs: Sequence[CSObject]) -> StoreError:
+    """The object of a failed batch whose anchor was taken, as the server's detail names it."""
+    detail = exc.diag.message_detail or ""
+    for obj in objs:
+        if obj.anchor is not None and f"=({obj.connector}, {obj.anchor})" in detail:
+            return StoreError(anchor_taken(obj))
+    return StoreError(f"cannot save connector-space objects: an anchor belongs to another object: {detail or exc}")
+
+
+class PostgresStore:
+    def __init__(self, url: str, *, connect_timeout: int = 15) -> None:
+        self.url = mask_url(url)
+        """For display: the password is masked."""
+        options: dict[str, Any] = {"autocommit": True}
+        try:
+            given = conninfo_to_dict(url)
+        except psycopg.ProgrammingError as exc:
+            raise StoreError(f"invalid PostgreSQL URL {self.url}: {scrub(str(exc), url)}") from None
+        if "connect_timeout" not in given:
+            options["connect_timeout"] = connect_timeout
+        if "application_name" not in given:
+            options["application_name"] = "idsync"
+        try:
+            self._db = psycopg.connect(url, **options)
+        except psycopg.Error as exc:
+            reason = scrub(str(exc).strip(), url)
+            raise StoreError(f"cannot connect to the PostgreSQL store at {self.url}: {reason}") from None
+        # JSON columns come back as text and go through the same row conversion as every other store
+        self._db.adapters.register_loader("jsonb", TextLoader)
+        self._depth = 0
+        self._keys = KeyConfig()
+        try:
+            self._migrate()
+            self._keys = key_config_from_text(self.get_meta("key_config"))
+        except BaseException:
+            self._db.close()
+            raise
+
+    # lifecycle -------------------------------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        known = migration_scripts("idsync.store.postgres")
+        with self.transaction():
+            self._db.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            self._db.execute("CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)")
+            version = self.schema_version()
+            newest = known[-1][0] if known else 0
+            if version > newest:
+                raise StoreError(
+                    f"the store at {self.url} has schema version {version}, newer than this idsync knows "
+                    f"({newest}): upgrade idsync"
+                )
+            for number, sql in known:
+                if number > version:
+                    self._db.execute(sql)
+                    self._db.execute("DELETE FROM schema_version")
+                    self._db.execute("INSERT INTO schema_version(version) VALUES (%s)", (number,))
+
+    def schema_version(self) -> int:
+        row = self._db.execute("SELECT max(version) FROM schema_version").fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        with self._db.transaction():
+            self._depth = 1
+            try:
+                yield
+            finally:
+                self._depth = 0
+
+    @contextmanager
+    def object_scope(self) -> Iterator[None]:
+        """One object's work inside a page: rolled back alone when it fails, so the page goes on.
+
+        A failed statement aborts a PostgreSQL transaction; rolling back to the savepoint makes it usable again.
+        Outside a transaction the scope is a transaction of its own.
+        """
+        if not self._depth:
+            with self.transaction():
+                yield
+            return
+        with self._db.transaction():
+            yield
+
+    @contextmanager
+    def savepoint_rollback(self) -> Iterator[None]:
+        """Run work that is always rolled back (``preview``); inside a transaction only this work is undone."""
+        outer = self._depth
+        with self._db.transaction(force_rollback=True):
+            self._depth = outer + 1
+            try:
+                yield
+            finally:
+                self._depth = outer
+
+    def _q(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._db.execute(sql, params).fetchall()
+
+    def _rows_for(self, sql: str, params: Sequence[Any], values: Iterable[Any]) -> Iterator[tuple[Any, ...]]:
+        """The rows of ``sql``, whose last parameter is an array, for the distinct ``values`` in bounded chunks."""
+        for chunk in _chunks(list(dict.fromkeys(values))):
+            yield from self._q(sql, (*params, chunk))
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        return self._db.execute(sql, params).fetchone()
+
+    def _insert_rows(self, table: str, columns: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        if len(rows) < COPY_MIN:
+            with self._db.cursor() as cur:
+                cur.executemany(f"INSERT INTO {table}({columns}) VALUES({_marks(columns)})", rows)
+            return
+        with self._db.cursor() as cur, cur.copy(f"COPY {table}({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def _update_rows(self, table: str, types: dict[str, str], rows: Sequence[tuple[Any, ...]]) -> None:
+        """Overwrite rows ``(id, *values)`` by id: one statement per chunk, each column bound as one array."""
+        if len(rows) == 1:
+            sets = ", ".join(f"{c}=%s" for c in types)
+            self._db.execute(f"UPDATE {table} SET {sets} WHERE id=%s", (*rows[0][1:], rows[0][0]))
+            return
+        latest = list({row[0]: row for row in rows}.values())  # an object saved twice in a batch: the last wins
+        arrays = ", ".join(f"%b::{'text' if t == 'jsonb' else t}[]" for t in ("bigint", *types.values()))
+        sets = ", ".join(f"{c}=v.{c}" + ("::jsonb" if t == "jsonb" else "") for c, t in types.items())
+        sql = f"UPDATE {table} SET {sets} FROM unnest({arrays}) AS v(id, {', '.join(types)}) WHERE {table}.id = v.id"
+        for chunk in _chunks(latest):
+            self._db.execute(sql, [list(column) for column in zip(*chunk, strict=True)])
+
+    # meta, watermarks, locks ---------------------------------------------------------------------------------
+    def _get(self, table: str, key_column: str, column: str, key: str) -> Any:
+        row = self._one(f"SELECT {column} FROM {table} WHERE {key_column}=%s", (key,))
+        return row[0] if row else None
+
+    def _put(self, table: str, key_column: str, key: str, values: dict[str, Any] | None) -> None:
+        """Insert or overwrite the row of ``key``; delete it when ``values`` is None."""
+        if values is None:
+            self._db.execute(f"DELETE FROM {table} WHERE {key_column}=%s", (key,))
+            return
+        columns = ", ".join(values)
+        updates = ", ".join(f"{c}=excluded.{c}" for c in values)
+        self._db.execute(
+            f"INSERT INTO {table}({key_column}, {columns}) VALUES(%s, {_marks(columns)}) "
+            f"ON CONFLICT({key_column}) DO UPDATE SET {updates}",
+            (key, *values.values()),
+        )
+
+    def get_meta(self, key: str) -> str | None:
+        value: str | None = self._get("meta", "key", "value", key)
+        return value
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        self._put("meta", "key", key, None if value is None else {"value": value})
+
+    def get_watermark(self, connector: str) -> str | None:
+        value: str | None = self._get("watermarks", "connector", "value", connector)
+        return value
+
+    def set_watermark(self, connector: str, value: str | None) -> None:
+        self._put(
+            "watermarks", "connector", connector, None if value is None else {"value": value, "updated": time.time()}
+        )
+
+    def acquire_lock(self, name: str, owner: str, ttl_seconds: float) -> bool:
+        # one statement: the row lock ON CONFLICT takes makes two owners racing for it see each other
+        row = self._one(
+            f"INSERT INTO locks(name, owner, expires) VALUES(%s, %s, {NOW} + %s) "
+            "ON CONFLICT(name) DO UPDATE SET owner=excluded.owner, expires=excluded.expires "
+            f"WHERE locks.owner = excluded.owner OR locks.expires <= {NOW} RETURNING owner",
+            (name, owner, float(ttl_seconds)),
+        )
+        return row is not None
+
+    def lock_holder(self, name: str) -> str | None:
+        row = self._one(f"SELECT owner FROM locks WHERE name=%s AND expires > {NOW}", (name,))
+        return str(row[0]) if row else None
+
+    def release_lock(self, name: str, owner: str) -> None:
+        self._db.execute("DELETE FROM locks WHERE name=%s AND owner=%s", (name, owner))
+
+    # connector space ------------------------------------------------------------------------------------------
+    def cs_get(self, cs_id: int) -> CSObject | None:
+        row = self._one(f"SELECT {CS_COLUMNS} FROM cs WHERE id=%s", (cs_id,))
+        return cs_from_row(row) if row else None
+
+    def cs_get_many(self, ids: Iterable[int]) -> dict[int, CSObject]:
+        rows = self._rows_for(f"SELECT {CS_COLUMNS} FROM cs WHERE id = ANY(%b::bigint[])", (), ids)
+        return {row[0]: cs_from_row(row) for row in rows}
+
+    def cs_by_anchor(self, connector: str, anchors: Iterable[str]) -> dict[str, CSObject]:
+        sql = f"SELECT {CS_COLUMNS} FROM cs WHERE connector=%s AND anchor = ANY(%b::text[])"
+        return {row[3]: cs_from_row(row) for row in self._rows_for(sql, (connector,), anchors)}
+
+    def cs_by_identifier(self, connector: str, identifiers: Iterable[str]) -> dict[str, list[CSObject]]:
+        sql = f"SELECT {CS_COLUMNS}, identifier_key FROM cs WHERE connector=%s AND identifier_key = ANY(%b::text[])"
+        rows = self._rows_for(f"{sql} ORDER BY id", (connector,), (identifier_key(i) for i in identifiers))
+        return _grouped((row[-1], cs_from_row(row[:-1])) for row in rows)
+
+    def cs_by_mv(self, mv_ids: Iterable[int]) -> dict[int, list[CSObject]]:
+        rows = self._rows_for(f"SELECT {CS_COLUMNS} FROM cs WHERE mv_id = ANY(%b::bigint[]) ORDER BY id", (), mv_ids)
+        return _grouped((row[7], cs_from_row(row)) for row in rows)
+
+    def _write_cs_keys(self, objs: Sequence[CSObject], keys: KeyConfig, *, replace: bool) -> None:
+        found = {o.id: cs_keys(o, keys.cs[o.connector]) for o in objs if keys.cs.get(o.connector)}
+        self._write_keys("cs_keys", "connector, attribute, value, cs_id", found, replace=replace)
+
+    def _write_mv_keys(self, objs: Sequence[MVObject], keys: KeyConfig, *, replace: bool) -> None:
+        found = {o.id: mv_keys(o, keys.mv[o.object_type]) for o in objs if keys.mv.get(o.object_type)}
+        self._write_keys("mv_keys", "object_type, attribute, value, mv_id", found, replace=replace)
+
+    def _write_keys(self, table: str, columns: str, found: dict[int, list[Any]], *, replace: bool) -> None:
+        """Index rows of the objects whose type has key attributes; ``replace`` first drops what they had."""
+        if not found:
+            return
+        if replace:
+            owner = columns.rsplit(",", 1)[1].strip()
+            self._db.execute(f"DELETE FROM {table} WHERE {owner} = ANY(%b::bigint[])", (list(found),))
+        self._insert_rows(table, columns, [row for rows in found.values() for row in rows])
+
+    def cs_insert(self, obj: CSObject) -> int:
+        with self.transaction():
+            row = self._one(
+                f"INSERT INTO cs({CS_WRITE_COLUMNS}) VALUES({_marks(CS_WRITE_COLUMNS)}) "
+                "ON CONFLICT (connector, anchor) WHERE anchor IS NOT NULL DO NOTHING RETURNING id",
+                _cs_params(obj),
+            )
+            if row is None:
+                raise StoreError(anchor_taken(obj))
+            obj.id = int(row[0])
+            self._write_cs_keys([obj], self._keys, replace=False)
+        return obj.id
+
+    def cs_save(self, objs: Sequence[CSObject]) -> None:
+        if not objs:
+            return
+        with self.transaction():
+            try:
+                self._update_rows("cs", CS_TYPES, [(o.id, *_cs_params(o)) for o in objs])
+            except pg_errors.UniqueViolation as exc:
+                raise _unique_violation(exc, objs) from None
+            self._write_cs_keys(objs, self._keys, replace=True)
+
+    def cs_save_links(self, objs: Sequence[CSObject]) -> None:
+        if not objs:
+            return
+        with self.transaction():
+            self._update_rows("cs", CS_LINK_TYPES, [(o.id, *cs_link_params(o)) for o in objs])
+
+    def cs_delete(self, ids: Iterable[int]) -> None:
+        wanted = list(ids)
+        if not wanted:
+            return
+        with self.transaction():
+            for chunk in _chunks(wanted):
+                self._db.execute("DELETE FROM cs WHERE id = ANY(%b::bigint[])", (chunk,))
+                self._db.execute("DELETE FROM cs_keys WHERE cs_id = ANY(%b::bigint[])", (chunk,))
+
+    def cs_mark_seen(self, connector: str, ids: Iterable[int], marker: int) -> None:
+        with self.transaction():
+            for chunk in _chunks(list(ids)):
+                self._db.execute("UPDATE cs SET last_seen=%s WHERE id = ANY(%b::bigint[])", (marker, chunk))
+
+    def cs_unseen(self, connector: str, marker: int, after_id: int, limit: int) -> list[CSObject]:
+        rows = self._q(
+            f"SELECT {CS_COLUMNS} FROM cs WHERE connector=%s AND anchor IS NOT NULL AND last_seen<>%s AND id>%s "
+            "ORDER BY id LIMIT %s",
+            (connector, marker, after_id, limit),
+        )
+        return [cs_from_row(r) for r in rows]
+
+    def _cs_where(self, flt: CSFilter) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        for column, value in (("connector", flt.connector), ("object_type", flt.object_type)):
+            if value is not None:
+                clauses.append(f"{column}=%s")
+                params.append(value)
+        for column, wanted in (
+            ("pending_import", flt.pending_import),
+            ("pending_export", flt.pending_export),
+            ("error", flt.error),
+            ("unconfirmed", flt.unconfirmed),
+        ):
+            if wanted:
+                clauses.append(f"{column} IS NOT NULL")
+        if flt.export_op is not None:
+            clauses.append("export_op=%s")
+            params.append(flt.export_op)
+        if flt.link_states:
+            clauses.append("link_state = ANY(%b::text[])")
+            params.append(list(flt.link_states))
+        if flt.identifier_like is not None:
+            clauses.append("identifier_key LIKE %s ESCAPE '\\'")
+            params.append(flt.identifier_like.casefold())
+        if flt.attribute is not None and flt.value is not None:
+            clauses.append(_json_values_match("hologram", "= lower(%s)"))
+            params.extend([flt.attribute, flt.attribute, flt.value, flt.attribute, flt.value])
+        where = " AND ".join(clauses) if clauses else "true"
+        return where, params
+
+    def cs_page(self, flt: CSFilter, after_id: int, limit: int) -> list[CSObject]:
+        where, params = self._cs_where(flt)
+        rows = self._q(
+            f"SELECT {CS_COLUMNS} FROM cs WHERE {where} AND id>%s ORDER BY id LIMIT %s", [*params, after_id, limit]
+        )
+        return [cs_from_row(r) for r in rows]
+
+    def cs_count(self, flt: CSFilter) -> int:
+        where, params = self._cs_where(flt)
+        row = self._one(f"SELECT count(*) FROM cs WHERE {where}", params)
+        return int(row[0]) if row else 0
+
+    def cs_find(self, connector: str, attribute: str, values: Iterable[str]) -> dict[str, list[int]]:
+        sql = "SELECT value, cs_id FROM cs_keys WHERE connector=%s AND attribute=%s AND value = ANY(%b::text[])"
+        return _grouped(self._rows_for(f"{sql} ORDER BY cs_id", (connector, attribute), values))
+
+    # metaverse ------------------------------------------------------------------------------------------------
+    def mv_get(self, mv_id: int) -> MVObject | None:
+        row = self._one(f"SELECT {MV_COLUMNS} FROM mv WHERE id=%s", (mv_id,))
+        return mv_from_row(row) if row else None
+
+    def mv_get_many(self, ids: Iterable[int]) -> dict[int, MVObject]:
+        rows = self._rows_for(f"SELECT {MV_COLUMNS} FROM mv WHERE id = ANY(%b::bigint[])", (), ids)
+        return {row[0]: mv_from_row(row) for row in rows}
+
+    def mv_insert(self, obj: MVObject) -> int:
+        with self.transaction():
+            row = self._one(
+                f"INSERT INTO mv({MV_WRITE_COLUMNS}) VALUES({_marks(MV_WRITE_COLUMNS)}) RETURNING id",
+                _mv_params(obj),
+            )
+            assert row is not None
+            obj.id = int(row[0])
+            self._write_mv_keys([obj], self._keys, replace=False)
+        return obj.id
+
+    def mv_save(self, objs: Sequence[MVObject]) -> None:
+        if not objs:
+            return
+        with self.transaction():
+            self._update_rows("mv", MV_TYPES, [(o.id, *_mv_params(o)) for o in objs])
+            self._write_mv_keys(objs, self._keys, replace=True)
+
+    def mv_delete(self, ids: Iterable[int]) -> None:
+        wanted = list(ids)
+        if not wanted:
+            return
+        with self.transaction():
+            for chunk in _chunks(wanted):
+                for table, column in (("mv", "id"), ("mv_keys", "mv_id"), ("unresolved", "mv_id")):
+                    self._db.execute(f"DELETE FROM {table} WHERE {column} = ANY(%b::bigint[])", (chunk,))
+
+    def mv_find(self, object_type: str, attribute: str, values: Iterable[str]) -> dict[str, list[int]]:
+        sql = "SELECT value, mv_id FROM mv_keys WHERE object_type=%s AND attribute=%s AND value = ANY(%b::text[])"
+        return _grouped(self._rows_for(f"{sql} ORDER BY mv_id", (object_type, attribute), values))
+
+    def mv_page(self, object_type: str | None, after_id: int, limit: int) -> list[MVObject]:
+        if object_type is None:
+            rows = self._q(f"SELECT {MV_COLUMNS} FROM mv WHERE id>%s ORDER BY id LIMIT %s", (after_id, limit))
+        else:
+            rows = self._q(
+                f"SELECT {MV_COLUMNS} FROM mv WHERE object_type=%s AND id>%s ORDER BY id LIMIT %s",
+                (object_type, after_id, limit),
+            )
+        return [mv_from_row(r) for r in rows]
+
+    def mv_count(self, object_type: str | None = None) -> int:
+        if object_type is None:
+            row = self._one("SELECT count(*) FROM mv")
+        else:
+            row = self._one("SELECT count(*) FROM mv WHERE object_type=%s", (object_type,))
+        return int(row[0]) if row else 0
+
+    def mv_search(self, object_type: str | None, attribute: str, value: str, limit: int) -> list[MVObject]:
+        """Objects whose attribute (any value of a multi-valued one) matches ``value``, ``*`` a wildcard, in any
+        case."""
+        pattern = like_pattern(value)
+        match = _json_values_match("attributes", "LIKE lower(%s) ESCAPE '\\'")
+        params: list[Any] = [attribute, attribute, pattern, attribute, pattern]
+        where = match
+        if object_type:
+            where = f"object_type=%s AND {match}"
+            params.insert(0, object_type)
+        rows = self._q(f"SELECT {MV_COLUMNS} FROM mv WHERE {where} ORDER BY id LIMIT %s", [*params, limit])
+        return [mv_from_row(r) for r in rows]
+
+    # keys -----------------------------------------------------------------------------------------------------
+    def configure_keys(self, keys: KeyConfig) -> bool:
+        if keys.fingerprint() == self._keys.fingerprint():
+            self._keys = keys
+            return False
+        with self.transaction():
+            self._db.execute("DELETE FROM mv_keys")
+            self._db.execute("DELETE FROM cs_keys")
+            for object_type in keys.mv:
+                for page in id_pages(partial(self.mv_page, object_type, limit=REBUILD_PAGE)):
+                    self._write_mv_keys(page, keys, replace=False)
+            for connector in keys.cs:
+                for cs_page in id_pages(partial(self.cs_page, CSFilter(connector=connector), limit=REBUILD_PAGE)):
+                    self._write_cs_keys(cs_page, keys, replace=False)
+            self.set_meta("key_config", key_config_to_text(keys))
+        self._keys = keys
+        return True
+
+    # unresolved references ----------------------------------------------------------------------------------
+    def unresolved_set(self, mv_id: int, attribute: str, direction: str, rows: Sequence[Unresolved]) -> None:
+        with self.transaction():
+            self._db.execute(
+                "DELETE FROM unresolved WHERE mv_id=%s AND attribute=%s AND direction=%s", (mv_id, attribute, direction)
+            )
+            self._insert_rows(
+                "unresolved",
+                UNRESOLVED_COLUMNS,
+                [(r.direction, r.mv_id, r.attribute, r.connector, r.ref) for r in rows],
+            )
+
+    def unresolved_waiting_for(self, direction: str, connector: str, refs: Iterable[str]) -> list[Unresolved]:
+        sql = (
+            f"SELECT {UNRESOLVED_COLUMNS} FROM unresolved WHERE direction=%s AND connector=%s AND ref = ANY(%b::text[])"
+        )
+        return [Unresolved(*r) for r in self._rows_for(sql, (direction, connector), refs)]
+
+    def unresolved_for_mv(self, mv_ids: Iterable[int]) -> list[Unresolved]:
+        sql = f"SELECT {UNRESOLVED_COLUMNS} FROM unresolved WHERE mv_id = ANY(%b::bigint[])"
+        return [Unresolved(*r) for r in self._rows_for(sql, (), mv_ids)]
+
+    def unresolved_all(self) -> list[Unresolved]:
+        return [Unresolved(*r) for r in self._q(f"SELECT {UNRESOLVED_COLUMNS} FROM unresolved")]
+
+    def unresolved_count(self) -> int:
+        row = self._one("SELECT count(*) FROM unresolved")
+        return int(row[0]) if row else 0
+
+    # runs --------------------------------------------------------------------------------------------------------
+    def run_start(self, profile: str, staging: bool) -> RunResult:
+        now = time.time()
+        row = self._one(
+            "INSERT INTO runs(profile, status, staging, started) VALUES(%s, %s, %s, %s) RETURNING id",
+            (profile, RunStatus.IN_PROGRESS.value, staging, now),
+        )
+        assert row is not None
+        return RunResult(int(row[0]), profile, RunStatus.IN_PROGRESS, now, None, staging)
+
+    def run_finish(self, run: RunResult) -> None:
+        run.ended = run.ended or time.time()
+        self._db.execute("UPDATE runs SET status=%s, ended=%s WHERE id=%s", (run.status.value, run.ended, run.id))
+
+    def set_run_status(self, run_id: int, status: RunStatus) -> None:
+        now = time.time()
+        with self.transaction():
+            self._db.execute(
+                "UPDATE runs SET status=%s, ended=coalesce(ended, %s) WHERE id=%s", (status.value, now, run_id)
+            )
+            self._db.execute(
+                "UPDATE steps SET status=%s, ended=coalesce(ended, %s) WHERE run_id=%s AND status=%s",
+                (status.value, now, run_id, RunStatus.IN_PROGRESS.value),
+            )
+
+    def step_start(self, run: RunResult, connector: str, kind: StepKind) -> StepResult:
+        now = time.time()
+        index = len(run.steps)
+        row = self._one(
+            "INSERT INTO steps(run_id, idx, connector, kind, status, started) VALUES(%s, %s, %s, %s, %s, %s) "
+            "RETURNING id",
+            (run.id, index, connector, kind.value, RunStatus.IN_PROGRESS.value, now),
+        )
+        assert row is not None
+        step = StepResult(int(row[0]), run.id, index, connector, kind, started=now)
+        run.steps.append(step)
+        return step
+
+    def step_save(self, step: StepResult) -> None:
+        self._db.execute(
+            "UPDATE steps SET status=%s, counters=%s, ended=%s, message=%s WHERE id=%s",
+            (step.status.value, dumps(step.counters.to_json()), step.ended, step.message, step.id),
+        )
+
+    def add_errors(self, rows: Sequence[ErrorRow]) -> None:
+        if not rows:
+            return
+        with self.transaction():
+            self._insert_rows("errors", ERROR_INSERT_COLUMNS, [error_params(r) for r in rows])
+
+    def _runs_where(self, where: str, params: Sequence[Any], order: str) -> list[RunResult]:
+        """Runs with their steps, in two statements however many runs there are."""
+        runs = [run_from_row(r) for r in self._q(f"SELECT {RUN_COLUMNS} FROM runs WHERE {where} {order}", params)]
+        if runs:
+            by_id = {r.id: r for r in runs}
+            for row in self._q(
+                f"SELECT {STEP_COLUMNS} FROM steps WHERE run_id = ANY(%b::bigint[]) ORDER BY run_id, idx",
+                (list(by_id),),
+            ):
+                by_id[row[1]].steps.append(step_from_row(row))
+        return runs
+
+    def runs(self, limit: int = 20, before: int | None = None) -> list[RunResult]:
+        if before is None:
+            return self._runs_where("true", (limit,), "ORDER BY id DESC LIMIT %s")
+        return self._runs_where("id<%s", (before, limit), "ORDER BY id DESC LIMIT %s")
+
+    def run_get(self, run_id: int) -> RunResult | None:
+        found = self._runs_where("id=%s", (run_id,), "")
+        return found[0] if found else None
+
+    def interrupted_runs(self) -> list[RunResult]:
+        return self._runs_where("status=%s", (RunStatus.IN_PROGRESS.value,), "ORDER BY id")
+
+    def errors(self, run_id: int | None = None, step_id: int | None = None, limit: int = 1000) -> list[ErrorRow]:
+        where, params = equal_where("%s", run_id=run_id, step_id=step_id)
+        rows = self._q(f"SELECT {ERROR_COLUMNS} FROM errors WHERE {where} ORDER BY id LIMIT %s", [*params, limit])
+        return [ErrorRow(*r) for r in rows]
+
+    def errors_for_cs(self, cs_id: int, limit: int = 20) -> list[ErrorRow]:
+        rows = self._q(f"SELECT {ERROR_COLUMNS} FROM errors WHERE cs_id=%s ORDER BY id DESC LIMIT %s", (cs_id, limit))
+        return [ErrorRow(*r) for r in rows]
+
+    # approvals ---------------------------------------------------------------------------------------------------
+    def approval_get(self, connector: str) -> int:
+        return int(self._get("approvals", "connector", "count", connector) or 0)
+
+    def approval_set(self, connector: str, count: int) -> None:
+        self._put("approvals", "connector", connector, {"count": count, "approved": time.time()} if count > 0 else None)
+
+    # audit ------------------------------------------------------------------------------------------------------
+    def audit_add(self, rows: Sequence[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        now = time.time()
+        with self.transaction():
+            self._insert_rows("audit", AUDIT_INSERT_COLUMNS, [audit_params(r, now) for r in rows])
+
+    def audit_search(
+        self, *, cs_id: int | None = None, run_id: int | None = None, limit: int = 100
+    ) -> Iterator[dict[str, Any]]:
+        where, params = equal_where("%s", cs_id=cs_id, run_id=run_id)
+        rows = self._q(f"SELECT {AUDIT_COLUMNS} FROM audit WHERE {where} ORDER BY id DESC LIMIT %s", [*params, limit])
+        for row in rows:
+            yield audit_from_row(row)
+
+
+def open_postgres(url: str) -> PostgresStore:
+    return PostgresStore(url)

@@ -1,0 +1,92 @@
+"""Killed at any moment (SIGKILL) and run again, the engine reaches the state of an uninterrupted run: no change
+lost, no object created twice. A real `idsync` process is killed at random points of import, sync and export."""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from idsync.cli.quickstart import write_workspace
+from idsync.testing.people import apply_changes
+
+TRIALS = int(os.environ.get("IDSYNC_CRASH_TRIALS", "6"))
+PEOPLE = 400
+
+
+def idsync(workspace: Path, *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "idsync", "-C", str(workspace), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def finish(workspace: Path) -> None:
+    """Run cycles until one exports nothing (convergence), at most a few."""
+    for _ in range(4):
+        done = subprocess.run(
+            [sys.executable, "-m", "idsync", "-C", str(workspace), "cycle", "--json"], capture_output=True, timeout=300
+        )
+        assert done.returncode == 0, done.stderr.decode() + done.stdout.decode()[-2000:]
+        status = subprocess.run(
+            [sys.executable, "-m", "idsync", "-C", str(workspace), "status", "--json"], capture_output=True, check=True
+        ).stdout.decode()
+        if '"pending_exports": 0' in status and '"pending_imports": 0' in status:
+            return
+    raise AssertionError(f"no convergence after 4 cycles: {status}")
+
+
+def target_rows(workspace: Path) -> dict[str, dict[str, str]]:
+    path = workspace / "data" / "directory.csv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    ids = [r["employeeId"] for r in rows]
+    assert len(ids) == len(set(ids)), "an object was created twice in the target"
+    upns = [r["userPrincipalName"] for r in rows]
+    assert len(upns) == len(set(upns)), "two objects were given the same userPrincipalName"
+    return {r["employeeId"]: {k: v for k, v in r.items() if k != "userPrincipalName"} for r in rows}
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace after a first full cycle, and HR changes waiting to be synchronized."""
+    root = tmp_path_factory.mktemp("crash") / "base"
+    write_workspace(root, people=PEOPLE, seed=11)
+    finish(root)
+    apply_changes(root / "data" / "hr.csv", 60, seed=5)
+    return root
+
+
+@pytest.fixture(scope="module")
+def expected(baseline: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
+    reference = tmp_path_factory.mktemp("crash") / "reference"
+    shutil.copytree(baseline, reference)
+    finish(reference)
+    return target_rows(reference)
+
+
+@pytest.mark.parametrize("trial", range(TRIALS))
+def test_sigkill_at_a_random_point_then_rerun_converges(
+    trial: int, baseline: Path, expected: dict[str, dict[str, str]], tmp_path: Path
+) -> None:
+    workspace = tmp_path / "ws"
+    shutil.copytree(baseline, workspace)
+    rnd = random.Random(1000 + trial)
+    # the first kill lands anywhere in a cycle (import, sync, export, confirming import); later ones again
+    for _ in range(rnd.randint(1, 3)):
+        proc = idsync(workspace, "cycle")
+        time.sleep(rnd.uniform(0.3, 2.5))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+    finish(workspace)
+    assert target_rows(workspace) == expected

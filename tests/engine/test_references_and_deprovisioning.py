@@ -1,0 +1,132 @@
+"""References through links both ways, deprovisioning actions and the MV deletion rule."""
+
+from __future__ import annotations
+
+import pytest
+from lab import HR_TO_DIR, Lab, ok, person, step
+
+from idsync.model import AttributeSpec, AttributeType, LinkState, ObjectTypeSchema, Schema
+
+DIR_SCHEMA = Schema(
+    {"user": ObjectTypeSchema("user", {"accountEnabled": AttributeSpec("accountEnabled", AttributeType.BOOLEAN)})}
+)
+
+
+def test_manager_references_resolve_in_and_out_including_same_run_provisioning(lab: Lab) -> None:
+    hr, target = lab.directory("hr"), lab.directory("dir")
+    # the employee sorts before the manager: the manager is provisioned after the employee in the same sync
+    person(hr, "1", "Emp", "Loyee", manager="9")
+    person(hr, "9", "Man", "Ager")
+    lab.configure(HR_TO_DIR)
+    run = ok(lab.cycle())
+    mv_emp, mv_man = lab.mv_by("employeeId", "1"), lab.mv_by("employeeId", "9")
+    assert mv_emp.attributes["manager"] == str(mv_man.id)
+    emp = target.find("uid=1,ou=people")
+    man = target.find("uid=9,ou=people")
+    assert emp is not None and man is not None
+    assert emp.attributes["manager"] == man.anchor  # the target's own key for the manager, known only after its add
+    assert step(run, "dir", "export").counters.adds == 2
+    again = ok(lab.cycle())
+    assert step(again, "dir", "export").counters.updates == 0
+
+
+def test_unresolved_reference_waits_and_resolves_at_a_later_sync(lab: Lab) -> None:
+    hr = lab.directory("hr")
+    lab.directory("dir")
+    person(hr, "1", "Emp", "Loyee", manager="9")
+    lab.configure(HR_TO_DIR)
+    ok(lab.cycle())
+    assert "manager" not in lab.mv_by("employeeId", "1").attributes
+    with lab.open() as ws:
+        waiting = ws.store.unresolved_for_mv([lab.mv_by("employeeId", "1").id])
+    assert [(u.direction, u.attribute, u.ref) for u in waiting] == [("in", "manager", "9")]
+    person(hr, "9", "Man", "Ager")
+    ok(lab.cycle())
+    assert lab.mv_by("employeeId", "1").attributes["manager"] == str(lab.mv_by("employeeId", "9").id)
+    target = lab.dirs["dir"]
+    emp, man = target.find("uid=1,ou=people"), target.find("uid=9,ou=people")
+    assert emp is not None and man is not None and emp.attributes["manager"] == man.anchor
+
+
+def test_rename_through_the_identifier_flow(lab: Lab) -> None:
+    hr, target = lab.directory("hr"), lab.directory("dir")
+    person(hr, "1", "Ann", "Lee", department="Sales")
+    by_department = 'Join("", "uid=", [employeeId], ",ou=", [department])'
+    lab.configure(HR_TO_DIR.replace('Join("", "uid=", [employeeId], ",ou=people")', by_department))
+    ok(lab.cycle())
+    anchor = target.find("uid=1,ou=Sales").anchor  # type: ignore[union-attr]
+    person(hr, "1", "Ann", "Lee", department="Legal")
+    run = ok(lab.cycle())
+    assert step(run, "dir", "export").counters.renames == 1
+    moved = target.get(anchor)
+    assert moved is not None and moved.identifier == "uid=1,ou=Legal" and moved.attributes["department"] == "Legal"
+    assert ("add", "uid=1,ou=Legal") not in target.exported
+
+
+@pytest.mark.parametrize("action", ["delete", "disable", "disconnect", "keep"])
+def test_deprovisioning_actions_when_an_object_leaves_scope(lab: Lab, action: str) -> None:
+    hr, target = lab.directory("hr"), lab.directory("dir", schema=DIR_SCHEMA)
+    person(hr, "1", "Ann", "Lee")
+    person(hr, "2", "Bob", "Ray")
+    lab.configure(HR_TO_DIR.replace("deprovision: disable", f"deprovision: {action}"))
+    ok(lab.cycle())
+    anchor = target.find("uid=1,ou=people").anchor  # type: ignore[union-attr]
+    person(hr, "1", "Ann", "Lee", status="leaver", department="Gone")
+    run = ok(lab.cycle())
+    obj = target.get(anchor)
+    cs = next(c for c in lab.cs_objects("dir") if c.anchor == anchor) if action != "delete" else None
+    if action == "delete":
+        assert obj is None and step(run, "dir", "export").counters.deletes == 1
+        assert not any(c.anchor == anchor for c in lab.cs_objects("dir"))
+    elif action == "disable":
+        assert obj is not None and obj.attributes["accountEnabled"] is False
+        assert obj.attributes["department"] == "Sales"  # disabled objects stop flowing
+        assert cs is not None and cs.mv_id is not None
+    elif action == "disconnect":
+        assert obj is not None and obj.attributes["accountEnabled"] is True
+        assert cs is not None and cs.mv_id is None and cs.link_state is LinkState.DISCONNECTOR
+    else:
+        assert obj is not None and obj.attributes["accountEnabled"] is True and obj.attributes["department"] == "Sales"
+        assert cs is not None and cs.mv_id is not None
+    assert target.find("uid=2,ou=people") is not None
+    second = ok(lab.cycle())
+    assert step(second, "dir", "export").counters.updates == 0
+
+
+def test_authoritative_source_delete_deletes_mv_and_deprovisions(lab: Lab) -> None:
+    hr, target = lab.directory("hr"), lab.directory("dir")
+    person(hr, "1", "Ann", "Lee")
+    lab.configure(HR_TO_DIR.replace("deprovision: disable", "deprovision: delete"))
+    ok(lab.cycle())
+    assert len(target) == 1
+    hr.delete("1")
+    run = ok(lab.cycle())
+    assert step(run, "hr", "delta-sync").counters.mv_deletes == 1
+    assert lab.mv_objects() == [] and len(target) == 0 and lab.cs_objects("dir") == []
+
+
+def test_last_connector_rule_keeps_the_mv_object_while_a_target_is_linked(lab: Lab) -> None:
+    hr, target = lab.directory("hr"), lab.directory("dir")
+    person(hr, "1", "Ann", "Lee")
+    last = "deletion: {when: last-connector}"
+    lab.configure(HR_TO_DIR.replace("deletion: {when: authoritative, authoritative: [hr]}", last))
+    ok(lab.cycle())
+    hr.delete("1")
+    ok(lab.cycle())
+    (mv,) = lab.mv_objects()
+    assert mv.attributes == {}  # every value it had came from HR
+    assert len(target) == 1 and lab.cs_objects("dir")[0].mv_id == mv.id
+
+
+def test_deleting_a_referenced_object_clears_the_reference_without_a_full_sync(lab: Lab) -> None:
+    hr = lab.directory("hr")
+    lab.directory("dir")
+    person(hr, "1", "Emp", "Loyee", manager="9")
+    person(hr, "9", "Man", "Ager")
+    lab.configure(HR_TO_DIR)
+    ok(lab.cycle())
+    hr.delete("9")
+    ok(lab.cycle())
+    assert "manager" not in lab.mv_by("employeeId", "1").attributes
+    emp = lab.dirs["dir"].find("uid=1,ou=people")
+    assert emp is not None and "manager" not in emp.attributes

@@ -1,0 +1,108 @@
+"""Deletion threshold, staging mode, error limit, export confirmation and re-export."""
+
+from __future__ import annotations
+
+from lab import HR_TO_DIR, Lab, ok, person, step
+
+from idsync.engine.run_profiles import Runner, RunOptions
+from idsync.model import RunStatus, StepKind
+
+DELETE_ON_LEAVE = HR_TO_DIR.replace("deprovision: disable", "deprovision: delete")
+
+
+def populate(lab: Lab, n: int, threshold: str = "") -> None:
+    hr = lab.directory("hr")
+    lab.directory("dir")
+    for i in range(n):
+        person(hr, f"{i:03}", f"G{i}", f"S{i}")
+    lab.configure(DELETE_ON_LEAVE + threshold)
+    ok(lab.cycle())
+    assert len(lab.dirs["dir"]) == n
+
+
+def test_deletion_threshold_stops_the_export_until_approved(lab: Lab) -> None:
+    populate(lab, 12, "safety: {deletion_threshold: 5}\n")
+    for i in range(8):
+        lab.dirs["hr"].delete(f"{i:03}")
+    run = lab.cycle()
+    export = step(run, "dir", "export")
+    assert export.status is RunStatus.STOPPED_DELETION_THRESHOLD and run.status is RunStatus.STOPPED_DELETION_THRESHOLD
+    assert "8 pending deletes" in (export.message or "") and "idsync approve-deletes dir" in (export.message or "")
+    assert len(lab.dirs["dir"]) == 12  # nothing was written
+    assert not [s for s in run.steps if s.connector == "dir" and s.kind is StepKind.CONFIRMING_IMPORT]
+    with lab.open() as ws:
+        ws.store.approval_set("dir", 8)
+    run = ok(lab.cycle())
+    assert step(run, "dir", "export").counters.deletes == 8 and len(lab.dirs["dir"]) == 4
+    with lab.open() as ws:
+        assert ws.store.approval_get("dir") == 0  # an approval is used once
+
+
+def test_deletion_threshold_as_a_percentage(lab: Lab) -> None:
+    populate(lab, 10, "safety: {deletion_threshold: null, deletion_threshold_percent: 25}\n")
+    for i in range(3):
+        lab.dirs["hr"].delete(f"{i:03}")
+    run = lab.cycle()
+    assert step(run, "dir", "export").status is RunStatus.STOPPED_DELETION_THRESHOLD
+    assert "30.0% of the connector space" in (step(run, "dir", "export").message or "")
+
+
+def test_staging_mode_computes_everything_and_writes_nothing(lab: Lab) -> None:
+    hr = lab.directory("hr")
+    lab.directory("dir")
+    person(hr, "1", "Ann", "Lee")
+    person(hr, "2", "Bob", "Ray")
+    lab.configure(HR_TO_DIR)
+    run = ok(lab.cycle(staging=True))
+    assert run.staging
+    export = step(run, "dir", "export")
+    assert export.counters.adds == 2 and export.counters.exported_pending == 2
+    assert "staging mode" in (export.message or "")
+    assert len(lab.dirs["dir"]) == 0
+    pending = lab.cs_objects("dir", pending_export=True)
+    assert sorted(c.identifier for c in pending) == ["uid=1,ou=people", "uid=2,ou=people"]
+    run = ok(lab.cycle())
+    assert step(run, "dir", "export").counters.adds == 2 and len(lab.dirs["dir"]) == 2
+
+
+def test_error_limit_stops_the_step(lab: Lab) -> None:
+    hr = lab.directory("hr")
+    lab.directory("dir")
+    for i in range(30):
+        hr.add("person", f"{i:03}", {"employeeId": f"{i:03}", "givenName": "X", "status": "active"}, anchor=f"{i:03}")
+    failing = "displayName: 'Error(\"no display name\")'"
+    lab.configure(HR_TO_DIR.replace("displayName: 'Join(\" \", [givenName], [sn])'", failing))
+    with lab.open() as ws:
+        run = Runner(ws, RunOptions(error_limit=10)).run_steps(
+            "t", [("hr", StepKind.FULL_IMPORT), ("hr", StepKind.FULL_SYNC), ("dir", StepKind.EXPORT)]
+        )
+    sync = step(run, "hr", "full-sync")
+    assert sync.status is RunStatus.STOPPED_ERROR_LIMIT and sync.counters.errors == 10
+    assert sync.counters.projections == 0  # the failed objects' work was rolled back, counts included
+    assert step(run, "dir", "export").status is RunStatus.SUCCESS  # another connector goes on
+    assert run.status is RunStatus.STOPPED_ERROR_LIMIT
+
+
+def test_a_target_that_keeps_another_value_is_re_exported_then_reported_once(lab: Lab) -> None:
+    hr, target = lab.directory("hr"), lab.directory("dir")
+    target.normalize("displayName", lambda v: v.upper())
+    person(hr, "1", "Ann", "Lee")
+    lab.configure(HR_TO_DIR + "safety: {export_confirmation_tries: 2}\n")
+    first = ok(lab.cycle())
+    assert step(first, "dir", "export").counters.adds == 1
+    second = lab.cycle()
+    assert step(second, "dir", "export").counters.updates == 1  # re-exported once
+    errors = [e for e in lab.errors(second) if e.code == "export-not-confirmed"]
+    assert len(errors) == 1 and "'ANN LEE' instead of 'Ann Lee'" in errors[0].reason
+    assert errors[0].attribute == "displayName" and errors[0].identifier == "uid=1,ou=people"
+    updates = [op for op, ident in target.exported if op == "update"]
+    assert len(updates) == 1
+    # no loop: neither delta cycles nor a full sync send it again, and it is not reported again
+    third = ok(lab.cycle())
+    full = ok(lab.run(("hr", "full-sync"), ("dir", "full-sync"), ("dir", "export"), ("dir", "full-import")))
+    assert step(third, "dir", "export").counters.updates == 0 and step(full, "dir", "export").counters.updates == 0
+    assert [op for op, _ in target.exported if op == "update"] == updates
+    # a new wanted value is exported normally
+    person(hr, "1", "Ann", "Lee-Smith")
+    fourth = lab.cycle()
+    assert step(fourth, "dir", "export").counters.updates == 1
