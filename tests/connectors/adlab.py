@@ -20,6 +20,8 @@ from idsync.testing.directories import DirectoryServerUnavailable, SambaDC
 
 USER_CLASSES = ("top", "person", "organizationalPerson", "user")
 Entries = list[tuple[str, dict[str, list[str | bytes]]]]
+BINARY = frozenset({"objectguid", "objectsid", "ms-ds-consistencyguid", "unicodepwd"})
+"""Attributes ldapsearch shows in base64 that are bytes; its other base64 values are UTF-8 text."""
 
 
 class Secrets:
@@ -103,7 +105,7 @@ def group_ldif(parent: str, name: str, members: Iterable[str] = (), group_type: 
 
 
 def read(dc: SambaDC, dn: str, *attributes: str) -> dict[str, list[str | bytes]]:
-    """One entry as ldapsearch prints it: text values as str, base64 (``::``) values as bytes; {} when missing."""
+    """One entry as ldapsearch prints it (binary attributes as bytes, the rest as text); {} when missing."""
     try:
         text = dc.tools.search(dn, "(objectClass=*)", *attributes, scope="base")
     except DirectoryServerUnavailable as exc:
@@ -127,9 +129,10 @@ def parse_ldif(text: str) -> Entries:
                 continue
             key, _, value = line.partition(":")
             if value.startswith(":"):
-                parsed: str | bytes = base64.b64decode(value[1:].strip())
+                raw = base64.b64decode(value[1:].strip())
+                parsed: str | bytes = raw if key.lower() in BINARY else raw.decode("utf-8")
                 if key == "dn":
-                    dn = parsed.decode("utf-8") if isinstance(parsed, bytes) else parsed
+                    dn = raw.decode("utf-8")
                     continue
             else:
                 parsed = value.strip()
@@ -142,11 +145,18 @@ def parse_ldif(text: str) -> Entries:
     return out
 
 
-def can_bind(dc: SambaDC, user: str, password: str) -> bool:
+def bind_result(dc: SambaDC, user: str, password: str) -> str:
+    """``ok``, ``must-change`` (the password is right and must be changed: AD's "data 773") or ``refused``."""
     tls = Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=str(dc.ca_file))
     server = Server("127.0.0.1", port=636, use_ssl=True, tls=tls, get_info=NONE)
     conn = Connection(server, user, password)
     try:
-        return bool(conn.bind())
+        if conn.bind():
+            return "ok"
+        return "must-change" if "data 773" in str(conn.result.get("message")) else "refused"
     finally:
         conn.unbind()
+
+
+def can_bind(dc: SambaDC, user: str, password: str) -> bool:
+    return bind_result(dc, user, password) == "ok"
