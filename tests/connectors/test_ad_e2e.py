@@ -2,8 +2,9 @@
 
 Users get initial passwords (read from per-user secret files at export, so no password enters the store), are
 enabled or disabled from their HR status, live in the OU of their department, belong to their department's
-group and point at their manager. A leaver is disabled, moved to the leavers OU and taken out of the group. A telephone number changed
-in AD by another LDAP client comes back through DirSync and reaches the metaverse, where AD is authoritative.
+group and point at their manager. A leaver is disabled, moved to the leavers OU and taken out of the group. A
+telephone number changed in AD by another LDAP client comes back through DirSync and reaches the metaverse,
+where AD is authoritative.
 """
 
 from __future__ import annotations
