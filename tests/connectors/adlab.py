@@ -4,6 +4,7 @@ directory through ldap-utils (the reference client), so checks never go through 
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 import ssl
 from collections.abc import Iterable
@@ -60,6 +61,25 @@ def make_connector(
     config.update(overrides)
     values = {"AD_ADMIN": dc.admin_password, **(secrets_ or {})}
     return connector_type.create("ad", config, ConnectorContext(workspace=".", secrets=Secrets(values)))
+
+
+PASSWORD_ENV = "IDSYNC_TEST_AD_PASSWORD"
+
+
+def ad_block(dc: SambaDC, containers: list[str], **extra: Any) -> str:
+    """An ``ad`` connector block of a workspace (YAML flow mapping) for the session's DC; the administrator's
+    password comes from the environment variable ``PASSWORD_ENV``."""
+    fields = {
+        "type": "ad",
+        "url": dc.ldaps_url,
+        "ca_file": str(dc.ca_file),
+        "bind_dn": dc.admin_dn,
+        "password": f"${{env:{PASSWORD_ENV}}}",
+        "base_dn": dc.base_dn,
+        "containers": containers,
+        **extra,
+    }
+    return json.dumps(fields, ensure_ascii=False)
 
 
 def pages(found: Iterable[ImportPage]) -> tuple[list[ImportRecord], list[ImportIssue], str | None]:

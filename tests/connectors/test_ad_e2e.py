@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from adlab import bind_result, read, search, strong_password
+from adlab import PASSWORD_ENV, ad_block, bind_result, read, search, strong_password
 
 from idsync.engine.run_profiles import Runner
 from idsync.engine.workspace import Workspace
@@ -40,16 +40,7 @@ CONFIG = """
 connectors:
   departments: {{type: csv, path: departments.csv, object_type: department, anchor: code}}
   hr: {{type: csv, path: hr.csv, object_type: person, anchor: employeeId, columns: {{managerId: reference}}}}
-  corp:
-    type: ad
-    url: {url}
-    ca_file: {ca}
-    bind_dn: "{admin}"
-    password: "${{env:IDSYNC_TEST_AD_PASSWORD}}"
-    base_dn: "{base}"
-    containers: ["{ou}"]
-    create_parents: true
-    consistency_guid: true
+  corp: {corp}
 metaverse:
   department:
     attributes: {{code: string, name: string}}
@@ -187,10 +178,9 @@ def user(dc: SambaDC, ou: str, employee: str) -> tuple[str, dict[str, list[Any]]
 
 @pytest.fixture
 def workspace(tmp_path: Path, samba_dc: SambaDC, samba_ou: str, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("IDSYNC_TEST_AD_PASSWORD", samba_dc.admin_password)
-    config = CONFIG.format(
-        url=samba_dc.ldaps_url, ca=samba_dc.ca_file, admin=samba_dc.admin_dn, base=samba_dc.base_dn, ou=samba_ou
-    )
+    monkeypatch.setenv(PASSWORD_ENV, samba_dc.admin_password)
+    corp = ad_block(samba_dc, [samba_ou], create_parents=True, consistency_guid=True)
+    config = CONFIG.format(corp=corp, ou=samba_ou)
     (tmp_path / "idsync.yaml").write_text(textwrap.dedent(config), encoding="utf-8")
     write_csv(tmp_path / "hr.csv", HR_COLUMNS, PEOPLE)
     write_csv(tmp_path / "departments.csv", ["code", "name"], DEPARTMENTS)
