@@ -277,3 +277,31 @@ def test_hr_to_active_directory(workspace: Path, samba_dc: SambaDC, samba_ou: st
     export = steps(fourth, "corp", StepKind.EXPORT).counters
     assert (export.adds, export.updates, export.renames, export.deletes) == (0, 0, 0, 0)
     assert mover_dn != moved_dn
+
+
+def test_bad_input_fails_one_object_with_ads_reason_and_the_rest_goes_on(
+    workspace: Path, samba_dc: SambaDC, samba_ou: str
+) -> None:
+    # AD already has an skierkegaard (Søren's logon name); Chiara's initial password breaks the domain's policy;
+    # Tomás' department makes a UPN-breaking name impossible, so his surname does: "Ruiz Díaz" has a space
+    samba_dc.tools.add(f"dn: CN=Someone Else,{samba_ou}\nobjectClass: user\nsAMAccountName: skierkegaard\n\n")
+    (workspace / "secrets" / "E201.pw").write_text("abc", encoding="utf-8")
+    people = [list(p) for p in PEOPLE]
+    people[3][2] = "Ruiz Díaz"
+    write_csv(workspace / "hr.csv", HR_COLUMNS, [tuple(p) for p in people])
+    run = cycle(workspace)
+    assert run.status is RunStatus.COMPLETED_ERRORS
+    export = steps(run, "corp", StepKind.EXPORT)
+    assert export.counters.adds == len(PEOPLE) - 3 + len(DEPARTMENTS)
+    with Workspace.load(workspace) as ws:
+        errors = {e.identifier: e for e in ws.store.errors(run_id=run.id) if e.connector == "corp"}
+    assert len(errors) == 3, "three objects failed, each with its own error row"
+    assert all(e.identifier and e.identifier in e.reason for e in errors.values())
+    sales = f"OU=Sales,{samba_ou}"
+    duplicate = errors[f"CN=Søren Kierkegaard,{sales}"]
+    assert "samAccountName 'skierkegaard' already in use" in duplicate.reason
+    weak = errors[f"CN=Chiara D'Angelo,{sales}"]
+    assert "check_password_restrictions" in weak.reason and "abc" not in weak.reason
+    upn = errors[f"CN=Tomás Ruiz Díaz,{sales}"]
+    assert upn.attribute == "userPrincipalName" and "spaces" in upn.reason
+    assert len(search(samba_dc, samba_ou, "(employeeID=*)", "cn")) == len(PEOPLE) - 3
