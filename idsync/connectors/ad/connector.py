@@ -129,6 +129,13 @@ class _Prepared:
     """Groups to add the object to or remove it from (``memberOf`` written from the member's side)."""
 
 
+def _parent(dn: str) -> str:
+    """The parent DN, without a full parse when nothing in the DN is escaped or quoted (the usual case)."""
+    if "\\" in dn or '"' in dn:
+        return parent_dn(dn)
+    return dn.split(",", 1)[1] if "," in dn else ""
+
+
 def _truthy(value: Any) -> bool:
     return bool(coerce(AttributeSpec("flag", AttributeType.BOOLEAN), value))
 
@@ -147,6 +154,8 @@ class AdConnector(LdapConnector):
         self._upn_suffixes: list[str] | None = None
         self._naming_context_checked = False
         self._constructed_names: frozenset[str] | None = None
+        self._scope_cache: dict[str, bool] = {}
+        self._containers_lower = [c.lower() for c in config.import_containers()]
 
     # -- schema -----------------------------------------------------------------------------------------------
 
@@ -316,7 +325,7 @@ class AdConnector(LdapConnector):
             managed = [dn for dn in attrs[MEMBER_OF] if self._in_scope(dn)]
             attrs[MEMBER_OF] = managed or None
         attrs["objectGUID"] = record.anchor
-        attrs[CONTAINER] = parent_dn(record.identifier)
+        attrs[CONTAINER] = _parent(record.identifier)
         consistency = entry.get(CONSISTENCY_GUID)
         attrs["sourceAnchor"] = source_anchor(consistency[0] if consistency else guid_bytes(record.anchor))
         uac = attrs.get("userAccountControl")
@@ -330,6 +339,21 @@ class AdConnector(LdapConnector):
             attrs.update(accounts.group_attributes(group_type))
 
     # -- full and delta import --------------------------------------------------------------------------------
+
+    def _in_scope(self, dn: str) -> bool:
+        """Within the containers. Every memberOf value of every user asks, and groups repeat, so answers are
+        remembered (a bounded cache) and the common case — the DN ends with a container as written — skips
+        parsing."""
+        found = self._scope_cache.get(dn)
+        if found is None:
+            lowered = dn.lower()
+            found = any(lowered == c or lowered.endswith("," + c) for c in self._containers_lower) or super()._in_scope(
+                dn
+            )
+            if len(self._scope_cache) >= 50_000:
+                self._scope_cache.clear()
+            self._scope_cache[dn] = found
+        return found
 
     def require_naming_context(self) -> None:
         """DirSync only works from the root of a naming context (the domain), as on Windows."""
