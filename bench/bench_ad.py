@@ -1,4 +1,5 @@
-"""Active Directory connector benchmark against a private Samba AD DC (needs root and free ports 389/636).
+"""Active Directory connector benchmark against a private Samba AD DC (needs root and free ports 389/636), its
+database in LMDB (an ordered uSNChanged index, as Windows has).
 
 A domain of N objects (default 20,000: users and groups of 100 members) is loaded with ldapadd, then, in the
 same run against the same DC:
@@ -28,7 +29,7 @@ import ldap
 from idsync.connectors.ad import AdConnector, connector_type
 from idsync.connectors.base import ConnectorContext, ExportItem
 from idsync.model import AttributeChange, ExportOp, ValueOp
-from idsync.testing.directories import SambaDC
+from idsync.testing.directories import SambaDC, SambaSettings
 
 OBJECTS = int(os.environ.get("BENCH_AD_OBJECTS", "20000"))
 EXPORTS = int(os.environ.get("BENCH_AD_EXPORTS", "2000"))
@@ -146,7 +147,9 @@ def main() -> int:
         print("bench-ad needs root: a Samba AD DC runs only as root", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="bench-ad-") as tmp:
-        dc = SambaDC.restore(Path(tmp) / "dc")
+        # LMDB, not Samba's default tdb: with tdb, Samba answers every DirSync or uSNChanged range search by
+        # scanning the whole domain (0.2 s even for an empty answer at 5,000 objects), which Windows never does
+        dc = SambaDC.restore(Path(tmp) / "dc", SambaSettings(backend_store="mdb"))
         dc.start()
         try:
             return run(dc)

@@ -220,3 +220,29 @@ def test_a_cookie_the_dc_cannot_read_asks_for_a_full_import(samba_dc: SambaDC, s
         list(conn.delta_import("dirsync:" + base64.b64encode(b"not a cookie at all").decode()))
     with pytest.raises(WatermarkExpired):
         list(conn.delta_import("dirsync:***"))
+
+
+def test_a_dc_restored_from_backup_invalidates_the_usn_watermark(
+    samba_dc: SambaDC, samba_ou: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A real new invocationId (what a restore from backup gives a DC), not a doctored watermark."""
+    samba_dc.tools.add(user_ldif(samba_ou, "before"))
+    conn = make_connector(samba_dc, [samba_ou], delta="usn")
+    _, _, watermark = pages(conn.full_import())
+    assert watermark
+    conn.close()
+    samba_dc.stop()
+    try:
+        new_id = samba_dc.new_invocation_id()
+    finally:
+        samba_dc.start()
+    fresh = make_connector(samba_dc, [samba_ou], delta="usn")
+    with (
+        caplog.at_level(logging.WARNING, logger="idsync.connectors.ad"),
+        pytest.raises(WatermarkExpired, match="restored from a backup"),
+    ):
+        list(fresh.delta_import(watermark))
+    assert new_id in caplog.text
+    _, _, again = pages(fresh.full_import())
+    assert again and new_id in again
+    assert pages(fresh.delta_import(again))[0] == []
