@@ -136,6 +136,18 @@ def _parent(dn: str) -> str:
     return dn.split(",", 1)[1] if "," in dn else ""
 
 
+def _ends_with_rdns(dn: str, suffix: str) -> bool:
+    """``dn`` is ``suffix`` or below it, as written (both lower case): the comma before the suffix must separate
+    RDNs, not be an escaped comma inside a name (``CN=a\\,OU=Staff`` is not below ``OU=Staff``)."""
+    if dn == suffix:
+        return True
+    start = len(dn) - len(suffix) - 1
+    if start < 0 or not dn.endswith(suffix) or dn[start] != ",":
+        return False
+    backslashes = len(dn[:start]) - len(dn[:start].rstrip("\\"))
+    return backslashes % 2 == 0
+
+
 def _truthy(value: Any) -> bool:
     return bool(coerce(AttributeSpec("flag", AttributeType.BOOLEAN), value))
 
@@ -347,9 +359,7 @@ class AdConnector(LdapConnector):
         found = self._scope_cache.get(dn)
         if found is None:
             lowered = dn.lower()
-            found = any(lowered == c or lowered.endswith("," + c) for c in self._containers_lower) or super()._in_scope(
-                dn
-            )
+            found = any(_ends_with_rdns(lowered, c) for c in self._containers_lower) or super()._in_scope(dn)
             if len(self._scope_cache) >= 50_000:
                 self._scope_cache.clear()
             self._scope_cache[dn] = found
