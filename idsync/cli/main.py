@@ -23,6 +23,9 @@ class IdsyncGroup(click.Group):
         "expr": ("idsync.cli.expr", "expr"),
         "emulator": ("idsync.cli.emulator", "emulator"),
         "migrate": ("idsync.cli.migrate", "migrate"),
+        "serve": ("idsync.cli.service", "serve"),
+        "report": ("idsync.cli.service", "report"),
+        "audit": ("idsync.cli.audit", "audit"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

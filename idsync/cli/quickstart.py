@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 from importlib import resources
 from pathlib import Path
 
@@ -35,6 +37,19 @@ def write_workspace(directory: Path, *, people: int = 1200, replace: bool = Fals
     return directory
 
 
+def _program() -> str:
+    """How to call idsync again: as typed when it is not on PATH (``.venv/bin/idsync`` after ``make demo``)."""
+    invoked = sys.argv[0] if sys.argv else "idsync"
+    found = shutil.which("idsync")
+    if (
+        Path(invoked).name == "idsync"
+        and os.sep in invoked
+        and (found is None or Path(found) != Path(invoked).resolve())
+    ):
+        return invoked
+    return "idsync"
+
+
 def run_quickstart(directory: Path, *, people: int = 1200, replace: bool = False) -> int:
     from idsync.engine.run_profiles import Runner
     from idsync.engine.workspace import Workspace
@@ -52,16 +67,18 @@ def run_quickstart(directory: Path, *, people: int = 1200, replace: bool = False
         active = ws.store.mv_count("person")
         sample = ws.store.cs_page(CSFilter(connector="hr"), 10, 1)
     where = str(directory)
+    prog = _program()
     someone = f"hr:{sample[0].anchor}" if sample else "hr:<employeeId>"
     out.print(
         f"\n{active} people in the metaverse; the active ones are provisioned into data/directory.csv.\n\n"
         "Try next:\n"
-        f"  idsync -C {where} status                       what is where\n"
-        f"  idsync -C {where} search mv --attr sn='Mü*'     find people\n"
-        f"  idsync -C {where} show {someone}             an object, its links and lineage\n"
-        f"  idsync -C {where} cycle                        nothing to do: everything is in sync\n"
+        f"  {prog} -C {where} status                       what is where\n"
+        f"  {prog} -C {where} search mv --attr sn='Mü*'     find people\n"
+        f"  {prog} -C {where} show {someone}             an object, its links and lineage\n"
+        f"  {prog} -C {where} cycle                        nothing to do: everything is in sync\n"
         f"  (edit data/hr.csv: change someone's department or status, then)\n"
-        f"  idsync -C {where} preview {someone}          what a sync would change, committing nothing\n"
-        f"  idsync -C {where} cycle --json                 and apply it"
+        f"  {prog} -C {where} run import                   stage the change, sync nothing\n"
+        f"  {prog} -C {where} preview {someone}          what a sync would change, committing nothing\n"
+        f"  {prog} -C {where} cycle --json                 and apply it"
     )
     return run.status.exit_code

@@ -50,6 +50,18 @@ class Capabilities:
     case_insensitive_identifiers: bool = False
     export_batch_size: int = 100
     export_results_carry_anchor: bool = True
+    secret_attributes: frozenset[str] = frozenset()
+    """Write-only secrets this connector exports (an initial password attribute), beyond the well-known ones in
+    ``idsync.model.redaction``: their values never reach the audit trail, logs or any display."""
+
+
+@dataclass(frozen=True, slots=True)
+class ValueDelta:
+    """In a partial record, the values added to and removed from a multi-valued attribute (Graph's
+    ``members@delta``, DirSync's incremental ``member`` values), so a large group's change costs its change."""
+
+    add: tuple[Any, ...] = ()
+    remove: tuple[Any, ...] = ()
 
 
 @dataclass(slots=True)
@@ -62,7 +74,8 @@ class ImportRecord:
     attributes: dict[str, Any] = field(default_factory=dict)
     delete: bool = False
     partial: bool = False
-    """Only the attributes present changed (``None`` = removed); the others keep their hologram values."""
+    """Only the attributes present changed (``None`` = removed, a :class:`ValueDelta` = values added/removed);
+    the others keep their hologram values."""
 
 
 @dataclass(slots=True)
@@ -171,6 +184,23 @@ class ConnectorType(Protocol):
 
     @staticmethod
     def create(name: str, config: Any, context: ConnectorContext) -> Connector: ...
+
+
+TELEMETRY_OPTION = "telemetry"
+"""The ``ConnectorContext.options`` key of a :class:`Telemetry` sink, when something (``idsync serve``) listens."""
+
+
+class Telemetry(Protocol):
+    """Where a connector reports what a step's counters cannot show: ``throttled`` for every HTTP 429 (or 503 with
+    ``Retry-After``) it was answered, ``retry`` for every request it sent again. ``idsync serve`` exports them as
+    the Prometheus counter ``idsync_connector_events_total{connector, event}``."""
+
+    def count(self, connector: str, event: str, n: int = 1) -> None: ...
+
+
+def telemetry(context: ConnectorContext) -> Telemetry | None:
+    found = context.options.get(TELEMETRY_OPTION)
+    return found if found is not None and hasattr(found, "count") else None
 
 
 @dataclass(slots=True)

@@ -20,6 +20,7 @@ from idsync.engine.references import PLACEHOLDER
 from idsync.engine.rules import RuleSet
 from idsync.engine.thresholds import check_deletion_threshold
 from idsync.model import AttributeChange, CSObject, ExportOp, PendingExport, StepResult
+from idsync.model.redaction import SecretAttributes
 from idsync.store import CSFilter, Store
 from idsync.store.rows import identifier_key
 
@@ -59,6 +60,8 @@ class Exporter:
         self.caps = connector.capabilities
         self.batch_size = batch_size or self.caps.export_batch_size
         self.progress = progress
+        self.secrets = SecretAttributes.with_extra(self.caps.secret_attributes)
+        """Initial passwords are sent, never recorded: the audit row shows that a value went, not the value."""
         self.reference_attributes: dict[str, set[str]] = {}
         for rule in rules.outbound:
             if rule.connector == name:
@@ -232,11 +235,13 @@ class Exporter:
             "identifier": cs.identifier,
             "op": pending.op.value if pending.new_identifier is None else f"{pending.op.value}+rename",
             "rule": pending.rule,
-            "changes": [c.to_json() for c in p.item.changes]
-            + (
-                [["__identifier__", "replace", [pending.new_identifier], pending.rule]]
-                if pending.new_identifier
-                else []
+            "changes": self.secrets.changes(
+                [c.to_json() for c in p.item.changes]
+                + (
+                    [["__identifier__", "replace", [pending.new_identifier], pending.rule]]
+                    if pending.new_identifier
+                    else []
+                )
             ),
             "result": "success" if result.ok else f"error: {result.error}",
         }

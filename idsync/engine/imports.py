@@ -12,10 +12,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from idsync.connectors.base import Capabilities, Connector, ImportPage, ImportRecord, WatermarkExpired
+from idsync.connectors.base import (
+    Capabilities,
+    Connector,
+    ImportPage,
+    ImportRecord,
+    ValueDelta,
+    WatermarkExpired,
+)
 from idsync.engine.errors import ErrorLog
 from idsync.engine.pending_exports import attribute_changes, expected_state
 from idsync.model import (
+    AttributeSpec,
     AttributeValueError,
     CSObject,
     ExportOp,
@@ -26,8 +34,10 @@ from idsync.model import (
     Schema,
     StepKind,
     StepResult,
+    as_list,
     changed_attributes,
     coerce,
+    normalize,
     values_equal,
 )
 from idsync.store import Store
@@ -189,6 +199,15 @@ class Importer:
         specs = schema.attributes
         for name, value in attributes.items():
             spec = specs.get(name)
+            if isinstance(value, ValueDelta):
+                out[name] = (
+                    value
+                    if spec is None
+                    else ValueDelta(
+                        tuple(as_list(coerce(spec, list(value.add)))), tuple(as_list(coerce(spec, list(value.remove))))
+                    )
+                )
+                continue
             if spec is None:
                 if value is None or value == "" or value == []:
                     if value is None:
@@ -233,6 +252,8 @@ class Importer:
         if record.partial:
             new = dict(old)
             for name, value in attributes.items():
+                if isinstance(value, ValueDelta):
+                    value = apply_delta(schema.spec(name), new.get(name), value)
                 if value is None:
                     new.pop(name, None)
                 else:
@@ -331,3 +352,16 @@ class Importer:
             self.store.cs_save(staged)
             self.step.counters.deletes += len(staged)
             after = page[-1].id
+
+
+def apply_delta(spec: AttributeSpec, current: Any, delta: ValueDelta) -> Any:
+    """A multi-valued attribute after values were added and removed; replays are harmless."""
+    values = list(as_list(current))
+    keys = {normalize(spec, v) for v in values}
+    for v in delta.add:
+        if normalize(spec, v) not in keys:
+            values.append(v)
+            keys.add(normalize(spec, v))
+    gone = {normalize(spec, v) for v in delta.remove}
+    values = [v for v in values if normalize(spec, v) not in gone]
+    return values or None

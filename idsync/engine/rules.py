@@ -11,7 +11,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from idsync.config import ConfigError, ConfigIssue, Flow, InboundRule, LoadedConfig, MVDeletionRule, OutboundRule
+from idsync.config import (
+    ConfigError,
+    ConfigIssue,
+    Flow,
+    InboundRule,
+    LoadedConfig,
+    MVDeletionRule,
+    OutboundRule,
+    Position,
+)
 from idsync.expressions import (
     AUTHORITATIVE_NULL,
     IGNORE_THIS_FLOW,
@@ -258,7 +267,13 @@ class _Compiler:
                 origin=origin,
             )
         except ExpressionError as exc:
-            self.issues.append(ConfigIssue(str(exc), None, path))
+            file = getattr(exc, "file", None) or (position.file if position else None)
+            line, column = getattr(exc, "line", None), getattr(exc, "column", None)
+            where = Position(file, int(line), int(column or 1)) if file and line else position
+            message = str(exc)
+            if where is not None and message.startswith(f"{where}: "):
+                message = message[len(f"{where}: ") :]  # the position is printed once, in front
+            self.issues.append(ConfigIssue(message, where, path))
             return None
 
     def flows(

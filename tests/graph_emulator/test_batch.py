@@ -41,6 +41,26 @@ def test_batch_runs_each_request_and_reports_each_status(client: httpx.Client, t
     assert len(tenant.users()) == 1
 
 
+def test_batch_urls_are_percent_decoded_like_request_lines(client: httpx.Client, tenant: GraphTenant) -> None:
+    # A user addressed by an encoded UPN inside a batch (an apostrophe, a guest's #EXT#) is the same user.
+    boss = tenant.add_user("boss@contoso.com")
+    batch = {
+        "requests": [
+            _item("1", "POST", "/users", new_user("o'hara")),
+            _item(
+                "2",
+                "PUT",
+                "/users/o%27hara%40contoso.com/manager/$ref",
+                {"@odata.id": f"https://graph.microsoft.com/v1.0/directoryObjects/{boss}"},
+                depends=["1"],
+            ),
+        ]
+    }
+    out = _responses(client.post("/v1.0/$batch", json=batch))
+    assert out["1"]["status"] == 201 and out["2"]["status"] == 204
+    assert tenant.manager_of(out["1"]["body"]["id"]) == boss
+
+
 def test_depends_on_failure_gives_424_and_does_not_run(client: httpx.Client, tenant: GraphTenant) -> None:
     group = tenant.add_group("g1")
     batch = {

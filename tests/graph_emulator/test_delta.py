@@ -128,6 +128,22 @@ def test_deltatoken_latest_and_id_filter(client: httpx.Client, tenant: GraphTena
     assert client.get("/v1.0/users/delta?$top=5").status_code == 400
 
 
+def test_deltatoken_latest_keeps_the_select_of_the_request(client: httpx.Client, tenant: GraphTenant) -> None:
+    # "Sync from now" is an initial request: its $select decides what the following rounds track and return.
+    boss, worker = tenant.add_user("boss@contoso.com"), tenant.add_user("worker@contoso.com")
+    latest = client.get("/v1.0/users/delta?$deltatoken=latest&$select=department,manager").json()
+    assert latest["value"] == []
+    tenant.set_manager(worker, boss)
+    client.patch(f"/v1.0/users/{boss}", json={"jobTitle": "Chief"})  # not selected: not tracked
+    client.patch(f"/v1.0/users/{boss}", json={"department": "Board"})
+    changes, _ = _round(client, _local(latest["@odata.deltaLink"]))
+    by_id = {c["id"]: c for c in changes}
+    assert set(by_id) == {boss, worker}
+    assert by_id[boss] == {"department": "Board", "id": boss}
+    assert by_id[worker]["manager@delta"] == [{"@odata.type": "#microsoft.graph.user", "id": boss}]
+    assert "displayName" not in by_id[worker]
+
+
 def test_expired_and_reset_tokens(client: httpx.Client, tenant: GraphTenant, app: Any) -> None:
     tenant.add_user("x@contoso.com")
     _, delta = _round(client, "/v1.0/users/delta")

@@ -134,3 +134,27 @@ def test_paging_is_complete_and_counted_once(client: httpx.Client, tenant: Graph
 def test_unsupported_options_are_refused_not_ignored(client: httpx.Client) -> None:
     assert client.get("/v1.0/users?$orderby=displayName").status_code == 400
     assert client.get('/v1.0/users?$search="displayName:a"').status_code == 400
+
+
+def test_expand_manager_on_users_caps_pages_at_100(client: httpx.Client, tenant: GraphTenant) -> None:
+    boss = tenant.add_user("boss@contoso.com")
+    staff = tenant.seed_users(150)
+    for user in staff[:120]:
+        tenant.set_manager(user, boss)
+    url = "/v1.0/users?$select=id,displayName&$expand=manager($select=id)&$top=999"
+    first = client.get(url).json()
+    assert len(first["value"]) == 100  # "$expand ... returns a maximum of 100 objects"
+    seen = list(first["value"])
+    link = first.get("@odata.nextLink")
+    while link:
+        page = client.get(link.removeprefix("https://graph.local")).json()
+        seen.extend(page["value"])
+        link = page.get("@odata.nextLink")
+    assert len(seen) == 151
+    managed = {u["id"]: u["manager"] for u in seen if "manager" in u}
+    assert set(managed) == set(staff[:120])
+    assert all(m == {"@odata.type": "#microsoft.graph.user", "id": boss} for m in managed.values())
+    one = client.get(f"/v1.0/users/{staff[0]}?$select=id&$expand=manager").json()
+    assert one["manager"]["id"] == boss and one["manager"]["displayName"] == "boss"
+    assert client.get("/v1.0/users?$expand=memberOf").status_code == 400
+    assert client.get("/v1.0/groups?$expand=manager").status_code == 400

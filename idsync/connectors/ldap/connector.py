@@ -107,6 +107,7 @@ class LdapConnector:
             case_insensitive_identifiers=True,
             export_batch_size=config.export_batch_size or 100,
             export_results_carry_anchor=True,
+            secret_attributes=frozenset({config.password_attribute}),
         )
         self._backend: Backend | None = None
         self._server_schema: ServerSchema | None = None

@@ -42,12 +42,26 @@ def _encode(response: EmuResponse) -> bytes:
     return json.dumps(response.body).encode()
 
 
-def token_response(tenant: GraphTenant, tenant_key: str, form: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
+def token_response(
+    tenant: GraphTenant, tenant_key: str, form: Mapping[str, str], base: str
+) -> tuple[int, dict[str, Any]]:
+    audience = f"{base}/{tenant_key}/oauth2/v2.0/token"
     with tenant.lock:
         try:
-            return 200, tenant.authority.issue(tenant_key, form, tenant.knows_tenant(tenant_key))
+            return 200, tenant.authority.issue(tenant_key, form, tenant.knows_tenant(tenant_key), audience)
         except TokenError as exc:
             return exc.status, exc.body
+
+
+def openid_configuration_document(base: str, tenant_key: str) -> dict[str, Any]:
+    """The OpenID discovery document MSAL reads before its first token request (tenant discovery)."""
+    root = f"{base}/{tenant_key}"
+    return {
+        "token_endpoint": f"{root}/oauth2/v2.0/token",
+        "authorization_endpoint": f"{root}/oauth2/v2.0/authorize",
+        "issuer": f"{root}/v2.0",
+        "token_endpoint_auth_methods_supported": ["client_secret_post"],
+    }
 
 
 def _injected(tenant: GraphTenant, error: GraphError, headers: Mapping[str, str]) -> EmuResponse:
@@ -111,19 +125,13 @@ def _auth_app(tenant: GraphTenant) -> Starlette:
     async def token(request: Request) -> Response:
         # application/x-www-form-urlencoded, parsed here so the emulator needs no multipart library.
         form = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
-        status, body = token_response(tenant, request.path_params["tenant"], form)
+        base = f"{request.url.scheme}://{request.url.netloc}"
+        status, body = token_response(tenant, request.path_params["tenant"], form, base)
         return JSONResponse(body, status_code=status)
 
     async def openid_configuration(request: Request) -> Response:
-        root = f"{request.url.scheme}://{request.url.netloc}/{request.path_params['tenant']}"
-        return JSONResponse(
-            {
-                "token_endpoint": f"{root}/oauth2/v2.0/token",
-                "authorization_endpoint": f"{root}/oauth2/v2.0/authorize",
-                "issuer": f"{root}/v2.0",
-                "token_endpoint_auth_methods_supported": ["client_secret_post"],
-            }
-        )
+        base = f"{request.url.scheme}://{request.url.netloc}"
+        return JSONResponse(openid_configuration_document(base, request.path_params["tenant"]))
 
     routes = [
         Route("/{tenant}/oauth2/v2.0/token", token, methods=["POST"]),
@@ -148,8 +156,12 @@ class SyncTransport(httpx.BaseTransport):
         path = request.url.path
         parts = path.strip("/").split("/")
         if request.method == "POST" and len(parts) == 4 and parts[1:] == ["oauth2", "v2.0", "token"]:
-            status, payload = token_response(self.tenant, parts[0], dict(parse_qsl(body.decode())))
+            base = f"{request.url.scheme}://{request.url.netloc.decode()}"
+            status, payload = token_response(self.tenant, parts[0], dict(parse_qsl(body.decode())), base)
             return httpx.Response(status, json=payload, request=request)
+        if request.method == "GET" and len(parts) == 4 and parts[1:] == ["v2.0", ".well-known", "openid-configuration"]:
+            base = f"{request.url.scheme}://{request.url.netloc.decode()}"
+            return httpx.Response(200, json=openid_configuration_document(base, parts[0]), request=request)
         if not _is_graph(path):
             return httpx.Response(404, request=request)
         with self.tenant.lock:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from idsync.testing.graph_emulator.assertions import CLIENT_ASSERTION_TYPE, AssertionRefused, Certificate, verify
 from idsync.testing.graph_emulator.clock import Clock
 from idsync.testing.graph_emulator.errors import GraphError
 from idsync.testing.graph_emulator.validation import ExtensionSpec
@@ -31,6 +32,7 @@ class AppRegistration:
     client_secret: str = field(repr=False)
     object_id: str
     extensions: dict[str, ExtensionSpec] = field(default_factory=dict)
+    certificates: list[Certificate] = field(default_factory=list)
 
     def extension_name(self, name: str) -> str:
         return f"extension_{self.client_id.replace('-', '')}_{name}"
@@ -84,7 +86,11 @@ class Authority:
             },
         )
 
-    def issue(self, tenant: str, form: Mapping[str, str], known_tenant: bool) -> dict[str, Any]:
+    def issue(
+        self, tenant: str, form: Mapping[str, str], known_tenant: bool, audience: str | None = None
+    ) -> dict[str, Any]:
+        """A token for a client-credentials request: a client secret, or a client assertion signed with a certificate
+        registered on the app (``audience``: this token endpoint's URL, which the assertion must name)."""
         if not known_tenant:
             raise self._oauth_error(400, "invalid_request", 90002, f"Tenant '{tenant}' not found.")
         if form.get("grant_type") != "client_credentials":
@@ -109,7 +115,18 @@ class Authority:
                 700016,
                 f"Application with identifier '{client_id}' was not found in the directory '{tenant}'.",
             )
-        if not hmac.compare_digest(form.get("client_secret", ""), app.client_secret):
+        if form.get("client_assertion_type") == CLIENT_ASSERTION_TYPE:
+            try:
+                verify(
+                    form.get("client_assertion", ""),
+                    client_id=client_id,
+                    audience=audience or "",
+                    certificates=app.certificates,
+                    now=self.clock.now().timestamp(),
+                )
+            except AssertionRefused as exc:
+                raise self._oauth_error(401, "invalid_client", exc.code, exc.description) from None
+        elif not hmac.compare_digest(form.get("client_secret", ""), app.client_secret):
             raise self._oauth_error(
                 401,
                 "invalid_client",

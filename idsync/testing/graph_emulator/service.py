@@ -9,6 +9,7 @@ up to ``$top`` (1-999); ``@odata.nextLink`` carries an opaque ``$skiptoken`` and
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import secrets
@@ -17,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from idsync.testing.graph_emulator import errors, odata, schema
 from idsync.testing.graph_emulator.directory import DirObject, object_id_from_url
@@ -30,6 +31,10 @@ if TYPE_CHECKING:
 
 VERSIONS = ("v1.0", "beta")
 DEFAULT_PAGE = 100
+# "$expand on directory objects returns a maximum of 100 objects" (Graph known issue 13635): a page with $expand
+# holds at most 100 objects whatever $top says.
+MAX_EXPANDED_PAGE = 100
+_EXPAND_MANAGER = re.compile(r"^manager(?:\(\$select=(?P<select>[A-Za-z0-9_,\s]+)\))?$")
 JSON_TYPE = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
 _ID = r"(?P<key>[^/]+)"
 
@@ -76,14 +81,16 @@ class _ListState:
     after_seq: int
     source: str  # "collection", "members", "deleted", "memberOf", "directReports"
     owner: str | None
+    expand_manager: tuple[str, ...] | None = None  # $expand=manager($select=...) on users
 
 
 Handler = Callable[["GraphService", _Call], EmuResponse]
 
 
 def split_url(url: str) -> tuple[str, dict[str, str]]:
+    """Path (percent-decoded, as a server decodes a request line) and query of a relative URL."""
     parts = urlsplit(url)
-    return parts.path, dict(parse_qsl(parts.query, keep_blank_values=True))
+    return unquote(parts.path), dict(parse_qsl(parts.query, keep_blank_values=True))
 
 
 class GraphService:
@@ -189,16 +196,45 @@ class GraphService:
         out["id"] = obj.id
         return out
 
-    def _options(self, call: _Call, kind: str) -> odata.QueryOptions:
+    def _options(self, call: _Call, kind: str, *, expandable: bool = False) -> odata.QueryOptions:
         query = call.request.query
         for unsupported in ("$orderby", "$search", "$expand", "$skip"):
+            if unsupported == "$expand" and expandable and kind == "user":
+                continue
             if unsupported in query:
                 raise errors.unsupported_query(f"The query parameter '{unsupported}' is not supported by the emulator.")
         return odata.parse_options(query, call.request.headers, known=self.known(kind), entity=kind)
 
+    def _expand_manager(self, call: _Call) -> tuple[str, ...] | None:
+        """``$expand=manager`` or ``manager($select=...)`` on users: the only expansion the emulator serves."""
+        raw = call.request.query.get("$expand")
+        if raw is None:
+            return None
+        match = _EXPAND_MANAGER.fullmatch(raw.strip())
+        if match is None:
+            raise errors.unsupported_query(
+                f"The query parameter '$expand={raw}' is not supported by the emulator (only manager on users)."
+            )
+        if match.group("select") is None:
+            return schema.default_select("user")
+        known = self.known("user")
+        return odata.parse_select(match.group("select"), known, "user") or ("id",)
+
+    def _render_with_manager(
+        self, obj: DirObject, select: Iterable[str] | None, manager: tuple[str, ...] | None
+    ) -> dict[str, Any]:
+        out = self.render(obj, select)
+        if manager is not None and obj.manager is not None:
+            boss = self.tenant.directory.objects.get(obj.manager)
+            if boss is not None and not boss.deleted:
+                out["manager"] = self.render(boss, manager, typed=True)
+        return out
+
     def _list(self, call: _Call, state: _ListState, objects: Callable[[], Iterable[DirObject]]) -> EmuResponse:
         options = state.options
         top = options.top or DEFAULT_PAGE
+        if state.expand_manager is not None:
+            top = min(top, MAX_EXPANDED_PAGE)
         predicate: Predicate | None = options.filter
         matched = [o for o in objects() if predicate is None or predicate(o.props)]
         page = [o for o in matched if o.seq > state.after_seq][: top + 1]
@@ -210,11 +246,14 @@ class GraphService:
             body["@odata.count"] = len(matched)
         if more:
             token = secrets.token_urlsafe(24)
-            self._pages[token] = _ListState(state.kind, options, page[-1].seq, state.source, state.owner)
+            self._pages[token] = dataclasses.replace(state, after_seq=page[-1].seq)
             while len(self._pages) > 100_000:
                 self._pages.popitem(last=False)
             body["@odata.nextLink"] = f"{call.root}/{call.rel}?$skiptoken={token}"
-        body["value"] = [self.render(o, options.select, typed=typed) for o in page]
+        if state.expand_manager is not None:
+            body["value"] = [self._render_with_manager(o, options.select, state.expand_manager) for o in page]
+        else:
+            body["value"] = [self.render(o, options.select, typed=typed) for o in page]
         return EmuResponse(200, body)
 
     @staticmethod
@@ -240,7 +279,9 @@ class GraphService:
     # ---- users and groups -------------------------------------------------------------------------------------------
 
     def list_collection(self, call: _Call, kind: str) -> EmuResponse:
-        state = self._resume(call) or _ListState(kind, self._options(call, kind), 0, "collection", None)
+        state = self._resume(call) or _ListState(
+            kind, self._options(call, kind, expandable=True), 0, "collection", None, self._expand_manager(call)
+        )
         return self._list(call, state, lambda: self.tenant.directory.live(kind))
 
     def count(self, call: _Call, kind: str) -> EmuResponse:
@@ -254,8 +295,11 @@ class GraphService:
 
     def get_one(self, call: _Call, kind: str) -> EmuResponse:
         obj = self.tenant.directory.get(kind, call.params["key"])
-        options = self._options(call, kind)
-        body = {"@odata.context": f"{call.root}/$metadata#{kind}s/$entity", **self.render(obj, options.select)}
+        options = self._options(call, kind, expandable=True)
+        rendered = self._render_with_manager(
+            obj, options.select, self._expand_manager(call) if kind == "user" else None
+        )
+        body = {"@odata.context": f"{call.root}/$metadata#{kind}s/$entity", **rendered}
         return EmuResponse(200, body)
 
     def create(self, call: _Call, kind: str) -> EmuResponse:
@@ -286,7 +330,9 @@ class GraphService:
     def delta(self, call: _Call, kind: str) -> EmuResponse:
         query = call.request.query
         select = None
-        if "$select" in query and "$skiptoken" not in query and "$deltatoken" not in query:
+        # Options belong to the initial request; "$deltatoken=latest" is one (sync from now, same tracked set).
+        initial = "$skiptoken" not in query and query.get("$deltatoken", "latest").lower() == "latest"
+        if "$select" in query and initial:
             known = self.known(kind)
             nav = schema.USER_NAVIGATION if kind == "user" else schema.GROUP_NAVIGATION
             select = odata.parse_select(query["$select"], lambda n: known(n) or n in nav, kind)
@@ -439,6 +485,11 @@ class GraphService:
         org = {"id": tenant.tenant_id, "displayName": tenant.name, "verifiedDomains": domains}
         return EmuResponse(200, {"@odata.context": f"{call.root}/$metadata#organization", "value": [org]})
 
+    def invite(self, call: _Call) -> EmuResponse:
+        from idsync.testing.graph_emulator.invitations import invite
+
+        return EmuResponse(201, invite(self.tenant, call.request.json(), call.root))
+
     def list_domains(self, call: _Call) -> EmuResponse:
         value = [
             {"id": d, "isVerified": True, "isDefault": i == 0, "authenticationType": "Managed"}
@@ -506,3 +557,4 @@ _add("GET", rf"applications/{_ID}/extensionProperties", GraphService.list_extens
 _add("POST", rf"applications/{_ID}/extensionProperties", GraphService.add_extension_property)
 _add("GET", r"organization", GraphService.organization)
 _add("GET", r"domains", GraphService.list_domains)
+_add("POST", r"invitations", GraphService.invite)

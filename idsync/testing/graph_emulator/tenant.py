@@ -78,6 +78,16 @@ class GraphTenant:
         with self.lock:
             return self.authority.add_app(display_name, client_id, client_secret, self.directory.new_id())
 
+    def add_certificate(self, app: AppRegistration, pem: str) -> str:
+        """Register a certificate (PEM, public part) on ``app`` for certificate credentials; returns its SHA-256
+        thumbprint."""
+        from idsync.testing.graph_emulator.assertions import load_certificate
+
+        certificate = load_certificate(pem)
+        with self.lock:
+            app.certificates.append(certificate)
+        return certificate.sha256
+
     def register_extension(
         self,
         app: AppRegistration,

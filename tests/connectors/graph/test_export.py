@@ -1,0 +1,259 @@
+"""Export against the emulated tenant: what lands in Graph, request by request, and what comes back per item."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from idsync.connectors.base import ExportItem
+from idsync.connectors.graph.connector import GraphConnector
+from idsync.model import ExportOp
+from idsync.testing.graph_emulator import AppRegistration, GraphTenant
+
+from .conftest import add, connect, delete, new_group, new_user, put, remove, update
+
+
+def test_users_are_created_with_every_exportable_attribute(connector: GraphConnector, tenant: GraphTenant) -> None:
+    item = new_user(
+        1,
+        "ann.lee",
+        put("givenName", "Ann"),
+        put("surname", "Lee"),
+        put("jobTitle", "Engineer"),
+        put("department", "R&D"),
+        put("employeeId", "E1001"),
+        put("employeeType", "Employee"),
+        put("companyName", "Contoso"),
+        put("officeLocation", "Bldg 7"),
+        put("usageLocation", "NO"),
+        put("mobilePhone", "+47 555 0100"),
+        add("businessPhones", "+47 555 0199"),
+        put("onPremisesImmutableId", "aGVsbG8="),
+        put("extensionAttribute3", "cost-centre-42"),
+    )
+    (result,) = connector.export([item])
+    assert result.ok, result
+    user = tenant.get(result.anchor or "")
+    assert result.identifier == "ann.lee@contoso.com" == user["userPrincipalName"]
+    assert user["department"] == "R&D" and user["employeeType"] == "Employee" and user["usageLocation"] == "NO"
+    assert user["businessPhones"] == ["+47 555 0199"]
+    assert user["onPremisesExtensionAttributes"] == {"extensionAttribute3": "cost-centre-42"}
+    profile = user["passwordProfile"]
+    assert profile["forceChangePasswordNextSignIn"] is True and len(profile["password"]) == 24
+    # the generated password went to Graph only: it is not in the result
+    assert profile["password"] not in repr(result)
+
+
+def test_a_manager_rides_in_the_same_batch_as_the_create(connector: GraphConnector, tenant: GraphTenant) -> None:
+    boss = tenant.add_user("boss@contoso.com")
+    items = [new_user(i, f"worker{i}", put("manager", boss)) for i in range(1, 11)]
+    results = connector.export(items)
+    assert all(r.ok for r in results)
+    assert {tenant.manager_of(r.anchor or "") for r in results} == {boss}
+    # ten creates and ten manager links: twenty requests, one $batch (dependsOn keeps each pair in order)
+    assert connector.stats["batches"] == 1 and connector.stats["batch_items"] == 20
+
+
+def test_groups_bind_members_twenty_at_a_time_and_remove_by_ref(connector: GraphConnector, tenant: GraphTenant) -> None:
+    people = tenant.seed_users(45)
+    unified = new_group(
+        1, "project-x", put("groupTypes", "Unified"), put("mailEnabled", True), put("securityEnabled", False)
+    )
+    (security, m365) = connector.export([new_group(2, "staff", add("members", *people)), unified])
+    assert security.ok and m365.ok, (security, m365)
+    assert sorted(tenant.members(security.anchor or "")) == sorted(people)
+    assert tenant.get(m365.anchor or "")["mail"] == "project-x@contoso.onmicrosoft.com"
+    before = connector.stats["batch_items"]
+    (changed,) = connector.export(
+        [update(3, "group", security.anchor or "", remove("members", *people[:5]), put("description", "All staff"))]
+    )
+    assert changed.ok
+    assert sorted(tenant.members(security.anchor or "")) == sorted(people[5:])
+    assert tenant.get(security.anchor or "")["description"] == "All staff"
+    assert connector.stats["batch_items"] - before == 6  # one PATCH, five DELETE .../members/{id}/$ref
+
+
+def test_replayed_link_changes_succeed(connector: GraphConnector, tenant: GraphTenant) -> None:
+    # after a crash exports are sent again: adding a member already there, removing one already gone, is done
+    people = tenant.seed_users(25)
+    group = tenant.add_group("Replay")
+    for person in people[:3]:
+        tenant.add_member(group, person)
+    (added,) = connector.export([update(1, "group", group, add("members", *people))])
+    assert added.ok, added
+    assert sorted(tenant.members(group)) == sorted(people)
+    again = connector.export(
+        [update(2, "group", group, add("members", *people)), update(3, "group", group, remove("members", people[0]))]
+    )
+    assert all(r.ok for r in again), again
+    (twice,) = connector.export([update(4, "group", group, remove("members", people[0]))])
+    assert twice.ok
+    assert sorted(tenant.members(group)) == sorted(people[1:])
+
+
+def test_updates_renames_clears_and_extension_attributes(
+    tenant: GraphTenant, app: AppRegistration, tmp_path: Path
+) -> None:
+    extension = tenant.register_extension(app, "costCenter")
+    connector = connect(tenant, app, tmp_path, extension_attributes={"costCenter": {"type": "string"}})
+    user = tenant.add_user("old.name@contoso.com", jobTitle="Clerk", department="Sales")
+    (result,) = connector.export(
+        [
+            update(
+                1,
+                "user",
+                user,
+                put("jobTitle"),
+                put("department", "Finance"),
+                put(extension, "CC-7"),
+                new_identifier="new.name@contoso.com",
+            )
+        ]
+    )
+    connector.close()
+    assert result.ok and result.identifier == "new.name@contoso.com"
+    stored = tenant.get(user)
+    assert stored["userPrincipalName"] == "new.name@contoso.com"
+    assert stored["jobTitle"] is None and stored["department"] == "Finance" and stored[extension] == "CC-7"
+
+
+def test_manager_set_and_cleared(connector: GraphConnector, tenant: GraphTenant) -> None:
+    boss, worker = tenant.add_user("boss@contoso.com"), tenant.add_user("worker@contoso.com")
+    assert connector.export([update(1, "user", worker, put("manager", boss))])[0].ok
+    assert tenant.manager_of(worker) == boss
+    assert connector.export([update(2, "user", worker, put("manager"))])[0].ok
+    assert tenant.manager_of(worker) is None
+    assert connector.export([update(3, "user", worker, put("manager"))])[0].ok  # no manager to remove: done
+
+
+def test_deletes_soft_delete_and_tolerate_gone_objects(connector: GraphConnector, tenant: GraphTenant) -> None:
+    user, group = tenant.add_user("leaver@contoso.com"), tenant.add_group("Old team")
+    results = connector.export([delete(1, "user", user), delete(2, "group", group)])
+    assert all(r.ok for r in results)
+    assert [u["id"] for u in tenant.deleted_items()] == [user]
+    assert tenant.groups() == []
+    again = connector.export([delete(3, "user", user), delete(4, "group", group)])
+    assert all(r.ok for r in again)
+
+
+def test_a_returning_user_is_restored_not_created_again(connector: GraphConnector, tenant: GraphTenant) -> None:
+    first = connector.export([new_user(1, "kim", put("employeeId", "E77"), put("department", "Sales"))])[0]
+    group = tenant.add_group("Sales team")
+    tenant.add_member(group, first.anchor or "")
+    assert connector.export([delete(2, "user", first.anchor or "")])[0].ok
+    back = connector.export([new_user(3, "kim", put("employeeId", "E77"), put("department", "Support"))])[0]
+    assert back.ok and back.anchor == first.anchor
+    assert back.identifier == "kim@contoso.com"
+    users = tenant.users()
+    assert len(users) == 1 and users[0]["department"] == "Support"
+    assert tenant.deleted_items() == []
+    assert tenant.members(group) == [first.anchor]  # memberships come back with the restored account
+    # someone new with another employee id is a new account, never an old one brought back
+    connector.export([delete(4, "user", first.anchor or "")])
+    other = connector.export([new_user(5, "kim", put("employeeId", "E78"))])[0]
+    assert other.ok and other.anchor != first.anchor
+
+
+def test_refusals_are_per_object_with_graphs_code_and_message(connector: GraphConnector, tenant: GraphTenant) -> None:
+    tenant.add_user("taken@contoso.com", mailNickname="taken")
+    items = [
+        new_user(1, "ok.one"),
+        new_user(2, "wrong.domain", domain="fabrikam.com"),
+        new_user(3, "dup", put("mailNickname", "taken")),
+        new_user(4, "long", put("department", "x" * 65)),
+        new_user(5, "bad", put("mailNickname", "bad name;")),
+        new_group(6, "mail-security", put("mailEnabled", True)),
+        new_user(7, "ok.two"),
+    ]
+    results = {r.cs_id: r for r in connector.export(items)}
+    assert results[1].ok and results[7].ok
+    assert {u["userPrincipalName"] for u in tenant.users()} == {
+        "taken@contoso.com",
+        "ok.one@contoso.com",
+        "ok.two@contoso.com",
+    }
+    domain = results[2]
+    assert not domain.ok and domain.code == "Request_BadRequest" and not domain.retryable
+    assert "verified domain" in (domain.error or "")
+    assert results[3].attribute == "mailNickname" and "already exists" in (results[3].error or "")
+    assert results[4].attribute == "department" and "Invalid value" in (results[4].error or "")
+    assert results[5].attribute == "mailNickname"
+    assert "mail-enabled groups" in (results[6].error or "")
+
+
+def test_impossible_writes_are_refused_before_sending(connector: GraphConnector, tenant: GraphTenant) -> None:
+    user = tenant.add_user("someone@contoso.com")
+    items = [
+        update(1, "user", user, put("proxyAddresses", "SMTP:x@contoso.com")),
+        update(2, "user", user, put("passwordProfile", "secret")),
+        update(3, "user", user, put("favouriteColour", "blue")),
+        update(4, "group", user, add("manager", user)),
+    ]
+    results = connector.export(items)
+    assert [r.ok for r in results] == [False] * 4
+    assert results[0].attribute == "proxyAddresses" and "read-only" in (results[0].error or "")
+    assert "new_user_password" in (results[1].error or "")
+    assert "not an attribute of a Graph user" in (results[2].error or "")
+    assert "no manager" in (results[3].error or "")
+    assert connector.stats == {} or connector.stats["batches"] == 0
+
+
+def test_on_premises_mastered_objects_refuse_writes(connector: GraphConnector, tenant: GraphTenant) -> None:
+    synced = tenant.add_user("synced@contoso.com")
+    tenant.mark_synced(synced, immutable_id="c3luY2Vk")
+    cloud = tenant.add_user("cloud@contoso.com")
+    results = connector.export(
+        [update(1, "user", synced, put("department", "X")), update(2, "user", cloud, put("department", "X"))]
+    )
+    assert not results[0].ok and "on-premises mastered" in (results[0].error or "")
+    assert results[1].ok and tenant.get(cloud)["department"] == "X"
+
+
+def test_a_missing_member_fails_its_group_only(connector: GraphConnector, tenant: GraphTenant) -> None:
+    people = tenant.seed_users(3)
+    group = tenant.add_group("Team")
+    ghost = "00000000-0000-4000-8000-000000000001"
+    results = connector.export([update(1, "group", group, add("members", *people, ghost)), new_user(2, "bystander")])
+    assert results[1].ok
+    assert not results[0].ok and results[0].attribute == "members" and ghost in (results[0].error or "")
+    assert sorted(tenant.members(group)) == sorted(people)  # the bind of four was split; the real three are in
+
+
+def test_a_user_with_mail_and_no_upn_is_invited_as_a_guest(
+    tenant: GraphTenant, app: AppRegistration, tmp_path: Path
+) -> None:
+    connector = connect(tenant, app, tmp_path, invitations={"redirect_url": "https://myapps.microsoft.com"})
+    sponsor = tenant.add_user("sponsor@contoso.com")
+    guest = ExportItem(
+        1,
+        "user",
+        ExportOp.ADD,
+        "ann@fabrikam.com",
+        changes=[
+            put("mail", "ann@fabrikam.com"),
+            put("displayName", "Ann (Fabrikam)"),
+            put("companyName", "Fabrikam"),
+            put("manager", sponsor),
+        ],
+    )
+    member = new_user(2, "staff")  # a userPrincipalName: created, not invited
+    results = connector.export([guest, member])
+    connector.close()
+    assert all(r.ok for r in results), results
+    invited = tenant.get(results[0].anchor or "")
+    assert invited["userType"] == "Guest" and invited["externalUserState"] == "PendingAcceptance"
+    assert results[0].identifier == invited["userPrincipalName"] == "ann_fabrikam.com#EXT#@contoso.onmicrosoft.com"
+    assert invited["companyName"] == "Fabrikam" and tenant.manager_of(invited["id"]) == sponsor
+    assert tenant.get(results[1].anchor or "").get("userType") is None
+
+
+def test_a_created_user_keeps_its_anchor_when_what_follows_is_refused(
+    connector: GraphConnector, tenant: GraphTenant, caplog: pytest.LogCaptureFixture
+) -> None:
+    ghost = "00000000-0000-4000-8000-000000000002"
+    (result,) = connector.export([new_user(1, "orphan", put("manager", ghost))])
+    # the user exists: its id must reach the engine, or the next export would create it again
+    assert result.ok and result.anchor == tenant.find_users(mailNickname="orphan")[0]["id"]
+    assert tenant.manager_of(result.anchor) is None
+    assert "refused what follows" in caplog.text
