@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from adlab import PASSWORD_ENV, ad_block, bind_result, read, search, strong_password
 
 from idsync.engine.run_profiles import Runner
 from idsync.engine.workspace import Workspace
 from idsync.model import RunResult, RunStatus, StepKind
 from idsync.testing.directories import SambaDC
+
+from .adlab import PASSWORD_ENV, ad_block, bind_result, read, search, strong_password
 
 pytestmark = pytest.mark.samba
 

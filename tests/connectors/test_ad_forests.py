@@ -12,14 +12,15 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from adlab import PASSWORD_ENV, ad_block, read, user_ldif
-from test_ad_e2e import write_csv
-from test_ad_import import sid_of
 
 from idsync.engine.run_profiles import Runner
 from idsync.engine.workspace import Workspace
 from idsync.model import RunStatus, StepKind
 from idsync.testing.directories import SambaDC
+
+from .adlab import PASSWORD_ENV, ad_block, read, user_ldif
+from .test_ad_e2e import write_csv
+from .test_ad_import import sid_of
 
 pytestmark = pytest.mark.samba
 

@@ -8,12 +8,13 @@ import struct
 import uuid
 
 import pytest
-from adlab import by_dn, group_ldif, make_connector, pages, read, strong_password, user_ldif
 
 from idsync.connectors.ad import AdConnector
-from idsync.connectors.base import ConnectorError, WatermarkExpired
+from idsync.connectors.base import ConnectorError, ValueDelta, WatermarkExpired
 from idsync.connectors.ldap.escaping import escape_dn_value
 from idsync.testing.directories import SambaDC
+
+from .adlab import by_dn, group_ldif, make_connector, pages, read, strong_password, user_ldif
 
 pytestmark = pytest.mark.samba
 
@@ -98,12 +99,15 @@ def test_ranged_retrieval_reads_every_member(samba_dc: SambaDC, samba_ou: str, b
     records, _, watermark = pages(conn.full_import())
     group = by_dn(records)[f"cn=seven,{samba_ou}".lower()]
     assert sorted(group.attributes["member"]) == sorted(members)
-    # and through a delta: one member more, the group read whole again
-    samba_dc.tools.add(user_ldif(samba_ou, "m7"))
+    # through a delta: one member more travels as a value delta; a group new in this window is read whole
+    samba_dc.tools.add(user_ldif(samba_ou, "m7") + group_ldif(samba_ou, "new seven", members))
     samba_dc.tools.modify(f"dn: CN=seven,{samba_ou}\nchangetype: modify\nadd: member\nmember: CN=m7,{samba_ou}\n")
     delta, _, _ = pages(conn.delta_import(watermark))
     group = by_dn(delta)[f"cn=seven,{samba_ou}".lower()]
-    assert sorted(group.attributes["member"]) == sorted([*members, f"CN=m7,{samba_ou}"])
+    assert group.partial and group.attributes["member"] == ValueDelta((f"CN=m7,{samba_ou}",), ())
+    assert group.attributes["groupScope"] == "global", "the rest of the group comes as it is now"
+    new_group = by_dn(delta)[f"cn=new seven,{samba_ou}".lower()]
+    assert not new_group.partial and sorted(new_group.attributes["member"]) == sorted(members)
     assert by_dn(delta)[f"cn=m7,{samba_ou}".lower()].attributes["memberOf"] == [f"CN=seven,{samba_ou}"]
 
 
@@ -147,7 +151,11 @@ def test_dirsync_delta_reports_adds_updates_moves_deletes_and_membership(
         assert moved.anchor == anchors["CN=moved"], "a move and rename keep the anchor"
         assert moved.attributes["memberOf"] == [f"CN=team,{samba_ou}"]
         assert f"cn=arriving,{samba_ou}".lower() in live
-        assert live[f"cn=team,{samba_ou}".lower()].attributes["member"] == [f"CN=moved-renamed,OU=sub,{samba_ou}"]
+        team = live[f"cn=team,{samba_ou}".lower()]
+        assert team.partial
+        assert team.attributes["member"] == ValueDelta(
+            (f"CN=moved-renamed,OU=sub,{samba_ou}",), (f"CN=stay,{samba_ou}",)
+        )
         assert deleted == {anchors["CN=gone"], anchors["CN=leaving"]}
         assert next_watermark and next_watermark != watermark
         assert pages(conn.delta_import(next_watermark))[0] == []

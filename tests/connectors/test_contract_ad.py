@@ -7,13 +7,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from adlab import make_connector, user_ldif
 
 from idsync.connectors.base import Connector
 from idsync.connectors.ldap.escaping import escape_dn_value
 from idsync.model import Attributes
 from idsync.testing.contract import ConnectorContract, ContractHarness
 from idsync.testing.directories import SambaDC
+
+from .adlab import make_connector, user_ldif
 
 pytestmark = pytest.mark.samba
 

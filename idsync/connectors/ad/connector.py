@@ -43,6 +43,7 @@ from idsync.connectors.base import (
     ImportIssue,
     ImportPage,
     ImportRecord,
+    ValueDelta,
     WatermarkExpired,
 )
 from idsync.connectors.ldap.backend import (
@@ -402,10 +403,10 @@ class AdConnector(LdapConnector):
             last = index == len(chunks) - 1
             yield ImportPage(records=chunk, issues=issues if last else [], watermark=watermark if last else None)
 
-    def _fetch(self, clauses: Sequence[str]) -> Iterator[Entry]:
+    def _fetch(self, clauses: Sequence[str], attributes: list[str] | None = None) -> Iterator[Entry]:
         """Entries matching the import filter and any of ``clauses``, from the whole domain, in chunks."""
         flt = self._type_filter()
-        attrs = self._read_attributes()
+        attrs = attributes or self._read_attributes()
         for start in range(0, len(clauses), FETCH_CHUNK):
             ors = "".join(clauses[start : start + FETCH_CHUNK])
             search = partial(
@@ -419,11 +420,21 @@ class AdConnector(LdapConnector):
         records: dict[str, ImportRecord] = {}
         issues: list[ImportIssue] = []
         changed = list(dict.fromkeys(changes.changed))
+        # a group whose members changed travels as a value delta, so a 50,000-member group costs its change;
+        # with an import filter, an object may be new to the connector space without being new in AD: read whole
+        deltas = changes.increments if not self.config.filter else {}
         found: dict[bytes, Entry] = {}
-        for entry in self._fetch([f"(objectGUID={escape_binary(g)})" for g in changed]):
+        whole = [g for g in changed if g not in deltas]
+        for entry in self._fetch([f"(objectGUID={escape_binary(g)})" for g in whole]):
             values = entry.get("objectGUID")
             if values:
                 found[values[0]] = self._ranged(entry)
+        without_members = [a for a in self._read_attributes() if not a.lower().startswith("member;")]
+        clauses = [f"(objectGUID={escape_binary(g)})" for g in changed if g in deltas]
+        for entry in self._fetch(clauses, without_members):
+            values = entry.get("objectGUID")
+            if values:
+                found[values[0]] = entry
         members = list(changes.members)
         if self.config.delta == "usn" and self._reads_member_of():
             # a USN says that a group changed, not which members: each member's memberOf may have
@@ -431,9 +442,11 @@ class AdConnector(LdapConnector):
         wanted = [dn for dn in dict.fromkeys(members) if self._in_scope(dn)]
         member_entries = list(self._fetch([f"(distinguishedName={escape_filter_value(dn)})" for dn in wanted]))
 
-        def add(entry: Entry) -> None:
+        def add(entry: Entry, delta: tuple[list[str], list[str]] | None = None) -> None:
             item = self._record(entry, schema)
             if isinstance(item, ImportRecord):
+                if delta is not None:
+                    self._as_member_delta(item, schema, delta)
                 records[item.anchor] = item
             elif isinstance(item, ImportIssue):
                 issues.append(item)
@@ -441,7 +454,7 @@ class AdConnector(LdapConnector):
         for guid in changed:
             current = found.get(guid)
             if current is not None and self._in_scope(current.dn):
-                add(current)
+                add(current, deltas.get(guid))
             else:
                 anchor = guid_text(guid)
                 records[anchor] = self._delete_record(anchor, current.dn if current is not None else "")
@@ -453,6 +466,16 @@ class AdConnector(LdapConnector):
             anchor = guid_text(guid)
             records[anchor] = self._delete_record(anchor, dn)
         return list(records.values()), issues
+
+    @staticmethod
+    def _as_member_delta(record: ImportRecord, schema: Schema, delta: tuple[list[str], list[str]]) -> None:
+        """Make a group read without its members a partial record: every other attribute as it is now (absent
+        ones as removed) and ``member`` as the values DirSync says were added and removed."""
+        record.partial = True
+        for name in schema.object_type(record.object_type).attributes:
+            record.attributes.setdefault(name, None)
+        added, removed = delta
+        record.attributes["member"] = ValueDelta(tuple(added), tuple(removed))
 
     def _delete_record(self, anchor: str, dn: str) -> ImportRecord:
         return ImportRecord(anchor=anchor, identifier=dn, object_type=self._guess_type(), delete=True)

@@ -1,8 +1,9 @@
 """Delta import from Active Directory: which objects changed since the watermark, by DirSync or by USN.
 
-Both methods only say *which* objects changed (and which were deleted); the connector then reads the changed
-objects as they are now, so a replayed window after a crash gives the same result and a change the stream
-reports in pieces (a group's ``member;range=1-1`` added values) still reaches the engine as a whole value.
+Both methods say *which* objects changed (and which were deleted); the connector then reads the changed objects
+as they are now, so a replayed window after a crash gives the same result. The one exception is a group's
+membership: DirSync's incremental values (``member;range=1-1`` added, ``member;range=0-0`` removed) travel to
+the engine as a value delta, so a change to a 50,000-member group does not read 50,000 values.
 
 - **DirSync** (1.2.840.113556.1.4.841): the server keeps the position in an opaque cookie, reports tombstones,
   and with LDAP_DIRSYNC_INCREMENTAL_VALUES sends only the member values that were added or removed — which also
@@ -52,6 +53,9 @@ class Changes:
     """(objectGUID, tombstone DN) of deleted objects."""
     members: list[str] = field(default_factory=list)
     """DNs added to or removed from a group: their memberOf changed although they did not."""
+    increments: dict[bytes, tuple[list[str], list[str]]] = field(default_factory=dict)
+    """objectGUID -> (members added, members removed) of groups that were neither created, renamed nor moved in
+    this window: the connector space already holds them, so the change can travel as a value delta."""
     watermark: str | None = None
     """Where the next delta starts once this round is committed."""
 
@@ -131,9 +135,17 @@ def dirsync_changes(conn: AdConnector, watermark: str) -> Iterator[Changes]:
                 found.deleted.append((guid, entry.dn))
                 continue
             found.changed.append(guid)
+            added: list[str] = []
+            removed: list[str] = []
             for name, values in entry.attributes.items():
-                if name.lower().startswith("member;range="):
-                    found.members.extend(member_dn(v) for v in values)
+                lower = name.lower()
+                if lower.startswith("member;range="):
+                    # DirSync's incremental values: range 1-1 holds the values added, 0-0 the values removed
+                    (added if lower.endswith("=1-1") else removed).extend(member_dn(v) for v in values)
+            found.members += added + removed
+            # a new, renamed or moved object comes with objectClass, name or parentGUID: read it whole
+            if (added or removed) and not any(entry.get(a) for a in ("objectClass", "name", "parentGUID")):
+                found.increments[guid] = (added, removed)
         yield found
         cookie = result.cookie
         if not result.more:
