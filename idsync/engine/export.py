@@ -16,15 +16,17 @@ from idsync.config import Safety
 from idsync.connectors.base import Connector, ExportItem, ExportResult
 from idsync.engine.errors import ErrorLog
 from idsync.engine.reconciliation import record_success, set_in_flight
-from idsync.engine.references import PLACEHOLDER
+from idsync.engine.references import PLACEHOLDER, identifier_pending
 from idsync.engine.rules import RuleSet
 from idsync.engine.thresholds import check_deletion_threshold
-from idsync.model import AttributeChange, CSObject, ExportOp, PendingExport, StepResult
+from idsync.model import AttributeChange, CSObject, ExportOp, PendingExport, Schema, StepResult
 from idsync.model.redaction import SecretAttributes
 from idsync.store import CSFilter, Store
 from idsync.store.rows import identifier_key
 
 Progress = Callable[[int], None]
+MAX_PASSES = 8
+"""Reference chains deeper than this (a group in a group in a group ... all new) finish at the next run."""
 
 
 @dataclass
@@ -63,6 +65,7 @@ class Exporter:
         self.secrets = SecretAttributes.with_extra(self.caps.secret_attributes)
         """Initial passwords are sent, never recorded: the audit row shows that a value went, not the value."""
         self.reference_attributes: dict[str, set[str]] = {}
+        self._schema: Schema | None = None
         for rule in rules.outbound:
             if rule.connector == name:
                 self.reference_attributes.setdefault(rule.object_type, set()).update(rule.reference_targets)
@@ -72,8 +75,16 @@ class Exporter:
         if self.staging:
             return self._stage_only()
         held = self._pass(None)
-        if held:
-            self._pass(held)
+        for _ in range(MAX_PASSES):
+            if not held:
+                break
+            again = self._pass(held)
+            if again >= held:
+                # no progress (the objects they wait for failed or wait themselves): send what can be sent, and
+                # let the target say what is missing
+                self._pass(again, force=True)
+                break
+            held = again
         if check.approved:
             self.store.approval_set(self.name, 0)
         remaining = self.store.cs_count(CSFilter(connector=self.name, pending_export=True))
@@ -113,8 +124,11 @@ class Exporter:
                 counters.updates += 1
 
     # passes ----------------------------------------------------------------------------------------------------
-    def _pass(self, only: set[int] | None) -> set[int]:
-        """Send every pending export once (or those of ``only``). Returns the objects with values held back."""
+    def _pass(self, only: set[int] | None, *, force: bool = False) -> set[int]:
+        """Send every pending export once (or those of ``only``). Returns the objects with values held back.
+
+        An add whose held-back values include an attribute the target requires (a groupOfNames needs a member)
+        is held back whole, since the target would refuse it; ``force`` sends it anyway."""
         held: set[int] = set()
         after = 0
         todo = sorted(only) if only is not None else []
@@ -132,7 +146,8 @@ class Exporter:
                 continue
             after = page[-1].id
             prepared = [p for p in (self._prepare(cs) for cs in page) if p is not None]
-            sendable = [p for p in prepared if not _empty(p.item)]
+            waiting = set() if force else {p.cs.id for p in prepared if self._needs_deferred(p)}
+            sendable = [p for p in prepared if not _empty(p.item) and p.cs.id not in waiting]
             held.update(p.cs.id for p in prepared if p.deferred)
             if sendable:
                 self._send(sendable)
@@ -169,6 +184,15 @@ class Exporter:
         )
         return _Prepared(cs, item, deferred)
 
+    def _needs_deferred(self, prepared: _Prepared) -> bool:
+        """An add that cannot be created without the values it waits for."""
+        if prepared.item.op is not ExportOp.ADD or not prepared.deferred:
+            return False
+        if self._schema is None:
+            self._schema = self.connector.schema()
+        attributes = self._schema.object_type(prepared.item.object_type).attributes
+        return any((spec := attributes.get(c.name)) is not None and spec.required for c in prepared.deferred)
+
     def _resolve(self, values: list[Any]) -> tuple[list[Any], list[Any]]:
         """Reference values ready to send, and those naming an object whose add has not been sent yet."""
         ready: list[Any] = []
@@ -187,7 +211,7 @@ class Exporter:
                     continue  # the referenced object is gone: drop the value
                 if target.anchor is not None and self.caps.references_by == "anchor":
                     ready.append(target.anchor)
-                elif self.caps.references_by == "identifier" and not _unsent_add(target):
+                elif self.caps.references_by == "identifier" and not identifier_pending(target):
                     ready.append(target.identifier)
                 else:
                     waiting.append(value)

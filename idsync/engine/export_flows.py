@@ -8,7 +8,7 @@ from typing import Any
 from idsync.engine.context import SyncContext
 from idsync.engine.evaluation import evaluate, evaluate_flow, typed
 from idsync.engine.pending_exports import stage_update
-from idsync.engine.references import record_unresolved, resolve_outbound
+from idsync.engine.references import record_unresolved, referrers, resolve_outbound
 from idsync.engine.rules import CompiledFlow, CompiledOutbound
 from idsync.expressions import AUTHORITATIVE_NULL, IGNORE_THIS_FLOW
 from idsync.model import CSObject, ExportOp, MVObject
@@ -102,6 +102,7 @@ def identifier_value(ctx: SyncContext, rule: CompiledOutbound, values: Any) -> s
 def export_flows(ctx: SyncContext, cs: CSObject, mv: MVObject, scoped: list[CompiledOutbound], values: Any) -> bool:
     """Stage the export flows of a linked object (and a rename when its identifier flow moved)."""
     new_object = cs.anchor is None and cs.pending_export is not None and cs.pending_export.op is ExportOp.ADD
+    before = (cs.identifier, cs.pending_export.new_identifier if cs.pending_export else None)
     desired = desired_values(ctx, mv, scoped, values, cs.connector, cs.object_type, initial=new_object, cs_id=cs.id)
     new_identifier = None
     caps = ctx.capabilities(cs.connector)
@@ -125,4 +126,8 @@ def export_flows(ctx: SyncContext, cs: CSObject, mv: MVObject, scoped: list[Comp
     changed = stage_update(cs, schema, desired, new_identifier=new_identifier, rule=scoped[0].name)
     if changed:
         ctx.store.cs_save([cs])
+    after = (cs.identifier, cs.pending_export.new_identifier if cs.pending_export else None)
+    if before != after and caps.references_by == "identifier":
+        # references to this object hold its identifier: the objects that name it must name the new one
+        ctx.retry_out |= referrers(ctx, mv.id)
     return changed

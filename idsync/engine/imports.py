@@ -37,6 +37,7 @@ from idsync.model import (
     as_list,
     changed_attributes,
     coerce,
+    in_storage_form,
     normalize,
     values_equal,
 )
@@ -215,8 +216,7 @@ class Importer:
                     continue
                 out[name] = value
                 continue
-            typed = coerce(spec, value)
-            out[name] = typed
+            out[name] = value if in_storage_form(spec, value) else coerce(spec, value)
         return out
 
     def _adopt(self, record: ImportRecord, waiting: dict[str, list[CSObject]]) -> CSObject | None:

@@ -17,7 +17,7 @@ class AdConnectorType:
     @staticmethod
     def create(name: str, config: Any, context: ConnectorContext) -> AdConnector:
         cfg = config if isinstance(config, AdConfig) else AdConfig.model_validate(config)
-        return AdConnector(name, cfg, resolve_secret(cfg.password, context), context.secrets)
+        return AdConnector(name, cfg, lambda: resolve_secret(cfg.password, context), context.secrets)
 
 
 connector_type = AdConnectorType()

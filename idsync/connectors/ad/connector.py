@@ -17,7 +17,7 @@ What it adds to the LDAP connector:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
@@ -54,7 +54,8 @@ from idsync.connectors.ldap.backend import (
     ModOp,
     Scope,
 )
-from idsync.connectors.ldap.connector import LdapConnector, _search
+from idsync.connectors.ldap.connector import LdapConnector, _failure, _search
+from idsync.connectors.ldap.decoding import EntryDecoder
 from idsync.connectors.ldap.escaping import (
     DNError,
     escape_filter_value,
@@ -157,10 +158,24 @@ def _first(change: AttributeChange) -> Any:
     return change.values[0] if change.values else None
 
 
+class _AdEntryDecoder(EntryDecoder):
+    def object_type(self, entry: Entry) -> str | None:
+        """The type whose class is the entry's most specific one (Active Directory lists it last): a computer
+        is a user too, but it is no ``user`` object."""
+        classes = entry.attributes.get("objectClass") or entry.get("objectClass")
+        if not classes:
+            return None
+        most_specific = classes[-1].lower()
+        return next((name for name, object_class in self._classes if object_class == most_specific), None)
+
+
 class AdConnector(LdapConnector):
     config: AdConfig
+    decoder_class = _AdEntryDecoder
 
-    def __init__(self, name: str, config: AdConfig, password: str | None, secrets: Any = None) -> None:
+    def __init__(
+        self, name: str, config: AdConfig, password: str | Callable[[], str | None] | None, secrets: Any = None
+    ) -> None:
         super().__init__(name, config, password)
         self._secrets = secrets
         self._ad_schema: Schema | None = None
@@ -230,17 +245,6 @@ class AdConnector(LdapConnector):
         extra = "" if self.config.include_system_objects else "(!(isCriticalSystemObject=TRUE))"
         extra += self.config.filter or ""
         return f"(&{self.change_filter()}{extra})" if extra else self.change_filter()
-
-    def _object_type_of(self, entry: Entry) -> str | None:
-        """The type whose class is the entry's most specific one (Active Directory lists it last)."""
-        classes = entry.get("objectClass")
-        if not classes:
-            return None
-        most_specific = classes[-1].decode("utf-8", "replace").lower()
-        for name, t in self.config.object_types.items():
-            if t.object_class.lower() == most_specific:
-                return name
-        return None
 
     def _ranged_attributes(self) -> list[str]:
         wanted = self.config.attributes
@@ -315,7 +319,7 @@ class AdConnector(LdapConnector):
             attributes[name] = values
         return Entry(entry.dn, attributes)
 
-    def _record(self, entry: Entry, schema: Schema) -> ImportRecord | ImportIssue | None:
+    def _record(self, entry: Entry) -> ImportRecord | ImportIssue | None:
         entry = self._ranged(entry)
         attributes: dict[str, list[bytes]] = {}
         try:
@@ -327,7 +331,7 @@ class AdConnector(LdapConnector):
         except IdentityError as exc:
             return ImportIssue(entry.dn, str(exc))
         readable = Entry(entry.dn, attributes)
-        item = super()._record(readable, schema)
+        item = super()._record(readable)
         if isinstance(item, ImportRecord):
             self._computed(item, readable)
         return item
@@ -443,7 +447,7 @@ class AdConnector(LdapConnector):
         member_entries = list(self._fetch([f"(distinguishedName={escape_filter_value(dn)})" for dn in wanted]))
 
         def add(entry: Entry, delta: tuple[list[str], list[str]] | None = None) -> None:
-            item = self._record(entry, schema)
+            item = self._record(entry)
             if isinstance(item, ImportRecord):
                 if delta is not None:
                     self._as_member_delta(item, schema, delta)
@@ -489,7 +493,6 @@ class AdConnector(LdapConnector):
     def lookup(self, object_type: str, identifier: str, keys: dict[str, Any]) -> ImportRecord | None:
         """By DN, else by the first key that finds exactly one object: the unique ones (objectGUID,
         sAMAccountName, userPrincipalName, the source anchor) first; computed attributes and passwords never."""
-        schema = self.schema()
         candidates: list[Entry] = []
         if identifier:
             try:
@@ -531,7 +534,7 @@ class AdConnector(LdapConnector):
             if len(hits) == 1:
                 candidates = hits
         for entry in candidates:
-            item = self._record(entry, schema)
+            item = self._record(entry)
             if isinstance(item, ImportRecord) and item.object_type == object_type:
                 return item
         return None
@@ -580,7 +583,7 @@ class AdConnector(LdapConnector):
                     attribute=exc.attribute,
                 )
             except (LdapOperationError, AttributeValueError, DNError, IdentityError) as exc:
-                result = self._error_result(item, exc)
+                result = _failure(item, exc)
             finally:
                 self._forget_secrets(item)
             results.append(result)
@@ -775,7 +778,7 @@ class AdConnector(LdapConnector):
             if item.op is not ExportOp.ADD:
                 raise
             # the object exists: the next import adopts it and the rest is sent again as an update
-            failed = self._error_result(item, exc)
+            failed = _failure(item, exc)
             failed.error = f"{dn}: added, but not finished: {failed.error}; the next import adopts it and retries"
             return failed
         if prepared.container and normalize_dn(parent_dn(dn)) != normalize_dn(prepared.container):

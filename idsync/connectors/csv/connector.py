@@ -60,6 +60,8 @@ class _Layout:
     columns: list[tuple[int, AttributeSpec]]
     """The imported columns."""
     index: dict[str, int]
+    object_type: int | None = None
+    """The object type column, when the file holds several types."""
 
 
 class _Refused(Exception):
@@ -94,7 +96,7 @@ class CsvConnector:
         if self.path.is_file():
             with self._reader() as reader:
                 header = reader.header
-        return Schema({self.config.object_type: self.config.object_schema(header)})
+        return Schema({name: self.config.object_schema(name, header) for name in self.config.types})
 
     def test_connection(self) -> None:
         folder = self.path.parent
@@ -137,7 +139,7 @@ class CsvConnector:
         yield from self._read_all()
 
     def lookup(self, object_type: str, identifier: str, keys: dict[str, Any]) -> ImportRecord | None:
-        if object_type != self.config.object_type:
+        if object_type not in self.config.types:
             return None
         self._settle()
         if not self.path.exists():
@@ -154,7 +156,7 @@ class CsvConnector:
                     self._cell_equals(spec, fields[i], value) for i, spec, value in wanted
                 ):
                     record, _issues = self._parse_row(layout, line, fields)
-                    if record is not None:
+                    if record is not None and record.object_type == object_type:
                         return record
         return None
 
@@ -225,6 +227,16 @@ class CsvConnector:
         if not identifier:
             reason = f"row {line}: the identifier column {config.identifier_column!r} is empty"
             return None, [ImportIssue(who, reason, config.identifier_column, anchor)]
+        object_type = config.object_type
+        if layout.object_type is not None:
+            object_type = fields[layout.object_type]
+            if object_type not in config.object_types:
+                reason = (
+                    f"row {line}: the object type {object_type!r} (column {config.object_type_column!r}) is not one "
+                    f"of {', '.join(config.object_types)}"
+                )
+                return None, [ImportIssue(who, reason, config.object_type_column, anchor)]
+        assert object_type is not None
         attributes: dict[str, Any] = {}
         issues = []
         separator = config.multivalue_separator
@@ -241,7 +253,7 @@ class CsvConnector:
                 attributes[spec.name] = value
         if issues:
             return None, issues
-        return ImportRecord(anchor, identifier, config.object_type, attributes), []
+        return ImportRecord(anchor, identifier, object_type, attributes), []
 
     # -- export ---------------------------------------------------------------------------------------------
 
@@ -278,13 +290,17 @@ class CsvConnector:
             if column in index:
                 raise ConnectorError(f"{self.name}: {self.path}: the column {column!r} appears twice in the header")
             index[column] = i
-        for role, column in (("anchor", config.anchor), ("identifier", config.identifier_column)):
+        roles = [("anchor", config.anchor), ("identifier", config.identifier_column)]
+        if config.object_type_column is not None:
+            roles.append(("object type", config.object_type_column))
+        for role, column in roles:
             if column not in index:
                 raise ConnectorError(
                     f"{self.name}: {self.path} has no {role} column {column!r} (its columns: {', '.join(header)})"
                 )
         columns = [(i, config.spec(c)) for i, c in enumerate(header) if c and config.imports(c)]
-        return _Layout(header, index[config.anchor], index[config.identifier_column], columns, index)
+        type_column = index[config.object_type_column] if config.object_type_column is not None else None
+        return _Layout(header, index[config.anchor], index[config.identifier_column], columns, index, type_column)
 
 
 def _field(fields: list[str], i: int) -> str:
@@ -390,9 +406,10 @@ class _ExportSession:
         self, item: ExportItem, overlay: dict[str, bool], header: list[str]
     ) -> tuple[JournalOp | None, ExportResult]:
         config = self.connector.config
-        if item.object_type != config.object_type:
+        if item.object_type not in config.types:
             raise _Refused(
-                f"{item.identifier}: this file holds {config.object_type!r} objects, not {item.object_type!r}",
+                f"{item.identifier}: this file holds {', '.join(map(repr, config.types))} objects, "
+                f"not {item.object_type!r}",
                 "unsupported",
             )
         if item.new_identifier is not None and item.new_identifier != item.identifier:
@@ -446,6 +463,8 @@ class _ExportSession:
                 )
             attributes[column] = value
         attributes = {name: value for name, value in attributes.items() if value is not None}
+        if config.object_type_column is not None:
+            attributes[config.object_type_column] = item.object_type
         anchor = format_one(attributes[config.anchor])
         if overlay.get(anchor, self._exists(anchor)):
             raise _Refused(f"{item.identifier}: a row with the anchor {anchor!r} already exists", "already-exists")

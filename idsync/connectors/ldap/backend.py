@@ -78,12 +78,48 @@ class DirSyncResult:
     cookie: bytes = b""
 
 
+RESULT_NAMES = {
+    1: "operationsError",
+    2: "protocolError",
+    3: "timeLimitExceeded",
+    4: "sizeLimitExceeded",
+    7: "authMethodNotSupported",
+    8: "strongerAuthRequired",
+    10: "referral",
+    11: "adminLimitExceeded",
+    12: "unavailableCriticalExtension",
+    13: "confidentialityRequired",
+    16: "noSuchAttribute",
+    17: "undefinedAttributeType",
+    18: "inappropriateMatching",
+    19: "constraintViolation",
+    20: "attributeOrValueExists",
+    21: "invalidAttributeSyntax",
+    32: "noSuchObject",
+    34: "invalidDNSyntax",
+    48: "inappropriateAuthentication",
+    49: "invalidCredentials",
+    50: "insufficientAccessRights",
+    51: "busy",
+    52: "unavailable",
+    53: "unwillingToPerform",
+    64: "namingViolation",
+    65: "objectClassViolation",
+    66: "notAllowedOnNonLeaf",
+    67: "notAllowedOnRDN",
+    68: "entryAlreadyExists",
+    69: "objectClassModsProhibited",
+    80: "other",
+}
+"""RFC 4511's names of result codes: both backends report the same code for the same refusal."""
+
+
 class LdapOperationError(ConnectorError):
     """The server refused one operation; ``code`` is the LDAP result code, ``reason`` the server's text."""
 
     def __init__(self, code: int, name: str, reason: str, dn: str | None = None) -> None:
         self.code = code
-        self.name = name
+        self.name = RESULT_NAMES.get(code, name)
         self.reason = reason
         self.dn = dn
         where = f"{dn}: " if dn else ""
@@ -91,7 +127,16 @@ class LdapOperationError(ConnectorError):
 
 
 class LdapServerDown(ConnectorError):
-    """The connection is gone or cannot be made (server stopped, network, TLS handshake)."""
+    """The connection is gone or cannot be made (server stopped, network, TLS handshake), or the server said it
+    is too busy or unavailable for now. ``closed``: the server closed a working connection."""
+
+    def __init__(self, message: str, *, closed: bool = True) -> None:
+        super().__init__(message)
+        self.closed = closed
+
+
+AddRequest = tuple[str, RawAttributes]
+AddOutcome = Entry | None | LdapOperationError | LdapServerDown
 
 
 NO_SUCH_OBJECT = 32
@@ -154,6 +199,13 @@ class Backend(Protocol):
 
     def add(self, dn: str, attributes: RawAttributes, read_back: list[str]) -> Entry | None:
         """Add an entry; with ``read_back``, the new entry's values of those attributes (post-read or search)."""
+        ...
+
+    def add_many(self, requests: list[AddRequest], read_back: list[str], window: int) -> list[AddOutcome]:
+        """Add several entries with up to ``window`` of them in flight at once, each result in request order: the
+        read-back entry (``None`` when the server returned none), the server's refusal, or :class:`LdapServerDown`
+        for adds the connection dropped before answering (they may or may not have been applied). An add whose
+        parent is another add of the same call waits for that one."""
         ...
 
     def modify(self, dn: str, changes: list[tuple[ModOp, str, list[bytes]]]) -> None: ...

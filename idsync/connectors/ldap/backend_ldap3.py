@@ -24,6 +24,8 @@ from ldap3.core.exceptions import LDAPCommunicationError, LDAPException, LDAPSta
 
 from idsync.connectors.ldap import ber
 from idsync.connectors.ldap.backend import (
+    AddOutcome,
+    AddRequest,
     BackendBase,
     Control,
     DirSyncResult,
@@ -39,6 +41,33 @@ from idsync.connectors.ldap.backend import (
 _SCOPE = {Scope.BASE: BASE, Scope.ONE: LEVEL, Scope.SUBTREE: SUBTREE}
 _MOD = {ModOp.ADD: MODIFY_ADD, ModOp.DELETE: MODIFY_DELETE, ModOp.REPLACE: MODIFY_REPLACE}
 PAGED_OID = "1.2.840.113556.1.4.319"
+
+
+def _raw_entries_only(conn: Connection) -> None:
+    """Decode this connection's search entries into DN and raw values only.
+
+    ldap3 converts every value of every entry twice — into "formatted" values by guessing types, and into raw
+    bytes — and keeps both in case-insensitive dictionaries; the connector reads only the raw bytes, and the
+    rest costs more than half of a large import. Entries with controls (content sync) keep ldap3's decoding.
+    """
+    strategy = conn.strategy
+    general = strategy.decode_response_fast
+
+    def decode(message: dict[str, Any]) -> dict[str, Any]:
+        if message["protocolOp"] != 4 or message["controls"]:  # 4: searchResEntry
+            result: dict[str, Any] = general(message)
+            return result
+        dn, attributes = message["payload"][0][3], message["payload"][1][3]
+        return {
+            "type": "searchResEntry",
+            "dn": bytes(dn).decode("utf-8", "replace"),
+            "raw_attributes": {
+                bytes(a[3][0][3]).decode("utf-8", "replace"): [bytes(v[3]) for v in a[3][1][3]] for a in attributes
+            },
+            "attributes": {},
+        }
+
+    strategy.decode_response_fast = decode
 
 
 class Ldap3Backend(BackendBase[Connection]):
@@ -82,6 +111,7 @@ class Ldap3Backend(BackendBase[Connection]):
             raise LdapServerDown(str(exc)) from None
         except LDAPException as exc:
             raise LdapServerDown(str(exc)) from None
+        _raw_entries_only(conn)
         self._conn = conn
 
     def close(self) -> None:
@@ -178,6 +208,19 @@ class Ldap3Backend(BackendBase[Connection]):
             return None
         found = self.search(dn, Scope.BASE, "(objectClass=*)", read_back)
         return found[0] if found else None
+
+    def add_many(self, requests: list[AddRequest], read_back: list[str], window: int) -> list[AddOutcome]:
+        """One add at a time: ldap3's synchronous strategy has one operation in flight."""
+        outcomes: list[AddOutcome] = []
+        for dn, attributes in requests:
+            if outcomes and isinstance(outcomes[-1], LdapServerDown):
+                outcomes.append(outcomes[-1])
+                continue
+            try:
+                outcomes.append(self.add(dn, attributes, read_back))
+            except (LdapOperationError, LdapServerDown) as exc:
+                outcomes.append(exc)
+        return outcomes
 
     def modify(self, dn: str, changes: list[tuple[ModOp, str, list[bytes]]]) -> None:
         grouped: dict[str, list[tuple[str, list[bytes]]]] = {}

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import ldap
-from ldap.controls import LDAPControl
+from ldap.controls import LDAPControl, ResponseControl
 from ldap.controls.libldap import SimplePagedResultsControl
 from ldap.controls.readentry import PostReadControl
 from ldap.ldapobject import SimpleLDAPObject
@@ -14,6 +15,8 @@ from ldap.syncrepl import SyncreplConsumer
 
 from idsync.connectors.ldap import ber
 from idsync.connectors.ldap.backend import (
+    AddOutcome,
+    AddRequest,
     BackendBase,
     Control,
     DirSyncResult,
@@ -25,6 +28,7 @@ from idsync.connectors.ldap.backend import (
     Scope,
     SyncResult,
 )
+from idsync.connectors.ldap.escaping import dn_keys
 
 _MOD = {ModOp.ADD: ldap.MOD_ADD, ModOp.DELETE: ldap.MOD_DELETE, ModOp.REPLACE: ldap.MOD_REPLACE}
 
@@ -75,16 +79,34 @@ class _DirSyncControl(LDAPControl):  # type: ignore[misc]
         self.more, self.cookie = ber.dirsync_response_value(encoded)
 
 
-def _error(exc: ldap.LDAPError, dn: str | None = None) -> Exception:
+def _error(exc: ldap.LDAPError, dn: str | None = None) -> LdapOperationError | LdapServerDown:
     # busy and unavailable (a server still starting, or shutting down) are transient like a dropped connection
     if isinstance(exc, ldap.SERVER_DOWN | ldap.CONNECT_ERROR | ldap.TIMEOUT | ldap.UNAVAILABLE | ldap.BUSY):
         info = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
-        return LdapServerDown(f"{info.get('desc', type(exc).__name__)}: {info.get('info', '')}".strip(": "))
+        text = f"{info.get('desc', type(exc).__name__)}: {info.get('info', '')}".strip(": ")
+        return LdapServerDown(text, closed=isinstance(exc, ldap.SERVER_DOWN))
     info = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
     code = int(info.get("result", -1))
     name = str(info.get("desc", type(exc).__name__))
     reason = str(info.get("info", ""))
     return LdapOperationError(code, name, reason, dn)
+
+
+class _PostRead(ResponseControl):  # type: ignore[misc]
+    """The post-read response control, decoded with our BER reader."""
+
+    controlType = PostReadControl.controlType
+
+    def decodeControlValue(self, encoded: bytes) -> None:
+        self.dn, self.entry = ber.search_result_entry(encoded)
+
+
+_RESPONSE_CONTROLS = {_PostRead.controlType: _PostRead}
+
+
+def _post_read(attributes: list[str]) -> LDAPControl:
+    """The request control, encoded once per call rather than once per add."""
+    return LDAPControl(PostReadControl.controlType, False, encodedControlValue=ber.attribute_list(attributes))
 
 
 class PyLdapBackend(BackendBase[_Connection]):
@@ -179,6 +201,47 @@ class PyLdapBackend(BackendBase[_Connection]):
                 return Entry(ctrl.dn or dn, ctrl.entry)
         found = self.search(dn, Scope.BASE, "(objectClass=*)", read_back)
         return found[0] if found else None
+
+    def add_many(self, requests: list[AddRequest], read_back: list[str], window: int) -> list[AddOutcome]:
+        """Pipelined adds: the server works on the next entries while this side encodes more and reads results."""
+        conn = self._c()
+        controls = [_post_read(read_back)] if read_back else None
+        dropped = LdapServerDown("the connection dropped before the server answered")
+        outcomes: list[AddOutcome] = [dropped] * len(requests)
+        in_flight: deque[tuple[int, int, str]] = deque()
+        in_flight_dns: dict[str, int] = {}
+
+        def collect() -> None:
+            index, msgid, key = in_flight.popleft()
+            in_flight_dns.pop(key, None)
+            dn = requests[index][0]
+            try:
+                _t, _d, _m, rctrls = conn.result3(
+                    msgid, all=1, timeout=self._config.timeout, resp_ctrl_classes=_RESPONSE_CONTROLS
+                )
+            except ldap.LDAPError as exc:
+                outcomes[index] = _error(exc, dn)
+                return
+            outcomes[index] = next(
+                (Entry(c.dn or dn, c.entry) for c in rctrls or [] if isinstance(c, _PostRead) and c.entry), None
+            )
+
+        for index, (dn, attributes) in enumerate(requests):
+            key, parent = dn_keys(dn)
+            while in_flight and (len(in_flight) >= window or parent in in_flight_dns):
+                collect()
+            try:
+                msgid = conn.add_ext(dn, list(attributes.items()), serverctrls=controls)
+            except ldap.LDAPError as exc:
+                refused = outcomes[index] = _error(exc, dn)
+                if isinstance(refused, LdapServerDown):
+                    break
+                continue
+            in_flight.append((index, msgid, key))
+            in_flight_dns[key] = index
+        while in_flight:
+            collect()
+        return outcomes
 
     def modify(self, dn: str, changes: list[tuple[ModOp, str, list[bytes]]]) -> None:
         mods: list[Any] = [(_MOD[op], attr, values or None) for op, attr, values in changes]

@@ -1,5 +1,6 @@
-"""Just enough BER for the controls the client libraries do not encode themselves: RFC 4533 content
-synchronization and Active Directory's DirSync."""
+"""Just enough BER for the controls the client libraries do not handle themselves, or handle slowly: RFC 4533
+content sync (the backend whose library has no support for it), RFC 4527 post-read (decoded here because the
+library's generic decoder costs more than the add it reports on) and Active Directory's DirSync."""
 
 from __future__ import annotations
 
@@ -111,6 +112,22 @@ def sync_info(value: bytes) -> tuple[bytes | None, list[str], bool | None]:
     if tag in (0xA1, 0xA2) and refresh_deletes is None:
         refresh_deletes = None  # refreshDelete / refreshPresent: refreshDone only
     return cookie, uuids, refresh_deletes
+
+
+def attribute_list(names: list[str]) -> bytes:
+    """AttributeDescriptionList ::= SEQUENCE OF AttributeDescription: the post-read control's request value."""
+    return tlv(0x30, b"".join(tlv(0x04, name.encode("utf-8")) for name in names))
+
+
+def search_result_entry(value: bytes) -> tuple[str, dict[str, list[bytes]]]:
+    """(DN, attributes) of a SearchResultEntry ([APPLICATION 4]), as the post-read control returns it."""
+    _tag, body, _ = read_tlv(value)
+    (_, dn), (_, attributes) = elements(body)[:2]
+    entry: dict[str, list[bytes]] = {}
+    for _, attribute in elements(attributes):
+        (_, name), (_, values) = elements(attribute)[:2]
+        entry[name.decode("utf-8")] = [v for _, v in elements(values)]
+    return dn.decode("utf-8"), entry
 
 
 DIRSYNC_OID = "1.2.840.113556.1.4.841"

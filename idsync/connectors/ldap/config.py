@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from idsync.config import SecretRef
 from idsync.connectors.base import ConnectorConfig
 from idsync.connectors.ldap.escaping import DNError, parse_dn
 
@@ -43,8 +44,8 @@ class LdapConfig(ConnectorConfig):
     url: str
     """``ldaps://host:636`` or ``ldap://host:389`` (with ``start_tls: true``)."""
     bind_dn: str | None = None
-    password: str | None = None
-    """A secret reference such as ``${env:LDAP_PASSWORD}``; never the password itself in a shared file."""
+    password: SecretRef | None = None
+    """A secret reference, ``${env:LDAP_PASSWORD}`` or ``${file:secrets/ldap.pw}``; a literal password is refused."""
     start_tls: bool = False
     tls_verify: bool = True
     ca_file: str | None = None
@@ -76,6 +77,9 @@ class LdapConfig(ConnectorConfig):
     password_attribute: str = "userPassword"  # noqa: S105 - an attribute name
     password_hashing: Literal["ssha", "server"] = "ssha"  # noqa: S105 - a hashing scheme
     """Hash the password here as {SSHA}, or send it for the server to hash (e.g. the ppolicy hash_cleartext)."""
+    add_window: int = Field(default=16, ge=1, le=1000)
+    """Adds of an export batch in flight at once on the connection (1: one at a time). The server works on the next
+    entries while results travel; after a dropped connection the unanswered ones are sent again one at a time."""
     membership_chunk: int = Field(default=1000, ge=1)
     """Values per modify when a multi-valued attribute gains or loses many values (large groups)."""
     timeout: float = Field(default=30.0, gt=0)
