@@ -118,6 +118,42 @@ def test_password_policy_and_names_fail_one_object_not_the_batch(samba_dc: Samba
     assert names == {"CN=taken", "CN=fine"}
 
 
+def test_a_batch_goes_out_together_and_each_new_user_is_finished_after_it(samba_dc: SambaDC, samba_ou: str) -> None:
+    # the users name a group that comes later in the same batch: memberships, pwdLastSet and moves are written
+    # once the whole batch is sent, so the group exists by then
+    conn = make_connector(samba_dc, [samba_ou], add_window=4)
+    staff = f"CN=batch-staff,{samba_ou}"
+    leavers = f"OU=batch-leavers,{samba_ou}"
+    samba_dc.tools.add(f"dn: {leavers}\nobjectClass: organizationalUnit\n\n")
+    users = [
+        item(
+            i,
+            ADD,
+            f"CN=batch{i},{samba_ou}",
+            change("sAMAccountName", f"batch{i}"),
+            change("unicodePwd", strong_password()),
+            change("accountEnabled", True),
+            change("mustChangePassword", True),
+            change("memberOf", staff, op=ADD_VALUES),
+            *([change("container", leavers)] if i == 5 else []),
+        )
+        for i in range(6)
+    ]
+    refused = item(6, ADD, f"CN=batch6,{samba_ou}", change("sAMAccountName", "a/b"))
+    group = item(
+        7, ADD, staff, change("sAMAccountName", "batch-staff"), change("groupScope", "global"), object_type="group"
+    )
+    results = conn.export([*users, refused, group])
+    assert [r.cs_id for r in results] == list(range(8))
+    assert all(r.ok for i, r in enumerate(results) if i != 6), "\n".join(str(r.error) for r in results)
+    assert not results[6].ok and results[6].code == "refused" and "contains /" in (results[6].error or "")
+    assert results[5].identifier == f"CN=batch5,{leavers}"
+    members = read(samba_dc, staff, "member")["member"]
+    assert sorted(map(str, members)) == sorted(r.identifier or "" for r in results[:6])
+    for result in results[:6]:
+        assert str(read(samba_dc, result.identifier or "", "pwdLastSet")["pwdLastSet"][0]) == "0"
+
+
 def test_flags_keep_the_bits_an_administrator_set(samba_dc: SambaDC, samba_ou: str) -> None:
     dn = f"CN=smart,{samba_ou}"
     samba_dc.tools.add(user_ldif(samba_ou, "smart", strong_password(), userAccountControl=0x200 | 0x40000))

@@ -567,27 +567,36 @@ class AdConnector(LdapConnector):
     # -- export -----------------------------------------------------------------------------------------------
 
     def export(self, items: Sequence[ExportItem]) -> list[ExportResult]:
-        results = []
-        for item in items:
-            try:
-                prepared = self._prepare(item)
-                (result,) = super().export([prepared.item])
+        """Every item is checked and folded first; those that pass go out as one batch (adds pipelined by the LDAP
+        connector), and each one sent is then finished (pwdLastSet, consistency GUID, memberships, a move)."""
+        results: list[ExportResult | None] = [None] * len(items)
+        ready: list[tuple[int, _Prepared]] = []
+        try:
+            for index, item in enumerate(items):
+                try:
+                    ready.append((index, self._prepare(item)))
+                except ExportRefused as exc:
+                    results[index] = ExportResult(
+                        cs_id=item.cs_id,
+                        ok=False,
+                        error=f"{item.identifier}: {exc}",
+                        code="refused",
+                        attribute=exc.attribute,
+                    )
+                except (LdapOperationError, AttributeValueError, DNError, IdentityError) as exc:
+                    results[index] = _failure(item, exc)
+            sent = super().export([prepared.item for _, prepared in ready])
+            for (index, prepared), result in zip(ready, sent, strict=True):
                 if result.ok:
-                    result = self._finish(item, prepared, result)
-            except ExportRefused as exc:
-                result = ExportResult(
-                    cs_id=item.cs_id,
-                    ok=False,
-                    error=f"{item.identifier}: {exc}",
-                    code="refused",
-                    attribute=exc.attribute,
-                )
-            except (LdapOperationError, AttributeValueError, DNError, IdentityError) as exc:
-                result = _failure(item, exc)
-            finally:
+                    try:
+                        result = self._finish(items[index], prepared, result)
+                    except (LdapOperationError, AttributeValueError, DNError, IdentityError) as exc:
+                        result = _failure(items[index], exc)
+                results[index] = result
+        finally:
+            for item in items:
                 self._forget_secrets(item)
-            results.append(result)
-        return results
+        return [r if r is not None else _failure(items[i], None) for i, r in enumerate(results)]
 
     @staticmethod
     def _forget_secrets(item: ExportItem) -> None:
@@ -760,7 +769,10 @@ class AdConnector(LdapConnector):
 
     def _raw_values(self, spec_schema: ObjectTypeSchema, name: str, values: Iterable[Any]) -> list[bytes]:
         if name.lower() in SID_ATTRIBUTES:
-            return [sid_bytes(str(v)) for v in values if v is not None and v != ""]
+            try:
+                return [sid_bytes(str(v)) for v in values if v is not None and v != ""]
+            except IdentityError as exc:
+                raise AttributeValueError(f"{name}: {exc}") from None
         return super()._raw_values(spec_schema, name, values)
 
     def _finish(self, item: ExportItem, prepared: _Prepared, result: ExportResult) -> ExportResult:
