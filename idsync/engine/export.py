@@ -66,6 +66,8 @@ class Exporter:
         """Initial passwords are sent, never recorded: the audit row shows that a value went, not the value."""
         self.reference_attributes: dict[str, set[str]] = {}
         self._schema: Schema | None = None
+        self._failed: set[int] = set()
+        """Objects whose send failed in this step: a later pass does not send them again (one error row each)."""
         for rule in rules.outbound:
             if rule.connector == name:
                 self.reference_attributes.setdefault(rule.object_type, set()).update(rule.reference_targets)
@@ -158,7 +160,7 @@ class Exporter:
 
     def _prepare(self, cs: CSObject) -> _Prepared | None:
         pending = cs.pending_export
-        if pending is None or pending.in_flight:
+        if pending is None or pending.in_flight or cs.id in self._failed:
             return None
         refs = self.reference_attributes.get(cs.object_type, set())
         changes: list[AttributeChange] = []
@@ -270,6 +272,7 @@ class Exporter:
             "result": "success" if result.ok else f"error: {result.error}",
         }
         if not result.ok:
+            self._failed.add(cs.id)
             pending.in_flight = False
             pending.tries += 1
             cs.error = result.error
