@@ -58,6 +58,7 @@ from idsync.connectors.ldap.connector import LdapConnector, _failure, _search
 from idsync.connectors.ldap.decoding import EntryDecoder
 from idsync.connectors.ldap.escaping import (
     DNError,
+    canonical_dn,
     escape_filter_value,
     format_rdn,
     normalize_dn,
@@ -571,39 +572,28 @@ class AdConnector(LdapConnector):
         connector), and each one sent is then finished (pwdLastSet, consistency GUID, memberships, a move)."""
         results: list[ExportResult | None] = [None] * len(items)
         ready: list[tuple[int, _Prepared]] = []
-        try:
-            for index, item in enumerate(items):
+        for index, item in enumerate(items):
+            try:
+                ready.append((index, self._prepare(item)))
+            except ExportRefused as exc:
+                results[index] = ExportResult(
+                    cs_id=item.cs_id,
+                    ok=False,
+                    error=f"{item.identifier}: {exc}",
+                    code="refused",
+                    attribute=exc.attribute,
+                )
+            except (LdapOperationError, AttributeValueError, DNError, IdentityError) as exc:
+                results[index] = _failure(item, exc)
+        sent = super().export([prepared.item for _, prepared in ready])
+        for (index, prepared), result in zip(ready, sent, strict=True):
+            if result.ok:
                 try:
-                    ready.append((index, self._prepare(item)))
-                except ExportRefused as exc:
-                    results[index] = ExportResult(
-                        cs_id=item.cs_id,
-                        ok=False,
-                        error=f"{item.identifier}: {exc}",
-                        code="refused",
-                        attribute=exc.attribute,
-                    )
+                    result = self._finish(items[index], prepared, result)
                 except (LdapOperationError, AttributeValueError, DNError, IdentityError) as exc:
-                    results[index] = _failure(item, exc)
-            sent = super().export([prepared.item for _, prepared in ready])
-            for (index, prepared), result in zip(ready, sent, strict=True):
-                if result.ok:
-                    try:
-                        result = self._finish(items[index], prepared, result)
-                    except (LdapOperationError, AttributeValueError, DNError, IdentityError) as exc:
-                        result = _failure(items[index], exc)
-                results[index] = result
-        finally:
-            for item in items:
-                self._forget_secrets(item)
+                    result = _failure(items[index], exc)
+            results[index] = result
         return [r if r is not None else _failure(items[i], None) for i, r in enumerate(results)]
-
-    @staticmethod
-    def _forget_secrets(item: ExportItem) -> None:
-        """Take the password out of the item once it is sent: the engine keeps what an export sent as export
-        memory (to confirm against the next import) and in its audit trail, and a password must be in neither —
-        nor can an import ever confirm it, since Active Directory never returns it."""
-        item.changes[:] = [c for c in item.changes if c.name.lower() != "unicodepwd"]
 
     def _prepare(self, item: ExportItem) -> _Prepared:
         """Check names and fold the computed attributes into userAccountControl, groupType and pwdLastSet."""
@@ -794,7 +784,7 @@ class AdConnector(LdapConnector):
             failed.error = f"{dn}: added, but not finished: {failed.error}; the next import adopts it and retries"
             return failed
         if prepared.container and normalize_dn(parent_dn(dn)) != normalize_dn(prepared.container):
-            result.identifier = self._move(dn, prepared.container, result.anchor or item.anchor)
+            result.identifier = canonical_dn(self._move(dn, prepared.container, result.anchor or item.anchor))
         return result
 
     def _stamp_consistency_guid(self, item: ExportItem, dn: str, anchor: str | None) -> None:
