@@ -14,13 +14,13 @@ from typing import Any
 
 from idsync.config import Safety
 from idsync.connectors.base import Connector, ExportItem, ExportResult
-from idsync.engine.errors import ErrorLog
+from idsync.engine.errors import ErrorLog, ObjectError
 from idsync.engine.reconciliation import record_success, set_in_flight
 from idsync.engine.references import PLACEHOLDER, identifier_pending
 from idsync.engine.rules import RuleSet
+from idsync.engine.secrets import SecretFlows, is_withheld, secret_attributes
 from idsync.engine.thresholds import check_deletion_threshold
-from idsync.model import AttributeChange, CSObject, ExportOp, PendingExport, Schema, StepResult
-from idsync.model.redaction import SecretAttributes
+from idsync.model import AttributeChange, AttributeSpec, CSObject, ExportOp, PendingExport, Schema, StepResult
 from idsync.store import CSFilter, Store
 from idsync.store.rows import identifier_key
 
@@ -62,10 +62,13 @@ class Exporter:
         self.caps = connector.capabilities
         self.batch_size = batch_size or self.caps.export_batch_size
         self.progress = progress
-        self.secrets = SecretAttributes.with_extra(self.caps.secret_attributes)
+        self.secrets = secret_attributes(self.caps)
         """Initial passwords are sent, never recorded: the audit row shows that a value went, not the value."""
+        self._secret_flows: SecretFlows | None = None
         self.reference_attributes: dict[str, set[str]] = {}
         self._schema: Schema | None = None
+        self._failed: set[int] = set()
+        """Objects whose send failed in this step: a later pass does not send them again (one error row each)."""
         for rule in rules.outbound:
             if rule.connector == name:
                 self.reference_attributes.setdefault(rule.object_type, set()).update(rule.reference_targets)
@@ -158,12 +161,19 @@ class Exporter:
 
     def _prepare(self, cs: CSObject) -> _Prepared | None:
         pending = cs.pending_export
-        if pending is None or pending.in_flight:
+        if pending is None or pending.in_flight or cs.id in self._failed:
             return None
         refs = self.reference_attributes.get(cs.object_type, set())
         changes: list[AttributeChange] = []
         deferred: list[AttributeChange] = []
         for change in pending.changes:
+            if is_withheld(change):
+                try:
+                    change = self._secret(cs, change)
+                except ObjectError as exc:
+                    self._failed.add(cs.id)
+                    self.errors.from_exception(exc, cs=cs)
+                    return None
             if change.name not in refs or not change.values:
                 changes.append(change)
                 continue
@@ -184,14 +194,24 @@ class Exporter:
         )
         return _Prepared(cs, item, deferred)
 
+    def _target_schema(self) -> Schema:
+        if self._schema is None:
+            self._schema = self.connector.schema()
+        return self._schema
+
     def _needs_deferred(self, prepared: _Prepared) -> bool:
         """An add that cannot be created without the values it waits for."""
         if prepared.item.op is not ExportOp.ADD or not prepared.deferred:
             return False
-        if self._schema is None:
-            self._schema = self.connector.schema()
-        attributes = self._schema.object_type(prepared.item.object_type).attributes
+        attributes = self._target_schema().object_type(prepared.item.object_type).attributes
         return any((spec := attributes.get(c.name)) is not None and spec.required for c in prepared.deferred)
+
+    def _secret(self, cs: CSObject, change: AttributeChange) -> AttributeChange:
+        """A change whose secret value the pending export only marks, with the value its flow gives now."""
+        if self._secret_flows is None:
+            self._secret_flows = SecretFlows(self.store, self.rules, self.name)
+        spec: AttributeSpec | None = self._target_schema().object_type(cs.object_type).attributes.get(change.name)
+        return self._secret_flows.resolve(cs, change, spec)
 
     def _resolve(self, values: list[Any]) -> tuple[list[Any], list[Any]]:
         """Reference values ready to send, and those naming an object whose add has not been sent yet."""
@@ -270,6 +290,7 @@ class Exporter:
             "result": "success" if result.ok else f"error: {result.error}",
         }
         if not result.ok:
+            self._failed.add(cs.id)
             pending.in_flight = False
             pending.tries += 1
             cs.error = result.error
@@ -293,7 +314,7 @@ class Exporter:
             cs.identifier = pending.new_identifier
         if result.identifier:
             cs.identifier = result.identifier
-        record_success(cs, sent=p.item.changes)
+        record_success(cs, sent=p.item.changes, secrets=self.secrets)
         if p.deferred:
             cs.pending_export = PendingExport(ExportOp.UPDATE, p.deferred, None, pending.rule, pending.tries)
         else:

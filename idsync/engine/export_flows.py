@@ -10,6 +10,7 @@ from idsync.engine.evaluation import evaluate, evaluate_flow, typed
 from idsync.engine.pending_exports import stage_update
 from idsync.engine.references import record_unresolved, referrers, resolve_outbound
 from idsync.engine.rules import CompiledFlow, CompiledOutbound
+from idsync.engine.secrets import secret_attributes, withheld
 from idsync.expressions import AUTHORITATIVE_NULL, IGNORE_THIS_FLOW
 from idsync.model import CSObject, ExportOp, MVObject
 from idsync.store.rows import key_value
@@ -27,8 +28,10 @@ def desired_values(
     flows_of: str = "flows",
     cs_id: int | None = None,
 ) -> dict[str, tuple[Any, str]]:
-    """target attribute -> (desired storage value, rule), merging the in-scope rules by precedence."""
+    """target attribute -> (desired storage value, rule), merging the in-scope rules by precedence. A secret
+    attribute flows only into a new object, and only as a marker (see :mod:`idsync.engine.secrets`)."""
     schema = ctx.cs_schema(connector, object_type)
+    secrets = secret_attributes(ctx.capabilities(connector))
     candidates: list[tuple[CompiledOutbound, CompiledFlow]] = []
     for rule in scoped:
         flows: list[CompiledFlow] = getattr(rule, flows_of)
@@ -40,7 +43,8 @@ def desired_values(
     for rule, flow in candidates:
         if flow.target in decided:
             continue
-        if flow.initial_only and not initial:
+        secret = flow.target in secrets
+        if (flow.initial_only or secret) and not initial:
             continue
         unique = _unique_in_target(ctx, connector, flow.target, cs_id) if flow.picks_unique else None
         result = evaluate_flow(flow, values, ctx.eval_ctx, rule.name, unique)
@@ -59,7 +63,7 @@ def desired_values(
             result = typed(schema.attributes.get(flow.target), result)
         if result is None and flow.skip_null:
             continue
-        out[flow.target] = (result, rule.name)
+        out[flow.target] = (withheld(result) if secret else result, rule.name)
         decided.add(flow.target)
     for rule in scoped:
         for attr in rule.reference_targets:

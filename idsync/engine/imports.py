@@ -22,6 +22,7 @@ from idsync.connectors.base import (
 )
 from idsync.engine.errors import ErrorLog
 from idsync.engine.pending_exports import attribute_changes, expected_state
+from idsync.engine.secrets import secret_attributes
 from idsync.model import (
     AttributeSpec,
     AttributeValueError,
@@ -76,6 +77,8 @@ class Importer:
         self.confirmation_tries = confirmation_tries
         self.progress = progress
         self.marker = step.id
+        self.secrets = secret_attributes(self.caps)
+        """Never kept: a directory that returns a password (or its hash) does not put it in a hologram."""
 
     def run(self) -> ImportOutcome:
         kind = self.step.kind
@@ -201,6 +204,8 @@ class Importer:
         out: dict[str, Any] = {}
         specs = schema.attributes
         for name, value in attributes.items():
+            if name in self.secrets:
+                continue
             spec = specs.get(name)
             if isinstance(value, ValueDelta):
                 out[name] = (

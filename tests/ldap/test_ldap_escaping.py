@@ -116,3 +116,10 @@ def test_leaf_values_of_plain_and_multi_valued_rdns() -> None:
     assert leaf_values("cn=a+uid=b,dc=org") == (("cn", "a"), ("uid", "b"))
     with pytest.raises(DNError):
         leaf_values("cn=" + chr(0xD800) + ",dc=org")  # a lone surrogate is not text a server can take
+
+
+@pytest.mark.parametrize("dn", ["cn=Smith, John,ou=people,dc=org", "cn=a,,dc=org", "cn=a,=b,dc=org"])
+def test_leaf_values_refuses_a_dn_whose_other_parts_are_not_attribute_value(dn: str) -> None:
+    # an unescaped comma inside a name leaves a part with no "=": refused here, naming it, not by the server
+    with pytest.raises(DNError, match="is not attribute=value"):
+        leaf_values(dn)

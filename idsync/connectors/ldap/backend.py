@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import importlib.util
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
@@ -18,6 +18,11 @@ from idsync.connectors.ldap.config import LdapConfig
 
 RawAttributes = dict[str, list[bytes]]
 TREE_DELETE_OID = "1.2.840.113556.1.4.805"
+SHOW_DELETED_OID = "1.2.840.113556.1.4.417"
+"""Active Directory: return tombstones (deleted objects) too."""
+
+Control = tuple[str, bool, bytes | None]
+"""A request control: OID, criticality, BER-encoded value (``None`` for a control without one)."""
 
 
 class Scope(enum.IntEnum):
@@ -62,6 +67,15 @@ class SyncResult:
     cookie: str | None = None
     present_phase: bool = False
     """The server could not replay deletes (no session log) and sent the present set instead."""
+
+
+@dataclass(slots=True)
+class DirSyncResult:
+    """One round of Active Directory's DirSync control: changed entries, whether more are waiting, the cookie."""
+
+    entries: list[Entry] = field(default_factory=list)
+    more: bool = False
+    cookie: bytes = b""
 
 
 RESULT_NAMES = {
@@ -171,9 +185,16 @@ class Backend(Protocol):
     ) -> list[Entry]: ...
 
     def search_pages(
-        self, base: str, scope: Scope, filter_text: str, attributes: list[str], page_size: int
+        self,
+        base: str,
+        scope: Scope,
+        filter_text: str,
+        attributes: list[str],
+        page_size: int,
+        controls: Sequence[Control] = (),
     ) -> Iterator[list[Entry]]:
-        """RFC 2696 paged search: one list per page. Referrals are not chased (they are not entries)."""
+        """RFC 2696 paged search: one list per page. Referrals are not chased (they are not entries).
+        ``controls`` are sent with every page request (Active Directory's show-deleted, for example)."""
         ...
 
     def add(self, dn: str, attributes: RawAttributes, read_back: list[str]) -> Entry | None:
@@ -195,6 +216,13 @@ class Backend(Protocol):
 
     def sync_refresh(self, base: str, filter_text: str, attributes: list[str], cookie: str | None) -> SyncResult:
         """RFC 4533 content synchronization, refreshOnly mode."""
+        ...
+
+    def dirsync(
+        self, base: str, filter_text: str, attributes: list[str], cookie: bytes, flags: int, max_bytes: int
+    ) -> DirSyncResult:
+        """One round of Active Directory's DirSync (1.2.840.113556.1.4.841) from ``cookie`` (empty: from the start).
+        ``base`` must be a naming context's root."""
         ...
 
 

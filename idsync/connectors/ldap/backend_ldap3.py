@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
@@ -27,6 +27,8 @@ from idsync.connectors.ldap.backend import (
     AddOutcome,
     AddRequest,
     BackendBase,
+    Control,
+    DirSyncResult,
     Entry,
     LdapOperationError,
     LdapServerDown,
@@ -97,6 +99,7 @@ class Ldap3Backend(BackendBase[Connection]):
             auto_referrals=False,
             return_empty_attributes=False,
             check_names=False,
+            auto_range=False,  # ranged values (Active Directory) are followed by the connector, for both backends
         )
         try:
             conn.open()
@@ -174,12 +177,21 @@ class Ldap3Backend(BackendBase[Connection]):
         return self._entries() if ok or self._c().result.get("result") == 4 else []
 
     def search_pages(
-        self, base: str, scope: Scope, filter_text: str, attributes: list[str], page_size: int
+        self,
+        base: str,
+        scope: Scope,
+        filter_text: str,
+        attributes: list[str],
+        page_size: int,
+        controls: Sequence[Control] = (),
     ) -> Iterator[list[Entry]]:
         conn = self._c()
         cookie: bytes | None = None
+        extra = {"controls": list(controls)} if controls else {}
         while True:
-            ok = self._search(base, scope, filter_text, attributes, (32,), paged_size=page_size, paged_cookie=cookie)
+            ok = self._search(
+                base, scope, filter_text, attributes, (32,), paged_size=page_size, paged_cookie=cookie, **extra
+            )
             if not ok:
                 return
             # read the cookie before yielding: the caller may run other operations on this connection
@@ -272,3 +284,19 @@ class Ldap3Backend(BackendBase[Connection]):
             if not refresh_deletes:
                 result.present_phase = True
         return result
+
+    def dirsync(
+        self, base: str, filter_text: str, attributes: list[str], cookie: bytes, flags: int, max_bytes: int
+    ) -> DirSyncResult:
+        conn = self._c()
+        request = (ber.DIRSYNC_OID, True, ber.dirsync_request_value(flags, max_bytes, cookie))
+        self._search(base, Scope.SUBTREE, filter_text, attributes, (), controls=[request])
+        control = (conn.result.get("controls") or {}).get(ber.DIRSYNC_OID)
+        if control is None:
+            raise LdapOperationError(2, "protocolError", "the server answered DirSync without its control", base)
+        value = control["value"]
+        if isinstance(value, dict):  # ldap3 decodes this control itself
+            more, new_cookie = bool(value.get("more_results")), bytes(value.get("cookie") or b"")
+        else:
+            more, new_cookie = ber.dirsync_response_value(bytes(value))
+        return DirSyncResult(self._entries(), more, new_cookie)

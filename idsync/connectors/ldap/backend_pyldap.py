@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import ldap
@@ -18,6 +18,8 @@ from idsync.connectors.ldap.backend import (
     AddOutcome,
     AddRequest,
     BackendBase,
+    Control,
+    DirSyncResult,
     Entry,
     LdapOperationError,
     LdapServerDown,
@@ -56,6 +58,25 @@ class _Connection(SyncreplConsumer, SimpleLDAPObject):  # type: ignore[misc]
         # (a syncIdSet without refreshDeletes, or the final "refreshDeletes=false") means deletes were not replayed
         if uuids is None and not refreshDeletes:
             self.sync_result.present_phase = True
+
+
+class _DirSyncControl(LDAPControl):  # type: ignore[misc]
+    """Active Directory's DirSync control: the request carries flags and a cookie, the response the next cookie."""
+
+    controlType = ber.DIRSYNC_OID
+
+    def __init__(self, flags: int = 0, max_bytes: int = 0, cookie: bytes = b"") -> None:
+        LDAPControl.__init__(self, self.controlType, True)
+        self.flags = flags
+        self.max_bytes = max_bytes
+        self.cookie = cookie
+        self.more = False
+
+    def encodeControlValue(self) -> bytes:
+        return ber.dirsync_request_value(self.flags, self.max_bytes, self.cookie)
+
+    def decodeControlValue(self, encoded: bytes) -> None:
+        self.more, self.cookie = ber.dirsync_response_value(encoded)
 
 
 def _error(exc: ldap.LDAPError, dn: str | None = None) -> LdapOperationError | LdapServerDown:
@@ -136,15 +157,22 @@ class PyLdapBackend(BackendBase[_Connection]):
         return [Entry(dn, attrs) for dn, attrs in found if dn is not None]
 
     def search_pages(
-        self, base: str, scope: Scope, filter_text: str, attributes: list[str], page_size: int
+        self,
+        base: str,
+        scope: Scope,
+        filter_text: str,
+        attributes: list[str],
+        page_size: int,
+        controls: Sequence[Control] = (),
     ) -> Iterator[list[Entry]]:
         """Each next page is requested before the current one is handed out, so the server reads it while the
         caller converts this one."""
         conn = self._c()
         control = SimplePagedResultsControl(True, size=page_size, cookie="")
+        extra = [LDAPControl(oid, critical, value) for oid, critical, value in controls]
         attrlist = attributes or None
         try:
-            msgid = conn.search_ext(base, int(scope), filter_text, attrlist, serverctrls=[control])
+            msgid = conn.search_ext(base, int(scope), filter_text, attrlist, serverctrls=[control, *extra])
             while True:
                 try:
                     _rtype, rdata, _rmsgid, rctrls = conn.result3(msgid, timeout=self._config.timeout)
@@ -153,7 +181,7 @@ class PyLdapBackend(BackendBase[_Connection]):
                 cookie = next((c.cookie for c in rctrls if c.controlType == SimplePagedResultsControl.controlType), b"")
                 if cookie:
                     control.cookie = cookie
-                    msgid = conn.search_ext(base, int(scope), filter_text, attrlist, serverctrls=[control])
+                    msgid = conn.search_ext(base, int(scope), filter_text, attrlist, serverctrls=[control, *extra])
                 yield [Entry(dn, attrs) for dn, attrs in rdata if dn is not None]
                 if not cookie:
                     return
@@ -250,3 +278,21 @@ class PyLdapBackend(BackendBase[_Connection]):
         result = conn.sync_result
         result.cookie = conn.sync_cookie
         return result
+
+    def dirsync(
+        self, base: str, filter_text: str, attributes: list[str], cookie: bytes, flags: int, max_bytes: int
+    ) -> DirSyncResult:
+        conn = self._c()
+        request = _DirSyncControl(flags, max_bytes, cookie)
+        try:
+            msgid = conn.search_ext(base, ldap.SCOPE_SUBTREE, filter_text, attributes or None, serverctrls=[request])
+            _t, rdata, _m, rctrls = conn.result3(
+                msgid, timeout=self._config.timeout, resp_ctrl_classes={ber.DIRSYNC_OID: _DirSyncControl}
+            )
+        except ldap.LDAPError as exc:
+            raise _error(exc, base) from None
+        response = next((c for c in rctrls or [] if isinstance(c, _DirSyncControl)), None)
+        if response is None:
+            raise LdapOperationError(2, "protocolError", "the server answered DirSync without its control", base)
+        entries = [Entry(dn, attrs) for dn, attrs in rdata if dn is not None]
+        return DirSyncResult(entries, response.more, response.cookie)

@@ -13,6 +13,16 @@ from idsync.connectors.ldap.escaping import DNError, parse_dn
 DEFAULT_REFERENCES = ("member", "uniqueMember", "manager", "seeAlso", "owner", "secretary", "roleOccupant")
 
 
+def check_dns(value: str | list[str] | None) -> str | list[str] | None:
+    """A configured DN (or list of them) that parses, else a ValueError quoting it and saying where it breaks."""
+    for dn in [value] if isinstance(value, str) else value or []:
+        try:
+            parse_dn(dn)
+        except DNError as exc:
+            raise ValueError(str(exc)) from None
+    return value
+
+
 class ObjectTypeConfig(BaseModel):
     """How one idsync object type looks in the directory."""
 
@@ -80,12 +90,7 @@ class LdapConfig(ConnectorConfig):
     @field_validator("base_dn", "bind_dn", "accesslog_base", "changelog_base", "containers")
     @classmethod
     def _dns_parse(cls, value: str | list[str] | None) -> str | list[str] | None:
-        for dn in [value] if isinstance(value, str) else value or []:
-            try:
-                parse_dn(dn)
-            except DNError as exc:
-                raise ValueError(str(exc)) from None
-        return value
+        return check_dns(value)
 
     @field_validator("url")
     @classmethod

@@ -36,6 +36,7 @@ from idsync.connectors.ldap.backend import (
     TREE_DELETE_OID,
     TYPE_OR_VALUE_EXISTS,
     Backend,
+    Control,
     Entry,
     LdapOperationError,
     LdapServerDown,
@@ -125,6 +126,9 @@ def _modify(b: Backend, *, dn: str, changes: list[tuple[ModOp, str, list[bytes]]
 
 
 class LdapConnector:
+    decoder_class: type[EntryDecoder] = EntryDecoder
+    """How entries become records; a connector for one kind of server may choose types its own way."""
+
     def __init__(self, name: str, config: LdapConfig, password: str | Callable[[], str | None] | None) -> None:
         """``password``: the bind password, or how to get it when the first connection is made (building a
         connector must work without its secrets: sync builds connectors only to read their capabilities)."""
@@ -228,14 +232,17 @@ class LdapConnector:
                     raise
                 self._wait_for_server(started, ConnectorError("bind failed"))
 
-    def _pages(self, base: str, scope: Scope, filter_text: str, attributes: list[str]) -> Iterator[list[Entry]]:
+    def _pages(
+        self, base: str, scope: Scope, filter_text: str, attributes: list[str], controls: Sequence[Control] = ()
+    ) -> Iterator[list[Entry]]:
         """A paged search that survives a server restart by searching again from the start (the caller
         drops what it has already delivered)."""
         started = time.monotonic()
         while True:
             try:
                 backend = self._connected()
-                for page in backend.search_pages(base, scope, filter_text, attributes, self.config.page_size):
+                size = self.config.page_size
+                for page in backend.search_pages(base, scope, filter_text, attributes, size, controls):
                     yield page
                     started = time.monotonic()
                 return
@@ -268,15 +275,15 @@ class LdapConnector:
     def server_schema(self) -> ServerSchema:
         if self._server_schema is None:
             sub = self.root_dse().first_text("subschemaSubentry") or "cn=Subschema"
-            found = self._call(
-                lambda b: b.search(sub, Scope.BASE, "(objectClass=subschema)", ["attributeTypes", "objectClasses"])
-            )
+            wanted = ["attributeTypes", "objectClasses", "dITContentRules"]
+            found = self._call(lambda b: b.search(sub, Scope.BASE, "(objectClass=subschema)", wanted))
             if not found:
                 raise ConnectorError(f"connector {self.name!r}: the server publishes no schema at {sub}")
             entry = found[0]
             self._server_schema = ServerSchema.parse(
                 (v.decode("utf-8") for v in entry.get("attributeTypes")),
                 (v.decode("utf-8") for v in entry.get("objectClasses")),
+                (v.decode("utf-8") for v in entry.get("dITContentRules")),
             )
         return self._server_schema
 
@@ -338,7 +345,7 @@ class LdapConnector:
 
     def _decoder(self) -> EntryDecoder:
         if self._entry_decoder is None:
-            self._entry_decoder = EntryDecoder(
+            self._entry_decoder = self.decoder_class(
                 self.schema(),
                 {name: t.object_class for name, t in self.config.object_types.items()},
                 self.anchor_attribute(),
@@ -885,19 +892,22 @@ class LdapConnector:
 
     def _modify_values(self, dn: str, op: ModOp, name: str, values: list[bytes]) -> None:
         """Add or remove values; values already there (or already gone) are skipped, as replays require."""
-        harmless = TYPE_OR_VALUE_EXISTS if op is ModOp.ADD else NO_SUCH_ATTRIBUTE
         try:
             self._call(lambda b: b.modify(dn, [(op, name, values)]), what=dn)
             return
         except LdapOperationError as exc:
-            if exc.code != harmless:
+            if not self._harmless(op, name, exc):
                 raise
         for value in values:  # one at a time, to apply the others
             try:
                 self._call(partial(_modify, dn=dn, changes=[(op, name, [value])]), what=dn)
             except LdapOperationError as exc:
-                if exc.code != harmless:
+                if not self._harmless(op, name, exc):
                     raise
+
+    def _harmless(self, op: ModOp, name: str, exc: LdapOperationError) -> bool:
+        """The server says the value is already there (adding) or already gone (removing)."""
+        return exc.code == (TYPE_OR_VALUE_EXISTS if op is ModOp.ADD else NO_SUCH_ATTRIBUTE)
 
     def _rename(self, dn: str, new_dn: str) -> str:
         new_rdn = leaf_rdn(new_dn)

@@ -227,10 +227,13 @@ def dn_keys(dn: str) -> tuple[str, str]:
 
 
 def leaf_values(dn: str) -> RDN:
-    """The attribute-value pairs of the DN's first RDN, unescaped (cheaply for plain DNs)."""
+    """The attribute-value pairs of the DN's first RDN, unescaped (cheaply for plain DNs). A DN with a part that
+    is not attribute=value (an unescaped comma inside a name) raises :class:`DNError` naming that part, as
+    :func:`parse_dn` does, rather than reaching the server."""
     if _simple(dn) and dn.isascii():
-        attr, sep, value = dn.partition(",")[0].partition("=")
-        if sep and attr.strip():
+        parts = [p.partition("=") for p in dn.split(",")]
+        if all(sep and attr.strip() for attr, sep, _ in parts):
+            attr, _, value = parts[0]
             return ((attr.strip(), value.strip()),)
     rdns = parse_dn(dn)
     if not rdns:

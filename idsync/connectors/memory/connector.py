@@ -57,6 +57,7 @@ class MemoryConnector:
             identifier_is_anchor=config.anchor_from_identifier,
             case_insensitive_identifiers=bool(found and found.case_insensitive_identifiers),
             export_batch_size=config.export_batch_size or 100,
+            secret_attributes=frozenset(config.secret_attributes),
         )
 
     def _directory(self) -> MemoryDirectory:
