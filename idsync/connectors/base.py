@@ -166,7 +166,9 @@ class Connector(Protocol):
 
     def lookup(self, object_type: str, identifier: str, keys: dict[str, Any]) -> ImportRecord | None:
         """Find an object by identifier or by one of its unique keys: how an add that was in flight when the
-        engine stopped is adopted instead of created twice."""
+        engine stopped is adopted instead of created twice. ``keys`` holds every single value the add was sent
+        with; only attributes the system keeps unique (and that match exactly one object) may identify it, never
+        an ordinary attribute such as a department or an enabled flag."""
         ...
 
     def close(self) -> None: ...

@@ -32,6 +32,7 @@ def set_in_flight(store: Store, connector: str, ids: list[int]) -> None:
 
 
 def unique_keys(cs: CSObject) -> dict[str, Any]:
+    """The single values an add was sent with; a connector's ``lookup`` uses only those its system keeps unique."""
     keys: dict[str, Any] = {}
     if cs.pending_export is None:
         return keys
@@ -81,10 +82,13 @@ def reconcile(store: Store, connector: Connector, name: str) -> tuple[int, int]:
                 continue
             if pending.op is ExportOp.ADD:
                 found = connector.lookup(cs.object_type, cs.identifier, unique_keys(cs))
+                clash = store.cs_by_anchor(name, [found.anchor]).get(found.anchor) if found is not None else None
+                if clash is not None and clash.id != cs.id and clash.mv_id is not None:
+                    # what was found belongs to another linked object: it is not ours, so ours was not created
+                    found = None
                 if found is not None:
-                    clash = store.cs_by_anchor(name, [found.anchor]).get(found.anchor)
                     if clash is not None and clash.id != cs.id:
-                        # an import already staged it as a separate object: keep ours, which is linked
+                        # an import already staged our object as a separate, unjoined one: keep ours, which is linked
                         store.cs_delete([clash.id])
                     cs.anchor = found.anchor
                     cs.identifier = found.identifier

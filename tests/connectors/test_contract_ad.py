@@ -23,6 +23,7 @@ class AdHarness(ContractHarness):
     object_type = "user"
     single = "displayName"
     multi = "otherMailbox"
+    lookup_by_single = False  # AD does not keep displayName unique; lookup uses sAMAccountName, UPN, GUIDs
     delta = "changes"
 
     def __init__(self, dc: SambaDC, ou: str, backend: str) -> None:

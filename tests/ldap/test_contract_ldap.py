@@ -42,6 +42,7 @@ class LdapHarness(ContractHarness):
             "backend": self.backend,
             "delta": "accesslog",
             "reconnect_seconds": 1,
+            "unique_attributes": ["displayName"],  # unique in the test data, so lookup may use it
         }
         validated = connector_type.config_model.model_validate(config)
         return connector_type.create("dir", validated, ConnectorContext(".", self.secrets))

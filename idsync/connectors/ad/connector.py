@@ -492,8 +492,8 @@ class AdConnector(LdapConnector):
     # -- lookup -----------------------------------------------------------------------------------------------
 
     def lookup(self, object_type: str, identifier: str, keys: dict[str, Any]) -> ImportRecord | None:
-        """By DN, else by the first key that finds exactly one object: the unique ones (objectGUID,
-        sAMAccountName, userPrincipalName, the source anchor) first; computed attributes and passwords never."""
+        """By DN, else by the first key AD keeps unique (objectGUID, sAMAccountName, userPrincipalName, the source
+        anchor) that finds exactly one object; other attributes never."""
         candidates: list[Entry] = []
         if identifier:
             try:
@@ -509,10 +509,8 @@ class AdConnector(LdapConnector):
                 )
             except DNError:
                 candidates = []
-        ordered = sorted(
-            keys.items(),
-            key=lambda kv: (kv[0] not in UNIQUE_KEYS, UNIQUE_KEYS.index(kv[0]) if kv[0] in UNIQUE_KEYS else 0),
-        )
+        # only a key AD keeps unique may identify the object: anything else could adopt somebody else's entry
+        ordered = sorted(((k, v) for k, v in keys.items() if k in UNIQUE_KEYS), key=lambda kv: UNIQUE_KEYS.index(kv[0]))
         for key, value in ordered:
             if candidates:
                 break

@@ -70,6 +70,9 @@ class LdapConfig(ConnectorConfig):
     changelog_base: str = "cn=changelog"
     references: list[str] = Field(default_factory=lambda: list(DEFAULT_REFERENCES))
     """DN-valued attributes (also found from the schema's DN syntax)."""
+    unique_attributes: list[str] = Field(default_factory=list)
+    """Attributes the directory keeps unique (uid, mail, employeeNumber, ...): after a crash, an add that may or may
+    not have happened is looked for by its DN, then by these. Other attributes never identify an entry."""
     create_parents: bool = False
     """Create missing parent OUs when an add finds no parent."""
     subtree_delete: bool = False

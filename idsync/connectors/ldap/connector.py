@@ -706,14 +706,20 @@ class LdapConnector:
                 candidates = self._call(lambda b: b.search(identifier, Scope.BASE, flt, attrs))
             except DNError:
                 candidates = []
+        unique = {a.casefold() for a in self.config.unique_attributes}
         for key, value in keys.items():
-            if candidates or value is None:
+            if candidates:
                 break
+            if value is None or key.casefold() not in unique:
+                continue  # only an attribute the directory keeps unique may identify an entry
             key_filter = f"(&{flt}({key}={escape_filter_value(str(value))}))"
+            hits: list[Entry] = []
             for container in self.config.import_containers():
-                candidates += self._call(
+                hits += self._call(
                     partial(_search, base=container, scope=Scope.SUBTREE, flt=key_filter, attrs=attrs, size_limit=2)
                 )
+            if len(hits) == 1:
+                candidates = hits
         for entry in candidates:
             item = self._record(entry)
             if isinstance(item, ImportRecord) and item.object_type == object_type:
