@@ -239,7 +239,9 @@ def test_password_hashed_client_side_and_usable(
 
 def test_lookup_by_identifier_and_key(make: MakeConnector, slapd_server: SlapdServer, slapd_subtree: str) -> None:
     slapd_server.tools.add(people_ldif(slapd_subtree, 3))
-    conn = make()
+    # mail is not declared unique: it never identifies an entry on its own
+    assert make().lookup("person", f"uid=gone,{slapd_subtree}", {"mail": "p2@example.org"}) is None
+    conn = make(unique_attributes=["mail"])
     by_dn = conn.lookup("person", f"uid=p00001,{slapd_subtree}", {})
     assert by_dn is not None and by_dn.attributes["displayName"] == "Person 1"
     by_key = conn.lookup("person", f"uid=gone,{slapd_subtree}", {"mail": "p2@example.org"})
