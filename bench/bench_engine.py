@@ -46,7 +46,7 @@ def measure(size: int) -> dict[str, Any]:
 
     top = Path(tempfile.mkdtemp(prefix=f"idsync-bench-{size}-"))
     root = top / "ws"
-    write_workspace(root, people=size)
+    write_workspace(root, people=size, target="csv")
     figures: dict[str, Any] = {"size": size}
     loads: list[float] = []
 

@@ -1,30 +1,44 @@
-"""LDAP connector benchmark: bare connector import, export and delta rates against the server's own tools.
+"""LDAP connector benchmark: full import (bare and through the engine), export and delta rates against the
+server's own tools.
 
 Runs a private slapd on loopback, bulk-loads N inetOrgPerson entries (9 attributes) with slapadd, then measures,
-in the same run against the same server: ldapsearch -E pr=1000 versus the connector's full import (python-ldap
-and ldap3 backends, records produced but not staged: the engine is not part of this figure); ldapadd of 10,000
-entries versus the connector exporting the same 10,000 adds; a delta import of 100 changes at N entries.
-Prints a table and, last, one JSON line. N = $BENCH_LDAP_ENTRIES (default 100000).
+in the same run against the same server:
+- ``ldapsearch -E pr=1000/noprompt`` of the N entries;
+- the connector's full import alone (records produced, nothing staged), python-ldap and ldap3;
+- idsync's full import as the issue defines it: a ``full-import`` step of a workspace, into the connector space,
+  committed (SQLite), python-ldap and ldap3;
+- ``ldapadd`` of 10,000 entries against the connector exporting the same 10,000 adds (pipelined, and one at a
+  time for comparison);
+- a delta import of 100 changes at N entries (accesslog and syncrepl).
+
+Every timing is the best of $BENCH_LDAP_REPEAT runs (default 3; ldap3 at most 2), taken in turns with the tool it
+is compared with, because a shared 2-core machine varies a lot from run to run. Prints a table and, last, one
+JSON line. N = $BENCH_LDAP_ENTRIES (default 100000), exports = $BENCH_LDAP_EXPORTS (default 10000).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from idsync.connectors.base import ConnectorContext, ExportItem
 from idsync.connectors.ldap import LdapConnector, connector_type
-from idsync.model import AttributeChange, ExportOp, ValueOp
+from idsync.engine.run_profiles import Runner
+from idsync.engine.workspace import Workspace
+from idsync.model import AttributeChange, ExportOp, RunStatus, StepKind, ValueOp
 from idsync.testing.directories import SlapdServer, SlapdSettings
 
 ENTRIES = int(os.environ.get("BENCH_LDAP_ENTRIES", "100000"))
 EXPORTS = int(os.environ.get("BENCH_LDAP_EXPORTS", "10000"))
+REPEAT = max(1, int(os.environ.get("BENCH_LDAP_REPEAT", "3")))
 
 
 def person(i: int, parent: str) -> dict[str, Any]:
@@ -52,128 +66,195 @@ def ldif(start: int, count: int, parent: str) -> str:
     return "\n".join(chunks)
 
 
+def settings(server: SlapdServer, backend: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "ldap",
+        "url": server.url,
+        "allow_insecure": True,  # loopback, like ldapsearch -x: the comparison is of the same transport
+        "bind_dn": server.admin_dn,
+        "password": f"${{file:{server.password_file}}}",
+        "base_dn": server.base_dn,
+        "backend": backend,
+        "page_size": 1000,
+        **extra,
+    }
+
+
 def connector(server: SlapdServer, backend: str, **extra: Any) -> LdapConnector:
-    config = connector_type.config_model.model_validate(
-        {
-            "type": "ldap",
-            "url": server.url,
-            "allow_insecure": True,  # loopback, like ldapsearch -x: the comparison is of the same transport
-            "bind_dn": server.admin_dn,
-            "password": server.admin_password,
-            "base_dn": server.base_dn,
-            "backend": backend,
-            "page_size": 1000,
-            **extra,
-        }
-    )
+    config = connector_type.config_model.model_validate(settings(server, backend, **extra))
     return connector_type.create("bench", config, ConnectorContext(workspace="."))
 
 
-def timed_import(conn: LdapConnector) -> tuple[float, int, str | None]:
+def best(runs: int, measure: Callable[[], float]) -> float:
+    return min(measure() for _ in range(runs))
+
+
+def timed(action: Callable[[], Any]) -> float:
     started = time.perf_counter()
-    count = 0
-    watermark = None
-    for page in conn.full_import():
-        count += len(page.records)
-        watermark = page.watermark or watermark
-    return time.perf_counter() - started, count, watermark
+    action()
+    return time.perf_counter() - started
 
 
 def tool(server: SlapdServer, name: str, *args: str, stdin: str | None = None) -> float:
     argv = [name, "-x", "-H", server.url, "-D", server.admin_dn, "-y", str(server.password_file), *args]
-    started = time.perf_counter()
-    subprocess.run(argv, input=stdin, text=True, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    return timed(lambda: subprocess.run(argv, input=stdin, text=True, check=True, stdout=subprocess.DEVNULL))
+
+
+def connector_import(server: SlapdServer, backend: str, people: str) -> float:
+    conn = connector(server, backend, containers=[people])
+    conn.schema()  # discovery is a once-per-run cost, not per entry
+    count = 0
+
+    def read() -> None:
+        nonlocal count
+        count = sum(len(page.records) for page in conn.full_import())
+
+    seconds = timed(read)
+    conn.close()
+    assert count == ENTRIES, count
+    return seconds
+
+
+def engine_import(server: SlapdServer, backend: str, people: str) -> float:
+    """A full-import step of a fresh workspace: every entry staged into the connector space and committed."""
+    with tempfile.TemporaryDirectory(prefix="idsync-bench-ws-") as folder:
+        block = json.dumps(settings(server, backend, base_dn=people))
+        Path(folder, "idsync.yaml").write_text(f"connectors:\n  dir: {block}\n", encoding="utf-8")
+        with Workspace.load(folder) as ws:
+            runner = Runner(ws)
+            started = time.perf_counter()
+            run = runner.run_steps("bench", [("dir", StepKind.FULL_IMPORT)])
+            seconds = time.perf_counter() - started
+        step = run.steps[0]
+        assert run.status is RunStatus.SUCCESS and step.counters.adds == ENTRIES, (run.status, step.counters.adds)
+        return seconds
+
+
+def export_items(parent: str) -> list[ExportItem]:
+    items = []
+    for i in range(EXPORTS):
+        p = person(i, parent)
+        dn = p.pop("_dn")
+        changes = [AttributeChange(k, ValueOp.REPLACE, [v]) for k, v in p.items()]
+        items.append(ExportItem(cs_id=i, object_type="person", op=ExportOp.ADD, identifier=dn, changes=changes))
+    return items
+
+
+def connector_export(server: SlapdServer, parent: str, window: int) -> float:
+    conn = connector(server, "python-ldap", add_window=window)
+    conn.schema()
+    items = export_items(parent)
+    failed = 0
+
+    def send() -> None:
+        nonlocal failed
+        for start in range(0, len(items), 100):  # the engine's default batch
+            failed += sum(not r.ok for r in conn.export(items[start : start + 100]))
+
+    seconds = timed(send)
+    conn.close()
+    assert failed == 0, failed
+    return seconds
 
 
 def main() -> int:
-    import logging
-
     logging.getLogger("idsync.connectors.ldap").setLevel(logging.ERROR)
     rows: list[tuple[str, str]] = []
+    figures: dict[str, Any] = {"entries": ENTRIES, "exports": EXPORTS, "repeat": REPEAT}
     with tempfile.TemporaryDirectory(prefix="idsync-bench-ldap-") as tmp:
         server = SlapdServer.create(Path(tmp) / "slapd", SlapdSettings(tls=False))
         base = server.base_dn
         people = f"ou=people,{base}"
+        units = "".join(f"dn: ou=exp{i},{base}\nobjectClass: organizationalUnit\nou: exp{i}\n\n" for i in range(40))
         server.offline_load(
-            f"dn: {people}\nobjectClass: organizationalUnit\nou: people\n\n"
-            f"dn: ou=exp1,{base}\nobjectClass: organizationalUnit\nou: exp1\n\n"
-            f"dn: ou=exp2,{base}\nobjectClass: organizationalUnit\nou: exp2\n\n" + ldif(0, ENTRIES, people)
+            f"dn: {people}\nobjectClass: organizationalUnit\nou: people\n\n{units}" + ldif(0, ENTRIES, people)
         )
         server.start()
         try:
-            search = tool(
-                server, "ldapsearch", "-LLL", "-E", "pr=1000/noprompt", "-b", people, "(objectClass=inetOrgPerson)"
-            )
-            rows.append((f"ldapsearch paged read of {ENTRIES:,}", f"{search:.2f} s"))
-            py_conn = connector(server, "python-ldap", containers=[people], delta="accesslog")
-            py_s, py_n, watermark = timed_import(py_conn)
-            assert py_n == ENTRIES, py_n
-            rows.append(("connector full import, python-ldap", f"{py_s:.2f} s ({py_s / search:.2f}x ldapsearch)"))
-            l3_s, l3_n, _ = timed_import(connector(server, "ldap3", containers=[people]))
-            assert l3_n == ENTRIES, l3_n
-            rows.append(("connector full import, ldap3", f"{l3_s:.2f} s ({l3_s / search:.2f}x ldapsearch)"))
+            search_args = ("-LLL", "-E", "pr=1000/noprompt", "-b", people, "(objectClass=inetOrgPerson)")
+            searches: list[float] = []
 
-            add_s = tool(server, "ldapadd", stdin=ldif(0, EXPORTS, f"ou=exp1,{base}"))
+            def versus_search(measure: Callable[[], float], runs: int) -> float:
+                """Best of ``runs``, each run after an ldapsearch, so both see the same conditions."""
+                times = []
+                for _ in range(runs):
+                    searches.append(tool(server, "ldapsearch", *search_args))
+                    times.append(measure())
+                return min(times)
+
+            imports = {
+                "connector_python_ldap": versus_search(lambda: connector_import(server, "python-ldap", people), REPEAT),
+                "engine_python_ldap": versus_search(lambda: engine_import(server, "python-ldap", people), REPEAT),
+                "connector_ldap3": versus_search(lambda: connector_import(server, "ldap3", people), min(REPEAT, 2)),
+                "engine_ldap3": versus_search(lambda: engine_import(server, "ldap3", people), min(REPEAT, 2)),
+            }
+            search = min(searches)
+            rows.append((f"ldapsearch paged read of {ENTRIES:,} (best of {len(searches)})", f"{search:.2f} s"))
+            labels = {
+                "connector_python_ldap": "connector full import alone, python-ldap",
+                "engine_python_ldap": "idsync full import into the connector space, python-ldap",
+                "connector_ldap3": "connector full import alone, ldap3",
+                "engine_ldap3": "idsync full import into the connector space, ldap3",
+            }
+            for key, seconds in imports.items():
+                rows.append((labels[key], f"{seconds:.2f} s ({seconds / search:.2f}x ldapsearch)"))
+                figures[f"{key}_seconds"] = round(seconds, 2)
+            figures["ldapsearch_seconds"] = round(search, 3)
+
+            unit = iter(range(40))
+            adds, exports = [], []
+            for _ in range(REPEAT):
+                adds.append(tool(server, "ldapadd", stdin=ldif(0, EXPORTS, f"ou=exp{next(unit)},{base}")))
+                exports.append(connector_export(server, f"ou=exp{next(unit)},{base}", window=16))
+            single = connector_export(server, f"ou=exp{next(unit)},{base}", window=1)
+            add_s, exp_s = min(adds), min(exports)
             rows.append((f"ldapadd of {EXPORTS:,} entries", f"{add_s:.2f} s"))
-            items = []
-            for i in range(EXPORTS):
-                p = person(i, f"ou=exp2,{base}")
-                dn = p.pop("_dn")
-                changes = [AttributeChange(k, ValueOp.REPLACE, [v]) for k, v in p.items()]
-                items.append(ExportItem(cs_id=i, object_type="person", op=ExportOp.ADD, identifier=dn, changes=changes))
-            exp_conn = connector(server, "python-ldap")
-            exp_conn.schema()  # discovery is a once-per-run cost, not per object
-            started = time.perf_counter()
-            failed = 0
-            for start in range(0, len(items), 100):
-                failed += sum(not r.ok for r in exp_conn.export(items[start : start + 100]))
-            exp_s = time.perf_counter() - started
-            assert failed == 0, failed
             rows.append(
-                (f"connector export of {EXPORTS:,} adds, python-ldap", f"{exp_s:.2f} s ({exp_s / add_s:.2f}x ldapadd)")
+                (
+                    f"connector export of {EXPORTS:,} adds, python-ldap, 16 in flight",
+                    f"{exp_s:.2f} s ({exp_s / add_s:.2f}x ldapadd)",
+                )
             )
+            rows.append(("the same, one add at a time (one run)", f"{single:.2f} s ({single / add_s:.2f}x ldapadd)"))
 
-            watermark = py_conn._current_watermark()  # after the export's writes: the delta sees only the 100
             changes = "\n".join(
                 f"dn: uid=u{i:06d},{people}\nchangetype: modify\nreplace: title\ntitle: Changed {i}\n"
                 for i in range(0, ENTRIES, max(1, ENTRIES // 100))
-            )[:]
-            tool(server, "ldapmodify", stdin=changes)
-            time.sleep(0.1)
-            started = time.perf_counter()
-            delta_records = sum(len(p.records) for p in py_conn.delta_import(watermark))
-            delta_s = time.perf_counter() - started
-            rows.append(
-                (f"delta import (accesslog) of 100 changes at {ENTRIES:,}", f"{delta_s:.3f} s, {delta_records} records")
             )
-            sync_conn = connector(server, "python-ldap", containers=[people], delta="syncrepl")
-            cookie = sync_conn._current_watermark()
-            tool(server, "ldapmodify", stdin=changes.replace("Changed", "Again"))
-            started = time.perf_counter()
-            sync_records = sum(len(p.records) for p in sync_conn.delta_import(cookie))
-            sync_s = time.perf_counter() - started
-            rows.append(
-                (f"delta import (syncrepl) of 100 changes at {ENTRIES:,}", f"{sync_s:.3f} s, {sync_records} records")
-            )
+            deltas: dict[str, list[float]] = {"accesslog": [], "syncrepl": []}
+            for attempt in range(REPEAT):
+                for method in deltas:
+                    conn = connector(server, "python-ldap", containers=[people], delta=method)
+                    watermark = conn._current_watermark()
+                    tool(server, "ldapmodify", stdin=changes.replace("Changed", f"{method} {attempt}"))
+                    records = 0
+
+                    def read(c: LdapConnector = conn, w: str = watermark) -> None:
+                        nonlocal records
+                        records = sum(len(p.records) for p in c.delta_import(w))
+
+                    deltas[method].append(timed(read))
+                    conn.close()
+                    assert records == 100, (method, records)
+            for method, times in deltas.items():
+                rows.append((f"delta import ({method}) of 100 changes at {ENTRIES:,}", f"{min(times):.3f} s"))
         finally:
             server.stop()
     width = max(len(r[0]) for r in rows)
     print(f"{'measure':<{width}}  result")
     for name, value in rows:
         print(f"{name:<{width}}  {value}")
-    print(
-        json.dumps(
-            {
-                "entries": ENTRIES,
-                "import_ratio_python_ldap": round(py_s / search, 2),
-                "import_ratio_ldap3": round(l3_s / search, 2),
-                "export_ratio": round(exp_s / add_s, 2),
-                "delta_100_seconds": round(delta_s, 3),
-                "delta_100_syncrepl_seconds": round(sync_s, 3),
-            }
-        )
-    )
+    figures |= {
+        "import_ratio_python_ldap": round(imports["engine_python_ldap"] / search, 2),
+        "import_ratio_ldap3": round(imports["engine_ldap3"] / search, 2),
+        "connector_import_ratio_python_ldap": round(imports["connector_python_ldap"] / search, 2),
+        "connector_import_ratio_ldap3": round(imports["connector_ldap3"] / search, 2),
+        "export_ratio": round(exp_s / add_s, 2),
+        "export_ratio_one_at_a_time": round(single / add_s, 2),
+        "delta_100_seconds": round(min(deltas["accesslog"]), 3),
+        "delta_100_syncrepl_seconds": round(min(deltas["syncrepl"]), 3),
+    }
+    print(json.dumps(figures))
     return 0
 
 

@@ -4,7 +4,9 @@
 set -eu
 # slapd + ldap-utils: private OpenLDAP instances; libldap2-dev + libsasl2-dev: build python-ldap (no wheel);
 # samba + samba-ad-dc + samba-ad-provision: a private Samba AD DC (the provisioning data is only a Recommends).
-PACKAGES="slapd ldap-utils libldap2-dev libsasl2-dev samba samba-ad-dc samba-ad-provision postgresql"
+# 389-ds-base: a private 389 Directory Server (the LDAP connector's retro changelog delta).
+# chromium: the dashboard's browser tests (driven by Playwright with executable_path, no downloaded browser).
+PACKAGES="slapd ldap-utils libldap2-dev libsasl2-dev samba samba-ad-dc samba-ad-provision postgresql 389-ds-base chromium"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

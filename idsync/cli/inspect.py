@@ -5,88 +5,40 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from idsync.cli.context import CliState, pass_state
 from idsync.cli.output import console, print_json, print_run, status_text, when
-from idsync.model import CSObject, LinkState, MVObject
-from idsync.store import CSFilter
+from idsync.service.readmodel import cs_json, error_json, mv_json
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 OBJECT_HELP = "OBJECT is cs:ID, mv:ID, or CONNECTOR:ANCHOR-OR-IDENTIFIER (for example hr:E1042)."
 
 
 def _trim(text: str | None, width: int = 60) -> str:
+    """Shortened, and escaped for rich: a value such as [redacted] or [x] is text, not markup."""
     if text is None:
         return "-"
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return escape(text if len(text) <= width else text[: width - 1] + "…")
 
 
-def cs_json(cs: CSObject) -> dict[str, Any]:
-    return {
-        "id": cs.id,
-        "connector": cs.connector,
-        "object_type": cs.object_type,
-        "anchor": cs.anchor,
-        "identifier": cs.identifier,
-        "link_state": cs.link_state.value,
-        "mv_id": cs.mv_id,
-        "link_rule": cs.link_rule,
-        "attributes": cs.hologram,
-        "pending_import": cs.pending_import.to_json() if cs.pending_import else None,
-        "pending_export": cs.pending_export.to_json() if cs.pending_export else None,
-        "unconfirmed": cs.unconfirmed or None,
-        "error": cs.error,
-    }
+def _secrets(ws: Any) -> Any:
+    from idsync.service.readmodel import Secrets
 
-
-def mv_json(mv: MVObject, references: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "id": mv.id,
-        "object_type": mv.object_type,
-        "attributes": mv.attributes,
-        "lineage": {
-            k: {"connector": c.connector, "rule": c.rule, "cs_id": c.cs_id} for k, c in sorted(mv.provenance.items())
-        },
-    }
-    if references:
-        out["references"] = references
-    return out
-
-
-def _referenced(ws: Any, mv: MVObject) -> dict[str, dict[str, str]]:
-    """Reference attribute -> {MV id: a readable name} of the objects ``mv`` references."""
-    wanted: dict[str, list[int]] = {}
-    for attr in ws.rules.reference_attributes(mv.object_type):
-        value = mv.attributes.get(attr)
-        values = value if isinstance(value, list) else [value] if value is not None else []
-        wanted[attr] = [int(v) for v in values if str(v).isdigit()][:200]
-    found = ws.store.mv_get_many([i for ids in wanted.values() for i in ids])
-    out: dict[str, dict[str, str]] = {}
-    for attr, ids in wanted.items():
-        for ref_id in ids:
-            other = found.get(ref_id)
-            if other is not None:
-                label = other.attributes.get("displayName") or next(iter(other.attributes.values()), "")
-                out.setdefault(attr, {})[str(ref_id)] = str(label)
-    return out
+    return Secrets.of_workspace(ws)
 
 
 def resolve_object(ws: Any, ref: str) -> tuple[str, int]:
-    kind, sep, value = ref.partition(":")
-    if not sep or not value:
-        raise click.UsageError(f"cannot read {ref!r}. {OBJECT_HELP}")
-    if kind in ("cs", "mv") and value.isdigit():
-        return kind, int(value)
-    if kind not in ws.connector_names():
-        raise click.UsageError(f"{kind!r} is not a connector. {OBJECT_HELP}")
-    found = ws.store.cs_by_anchor(kind, [value]).get(value)
-    if found is None:
-        matches = ws.store.cs_by_identifier(kind, [value]).get(value.casefold(), [])
-        found = matches[0] if matches else None
-    if found is None:
-        raise click.ClickException(f"{kind} has no object with anchor or identifier {value!r}")
-    return "cs", int(found.id)
+    from idsync.service.readmodel import BadReference, NotFound
+    from idsync.service.readmodel import resolve_object as resolve
+
+    try:
+        return resolve(ws.store, ws.connector_names(), ref)
+    except BadReference as exc:
+        raise click.UsageError(str(exc)) from None
+    except NotFound as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.command("status")
@@ -94,44 +46,16 @@ def resolve_object(ws: Any, ref: str) -> tuple[str, int]:
 @pass_state
 def status(state: CliState, as_json: bool) -> None:
     """Where things stand: connector spaces, pending imports and exports, errors, the metaverse, the last run."""
+    from idsync.service.readmodel import status as read_status
+
     ws = state.open()
     try:
-        store = ws.store
-        connectors = []
-        for name in ws.connector_names():
-
-            def count(**kw: Any) -> int:
-                return int(store.cs_count(CSFilter(connector=name, **kw)))  # noqa: B023
-
-            connectors.append(
-                {
-                    "connector": name,
-                    "type": ws.config.connectors[name].get("type"),
-                    "objects": count(),
-                    "connectors": count(link_states=(LinkState.CONNECTOR.value,)),
-                    "disconnectors": count(
-                        link_states=(LinkState.DISCONNECTOR.value, LinkState.FILTERED.value, LinkState.EXPLICIT.value)
-                    ),
-                    "pending_imports": count(pending_import=True),
-                    "pending_exports": count(pending_export=True),
-                    "pending_deletes": count(export_op="delete"),
-                    "unconfirmed": count(unconfirmed=True),
-                    "errors": count(error=True),
-                    "watermark": _trim(store.get_watermark(name), 40) if store.get_watermark(name) else None,
-                }
-            )
-        metaverse = {t: store.mv_count(t) for t in ws.config.metaverse}
-        runs = store.runs(1)
-        data = {
-            "workspace": str(ws.root),
-            "staging": ws.config.staging,
-            "connectors": connectors,
-            "metaverse": metaverse,
-            "unresolved_references": store.unresolved_count(),
-            "last_run": runs[0].summary() if runs else None,
-        }
+        data = read_status(ws.store, ws.config, str(ws.root))
+        runs = ws.store.runs(1)
     finally:
         ws.close()
+    connectors = data["connectors"]
+    metaverse = data["metaverse"]
     if as_json:
         print_json(data)
         return
@@ -205,19 +129,7 @@ def history(state: CliState, run_id: int | None, show_errors: bool, limit: int, 
         errors = store.errors(run_id=run_id, limit=limit) if (show_errors or as_json) else []
         if as_json:
             data = run.summary()
-            data["errors"] = [
-                {
-                    "step_id": e.step_id,
-                    "connector": e.connector,
-                    "identifier": e.identifier,
-                    "cs_id": e.cs_id,
-                    "mv_id": e.mv_id,
-                    "attribute": e.attribute,
-                    "code": e.code,
-                    "reason": e.reason,
-                }
-                for e in errors
-            ]
+            data["errors"] = [error_json(e) for e in errors]
             print_json(data)
             return
         out = console()
@@ -269,37 +181,32 @@ def search_cs(
     as_json: bool,
 ) -> None:
     """Search connector spaces by attribute value and by state."""
-    name = value = None
-    if attr:
-        name, sep, value = attr.partition("=")
-        if not sep:
-            raise click.UsageError("--attr takes NAME=VALUE")
-    like = None
-    if identifier:
-        like = identifier.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").replace("*", "%")
-    flt = CSFilter(
-        connector=connector,
-        object_type=object_type,
-        pending_import=pending_import,
-        pending_export=pending_export,
-        export_op="delete" if pending_delete else None,
-        error=with_error,
-        unconfirmed=unconfirmed,
-        link_states=(
-            (LinkState.DISCONNECTOR.value, LinkState.FILTERED.value, LinkState.EXPLICIT.value) if disconnector else ()
-        ),
-        attribute=name,
-        value=value,
-        identifier_like=like,
-    )
+    from idsync.service.readmodel import BadReference, cs_filter
+
+    try:
+        flt = cs_filter(
+            connector=connector,
+            object_type=object_type,
+            attr=attr,
+            identifier=identifier,
+            pending_import=pending_import,
+            pending_export=pending_export,
+            pending_delete=pending_delete,
+            disconnector=disconnector,
+            error=with_error,
+            unconfirmed=unconfirmed,
+        )
+    except BadReference:
+        raise click.UsageError("--attr takes NAME=VALUE") from None
     ws = state.open()
     try:
         found = ws.store.cs_page(flt, 0, limit)
         total = ws.store.cs_count(flt)
+        secrets = _secrets(ws)
     finally:
         ws.close()
     if as_json:
-        print_json({"total": total, "objects": [cs_json(c) for c in found]})
+        print_json({"total": total, "objects": [cs_json(c, secrets) for c in found]})
         return
     table = Table(
         title=f"{total} connector-space object{'s' if total != 1 else ''}"
@@ -341,17 +248,22 @@ def search_mv(state: CliState, object_type: str | None, attr: str, limit: int, a
     ws = state.open()
     try:
         found = ws.store.mv_search(object_type, name, value, limit)
+        secrets = _secrets(ws)
     finally:
         ws.close()
     if as_json:
-        print_json({"objects": [mv_json(m) for m in found]})
+        print_json({"objects": [mv_json(m, secrets) for m in found]})
         return
+    hidden = secrets.metaverse
     table = Table(title=f"{len(found)} metaverse object{'s' if len(found) != 1 else ''}")
     for column in ("id", "type", name, "displayName"):
         table.add_column(column)
     for m in found:
         table.add_row(
-            f"mv:{m.id}", m.object_type, str(m.attributes.get(name)), str(m.attributes.get("displayName", ""))
+            f"mv:{m.id}",
+            m.object_type,
+            str(hidden.attributes(m.attributes).get(name)),
+            str(m.attributes.get("displayName", "")),
         )
     console().print(table)
 
@@ -366,39 +278,15 @@ def show(state: CliState, obj: str, as_json: bool) -> None:
 
     OBJECT is cs:ID, mv:ID, or CONNECTOR:ANCHOR-OR-IDENTIFIER (for example hr:E1042).
     """
+    from idsync.service.readmodel import NotFound, object_detail
+
     ws = state.open()
     try:
         kind, ident = resolve_object(ws, obj)
-        store = ws.store
-        if kind == "cs":
-            cs = store.cs_get(ident)
-            if cs is None:
-                raise click.ClickException(f"no connector-space object {obj}")
-            mv = store.mv_get(cs.mv_id) if cs.mv_id is not None else None
-            errors = store.errors_for_cs(cs.id, 5)
-            audit = list(store.audit_search(cs_id=cs.id, limit=5))
-            links = store.cs_by_mv([mv.id]).get(mv.id, []) if mv else []
-            data: dict[str, Any] = {
-                "cs": cs_json(cs),
-                "mv": mv_json(mv, _referenced(ws, mv)) if mv else None,
-                "links": [cs_json(c) for c in links if c.id != cs.id],
-                "errors": [e.describe() for e in errors],
-                "exports": audit,
-            }
-        else:
-            mv = store.mv_get(ident)
-            if mv is None:
-                raise click.ClickException(f"no metaverse object {obj}")
-            links = store.cs_by_mv([mv.id]).get(mv.id, [])
-            unresolved = store.unresolved_for_mv([mv.id])
-            data = {
-                "mv": mv_json(mv),
-                "links": [cs_json(c) for c in links],
-                "unresolved": [
-                    {"attribute": u.attribute, "direction": u.direction, "connector": u.connector, "ref": u.ref}
-                    for u in unresolved
-                ],
-            }
+        try:
+            data = object_detail(ws.store, kind, ident, _secrets(ws), ws.rules)
+        except NotFound as exc:
+            raise click.ClickException(str(exc)) from None
     finally:
         ws.close()
     if as_json:
@@ -424,15 +312,15 @@ def _print_show(data: dict[str, Any]) -> None:
             table.add_row(k, _trim(str(v), 80))
         out.print(table)
         if cs["pending_import"]:
-            out.print(f"  pending import: {cs['pending_import']}")
+            out.print(f"  pending import: {escape(str(cs['pending_import']))}")
         if cs["pending_export"]:
             _print_export(out, cs["pending_export"])
         if cs["unconfirmed"]:
-            out.print(f"  unconfirmed exports: {cs['unconfirmed']}")
+            out.print(f"  unconfirmed exports: {escape(str(cs['unconfirmed']))}")
         if cs["error"]:
             out.print(f"  [red]error:[/red] {cs['error']}")
         for e in data.get("errors", []):
-            out.print(f"  error row: {e}")
+            out.print(f"  error row (run {e['run_id']}): {e['attribute'] or '-'}: {e['reason']}")
     if mv is not None:
         out.print(f"[bold]mv:{mv['id']}[/bold] {mv['object_type']}")
         table = Table(title="metaverse attributes and lineage")
@@ -480,6 +368,7 @@ def preview_command(state: CliState, obj: str, as_json: bool) -> None:
     OBJECT is cs:ID, mv:ID, or CONNECTOR:ANCHOR-OR-IDENTIFIER.
     """
     from idsync.engine.preview import preview
+    from idsync.service.readmodel import pending_export_json
 
     ws = state.open()
     try:
@@ -488,15 +377,21 @@ def preview_command(state: CliState, obj: str, as_json: bool) -> None:
             result = preview(ws, cs_id=ident if kind == "cs" else None, mv_id=ident if kind == "mv" else None)
         except LookupError as exc:
             raise click.ClickException(str(exc)) from None
+        secrets = _secrets(ws)
     finally:
         ws.close()
     data: dict[str, Any] = {
-        "cs_before": cs_json(result.cs_before) if result.cs_before else None,
-        "cs_after": cs_json(result.cs_after) if result.cs_after else None,
-        "mv_before": mv_json(result.mv_before) if result.mv_before else None,
-        "mv_after": mv_json(result.mv_after) if result.mv_after else None,
-        "mv_changes": {k: {"before": b, "after": a} for k, (b, a) in result.mv_changes.items()},
-        "pending_exports": [cs_json(c) for c in result.links_after if c.pending_export],
+        "cs_before": cs_json(result.cs_before, secrets) if result.cs_before else None,
+        "cs_after": cs_json(result.cs_after, secrets) if result.cs_after else None,
+        "mv_before": mv_json(result.mv_before, secrets) if result.mv_before else None,
+        "mv_after": mv_json(result.mv_after, secrets) if result.mv_after else None,
+        "mv_changes": {
+            k: secrets.metaverse.attributes({"before": b, "after": a})
+            if k in secrets.metaverse
+            else {"before": b, "after": a}
+            for k, (b, a) in result.mv_changes.items()
+        },
+        "pending_exports": [cs_json(c, secrets) for c in result.links_after if c.pending_export],
         "errors": [e.describe() for e in result.errors],
     }
     if as_json:
@@ -511,11 +406,11 @@ def preview_command(state: CliState, obj: str, as_json: bool) -> None:
     for k, change in data["mv_changes"].items():
         rule = result.mv_after.provenance.get(k) if result.mv_after else None
         by = f"  [dim]({rule.connector}, rule {rule.rule})[/dim]" if rule else ""
-        out.print(f"  mv {k}: {change['before']!r} -> {change['after']!r}{by}")
+        out.print(f"  mv {k}: {escape(repr(change['before']))} -> {escape(repr(change['after']))}{by}")
     for c in result.links_after:
         if c.pending_export:
             out.print(f"  {c.connector} {c.identifier!r}:")
-            _print_export(out, c.pending_export.to_json(), indent="    ")
+            _print_export(out, pending_export_json(c, secrets) or {}, indent="    ")
     if not data["mv_changes"] and not data["pending_exports"]:
         out.print("  no change")
     for e in data["errors"]:

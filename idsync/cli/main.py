@@ -23,6 +23,9 @@ class IdsyncGroup(click.Group):
         "expr": ("idsync.cli.expr", "expr"),
         "emulator": ("idsync.cli.emulator", "emulator"),
         "migrate": ("idsync.cli.migrate", "migrate"),
+        "serve": ("idsync.cli.service", "serve"),
+        "report": ("idsync.cli.service", "report"),
+        "audit": ("idsync.cli.audit", "audit"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -78,9 +81,9 @@ def cli(ctx: click.Context, workspace: Path) -> None:
 
 
 def _register() -> None:
-    from idsync.cli import inspect, run, setup
+    from idsync.cli import connector, inspect, run, setup
 
-    for module in (setup, run, inspect):
+    for module in (setup, run, inspect, connector):
         for command in module.COMMANDS:
             cli.add_command(command)
 

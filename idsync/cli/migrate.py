@@ -9,12 +9,15 @@ from pathlib import Path
 import click
 
 from idsync.migrate.analysis import analyze
+from idsync.migrate.generate import GenerationPath, OutputExists, generate, write_workspace
+from idsync.migrate.generate import as_json as generate_json
 from idsync.migrate.reader import ExportNotFoundError
 from idsync.migrate.recommend import Facts
 from idsync.migrate.report import build_document, to_html, to_json_document, to_markdown
 
 EXIT_OK = 0
 EXIT_ERRORS = 1
+EXIT_CONFIG = 3
 EXIT_USAGE = 4
 
 
@@ -80,3 +83,120 @@ def analyze_command(
             if path is not None:
                 click.echo(f"report written to {path}")
     ctx.exit(EXIT_ERRORS if analysis.export.errors else EXIT_OK)
+
+
+@migrate.command("generate")
+@click.argument("export_dir", metavar="EXPORT")
+@click.option(
+    "--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), help="The workspace folder."
+)
+@click.option(
+    "--path",
+    "path",
+    type=click.Choice([p.value for p in GenerationPath]),
+    help="The way out to generate for (default: the recommended one; graph when Entra is reached directly).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print what was generated as one JSON document.")
+@click.option("--force", is_flag=True, help="Overwrite an idsync.yaml already in --out.")
+@click.pass_context
+def generate_command(
+    ctx: click.Context, export_dir: str, out: Path, path: str | None, as_json: bool, force: bool
+) -> None:
+    """Write an idsync workspace (idsync.yaml and README.md) that replaces the deployment in EXPORT: connectors
+    for its agents, the metaverse, join rules, inbound flows with precedence, outbound rules (to Microsoft Graph
+    on the graph path, to AD or LDAP on the cloud-sync and connect-sync paths), deprovisioning and run profiles.
+    Everything that could not be carried is listed with its agent, object type, attribute and XML location."""
+    try:
+        analysis = analyze(export_dir)
+    except ExportNotFoundError as exc:
+        click.echo(f"error: {exc}", err=True)
+        ctx.exit(EXIT_USAGE)
+    result = generate(analysis, path)
+    try:
+        written = write_workspace(result, out, force=force)
+    except OutputExists as exc:
+        click.echo(f"error: {exc}", err=True)
+        ctx.exit(EXIT_USAGE)
+    except OSError as exc:
+        click.echo(f"error: cannot write the workspace: {exc}", err=True)
+        ctx.exit(EXIT_ERRORS)
+    if as_json:
+        json.dump(generate_json(result, out), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        cfg = result.config
+        click.echo(f"Generated for: {result.path.value} (recommended: {result.recommended})")
+        click.echo(
+            f"  {len(cfg['connectors'])} connectors, {len(cfg['metaverse'])} metaverse types, "
+            f"{len(cfg['inbound'])} inbound and {len(cfg['outbound'])} outbound rules, {len(cfg['profiles'])} profiles"
+        )
+        for plan in result.connectors:
+            mark = "  PLACEHOLDER" if plan.placeholder else ""
+            click.echo(f"  connector {plan.name}: {plan.type} <- {plan.agent!r}{mark}")
+        kinds: dict[str, int] = {}
+        for item in result.left_out:
+            kinds[item.kind.value] = kinds.get(item.kind.value, 0) + 1
+        if kinds:
+            listed = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+            click.echo(f"  not carried: {len(result.left_out)} item(s) ({listed}); see README.md")
+        if result.secrets:
+            click.echo(f"  set: {', '.join(result.secrets)}")
+        for p in written:
+            click.echo(f"wrote {p}")
+        if result.valid:
+            click.echo(f"valid: idsync -C {out} validate")
+        for problem in result.problems:
+            click.echo(f"invalid: {problem}", err=True)
+        for i in analysis.export.issues:
+            click.echo(str(i), err=True)
+    ctx.exit(EXIT_OK if result.valid and not analysis.export.errors else EXIT_ERRORS)
+
+
+@migrate.command("cutover")
+@click.option(
+    "--config",
+    "config",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The generated idsync.yaml (or its workspace folder).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the whole report as one JSON document.")
+@click.option("--report", "md_out", type=click.Path(dir_okay=False, path_type=Path), help="Write a Markdown report.")
+@click.option("--limit", default=10, show_default=True, help="Findings shown per section in the text output.")
+@click.pass_context
+def cutover_command(ctx: click.Context, config: Path, as_json: bool, md_out: Path | None, limit: int) -> None:
+    """Dry run of the cutover: import the tenant through the Graph connector and the sources, run the joins and
+    flows in staging mode, and report without writing anything: joined objects, objects that would be created
+    (possible duplicates), ambiguous matches, values that would change, tenant objects nothing manages, objects
+    still synced from on-premises (with the steps to switch them), and what Graph cannot do, per object.
+
+    Exit codes: 0 clean run · 1 completed with object errors (ambiguous joins, ...) · 2 stopped (a system could not
+    be reached) · 3 invalid configuration or no Graph connector."""
+    from idsync.cli.context import report_config_error
+    from idsync.config import ConfigError
+    from idsync.migrate.cutover import NoGraphConnector, dry_run
+    from idsync.migrate.cutover.render import as_json as cutover_json
+    from idsync.migrate.cutover.render import markdown, text
+    from idsync.model import RunStatus
+
+    try:
+        report = dry_run(config)
+    except ConfigError as exc:
+        report_config_error(exc)
+        ctx.exit(EXIT_CONFIG)
+    except NoGraphConnector as exc:
+        click.echo(f"error: {exc}", err=True)
+        ctx.exit(EXIT_CONFIG)
+    if md_out is not None:
+        try:
+            md_out.write_text(markdown(report), encoding="utf-8")
+        except OSError as exc:
+            click.echo(f"error: cannot write the report: {exc}", err=True)
+    if as_json:
+        json.dump(cutover_json(report), sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+    else:
+        click.echo(text(report, limit), nl=False)
+        if md_out is not None:
+            click.echo(f"report written to {md_out}")
+    ctx.exit(RunStatus(report.status).exit_code)

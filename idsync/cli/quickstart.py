@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import sys
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
 from idsync.cli.output import console, print_run
 from idsync.cli.progress import RichProgress
@@ -14,14 +16,30 @@ from idsync.config import CONFIG_FILE
 from idsync.store import CSFilter
 
 MARKER = ".idsync-quickstart"
+Target = Literal["entra", "csv"]
+TEMPLATES: dict[str, str] = {"entra": "quickstart.yaml", "csv": "quickstart-csv.yaml"}
+"""``entra``: users, managers and a group per department in an emulated Entra tenant (data/tenant.json), through
+the Graph connector. ``csv``: users into data/directory.csv, with no extra installed (and what the engine
+benchmark runs, up to a million people)."""
+ENTRA_MODULES = ("httpx", "msal", "starlette")
 
 
 class QuickstartError(Exception):
     pass
 
 
-def write_workspace(directory: Path, *, people: int = 1200, replace: bool = False, seed: int = 2024) -> Path:
+def write_workspace(
+    directory: Path, *, people: int = 1200, replace: bool = False, seed: int = 2024, target: Target = "entra"
+) -> Path:
     from idsync.testing.people import write_csv
+
+    if target == "entra":
+        missing = [m for m in ENTRA_MODULES if importlib.util.find_spec(m) is None]
+        if missing:
+            raise QuickstartError(
+                f"the Entra demo needs the graph and emulator extras ({', '.join(missing)} missing): "
+                "pip install 'idsync[graph,emulator]', or run the demo with --target csv"
+            )
 
     if directory.exists() and any(directory.iterdir()):
         if not (directory / MARKER).exists():
@@ -32,7 +50,7 @@ def write_workspace(directory: Path, *, people: int = 1200, replace: bool = Fals
     (directory / "data").mkdir(parents=True)
     (directory / MARKER).write_text("written by idsync quickstart; --replace may delete this folder\n")
     write_csv(directory / "data" / "hr.csv", people, seed=seed)
-    text = (resources.files("idsync.cli") / "templates" / "quickstart.yaml").read_text(encoding="utf-8")
+    text = (resources.files("idsync.cli") / "templates" / TEMPLATES[target]).read_text(encoding="utf-8")
     (directory / CONFIG_FILE).write_text(text, encoding="utf-8")
     return directory
 
@@ -50,13 +68,13 @@ def _program() -> str:
     return "idsync"
 
 
-def run_quickstart(directory: Path, *, people: int = 1200, replace: bool = False) -> int:
+def run_quickstart(directory: Path, *, people: int = 1200, replace: bool = False, target: Target = "entra") -> int:
     from idsync.engine.run_profiles import Runner
     from idsync.engine.workspace import Workspace
 
     out = console()
     try:
-        write_workspace(directory, people=people, replace=replace)
+        write_workspace(directory, people=people, replace=replace, target=target)
     except QuickstartError as exc:
         console(stderr=True).print(f"[red]quickstart:[/red] {exc}")
         return 4
@@ -64,17 +82,29 @@ def run_quickstart(directory: Path, *, people: int = 1200, replace: bool = False
     with Workspace.load(directory) as ws:
         run = Runner(ws, progress=RichProgress()).cycle()
         print_run(run, out)
-        active = ws.store.mv_count("person")
+        people_count = ws.store.mv_count("person")
+        groups = ws.store.mv_count("group") if target == "entra" else 0
         sample = ws.store.cs_page(CSFilter(connector="hr"), 10, 1)
     where = str(directory)
     prog = _program()
     someone = f"hr:{sample[0].anchor}" if sample else "hr:<employeeId>"
+    if target == "entra":
+        summary = (
+            f"{people_count} people and {groups} department groups in the metaverse, provisioned into Entra ID (an "
+            "emulated tenant kept in data/tenant.json): users with their managers, leavers disabled, a security "
+            "group per department."
+        )
+        found = f"  {prog} -C {where} search cs --connector entra  the users and groups in the tenant\n"
+    else:
+        summary = f"{people_count} people in the metaverse; the active ones are provisioned into data/directory.csv."
+        found = ""
     out.print(
-        f"\n{active} people in the metaverse; the active ones are provisioned into data/directory.csv.\n\n"
+        f"\n{summary}\n\n"
         "Try next:\n"
         f"  {prog} -C {where} status                       what is where\n"
         f"  {prog} -C {where} search mv --attr sn='Mü*'     find people\n"
         f"  {prog} -C {where} show {someone}             an object, its links and lineage\n"
+        f"{found}"
         f"  {prog} -C {where} cycle                        nothing to do: everything is in sync\n"
         f"  (edit data/hr.csv: change someone's department or status, then)\n"
         f"  {prog} -C {where} run import                   stage the change, sync nothing\n"

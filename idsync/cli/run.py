@@ -76,15 +76,14 @@ def approve_deletes(state: CliState, connector: str, count: int | None) -> None:
 
     Review them first: idsync search cs --connector CONNECTOR --pending-delete
     """
-    from idsync.store import CSFilter
+    from idsync.service.readmodel import BadReference, NotFound
+    from idsync.service.readmodel import approve_deletes as approve
 
     ws = state.open()
     try:
-        if connector not in ws.connector_names():
-            raise click.UsageError(f"no connector named {connector!r}")
-        pending = ws.store.cs_count(CSFilter(connector=connector, export_op="delete"))
-        approved = pending if count is None else min(count, pending)
-        ws.store.approval_set(connector, approved)
+        approved, pending = approve(ws.store, ws.connector_names(), connector, count)
+    except (NotFound, BadReference) as exc:
+        raise click.UsageError(str(exc)) from None
     finally:
         ws.close()
     console().print(f"approved {approved} of {pending} pending deletes for the next export of {connector}")

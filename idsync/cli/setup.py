@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import click
 
@@ -124,20 +124,30 @@ def workspace_json_schema() -> dict[str, Any]:
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--people", default=1200, show_default=True, help="How many HR people to generate.")
 @click.option("--replace", is_flag=True, help="Replace a demo workspace that quickstart wrote before.")
+@click.option(
+    "--target",
+    type=click.Choice(["entra", "csv"]),
+    default="entra",
+    show_default=True,
+    help="entra: an emulated Entra tenant kept in data/tenant.json; csv: a target file, data/directory.csv.",
+)
 @click.pass_context
-def quickstart(ctx: click.Context, directory: Path | None, people: int, replace: bool) -> None:
+def quickstart(
+    ctx: click.Context, directory: Path | None, people: int, replace: bool, target: Literal["entra", "csv"]
+) -> None:
     """Write a demo workspace (generated HR file, a target, a configuration) and run a first full cycle.
 
-    DIRECTORY defaults to ./idsync-demo. Afterwards `idsync -C DIRECTORY cycle` exports nothing: everything is
-    already in sync.
+    The HR people are provisioned into Entra ID - an emulated tenant kept in the workspace - with their managers,
+    a security group per department, and leavers disabled. DIRECTORY defaults to ./idsync-demo. Afterwards
+    `idsync -C DIRECTORY cycle` exports nothing: everything is already in sync.
     """
     from idsync.cli.quickstart import run_quickstart
 
     state: CliState = ctx.obj
-    target = directory or Path("idsync-demo")
+    folder = directory or Path("idsync-demo")
     if directory is None and state.workspace != Path():
-        target = state.workspace
-    code = run_quickstart(target, people=people, replace=replace)
+        folder = state.workspace
+    code = run_quickstart(folder, people=people, replace=replace, target=target)
     raise click.exceptions.Exit(code)
 
 

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from idsync.config.schedule import Cron, parse_duration
+from idsync.config.secrets import SecretRef
 from idsync.model import AttributeSpec, AttributeType, Compare, ObjectTypeSchema
 
 NAME = r"^[A-Za-z_][A-Za-z0-9_.-]*$"
@@ -210,6 +212,102 @@ class Step(Strict):
         return data
 
 
+CYCLE = "cycle"
+"""The schedule profile name of the built-in delta cycle (``idsync cycle``), unless a run profile is named so."""
+MIN_INTERVAL = 60.0
+
+
+class Schedule(Strict):
+    """When the service runs a profile: every interval, or on a cron expression (server wall clock in
+    ``service.timezone``). Neither given: every 30 minutes, as Connect Sync does."""
+
+    profile: str = CYCLE
+    """A run profile, or ``cycle`` for the delta cycle over every connector."""
+    every: str | int | None = None
+    """An interval such as ``30m``, ``2m`` or ``1h30m`` (at least one minute)."""
+    cron: str | None = None
+    """Five fields: minute hour day-of-month month day-of-week, for example ``0 2 * * *``."""
+    enabled: bool = True
+
+    @field_validator("every")
+    @classmethod
+    def _every(cls, value: str | int | None) -> str | int | None:
+        if value is not None:
+            parse_duration(value)
+        return value
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is not None:
+            Cron.parse(value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Schedule:
+        if self.every is not None and self.cron is not None:
+            raise ValueError("give either 'every' or 'cron', not both")
+        return self
+
+    @property
+    def interval(self) -> float | None:
+        """Seconds between runs, or None for a cron schedule."""
+        if self.cron is not None:
+            return None
+        return parse_duration(self.every if self.every is not None else "30m")
+
+
+class ServiceConfig(Strict):
+    """``idsync serve``: the scheduler, the REST API and the dashboard."""
+
+    bind: str = "127.0.0.1"
+    """The address to listen on. Anything but loopback needs TLS (``tls_cert``/``tls_key``) or
+    ``insecure_http: true``."""
+    port: int = Field(default=8470, ge=1, le=65535)
+    token: SecretRef | None = None
+    """The access token as a secret reference (``${env:IDSYNC_SERVICE_TOKEN}``); required to serve."""
+    schedules: dict[str, Schedule] = Field(default_factory=lambda: {CYCLE: Schedule()})
+    timezone: str = "UTC"
+    """The wall clock cron schedules are read on (an IANA name such as ``Europe/Berlin``)."""
+    catch_up: bool = True
+    """After downtime, a schedule that missed its time runs once at start (never once per missed time)."""
+    workers: int = Field(default=4, ge=1, le=32)
+    """Steps run at the same time at most (on different connectors)."""
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    insecure_http: bool = False
+    """Allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy); logged loudly."""
+    public_metrics: bool = False
+    """Serve ``/metrics`` without the token (it holds counts, never identities)."""
+    allow_short_intervals: bool = False
+    """Allow intervals under one minute: for labs and tests only, every run costs the connected systems."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as UTC or Europe/Berlin") from None
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> ServiceConfig:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together")
+        if not self.allow_short_intervals:
+            for name, schedule in self.schedules.items():
+                interval = schedule.interval
+                if interval is not None and interval < MIN_INTERVAL:
+                    raise ValueError(
+                        f"schedule {name!r}: every {schedule.every} is shorter than one minute "
+                        "(set allow_short_intervals: true in a lab)"
+                    )
+        return self
+
+
 class WorkspaceConfig(Strict):
     version: int = 1
     store: str = "sqlite"
@@ -222,6 +320,7 @@ class WorkspaceConfig(Strict):
     inbound: list[InboundRule] = Field(default_factory=list)
     outbound: list[OutboundRule] = Field(default_factory=list)
     profiles: dict[str, list[Step]] = Field(default_factory=dict)
+    service: ServiceConfig = Field(default_factory=ServiceConfig)
 
     def mv_schema(self, name: str) -> ObjectTypeSchema:
         return self.metaverse[name].object_schema(name)

@@ -50,6 +50,9 @@ class Capabilities:
     case_insensitive_identifiers: bool = False
     export_batch_size: int = 100
     export_results_carry_anchor: bool = True
+    secret_attributes: frozenset[str] = frozenset()
+    """Write-only secrets this connector exports (an initial password attribute), beyond the well-known ones in
+    ``idsync.model.redaction``: their values never reach the audit trail, logs or any display."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +166,9 @@ class Connector(Protocol):
 
     def lookup(self, object_type: str, identifier: str, keys: dict[str, Any]) -> ImportRecord | None:
         """Find an object by identifier or by one of its unique keys: how an add that was in flight when the
-        engine stopped is adopted instead of created twice."""
+        engine stopped is adopted instead of created twice. ``keys`` holds every single value the add was sent
+        with; only attributes the system keeps unique (and that match exactly one object) may identify it, never
+        an ordinary attribute such as a department or an enabled flag."""
         ...
 
     def close(self) -> None: ...
@@ -181,6 +186,23 @@ class ConnectorType(Protocol):
 
     @staticmethod
     def create(name: str, config: Any, context: ConnectorContext) -> Connector: ...
+
+
+TELEMETRY_OPTION = "telemetry"
+"""The ``ConnectorContext.options`` key of a :class:`Telemetry` sink, when something (``idsync serve``) listens."""
+
+
+class Telemetry(Protocol):
+    """Where a connector reports what a step's counters cannot show: ``throttled`` for every HTTP 429 (or 503 with
+    ``Retry-After``) it was answered, ``retry`` for every request it sent again. ``idsync serve`` exports them as
+    the Prometheus counter ``idsync_connector_events_total{connector, event}``."""
+
+    def count(self, connector: str, event: str, n: int = 1) -> None: ...
+
+
+def telemetry(context: ConnectorContext) -> Telemetry | None:
+    found = context.options.get(TELEMETRY_OPTION)
+    return found if found is not None and hasattr(found, "count") else None
 
 
 @dataclass(slots=True)

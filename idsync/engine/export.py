@@ -14,16 +14,19 @@ from typing import Any
 
 from idsync.config import Safety
 from idsync.connectors.base import Connector, ExportItem, ExportResult
-from idsync.engine.errors import ErrorLog
+from idsync.engine.errors import ErrorLog, ObjectError
 from idsync.engine.reconciliation import record_success, set_in_flight
-from idsync.engine.references import PLACEHOLDER
+from idsync.engine.references import PLACEHOLDER, identifier_pending
 from idsync.engine.rules import RuleSet
+from idsync.engine.secrets import SecretFlows, is_withheld, secret_attributes
 from idsync.engine.thresholds import check_deletion_threshold
-from idsync.model import AttributeChange, CSObject, ExportOp, PendingExport, StepResult
+from idsync.model import AttributeChange, AttributeSpec, CSObject, ExportOp, PendingExport, Schema, StepResult
 from idsync.store import CSFilter, Store
 from idsync.store.rows import identifier_key
 
 Progress = Callable[[int], None]
+MAX_PASSES = 8
+"""Reference chains deeper than this (a group in a group in a group ... all new) finish at the next run."""
 
 
 @dataclass
@@ -59,7 +62,13 @@ class Exporter:
         self.caps = connector.capabilities
         self.batch_size = batch_size or self.caps.export_batch_size
         self.progress = progress
+        self.secrets = secret_attributes(self.caps)
+        """Initial passwords are sent, never recorded: the audit row shows that a value went, not the value."""
+        self._secret_flows: SecretFlows | None = None
         self.reference_attributes: dict[str, set[str]] = {}
+        self._schema: Schema | None = None
+        self._failed: set[int] = set()
+        """Objects whose send failed in this step: a later pass does not send them again (one error row each)."""
         for rule in rules.outbound:
             if rule.connector == name:
                 self.reference_attributes.setdefault(rule.object_type, set()).update(rule.reference_targets)
@@ -69,8 +78,16 @@ class Exporter:
         if self.staging:
             return self._stage_only()
         held = self._pass(None)
-        if held:
-            self._pass(held)
+        for _ in range(MAX_PASSES):
+            if not held:
+                break
+            again = self._pass(held)
+            if again >= held:
+                # no progress (the objects they wait for failed or wait themselves): send what can be sent, and
+                # let the target say what is missing
+                self._pass(again, force=True)
+                break
+            held = again
         if check.approved:
             self.store.approval_set(self.name, 0)
         remaining = self.store.cs_count(CSFilter(connector=self.name, pending_export=True))
@@ -110,8 +127,11 @@ class Exporter:
                 counters.updates += 1
 
     # passes ----------------------------------------------------------------------------------------------------
-    def _pass(self, only: set[int] | None) -> set[int]:
-        """Send every pending export once (or those of ``only``). Returns the objects with values held back."""
+    def _pass(self, only: set[int] | None, *, force: bool = False) -> set[int]:
+        """Send every pending export once (or those of ``only``). Returns the objects with values held back.
+
+        An add whose held-back values include an attribute the target requires (a groupOfNames needs a member)
+        is held back whole, since the target would refuse it; ``force`` sends it anyway."""
         held: set[int] = set()
         after = 0
         todo = sorted(only) if only is not None else []
@@ -129,7 +149,8 @@ class Exporter:
                 continue
             after = page[-1].id
             prepared = [p for p in (self._prepare(cs) for cs in page) if p is not None]
-            sendable = [p for p in prepared if not _empty(p.item)]
+            waiting = set() if force else {p.cs.id for p in prepared if self._needs_deferred(p)}
+            sendable = [p for p in prepared if not _empty(p.item) and p.cs.id not in waiting]
             held.update(p.cs.id for p in prepared if p.deferred)
             if sendable:
                 self._send(sendable)
@@ -140,12 +161,19 @@ class Exporter:
 
     def _prepare(self, cs: CSObject) -> _Prepared | None:
         pending = cs.pending_export
-        if pending is None or pending.in_flight:
+        if pending is None or pending.in_flight or cs.id in self._failed:
             return None
         refs = self.reference_attributes.get(cs.object_type, set())
         changes: list[AttributeChange] = []
         deferred: list[AttributeChange] = []
         for change in pending.changes:
+            if is_withheld(change):
+                try:
+                    change = self._secret(cs, change)
+                except ObjectError as exc:
+                    self._failed.add(cs.id)
+                    self.errors.from_exception(exc, cs=cs)
+                    return None
             if change.name not in refs or not change.values:
                 changes.append(change)
                 continue
@@ -166,6 +194,25 @@ class Exporter:
         )
         return _Prepared(cs, item, deferred)
 
+    def _target_schema(self) -> Schema:
+        if self._schema is None:
+            self._schema = self.connector.schema()
+        return self._schema
+
+    def _needs_deferred(self, prepared: _Prepared) -> bool:
+        """An add that cannot be created without the values it waits for."""
+        if prepared.item.op is not ExportOp.ADD or not prepared.deferred:
+            return False
+        attributes = self._target_schema().object_type(prepared.item.object_type).attributes
+        return any((spec := attributes.get(c.name)) is not None and spec.required for c in prepared.deferred)
+
+    def _secret(self, cs: CSObject, change: AttributeChange) -> AttributeChange:
+        """A change whose secret value the pending export only marks, with the value its flow gives now."""
+        if self._secret_flows is None:
+            self._secret_flows = SecretFlows(self.store, self.rules, self.name)
+        spec: AttributeSpec | None = self._target_schema().object_type(cs.object_type).attributes.get(change.name)
+        return self._secret_flows.resolve(cs, change, spec)
+
     def _resolve(self, values: list[Any]) -> tuple[list[Any], list[Any]]:
         """Reference values ready to send, and those naming an object whose add has not been sent yet."""
         ready: list[Any] = []
@@ -184,7 +231,7 @@ class Exporter:
                     continue  # the referenced object is gone: drop the value
                 if target.anchor is not None and self.caps.references_by == "anchor":
                     ready.append(target.anchor)
-                elif self.caps.references_by == "identifier" and not _unsent_add(target):
+                elif self.caps.references_by == "identifier" and not identifier_pending(target):
                     ready.append(target.identifier)
                 else:
                     waiting.append(value)
@@ -232,15 +279,18 @@ class Exporter:
             "identifier": cs.identifier,
             "op": pending.op.value if pending.new_identifier is None else f"{pending.op.value}+rename",
             "rule": pending.rule,
-            "changes": [c.to_json() for c in p.item.changes]
-            + (
-                [["__identifier__", "replace", [pending.new_identifier], pending.rule]]
-                if pending.new_identifier
-                else []
+            "changes": self.secrets.changes(
+                [c.to_json() for c in p.item.changes]
+                + (
+                    [["__identifier__", "replace", [pending.new_identifier], pending.rule]]
+                    if pending.new_identifier
+                    else []
+                )
             ),
             "result": "success" if result.ok else f"error: {result.error}",
         }
         if not result.ok:
+            self._failed.add(cs.id)
             pending.in_flight = False
             pending.tries += 1
             cs.error = result.error
@@ -264,7 +314,7 @@ class Exporter:
             cs.identifier = pending.new_identifier
         if result.identifier:
             cs.identifier = result.identifier
-        record_success(cs, sent=p.item.changes)
+        record_success(cs, sent=p.item.changes, secrets=self.secrets)
         if p.deferred:
             cs.pending_export = PendingExport(ExportOp.UPDATE, p.deferred, None, pending.rule, pending.tries)
         else:

@@ -8,8 +8,9 @@ from typing import Any
 from idsync.engine.context import SyncContext
 from idsync.engine.evaluation import evaluate, evaluate_flow, typed
 from idsync.engine.pending_exports import stage_update
-from idsync.engine.references import record_unresolved, resolve_outbound
+from idsync.engine.references import record_unresolved, referrers, resolve_outbound
 from idsync.engine.rules import CompiledOutbound
+from idsync.engine.secrets import secret_attributes, withheld
 from idsync.expressions import AUTHORITATIVE_NULL, IGNORE_THIS_FLOW
 from idsync.model import CSObject, ExportOp, MVObject
 from idsync.store.rows import key_value
@@ -27,12 +28,17 @@ def desired_values(
     flows_of: str = "flows",
     cs_id: int | None = None,
 ) -> dict[str, tuple[Any, str]]:
-    """target attribute -> (desired storage value, rule), merging the in-scope rules by precedence."""
+    """target attribute -> (desired storage value, rule), merging the in-scope rules by precedence. A secret
+    attribute flows only into a new object, and only as a marker (see :mod:`idsync.engine.secrets`)."""
     specs = ctx.cs_schema(connector, object_type).attributes
+    secrets = secret_attributes(ctx.capabilities(connector))
     out: dict[str, tuple[Any, str]] = {}
     unresolved: dict[str, list[str]] = {}
     for rule, flow in ctx.rules.export_candidates(scoped, flows_of):
-        if flow.target in out or (flow.initial_only and not initial):
+        if flow.target in out:
+            continue
+        secret = flow.target in secrets
+        if (flow.initial_only or secret) and not initial:
             continue
         unique = _unique_in_target(ctx, connector, flow.target, cs_id) if flow.picks_unique else None
         result = evaluate_flow(flow, values, ctx.eval_ctx, rule.name, unique)
@@ -51,7 +57,7 @@ def desired_values(
             result = typed(specs.get(flow.target), result)
         if result is None and flow.skip_null:
             continue
-        out[flow.target] = (result, rule.name)
+        out[flow.target] = (withheld(result) if secret else result, rule.name)
     for rule in scoped:
         for attr in rule.reference_targets:
             missing = unresolved.get(attr, [])
@@ -93,6 +99,7 @@ def identifier_value(ctx: SyncContext, rule: CompiledOutbound, values: Any) -> s
 def export_flows(ctx: SyncContext, cs: CSObject, mv: MVObject, scoped: list[CompiledOutbound], values: Any) -> bool:
     """Stage the export flows of a linked object (and a rename when its identifier flow moved)."""
     new_object = cs.anchor is None and cs.pending_export is not None and cs.pending_export.op is ExportOp.ADD
+    before = (cs.identifier, cs.pending_export.new_identifier if cs.pending_export else None)
     desired = desired_values(ctx, mv, scoped, values, cs.connector, cs.object_type, initial=new_object, cs_id=cs.id)
     new_identifier = None
     caps = ctx.capabilities(cs.connector)
@@ -116,4 +123,8 @@ def export_flows(ctx: SyncContext, cs: CSObject, mv: MVObject, scoped: list[Comp
     changed = stage_update(cs, schema, desired, new_identifier=new_identifier, rule=scoped[0].name)
     if changed:
         ctx.store.cs_save([cs])
+    after = (cs.identifier, cs.pending_export.new_identifier if cs.pending_export else None)
+    if before != after and caps.references_by == "identifier":
+        # references to this object hold its identifier: the objects that name it must name the new one
+        ctx.retry_out |= referrers(ctx, mv.id)
     return changed

@@ -22,6 +22,7 @@ from idsync.connectors.base import (
 )
 from idsync.engine.errors import ErrorLog
 from idsync.engine.pending_exports import attribute_changes, expected_state
+from idsync.engine.secrets import secret_attributes
 from idsync.model import (
     AttributeSpec,
     AttributeValueError,
@@ -37,6 +38,7 @@ from idsync.model import (
     as_list,
     changed_attributes,
     coerce,
+    in_storage_form,
     normalize,
     values_equal,
 )
@@ -75,6 +77,8 @@ class Importer:
         self.confirmation_tries = confirmation_tries
         self.progress = progress
         self.marker = step.id
+        self.secrets = secret_attributes(self.caps)
+        """Never kept: a directory that returns a password (or its hash) does not put it in a hologram."""
 
     def run(self) -> ImportOutcome:
         kind = self.step.kind
@@ -170,6 +174,8 @@ class Importer:
                 )
                 continue
             if cs is None:
+                if record.partial:
+                    attributes = _settled(object_schema, attributes)
                 new = CSObject(
                     id=0,
                     connector=self.name,
@@ -198,6 +204,8 @@ class Importer:
         out: dict[str, Any] = {}
         specs = schema.attributes
         for name, value in attributes.items():
+            if name in self.secrets:
+                continue
             spec = specs.get(name)
             if isinstance(value, ValueDelta):
                 out[name] = (
@@ -215,8 +223,7 @@ class Importer:
                     continue
                 out[name] = value
                 continue
-            typed = coerce(spec, value)
-            out[name] = typed
+            out[name] = value if in_storage_form(spec, value) else coerce(spec, value)
         return out
 
     def _adopt(self, record: ImportRecord, waiting: dict[str, list[CSObject]]) -> CSObject | None:
@@ -352,6 +359,15 @@ class Importer:
             self.store.cs_save(staged)
             self.step.counters.deletes += len(staged)
             after = page[-1].id
+
+
+def _settled(schema: ObjectTypeSchema, attributes: dict[str, Any]) -> dict[str, Any]:
+    """The attributes of an object first seen in a partial record: value changes applied to nothing."""
+    out = dict(attributes)
+    for name, value in attributes.items():
+        if isinstance(value, ValueDelta):
+            out[name] = apply_delta(schema.spec(name), None, value)
+    return out
 
 
 def apply_delta(spec: AttributeSpec, current: Any, delta: ValueDelta) -> Any:

@@ -9,11 +9,14 @@ that already happened is recorded as done.
 from __future__ import annotations
 
 import json
+from collections.abc import Container
 from typing import Any
 
 from idsync.connectors.base import Connector
 from idsync.engine.pending_exports import expected_state
+from idsync.engine.secrets import is_withheld, secret_attributes
 from idsync.model import CSObject, ExportOp, ValueOp
+from idsync.model.redaction import DEFAULT_SECRETS
 from idsync.store import Store
 
 IN_FLIGHT = "in_flight:"
@@ -29,23 +32,27 @@ def set_in_flight(store: Store, connector: str, ids: list[int]) -> None:
 
 
 def unique_keys(cs: CSObject) -> dict[str, Any]:
+    """The single values an add was sent with; a connector's ``lookup`` uses only those its system keeps unique."""
     keys: dict[str, Any] = {}
     if cs.pending_export is None:
         return keys
     for change in cs.pending_export.changes:
-        if change.op is ValueOp.REPLACE and len(change.values) == 1:
+        if change.op is ValueOp.REPLACE and len(change.values) == 1 and not is_withheld(change):
             keys[change.name] = change.values[0]
     return keys
 
 
-def record_success(cs: CSObject, *, sent: list[Any] | None = None) -> None:
-    """Move what was sent to export memory: it stays unconfirmed until an import sees it."""
+def record_success(cs: CSObject, *, sent: list[Any] | None = None, secrets: Container[str] = DEFAULT_SECRETS) -> None:
+    """Move what was sent to export memory: it stays unconfirmed until an import sees it. Secret attributes are
+    left out: their values are never stored, and no import could confirm them."""
     pending = cs.pending_export
     if pending is None:
         return
     state = expected_state(cs)
     memo = dict(cs.unconfirmed)
     for change in pending.changes if sent is None else sent:
+        if change.name in secrets:
+            continue
         current = state.get(change.name)
         if change.op is ValueOp.REPLACE:
             value = change.values[0] if change.values else None
@@ -75,14 +82,17 @@ def reconcile(store: Store, connector: Connector, name: str) -> tuple[int, int]:
                 continue
             if pending.op is ExportOp.ADD:
                 found = connector.lookup(cs.object_type, cs.identifier, unique_keys(cs))
+                clash = store.cs_by_anchor(name, [found.anchor]).get(found.anchor) if found is not None else None
+                if clash is not None and clash.id != cs.id and clash.mv_id is not None:
+                    # what was found belongs to another linked object: it is not ours, so ours was not created
+                    found = None
                 if found is not None:
-                    clash = store.cs_by_anchor(name, [found.anchor]).get(found.anchor)
                     if clash is not None and clash.id != cs.id:
-                        # an import already staged it as a separate object: keep ours, which is linked
+                        # an import already staged our object as a separate, unjoined one: keep ours, which is linked
                         store.cs_delete([clash.id])
                     cs.anchor = found.anchor
                     cs.identifier = found.identifier
-                    record_success(cs)
+                    record_success(cs, secrets=secret_attributes(connector.capabilities))
                     cs.pending_export = None
                     settled += 1
                 else:

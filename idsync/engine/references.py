@@ -13,12 +13,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from idsync.engine.context import SyncContext
-from idsync.model import CSObject
+from idsync.model import CSObject, ExportOp
 from idsync.store import CSRef, Unresolved
 from idsync.store.rows import identifier_key
 
 PLACEHOLDER = "#cs:"
-"""An outbound reference to an object provisioned but not yet given an anchor by its target; export resolves it."""
+"""An outbound reference to an object whose key in its target is not settled yet — provisioned but not given an
+anchor, or (where references hold identifiers) waiting for an add or a rename to be exported. Export resolves it
+to the key the object has when the value is sent, after that add or rename."""
 
 
 def reference_key(ctx: SyncContext, cs: CSObject | CSRef) -> str | None:
@@ -28,9 +30,26 @@ def reference_key(ctx: SyncContext, cs: CSObject | CSRef) -> str | None:
     return cs.anchor
 
 
+def identifier_pending(cs: CSObject) -> bool:
+    """An add or a rename of ``cs`` is staged and not sent: its identifier in the target is about to be set."""
+    pending = cs.pending_export
+    if pending is None:
+        return False
+    return (pending.op is ExportOp.ADD and cs.anchor is None) or pending.new_identifier is not None
+
+
 def outbound_key(ctx: SyncContext, cs: CSObject | CSRef) -> str:
+    """The key a reference to ``cs`` carries in its target. A connector that references by identifier needs the
+    object's pending export (an add or a rename changes the identifier), which a ``CSRef`` does not carry."""
     key = reference_key(ctx, cs)
-    return key if key is not None else f"{PLACEHOLDER}{cs.id}"
+    if key is not None and ctx.capabilities(cs.connector).references_by == "identifier":
+        full = cs if isinstance(cs, CSObject) else ctx.store.cs_get(cs.id)
+        if full is not None and identifier_pending(full):
+            key = None
+    if key is None:
+        # a DN that is about to change would be written stale (a member left behind at the old DN)
+        return f"{PLACEHOLDER}{cs.id}"
+    return key
 
 
 def keys_of(ctx: SyncContext, cs: CSObject) -> list[str]:
@@ -140,13 +159,19 @@ def waiting_for_link(ctx: SyncContext, cs: CSObject) -> None:
             ctx.retry_out.add(row.mv_id)
 
 
-def mark_referrers(ctx: SyncContext, mv_id: int) -> None:
-    """MV objects that reference ``mv_id`` resolve differently after one of its links changed or it was deleted:
-    their inbound references and outbound flows are evaluated again after the rest of the sync."""
+def referrers(ctx: SyncContext, mv_id: int) -> set[int]:
+    """MV objects whose reference attributes name ``mv_id``."""
+    found: set[int] = set()
     for mv_type in ctx.rules.mv_schemas:
         for attr in ctx.rules.reference_attributes(mv_type):
             for ids in ctx.store.mv_find(mv_type, attr, [str(mv_id)]).values():
-                for referrer in ids:
-                    if referrer != mv_id:
-                        ctx.retry_in.add(referrer)
-                        ctx.retry_out.add(referrer)
+                found.update(i for i in ids if i != mv_id)
+    return found
+
+
+def mark_referrers(ctx: SyncContext, mv_id: int) -> None:
+    """MV objects that reference ``mv_id`` resolve differently after one of its links changed or it was deleted:
+    their inbound references and outbound flows are evaluated again after the rest of the sync."""
+    found = referrers(ctx, mv_id)
+    ctx.retry_in |= found
+    ctx.retry_out |= found

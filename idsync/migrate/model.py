@@ -320,6 +320,9 @@ class ManagementAgent:
     run_profiles: list[RunProfile] = field(default_factory=list)
     password_sync_target: str = ""
     """AD MA: the agent password hashes are synchronized to (Connect)."""
+    parameters: dict[str, str] = field(default_factory=dict)
+    """ECMA2 parameter values that are not secrets (an encrypted parameter or one named like a password is never
+    kept): the retired connector's UserName names the tenant's initial domain."""
     location: Location = Location("", "")
 
     @property

@@ -12,6 +12,7 @@ from idsync.model.attributes import (
     as_list,
     changed_attributes,
     coerce,
+    in_storage_form,
     normalize,
     values_equal,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "as_list",
     "changed_attributes",
     "coerce",
+    "in_storage_form",
     "normalize",
     "values_equal",
 ]

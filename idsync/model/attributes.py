@@ -149,6 +149,16 @@ def coerce(spec: AttributeSpec, value: Any) -> Any:
     return _coerce_one(spec, value)
 
 
+def in_storage_form(spec: AttributeSpec, value: Any) -> bool:
+    """Whether :func:`coerce` would hand ``value`` back unchanged, checked cheaply for text (most values are):
+    imports skip the coercion of values a connector already delivered in storage form."""
+    if spec.type is AttributeType.STRING or spec.type is AttributeType.REFERENCE:
+        if spec.multivalued:
+            return type(value) is list and bool(value) and all(type(v) is str and v for v in value)
+        return type(value) is str and value != ""
+    return False
+
+
 def parse_datetime(name: str, value: Any) -> datetime:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -200,5 +200,8 @@ class Store(Protocol):
     # audit trail of exports ----------------------------------------------------------------------------------
     def audit_add(self, rows: Sequence[dict[str, Any]]) -> None: ...
     def audit_search(
-        self, *, cs_id: int | None = None, run_id: int | None = None, limit: int = 100
-    ) -> Iterator[dict[str, Any]]: ...
+        self, *, cs_id: int | None = None, run_id: int | None = None, limit: int = 100, **filters: Any
+    ) -> Iterator[dict[str, Any]]:
+        """Newest first. ``filters`` are the other fields of ``idsync.store.rows.AuditQuery`` (connector,
+        identifier, op, rule, since, until, failed, before)."""
+        ...

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Protocol, TypeVar
 
@@ -205,6 +206,43 @@ def audit_params(row: dict[str, Any], now: float) -> tuple[Any, ...]:
         row["result"],
         _dumps(row.get("changes", [])),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """What an audit search may filter on; every given field must match. ``before`` pages back by row id."""
+
+    cs_id: int | None = None
+    run_id: int | None = None
+    connector: str | None = None
+    identifier: str | None = None
+    op: str | None = None
+    rule: str | None = None
+    since: float | None = None
+    until: float | None = None
+    failed: bool | None = None
+    before: int | None = None
+
+    def where(self, mark: str) -> tuple[str, list[Any]]:
+        """The WHERE clause (parameterized with ``mark``) and its parameters."""
+        where, params = equal_where(
+            mark,
+            cs_id=self.cs_id,
+            run_id=self.run_id,
+            connector=self.connector,
+            identifier=self.identifier,
+            op=self.op,
+            rule=self.rule,
+        )
+        clauses = [where]
+        for clause, value in (("at>=", self.since), ("at<", self.until), ("id<", self.before)):
+            if value is not None:
+                clauses.append(f"{clause}{mark}")
+                params.append(value)
+        if self.failed is not None:
+            clauses.append(f"result{'<>' if self.failed else '='}{mark}")
+            params.append("success")
+        return " AND ".join(clauses), params
 
 
 def audit_from_row(row: tuple[Any, ...]) -> dict[str, Any]:

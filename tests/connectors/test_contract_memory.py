@@ -26,7 +26,8 @@ class MemoryHarness(ContractHarness):
         self.context = memory_context({"people": self.directory})
 
     def connect(self) -> Connector:
-        return connector_type.create("mem", {"type": "memory", "directory": "people"}, self.context)
+        config = {"type": "memory", "directory": "people", "unique_attributes": ["displayName"]}
+        return connector_type.create("mem", config, self.context)
 
     def connect_unreachable(self) -> Connector:
         return connector_type.create("mem", {"type": "memory", "directory": "elsewhere"}, self.context)

@@ -431,3 +431,65 @@ def test_an_unreadable_journal_stops_the_import_instead_of_losing_its_exports(tm
     with pytest.raises(ConnectorError, match=r"export journal .* cannot be used"):
         full(make(tmp_path))
     assert journal_path(tmp_path / "hr.csv").exists()
+
+
+# -- several object types in one file --------------------------------------------------------------------------
+
+MIXED = (
+    "kind,id,sn,managerId,members\r\n"
+    "person,E1,Lovelace,,\r\n"
+    "person,E2,Hopper,E1,\r\n"
+    "department,D-ENG,,,E1;E2\r\n"
+    "robot,R2,D2,,\r\n"
+)
+TYPED = {
+    "object_type": None,
+    "object_type_column": "kind",
+    "object_types": ["person", "department"],
+    "columns": {"managerId": "reference", "members": "reference[]"},
+}
+
+
+def test_a_type_column_gives_each_row_its_object_type(tmp_path: Path) -> None:
+    write(tmp_path, MIXED)
+    connector = make(tmp_path, **TYPED)
+    assert set(connector.schema().object_types) == {"person", "department"}
+    imported = full(connector)
+    types = {r.anchor: r.object_type for r in imported.records}
+    assert types == {"E1": "person", "E2": "person", "D-ENG": "department"}
+    assert by_anchor(imported)["D-ENG"] == {"id": "D-ENG", "members": ["E1", "E2"]}
+    assert "kind" not in by_anchor(imported)["E2"]
+    [issue] = imported.issues
+    assert issue.identifier == "R2" and issue.attribute == "kind" and "'robot'" in issue.reason
+    assert issue.anchor == "R2"  # a bad row is still there: not a delete
+    found = connector.lookup("department", "D-ENG", {})
+    assert found is not None and found.object_type == "department"
+    assert connector.lookup("person", "D-ENG", {}) is None
+
+
+def test_a_type_column_is_written_on_add_and_checked_on_export(tmp_path: Path) -> None:
+    path = write(tmp_path, MIXED)
+    connector = make(tmp_path, **TYPED)
+    added, wrong = connector.export(
+        [
+            ExportItem(1, "department", ExportOp.ADD, "D-OPS", changes=value_changes({"members": ["E2"]})),
+            ExportItem(2, "printer", ExportOp.ADD, "P1", changes=value_changes({"sn": "x"})),
+        ]
+    )
+    connector.close()
+    assert added.ok and not wrong.ok and wrong.code == "unsupported" and "'printer'" in (wrong.error or "")
+    assert path.read_bytes().decode("utf-8").endswith("department,D-OPS,,,E2\r\n")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"object_type_column": "kind"}, "either object_type"),
+        ({"object_type": None, "object_type_column": "kind"}, "needs object_types"),
+        ({"object_types": ["a"]}, "needs object_type_column"),
+        ({"object_type": None, "object_type_column": "id", "object_types": ["a"]}, "object type column"),
+    ],
+)
+def test_type_column_configuration_errors(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        CsvConfig.model_validate({"path": "x.csv", "object_type": "person", "anchor": "id", **options})

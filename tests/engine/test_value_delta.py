@@ -123,3 +123,26 @@ def test_member_deltas_add_and_remove_values(tmp_path: Path) -> None:
     assert members() == {"u0", "u1"}
     run(("src", StepKind.DELTA_IMPORT), ("src", StepKind.DELTA_SYNC))
     assert members() == {"u1", "u2", "u3"}
+
+
+def test_an_object_first_seen_in_a_delta_gets_its_added_values(tmp_path: Path) -> None:
+    """A group created since the last import arrives as a partial record whose members are all additions."""
+    (tmp_path / "idsync.yaml").write_text(CONFIG)
+    registry = ConnectorRegistry()
+    registry.register("feed", FeedType)
+    Feed.full = [ImportRecord(f"u{i}", f"u{i}", "user", {"uid": f"u{i}"}) for i in range(3)]
+    created = ImportRecord("g", "g", "group", {"name": "G", "members": ValueDelta(add=("u0", "u1"))}, partial=True)
+    changed = ImportRecord("g", "g", "group", {"members": ValueDelta(add=("u2",), remove=("u0",))}, partial=True)
+    with Workspace.load(tmp_path, registry=registry) as ws:
+        runner = Runner(ws)
+        Feed.deltas = [[created]]
+        runner.run_steps("t", [("src", StepKind.FULL_IMPORT), ("src", StepKind.DELTA_IMPORT)])
+        (group,) = ws.store.cs_by_anchor("src", ["g"]).values()
+        assert group.hologram["members"] == ["u0", "u1"] and group.hologram["name"] == "G"
+        Feed.deltas = [[changed]]
+        runner.run_steps("t", [("src", StepKind.DELTA_IMPORT), ("src", StepKind.FULL_SYNC)])
+        (group,) = ws.store.cs_by_anchor("src", ["g"]).values()
+        assert group.hologram["members"] == ["u1", "u2"]
+        (mv_group,) = ws.store.mv_page("group", 0, 10)
+        people = {str(m.id): m.attributes["uid"] for m in ws.store.mv_page("person", 0, 10)}
+        assert {people[v] for v in mv_group.attributes["members"]} == {"u1", "u2"}

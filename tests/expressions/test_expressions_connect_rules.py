@@ -5,10 +5,8 @@ documented semantics say they should."""
 from __future__ import annotations
 
 import base64
-import os
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,15 +18,15 @@ from idsync.expressions import (
     ExpressionValidationError,
     compile_expression,
 )
+from idsync.testing.fixtures import fixture_path, missing_reason
 
-FIXTURES = Path(os.environ.get("IDSYNC_FIXTURES", Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"))
-RULES = FIXTURES / "mim" / "aadconnect-contoso" / "SynchronizationRules"
+RULES = fixture_path("mim", "aadconnect-contoso", "SynchronizationRules")
 MULTIVALUED = ["proxyAddresses", "userCertificate", "url", "description", "otherMobile", "member"]
 
 
 def _expressions() -> list[str]:
     if not RULES.is_dir():
-        pytest.skip(f"the shared fixtures are not at {FIXTURES} (set IDSYNC_FIXTURES)")
+        pytest.skip(missing_reason(RULES))
     found: set[str] = set()
     for path in sorted(RULES.glob("*.xml")):
         for element in ET.parse(path).getroot().iter("expression"):

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -13,14 +12,14 @@ from click.testing import CliRunner
 
 from idsync.cli.emulator import emulator
 from idsync.connectors.graph import schema_tables
+from idsync.testing.fixtures import fixture_path, missing_reason
 from idsync.testing.graph_emulator import schema
 
 REPO = Path(__file__).resolve().parents[2]
-FIXTURES = Path(os.environ.get("IDSYNC_FIXTURES", REPO.parent / "shared" / "fixtures"))
-CSDL = FIXTURES / "graph" / "v1.0-Prod.csdl"
+CSDL = fixture_path("graph", "v1.0-Prod.csdl")
 
 
-@pytest.mark.skipif(not CSDL.exists(), reason="Graph CSDL fixture not present")
+@pytest.mark.skipif(not CSDL.exists(), reason=missing_reason(CSDL))
 def test_committed_schema_table_matches_the_generator(tmp_path: Path) -> None:
     out = tmp_path / "tables.py"
     subprocess.run([sys.executable, str(REPO / "scripts" / "gen_graph_schema.py"), str(CSDL), str(out)], check=True)

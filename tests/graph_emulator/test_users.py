@@ -22,6 +22,8 @@ def test_create_get_update_user(client: httpx.Client, tenant: GraphTenant) -> No
     by_upn = client.get("/v1.0/users/ANN@contoso.com")
     assert by_upn.status_code == 200 and by_upn.json()["id"] == user_id
     assert tenant.get(user_id)["department"] == "Ops"
+    profile = client.get(f"/v1.0/users/{user_id}?$select=passwordProfile").json()["passwordProfile"]
+    assert profile == {"forceChangePasswordNextSignIn": True, "password": None}  # Graph never gives it back
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from idsync.migrate.analysis import analyze_export
 from idsync.migrate.model import ServerExport, Severity
 from idsync.migrate.reader import ExportNotFoundError, read_export
 
-from .conftest import EXPORTS
+from .conftest import EXPORTS, single_export_ma
 
 
 def _errors(export: ServerExport) -> list[str]:
@@ -157,17 +157,7 @@ def test_missing_path() -> None:
 
 def test_single_export_ma_file_carries_its_import_flows(tmp_path: Path) -> None:
     """An <export-ma> holds one agent and, in its own <mv-data>, the import flows from that agent."""
-    aad = (EXPORTS / "hr-sql-aad" / "MA-AzureAD.XML").read_text()
-    ma_data = aad[aad.index("<ma-data>") : aad.index("</ma-data>") + len("</ma-data>")]
-    mv = (EXPORTS / "hr-sql-aad" / "MV.XML").read_text()
-    start = mv.index('<import-flows mv-attribute="cloudAnchor"')
-    flows = mv[start : mv.index("</import-flows>", start) + len("</import-flows>")]
-    single = tmp_path / "AzureAD-export.xml"
-    single.write_text(
-        f"<export-ma server='FIMSYNC01' export-date='2024-01-01'>{ma_data}<mv-data><import-attribute-flow>"
-        f'<import-flow-set mv-object-type="person">{flows}</import-flow-set></import-attribute-flow></mv-data>'
-        "</export-ma>"
-    )
+    single = single_export_ma(tmp_path)
     export = read_export(single)
     assert export.layout.value == "ma-file"
     assert [ma.name for ma in export.management_agents] == ["Azure AD"]

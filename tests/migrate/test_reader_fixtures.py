@@ -173,3 +173,5 @@ def test_contoso_aad_connector_shape(contoso: Path) -> None:
         "Export",
     ]
     assert all(s.partition_name == "default" for r in aad.run_profiles for s in r.steps)
+    # the sign-in account is kept (it names the tenant); the encrypted Password parameter never is
+    assert aad.parameters == {"UserName": "Sync_CONTOSO-SYNC01_e3c03195e061@contoso.onmicrosoft.com"}

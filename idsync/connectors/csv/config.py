@@ -1,18 +1,21 @@
 """Configuration of a CSV connector: which file, which column is the anchor, and how cells are typed.
 
 Every column not listed in ``columns`` is a single-valued string, so the common HR file needs no more than
-``path``, ``object_type`` and ``anchor``.
+``path``, ``object_type`` and ``anchor``. A file that holds several object types (people and the departments
+that list them as members, so the members resolve within one connector) names its type column instead, as
+MIM's delimited-text management agent does.
 """
 
 from __future__ import annotations
 
 import codecs
 import hashlib
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from idsync.connectors.base import ConnectorConfig
 from idsync.model import AttributeSpec, AttributeType, ObjectTypeSchema
@@ -46,11 +49,50 @@ def _single_character(name: str, value: str, forbidden: str) -> str:
     return value
 
 
+class ColumnGroups(BaseModel):
+    """Group objects derived from a column of the file: one per distinct value (a department, a location), whose
+    members are the rows holding it - so an HR extract gives a group per department with no second file, and the
+    members are references within this connector, which the engine resolves like any other. Read-only: they
+    change when the rows do. Memory: one anchor per member row, held until the end of the import."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    column: str
+    object_type: str
+    name: str = "name"
+    """The attribute holding the column's value."""
+    members: str = "members"
+    """The multi-valued reference attribute holding the anchors of the member rows."""
+    where: dict[str, list[str]] = Field(default_factory=dict)
+    """Only rows whose columns hold one of these values are members (``{status: [active]}``); a value no such row
+    holds still has its group, empty."""
+
+    def qualifies(self, cell: Callable[[str], str]) -> bool:
+        return all(cell(column) in accepted for column, accepted in self.where.items())
+
+    def anchor(self, value: str) -> str:
+        return f"{self.object_type}:{value}"
+
+    def object_schema(self) -> ObjectTypeSchema:
+        return ObjectTypeSchema(
+            self.object_type,
+            {
+                self.name: AttributeSpec(self.name, required=True),
+                self.members: AttributeSpec(self.members, AttributeType.REFERENCE, multivalued=True),
+            },
+        )
+
+
 class CsvConfig(ConnectorConfig):
     type: Literal["csv"] = "csv"
     path: str
     """The file; a relative path is resolved against the workspace folder."""
-    object_type: str
+    object_type: str | None = None
+    """The object type of every row. Give either this or ``object_type_column``."""
+    object_type_column: str | None = None
+    """The column naming each row's object type, one of ``object_types``; the anchor stays unique across types."""
+    object_types: list[str] = Field(default_factory=list)
+    """With ``object_type_column``: the object types the file holds."""
     anchor: str
     """The column holding each row's immutable key (an employee number)."""
     identifier: str | None = None
@@ -69,6 +111,8 @@ class CsvConfig(ConnectorConfig):
     missing_ok: bool = False
     """A missing file reads as empty: for a target file idsync creates on its first export. Off by default,
     because a source file that failed to arrive must stop the import, not delete every object."""
+    groups: list[ColumnGroups] = Field(default_factory=list)
+    """Group objects derived from columns (a group per department); see :class:`ColumnGroups`."""
 
     @field_validator("delimiter")
     @classmethod
@@ -90,7 +134,7 @@ class CsvConfig(ConnectorConfig):
                 raise ValueError(f"unknown text encoding {value!r}") from None
         return value
 
-    @field_validator("path", "object_type", "anchor", "identifier")
+    @field_validator("path", "object_type", "object_type_column", "anchor", "identifier")
     @classmethod
     def _check_not_blank(cls, value: str | None) -> str | None:
         if value is not None and not value.strip():
@@ -99,8 +143,31 @@ class CsvConfig(ConnectorConfig):
 
     @model_validator(mode="after")
     def _check_columns(self) -> CsvConfig:
+        if (self.object_type is None) == (self.object_type_column is None):
+            raise ValueError("give either object_type (one type for every row) or object_type_column")
+        if self.object_type_column is not None:
+            if not self.object_types:
+                raise ValueError("object_type_column needs object_types: the types its rows may name")
+            column = self.object_type_column
+            if column in (self.anchor, self.identifier_column) or column in self.columns:
+                raise ValueError(f"column {column!r} is the object type column and holds nothing else")
+        elif self.object_types:
+            raise ValueError("object_types needs object_type_column (with object_type, every row has that type)")
         _ = self.specs
+        types = [self.object_type, *(g.object_type for g in self.groups)]
+        if len(set(types)) != len(types):
+            raise ValueError(f"groups: each needs an object_type of its own, not one of {types}")
+        for group in self.groups:
+            if group.name == group.members:
+                raise ValueError(f"groups: {group.object_type}: 'name' and 'members' name the same attribute")
+            if self.specs.get(group.column, AttributeSpec(group.column)).multivalued:
+                raise ValueError(f"groups: {group.object_type}: the column {group.column!r} is multi-valued")
         return self
+
+    @property
+    def types(self) -> list[str]:
+        """The object types this file holds."""
+        return [self.object_type] if self.object_type is not None else list(self.object_types)
 
     @cached_property
     def specs(self) -> dict[str, AttributeSpec]:
@@ -134,21 +201,23 @@ class CsvConfig(ConnectorConfig):
 
     def imports(self, column: str) -> bool:
         """Whether ``column`` is read into the object's attributes."""
+        if column == self.object_type_column:
+            return False
         if self.attributes is None or column in (self.anchor, self.identifier_column):
             return True
         return column in self.attributes
 
     def initial_header(self) -> list[str]:
         """The columns of a file this connector creates: keys first, then the configured ones."""
-        header = [self.anchor]
-        for column in [self.identifier_column, *self.columns, *(self.attributes or [])]:
+        header = [self.object_type_column] if self.object_type_column else []
+        for column in [self.anchor, self.identifier_column, *self.columns, *(self.attributes or [])]:
             if column not in header:
                 header.append(column)
         return header
 
-    def object_schema(self, header: list[str] | None) -> ObjectTypeSchema:
+    def object_schema(self, object_type: str, header: list[str] | None) -> ObjectTypeSchema:
         names = [c for c in [*self.initial_header(), *(header or [])] if c and self.imports(c)]
-        return ObjectTypeSchema(self.object_type, {name: self.spec(name) for name in dict.fromkeys(names)})
+        return ObjectTypeSchema(object_type, {name: self.spec(name) for name in dict.fromkeys(names)})
 
     def resolve_path(self, workspace: str) -> Path:
         path = Path(self.path).expanduser()
@@ -158,7 +227,7 @@ class CsvConfig(ConnectorConfig):
         """What changes how the same bytes import: part of the watermark, so a config change is a change."""
         text = "\x1f".join(
             [
-                self.object_type,
+                self.object_type or f"{self.object_type_column}={self.object_types!r}",
                 self.anchor,
                 self.identifier_column,
                 self.delimiter,
@@ -166,6 +235,7 @@ class CsvConfig(ConnectorConfig):
                 self.multivalue_separator,
                 repr(sorted(self.columns.items())),
                 repr(self.attributes),
+                *([repr([g.model_dump() for g in self.groups])] if self.groups else []),
             ]
         )
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]

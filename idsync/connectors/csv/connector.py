@@ -60,6 +60,8 @@ class _Layout:
     columns: list[tuple[int, AttributeSpec]]
     """The imported columns."""
     index: dict[str, int]
+    object_type: int | None = None
+    """The object type column, when the file holds several types."""
 
 
 class _Refused(Exception):
@@ -94,7 +96,9 @@ class CsvConnector:
         if self.path.is_file():
             with self._reader() as reader:
                 header = reader.header
-        return Schema({self.config.object_type: self.config.object_schema(header)})
+        types = {name: self.config.object_schema(name, header) for name in self.config.types}
+        types.update({g.object_type: g.object_schema() for g in self.config.groups})
+        return Schema(types)
 
     def test_connection(self) -> None:
         folder = self.path.parent
@@ -137,7 +141,7 @@ class CsvConnector:
         yield from self._read_all()
 
     def lookup(self, object_type: str, identifier: str, keys: dict[str, Any]) -> ImportRecord | None:
-        if object_type != self.config.object_type:
+        if object_type not in self.config.types:
             return None
         self._settle()
         if not self.path.exists():
@@ -154,7 +158,7 @@ class CsvConnector:
                     self._cell_equals(spec, fields[i], value) for i, spec, value in wanted
                 ):
                     record, _issues = self._parse_row(layout, line, fields)
-                    if record is not None:
+                    if record is not None and record.object_type == object_type:
                         return record
         return None
 
@@ -180,6 +184,7 @@ class CsvConnector:
                 yield ImportPage(watermark=reader.fingerprint(self._fingerprint).watermark())
                 return
             layout = self._layout(reader.header)
+            tally = _Tally(self, layout)
             seen: dict[str, int] = {}
             page = ImportPage()
             for line, fields in reader.rows():
@@ -199,10 +204,12 @@ class CsvConnector:
                         ]
                 if record is not None:
                     page.records.append(record)
+                    tally.count(fields, record.anchor)
                 page.issues.extend(issues)
                 if len(page.records) + len(page.issues) >= page_size:
                     yield page
                     page = ImportPage()
+            page.records.extend(tally.records())
             page.watermark = reader.fingerprint(self._fingerprint).watermark()
             yield page
 
@@ -225,6 +232,16 @@ class CsvConnector:
         if not identifier:
             reason = f"row {line}: the identifier column {config.identifier_column!r} is empty"
             return None, [ImportIssue(who, reason, config.identifier_column, anchor)]
+        object_type = config.object_type
+        if layout.object_type is not None:
+            object_type = fields[layout.object_type]
+            if object_type not in config.object_types:
+                reason = (
+                    f"row {line}: the object type {object_type!r} (column {config.object_type_column!r}) is not one "
+                    f"of {', '.join(config.object_types)}"
+                )
+                return None, [ImportIssue(who, reason, config.object_type_column, anchor)]
+        assert object_type is not None
         attributes: dict[str, Any] = {}
         issues = []
         separator = config.multivalue_separator
@@ -241,7 +258,7 @@ class CsvConnector:
                 attributes[spec.name] = value
         if issues:
             return None, issues
-        return ImportRecord(anchor, identifier, config.object_type, attributes), []
+        return ImportRecord(anchor, identifier, object_type, attributes), []
 
     # -- export ---------------------------------------------------------------------------------------------
 
@@ -278,13 +295,50 @@ class CsvConnector:
             if column in index:
                 raise ConnectorError(f"{self.name}: {self.path}: the column {column!r} appears twice in the header")
             index[column] = i
-        for role, column in (("anchor", config.anchor), ("identifier", config.identifier_column)):
+        roles = [("anchor", config.anchor), ("identifier", config.identifier_column)]
+        if config.object_type_column is not None:
+            roles.append(("object type", config.object_type_column))
+        for role, column in roles:
             if column not in index:
                 raise ConnectorError(
                     f"{self.name}: {self.path} has no {role} column {column!r} (its columns: {', '.join(header)})"
                 )
         columns = [(i, config.spec(c)) for i, c in enumerate(header) if c and config.imports(c)]
-        return _Layout(header, index[config.anchor], index[config.identifier_column], columns, index)
+        type_column = index[config.object_type_column] if config.object_type_column is not None else None
+        return _Layout(header, index[config.anchor], index[config.identifier_column], columns, index, type_column)
+
+
+class _Tally:
+    """The members of the groups derived from columns (``groups``), counted while the rows stream by."""
+
+    def __init__(self, connector: CsvConnector, layout: _Layout) -> None:
+        self.groups = connector.config.groups
+        index = layout.index
+        for group in self.groups:
+            for column in [group.column, *group.where]:
+                if column not in index:
+                    raise ConnectorError(
+                        f"{connector.name}: {connector.path} has no column {column!r}, which the "
+                        f"{group.object_type!r} groups are derived from"
+                    )
+        self.index = index
+        self.members: list[dict[str, list[str]]] = [{} for _ in self.groups]
+
+    def count(self, fields: list[str], anchor: str) -> None:
+        for group, members in zip(self.groups, self.members, strict=True):
+            value = fields[self.index[group.column]].strip()
+            if value:
+                found = members.setdefault(value, [])
+                if group.qualifies(lambda column: fields[self.index[column]]):
+                    found.append(anchor)
+
+    def records(self) -> list[ImportRecord]:
+        out = []
+        for group, members in zip(self.groups, self.members, strict=True):
+            for value, anchors in members.items():
+                attributes = {group.name: value, group.members: anchors or None}
+                out.append(ImportRecord(group.anchor(value), value, group.object_type, attributes))
+        return out
 
 
 def _field(fields: list[str], i: int) -> str:
@@ -390,9 +444,17 @@ class _ExportSession:
         self, item: ExportItem, overlay: dict[str, bool], header: list[str]
     ) -> tuple[JournalOp | None, ExportResult]:
         config = self.connector.config
-        if item.object_type != config.object_type:
+        derived = next((g for g in config.groups if g.object_type == item.object_type), None)
+        if derived is not None:
             raise _Refused(
-                f"{item.identifier}: this file holds {config.object_type!r} objects, not {item.object_type!r}",
+                f"{item.identifier}: {item.object_type!r} objects are derived from the column {derived.column!r} "
+                "and cannot be written",
+                "unsupported",
+            )
+        if item.object_type not in config.types:
+            raise _Refused(
+                f"{item.identifier}: this file holds {', '.join(map(repr, config.types))} objects, "
+                f"not {item.object_type!r}",
                 "unsupported",
             )
         if item.new_identifier is not None and item.new_identifier != item.identifier:
@@ -446,6 +508,8 @@ class _ExportSession:
                 )
             attributes[column] = value
         attributes = {name: value for name, value in attributes.items() if value is not None}
+        if config.object_type_column is not None:
+            attributes[config.object_type_column] = item.object_type
         anchor = format_one(attributes[config.anchor])
         if overlay.get(anchor, self._exists(anchor)):
             raise _Refused(f"{item.identifier}: a row with the anchor {anchor!r} already exists", "already-exists")

@@ -37,6 +37,8 @@ CLOUDS: dict[str, Cloud] = {
 }
 """National cloud endpoints ("National cloud deployments" in the Graph docs); ``login_endpoint`` and
 ``graph_endpoint`` override them for any other deployment."""
+EMULATED = Cloud(login="https://login.emulator.invalid", graph="https://graph.emulator.invalid")
+"""The names an emulated tenant answers to in-process (``.invalid``: nothing on a network has them)."""
 
 DEFAULT_USER_ATTRIBUTES = (
     "accountEnabled",
@@ -195,6 +197,9 @@ class GraphConfig(ConnectorConfig):
     ca_bundle: str | None = None
     """A PEM bundle to verify TLS with (a TLS-inspecting proxy), instead of the system's."""
     http2: bool = True
+    emulator: str | None = None
+    """For demos and tests: an emulated tenant kept in this JSON file (relative to the workspace), reached
+    in-process with no server and no credential; created on first use with ``tenant`` as its verified domain."""
 
     @field_validator("tenant")
     @classmethod
@@ -234,7 +239,20 @@ class GraphConfig(ConnectorConfig):
 
     @model_validator(mode="after")
     def _check(self) -> GraphConfig:
-        if (self.client_secret is None) == (self.certificate is None):
+        if self.emulator is not None:
+            if not self.emulator.strip():
+                raise ValueError("emulator: the path of the emulated tenant's file, such as data/tenant.json")
+            given = [
+                name
+                for name in ("client_secret", "certificate", "login_endpoint", "graph_endpoint", "ca_bundle")
+                if getattr(self, name) is not None
+            ]
+            if given:
+                raise ValueError(
+                    f"emulator: the connector reaches the emulated tenant in-process with a throwaway credential of "
+                    f"its own; remove {', '.join(given)}"
+                )
+        elif (self.client_secret is None) == (self.certificate is None):
             raise ValueError("give exactly one credential: client_secret (a secret reference) or certificate")
         for endpoint in (self.login, self.graph):
             if endpoint.startswith("http://") and not self.insecure_http:
@@ -261,10 +279,14 @@ class GraphConfig(ConnectorConfig):
     # derived ------------------------------------------------------------------------------------------------------
     @property
     def login(self) -> str:
+        if self.emulator is not None:
+            return EMULATED.login
         return self.login_endpoint or CLOUDS[self.cloud].login
 
     @property
     def graph(self) -> str:
+        if self.emulator is not None:
+            return EMULATED.graph
         return self.graph_endpoint or CLOUDS[self.cloud].graph
 
     @property

@@ -1,9 +1,10 @@
 """``GraphConnector``: the Connector protocol over Microsoft Graph, and ``GraphConnectorType`` for the registry.
 
 Constructing it contacts nothing (sync builds connectors just to read their capabilities); the HTTP clients, the
-token and the thread pool are made on first use. Tests and the demo reach an emulated tenant through
-``ConnectorContext.options``: ``graph_transport`` (an httpx transport every request goes through), and
-``graph_token_clock`` (the clock token renewal reads, so an emulator's clock can be advanced).
+token and the thread pool are made on first use. The demo reaches an emulated tenant kept in a file through the
+``emulator`` setting (see :mod:`idsync.connectors.graph.emulated`); tests also pass ``ConnectorContext.options``:
+``graph_transport`` (an httpx transport every request goes through), and ``graph_token_clock`` (the clock token
+renewal reads, so an emulator's clock can be advanced).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar
@@ -28,6 +29,7 @@ from idsync.connectors.base import (
     ExportResult,
     ImportPage,
     ImportRecord,
+    telemetry,
 )
 from idsync.connectors.graph.auth import (
     BearerAuth,
@@ -40,6 +42,7 @@ from idsync.connectors.graph.auth import (
 )
 from idsync.connectors.graph.client import GraphClient, RetryPolicy
 from idsync.connectors.graph.config import GraphConfig
+from idsync.connectors.graph.emulated import EmulatedTenant
 from idsync.connectors.graph.errors import GraphRequestError
 from idsync.connectors.graph.executor import Executor
 from idsync.connectors.graph.export import GraphExporter
@@ -62,6 +65,14 @@ class _Session:
         config = connector.config
         options = connector.context.options
         transport = options.get("graph_transport")
+        self.emulated: EmulatedTenant | None = None
+        credential: Callable[[], Any] | None = None
+        if config.emulator is not None:
+            path = Path(config.emulator)
+            path = path if path.is_absolute() else Path(connector.context.workspace) / path
+            emulated = self.emulated = EmulatedTenant(path, config.tenant, config.client_id)
+            transport = emulated.transport
+            credential = lambda: emulated.secret  # noqa: E731
         verify: Any = config.ca_bundle if config.ca_bundle else True
         if config.ca_bundle and not Path(config.ca_bundle).is_absolute():
             verify = str(Path(connector.context.workspace) / config.ca_bundle)
@@ -71,7 +82,7 @@ class _Session:
             common["transport"] = transport
         self.login_http = httpx.Client(**common)
         self.tokens = TokenCache(
-            connector.token_source(self.login_http), clock=options.get("graph_token_clock", time.monotonic)
+            connector.token_source(self.login_http, credential), clock=options.get("graph_token_clock", time.monotonic)
         )
         http2 = config.http2 and transport is None and config.graph.startswith("https://")
         self.http = httpx.Client(auth=BearerAuth(self.tokens), http2=http2, headers=_HEADERS, **common)
@@ -89,10 +100,16 @@ class _Session:
         self.exporter = GraphExporter(config, self.finder, planner, executor)
         self.importer = GraphImporter(self.client, config, self.pool)
 
+    def save(self) -> None:
+        """Write an emulated tenant back to its file (nothing to do for a real one)."""
+        if self.emulated is not None:
+            self.emulated.save()
+
     def close(self) -> None:
         self.pool.shutdown(wait=True)
         self.http.close()
         self.login_http.close()
+        self.save()
 
 
 _HEADERS = {"User-Agent": "idsync-graph-connector", "Accept": "application/json"}
@@ -148,7 +165,8 @@ class GraphConnector:
     def _secrets(self) -> Any:
         return self.context.secrets or SecretResolver(Path(self.context.workspace))
 
-    def token_source(self, http: httpx.Client) -> TokenSource:
+    def token_source(self, http: httpx.Client, credential: Callable[[], Any] | None = None) -> TokenSource:
+        """``credential``: the client secret to use instead of the configured credential (an emulated tenant's)."""
         config = self.config
         if config.login.startswith("http://"):
             reference = config.client_secret
@@ -165,7 +183,7 @@ class GraphConnector:
             client_id=config.client_id,
             scope=config.token_scope,
             known_cloud=config.known_cloud,
-            credential=self._credential,
+            credential=credential or self._credential,
         )
         return MsalTokenSource(settings, http)
 
@@ -208,19 +226,23 @@ class GraphConnector:
             client.get_json(f"/{kind}s", params={"$top": "1", "$select": "id"}, what=f"reading {kind}s")
 
     def full_import(self) -> Iterator[ImportPage]:
-        return self.session.importer.full()
+        session = self.session
+        return _then_save(session, session.importer.full())
 
     def delta_import(self, watermark: str | None) -> Iterator[ImportPage]:
         if watermark is None:
             return self.full_import()
-        importer = self.session.importer
-        importer.decode(watermark)  # an unusable watermark fails here, before the first page
-        return importer.delta(watermark)
+        session = self.session
+        session.importer.decode(watermark)  # an unusable watermark fails here, before the first page
+        return _then_save(session, session.importer.delta(watermark))
 
     def export(self, items: Sequence[ExportItem]) -> list[ExportResult]:
         if not items:
             return []
-        return self.session.exporter.export(items)
+        session = self.session
+        results = session.exporter.export(items)
+        session.save()  # an emulated tenant keeps what it was sent before the results are reported
+        return results
 
     def lookup(self, object_type: str, identifier: str, keys: dict[str, Any]) -> ImportRecord | None:
         if object_type not in self.config.kinds:
@@ -253,8 +275,24 @@ class GraphConnector:
     def close(self) -> None:
         with self._lock:
             if self._session is not None:
+                self._report(self._session.client.stats)
                 self._session.close()
                 self._session = None
+
+    def _report(self, stats: Any) -> None:
+        """Hand the session's 429s and resends to whoever listens (``idsync serve``'s metrics)."""
+        sink = telemetry(self.context)
+        if sink is None:
+            return
+        for event, count in (("throttled", stats.throttled), ("retry", stats.retries)):
+            if count:
+                sink.count(self.name, event, count)
+
+
+def _then_save(session: _Session, pages: Iterator[ImportPage]) -> Iterator[ImportPage]:
+    """The pages, then an emulated tenant written back: the delta links handed out must outlive the process."""
+    yield from pages
+    session.save()
 
 
 class GraphConnectorType:

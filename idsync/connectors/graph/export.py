@@ -16,6 +16,8 @@ from idsync.connectors.graph.config import GraphConfig
 from idsync.connectors.graph.executor import Executor
 from idsync.connectors.graph.lookup import Finder
 from idsync.connectors.graph.operations import ItemWork, Planner
+from idsync.connectors.graph.properties import properties_for
+from idsync.connectors.graph.values import LINKS
 from idsync.model import ExportOp, ValueOp
 
 
@@ -30,10 +32,44 @@ class GraphExporter:
         works = [ItemWork(item) for item in items]
         if self.config.restore_deleted_users:
             self._match_deleted(works)
+        self._read_collections(works)
         for work in works:
             self.planner.plan(work)
         self.executor.run(works)
         return [work.result() for work in works]
+
+    def _read_collections(self, works: list[ItemWork]) -> None:
+        """Graph replaces a collection property whole: values added to or removed from one (otherMails,
+        businessPhones, a multi-valued extension) are applied to what Graph holds now, read just before, not to
+        the hologram of the last import, which would undo changes made in the tenant since."""
+        wanted: dict[str, list[tuple[ItemWork, list[str]]]] = {}
+        for work in works:
+            item = work.item
+            if item.op is not ExportOp.UPDATE or item.anchor is None:
+                continue
+            names = sorted(
+                {
+                    c.name
+                    for c in item.changes
+                    if c.op is not ValueOp.REPLACE and self._collection(item.object_type, c.name)
+                }
+            )
+            if names:
+                wanted.setdefault(item.object_type, []).append((work, names))
+        for kind, entries in wanted.items():
+            found = self.finder.read(kind, [(str(w.item.anchor), names) for w, names in entries])
+            for (work, names), obj in zip(entries, found, strict=True):
+                if obj is not None:
+                    work.current = {name: obj.get(name) for name in names}
+
+    def _collection(self, kind: str, name: str) -> bool:
+        if name == LINKS.get(kind):
+            return False  # members are added and removed one by one, not replaced
+        extension = self.config.extensions_for(kind).get(name)
+        if extension is not None:
+            return extension.multivalued
+        spec = properties_for(kind).get(name)
+        return spec is not None and spec.collection
 
     def _match_deleted(self, works: list[ItemWork]) -> None:
         candidates: list[tuple[ItemWork, dict[str, str]]] = []

@@ -7,10 +7,12 @@ each object type: it becomes the watermark, so changes made while the listing ra
 import (harmlessly) rather than lost.
 
 Delta: the stored links are followed page by page. Each page commits with the link to the next page as the
-watermark, so an import killed half-way resumes where it stopped. ``@removed`` entries are deletes; a group whose
-members changed is re-read whole (records carry attribute values, not value changes), once per run. A link Graph
-no longer honours (410 Gone, ``syncStateNotFound``, an expired page token) or one taken with other attributes
-raises ``WatermarkExpired``, and the engine runs a full import instead.
+watermark, so an import killed half-way resumes where it stopped. ``@removed`` entries are deletes. A group's
+``members@delta`` becomes a :class:`ValueDelta` of the members added and removed, so a changed group of 50,000
+costs its change, not another read of its members; Graph repeats a group whose change is large over several
+entries, which are merged per page. A link Graph no longer honours (410 Gone, ``syncStateNotFound``, an expired
+page token) or one taken with other attributes raises ``WatermarkExpired``, and the engine runs a full import
+instead.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from idsync.connectors.base import ConnectorError, ImportPage, ImportRecord, WatermarkExpired
+from idsync.connectors.base import ConnectorError, ImportPage, ImportRecord, ValueDelta, WatermarkExpired
 from idsync.connectors.graph.client import JSON, BatchItem, GraphClient
 from idsync.connectors.graph.config import GraphConfig
 from idsync.connectors.graph.errors import GraphRequestError
@@ -146,11 +148,10 @@ class GraphImporter:
     def delta(self, watermark: str) -> Iterator[ImportPage]:
         links = self.decode(watermark)
         for kind in self.config.kinds:
-            members_read: dict[str, list[str]] = {}
             link = links[kind]
             while True:
                 body = self._delta_page(link, kind)
-                records = self._delta_records(kind, body.get("value") or [], members_read)
+                records = self._delta_records(kind, body.get("value") or [])
                 following = body.get("@odata.nextLink") or body.get("@odata.deltaLink")
                 if not isinstance(following, str):
                     raise ConnectorError(f"a delta page of {kind}s has neither a nextLink nor a deltaLink")
@@ -169,27 +170,59 @@ class GraphImporter:
                 raise WatermarkExpired(f"Graph no longer accepts the {kind}s delta link ({f.describe()})") from None
             raise
 
-    def _delta_records(self, kind: str, values: list[Any], members_read: dict[str, list[str]]) -> list[ImportRecord]:
+    def _delta_records(self, kind: str, values: list[Any]) -> list[ImportRecord]:
         attributes = self.config.attributes(kind)
-        objects = [v for v in values if isinstance(v, dict) and v.get("id")]
         wants_members = kind == "group" and "members" in attributes
-        if wants_members:
-            changed = [str(o["id"]) for o in objects if "members@delta" in o and str(o["id"]) not in members_read]
-            if changed:
-                members_read.update(self.members(changed))
-        out: list[ImportRecord] = []
-        for obj in objects:
+        out: dict[str, ImportRecord] = {}
+        for obj in values:
+            if not isinstance(obj, dict) or not obj.get("id"):
+                continue
             object_id = str(obj["id"])
             if "@removed" in obj:
-                out.append(ImportRecord(anchor=object_id, identifier=object_id, object_type=kind, delete=True))
+                out.pop(object_id, None)
+                out[object_id] = ImportRecord(anchor=object_id, identifier=object_id, object_type=kind, delete=True)
                 continue
             links: dict[str, Any] = {}
             if kind == "user" and "manager" in attributes and "manager@delta" in obj:
                 links["manager"] = _manager_from_delta(obj["manager@delta"])
-            if wants_members and object_id in members_read:
-                links["members"] = members_read[object_id]
-            out.append(record(kind, obj, attributes, links=links, partial=True))
-        return out
+            if wants_members and "members@delta" in obj:
+                links["members"] = self._members_delta(obj["members@delta"])
+            fresh = record(kind, obj, attributes, links=links, partial=True)
+            earlier = out.pop(object_id, None)
+            out[object_id] = fresh if earlier is None or earlier.delete else _merged(earlier, fresh)
+        return list(out.values())
+
+    def _members_delta(self, entries: Any) -> ValueDelta:
+        """Members added and removed. Only users and groups are added (devices and service principals are not this
+        connector's objects); a removal is applied whatever its type, as removing what is not there is harmless."""
+        kinds = {f"#microsoft.graph.{k}" for k in self.config.kinds}
+        added: list[str] = []
+        removed: list[str] = []
+        for entry in entries if isinstance(entries, list) else []:
+            if not isinstance(entry, dict) or not entry.get("id"):
+                continue
+            if "@removed" in entry:
+                removed.append(str(entry["id"]))
+            elif entry.get("@odata.type", "") in kinds:
+                added.append(str(entry["id"]))
+        return ValueDelta(tuple(added), tuple(removed))
+
+
+def _merged(earlier: ImportRecord, later: ImportRecord) -> ImportRecord:
+    """One record for an object Graph listed twice in a page (a group whose member changes were split)."""
+    attributes = {**earlier.attributes, **later.attributes}
+    for name, value in later.attributes.items():
+        before = earlier.attributes.get(name)
+        if isinstance(value, ValueDelta) and isinstance(before, ValueDelta):
+            attributes[name] = _then(before, value)
+    return ImportRecord(later.anchor, later.identifier, later.object_type, attributes, partial=True)
+
+
+def _then(first: ValueDelta, second: ValueDelta) -> ValueDelta:
+    """``first`` followed by ``second`` as one value change (which is applied as: add, then remove)."""
+    remove = dict.fromkeys([*second.remove, *(v for v in first.remove if v not in second.add)])
+    add = dict.fromkeys(v for v in (*first.add, *second.add) if v not in remove)
+    return ValueDelta(tuple(add), tuple(remove))
 
 
 def _manager_from_delta(entries: Any) -> str | None:

@@ -120,6 +120,21 @@ class Finder:
         found = candidates[0]
         return found if agrees(wanted.kind, found, wanted.keys) else None
 
+    def read(self, kind: str, wanted: Sequence[tuple[str, Sequence[str]]]) -> list[dict[str, Any] | None]:
+        """Objects by id, each with its own ``$select``, twenty per ``$batch``; None for one that cannot be read
+        (gone, or the read failed: what is then sent on its behalf meets the same answer)."""
+        items = []
+        for n, (object_id, names) in enumerate(wanted):
+            path = f"/{COLLECTION[kind]}/{quote(object_id, safe='')}"
+            items.append(BatchItem(str(n + 1), "GET", query_url(path, {"$select": ",".join(["id", *names])})))
+        answers = self.client.read_all(items, what=f"reading {kind}s", size=self.config.batch_size)
+        out: list[dict[str, Any] | None] = []
+        for item in items:
+            answer = answers.get(item.id)
+            body = answer.body if answer is not None and answer.ok else None
+            out.append(body if isinstance(body, dict) else None)
+        return out
+
     # soft-deleted users -----------------------------------------------------------------------------------------
     def deleted_users(self, values: Mapping[str, Sequence[str]]) -> dict[tuple[str, str], dict[str, Any]]:
         """Soft-deleted users whose ``attribute`` equals one of the values: {(attribute, folded value): user}."""

@@ -107,6 +107,12 @@ class ItemWork:
     conflict: GraphFailure | None = None
     restore_id: str | None = None
     follow_up_failure: GraphFailure | None = None
+    current: dict[str, Any] = field(default_factory=dict)
+    """Collection values Graph holds now, read before values are added to or removed from them."""
+
+    @property
+    def hologram(self) -> dict[str, Any]:
+        return {**self.item.hologram, **self.current} if self.current else dict(self.item.hologram)
 
     @property
     def kind(self) -> str:
@@ -216,7 +222,7 @@ class Planner:
                 return  # never created in Graph: nothing to delete
             work.add(Kind.DELETE, "DELETE", f"{collection}/{_seg(item.anchor)}", tolerate=_gone)
             return
-        plan = write_plan(kind, item.changes, item.hologram, self.config.extensions_for(kind))
+        plan = write_plan(kind, item.changes, work.hologram, self.config.extensions_for(kind))
         if plan.problems:
             attribute = plan.problems[0][0]
             reasons = "; ".join(reason for _, reason in plan.problems)

@@ -118,3 +118,51 @@ def properties_for(kind: str) -> dict[str, PropertySpec]:
 
 def read_only_for(kind: str) -> frozenset[str]:
     return USER_READ_ONLY if kind == "user" else GROUP_READ_ONLY
+
+
+# Attributes whose source of authority is on-premises AD while onPremisesSyncEnabled is true: Graph refuses to
+# write them ("Read-only for users synced from on-premises directory"; onPremisesExtensionAttributes "the source of
+# authority ... is the on-premises and is read-only").
+USER_ON_PREMISES_MASTERED = frozenset(
+    {
+        "accountEnabled",
+        "businessPhones",
+        "city",
+        "companyName",
+        "country",
+        "department",
+        "displayName",
+        "employeeId",
+        "employeeHireDate",
+        "employeeType",
+        "faxNumber",
+        "givenName",
+        "jobTitle",
+        "mail",
+        "mailNickname",
+        "mobilePhone",
+        "officeLocation",
+        "onPremisesExtensionAttributes",
+        "onPremisesImmutableId",
+        "otherMails",
+        "passwordProfile",
+        "postalCode",
+        "state",
+        "streetAddress",
+        "surname",
+        "userPrincipalName",
+        "manager",
+    }
+)
+GROUP_ON_PREMISES_MASTERED = frozenset(
+    {
+        "description",
+        "displayName",
+        "groupTypes",
+        "mailEnabled",
+        "mailNickname",
+        "securityEnabled",
+        "onPremisesExtensionAttributes",
+        "members",
+    }
+)

@@ -115,14 +115,14 @@ def record(
     for name in attributes:
         if name in ("manager", "members"):
             if links is not None and name in links:
-                values[name] = links[name]
+                values[name] = _stored(links[name])
             elif not partial:
                 values[name] = None
             continue
         if name in EXTENSION_ATTRIBUTES:
-            values[name] = extensions.get(name) if isinstance(extensions, Mapping) else None
+            values[name] = _stored(extensions.get(name) if isinstance(extensions, Mapping) else None)
             continue
-        values[name] = obj.get(name)
+        values[name] = _stored(obj.get(name))
     return ImportRecord(
         anchor=str(obj["id"]),
         identifier=identifier_of(kind, obj),
@@ -130,6 +130,11 @@ def record(
         attributes=values,
         partial=partial,
     )
+
+
+def _stored(value: Any) -> Any:
+    """Graph answers ``[]`` for an empty collection and may keep ``""``: in storage form both are null."""
+    return None if value == [] or value == "" else value
 
 
 def manager_of(obj: Mapping[str, Any]) -> str | None:

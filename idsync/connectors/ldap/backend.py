@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import importlib.util
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
@@ -18,6 +18,11 @@ from idsync.connectors.ldap.config import LdapConfig
 
 RawAttributes = dict[str, list[bytes]]
 TREE_DELETE_OID = "1.2.840.113556.1.4.805"
+SHOW_DELETED_OID = "1.2.840.113556.1.4.417"
+"""Active Directory: return tombstones (deleted objects) too."""
+
+Control = tuple[str, bool, bytes | None]
+"""A request control: OID, criticality, BER-encoded value (``None`` for a control without one)."""
 
 
 class Scope(enum.IntEnum):
@@ -64,12 +69,57 @@ class SyncResult:
     """The server could not replay deletes (no session log) and sent the present set instead."""
 
 
+@dataclass(slots=True)
+class DirSyncResult:
+    """One round of Active Directory's DirSync control: changed entries, whether more are waiting, the cookie."""
+
+    entries: list[Entry] = field(default_factory=list)
+    more: bool = False
+    cookie: bytes = b""
+
+
+RESULT_NAMES = {
+    1: "operationsError",
+    2: "protocolError",
+    3: "timeLimitExceeded",
+    4: "sizeLimitExceeded",
+    7: "authMethodNotSupported",
+    8: "strongerAuthRequired",
+    10: "referral",
+    11: "adminLimitExceeded",
+    12: "unavailableCriticalExtension",
+    13: "confidentialityRequired",
+    16: "noSuchAttribute",
+    17: "undefinedAttributeType",
+    18: "inappropriateMatching",
+    19: "constraintViolation",
+    20: "attributeOrValueExists",
+    21: "invalidAttributeSyntax",
+    32: "noSuchObject",
+    34: "invalidDNSyntax",
+    48: "inappropriateAuthentication",
+    49: "invalidCredentials",
+    50: "insufficientAccessRights",
+    51: "busy",
+    52: "unavailable",
+    53: "unwillingToPerform",
+    64: "namingViolation",
+    65: "objectClassViolation",
+    66: "notAllowedOnNonLeaf",
+    67: "notAllowedOnRDN",
+    68: "entryAlreadyExists",
+    69: "objectClassModsProhibited",
+    80: "other",
+}
+"""RFC 4511's names of result codes: both backends report the same code for the same refusal."""
+
+
 class LdapOperationError(ConnectorError):
     """The server refused one operation; ``code`` is the LDAP result code, ``reason`` the server's text."""
 
     def __init__(self, code: int, name: str, reason: str, dn: str | None = None) -> None:
         self.code = code
-        self.name = name
+        self.name = RESULT_NAMES.get(code, name)
         self.reason = reason
         self.dn = dn
         where = f"{dn}: " if dn else ""
@@ -77,7 +127,16 @@ class LdapOperationError(ConnectorError):
 
 
 class LdapServerDown(ConnectorError):
-    """The connection is gone or cannot be made (server stopped, network, TLS handshake)."""
+    """The connection is gone or cannot be made (server stopped, network, TLS handshake), or the server said it
+    is too busy or unavailable for now. ``closed``: the server closed a working connection."""
+
+    def __init__(self, message: str, *, closed: bool = True) -> None:
+        super().__init__(message)
+        self.closed = closed
+
+
+AddRequest = tuple[str, RawAttributes]
+AddOutcome = Entry | None | LdapOperationError | LdapServerDown
 
 
 NO_SUCH_OBJECT = 32
@@ -126,13 +185,27 @@ class Backend(Protocol):
     ) -> list[Entry]: ...
 
     def search_pages(
-        self, base: str, scope: Scope, filter_text: str, attributes: list[str], page_size: int
+        self,
+        base: str,
+        scope: Scope,
+        filter_text: str,
+        attributes: list[str],
+        page_size: int,
+        controls: Sequence[Control] = (),
     ) -> Iterator[list[Entry]]:
-        """RFC 2696 paged search: one list per page. Referrals are not chased (they are not entries)."""
+        """RFC 2696 paged search: one list per page. Referrals are not chased (they are not entries).
+        ``controls`` are sent with every page request (Active Directory's show-deleted, for example)."""
         ...
 
     def add(self, dn: str, attributes: RawAttributes, read_back: list[str]) -> Entry | None:
         """Add an entry; with ``read_back``, the new entry's values of those attributes (post-read or search)."""
+        ...
+
+    def add_many(self, requests: list[AddRequest], read_back: list[str], window: int) -> list[AddOutcome]:
+        """Add several entries with up to ``window`` of them in flight at once, each result in request order: the
+        read-back entry (``None`` when the server returned none), the server's refusal, or :class:`LdapServerDown`
+        for adds the connection dropped before answering (they may or may not have been applied). An add whose
+        parent is another add of the same call waits for that one."""
         ...
 
     def modify(self, dn: str, changes: list[tuple[ModOp, str, list[bytes]]]) -> None: ...
@@ -143,6 +216,13 @@ class Backend(Protocol):
 
     def sync_refresh(self, base: str, filter_text: str, attributes: list[str], cookie: str | None) -> SyncResult:
         """RFC 4533 content synchronization, refreshOnly mode."""
+        ...
+
+    def dirsync(
+        self, base: str, filter_text: str, attributes: list[str], cookie: bytes, flags: int, max_bytes: int
+    ) -> DirSyncResult:
+        """One round of Active Directory's DirSync (1.2.840.113556.1.4.841) from ``cookie`` (empty: from the start).
+        ``base`` must be a naming context's root."""
         ...
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
@@ -24,7 +24,11 @@ from ldap3.core.exceptions import LDAPCommunicationError, LDAPException, LDAPSta
 
 from idsync.connectors.ldap import ber
 from idsync.connectors.ldap.backend import (
+    AddOutcome,
+    AddRequest,
     BackendBase,
+    Control,
+    DirSyncResult,
     Entry,
     LdapOperationError,
     LdapServerDown,
@@ -37,6 +41,33 @@ from idsync.connectors.ldap.backend import (
 _SCOPE = {Scope.BASE: BASE, Scope.ONE: LEVEL, Scope.SUBTREE: SUBTREE}
 _MOD = {ModOp.ADD: MODIFY_ADD, ModOp.DELETE: MODIFY_DELETE, ModOp.REPLACE: MODIFY_REPLACE}
 PAGED_OID = "1.2.840.113556.1.4.319"
+
+
+def _raw_entries_only(conn: Connection) -> None:
+    """Decode this connection's search entries into DN and raw values only.
+
+    ldap3 converts every value of every entry twice — into "formatted" values by guessing types, and into raw
+    bytes — and keeps both in case-insensitive dictionaries; the connector reads only the raw bytes, and the
+    rest costs more than half of a large import. Entries with controls (content sync) keep ldap3's decoding.
+    """
+    strategy = conn.strategy
+    general = strategy.decode_response_fast
+
+    def decode(message: dict[str, Any]) -> dict[str, Any]:
+        if message["protocolOp"] != 4 or message["controls"]:  # 4: searchResEntry
+            result: dict[str, Any] = general(message)
+            return result
+        dn, attributes = message["payload"][0][3], message["payload"][1][3]
+        return {
+            "type": "searchResEntry",
+            "dn": bytes(dn).decode("utf-8", "replace"),
+            "raw_attributes": {
+                bytes(a[3][0][3]).decode("utf-8", "replace"): [bytes(v[3]) for v in a[3][1][3]] for a in attributes
+            },
+            "attributes": {},
+        }
+
+    strategy.decode_response_fast = decode
 
 
 class Ldap3Backend(BackendBase[Connection]):
@@ -68,6 +99,7 @@ class Ldap3Backend(BackendBase[Connection]):
             auto_referrals=False,
             return_empty_attributes=False,
             check_names=False,
+            auto_range=False,  # ranged values (Active Directory) are followed by the connector, for both backends
         )
         try:
             conn.open()
@@ -79,6 +111,7 @@ class Ldap3Backend(BackendBase[Connection]):
             raise LdapServerDown(str(exc)) from None
         except LDAPException as exc:
             raise LdapServerDown(str(exc)) from None
+        _raw_entries_only(conn)
         self._conn = conn
 
     def close(self) -> None:
@@ -144,12 +177,21 @@ class Ldap3Backend(BackendBase[Connection]):
         return self._entries() if ok or self._c().result.get("result") == 4 else []
 
     def search_pages(
-        self, base: str, scope: Scope, filter_text: str, attributes: list[str], page_size: int
+        self,
+        base: str,
+        scope: Scope,
+        filter_text: str,
+        attributes: list[str],
+        page_size: int,
+        controls: Sequence[Control] = (),
     ) -> Iterator[list[Entry]]:
         conn = self._c()
         cookie: bytes | None = None
+        extra = {"controls": list(controls)} if controls else {}
         while True:
-            ok = self._search(base, scope, filter_text, attributes, (32,), paged_size=page_size, paged_cookie=cookie)
+            ok = self._search(
+                base, scope, filter_text, attributes, (32,), paged_size=page_size, paged_cookie=cookie, **extra
+            )
             if not ok:
                 return
             # read the cookie before yielding: the caller may run other operations on this connection
@@ -166,6 +208,19 @@ class Ldap3Backend(BackendBase[Connection]):
             return None
         found = self.search(dn, Scope.BASE, "(objectClass=*)", read_back)
         return found[0] if found else None
+
+    def add_many(self, requests: list[AddRequest], read_back: list[str], window: int) -> list[AddOutcome]:
+        """One add at a time: ldap3's synchronous strategy has one operation in flight."""
+        outcomes: list[AddOutcome] = []
+        for dn, attributes in requests:
+            if outcomes and isinstance(outcomes[-1], LdapServerDown):
+                outcomes.append(outcomes[-1])
+                continue
+            try:
+                outcomes.append(self.add(dn, attributes, read_back))
+            except (LdapOperationError, LdapServerDown) as exc:
+                outcomes.append(exc)
+        return outcomes
 
     def modify(self, dn: str, changes: list[tuple[ModOp, str, list[bytes]]]) -> None:
         grouped: dict[str, list[tuple[str, list[bytes]]]] = {}
@@ -229,3 +284,19 @@ class Ldap3Backend(BackendBase[Connection]):
             if not refresh_deletes:
                 result.present_phase = True
         return result
+
+    def dirsync(
+        self, base: str, filter_text: str, attributes: list[str], cookie: bytes, flags: int, max_bytes: int
+    ) -> DirSyncResult:
+        conn = self._c()
+        request = (ber.DIRSYNC_OID, True, ber.dirsync_request_value(flags, max_bytes, cookie))
+        self._search(base, Scope.SUBTREE, filter_text, attributes, (), controls=[request])
+        control = (conn.result.get("controls") or {}).get(ber.DIRSYNC_OID)
+        if control is None:
+            raise LdapOperationError(2, "protocolError", "the server answered DirSync without its control", base)
+        value = control["value"]
+        if isinstance(value, dict):  # ldap3 decodes this control itself
+            more, new_cookie = bool(value.get("more_results")), bytes(value.get("cookie") or b"")
+        else:
+            more, new_cookie = ber.dirsync_response_value(bytes(value))
+        return DirSyncResult(self._entries(), more, new_cookie)

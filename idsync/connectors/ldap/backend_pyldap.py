@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import ldap
-from ldap.controls import LDAPControl
+from ldap.controls import LDAPControl, ResponseControl
 from ldap.controls.libldap import SimplePagedResultsControl
 from ldap.controls.readentry import PostReadControl
 from ldap.ldapobject import SimpleLDAPObject
 from ldap.syncrepl import SyncreplConsumer
 
+from idsync.connectors.ldap import ber
 from idsync.connectors.ldap.backend import (
+    AddOutcome,
+    AddRequest,
     BackendBase,
+    Control,
+    DirSyncResult,
     Entry,
     LdapOperationError,
     LdapServerDown,
@@ -22,6 +28,7 @@ from idsync.connectors.ldap.backend import (
     Scope,
     SyncResult,
 )
+from idsync.connectors.ldap.escaping import dn_keys
 
 _MOD = {ModOp.ADD: ldap.MOD_ADD, ModOp.DELETE: ldap.MOD_DELETE, ModOp.REPLACE: ldap.MOD_REPLACE}
 
@@ -53,16 +60,53 @@ class _Connection(SyncreplConsumer, SimpleLDAPObject):  # type: ignore[misc]
             self.sync_result.present_phase = True
 
 
-def _error(exc: ldap.LDAPError, dn: str | None = None) -> Exception:
+class _DirSyncControl(LDAPControl):  # type: ignore[misc]
+    """Active Directory's DirSync control: the request carries flags and a cookie, the response the next cookie."""
+
+    controlType = ber.DIRSYNC_OID
+
+    def __init__(self, flags: int = 0, max_bytes: int = 0, cookie: bytes = b"") -> None:
+        LDAPControl.__init__(self, self.controlType, True)
+        self.flags = flags
+        self.max_bytes = max_bytes
+        self.cookie = cookie
+        self.more = False
+
+    def encodeControlValue(self) -> bytes:
+        return ber.dirsync_request_value(self.flags, self.max_bytes, self.cookie)
+
+    def decodeControlValue(self, encoded: bytes) -> None:
+        self.more, self.cookie = ber.dirsync_response_value(encoded)
+
+
+def _error(exc: ldap.LDAPError, dn: str | None = None) -> LdapOperationError | LdapServerDown:
     # busy and unavailable (a server still starting, or shutting down) are transient like a dropped connection
     if isinstance(exc, ldap.SERVER_DOWN | ldap.CONNECT_ERROR | ldap.TIMEOUT | ldap.UNAVAILABLE | ldap.BUSY):
         info = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
-        return LdapServerDown(f"{info.get('desc', type(exc).__name__)}: {info.get('info', '')}".strip(": "))
+        text = f"{info.get('desc', type(exc).__name__)}: {info.get('info', '')}".strip(": ")
+        return LdapServerDown(text, closed=isinstance(exc, ldap.SERVER_DOWN))
     info = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
     code = int(info.get("result", -1))
     name = str(info.get("desc", type(exc).__name__))
     reason = str(info.get("info", ""))
     return LdapOperationError(code, name, reason, dn)
+
+
+class _PostRead(ResponseControl):  # type: ignore[misc]
+    """The post-read response control, decoded with our BER reader."""
+
+    controlType = PostReadControl.controlType
+
+    def decodeControlValue(self, encoded: bytes) -> None:
+        self.dn, self.entry = ber.search_result_entry(encoded)
+
+
+_RESPONSE_CONTROLS = {_PostRead.controlType: _PostRead}
+
+
+def _post_read(attributes: list[str]) -> LDAPControl:
+    """The request control, encoded once per call rather than once per add."""
+    return LDAPControl(PostReadControl.controlType, False, encodedControlValue=ber.attribute_list(attributes))
 
 
 class PyLdapBackend(BackendBase[_Connection]):
@@ -113,15 +157,22 @@ class PyLdapBackend(BackendBase[_Connection]):
         return [Entry(dn, attrs) for dn, attrs in found if dn is not None]
 
     def search_pages(
-        self, base: str, scope: Scope, filter_text: str, attributes: list[str], page_size: int
+        self,
+        base: str,
+        scope: Scope,
+        filter_text: str,
+        attributes: list[str],
+        page_size: int,
+        controls: Sequence[Control] = (),
     ) -> Iterator[list[Entry]]:
         """Each next page is requested before the current one is handed out, so the server reads it while the
         caller converts this one."""
         conn = self._c()
         control = SimplePagedResultsControl(True, size=page_size, cookie="")
+        extra = [LDAPControl(oid, critical, value) for oid, critical, value in controls]
         attrlist = attributes or None
         try:
-            msgid = conn.search_ext(base, int(scope), filter_text, attrlist, serverctrls=[control])
+            msgid = conn.search_ext(base, int(scope), filter_text, attrlist, serverctrls=[control, *extra])
             while True:
                 try:
                     _rtype, rdata, _rmsgid, rctrls = conn.result3(msgid, timeout=self._config.timeout)
@@ -130,7 +181,7 @@ class PyLdapBackend(BackendBase[_Connection]):
                 cookie = next((c.cookie for c in rctrls if c.controlType == SimplePagedResultsControl.controlType), b"")
                 if cookie:
                     control.cookie = cookie
-                    msgid = conn.search_ext(base, int(scope), filter_text, attrlist, serverctrls=[control])
+                    msgid = conn.search_ext(base, int(scope), filter_text, attrlist, serverctrls=[control, *extra])
                 yield [Entry(dn, attrs) for dn, attrs in rdata if dn is not None]
                 if not cookie:
                     return
@@ -150,6 +201,47 @@ class PyLdapBackend(BackendBase[_Connection]):
                 return Entry(ctrl.dn or dn, ctrl.entry)
         found = self.search(dn, Scope.BASE, "(objectClass=*)", read_back)
         return found[0] if found else None
+
+    def add_many(self, requests: list[AddRequest], read_back: list[str], window: int) -> list[AddOutcome]:
+        """Pipelined adds: the server works on the next entries while this side encodes more and reads results."""
+        conn = self._c()
+        controls = [_post_read(read_back)] if read_back else None
+        dropped = LdapServerDown("the connection dropped before the server answered")
+        outcomes: list[AddOutcome] = [dropped] * len(requests)
+        in_flight: deque[tuple[int, int, str]] = deque()
+        in_flight_dns: dict[str, int] = {}
+
+        def collect() -> None:
+            index, msgid, key = in_flight.popleft()
+            in_flight_dns.pop(key, None)
+            dn = requests[index][0]
+            try:
+                _t, _d, _m, rctrls = conn.result3(
+                    msgid, all=1, timeout=self._config.timeout, resp_ctrl_classes=_RESPONSE_CONTROLS
+                )
+            except ldap.LDAPError as exc:
+                outcomes[index] = _error(exc, dn)
+                return
+            outcomes[index] = next(
+                (Entry(c.dn or dn, c.entry) for c in rctrls or [] if isinstance(c, _PostRead) and c.entry), None
+            )
+
+        for index, (dn, attributes) in enumerate(requests):
+            key, parent = dn_keys(dn)
+            while in_flight and (len(in_flight) >= window or parent in in_flight_dns):
+                collect()
+            try:
+                msgid = conn.add_ext(dn, list(attributes.items()), serverctrls=controls)
+            except ldap.LDAPError as exc:
+                refused = outcomes[index] = _error(exc, dn)
+                if isinstance(refused, LdapServerDown):
+                    break
+                continue
+            in_flight.append((index, msgid, key))
+            in_flight_dns[key] = index
+        while in_flight:
+            collect()
+        return outcomes
 
     def modify(self, dn: str, changes: list[tuple[ModOp, str, list[bytes]]]) -> None:
         mods: list[Any] = [(_MOD[op], attr, values or None) for op, attr, values in changes]
@@ -186,3 +278,21 @@ class PyLdapBackend(BackendBase[_Connection]):
         result = conn.sync_result
         result.cookie = conn.sync_cookie
         return result
+
+    def dirsync(
+        self, base: str, filter_text: str, attributes: list[str], cookie: bytes, flags: int, max_bytes: int
+    ) -> DirSyncResult:
+        conn = self._c()
+        request = _DirSyncControl(flags, max_bytes, cookie)
+        try:
+            msgid = conn.search_ext(base, ldap.SCOPE_SUBTREE, filter_text, attributes or None, serverctrls=[request])
+            _t, rdata, _m, rctrls = conn.result3(
+                msgid, timeout=self._config.timeout, resp_ctrl_classes={ber.DIRSYNC_OID: _DirSyncControl}
+            )
+        except ldap.LDAPError as exc:
+            raise _error(exc, base) from None
+        response = next((c for c in rctrls or [] if isinstance(c, _DirSyncControl)), None)
+        if response is None:
+            raise LdapOperationError(2, "protocolError", "the server answered DirSync without its control", base)
+        entries = [Entry(dn, attrs) for dn, attrs in rdata if dn is not None]
+        return DirSyncResult(entries, response.more, response.cookie)

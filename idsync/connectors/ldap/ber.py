@@ -1,4 +1,6 @@
-"""Just enough BER for the RFC 4533 controls, for the backend whose library has no content-sync support."""
+"""Just enough BER for the controls the client libraries do not handle themselves, or handle slowly: RFC 4533
+content sync (the backend whose library has no support for it), RFC 4527 post-read (decoded here because the
+library's generic decoder costs more than the add it reports on) and Active Directory's DirSync."""
 
 from __future__ import annotations
 
@@ -32,6 +34,15 @@ def read_tlv(data: bytes, pos: int = 0) -> tuple[int, bytes, int]:
     if end > len(data):
         raise ValueError("truncated BER element")
     return tag, data[pos:end], end
+
+
+def integer(value: int) -> bytes:
+    """A BER INTEGER: two's complement, as few octets as the value needs."""
+    return tlv(0x02, value.to_bytes(max(1, (value.bit_length() + 8) // 8), "big", signed=True))
+
+
+def read_integer(body: bytes) -> int:
+    return int.from_bytes(body, "big", signed=True) if body else 0
 
 
 def elements(data: bytes) -> list[tuple[int, bytes]]:
@@ -101,3 +112,41 @@ def sync_info(value: bytes) -> tuple[bytes | None, list[str], bool | None]:
     if tag in (0xA1, 0xA2) and refresh_deletes is None:
         refresh_deletes = None  # refreshDelete / refreshPresent: refreshDone only
     return cookie, uuids, refresh_deletes
+
+
+def attribute_list(names: list[str]) -> bytes:
+    """AttributeDescriptionList ::= SEQUENCE OF AttributeDescription: the post-read control's request value."""
+    return tlv(0x30, b"".join(tlv(0x04, name.encode("utf-8")) for name in names))
+
+
+def search_result_entry(value: bytes) -> tuple[str, dict[str, list[bytes]]]:
+    """(DN, attributes) of a SearchResultEntry ([APPLICATION 4]), as the post-read control returns it."""
+    _tag, body, _ = read_tlv(value)
+    (_, dn), (_, attributes) = elements(body)[:2]
+    entry: dict[str, list[bytes]] = {}
+    for _, attribute in elements(attributes):
+        (_, name), (_, values) = elements(attribute)[:2]
+        entry[name.decode("utf-8")] = [v for _, v in elements(values)]
+    return dn.decode("utf-8"), entry
+
+
+DIRSYNC_OID = "1.2.840.113556.1.4.841"
+
+
+def dirsync_request_value(flags: int, max_bytes: int, cookie: bytes) -> bytes:
+    """DirSync request: SEQUENCE { flags INTEGER, maxBytes INTEGER, cookie OCTET STRING }.
+
+    Windows reads ``flags`` as a signed 32-bit number, so LDAP_DIRSYNC_INCREMENTAL_VALUES (0x80000000) goes on the
+    wire as -2147483648 (four octets), never as a five-octet positive number.
+    """
+    signed = flags - (1 << 32) if flags & 0x80000000 else flags
+    return tlv(0x30, integer(signed) + integer(max_bytes) + tlv(0x04, cookie))
+
+
+def dirsync_response_value(value: bytes) -> tuple[bool, bytes]:
+    """(more results, cookie) of a DirSync response control: SEQUENCE { moreResults, unused, cookie }."""
+    _tag, body, _ = read_tlv(value)
+    parts = elements(body)
+    if len(parts) < 3:
+        raise ValueError("DirSync response control: expected three elements")
+    return read_integer(parts[0][1]) != 0, parts[2][1]

@@ -6,10 +6,21 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from idsync.config import SecretRef
 from idsync.connectors.base import ConnectorConfig
 from idsync.connectors.ldap.escaping import DNError, parse_dn
 
 DEFAULT_REFERENCES = ("member", "uniqueMember", "manager", "seeAlso", "owner", "secretary", "roleOccupant")
+
+
+def check_dns(value: str | list[str] | None) -> str | list[str] | None:
+    """A configured DN (or list of them) that parses, else a ValueError quoting it and saying where it breaks."""
+    for dn in [value] if isinstance(value, str) else value or []:
+        try:
+            parse_dn(dn)
+        except DNError as exc:
+            raise ValueError(str(exc)) from None
+    return value
 
 
 class ObjectTypeConfig(BaseModel):
@@ -33,8 +44,8 @@ class LdapConfig(ConnectorConfig):
     url: str
     """``ldaps://host:636`` or ``ldap://host:389`` (with ``start_tls: true``)."""
     bind_dn: str | None = None
-    password: str | None = None
-    """A secret reference such as ``${env:LDAP_PASSWORD}``; never the password itself in a shared file."""
+    password: SecretRef | None = None
+    """A secret reference, ``${env:LDAP_PASSWORD}`` or ``${file:secrets/ldap.pw}``; a literal password is refused."""
     start_tls: bool = False
     tls_verify: bool = True
     ca_file: str | None = None
@@ -59,6 +70,9 @@ class LdapConfig(ConnectorConfig):
     changelog_base: str = "cn=changelog"
     references: list[str] = Field(default_factory=lambda: list(DEFAULT_REFERENCES))
     """DN-valued attributes (also found from the schema's DN syntax)."""
+    unique_attributes: list[str] = Field(default_factory=list)
+    """Attributes the directory keeps unique (uid, mail, employeeNumber, ...): after a crash, an add that may or may
+    not have happened is looked for by its DN, then by these. Other attributes never identify an entry."""
     create_parents: bool = False
     """Create missing parent OUs when an add finds no parent."""
     subtree_delete: bool = False
@@ -66,6 +80,9 @@ class LdapConfig(ConnectorConfig):
     password_attribute: str = "userPassword"  # noqa: S105 - an attribute name
     password_hashing: Literal["ssha", "server"] = "ssha"  # noqa: S105 - a hashing scheme
     """Hash the password here as {SSHA}, or send it for the server to hash (e.g. the ppolicy hash_cleartext)."""
+    add_window: int = Field(default=16, ge=1, le=1000)
+    """Adds of an export batch in flight at once on the connection (1: one at a time). The server works on the next
+    entries while results travel; after a dropped connection the unanswered ones are sent again one at a time."""
     membership_chunk: int = Field(default=1000, ge=1)
     """Values per modify when a multi-valued attribute gains or loses many values (large groups)."""
     timeout: float = Field(default=30.0, gt=0)
@@ -76,12 +93,7 @@ class LdapConfig(ConnectorConfig):
     @field_validator("base_dn", "bind_dn", "accesslog_base", "changelog_base", "containers")
     @classmethod
     def _dns_parse(cls, value: str | list[str] | None) -> str | list[str] | None:
-        for dn in [value] if isinstance(value, str) else value or []:
-            try:
-                parse_dn(dn)
-            except DNError as exc:
-                raise ValueError(str(exc)) from None
-        return value
+        return check_dns(value)
 
     @field_validator("url")
     @classmethod

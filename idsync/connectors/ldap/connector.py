@@ -36,6 +36,7 @@ from idsync.connectors.ldap.backend import (
     TREE_DELETE_OID,
     TYPE_OR_VALUE_EXISTS,
     Backend,
+    Control,
     Entry,
     LdapOperationError,
     LdapServerDown,
@@ -45,22 +46,28 @@ from idsync.connectors.ldap.backend import (
     open_backend,
 )
 from idsync.connectors.ldap.config import LdapConfig
+from idsync.connectors.ldap.decoding import EntryDecoder
 from idsync.connectors.ldap.escaping import (
     DNError,
+    canonical_dn,
     dn_within,
     escape_filter_value,
     leaf_rdn,
+    leaf_values,
     normalize_dn,
     parent_dn,
     parse_dn,
 )
 from idsync.connectors.ldap.passwords import is_hashed, ssha
 from idsync.connectors.ldap.schema import ServerSchema, build_schema
-from idsync.connectors.ldap.values import to_ldap, to_storage
+from idsync.connectors.ldap.values import to_ldap
+from idsync.connectors.prefetch import prefetch
 from idsync.model import AttributeSpec, AttributeValueError, ExportOp, ObjectTypeSchema, Schema, ValueOp
 
 log = logging.getLogger("idsync.connectors.ldap")
 T = TypeVar("T")
+
+READ_AHEAD_PAGES = 2
 
 EPOCH_WATERMARK = "19700101000000.000000Z"
 """Accesslog watermark when the log held nothing at the time of the full import."""
@@ -77,6 +84,35 @@ class _Change:
     new_dn: str | None = None
 
 
+@dataclass(slots=True)
+class _Add:
+    """One add of an export batch, ready to send."""
+
+    index: int
+    item: ExportItem
+    dn: str
+    attributes: RawAttributes
+
+    @property
+    def size(self) -> int:
+        return sum(len(v) for values in self.attributes.values() for v in values)
+
+
+def _failure(item: ExportItem, exc: Exception | None) -> ExportResult:
+    """A per-object export error naming the entry and the server's reason."""
+    if isinstance(exc, LdapOperationError):
+        return ExportResult(
+            cs_id=item.cs_id,
+            ok=False,
+            error=f"{exc.dn or item.identifier}: {exc.name}: {exc.reason or 'refused by the server'}",
+            code=exc.name,
+            retryable=exc.code in RETRYABLE_CODES,
+        )
+    if exc is None:
+        return ExportResult(cs_id=item.cs_id, ok=False, error=f"{item.identifier}: not sent", code="not-sent")
+    return ExportResult(cs_id=item.cs_id, ok=False, error=f"{item.identifier}: {exc}", code="bad-value")
+
+
 def _search(b: Backend, *, base: str, scope: Scope, flt: str, attrs: list[str], size_limit: int = 0) -> list[Entry]:
     return b.search(base, scope, flt, attrs, size_limit)
 
@@ -90,7 +126,12 @@ def _modify(b: Backend, *, dn: str, changes: list[tuple[ModOp, str, list[bytes]]
 
 
 class LdapConnector:
-    def __init__(self, name: str, config: LdapConfig, password: str | None) -> None:
+    decoder_class: type[EntryDecoder] = EntryDecoder
+    """How entries become records; a connector for one kind of server may choose types its own way."""
+
+    def __init__(self, name: str, config: LdapConfig, password: str | Callable[[], str | None] | None) -> None:
+        """``password``: the bind password, or how to get it when the first connection is made (building a
+        connector must work without its secrets: sync builds connectors only to read their capabilities)."""
         self.name = name
         self.config = config
         self._password = password
@@ -106,6 +147,7 @@ class LdapConnector:
             case_insensitive_identifiers=True,
             export_batch_size=config.export_batch_size or 100,
             export_results_carry_anchor=True,
+            secret_attributes=frozenset({config.password_attribute}),
         )
         self._backend: Backend | None = None
         self._server_schema: ServerSchema | None = None
@@ -113,6 +155,7 @@ class LdapConnector:
         self._anchor: str | None = None
         self._schema: Schema | None = None
         self._specs: dict[tuple[str, str], AttributeSpec] = {}
+        self._entry_decoder: EntryDecoder | None = None
 
     # -- connection -------------------------------------------------------------------------------------------
 
@@ -136,6 +179,8 @@ class LdapConnector:
 
     def _connected(self) -> Backend:
         if self._backend is None:
+            if callable(self._password):
+                self._password = self._password()
             backend = open_backend(self.config, self._password)
             try:
                 backend.connect()
@@ -156,27 +201,48 @@ class LdapConnector:
             raise ConnectivityError(f"connector {self.name!r}: {self.config.url} unreachable: {cause}") from None
         time.sleep(min(0.5, self.config.reconnect_seconds / 10 or 0.1))
 
-    def _call(self, operation: Callable[[Backend], T]) -> T:
-        """Run one operation, reconnecting (and retrying it) while the server is down, up to the time limit."""
+    def _call(self, operation: Callable[[Backend], T], *, what: str | None = None, size: int | None = None) -> T:
+        """Run one operation, reconnecting (and retrying it) while the server is down, up to the time limit.
+
+        A change to one entry (``what`` names it) that makes the server close a connection it had just accepted,
+        twice, is that entry's problem, not the server's (a request larger than the server takes): it becomes the
+        entry's error instead of stopping the step."""
         started = time.monotonic()
+        fresh_drops = 0
         while True:
+            fresh = self._backend is None
             try:
                 return operation(self._connected())
             except LdapServerDown as exc:
+                if what is not None and fresh and self._backend is not None and exc.closed:
+                    fresh_drops += 1
+                    if fresh_drops >= 2:
+                        self._drop()
+                        sent = f" ({size:,} bytes of values)" if size is not None else ""
+                        raise LdapOperationError(
+                            -1,
+                            "connectionClosed",
+                            f"the server closed the connection each time it was sent this change{sent}, so it "
+                            "refuses it (for a large value, its limit on request size is lower)",
+                            what,
+                        ) from None
                 self._wait_for_server(started, exc)
             except ConnectivityError:
                 if time.monotonic() - started >= self.config.reconnect_seconds:
                     raise
                 self._wait_for_server(started, ConnectorError("bind failed"))
 
-    def _pages(self, base: str, scope: Scope, filter_text: str, attributes: list[str]) -> Iterator[list[Entry]]:
+    def _pages(
+        self, base: str, scope: Scope, filter_text: str, attributes: list[str], controls: Sequence[Control] = ()
+    ) -> Iterator[list[Entry]]:
         """A paged search that survives a server restart by searching again from the start (the caller
         drops what it has already delivered)."""
         started = time.monotonic()
         while True:
             try:
                 backend = self._connected()
-                for page in backend.search_pages(base, scope, filter_text, attributes, self.config.page_size):
+                size = self.config.page_size
+                for page in backend.search_pages(base, scope, filter_text, attributes, size, controls):
                     yield page
                     started = time.monotonic()
                 return
@@ -184,8 +250,12 @@ class LdapConnector:
                 log.warning("connector %r: connection lost during a search of %s; searching again", self.name, base)
                 self._wait_for_server(started, exc)
 
+    def _entry(self, dn: str, attributes: list[str]) -> Entry | None:
+        found = self._call(partial(_search, base=dn, scope=Scope.BASE, flt="(objectClass=*)", attrs=attributes))
+        return found[0] if found else None
+
     def _exists(self, dn: str) -> bool:
-        return bool(self._call(partial(_search, base=dn, scope=Scope.BASE, flt="(objectClass=*)", attrs=["1.1"])))
+        return self._entry(dn, ["1.1"]) is not None
 
     def test_connection(self) -> None:
         self._call(lambda b: b.search("", Scope.BASE, "(objectClass=*)", ["namingContexts"]))
@@ -205,15 +275,15 @@ class LdapConnector:
     def server_schema(self) -> ServerSchema:
         if self._server_schema is None:
             sub = self.root_dse().first_text("subschemaSubentry") or "cn=Subschema"
-            found = self._call(
-                lambda b: b.search(sub, Scope.BASE, "(objectClass=subschema)", ["attributeTypes", "objectClasses"])
-            )
+            wanted = ["attributeTypes", "objectClasses", "dITContentRules"]
+            found = self._call(lambda b: b.search(sub, Scope.BASE, "(objectClass=subschema)", wanted))
             if not found:
                 raise ConnectorError(f"connector {self.name!r}: the server publishes no schema at {sub}")
             entry = found[0]
             self._server_schema = ServerSchema.parse(
                 (v.decode("utf-8") for v in entry.get("attributeTypes")),
                 (v.decode("utf-8") for v in entry.get("objectClasses")),
+                (v.decode("utf-8") for v in entry.get("dITContentRules")),
             )
         return self._server_schema
 
@@ -222,7 +292,11 @@ class LdapConnector:
             wanted = self.config.anchor
             if wanted == "auto":
                 server = self.server_schema()
-                for candidate in ("entryUUID", "nsUniqueId", "objectGUID"):
+                # 389 DS has both entryUUID and nsUniqueId; its retro changelog names entries by nsUniqueId
+                order = ("entryUUID", "nsUniqueId", "objectGUID")
+                if self.config.delta == "changelog":
+                    order = ("nsUniqueId", "entryUUID", "objectGUID")
+                for candidate in order:
                     if server.attribute(candidate) is not None:
                         wanted = candidate
                         break
@@ -269,45 +343,27 @@ class LdapConnector:
     def _in_scope(self, dn: str) -> bool:
         return any(dn_within(dn, c) for c in self.config.import_containers())
 
-    def _object_type_of(self, entry: Entry) -> str | None:
-        classes = {v.decode("utf-8", "replace").lower() for v in entry.get("objectClass")}
-        for name, t in self.config.object_types.items():
-            if t.object_class.lower() in classes:
-                return name
-        return None
+    def _decoder(self) -> EntryDecoder:
+        if self._entry_decoder is None:
+            self._entry_decoder = self.decoder_class(
+                self.schema(),
+                {name: t.object_class for name, t in self.config.object_types.items()},
+                self.anchor_attribute(),
+                self._spec,
+                guid_anchor=self.anchor_attribute().lower() == "objectguid",
+            )
+        return self._entry_decoder
 
-    def _record(self, entry: Entry, schema: Schema) -> ImportRecord | ImportIssue | None:
-        object_type = self._object_type_of(entry)
-        if object_type is None:
-            return None
-        anchor_values = entry.get(self.anchor_attribute())
-        if not anchor_values:
-            return ImportIssue(entry.dn, f"entry has no {self.anchor_attribute()} (the anchor)", attribute=None)
-        anchor = self._anchor_text(anchor_values[0])
-        type_schema = schema.object_type(object_type)
-        attributes: dict[str, Any] = {}
-        anchor_lower = self.anchor_attribute().lower()
-        for name, raw in entry.attributes.items():
-            if name.lower() == anchor_lower:
-                continue
-            spec = self._spec(type_schema, name)
-            try:
-                attributes[spec.name] = to_storage(spec, raw)
-            except AttributeValueError as exc:
-                return ImportIssue(entry.dn, str(exc), attribute=spec.name, anchor=anchor)
-        return ImportRecord(anchor=anchor, identifier=entry.dn, object_type=object_type, attributes=attributes)
+    def _record(self, entry: Entry) -> ImportRecord | ImportIssue | None:
+        return self._decoder().decode(entry)
 
     def _anchor_text(self, raw: bytes) -> str:
-        if self.anchor_attribute().lower() == "objectguid" and len(raw) == 16:
-            import uuid
+        return self._decoder().anchor(raw)
 
-            return str(uuid.UUID(bytes_le=raw))
-        return raw.decode("utf-8")
-
-    def _page(self, entries: Iterable[Entry], schema: Schema, seen: set[str] | None = None) -> ImportPage:
+    def _page(self, entries: Iterable[Entry], seen: set[str] | None = None) -> ImportPage:
         page = ImportPage()
         for entry in entries:
-            item = self._record(entry, schema)
+            item = self._record(entry)
             if item is None:
                 continue
             if isinstance(item, ImportIssue):
@@ -321,17 +377,21 @@ class LdapConnector:
         return page
 
     def full_import(self) -> Iterator[ImportPage]:
-        schema = self.schema()
+        self.schema()  # discovery before reading: it types every value
         watermark = self._current_watermark() if self.config.delta else None
+        # the server is read and its entries decoded on a second thread while the engine stages earlier pages
+        yield from prefetch(self._full_pages(), depth=READ_AHEAD_PAGES, name=f"idsync-{self.name}-read")
+        yield ImportPage(watermark=watermark)
+
+    def _full_pages(self) -> Iterator[ImportPage]:
         seen: set[str] = set()
         filter_text = self._type_filter()
         attributes = self._read_attributes()
         for container in self.config.import_containers():
             for entries in self._pages(container, Scope.SUBTREE, filter_text, attributes):
-                page = self._page(entries, schema, seen)
+                page = self._page(entries, seen)
                 if page.records or page.issues:
                     yield page
-        yield ImportPage(watermark=watermark)
 
     # -- delta ------------------------------------------------------------------------------------------------
 
@@ -366,7 +426,7 @@ class LdapConnector:
             f"{' or '.join(sorted(others))} if the server has it, or run full imports only"
         )
 
-    def _refetch(self, changes: list[_Change], schema: Schema) -> ImportPage:
+    def _refetch(self, changes: list[_Change]) -> ImportPage:
         """Read the changed entries as they are now; changes whose entry is gone or out of scope are deletes."""
         page = ImportPage()
         anchor_attr = self.anchor_attribute()
@@ -399,7 +459,7 @@ class LdapConnector:
         for change in latest.values():
             current = found.get(change.anchor or "")
             if current is not None and not change.delete and self._in_scope(current.dn):
-                item = self._record(current, schema)
+                item = self._record(current)
                 if isinstance(item, ImportRecord):
                     page.records.append(item)
                 elif isinstance(item, ImportIssue):
@@ -413,7 +473,7 @@ class LdapConnector:
                 page.records.append(
                     ImportRecord(
                         anchor=change.anchor,
-                        identifier=change.new_dn or change.dn,
+                        identifier=canonical_dn(change.new_dn or change.dn),
                         object_type=self._guess_type(),
                         delete=True,
                     )
@@ -461,7 +521,6 @@ class LdapConnector:
                 raise WatermarkExpired(
                     f"connector {self.name!r}: accesslog no longer holds {watermark} (purged); a full import is needed"
                 )
-        schema = self.schema()
         flt = f"(&(objectClass=auditWriteObject)(reqResult=0)(reqStart>={safe})(!(reqStart={safe})))"
         attrs = ["reqStart", "reqType", "reqDN", "reqEntryUUID", "reqNewRDN", "reqNewSuperior"]
         last = watermark
@@ -471,7 +530,7 @@ class LdapConnector:
             changes = [c for c in (self._accesslog_change(e) for e in rows) if c is not None]
             if rows:
                 last = rows[-1].first_text("reqStart") or last
-            page = self._refetch(changes, schema)
+            page = self._refetch(changes)
             page.watermark = last
             emitted = True
             yield page
@@ -525,7 +584,6 @@ class LdapConnector:
 
     def _syncrepl_delta(self, cookie: str) -> Iterator[ImportPage]:
         self._require_entryuuid_anchor()
-        schema = self.schema()
         try:
             result = self._call(
                 lambda b: b.sync_refresh(self.config.base_dn, self._sync_filter(), self._read_attributes(), cookie)
@@ -543,10 +601,12 @@ class LdapConnector:
         for _uuid, entry in result.entries:
             if not self._in_scope(entry.dn):
                 page.records.append(
-                    ImportRecord(anchor=_uuid, identifier=entry.dn, object_type=self._guess_type(), delete=True)
+                    ImportRecord(
+                        anchor=_uuid, identifier=canonical_dn(entry.dn), object_type=self._guess_type(), delete=True
+                    )
                 )
                 continue
-            item = self._record(entry, schema)
+            item = self._record(entry)
             if isinstance(item, ImportRecord):
                 page.records.append(item)
             elif isinstance(item, ImportIssue):
@@ -596,7 +656,6 @@ class LdapConnector:
                     f"connector {self.name!r}: the changelog starts at {first}, after {start} (trimmed); "
                     "a full import is needed"
                 )
-        schema = self.schema()
         attrs = ["changeNumber", "targetDN", "changeType", "newRDN", "newSuperior", "targetUniqueId", "targetEntryUUID"]
         last = start
         emitted = False
@@ -605,7 +664,7 @@ class LdapConnector:
             changes = [c for c in (self._changelog_change(e) for e in rows) if c is not None]
             if rows:
                 last = max(last, int(rows[-1].first_text("changeNumber") or 0))
-            page = self._refetch(changes, schema)
+            page = self._refetch(changes)
             page.watermark = str(last)
             emitted = True
             yield page
@@ -620,7 +679,11 @@ class LdapConnector:
     def _changelog_change(self, row: Entry) -> _Change | None:
         dn = row.first_text("targetDN") or ""
         kind = (row.first_text("changeType") or "").lower()
-        anchor = row.first_text("targetEntryUUID") or row.first_text("targetUniqueId")
+        # a changelog row names its entry by the anchor only when it records that attribute (389 DS's retro
+        # changelog: nsUniqueId as targetUniqueId); otherwise the entry is read again by its DN
+        anchor = {"entryuuid": row.first_text("targetEntryUUID"), "nsuniqueid": row.first_text("targetUniqueId")}.get(
+            self.anchor_attribute().lower()
+        )
         if kind == "delete":
             return _Change(anchor, dn, delete=True)
         if kind in ("add", "modify"):
@@ -634,7 +697,6 @@ class LdapConnector:
     # -- lookup -----------------------------------------------------------------------------------------------
 
     def lookup(self, object_type: str, identifier: str, keys: dict[str, Any]) -> ImportRecord | None:
-        schema = self.schema()
         attrs = self._read_attributes()
         flt = self._type_filter()
         candidates: list[Entry] = []
@@ -644,16 +706,22 @@ class LdapConnector:
                 candidates = self._call(lambda b: b.search(identifier, Scope.BASE, flt, attrs))
             except DNError:
                 candidates = []
+        unique = {a.casefold() for a in self.config.unique_attributes}
         for key, value in keys.items():
-            if candidates or value is None:
+            if candidates:
                 break
+            if value is None or key.casefold() not in unique:
+                continue  # only an attribute the directory keeps unique may identify an entry
             key_filter = f"(&{flt}({key}={escape_filter_value(str(value))}))"
+            hits: list[Entry] = []
             for container in self.config.import_containers():
-                candidates += self._call(
+                hits += self._call(
                     partial(_search, base=container, scope=Scope.SUBTREE, flt=key_filter, attrs=attrs, size_limit=2)
                 )
+            if len(hits) == 1:
+                candidates = hits
         for entry in candidates:
-            item = self._record(entry, schema)
+            item = self._record(entry)
             if isinstance(item, ImportRecord) and item.object_type == object_type:
                 return item
         return None
@@ -661,32 +729,27 @@ class LdapConnector:
     # -- export -----------------------------------------------------------------------------------------------
 
     def export(self, items: Sequence[ExportItem]) -> list[ExportResult]:
+        """Adds go out pipelined (several in flight, each answered in order); updates and deletes one at a time,
+        in the batch's order, so an add is sent before a later change in the same batch."""
         schema = self.schema()
-        results = []
-        for item in items:
+        results: list[ExportResult | None] = [None] * len(items)
+        adds: list[_Add] = []
+        for index, item in enumerate(items):
             type_schema = schema.object_type(item.object_type)
             try:
                 if item.op is ExportOp.ADD:
-                    results.append(self._export_add(item, type_schema))
-                elif item.op is ExportOp.UPDATE:
-                    results.append(self._export_update(item, type_schema))
+                    adds.append(_Add(index, item, *self._add_request(item, type_schema)))
+                    continue
+                self._send_adds(adds, results)
+                adds = []
+                if item.op is ExportOp.UPDATE:
+                    results[index] = self._export_update(item, type_schema)
                 else:
-                    results.append(self._export_delete(item))
-            except LdapOperationError as exc:
-                results.append(
-                    ExportResult(
-                        cs_id=item.cs_id,
-                        ok=False,
-                        error=f"{exc.dn or item.identifier}: {exc.name}: {exc.reason or 'refused by the server'}",
-                        code=exc.name,
-                        retryable=exc.code in RETRYABLE_CODES,
-                    )
-                )
-            except (AttributeValueError, DNError) as exc:
-                results.append(
-                    ExportResult(cs_id=item.cs_id, ok=False, error=f"{item.identifier}: {exc}", code="bad-value")
-                )
-        return results
+                    results[index] = self._export_delete(item)
+            except (LdapOperationError, AttributeValueError, DNError) as exc:
+                results[index] = _failure(item, exc)
+        self._send_adds(adds, results)
+        return [r if r is not None else _failure(items[i], None) for i, r in enumerate(results)]
 
     def _password_value(self, value: Any) -> bytes:
         if not self.config.encrypted and not self.config.allow_insecure:
@@ -704,11 +767,12 @@ class LdapConnector:
             return [self._password_value(v) for v in values if v is not None]
         return [to_ldap(spec, v) for v in values if v is not None and v != ""]
 
-    def _export_add(self, item: ExportItem, type_schema: ObjectTypeSchema) -> ExportResult:
+    def _add_request(self, item: ExportItem, type_schema: ObjectTypeSchema) -> tuple[str, RawAttributes]:
+        """The DN and attributes of an add: the item's values, the type's object classes, the RDN's values."""
         dn = item.identifier
-        rdns = parse_dn(dn)
-        if not rdns:
+        if not dn.strip():
             raise DNError("an entry cannot be added at the empty DN")
+        naming = leaf_values(dn)
         attrs: RawAttributes = {}
         type_config = self.config.object_types.get(item.object_type)
         if type_config is None:
@@ -721,24 +785,75 @@ class LdapConnector:
                 attrs.setdefault(change.name, []).extend(raw)
         if not any(k.lower() == "objectclass" for k in attrs):
             attrs["objectClass"] = [c.encode("utf-8") for c in type_config.classes_for_add()]
-        for attr, value in rdns[0]:
+        for attr, value in naming:
             existing = next((k for k in attrs if k.lower() == attr.lower()), None)
             if existing is None:
                 attrs[attr] = [value.encode("utf-8")]
             elif value.encode("utf-8") not in attrs[existing]:
                 attrs[existing].append(value.encode("utf-8"))
+        return dn, attrs
+
+    def _send_adds(self, adds: list[_Add], results: list[ExportResult | None]) -> None:
+        """Pipeline the adds; those the server refused for a missing parent (when parents are created) or whose
+        answer a dropped connection lost go again one at a time."""
+        if not adds:
+            return
         anchor_attr = self.anchor_attribute()
         try:
-            entry = self._call(lambda b: b.add(dn, attrs, [anchor_attr]))
+            outcomes = self._connected().add_many(
+                [(a.dn, a.attributes) for a in adds], [anchor_attr], self.config.add_window
+            )
+        except (LdapServerDown, ConnectivityError) as exc:
+            outcomes = [LdapServerDown(str(exc))] * len(adds)
+        lost = sum(isinstance(o, LdapServerDown) for o in outcomes)
+        if lost:
+            log.warning(
+                "connector %r: the connection dropped with %d adds unanswered; sending them again one at a time",
+                self.name,
+                lost,
+            )
+            self._drop()
+        for add, outcome in zip(adds, outcomes, strict=True):
+            try:
+                if isinstance(outcome, LdapServerDown):
+                    results[add.index] = self._add_one(add, replayed=True)
+                elif isinstance(outcome, LdapOperationError):
+                    if outcome.code != NO_SUCH_OBJECT or not self.config.create_parents:
+                        raise outcome
+                    results[add.index] = self._add_one(add, replayed=False)
+                else:
+                    results[add.index] = self._added(add, outcome)
+            except (LdapOperationError, AttributeValueError, DNError) as exc:
+                results[add.index] = _failure(add.item, exc)
+
+    def _add_one(self, add: _Add, *, replayed: bool) -> ExportResult:
+        anchor_attr = self.anchor_attribute()
+        dn = add.dn
+
+        def send(backend: Backend) -> Entry | None:
+            return backend.add(dn, add.attributes, [anchor_attr])
+
+        try:
+            entry = self._call(send, what=dn, size=add.size)
         except LdapOperationError as exc:
+            if exc.code == ALREADY_EXISTS and replayed:
+                # the first try may have been applied before the connection dropped: that entry is this add's
+                found = self._entry(dn, [anchor_attr])
+                if found is not None:
+                    return self._added(add, found)
             if exc.code != NO_SUCH_OBJECT or not self.config.create_parents:
                 raise
             self._create_parents(parent_dn(dn))
-            entry = self._call(lambda b: b.add(dn, attrs, [anchor_attr]))
-        anchor = None
-        if entry is not None and entry.get(anchor_attr):
-            anchor = self._anchor_text(entry.get(anchor_attr)[0])
-        return ExportResult(cs_id=item.cs_id, ok=True, anchor=anchor, identifier=dn)
+            entry = self._call(send, what=dn, size=add.size)
+        return self._added(add, entry)
+
+    def _added(self, add: _Add, entry: Entry | None) -> ExportResult:
+        """The result of an add, with the anchor the server gave the entry (post-read, or read back)."""
+        anchor_attr = self.anchor_attribute()
+        if entry is None or not entry.get(anchor_attr):
+            entry = self._entry(add.dn, [anchor_attr])
+        anchor = self._anchor_text(entry.get(anchor_attr)[0]) if entry is not None and entry.get(anchor_attr) else None
+        return ExportResult(cs_id=add.item.cs_id, ok=True, anchor=anchor, identifier=canonical_dn(add.dn))
 
     def _create_parents(self, dn: str) -> None:
         """Create ``dn`` and any missing ancestors as organizational units (only ``ou=`` RDNs are created)."""
@@ -776,33 +891,36 @@ class LdapConnector:
                 size = self.config.membership_chunk
                 chunked.extend((op, change.name, raw[i : i + size]) for i in range(0, len(raw), size))
         if replaces:
-            self._call(lambda b: b.modify(dn, replaces))
+            self._call(lambda b: b.modify(dn, replaces), what=dn)
         for op, name, values in chunked:
             self._modify_values(dn, op, name, values)
-        return ExportResult(cs_id=item.cs_id, ok=True, anchor=item.anchor, identifier=dn)
+        return ExportResult(cs_id=item.cs_id, ok=True, anchor=item.anchor, identifier=canonical_dn(dn))
 
     def _modify_values(self, dn: str, op: ModOp, name: str, values: list[bytes]) -> None:
         """Add or remove values; values already there (or already gone) are skipped, as replays require."""
-        harmless = TYPE_OR_VALUE_EXISTS if op is ModOp.ADD else NO_SUCH_ATTRIBUTE
         try:
-            self._call(lambda b: b.modify(dn, [(op, name, values)]))
+            self._call(lambda b: b.modify(dn, [(op, name, values)]), what=dn)
             return
         except LdapOperationError as exc:
-            if exc.code != harmless:
+            if not self._harmless(op, name, exc):
                 raise
         for value in values:  # one at a time, to apply the others
             try:
-                self._call(partial(_modify, dn=dn, changes=[(op, name, [value])]))
+                self._call(partial(_modify, dn=dn, changes=[(op, name, [value])]), what=dn)
             except LdapOperationError as exc:
-                if exc.code != harmless:
+                if not self._harmless(op, name, exc):
                     raise
+
+    def _harmless(self, op: ModOp, name: str, exc: LdapOperationError) -> bool:
+        """The server says the value is already there (adding) or already gone (removing)."""
+        return exc.code == (TYPE_OR_VALUE_EXISTS if op is ModOp.ADD else NO_SUCH_ATTRIBUTE)
 
     def _rename(self, dn: str, new_dn: str) -> str:
         new_rdn = leaf_rdn(new_dn)
         new_parent = parent_dn(new_dn)
         superior = new_parent if normalize_dn(new_parent) != normalize_dn(parent_dn(dn)) else None
         try:
-            self._call(lambda b: b.rename(dn, new_rdn, superior))
+            self._call(lambda b: b.rename(dn, new_rdn, superior), what=dn)
         except LdapOperationError as exc:
             if exc.code == NO_SUCH_OBJECT and self.config.create_parents and superior is not None:
                 exists = self._exists(dn)
@@ -819,7 +937,7 @@ class LdapConnector:
     def _export_delete(self, item: ExportItem) -> ExportResult:
         dn = item.identifier
         try:
-            self._call(lambda b: b.delete(dn))
+            self._call(lambda b: b.delete(dn), what=dn)
         except LdapOperationError as exc:
             if exc.code == NO_SUCH_OBJECT:
                 return ExportResult(cs_id=item.cs_id, ok=True, identifier=dn)

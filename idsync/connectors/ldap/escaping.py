@@ -37,8 +37,8 @@ def escape_dn_value(value: str) -> str:
     for i, ch in enumerate(value):
         if ch in _DN_SPECIAL:
             out.append("\\" + ch)
-        elif ch == "\x00":
-            out.append("\\00")
+        elif ch < " " or ch == "\x7f":
+            out.append(f"\\{ord(ch):02X}")
         elif ch == " " and (i == 0 or i == last):
             out.append("\\ ")
         elif ch == "#" and i == 0:
@@ -110,6 +110,10 @@ def parse_dn(dn: str) -> list[RDN]:
     """The RDNs of ``dn``, leaf first, with values unescaped. The empty DN (the root) has none."""
     if dn.strip() == "":
         return []
+    try:
+        dn.encode("utf-8")
+    except UnicodeEncodeError:
+        raise DNError(f"DN {dn!r} is not valid Unicode text") from None
     rdns: list[RDN] = []
     for rdn_text in _split(dn, ",;", dn):
         avas: list[tuple[str, str]] = []
@@ -153,6 +157,39 @@ def leaf_rdn(dn: str) -> str:
     return format_rdn(parts[0])
 
 
+def canonical_dn(dn: str) -> str:
+    """The one spelling of ``dn`` idsync keeps: each value escaped as :func:`escape_dn_value` does, no spaces
+    around separators.
+
+    Servers spell the same DN differently (OpenLDAP answers ``R&D\\2C Europe`` for ``R&D\\, Europe``), while
+    identifiers and DN references are compared as text. Escaping the way the ``EscapeDNComponent`` function does
+    lets a DN built by an expression equal the one the server reports, so no rename or update is ever staged for
+    a difference of spelling. Most DNs have nothing to respell and return as they are, cheaply. A DN this parser
+    cannot read, or one with a BER-encoded value (``=#04...``), stays as the server wrote it.
+    """
+    if "=#" in dn:
+        return dn
+    if not (
+        "\\" in dn
+        or '"' in dn
+        or ";" in dn
+        or " ," in dn
+        or ", " in dn
+        or " =" in dn
+        or "= " in dn
+        or " +" in dn
+        or "+ " in dn
+        or dn[:1] == " "
+        or dn[-1:] == " "
+        or not dn.isprintable()
+    ):
+        return dn  # already canonical: the common case costs a few scans, not a parse
+    try:
+        return build_dn(parse_dn(dn))
+    except DNError:
+        return dn
+
+
 def normalize_dn(dn: str) -> str:
     """A comparison key: attribute names and values case-folded, escaping canonical, spaces trimmed."""
     return ",".join(
@@ -167,3 +204,38 @@ def dn_within(dn: str, base: str) -> bool:
         return False
     tail = child[len(child) - len(parent) :] if parent else []
     return normalize_dn(build_dn(tail)) == normalize_dn(base)
+
+
+def _simple(dn: str) -> bool:
+    """No escapes, quotes, alternative separators or multi-valued RDNs: splitting at commas is parsing."""
+    return not ("\\" in dn or '"' in dn or ";" in dn or "+" in dn or "=#" in dn)
+
+
+def _plain_key(dn: str) -> str:
+    return ",".join(f"{a.strip()}={v.strip()}" for a, _, v in (p.partition("=") for p in dn.split(","))).casefold()
+
+
+def dn_keys(dn: str) -> tuple[str, str]:
+    """Comparison keys of ``dn`` and of its parent (``""`` for the root), cheaply for plain DNs."""
+    if _simple(dn):
+        parent = dn.partition(",")[2]
+        return _plain_key(dn), _plain_key(parent) if parent else ""
+    try:
+        return normalize_dn(dn), normalize_dn(parent_dn(dn))
+    except DNError:
+        return dn.casefold(), ""
+
+
+def leaf_values(dn: str) -> RDN:
+    """The attribute-value pairs of the DN's first RDN, unescaped (cheaply for plain DNs). A DN with a part that
+    is not attribute=value (an unescaped comma inside a name) raises :class:`DNError` naming that part, as
+    :func:`parse_dn` does, rather than reaching the server."""
+    if _simple(dn) and dn.isascii():
+        parts = [p.partition("=") for p in dn.split(",")]
+        if all(sep and attr.strip() for attr, sep, _ in parts):
+            attr, _, value = parts[0]
+            return ((attr.strip(), value.strip()),)
+    rdns = parse_dn(dn)
+    if not rdns:
+        raise DNError("the empty DN has no RDN")
+    return rdns[0]

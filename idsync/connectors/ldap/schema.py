@@ -2,7 +2,8 @@
 
 Attribute syntaxes map to idsync types (DN syntax is a reference, Integer an integer, binary syntaxes base64
 text), SINGLE-VALUE decides scalar versus list, and each configured object type gets the MUST and MAY
-attributes of its classes and their superclasses.
+attributes of its classes, their superclasses and the auxiliary classes a DIT content rule allows (Active
+Directory puts sAMAccountName, mail and the rest of a user's everyday attributes in auxiliary classes).
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ SYNTAX_TYPES = {
     "10": AttributeType.BINARY,
     "4": AttributeType.BINARY,  # Audio
     "23": AttributeType.BINARY,  # Fax
+}
+OTHER_SYNTAX_TYPES = {
+    "1.2.840.113556.1.4.906": AttributeType.INTEGER,  # Active Directory Large Integer: pwdLastSet, uSNChanged
+    "1.2.840.113556.1.4.907": AttributeType.BINARY,  # Active Directory security descriptor
 }
 _TOKEN = re.compile(r"\(|\)|'(?:[^'\\]|\\.)*'|[^\s()']+")
 
@@ -96,13 +101,27 @@ def _first(parsed: dict[str, list[str] | bool], key: str) -> str | None:
 
 
 @dataclass(slots=True)
+class ContentRuleDef:
+    """A DIT content rule (RFC 4512 4.1.6): what entries of one structural class may also hold."""
+
+    oid: str
+    aux: list[str] = field(default_factory=list)
+    must: list[str] = field(default_factory=list)
+    may: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class ServerSchema:
     attribute_types: dict[str, AttributeTypeDef] = field(default_factory=dict)
     """Lower-cased name (every alias) and OID -> definition."""
     object_classes: dict[str, ObjectClassDef] = field(default_factory=dict)
+    content_rules: dict[str, ContentRuleDef] = field(default_factory=dict)
+    """Structural class OID -> its content rule."""
 
     @classmethod
-    def parse(cls, attribute_types: Iterable[str], object_classes: Iterable[str]) -> ServerSchema:
+    def parse(
+        cls, attribute_types: Iterable[str], object_classes: Iterable[str], content_rules: Iterable[str] = ()
+    ) -> ServerSchema:
         schema = cls()
         for text in attribute_types:
             oid, p = _parse(text)
@@ -132,6 +151,9 @@ class ServerSchema:
             )
             for key in [oid, *oc.names]:
                 schema.object_classes[key.lower()] = oc
+        for text in content_rules:
+            oid, p = _parse(text)
+            schema.content_rules[oid] = ContentRuleDef(oid, _list(p, "AUX"), _list(p, "MUST"), _list(p, "MAY"))
         return schema
 
     def attribute(self, name: str) -> AttributeTypeDef | None:
@@ -162,6 +184,8 @@ class ServerSchema:
         kind = AttributeType.STRING
         if syntax.startswith(_SYNTAX_PREFIX):
             kind = SYNTAX_TYPES.get(syntax[len(_SYNTAX_PREFIX) :], AttributeType.STRING)
+        else:
+            kind = OTHER_SYNTAX_TYPES.get(syntax, AttributeType.STRING)
         if name.lower() in {r.lower() for r in references}:
             kind = AttributeType.REFERENCE
         equality = (self.equality_of(name) or "").lower()
@@ -174,7 +198,8 @@ class ServerSchema:
         )
 
     def class_attributes(self, class_names: Iterable[str]) -> tuple[list[str], list[str]]:
-        """(MUST, MAY) of the classes and all their superclasses, canonical names, first seen first."""
+        """(MUST, MAY) of the classes, all their superclasses and the auxiliary classes their content rules
+        allow, canonical names, first seen first."""
         must: dict[str, None] = {}
         may: dict[str, None] = {}
         pending = list(class_names)
@@ -190,6 +215,13 @@ class ServerSchema:
             for a in oc.may:
                 may[self._canonical(a)] = None
             pending.extend(oc.sup)
+            rule = self.content_rules.get(oc.oid)
+            if rule is not None:
+                for a in rule.must:
+                    must[self._canonical(a)] = None
+                for a in rule.may:
+                    may[self._canonical(a)] = None
+                pending.extend(rule.aux)
         return list(must), [a for a in may if a not in must]
 
     def _canonical(self, name: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from idsync.connectors.ldap.escaping import canonical_dn
 from idsync.model import AttributeSpec, AttributeType, AttributeValueError
 from idsync.model.attributes import format_datetime, parse_datetime
 
@@ -19,6 +20,8 @@ def to_storage(spec: AttributeSpec, values: list[bytes]) -> Any:
             out: list[Any] = [v.decode("utf-8") for v in values]
         except UnicodeDecodeError:
             out = [_one(spec, v) for v in values]  # raises, naming the attribute
+        if spec.type is AttributeType.REFERENCE:
+            out = [canonical_dn(v) for v in out]  # compares equal to the referenced entry's identifier
     else:
         out = [_one(spec, v) for v in values]
     if not out:
@@ -66,4 +69,9 @@ def to_ldap(spec: AttributeSpec, value: Any) -> bytes:
         return parse_datetime(spec.name, value).strftime("%Y%m%d%H%M%SZ").encode("ascii")
     if isinstance(value, bytes):
         return value
-    return str(value).encode("utf-8")
+    try:
+        # text read from a file in the wrong encoding carries its bytes as surrogate escapes: send those bytes,
+        # so the server judges them (and names its reason) as it would any client's
+        return str(value).encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raise AttributeValueError(f"{spec.name}: {value!r} is not valid Unicode text") from None

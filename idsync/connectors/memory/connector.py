@@ -57,6 +57,7 @@ class MemoryConnector:
             identifier_is_anchor=config.anchor_from_identifier,
             case_insensitive_identifiers=bool(found and found.case_insensitive_identifiers),
             export_batch_size=config.export_batch_size or 100,
+            secret_attributes=frozenset(config.secret_attributes),
         )
 
     def _directory(self) -> MemoryDirectory:
@@ -112,11 +113,17 @@ class MemoryConnector:
         if found is not None and found.object_type == object_type:
             return self._record(found)
         schema = directory.schema.object_type(object_type)
-        for obj in directory.objects(object_type):
-            for name, value in keys.items():
-                spec = schema.spec(name)
-                if value is not None and values_equal(spec, obj.attributes.get(name), coerce(spec, value)):
-                    return self._record(obj)
+        for name, value in keys.items():
+            if value is None or name not in self.config.unique_attributes:
+                continue
+            spec = schema.spec(name)
+            hits = [
+                o
+                for o in directory.objects(object_type)
+                if values_equal(spec, o.attributes.get(name), coerce(spec, value))
+            ]
+            if len(hits) == 1:
+                return self._record(hits[0])
         return None
 
     def export(self, items: Sequence[ExportItem]) -> list[ExportResult]:

@@ -21,7 +21,7 @@ from idsync.migrate.model import (
     normalize_guid,
 )
 from idsync.migrate.reader.dsml import SchemaBuilder
-from idsync.migrate.reader.flows import find_mapping, parse_mapping
+from idsync.migrate.reader.flows import find_mapping, is_secret_attribute, parse_mapping
 from idsync.migrate.reader.xmlsource import (
     Element,
     SectionHandler,
@@ -240,6 +240,12 @@ class ManagementAgentReader:
             self.ma.anchors.setdefault(oc, [])
             if text(a) and text(a) not in self.ma.anchors[oc]:
                 self.ma.anchors[oc].append(text(a))
+        values = child(config, "parameter-values")
+        for param in children(values, "parameter") if values is not None else []:
+            name = attr(param, "name")
+            secret = truthy(attr(param, "encrypted")) or "encrypted" in attr(param, "type").lower()
+            if name and not secret and not is_secret_attribute(name) and text(param):
+                self.ma.parameters[name] = text(param)
         pwd = child(config, "password-extension-config")
         if pwd is not None and truthy(child_text(pwd, "password-extension-enabled")) and child_text(pwd, "dll"):
             self.ma.connector_extensions.append(child_text(pwd, "dll"))

@@ -27,6 +27,7 @@ from idsync.store.rows import (
     MV_COLUMNS,
     RUN_COLUMNS,
     STEP_COLUMNS,
+    AuditQuery,
     anchor_taken,
     audit_from_row,
     audit_params,
@@ -744,9 +745,9 @@ class SQLiteStore:
             )
 
     def audit_search(
-        self, *, cs_id: int | None = None, run_id: int | None = None, limit: int = 100
+        self, *, cs_id: int | None = None, run_id: int | None = None, limit: int = 100, **filters: Any
     ) -> Iterator[dict[str, Any]]:
-        where, params = equal_where("?", cs_id=cs_id, run_id=run_id)
+        where, params = AuditQuery(cs_id=cs_id, run_id=run_id, **filters).where("?")
         rows = self._q(f"SELECT {AUDIT_COLUMNS} FROM audit WHERE {where} ORDER BY id DESC LIMIT ?", [*params, limit])
         for row in rows:
             yield audit_from_row(row)

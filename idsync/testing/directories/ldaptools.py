@@ -14,6 +14,9 @@ from pathlib import Path
 
 from idsync.testing.directories.process import DirectoryServerUnavailable, require_binary, run_tool
 
+TREE_DELETE_OID = "1.2.840.113556.1.4.805"
+UNAVAILABLE_CRITICAL_EXTENSION = 12
+
 
 @dataclass(frozen=True, slots=True)
 class LdapTools:
@@ -43,10 +46,15 @@ class LdapTools:
         run_tool(self._args("ldapmodify"), "ldapmodify", input_text=ldif, env=self._env())
 
     def delete_subtree(self, dn: str) -> None:
-        """Delete ``dn`` and everything below it; a missing entry is not an error."""
-        done = subprocess.run(
-            [*self._args("ldapdelete"), "-r", dn], capture_output=True, text=True, env=self._env(), check=False
-        )
+        """Delete ``dn`` and everything below it; a missing entry is not an error.
+
+        Active Directory deletes a whole subtree in one operation with the tree-delete control (a few ms per
+        entry); ``ldapdelete -r``, which other servers need, walks it entry by entry, ten times slower there."""
+        tree = [*self._args("ldapdelete"), "-e", f"!{TREE_DELETE_OID}", dn]
+        done = subprocess.run(tree, capture_output=True, text=True, env=self._env(), check=False)
+        if done.returncode == UNAVAILABLE_CRITICAL_EXTENSION:
+            walk = [*self._args("ldapdelete"), "-r", dn]
+            done = subprocess.run(walk, capture_output=True, text=True, env=self._env(), check=False)
         if done.returncode not in (0, 32):  # 32 = noSuchObject
             raise DirectoryServerUnavailable(f"ldapdelete -r {dn} failed: {done.stderr.strip()}")
 

@@ -15,11 +15,12 @@ from typing import TypeVar
 
 import pytest
 
+from idsync.testing.directories.ds389 import DS389Server
 from idsync.testing.directories.process import DirectoryServerUnavailable
 from idsync.testing.directories.samba import SambaDC
 from idsync.testing.directories.slapd import SlapdServer, SlapdSettings
 
-S = TypeVar("S", SlapdServer, SambaDC)
+S = TypeVar("S", SlapdServer, SambaDC, DS389Server)
 
 
 def _unique_rdn(request: pytest.FixtureRequest) -> str:
@@ -49,7 +50,7 @@ def _serve(create: Callable[[], S]) -> Iterator[S]:
         server.stop()
 
 
-def _fresh_ou(server: SlapdServer | SambaDC, dn: str) -> Iterator[str]:
+def _fresh_ou(server: SlapdServer | SambaDC | DS389Server, dn: str) -> Iterator[str]:
     server.tools.reset_ou(dn)
     yield dn
     if server.running():
@@ -99,3 +100,15 @@ def samba_dc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SambaDC]:
 def samba_ou(samba_dc: SambaDC, request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh, empty OU in the Samba domain for one test; deleted afterwards."""
     yield from _fresh_ou(samba_dc, f"OU={_unique_rdn(request)},{samba_dc.base_dn}")
+
+
+@pytest.fixture(scope="session")
+def ds389_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DS389Server]:
+    """A private 389 Directory Server for the session (retro changelog on), stopped at the end."""
+    yield from _serve(lambda: DS389Server.create(tmp_path_factory.mktemp("ds389") / "ds"))
+
+
+@pytest.fixture
+def ds389_subtree(ds389_server: DS389Server, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, empty OU under the 389 DS suffix for one test; deleted afterwards."""
+    yield from _fresh_ou(ds389_server, f"ou={_unique_rdn(request)},{ds389_server.base_dn}")

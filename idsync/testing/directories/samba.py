@@ -45,6 +45,9 @@ class SambaSettings:
     realm: str = "EXAMPLE.TEST"
     domain: str = "EXAMPLE"
     host_name: str = "dc1"
+    backend_store: str = "tdb"
+    """``tdb`` (Samba's default) or ``mdb`` (LMDB: range searches on uSNChanged use an ordered index, so DirSync
+    and USN deltas do not scan the domain; the benchmarks use it)."""
     start_timeout: float = 90.0
     max_runtime: int = 5400
     """The DC stops by itself after this many seconds, should a test run be killed before it stops it."""
@@ -96,7 +99,8 @@ def golden(settings: SambaSettings) -> Golden:
     _check_prerequisites()
     base = cache_root()
     base.mkdir(parents=True, exist_ok=True, mode=0o700)
-    key = f"samba-{samba_version()}-r{RECIPE}-{settings.realm.lower()}"
+    store = "" if settings.backend_store == "tdb" else f"-{settings.backend_store}"
+    key = f"samba-{samba_version()}-r{RECIPE}-{settings.realm.lower()}{store}"
     root = base / key
     with (base / f"{key}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # parallel sessions wait for one provisioning
@@ -134,6 +138,7 @@ def _provision_golden(root: Path, settings: SambaSettings) -> None:
             f"--targetdir={target}",
             "--use-rfc2307",
             f"--host-name={settings.host_name}",
+            f"--backend-store={settings.backend_store}",
             "--host-ip=127.0.0.1",
             "--option=interfaces=lo",
             "--option=bind interfaces only=yes",
@@ -287,6 +292,26 @@ class SambaDC(ManagedServer):
 
     def _start_timeout(self) -> float:
         return self.settings.start_timeout
+
+    def new_invocation_id(self) -> str:
+        """Give the stopped DC a new invocationId, as restoring it from a backup does: its USNs then no longer
+        continue the ones it handed out before. Returns the new id. Runs Samba's own Python bindings (they are not
+        importable from a project virtualenv) on the configuration partition, without Samba's modules."""
+        if self.running():
+            raise DirectoryServerUnavailable("stop the DC before changing its invocationId")
+        partition = next((self.folder / "private" / "sam.ldb.d").glob("CN=CONFIGURATION,*.ldb"))
+        server = f"CN={self.settings.host_name.upper()},CN=Servers,CN=Default-First-Site-Name,CN=Sites"
+        script = (
+            "import sys, uuid, ldb\n"
+            "db = ldb.Ldb(sys.argv[1])\n"
+            "new = uuid.uuid4()\n"
+            "m = ldb.Message(ldb.Dn(db, sys.argv[2]))\n"
+            "m['invocationId'] = ldb.MessageElement(new.bytes_le, ldb.FLAG_MOD_REPLACE, 'invocationId')\n"
+            "db.modify(m)\n"
+            "print(new)\n"
+        )
+        dn = f"CN=NTDS Settings,{server},CN=Configuration,{self.base_dn}"
+        return run_tool(["/usr/bin/python3", "-c", script, str(partition), dn], "set invocationId").strip()
 
     def samba_tool(self, *args: str) -> str:
         """Run ``samba-tool`` against this DC's database (``-H``/``-s`` added)."""

@@ -11,9 +11,14 @@ from datetime import UTC, datetime, timedelta
 class Clock:
     """Wall time for timestamps and expiry; monotonic time for throttling windows. Both move with ``advance``."""
 
-    def __init__(self) -> None:
-        self._offset = 0.0
+    def __init__(self, offset: float = 0.0) -> None:
+        self._offset = offset
         self._lock = threading.Lock()
+
+    @property
+    def offset(self) -> float:
+        """Seconds the clock was advanced by."""
+        return self._offset
 
     def advance(self, seconds: float) -> None:
         with self._lock:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import secrets
 from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,6 +77,7 @@ class DeltaTracker:
         self.clock = clock
         self.settings = settings or DeltaSettings()
         self._tokens: OrderedDict[str, _State] = OrderedDict()
+        self._issued = 0
         self._reset_before = float("-inf")
         self._expire_before = float("-inf")
 
@@ -88,6 +90,39 @@ class DeltaTracker:
     def expire_tokens(self) -> None:
         """Every token issued so far is treated as older than its lifetime."""
         self._expire_before = self.clock.monotonic()
+
+    # ---- persistence -----------------------------------------------------------------------------------------------
+
+    @property
+    def issued(self) -> int:
+        """Tokens issued so far: a saved tenant is written again only when this or the directory moved."""
+        return self._issued
+
+    def to_state(self, to_wall: Callable[[float], float]) -> tuple[dict[str, Any], int]:
+        """The delta tokens worth keeping, as JSON-ready data with wall-clock issue times (monotonic time starts
+        again with each process), and the change-log position the oldest of them reads from. Kept: for each query
+        (object type, ``$select``, ``$filter``), the newest deltaLink still alive - a client goes on from the
+        latest link it was given. Not kept: older links of the same query, and nextLinks of a round in progress."""
+        now = self.clock.monotonic()
+        newest: dict[tuple[str, tuple[str, ...] | None, frozenset[str] | None], tuple[str, _State]] = {}
+        for token, state in self._tokens.items():
+            alive = state.issued > self._expire_before and now - state.issued <= self.settings.token_lifetime
+            if alive and not state.entries and state.offset == 0:
+                newest[(state.kind, state.select, state.ids)] = (token, state)
+        alive_states = list(newest.values())
+        tokens = {token: _state_data(state, to_wall) for token, state in alive_states}
+        oldest = min((state.since for _, state in alive_states), default=self.directory.current_seq)
+        walls = {
+            "reset_before": to_wall(self._reset_before) if self._reset_before > float("-inf") else None,
+            "expire_before": to_wall(self._expire_before) if self._expire_before > float("-inf") else None,
+        }
+        return {"tokens": tokens, **walls}, oldest
+
+    def load_state(self, state: Mapping[str, Any], from_wall: Callable[[float], float]) -> None:
+        self._tokens = OrderedDict((str(t), _state_from(data, from_wall)) for t, data in state["tokens"].items())
+        reset, expire = state.get("reset_before"), state.get("expire_before")
+        self._reset_before = from_wall(float(reset)) if reset is not None else float("-inf")
+        self._expire_before = from_wall(float(expire)) if expire is not None else float("-inf")
 
     # ---- request handling -------------------------------------------------------------------------------------------
 
@@ -142,6 +177,7 @@ class DeltaTracker:
         return _State(kind=kind, select=select, ids=ids, since=seq, issued=self.clock.monotonic(), until=seq)
 
     def _store(self, state: _State) -> str:
+        self._issued += 1
         token = secrets.token_urlsafe(24)
         self._tokens[token] = state
         while len(self._tokens) > self.settings.max_tokens:
@@ -313,6 +349,57 @@ class DeltaTracker:
         if entry.manager is not None:
             out["manager@delta"] = [_link(entry.manager[0], "user", entry.manager[1])]
         return out
+
+
+def _state_data(state: _State, to_wall: Callable[[float], float]) -> dict[str, Any]:
+    return {
+        "kind": state.kind,
+        "select": list(state.select) if state.select is not None else None,
+        "ids": sorted(state.ids) if state.ids is not None else None,
+        "since": state.since,
+        "issued": to_wall(state.issued),
+        "entries": [
+            [
+                e.object_id,
+                e.created,
+                sorted(e.props) if e.props is not None else None,
+                [list(op) for op in e.member_ops],
+                list(e.manager) if e.manager is not None else None,
+                e.removed,
+                e.include_props,
+            ]
+            for e in state.entries
+        ],
+        "offset": state.offset,
+        "until": state.until,
+        "incremental": state.incremental,
+    }
+
+
+def _state_from(data: Mapping[str, Any], from_wall: Callable[[float], float]) -> _State:
+    entries = [
+        _Entry(
+            str(object_id),
+            bool(created),
+            frozenset(props) if props is not None else None,
+            [(str(m), str(k), bool(a)) for m, k, a in ops],
+            (str(manager[0]), bool(manager[1])) if manager is not None else None,
+            removed,
+            bool(include_props),
+        )
+        for object_id, created, props, ops, manager, removed, include_props in data["entries"]
+    ]
+    return _State(
+        kind=str(data["kind"]),
+        select=tuple(data["select"]) if data["select"] is not None else None,
+        ids=frozenset(data["ids"]) if data["ids"] is not None else None,
+        since=int(data["since"]),
+        issued=from_wall(float(data["issued"])),
+        entries=entries,
+        offset=int(data["offset"]),
+        until=int(data["until"]),
+        incremental=bool(data["incremental"]),
+    )
 
 
 def _link(object_id: str, kind: str, present: bool) -> dict[str, Any]:

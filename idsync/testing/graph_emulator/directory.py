@@ -106,6 +106,82 @@ class Directory:
         end = len(self.changes) if until is None else bisect.bisect_right(self._change_seqs, until)
         return self.changes[start:end]
 
+    # ---- persistence -----------------------------------------------------------------------------------------------
+
+    def to_state(self, changes_after: int) -> dict[str, Any]:
+        """Objects with their links, the counters, and the change log after ``changes_after`` (what the delta
+        tokens still alive may read), as JSON-ready data."""
+        objects = [
+            {
+                "kind": o.kind,
+                "id": o.id,
+                "seq": o.seq,
+                "props": o.props,
+                "members": list(o.members),
+                "owners": list(o.owners),
+                "manager": o.manager,
+                "deleted": o.deleted,
+                "parked_groups": o.parked_groups,
+                "parked_manager": o.parked_manager,
+            }
+            for o in self.objects.values()
+        ]
+        changes = [
+            {
+                "seq": c.seq,
+                "kind": c.kind,
+                "object_id": c.object_id,
+                "props": sorted(c.props),
+                "member_ops": [list(op) for op in c.member_ops],
+                "manager": list(c.manager) if c.manager is not None else None,
+                "removed": c.removed,
+                "created": c.created,
+            }
+            for c in self.changes_since(changes_after)
+        ]
+        return {"seq": self._seq, "object_seq": self._object_seq, "objects": objects, "changes": changes}
+
+    def load_state(self, state: Mapping[str, Any]) -> None:
+        """Replace everything with what :meth:`to_state` wrote; the uniqueness indexes are rebuilt."""
+        self.objects = {}
+        for index in (self._upn, self._user_nickname, self._group_nickname, self._proxy, self._immutable):
+            index.clear()
+        self._live_count = {}
+        for item in state["objects"]:
+            obj = DirObject(
+                kind=str(item["kind"]),
+                id=str(item["id"]),
+                props=dict(item["props"]),
+                seq=int(item["seq"]),
+                members=dict.fromkeys(item.get("members") or []),
+                owners=dict.fromkeys(item.get("owners") or []),
+                manager=item.get("manager"),
+                deleted=bool(item.get("deleted")),
+                parked_groups=list(item.get("parked_groups") or []),
+                parked_manager=item.get("parked_manager"),
+            )
+            self.objects[obj.id] = obj
+            if not obj.deleted:
+                for index, key, _ in self._keys(obj, obj.props):
+                    index[key] = obj.id
+                self._counted(obj.kind, 1)
+        self.changes = [
+            Change(
+                seq=int(c["seq"]),
+                kind=str(c["kind"]),
+                object_id=str(c["object_id"]),
+                props=frozenset(c.get("props") or ()),
+                member_ops=tuple((str(m), str(k), bool(a)) for m, k, a in c.get("member_ops") or ()),
+                manager=(c["manager"][0], c["manager"][1]) if c.get("manager") else None,
+                removed=c.get("removed"),
+                created=bool(c.get("created")),
+            )
+            for c in state["changes"]
+        ]
+        self._change_seqs = [c.seq for c in self.changes]
+        self._seq = int(state["seq"])
+        self._object_seq = int(state["object_seq"])
+
     # ---- lookup ----------------------------------------------------------------------------------------------------
 
     def live(self, kind: str) -> Iterator[DirObject]:

@@ -91,52 +91,6 @@ _GROUP_DEFAULT = (
 )
 GROUP_DEFAULT_SELECT = tuple(name for name in _GROUP_DEFAULT if name in GROUP)
 
-# Attributes whose source of authority is on-premises AD while onPremisesSyncEnabled is true: Graph refuses to
-# write them ("Read-only for users synced from on-premises directory"; onPremisesExtensionAttributes "the source of
-# authority ... is the on-premises and is read-only").
-USER_ON_PREMISES_MASTERED = frozenset(
-    {
-        "accountEnabled",
-        "businessPhones",
-        "city",
-        "companyName",
-        "country",
-        "department",
-        "displayName",
-        "employeeId",
-        "employeeHireDate",
-        "employeeType",
-        "faxNumber",
-        "givenName",
-        "jobTitle",
-        "mail",
-        "mailNickname",
-        "mobilePhone",
-        "officeLocation",
-        "onPremisesExtensionAttributes",
-        "onPremisesImmutableId",
-        "otherMails",
-        "passwordProfile",
-        "postalCode",
-        "state",
-        "streetAddress",
-        "surname",
-        "userPrincipalName",
-        "manager",
-    }
-)
-GROUP_ON_PREMISES_MASTERED = frozenset(
-    {
-        "description",
-        "displayName",
-        "groupTypes",
-        "mailEnabled",
-        "mailNickname",
-        "securityEnabled",
-        "onPremisesExtensionAttributes",
-        "members",
-    }
-)
 
 # Directory extension values: "string 256 characters, binary 256 bytes" (Entra service limits).
 EXTENSION_DATA_TYPES = ("Binary", "Boolean", "DateTime", "Integer", "LargeInteger", "String")

@@ -4,14 +4,20 @@ directory extensions, and the throttling, fault and delta knobs - plus the ways 
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
 import random
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
 from idsync.testing.graph_emulator import schema
+from idsync.testing.graph_emulator.assertions import Certificate
 from idsync.testing.graph_emulator.auth import AppRegistration, Authority
 from idsync.testing.graph_emulator.clock import Clock
 from idsync.testing.graph_emulator.delta import DeltaSettings, DeltaTracker
@@ -27,6 +33,8 @@ if TYPE_CHECKING:
     from idsync.testing.graph_emulator.app import EmulatorApp
 
 DEFAULT_PASSWORD_PROFILE = {"forceChangePasswordNextSignIn": True, "password": "Emulated-Passw0rd!"}
+STATE_FORMAT = "idsync-graph-emulator-tenant"
+STATE_VERSION = 1
 
 
 class GraphTenant:
@@ -285,6 +293,104 @@ class GraphTenant:
                 "dropped": f.drops,
             }
 
+    # ---- keeping it ------------------------------------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the tenant to a JSON file (atomically: a crash leaves the old file or the new one), so a demo
+        tenant outlives the process. Kept: objects, links, soft-deleted items, apps and their extensions, the
+        throttling, fault and delta settings, the clock's offset, and for each delta query its newest deltaLink
+        younger than the tokens' lifetime, with the change log it reads. Not kept: older deltaLinks and nextLinks
+        (they answer ``syncStateNotFound`` after a load, as expired ones do), client secrets (each load gives
+        every app a new one), access tokens, list paging and throttling windows."""
+        with self.lock:
+            data = self._state()
+        target = Path(path)
+        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        try:
+            with temporary.open("w", encoding="utf-8") as handle:
+                _write_json(handle, data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            temporary.replace(target)
+        finally:
+            temporary.unlink(missing_ok=True)
+
+    @property
+    def revision(self) -> tuple[int, ...]:
+        """Moves whenever what :meth:`save` writes changes (objects, links, delta tokens, apps, extensions)."""
+        with self.lock:
+            apps = self.authority.apps.values()
+            extensions = sum(len(a.extensions) + len(a.certificates) for a in apps)
+            return (self.directory.current_seq, self.delta.issued, len(apps), extensions)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> GraphTenant:
+        """A tenant written by :meth:`save`. Raises ``ValueError`` naming the file when it is not one."""
+        source = Path(path)
+        try:
+            data = json.loads(source.read_text(encoding="utf-8"))
+            if not isinstance(data, dict) or data.get("format") != STATE_FORMAT:
+                raise ValueError("it is not an emulated Graph tenant written by idsync")
+            if data.get("version") != STATE_VERSION:
+                raise ValueError(f"format version {data.get('version')!r}; this idsync reads {STATE_VERSION}")
+            return cls._restored(data)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{source}: cannot load the emulated tenant: {exc}") from None
+
+    def _state(self) -> dict[str, Any]:
+        wall, mono = time.time(), self.clock.monotonic()
+        delta, oldest = self.delta.to_state(lambda m: wall - (mono - m))
+        version, internal, gauss = self.rng.getstate()
+        return {
+            "format": STATE_FORMAT,
+            "version": STATE_VERSION,
+            "saved": self.clock.iso_now(),
+            "name": self.name,
+            "tenant_id": self.tenant_id,
+            "domains": self.domains,
+            "clock_offset": self.clock.offset,
+            "rng": [version, list(internal), gauss],
+            "throttling": dataclasses.asdict(self.throttle.config),
+            "faults": dataclasses.asdict(self.faults.config),
+            "delta_settings": dataclasses.asdict(self.delta.settings),
+            "apps": [_app_state(app) for app in self.authority.apps.values()],
+            "delta": delta,
+            "directory": self.directory.to_state(oldest),
+        }
+
+    @classmethod
+    def _restored(cls, data: dict[str, Any]) -> GraphTenant:
+        faults = dict(data["faults"])
+        faults["error_statuses"] = tuple(faults["error_statuses"])
+        low, high = faults["latency_seconds"]
+        faults["latency_seconds"] = (float(low), float(high))
+        tenant = cls(
+            str(data["name"]),
+            domains=tuple(data["domains"]),
+            tenant_id=str(data["tenant_id"]),
+            throttling=ThrottleConfig(**data["throttling"]),
+            faults=FaultConfig(**faults),
+            delta=DeltaSettings(**data["delta_settings"]),
+        )
+        version, internal, gauss = data["rng"]
+        tenant.rng.setstate((version, tuple(internal), gauss))
+        tenant.clock.advance(float(data["clock_offset"]))
+        for app in data["apps"]:
+            registered = tenant.authority.add_app(
+                str(app["display_name"]), str(app["client_id"]), None, str(app["object_id"])
+            )
+            for spec in app["extensions"]:
+                extension = ExtensionSpec(**{**spec, "target_objects": tuple(spec["target_objects"])})
+                registered.extensions[extension.name] = extension
+            for cert in app["certificates"]:
+                registered.certificates.append(
+                    Certificate(str(cert["sha1"]), str(cert["sha256"]), str(cert["public_pem"]).encode("ascii"))
+                )
+        tenant.directory.load_state(data["directory"])
+        wall, mono = time.time(), tenant.clock.monotonic()
+        tenant.delta.load_state(data["delta"], lambda w: mono - (wall - w))
+        return tenant
+
     # ---- reaching it ------------------------------------------------------------------------------------------
 
     def asgi_app(self) -> EmulatorApp:
@@ -312,3 +418,33 @@ class GraphTenant:
 
         with serve(self, host=host, port=port) as base_url:
             yield base_url
+
+
+def _app_state(app: AppRegistration) -> dict[str, Any]:
+    """An app registration without its client secret."""
+    return {
+        "display_name": app.display_name,
+        "client_id": app.client_id,
+        "object_id": app.object_id,
+        "extensions": [dataclasses.asdict(spec) for spec in app.extensions.values()],
+        "certificates": [
+            {"sha1": c.sha1, "sha256": c.sha256, "public_pem": c.public_pem.decode("ascii")} for c in app.certificates
+        ],
+    }
+
+
+def _write_json(handle: TextIO, data: Mapping[str, Any]) -> None:
+    """Compact JSON with one directory object and one change per line: quick to write, and a person can still
+    read it (or grep it)."""
+    directory = data["directory"]
+    handle.write("{\n")
+    for key, value in data.items():
+        if key != "directory":
+            handle.write(f"{json.dumps(key)}: {json.dumps(value, ensure_ascii=False)},\n")
+    handle.write('"directory": {\n')
+    for key in ("seq", "object_seq"):
+        handle.write(f"{json.dumps(key)}: {json.dumps(directory[key])},\n")
+    for key in ("objects", "changes"):
+        rows = ",\n".join(json.dumps(row, ensure_ascii=False) for row in directory[key])
+        handle.write(f"{json.dumps(key)}: [\n{rows}\n]{',' if key == 'objects' else ''}\n")
+    handle.write("}\n}\n")

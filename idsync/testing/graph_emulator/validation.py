@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from idsync.connectors.graph.properties import GROUP_ON_PREMISES_MASTERED, USER_ON_PREMISES_MASTERED
 from idsync.testing.graph_emulator import errors, schema
 from idsync.testing.graph_emulator.schema import PropertySpec
 
@@ -167,7 +168,7 @@ def validate_write(payload: Mapping[str, Any], ctx: WriteContext) -> dict[str, A
     kind = ctx.kind
     specs = schema.properties_for(kind)
     read_only = schema.USER_READ_ONLY if kind == "user" else schema.GROUP_READ_ONLY
-    mastered = schema.USER_ON_PREMISES_MASTERED if kind == "user" else schema.GROUP_ON_PREMISES_MASTERED
+    mastered = USER_ON_PREMISES_MASTERED if kind == "user" else GROUP_ON_PREMISES_MASTERED
     out: dict[str, Any] = {}
     for prop, value in payload.items():
         if "@odata." in prop or prop.startswith("@"):
@@ -204,6 +205,10 @@ def validate_write(payload: Mapping[str, Any], ctx: WriteContext) -> dict[str, A
         check_nickname(out["mailNickname"], kind)
     if kind == "user":
         _validate_user(out, merged, ctx)
+        if isinstance(out.get("passwordProfile"), dict):
+            # checked, then forgotten: Graph never gives a password back ("password": null), and a saved tenant
+            # must hold none
+            out["passwordProfile"] = {**out["passwordProfile"], "password": None}
     else:
         _validate_group(out, merged, ctx)
     return out

@@ -3,10 +3,12 @@ in-process (through the emulator's httpx transport, MSAL included) or over real 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from idsync.config import SecretResolver
@@ -20,6 +22,25 @@ DOMAINS = ("contoso.onmicrosoft.com", "contoso.com")
 SECRET_VARIABLE = "IDSYNC_TEST_GRAPH_SECRET"
 LOGIN = "https://login.emulator.test"
 GRAPH = "https://graph.emulator.test"
+
+
+class Counting(httpx.BaseTransport):
+    """The emulator's transport, recording what goes through it."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.requests: list[str] = []
+        self.batches: list[dict[str, Any]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(f"{request.method} {request.url.path}")
+        if request.url.path.endswith("/$batch"):
+            self.batches.append(json.loads(request.read()))
+        return self.inner.handle_request(request)
+
+    def batched(self) -> list[dict[str, Any]]:
+        """Every request that went in a ``$batch``."""
+        return [r for batch in self.batches for r in batch["requests"]]
 
 
 @pytest.fixture

@@ -115,3 +115,28 @@ def test_an_expired_watermark_makes_the_engine_run_a_full_import(
     assert step.status is RunStatus.SUCCESS
     assert "no longer valid" in (step.message or "") and "full import" in (step.message or "")
     assert step.counters.deletes == 0 and step.counters.adds == 0  # the full import found everything in place
+
+
+def test_existing_cloud_users_are_adopted_by_a_join_rule_and_never_taken_over_without_one(
+    tenant: GraphTenant, app: AppRegistration, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Users the old connector created are joined by employeeId and updated, not created again; a cloud user that
+    merely holds the userPrincipalName a new person would get is someone else's, and is left alone."""
+    monkeypatch.setenv(SECRET_VARIABLE, app.client_secret)
+    old = tenant.add_user("b.dahl@contoso.com", employeeId="E002", displayName="B. Dahl", department="Old")
+    stranger = tenant.add_user("cai.eng@contoso.com", displayName="Another Cai Eng")
+    root = tmp_path / "ws"
+    write_workspace(root, app, None)
+    with open_workspace(root, {"graph_transport": tenant.transport()}) as ws:
+        run = Runner(ws).cycle()
+        errors = ws.store.errors(run.id)
+    export = _step(run, "entra", StepKind.EXPORT)
+    assert export["adds"] == 9 - 2 + 3 and export["renames"] == 1
+    users = _users(tenant)
+    # the same account, renamed to what the identifier flow says
+    assert users["E002"]["id"] == old and users["E002"]["userPrincipalName"] == "bo.dahl@contoso.com"
+    assert users["E002"]["displayName"] == "Bo Dahl" and users["E002"]["department"] == "Engineering"
+    assert len(tenant.find_users(employeeId="E002")) == 1
+    assert "E003" not in users and tenant.get(stranger)["displayName"] == "Another Cai Eng"
+    (refusal,) = [e for e in errors if e.code == "already-exists"]
+    assert "cai.eng@contoso.com" in refusal.describe()

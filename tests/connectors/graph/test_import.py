@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from idsync.connectors.base import ImportPage, ImportRecord, WatermarkExpired
+from idsync.connectors.base import ImportPage, ImportRecord, ValueDelta, WatermarkExpired
 from idsync.connectors.graph.connector import GraphConnector
 from idsync.testing.graph_emulator import AppRegistration, DeltaSettings, GraphTenant
 
@@ -82,7 +82,8 @@ def test_delta_round_trip_adds_updates_deletes_and_links(connector: GraphConnect
     assert records[newcomer].attributes["department"] == "Sales" and records[newcomer].partial
     assert records[worker].attributes["jobTitle"] == "Lead" and records[worker].attributes["manager"] == boss
     assert records[leaver].delete
-    assert records[group].attributes["members"] == [newcomer]
+    # the change, not the whole membership: the newcomer joined, the worker left, the leaver's deletion removed them
+    assert records[group].attributes["members"] == ValueDelta(add=(newcomer,), remove=(worker, leaver))
     assert "manager" not in records[newcomer].attributes  # not tracked as changed: the stored value stays
 
     last = pages[-1].watermark

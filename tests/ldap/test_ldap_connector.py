@@ -3,106 +3,31 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from ldap3 import NONE, Connection, Server
+from ldapkit import CHANGES, MakeConnector, add_item, all_records, people_ldif
+from pydantic import ValidationError
 
+from idsync.cli.main import cli
+from idsync.config import SecretError
 from idsync.connectors.base import (
     ConnectivityError,
     Connector,
     ConnectorContext,
     ConnectorError,
     ExportItem,
-    ImportRecord,
     WatermarkExpired,
 )
-from idsync.connectors.ldap import LdapConnector, connector_type
+from idsync.connectors.ldap import connector_type
 from idsync.connectors.ldap.escaping import rdn
 from idsync.connectors.ldap.passwords import ssha_matches
 from idsync.model import AttributeChange, AttributeType, ExportOp, ValueOp
 from idsync.testing.directories import SlapdServer
 
 pytestmark = pytest.mark.ldap
-
-BACKENDS = ["python-ldap", "ldap3"]
-TYPES = {
-    "person": {"object_class": "inetOrgPerson"},
-    "group": {"object_class": "groupOfNames"},
-}
-
-MakeConnector = Callable[..., LdapConnector]
-
-
-class Secrets:
-    """A stand-in for the workspace resolver: resolves ${env:...} from a dict, as the real one does from os.environ."""
-
-    def __init__(self, values: dict[str, str]) -> None:
-        self.values = values
-
-    def resolve(self, text: str) -> str:
-        return self.values[text.removeprefix("${env:").removesuffix("}")]
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def make(slapd_server: SlapdServer, slapd_subtree: str, backend: str) -> MakeConnector:
-    made: list[LdapConnector] = []
-
-    def build(server: SlapdServer | None = None, **overrides: Any) -> LdapConnector:
-        srv = server or slapd_server
-        config: dict[str, Any] = {
-            "type": "ldap",
-            "url": srv.ldaps_url,
-            "ca_file": str(srv.ca_file),
-            "bind_dn": srv.admin_dn,
-            "password": "${env:LDAP_PW}",
-            "base_dn": srv.base_dn,
-            "containers": [slapd_subtree] if server is None else [],
-            "object_types": TYPES,
-            "backend": backend,
-            "page_size": 50,
-            "reconnect_seconds": 5,
-        }
-        config.update(overrides)
-        context = ConnectorContext(workspace=".", secrets=Secrets({"LDAP_PW": srv.admin_password}))
-        conn = connector_type.create("dir", connector_type.config_model.model_validate(config), context)
-        made.append(conn)
-        return conn
-
-    yield build  # type: ignore[misc]
-    for conn in made:
-        conn.close()
-
-
-def people_ldif(parent: str, count: int, start: int = 0) -> str:
-    return "".join(
-        f"dn: uid=p{i:05d},{parent}\nobjectClass: inetOrgPerson\nuid: p{i:05d}\ncn: Person {i}\nsn: S{i}\n"
-        f"mail: p{i}@example.org\nmail: alias{i}@example.org\ndisplayName: Person {i}\nemployeeNumber: {i}\n\n"
-        for i in range(start, start + count)
-    )
-
-
-def all_records(pages: Any) -> tuple[list[ImportRecord], list[Any], str | None]:
-    records: list[ImportRecord] = []
-    issues: list[Any] = []
-    watermark = None
-    for page in pages:
-        records += page.records
-        issues += page.issues
-        if page.watermark is not None:
-            watermark = page.watermark
-    return records, issues, watermark
-
-
-def add_item(cs_id: int, dn: str, object_type: str = "person", **attrs: Any) -> ExportItem:
-    changes = [AttributeChange(k, ValueOp.REPLACE, v if isinstance(v, list) else [v]) for k, v in attrs.items()]
-    return ExportItem(cs_id=cs_id, object_type=object_type, op=ExportOp.ADD, identifier=dn, changes=changes)
 
 
 def test_is_a_connector_with_ldap_capabilities(make: MakeConnector) -> None:
@@ -314,35 +239,15 @@ def test_password_hashed_client_side_and_usable(
 
 def test_lookup_by_identifier_and_key(make: MakeConnector, slapd_server: SlapdServer, slapd_subtree: str) -> None:
     slapd_server.tools.add(people_ldif(slapd_subtree, 3))
-    conn = make()
+    # mail is not declared unique: it never identifies an entry on its own
+    assert make().lookup("person", f"uid=gone,{slapd_subtree}", {"mail": "p2@example.org"}) is None
+    conn = make(unique_attributes=["mail"])
     by_dn = conn.lookup("person", f"uid=p00001,{slapd_subtree}", {})
     assert by_dn is not None and by_dn.attributes["displayName"] == "Person 1"
     by_key = conn.lookup("person", f"uid=gone,{slapd_subtree}", {"mail": "p2@example.org"})
     assert by_key is not None and by_key.identifier == f"uid=p00002,{slapd_subtree}"
     assert conn.lookup("person", "", {"mail": "*"}) is None  # escaped: no wildcard match
     assert conn.lookup("group", f"uid=p00001,{slapd_subtree}", {}) is None
-
-
-CHANGES = """dn: uid=p00001,{p}
-changetype: modify
-replace: displayName
-displayName: Renamed One
-
-dn: uid=p00002,{p}
-changetype: modrdn
-newrdn: uid=p00002x
-deleteoldrdn: 1
-
-dn: uid=p00003,{p}
-changetype: delete
-
-dn: uid=new,{p}
-changetype: add
-objectClass: inetOrgPerson
-uid: new
-cn: New
-sn: N
-"""
 
 
 @pytest.mark.parametrize("method", ["accesslog", "syncrepl"])
@@ -431,3 +336,76 @@ def test_delta_watermark_problems(make: MakeConnector, slapd_server: SlapdServer
         list(make(delta="accesslog", accesslog_base="cn=nolog").full_import())
     with pytest.raises(ConnectorError, match="retro changelog"):
         list(make(delta="changelog").full_import())
+
+
+def test_pipelined_adds_wait_for_a_parent_in_the_same_batch(
+    make: MakeConnector, slapd_server: SlapdServer, slapd_subtree: str
+) -> None:
+    conn = make()
+    parent = f"ou=new,{slapd_subtree}"
+    items = [add_item(i, f"uid=u{i},{slapd_subtree}", sn="S", cn="C") for i in range(20)]
+    items.insert(5, ExportItem(99, "unit", ExportOp.ADD, parent, changes=[]))
+    items.insert(6, add_item(100, f"uid=child,{parent}", sn="S", cn="C"))
+    conn.config.object_types["unit"] = conn.config.object_types["person"].model_copy(
+        update={"object_class": "organizationalUnit"}
+    )
+    results = conn.export(items)
+    assert all(r.ok for r in results), [r.error for r in results if not r.ok]
+    assert [r.cs_id for r in results] == [i.cs_id for i in items]
+    assert len({r.anchor for r in results}) == len(items)
+
+
+def test_adds_in_flight_when_the_server_dies_are_settled_once(
+    make: MakeConnector, slapd_factory: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Whatever moment the connection drops, every add ends up in the directory exactly once, with its anchor."""
+    import threading
+    import time
+
+    server: SlapdServer = slapd_factory()
+    conn = make(server=server, reconnect_seconds=20)
+    conn.test_connection()
+    items = [add_item(i, f"uid=b{i:04d},{server.base_dn}", sn="S", cn="C") for i in range(600)]
+
+    def bounce() -> None:  # as soon as the export is under way
+        while "dn:" not in server.tools.search(server.base_dn, "(uid=b0050)", "1.1"):
+            time.sleep(0.01)
+        server.kill()
+        server.start()
+
+    timer = threading.Thread(target=bounce)
+    timer.start()
+    try:
+        with caplog.at_level(logging.WARNING, logger="idsync.connectors.ldap"):
+            results = conn.export(items)
+    finally:
+        timer.join()
+    assert "adds unanswered" in caplog.text
+    assert all(r.ok for r in results), [r.error for r in results if not r.ok][:3]
+    text = server.tools.search(server.base_dn, "(uid=b*)", "entryUUID")
+    uuids = [line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("entryUUID:")]
+    assert len(uuids) == 600 and sorted(uuids) == sorted(r.anchor for r in results)
+
+
+def test_the_password_is_a_secret_reference_resolved_at_the_first_connection(
+    slapd_server: SlapdServer, tmp_path: Any
+) -> None:
+    base = {"type": "ldap", "url": slapd_server.ldaps_url, "ca_file": str(slapd_server.ca_file)}
+    base |= {"bind_dn": slapd_server.admin_dn, "base_dn": slapd_server.base_dn}
+    with pytest.raises(ValidationError, match="secrets must be references"):
+        connector_type.config_model.model_validate({**base, "password": slapd_server.admin_password})
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    block = ", ".join(f"{k}: '{v}'" for k, v in {**base, "password": slapd_server.admin_password}.items())
+    (workspace / "idsync.yaml").write_text(f"connectors:\n  dir: {{{block}}}\n", encoding="utf-8")
+    checked = CliRunner().invoke(cli, ["-C", str(workspace), "validate"])
+    assert checked.exit_code == 3 and "secrets must be references" in checked.output
+    assert slapd_server.admin_password not in checked.output
+    missing = connector_type.config_model.model_validate({**base, "password": "${env:IDSYNC_TEST_UNSET_PW}"})
+    conn = connector_type.create("dir", missing, ConnectorContext(str(tmp_path)))  # building needs no secret
+    with pytest.raises(SecretError, match="IDSYNC_TEST_UNSET_PW"):
+        conn.test_connection()
+    from_file = connector_type.config_model.model_validate(
+        {**base, "password": f"${{file:{slapd_server.password_file}}}"}
+    )
+    connector_type.create("dir", from_file, ConnectorContext(str(tmp_path))).test_connection()

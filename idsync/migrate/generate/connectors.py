@@ -1,0 +1,231 @@
+"""Management agents as idsync connector blocks.
+
+Each agent becomes the connector type it needs: an AD forest the ``ad`` connector (the generic ``ldap`` one when
+this installation has no ``ad`` type), an LDAP directory ``ldap``, a delimited or fixed-width file ``csv``, the
+retired connector (and MIM's own Graph agent) ``graph``. Systems idsync cannot reach yet — SQL and Oracle tables,
+the FIM Service, other ECMA2 connectors — get a CSV block marked as a placeholder: the rules around it are
+generated and validated, and the data must arrive as a file until a connector exists.
+
+Host names, bind accounts and file paths are not in a configuration export; the blocks carry the best value the
+export suggests (the domain's DNS name from its partition) and the README lists every one to check. Secrets are
+``${env:...}`` references, never values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from idsync.migrate.generate.model import ConnectorPlan, Role, env_name, slug
+from idsync.migrate.model import ManagementAgent, Partition
+from idsync.migrate.topology import AgentKind, AgentRole
+
+TypeAvailable = Callable[[str], bool]
+"""Whether this installation of idsync has a connector type (so the generated file validates here)."""
+
+GRAPH_CONNECTOR_TYPE = "graph"
+
+_PLACEHOLDER_KINDS = {
+    AgentKind.SQL: "a SQL database table or view",
+    AgentKind.FIM_SERVICE: "the FIM/MIM Service",
+    AgentKind.EXTENSIBLE: "an ECMA2 (Extensible Connectivity) connector",
+    AgentKind.OTHER: "a connected system",
+}
+
+
+def dns_name(dn: str) -> str:
+    """``DC=corp,DC=contoso,DC=com`` -> ``corp.contoso.com``; empty when the DN has no DC components."""
+    parts = []
+    for rdn in dn.split(","):
+        key, _, value = rdn.strip().partition("=")
+        if key.strip().lower() == "dc" and value.strip():
+            parts.append(value.strip())
+    return ".".join(parts)
+
+
+def role_of(role: AgentRole) -> Role:
+    if role.reads and role.writes:
+        return Role.SOURCE_AND_TARGET
+    if role.writes:
+        return Role.TARGET
+    if role.reads:
+        return Role.SOURCE
+    return Role.UNUSED
+
+
+def domain_partitions(ma: ManagementAgent) -> list[Partition]:
+    """Selected partitions that hold objects (not AD's Configuration or Schema naming contexts)."""
+    out = []
+    for p in ma.partitions:
+        if not p.selected:
+            continue
+        dn = (p.dn or p.name).strip()
+        if p.is_domain is False or dn.lower().startswith(("cn=configuration", "cn=schema")):
+            continue
+        out.append(p)
+    return out
+
+
+def _directory_block(
+    ma: ManagementAgent, types: list[str], *, ad: bool, ad_available: bool, name: str
+) -> tuple[dict[str, Any], list[str], list[str]]:
+    notes: list[str] = []
+    parts = domain_partitions(ma)
+    base = (parts[0].dn or parts[0].name) if parts else ""
+    if not base:
+        base = "DC=example,DC=com" if ad else "dc=example,dc=org"
+        notes.append(f"the export names no partition for {ma.name!r}: set base_dn")
+    for extra in parts[1:]:
+        notes.append(
+            f"{ma.name!r} also manages the partition {extra.dn or extra.name!r}: add one connector per further "
+            "domain (copy this block and its rules)"
+        )
+    host = ma.forest_name if ad and ma.forest_name else dns_name(base)
+    secret = env_name(name, "password")
+    containers = [c for p in parts[:1] for c in p.inclusions if c.lower() != base.lower()]
+    block: dict[str, Any] = {
+        "type": "ad" if ad and ad_available else "ldap",
+        "description": "",
+        "url": f"ldaps://{host or 'directory.invalid'}:636",
+        "bind_dn": ("CN=svc-idsync,CN=Users," + base) if ad else ("cn=idsync," + base),
+        "password": f"${{env:{secret}}}",
+        "base_dn": base,
+    }
+    if containers:
+        block["containers"] = containers
+    block["object_types"] = {t: {"object_class": t} for t in types}
+    if ad:
+        block["anchor"] = "objectGUID"
+        if not ad_available:
+            notes.append(
+                f"{ma.name!r} is an Active Directory forest; this installation of idsync has no 'ad' connector, so "
+                "the block uses the generic LDAP connector (objectGUID anchor); switch it to 'type: ad' when available"
+            )
+    else:
+        anchors = {a for t in types for a in ma.anchors.get(t, ma.anchors.get("*", []))}
+        if len(anchors) == 1:
+            block["anchor"] = next(iter(anchors))
+    notes.append(f"check url and bind_dn of {name!r} (a configuration export holds neither)")
+    return block, [secret], notes
+
+
+def _file_block(ma: ManagementAgent, object_type: str, name: str, anchor: str, placeholder: str) -> dict[str, Any]:
+    block: dict[str, Any] = {
+        "type": "csv",
+        "description": "",
+        "path": f"data/{name}.csv",
+        "object_type": object_type,
+        "anchor": anchor,
+    }
+    columns = _columns(ma, object_type)
+    if columns:
+        block["columns"] = columns
+    if placeholder:
+        block["description"] = placeholder
+    return block
+
+
+def _columns(ma: ManagementAgent, object_type: str) -> dict[str, str]:
+    """Typed columns from the agent's schema: references, numbers, booleans, binaries and multi-valued ones."""
+    oc = ma.schema.classes.get(object_type)
+    names = [a.name for a in oc.attributes] if oc is not None else list(ma.schema.attribute_types)
+    out: dict[str, str] = {}
+    for n in names:
+        at = ma.schema.attribute_types.get(n)
+        if at is None:
+            continue
+        kind = at.kind
+        multi = "" if at.single_valued else "[]"
+        if kind != "string" or multi:
+            out[n] = kind + multi
+    return out
+
+
+def file_anchor(ma: ManagementAgent, object_type: str, join_attributes: list[str]) -> str:
+    """The column that keys each row: the agent's anchor, else the attribute its join rules read, else the first
+    attribute of the object type."""
+    anchors = ma.anchors.get(object_type) or ma.anchors.get("*") or []
+    if anchors:
+        return anchors[0]
+    if join_attributes:
+        return join_attributes[0]
+    oc = ma.schema.classes.get(object_type)
+    if oc is not None and oc.attributes:
+        return oc.attributes[0].name
+    return next(iter(ma.schema.attribute_types), "id")
+
+
+def plan_connector(
+    role: AgentRole,
+    name: str,
+    types: list[str],
+    join_attributes: dict[str, list[str]],
+    type_available: TypeAvailable,
+) -> list[ConnectorPlan]:
+    """One agent's connector block(s). ``types`` are the agent's object types the rules use."""
+    ma = role.ma
+    kind = role.kind
+    agent_role = role_of(role)
+    if kind in (AgentKind.AD, AgentKind.LDAP):
+        block, secrets, notes = _directory_block(
+            ma, types, ad=kind is AgentKind.AD, ad_available=type_available("ad"), name=name
+        )
+        what = "Active Directory forest" if kind is AgentKind.AD else "LDAP directory"
+        block["description"] = f"{what}, from the MIM agent {ma.name!r}"
+        plan = ConnectorPlan(name, ma.name, ma.category, str(block["type"]), agent_role, block, secrets=secrets)
+        plan.object_types = {t: t for t in types}
+        plan.notes = notes
+        return [plan]
+    plans = []
+    placeholder_of = _PLACEHOLDER_KINDS.get(kind)
+    for t in types or ma.object_types[:1] or ["object"]:
+        cname = name if len(types) <= 1 else f"{name}-{slug(t)}"
+        anchor = file_anchor(ma, t, join_attributes.get(t, []))
+        marker = ""
+        if placeholder_of is not None:
+            marker = (
+                f"PLACEHOLDER for {placeholder_of} (MIM agent {ma.name!r}, {ma.category or 'no category'}): idsync has "
+                f"no connector for it yet; deliver its {t} objects as data/{cname}.csv, one row per object keyed by "
+                f"{anchor}"
+            )
+        block = _file_block(ma, t, cname, anchor, marker)
+        if not marker:
+            block["description"] = f"file exported for the MIM agent {ma.name!r} ({t} objects)"
+        plan = ConnectorPlan(cname, ma.name, ma.category, "csv", agent_role, block, placeholder=bool(marker))
+        plan.object_types = {t: t}
+        if len(types) > 1:
+            plan.notes.append(
+                f"MIM read the {ma.name!r} file for several object types; idsync reads one file per type: split the "
+                f"rows of type {t} into {block['path']}"
+            )
+        else:
+            plan.notes.append(f"place the {ma.name!r} file at {block['path']} (path relative to the workspace)")
+        plans.append(plan)
+    return plans
+
+
+PLACEHOLDER_CLIENT_ID = "00000000-0000-0000-0000-000000000000"
+PLACEHOLDER_TENANT = "your-tenant.onmicrosoft.com"
+
+
+def graph_connector(name: str, agent: str, role: Role, tenant: str | None = None) -> ConnectorPlan:
+    """The block of idsync's Graph connector that takes over from the retired connector. The tenant (a verified
+    domain, guessed from the userPrincipalName suffix the flows write) and the application's client id are not
+    secrets and not in the export: the README says to set both; the client secret is a reference."""
+    secret = env_name(name, "client_secret")
+    block: dict[str, Any] = {
+        "type": GRAPH_CONNECTOR_TYPE,
+        "description": f"Microsoft Entra ID through Microsoft Graph, in place of the retired connector {agent!r}",
+        "tenant": tenant or PLACEHOLDER_TENANT,
+        "client_id": PLACEHOLDER_CLIENT_ID,
+        "client_secret": f"${{env:{secret}}}",
+    }
+    plan = ConnectorPlan(name, agent, "Extensible2", GRAPH_CONNECTOR_TYPE, role, block)
+    plan.secrets = [secret]
+    plan.object_types = {"user": "user", "group": "group"}
+    where = f"the tenant {tenant!r} (a verified domain the flows write into userPrincipalName)" if tenant else "tenant"
+    plan.notes.append(
+        f"set {where} and client_id: register an application for {name!r} with User.ReadWrite.All and "
+        "Group.ReadWrite.All (application permissions, admin consent); its secret goes in the environment variable"
+    )
+    return plan

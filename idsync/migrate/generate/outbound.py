@@ -1,0 +1,276 @@
+"""Outbound rules, whichever way the export states its flows (MIM export flows or Azure AD Connect rules).
+
+For the Graph target every flow is checked against what Graph lets a writer set (:mod:`graph_target`), the
+retired connector's attribute names become Graph property names, and existing tenant objects are joined rather
+than duplicated: users on onPremisesImmutableId (the sourceAnchor the old connector exported: a hard match) and
+then userPrincipalName (the service's soft match), groups on mailNickname and then displayName (MATCH). Several
+matches are an "ambiguous join" error for that object, never a guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from idsync.migrate.generate.draft import DIALECT, Draft
+from idsync.migrate.generate.graph_target import GRAPH_OBJECT_TYPES, GROUP_CREATE_DEFAULTS, REQUIRED_ON_CREATE, decide
+from idsync.migrate.generate.model import LeftOutKind
+from idsync.migrate.graph_mapping import graph_property
+from idsync.migrate.model import Location
+
+
+@dataclass(frozen=True, slots=True)
+class FlowIn:
+    """One flow into a connector attribute, translated (``text``) or with the reason it could not be."""
+
+    agent: str
+    cd_type: str
+    attribute: str
+    mv_type: str
+    text: str | None
+    why: str
+    kind: LeftOutKind
+    detail: str
+    initial_only: bool
+    location: Location
+    what: str = "export flow"
+
+
+@dataclass(frozen=True, slots=True)
+class JoinPair:
+    """A join condition as the export states it: connector attribute = metaverse-side expression."""
+
+    cd_attribute: str
+    mv_text: str
+    location: Location | None = None
+    """Where the join rule sits in the export (the rule's own location when None)."""
+
+
+def expression_of(flow: Any) -> str:
+    return str(flow["expression"]) if isinstance(flow, dict) else str(flow)
+
+
+def carry(draft: Draft, flows: Iterable[FlowIn], *, graph: bool) -> dict[str, Any]:
+    """The flows the new target receives, keyed by its attribute names; everything else is listed."""
+    out: dict[str, Any] = {}
+    for f in flows:
+        target = f.attribute
+        if graph:
+            decision = decide(f.cd_type, f.attribute)
+            if not decision.carry:
+                if decision.reason and not decision.reason.startswith("not an attribute"):
+                    draft.leave_out(
+                        f.agent,
+                        "flow Microsoft Graph cannot take",
+                        f.cd_type,
+                        f.attribute,
+                        f.text or f.detail,
+                        decision.reason,
+                        LeftOutKind.TARGET,
+                        f.location,
+                        decision.rule,
+                    )
+                continue
+            target = decision.graph_property
+            if decision.note:
+                draft.note(target, f"{f.cd_type}.{target}: {decision.note}")
+        if f.text is None:
+            draft.leave_out(f.agent, f.what, f.cd_type, f.attribute, f.detail, f.why, f.kind, f.location)
+            continue
+        problem = draft.problem(f.text, draft.mv_attributes(f.mv_type))
+        if problem:
+            draft.leave_out(
+                f.agent, f.what, f.cd_type, f.attribute, f.text, problem, LeftOutKind.TRANSLATION, f.location
+            )
+            continue
+        if target in out:
+            draft.note("flows", f"{f.cd_type}.{target} had two flows in the export; the first is kept ({f.location})")
+            continue
+        out[target] = {"expression": f.text, "initial_only": True} if f.initial_only else f.text
+        if graph:
+            draft.mapping.append((f.cd_type, f.attribute, target, f.text))
+    return out
+
+
+def graph_joins(
+    draft: Draft, agent: str, cd_type: str, groups: list[list[JoinPair]], flows: dict[str, Any], location: Location
+) -> list[dict[str, str]]:
+    """The export's join rules against the tenant, then the documented fallbacks for the object type."""
+    out: list[dict[str, str]] = []
+    for group in groups:
+        pairs: dict[str, str] = {}
+        for pair in group:
+            prop = graph_property(cd_type, pair.cd_attribute)
+            name = prop.graph_property if prop is not None else ""
+            if not name or "." in name or pair.cd_attribute.lower() == "cloudanchor":
+                why = prop.note if prop is not None and prop.note else "Microsoft Graph has no such property"
+                draft.leave_out(
+                    agent,
+                    "join rule",
+                    cd_type,
+                    pair.cd_attribute,
+                    pair.mv_text,
+                    why,
+                    LeftOutKind.TARGET,
+                    pair.location or location,
+                    "MATCH",
+                )
+                pairs = {}
+                break
+            pairs[name] = pair.mv_text
+        if pairs and pairs not in out:
+            out.append(pairs)
+    fallbacks = ("userPrincipalName",) if cd_type == "user" else ("mailNickname", "displayName")
+    for prop_name in fallbacks:
+        if prop_name in flows:
+            fallback = {prop_name: expression_of(flows[prop_name])}
+            if fallback not in out:
+                out.append(fallback)
+    return out
+
+
+def graph_identifier(cd_type: str, flows: dict[str, Any]) -> str | None:
+    """What identifies a new Graph object before Graph assigns its id: the user's userPrincipalName, the group's
+    mailNickname (both unique in a tenant)."""
+    key = "userPrincipalName" if cd_type == "user" else "mailNickname"
+    return expression_of(flows[key]) if key in flows else None
+
+
+def _rule_head(
+    draft: Draft,
+    connector: str,
+    object_type: str,
+    cd_type: str,
+    mv_type: str,
+    description: str,
+    precedence: int | None,
+    scope: str | None,
+) -> dict[str, Any]:
+    rule: dict[str, Any] = {
+        "name": draft.rule_name("to", connector, cd_type, "from", mv_type),
+        "connector": connector,
+        "metaverse_type": mv_type,
+        "object_type": object_type,
+        "dialect": DIALECT,
+        "description": description,
+    }
+    if precedence is not None:
+        rule["precedence"] = precedence
+    if scope:
+        rule["scope"] = scope
+    return rule
+
+
+def graph_rule(
+    draft: Draft,
+    *,
+    agent: str,
+    connector: str,
+    cd_type: str,
+    mv_type: str,
+    flows: list[FlowIn],
+    joins: list[list[JoinPair]],
+    scope: str | None,
+    provision: bool,
+    deprovision: str,
+    precedence: int | None,
+    description: str,
+    location: Location,
+) -> dict[str, Any] | None:
+    """An outbound rule to the Graph connector, or None (with the flows listed) for a type Graph does not have."""
+    if cd_type.lower() not in GRAPH_OBJECT_TYPES:
+        attrs = sorted({f.attribute for f in flows})
+        draft.leave_out(
+            agent,
+            f"{cd_type} objects",
+            cd_type,
+            ", ".join(attrs),
+            f"{len(flows)} flow(s)",
+            f"the Graph path has no {cd_type} object type; find another home for them (Exchange Online for mail "
+            "contacts, Intune or Connect Sync for devices)",
+            LeftOutKind.TARGET,
+            location,
+            "GRAPH-TYPES",
+        )
+        return None
+    cd_type = cd_type.lower()
+    carried = carry(draft, flows, graph=True)
+    rule = _rule_head(draft, connector, cd_type, cd_type, mv_type, description, precedence, scope)
+    joined = graph_joins(draft, agent, cd_type, joins, carried, location)
+    if joined:
+        rule["join"] = joined
+    if provision:
+        rule[PROVISION_MARK] = True
+    rule["flows"] = carried
+    rule["deprovision"] = deprovision
+    if deprovision == "disable":
+        rule["deprovision_flows"] = {"accountEnabled": "False"}
+    rule[GRAPH_MARK] = True
+    return rule
+
+
+PROVISION_MARK = "_provision"
+GRAPH_MARK = "_graph"
+
+
+def finish_graph_provisioning(draft: Draft) -> None:
+    """Provisioning needs an identifier and Graph's required properties, which Connect spreads over several rules
+    feeding one object (its Provision rule has the join, its Identity rule the names): decide on the union."""
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for rule in draft.outbound:
+        if rule.pop(GRAPH_MARK, False):
+            key = (rule["connector"], rule["object_type"], rule["metaverse_type"])
+            groups.setdefault(key, []).append(rule)
+    for rules in groups.values():
+        union: dict[str, Any] = {}
+        for rule in rules:
+            for attr, flow in rule["flows"].items():
+                union.setdefault(attr, flow)
+        for rule in rules:
+            if not rule.pop(PROVISION_MARK, False):
+                continue
+            cd_type = rule["object_type"]
+            if cd_type == "group":
+                for prop, value in GROUP_CREATE_DEFAULTS.items():
+                    if prop not in union:
+                        rule["flows"][prop] = union[prop] = {"expression": value, "initial_only": True}
+            missing = [p for p in REQUIRED_ON_CREATE.get(cd_type, ()) if p not in union]
+            identifier = graph_identifier(cd_type, union)
+            if identifier is None or missing:
+                draft.note(
+                    rule["name"],
+                    f"the retired connector provisioned {cd_type} objects, but no flow gives "
+                    f"{', '.join(missing)}, which Graph needs to create one; provisioning is off in this rule until "
+                    "such a flow is added",
+                )
+                continue
+            rule["provision"] = True
+            rule["identifier"] = identifier
+
+
+def directory_rule(
+    draft: Draft,
+    *,
+    agent: str,
+    connector: str,
+    object_type: str,
+    cd_type: str,
+    mv_type: str,
+    flows: list[FlowIn],
+    identifier: str | None,
+    provision: bool,
+    deprovision: str,
+    scope: str | None,
+    precedence: int | None,
+    description: str,
+) -> dict[str, Any]:
+    """An outbound rule to a directory or file target: attribute names stay as the export has them."""
+    carried = carry(draft, flows, graph=False)
+    rule = _rule_head(draft, connector, object_type, cd_type, mv_type, description, precedence, scope)
+    if provision and identifier:
+        rule["provision"] = True
+        rule["identifier"] = identifier
+    rule["flows"] = carried
+    rule["deprovision"] = deprovision if deprovision != "disable" else "disconnect"
+    return rule

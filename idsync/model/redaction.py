@@ -1,0 +1,62 @@
+"""Which attribute values are secrets, and how they are hidden wherever objects are shown or recorded.
+
+An initial password flows out like any other attribute, so without this it would sit in the audit trail, in
+``idsync show`` and in the web UI. The names below are the write-only password attributes of the directories
+idsync talks to; a connector adds its own through ``Capabilities.secret_attributes`` (for example an LDAP
+connector configured with another password attribute). Names compare without case, as directories do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+REDACTED = "[redacted]"
+
+WELL_KNOWN_SECRETS = frozenset(
+    name.casefold()
+    for name in (
+        "userPassword",  # LDAP (RFC 4519), OpenLDAP, 389 DS
+        "unicodePwd",  # Active Directory
+        "clearTextPassword",
+        "passwordProfile",  # Microsoft Graph users (holds the password)
+        "password",
+        "initialPassword",
+        "newPassword",
+        "oldPassword",
+    )
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SecretAttributes:
+    """A case-insensitive set of attribute names whose values are never shown or recorded."""
+
+    names: frozenset[str] = WELL_KNOWN_SECRETS
+
+    @classmethod
+    def with_extra(cls, extra: Iterable[str]) -> SecretAttributes:
+        return cls(WELL_KNOWN_SECRETS | {name.casefold() for name in extra})
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.casefold() in self.names
+
+    def attributes(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """A copy of an attribute mapping with secret values replaced (a present secret stays visibly present)."""
+        return {k: (REDACTED if v is not None and k in self else v) for k, v in values.items()}
+
+    def changes(self, changes: Iterable[Any]) -> list[Any]:
+        """A copy of a change list in its JSON form (``[name, op, values, rule]``) with secret values replaced."""
+        out: list[Any] = []
+        for change in changes:
+            if isinstance(change, list | tuple) and len(change) >= 3 and change[0] in self:
+                values = change[2]
+                hidden = [REDACTED for _ in values] if isinstance(values, list) else REDACTED
+                out.append([change[0], change[1], hidden, *change[3:]])
+            else:
+                out.append(change)
+        return out
+
+
+DEFAULT_SECRETS = SecretAttributes()

@@ -1,0 +1,514 @@
+"""The REST API: JSON over HTTP, described by the OpenAPI document it serves at ``/api/openapi.json``.
+
+Each endpoint is declared once in ``ENDPOINTS`` — method, path, parameters, handler — and both the routes and the
+OpenAPI description are built from that table, so they cannot drift apart. Handlers are plain functions that run
+in a worker thread with that thread's store connection; every store query they reach is parameterized.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from idsync import __version__
+from idsync.engine.run_profiles import RunLocked
+from idsync.model import StepKind
+from idsync.service import readmodel as rm
+from idsync.service.runtime import AlreadyRunning, Service, ServiceUnavailable
+from idsync.store import CSFilter
+
+MAX_BODY = 64 * 1024
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"status": status, "message": message}}, status_code=status, headers=headers)
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: str = "string"
+    description: str = ""
+    where: str = "query"
+    required: bool = False
+
+
+class Query:
+    """Typed access to query parameters; a malformed one is a 400 naming the parameter."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = values
+
+    def text(self, name: str) -> str | None:
+        value = self.values.get(name)
+        if value is not None and "\x00" in value:
+            raise ApiError(400, f"{name}: contains a NUL character")
+        return value if value not in (None, "") else None
+
+    def integer(self, name: str, default: int | None = None, *, low: int = 0, high: int = 10**12) -> int | None:
+        value = self.text(name)
+        if value is None:
+            return default
+        if not value.lstrip("-").isdigit():
+            raise ApiError(400, f"{name}: expected a whole number, got {value!r}")
+        number = int(value)
+        if not low <= number <= high:
+            raise ApiError(400, f"{name}: {number} is outside {low}..{high}")
+        return number
+
+    def number(self, name: str) -> float | None:
+        value = self.text(name)
+        if value is None:
+            return None
+        try:
+            return float(value)
+        except ValueError:
+            raise ApiError(400, f"{name}: expected a number (seconds since 1970), got {value!r}") from None
+
+    def flag(self, name: str) -> bool:
+        value = (self.text(name) or "false").lower()
+        if value not in ("true", "false", "1", "0", "yes", "no"):
+            raise ApiError(400, f"{name}: expected true or false, got {value!r}")
+        return value in ("true", "1", "yes")
+
+
+@dataclass
+class Call:
+    service: Service
+    query: Query
+    path: dict[str, str]
+    body: dict[str, Any] = field(default_factory=dict)
+
+    def path_text(self, name: str) -> str:
+        value = self.path[name]
+        if "\x00" in value:
+            raise ApiError(400, f"{name}: contains a NUL character")
+        return value
+
+    def path_int(self, name: str) -> int:
+        value = self.path[name]
+        if not value.isdigit():
+            raise ApiError(404, f"no such {name.replace('_', ' ')}: {value!r}")
+        return int(value)
+
+
+Handler = Callable[[Call], Any]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    tag: str
+    params: tuple[Param, ...] = ()
+    body: dict[str, Any] | None = None
+    status: int = 200
+
+
+# handlers ------------------------------------------------------------------------------------------------------
+LIMIT = Param("limit", "integer", "How many to return (1-1000).")
+
+
+def _status(c: Call) -> Any:
+    s = c.service
+    data = rm.status(s.store(), s.config, str(s.root))
+    data["service"] = s.status()
+    data["version"] = __version__
+    return data
+
+
+def _runs(c: Call) -> Any:
+    limit = c.query.integer("limit", 20, low=1, high=rm.MAX_LIMIT) or 20
+    runs = c.service.store().runs(limit, c.query.integer("before"))
+    return {"runs": [rm.run_json(r) for r in runs], "next_before": runs[-1].id if len(runs) == limit else None}
+
+
+def _run(c: Call) -> Any:
+    return rm.run_detail(c.service.store(), c.path_int("run_id"))
+
+
+def _run_errors(c: Call) -> Any:
+    run_id = c.path_int("run_id")
+    store = c.service.store()
+    if store.run_get(run_id) is None:
+        raise rm.NotFound(f"no run {run_id}")
+    limit = c.query.integer("limit", 200, low=1, high=rm.MAX_LIMIT) or 200
+    return {"errors": [rm.error_json(e) for e in store.errors(run_id=run_id, limit=limit)]}
+
+
+def _start_run(c: Call) -> Any:
+    profile = c.body.get("profile")
+    if not isinstance(profile, str) or not profile:
+        raise ApiError(400, "profile: give the name of a run profile, or 'cycle'")
+    try:
+        run_id = c.service.start_run(profile, origin="api")
+    except KeyError as exc:
+        raise ApiError(400, str(exc.args[0])) from None
+    return {"run_id": run_id, "profile": profile, "status": "in-progress"}
+
+
+def _progress(c: Call) -> Any:
+    return c.service.board.snapshot()
+
+
+def cs_query(q: Query) -> CSFilter:
+    """The connector-space filters of a query string (shared by the API and the dashboard)."""
+    return rm.cs_filter(
+        connector=q.text("connector"),
+        object_type=q.text("type"),
+        attr=q.text("attr"),
+        identifier=q.text("identifier"),
+        pending_import=q.flag("pending_import"),
+        pending_export=q.flag("pending_export"),
+        pending_delete=q.flag("pending_delete"),
+        disconnector=q.flag("disconnector"),
+        error=q.flag("error"),
+        unconfirmed=q.flag("unconfirmed"),
+    )
+
+
+def _cs(c: Call) -> Any:
+    q = c.query
+    flt = cs_query(q)
+    limit = q.integer("limit", 50, low=1, high=rm.MAX_LIMIT) or 50
+    return rm.search_cs(c.service.store(), flt, c.service.secrets, limit=limit, after=q.integer("after", 0) or 0)
+
+
+def _mv(c: Call) -> Any:
+    attr = c.query.text("attr")
+    if attr is None:
+        raise ApiError(400, "attr: NAME=VALUE is required (* is a wildcard)")
+    limit = c.query.integer("limit", 50, low=1, high=rm.MAX_LIMIT) or 50
+    return rm.search_mv(c.service.store(), attr, c.service.secrets, object_type=c.query.text("type"), limit=limit)
+
+
+def _object(c: Call) -> Any:
+    s = c.service
+    store = s.store()
+    kind, ident = rm.resolve_object(store, list(s.config.connectors), c.path_text("ref"))
+    return rm.object_detail(store, kind, ident, s.secrets, s.rules)
+
+
+def _pending_exports(c: Call) -> Any:
+    flt = rm.cs_filter(connector=c.query.text("connector"), pending_export=True)
+    limit = c.query.integer("limit", 50, low=1, high=rm.MAX_LIMIT) or 50
+    return rm.search_cs(c.service.store(), flt, c.service.secrets, limit=limit, after=c.query.integer("after", 0) or 0)
+
+
+def _errors(c: Call) -> Any:
+    flt = rm.cs_filter(connector=c.query.text("connector"), error=True)
+    limit = c.query.integer("limit", 50, low=1, high=rm.MAX_LIMIT) or 50
+    return rm.search_cs(c.service.store(), flt, c.service.secrets, limit=limit, after=c.query.integer("after", 0) or 0)
+
+
+def _check_connector(c: Call, connector: str) -> None:
+    if connector not in c.service.config.connectors:
+        raise rm.NotFound(f"no connector named {connector!r}")
+
+
+def retry_exports(service: Service, connector: str) -> int:
+    return service.start_run(f"retry-export {connector}", origin="api", steps=[(connector, StepKind.EXPORT)])
+
+
+def _retry(c: Call) -> Any:
+    connector = c.path["connector"]
+    _check_connector(c, connector)
+    return {"run_id": retry_exports(c.service, connector), "connector": connector}
+
+
+def _holds(c: Call) -> Any:
+    return {"holds": rm.holds(c.service.store(), c.service.config)}
+
+
+def _approve(c: Call) -> Any:
+    connector = c.path["connector"]
+    count = c.body.get("count")
+    if count is not None and (not isinstance(count, int) or isinstance(count, bool)):
+        raise ApiError(400, "count: a whole number of deletes, or leave it out to approve all pending now")
+    approved, pending = rm.approve_deletes(c.service.store(), list(c.service.config.connectors), connector, count)
+    return {"connector": connector, "approved": approved, "pending_deletes": pending}
+
+
+def audit_query(q: Query, service: Service) -> dict[str, Any]:
+    """The audit filters of a query string (shared by the API and the dashboard)."""
+    query: dict[str, Any] = {
+        "run_id": q.integer("run"),
+        "connector": q.text("connector"),
+        "identifier": q.text("identifier"),
+        "op": q.text("op"),
+        "rule": q.text("rule"),
+        "since": q.number("since"),
+        "until": q.number("until"),
+        "before": q.integer("before"),
+    }
+    if q.text("failed") is not None:
+        query["failed"] = q.flag("failed")
+    ref = q.text("object")
+    if ref is not None:
+        kind, ident = rm.resolve_object(service.store(), list(service.config.connectors), ref)
+        if kind != "cs":
+            raise ApiError(400, "object: the audit trail is per connector-space object (cs:ID or CONNECTOR:ANCHOR)")
+        query["cs_id"] = ident
+    return query
+
+
+def _audit(c: Call) -> Any:
+    limit = c.query.integer("limit", 100, low=1, high=rm.MAX_LIMIT) or 100
+    rows = rm.audit_rows(c.service.store(), c.service.secrets, limit=limit, **audit_query(c.query, c.service))
+    return {"rows": rows, "next_before": rows[-1]["id"] if len(rows) == limit else None}
+
+
+OBJECT_FILTERS = (
+    Param("connector", description="Only this connector."),
+    Param("type", description="Only this object type."),
+    Param("attr", description="NAME=VALUE: objects with this attribute value (case-insensitive)."),
+    Param("identifier", description="Identifier pattern; * is a wildcard."),
+    *(Param(n, "boolean") for n in ("pending_import", "pending_export", "pending_delete", "disconnector", "error")),
+    Param("unconfirmed", "boolean"),
+    LIMIT,
+    Param("after", "integer", "Page on: the next_after of the previous page."),
+)
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint(
+        "GET", "/api/status", _status, "Connector spaces, metaverse, last run, schedules, running steps", "status"
+    ),
+    Endpoint("GET", "/api/runs", _runs, "Run history, newest first", "runs", (LIMIT, Param("before", "integer"))),
+    Endpoint(
+        "POST",
+        "/api/runs",
+        _start_run,
+        "Start a run profile (or 'cycle') now",
+        "runs",
+        body={"type": "object", "required": ["profile"], "properties": {"profile": {"type": "string"}}},
+        status=202,
+    ),
+    Endpoint(
+        "GET",
+        "/api/runs/{run_id}",
+        _run,
+        "A run: its steps, counters and errors",
+        "runs",
+        (Param("run_id", "integer", where="path", required=True),),
+    ),
+    Endpoint(
+        "GET",
+        "/api/runs/{run_id}/errors",
+        _run_errors,
+        "The per-object errors of a run",
+        "runs",
+        (Param("run_id", "integer", where="path", required=True), LIMIT),
+    ),
+    Endpoint("GET", "/api/progress", _progress, "Live progress of the running steps", "runs"),
+    Endpoint("GET", "/api/cs", _cs, "Search connector spaces", "objects", OBJECT_FILTERS),
+    Endpoint(
+        "GET",
+        "/api/mv",
+        _mv,
+        "Search the metaverse",
+        "objects",
+        (Param("attr", required=True, description="NAME=VALUE; * is a wildcard."), Param("type"), LIMIT),
+    ),
+    Endpoint(
+        "GET",
+        "/api/objects/{ref}",
+        _object,
+        "An object with its lineage (cs:ID, mv:ID or CONNECTOR:ANCHOR)",
+        "objects",
+        (Param("ref", where="path", required=True),),
+    ),
+    Endpoint(
+        "GET",
+        "/api/pending-exports",
+        _pending_exports,
+        "Pending exports",
+        "exports",
+        (Param("connector"), LIMIT, Param("after", "integer")),
+    ),
+    Endpoint(
+        "GET",
+        "/api/errors",
+        _errors,
+        "Objects whose last sync or export failed",
+        "exports",
+        (Param("connector"), LIMIT, Param("after", "integer")),
+    ),
+    Endpoint(
+        "POST",
+        "/api/errors/{connector}/retry",
+        _retry,
+        "Export a connector's pending exports again now (failed ones included)",
+        "exports",
+        (Param("connector", where="path", required=True),),
+        status=202,
+    ),
+    Endpoint("GET", "/api/holds", _holds, "Exports held by the deletion threshold", "holds"),
+    Endpoint(
+        "POST",
+        "/api/holds/{connector}/approve",
+        _approve,
+        "Approve a held connector's pending deletes for its next export",
+        "holds",
+        (Param("connector", where="path", required=True),),
+        body={"type": "object", "properties": {"count": {"type": "integer", "minimum": 0}}},
+    ),
+    Endpoint(
+        "GET",
+        "/api/audit",
+        _audit,
+        "The audit trail of exports, newest first (secrets redacted)",
+        "audit",
+        (
+            Param("run", "integer"),
+            Param("object", description="cs:ID or CONNECTOR:ANCHOR-OR-IDENTIFIER"),
+            Param("connector"),
+            Param("identifier", description="Exact identifier (also finds deleted objects)."),
+            Param("op", description="add, update, delete, update+rename"),
+            Param("rule"),
+            Param("since", "number", "Seconds since 1970."),
+            Param("until", "number"),
+            Param("failed", "boolean"),
+            Param("before", "integer", "Page on: the next_before of the previous page."),
+            LIMIT,
+        ),
+    ),
+)
+
+
+# plumbing ------------------------------------------------------------------------------------------------------
+def translate(exc: Exception) -> tuple[int, str] | None:
+    """The HTTP status and message of an exception a handler may raise on bad input or state."""
+    if isinstance(exc, ApiError):
+        return exc.status, exc.message
+    if isinstance(exc, rm.NotFound):
+        return 404, str(exc)
+    if isinstance(exc, rm.BadReference):
+        return 400, str(exc)
+    if isinstance(exc, AlreadyRunning | RunLocked):
+        return 409, str(exc)
+    if isinstance(exc, ServiceUnavailable):
+        return 503, str(exc)
+    return None
+
+
+async def read_json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise ApiError(413, f"the request body is larger than {MAX_BODY} bytes")
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "the request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "the request body must be a JSON object")
+    return data
+
+
+def route(endpoint: Endpoint, service: Service) -> Route:
+    async def handle(request: Request) -> Response:
+        try:
+            body = await read_json_body(request) if endpoint.method == "POST" else {}
+            call = Call(service, Query(dict(request.query_params)), dict(request.path_params), body)
+            data = await run_in_threadpool(endpoint.handler, call)
+        except Exception as exc:
+            known = translate(exc)
+            if known is None:
+                raise
+            return error_response(*known)
+        return JSONResponse(data, status_code=endpoint.status)
+
+    return Route(endpoint.path, handle, methods=[endpoint.method], name=f"api:{endpoint.method}:{endpoint.path}")
+
+
+def routes(service: Service) -> list[Route]:
+    return [route(e, service) for e in ENDPOINTS]
+
+
+def operation_id(e: Endpoint) -> str:
+    words = e.path.strip("/").replace("{", "").replace("}", "").replace("-", "_").split("/")
+    return "_".join([e.method.lower(), *words])
+
+
+def openapi() -> dict[str, Any]:
+    error = {"$ref": "#/components/schemas/Error"}
+    paths: dict[str, Any] = {}
+    for e in ENDPOINTS:
+        op: dict[str, Any] = {
+            "summary": e.summary,
+            "tags": [e.tag],
+            "operationId": operation_id(e),
+            "parameters": [
+                {
+                    "name": p.name,
+                    "in": p.where,
+                    "required": p.required or p.where == "path",
+                    "description": p.description,
+                    "schema": {"type": p.type},
+                }
+                for p in e.params
+            ],
+            "responses": {
+                str(e.status): {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
+                **{
+                    str(code): {"description": text, "content": {"application/json": {"schema": error}}}
+                    for code, text in (
+                        (400, "Bad input: the message names the parameter and the reason"),
+                        (401, "No token"),
+                        (403, "Wrong token"),
+                        (404, "Unknown id"),
+                    )
+                },
+            },
+        }
+        if e.method == "POST":
+            op["responses"]["409"] = {
+                "description": "Already running, or the store is busy",
+                "content": {"application/json": {"schema": error}},
+            }
+            op["requestBody"] = {
+                "required": bool(e.body and e.body.get("required")),
+                "content": {"application/json": {"schema": e.body or {"type": "object"}}},
+            }
+        paths.setdefault(e.path, {})[e.method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "idsync",
+            "version": __version__,
+            "description": "Runs, objects with lineage, pending exports, errors, deletion-threshold holds, audit.",
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "properties": {
+                        "error": {
+                            "type": "object",
+                            "properties": {"status": {"type": "integer"}, "message": {"type": "string"}},
+                        }
+                    },
+                }
+            },
+        },
+        "security": [{"bearer": []}],
+    }

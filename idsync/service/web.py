@@ -1,0 +1,231 @@
+"""The dashboard: server-rendered pages over the same read model as the API, made live with htmx.
+
+Pages read without JavaScript; htmx (vendored, no CDN) swaps in search results, polls the live progress of the
+running steps, and posts the buttons. Every button that changes something posts with the session's CSRF token in a
+header, so changes need htmx.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qs, quote
+
+from jinja2 import Environment
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from idsync.service import readmodel as rm
+from idsync.service.api import ApiError, Query, audit_query, cs_query, retry_exports, translate
+from idsync.service.auth import COOKIE, SESSION_SECONDS, Access
+from idsync.service.runtime import Service
+
+PageHandler = Callable[[Request], Awaitable[Response]]
+
+
+async def form_data(request: Request) -> dict[str, str]:
+    """An urlencoded form (what browsers and htmx post), without a multipart parser."""
+    raw = await request.body()
+    if len(raw) > 16 * 1024:
+        raise ApiError(413, "the form is too large")
+    parsed = parse_qs(raw.decode("utf-8", errors="replace"), keep_blank_values=True)
+    return {k: v[-1] for k, v in parsed.items()}
+
+
+class Dashboard:
+    def __init__(self, service: Service, access: Access, env: Environment, *, secure_cookies: bool) -> None:
+        self.service = service
+        self.access = access
+        self.env = env
+        self.secure_cookies = secure_cookies
+
+    # rendering -----------------------------------------------------------------------------------------------
+    def render(self, request: Request, template: str, code: int = 200, **context: Any) -> HTMLResponse:
+        session = self.access.session(request.cookies.get(COOKIE))
+        context.setdefault("csrf", session.csrf if session else "")
+        context.setdefault("nav", request.url.path)
+        context.setdefault("role", self.service.role)
+        html = self.env.get_template(template).render(**context)
+        return HTMLResponse(html, status_code=code)
+
+    def problem(self, request: Request, status: int, message: str) -> HTMLResponse:
+        return self.render(request, "problem.html", status, status_code=status, message=message)
+
+    def page(self, template: str, load: Callable[[Request], dict[str, Any]]) -> PageHandler:
+        async def handle(request: Request) -> Response:
+            try:
+                context = await run_in_threadpool(load, request)
+            except Exception as exc:
+                known = translate(exc)
+                if known is None:
+                    raise
+                return self.problem(request, *known)
+            return self.render(request, template, **context)
+
+        return handle
+
+    # login -----------------------------------------------------------------------------------------------------
+    async def login_form(self, request: Request) -> Response:
+        return self.render(request, "login.html", next=_safe_next(request.query_params.get("next")))
+
+    async def login(self, request: Request) -> Response:
+        form = await form_data(request)
+        target = _safe_next(form.get("next"))
+        client = request.client.host if request.client else "?"
+        if self.access.throttled(client):
+            return self.render(request, "login.html", 429, next=target, message="Too many wrong tokens: wait a minute.")
+        if not self.access.token_matches(form.get("token", "")):
+            self.access.failed(client)
+            return self.render(request, "login.html", 403, next=target, message="That token is not right.")
+        sid, _ = self.access.open_session()
+        response = RedirectResponse(target, status_code=303)
+        response.set_cookie(
+            COOKIE, sid, max_age=SESSION_SECONDS, httponly=True, samesite="strict", secure=self.secure_cookies, path="/"
+        )
+        return response
+
+    async def logout(self, request: Request) -> Response:
+        self.access.close_session(request.cookies.get(COOKIE))
+        response: Response = RedirectResponse("/login", status_code=303)
+        if request.headers.get("HX-Request") == "true":
+            response = Response(status_code=204, headers={"HX-Redirect": "/login"})
+        response.delete_cookie(COOKIE, path="/")
+        return response
+
+    # pages -----------------------------------------------------------------------------------------------------
+    def overview(self, request: Request) -> dict[str, Any]:
+        s = self.service
+        store = s.store()
+        return {
+            "status": rm.status(store, s.config, str(s.root)),
+            "runs": [rm.run_json(r) for r in store.runs(10)],
+            "holds": rm.holds(store, s.config),
+            "service": s.status(),
+            "profiles": ["cycle", *s.config.profiles],
+            "progress": s.board.snapshot(),
+        }
+
+    def progress(self, request: Request) -> dict[str, Any]:
+        return {"progress": self.service.board.snapshot()}
+
+    def runs(self, request: Request) -> dict[str, Any]:
+        q = Query(dict(request.query_params))
+        limit = 50
+        runs = self.service.store().runs(limit, q.integer("before"))
+        return {"runs": [rm.run_json(r) for r in runs], "next_before": runs[-1].id if len(runs) == limit else None}
+
+    def run(self, request: Request) -> dict[str, Any]:
+        text = request.path_params["run_id"]
+        if not str(text).isdigit():
+            raise rm.NotFound(f"no run {text!r}")
+        run_id = int(text)
+        store = self.service.store()
+        return {
+            "run": rm.run_detail(store, run_id),
+            "audit": rm.audit_rows(store, self.service.secrets, run_id=run_id, limit=100),
+        }
+
+    def search(self, request: Request) -> dict[str, Any]:
+        s = self.service
+        q = Query(dict(request.query_params))
+        kind = q.text("kind") or "cs"
+        context: dict[str, Any] = {"q": q.values, "kind": kind, "connectors": list(s.config.connectors), "result": None}
+        if kind == "mv" and q.text("attr"):
+            context["result"] = rm.search_mv(s.store(), q.text("attr") or "", s.secrets, object_type=q.text("type"))
+        elif kind == "cs" and any(q.text(k) for k in ("connector", "attr", "identifier", "type")):
+            context["result"] = rm.search_cs(s.store(), cs_query(q), s.secrets, limit=50)
+        return context
+
+    def object(self, request: Request) -> dict[str, Any]:
+        s = self.service
+        store = s.store()
+        ref = request.path_params["ref"]
+        kind, ident = rm.resolve_object(store, list(s.config.connectors), ref)
+        return {
+            "ref": f"{kind}:{ident}",
+            "kind": kind,
+            "detail": rm.object_detail(store, kind, ident, s.secrets, s.rules),
+        }
+
+    def exports(self, request: Request) -> dict[str, Any]:
+        s = self.service
+        store = s.store()
+        connector = Query(dict(request.query_params)).text("connector")
+        pending = rm.search_cs(store, rm.cs_filter(connector=connector, pending_export=True), s.secrets, limit=100)
+        failed = rm.search_cs(store, rm.cs_filter(connector=connector, error=True), s.secrets, limit=100)
+        return {"pending": pending, "failed": failed, "connector": connector, "connectors": list(s.config.connectors)}
+
+    def holds(self, request: Request) -> dict[str, Any]:
+        return {"holds": rm.holds(self.service.store(), self.service.config)}
+
+    def audit(self, request: Request) -> dict[str, Any]:
+        q = Query(dict(request.query_params))
+        rows = rm.audit_rows(self.service.store(), self.service.secrets, limit=100, **audit_query(q, self.service))
+        return {"rows": rows, "q": q.values, "next_before": rows[-1]["id"] if len(rows) == 100 else None}
+
+    # actions ---------------------------------------------------------------------------------------------------
+    def action(self, work: Callable[[Request, dict[str, str]], str]) -> PageHandler:
+        """A button: does ``work`` and answers with a short message fragment (htmx swaps it in)."""
+
+        async def handle(request: Request) -> Response:
+            try:
+                form = await form_data(request)
+                message = await run_in_threadpool(work, request, form)
+            except Exception as exc:
+                known = translate(exc)
+                if known is None:
+                    raise
+                return self.render(request, "_message.html", known[0], message=known[1], ok=False)
+            return self.render(request, "_message.html", message=message, ok=True)
+
+        return handle
+
+    def start(self, request: Request, form: dict[str, str]) -> str:
+        profile = form.get("profile", "")
+        try:
+            run_id = self.service.start_run(profile, origin="dashboard")
+        except KeyError as exc:
+            raise ApiError(400, str(exc.args[0])) from None
+        return f"started run {run_id} ({profile})"
+
+    def retry(self, request: Request, form: dict[str, str]) -> str:
+        connector = request.path_params["connector"]
+        if connector not in self.service.config.connectors:
+            raise rm.NotFound(f"no connector named {connector!r}")
+        run_id = retry_exports(self.service, connector)
+        return f"exporting {connector} again: run {run_id}"
+
+    def approve(self, request: Request, form: dict[str, str]) -> str:
+        connector = request.path_params["connector"]
+        approved, pending = rm.approve_deletes(
+            self.service.store(), list(self.service.config.connectors), connector, None
+        )
+        return f"approved {approved} of {pending} pending deletes for the next export of {connector}"
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/login", self.login_form, methods=["GET"]),
+            Route("/login", self.login, methods=["POST"]),
+            Route("/logout", self.logout, methods=["POST"]),
+            Route("/", self.page("overview.html", self.overview)),
+            Route("/ui/progress", self.page("_progress.html", self.progress)),
+            Route("/runs", self.page("runs.html", self.runs)),
+            Route("/runs/{run_id}", self.page("run.html", self.run)),
+            Route("/search", self.page("search.html", self.search)),
+            Route("/objects/{ref:path}", self.page("object.html", self.object)),
+            Route("/exports", self.page("exports.html", self.exports)),
+            Route("/holds", self.page("holds.html", self.holds)),
+            Route("/audit", self.page("audit.html", self.audit)),
+            Route("/ui/runs", self.action(self.start), methods=["POST"]),
+            Route("/ui/retry/{connector}", self.action(self.retry), methods=["POST"]),
+            Route("/ui/holds/{connector}/approve", self.action(self.approve), methods=["POST"]),
+        ]
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: a login must never redirect elsewhere."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return quote(target, safe="/?=&:*.-_~%")

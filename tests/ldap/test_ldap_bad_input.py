@@ -1,0 +1,194 @@
+"""Bad input against the real slapd: each bad object gets its own error naming the entry and the server's reason,
+and the rest of the batch goes on. Names full of LDAP's special characters round-trip."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from ldapkit import MakeConnector, add_item, all_records
+
+from idsync.connectors.base import ExportItem, ExportResult
+from idsync.connectors.ldap.backend import Entry
+from idsync.connectors.ldap.decoding import EntryDecoder
+from idsync.connectors.ldap.escaping import escape_filter_value, rdn
+from idsync.model import AttributeChange, AttributeSpec, AttributeType, ExportOp, ObjectTypeSchema, Schema, ValueOp
+from idsync.testing.directories import SlapdServer
+from idsync.testing.directories.ldaptools import LdapTools
+
+pytestmark = pytest.mark.ldap
+
+
+def check_batch(results: list[ExportResult], expected: list[bool]) -> None:
+    assert [r.ok for r in results] == expected, [r.error for r in results]
+
+
+def test_schema_violations_are_per_object_and_carry_the_servers_reason(
+    make: MakeConnector, slapd_server: SlapdServer, slapd_subtree: str
+) -> None:
+    conn = make()
+    dn = {k: f"uid={k},{slapd_subtree}" for k in ("ok1", "undefined", "nomust", "syntax", "twovalues", "ok2")}
+    results = conn.export(
+        [
+            add_item(1, dn["ok1"], sn="A", cn="A"),
+            add_item(2, dn["undefined"], sn="B", cn="B", noSuchAttribute="x"),
+            add_item(3, dn["nomust"], cn="C"),  # inetOrgPerson must have sn
+            add_item(4, dn["syntax"], sn="D", cn="D", c="toolong"),  # a country is two letters
+            add_item(5, dn["twovalues"], sn="E", cn="E", displayName=["one", "two"]),  # single-valued
+            add_item(6, dn["ok2"], sn="F", cn="F"),
+        ]
+    )
+    check_batch(results, [True, False, False, False, False, True])
+    reasons = {  # (RFC 4511 code, the server's text)
+        "undefined": ("undefinedAttributeType", "attribute type undefined"),
+        "nomust": ("objectClassViolation", "requires attribute 'sn'"),
+        "syntax": ("invalidAttributeSyntax", "invalid per syntax"),
+        "twovalues": ("constraintViolation", "multiple values provided"),
+    }
+    for (key, (code, text)), result in zip(reasons.items(), results[1:5], strict=True):
+        assert result.error is not None and dn[key] in result.error
+        assert (result.code, result.retryable) == (code, False), result.error
+        assert text in result.error, result.error
+    found = slapd_server.tools.search(slapd_subtree, "(objectClass=inetOrgPerson)", "uid")
+    assert sorted(line for line in found.splitlines() if line.startswith("uid:")) == ["uid: ok1", "uid: ok2"]
+
+
+def test_existing_entry_and_missing_parent(make: MakeConnector, slapd_server: SlapdServer, slapd_subtree: str) -> None:
+    slapd_server.tools.add(f"dn: uid=taken,{slapd_subtree}\nobjectClass: inetOrgPerson\nuid: taken\ncn: T\nsn: T\n")
+    conn = make()
+    results = conn.export(
+        [
+            add_item(1, f"uid=taken,{slapd_subtree}", sn="T", cn="T"),
+            add_item(2, f"uid=orphan,ou=nowhere,{slapd_subtree}", sn="O", cn="O"),
+            add_item(3, f"uid=fine,{slapd_subtree}", sn="F", cn="F"),
+        ]
+    )
+    check_batch(results, [False, False, True])
+    exists, orphan = results[0], results[1]
+    assert exists.code == "entryAlreadyExists" and f"uid=taken,{slapd_subtree}" in (exists.error or "")
+    assert orphan.code == "noSuchObject" and orphan.retryable  # the parent may be created later in the run
+    assert f"uid=orphan,ou=nowhere,{slapd_subtree}" in (orphan.error or "")
+
+
+SPECIAL_NAMES = [
+    "Smith, John",
+    'The "Boss"',
+    "a+b=c",
+    "back\\slash",
+    "<angle>",
+    "semi;colon",
+    "#hash first",
+    "mid#hash",
+    " leading space",
+    "trailing space ",
+    ' ,+"\\<>;=# all at once ',
+    "Zoë Ångström 日本",
+]
+
+
+@pytest.mark.parametrize("name", SPECIAL_NAMES)
+def test_special_character_dns_round_trip(
+    make: MakeConnector, slapd_server: SlapdServer, slapd_subtree: str, name: str
+) -> None:
+    conn = make()
+    dn = f"{rdn('cn', name)},{slapd_subtree}"
+    [added] = conn.export([add_item(1, dn, sn="S")])
+    assert added.ok, added.error
+    # the real ldapsearch finds it by the exact value
+    assert "dn:" in slapd_server.tools.search(slapd_subtree, f"(cn={escape_filter_value(name)})", "cn")
+    records, issues, _ = all_records(conn.full_import())
+    assert issues == [] and [r.identifier for r in records] == [dn] and records[0].attributes["cn"] == [name]
+    renamed = f"{rdn('cn', name + ' (2)')},{slapd_subtree}"
+    update = ExportItem(1, "person", ExportOp.UPDATE, dn, added.anchor, new_identifier=renamed)
+    [moved] = conn.export([update])
+    assert moved.ok and moved.identifier == renamed, moved.error
+    found = conn.lookup("person", renamed, {})
+    assert found is not None and found.anchor == added.anchor and found.attributes["cn"] == [name + " (2)"]
+
+
+def test_text_that_is_not_utf8_is_refused_for_that_object(
+    make: MakeConnector, slapd_server: SlapdServer, slapd_subtree: str
+) -> None:
+    """A value read from a file in the wrong encoding holds its bytes as surrogate escapes: they go to the server,
+    which refuses them with its reason; a lone surrogate cannot be sent at all."""
+    conn = make()
+    latin1 = b"Caf\xe9".decode("utf-8", "surrogateescape")
+    results = conn.export(
+        [
+            add_item(1, f"uid=latin1,{slapd_subtree}", sn="L", cn="L", description=latin1),
+            add_item(2, f"uid=surrogate,{slapd_subtree}", sn="S", cn="S", description="\ud800"),
+            add_item(3, f"{rdn('cn', latin1)},{slapd_subtree}", sn="D"),
+            add_item(4, f"uid=fine,{slapd_subtree}", sn="F", cn="F", description="Café"),
+        ]
+    )
+    check_batch(results, [False, False, False, True])
+    assert f"uid=latin1,{slapd_subtree}" in (results[0].error or "")
+    assert "invalid per syntax" in (results[0].error or "")  # the server's own reason
+    assert "description" in (results[1].error or "") and "not valid Unicode" in (results[1].error or "")
+    assert "not valid Unicode" in (results[2].error or "")
+
+
+def test_non_utf8_values_read_from_a_server_become_import_issues() -> None:
+    """OpenLDAP itself refuses non-UTF-8 text, so this is the decoder alone, as other servers can send it."""
+    schema = Schema({"person": ObjectTypeSchema("person", {"description": AttributeSpec("description")})})
+    decoder = EntryDecoder(
+        schema, {"person": "inetOrgPerson"}, "entryUUID", lambda t, n: t.attributes.get(n) or AttributeSpec(n)
+    )
+    good = Entry("cn=a,dc=org", {"objectClass": [b"inetOrgPerson"], "entryUUID": [b"u1"], "description": [b"ok"]})
+    bad = Entry("cn=b,dc=org", {"objectClass": [b"inetOrgPerson"], "entryUUID": [b"u2"], "description": [b"\xe9t\xe9"]})
+    assert decoder.decode(good) is not None
+    issue: Any = decoder.decode(bad)
+    assert (issue.identifier, issue.attribute, issue.anchor) == ("cn=b,dc=org", "description", "u2")
+    assert "not UTF-8" in issue.reason
+    number = AttributeSpec("employeeNumber", AttributeType.INTEGER)
+    typed = EntryDecoder(
+        Schema({"person": ObjectTypeSchema("person", {"employeeNumber": number})}),
+        {"person": "inetOrgPerson"},
+        "entryUUID",
+        lambda t, n: t.attributes.get(n) or AttributeSpec(n),
+    )
+    nan = Entry("cn=c,dc=org", {"objectClass": [b"inetOrgPerson"], "entryUUID": [b"u3"], "employeeNumber": [b"x"]})
+    issue = typed.decode(nan)
+    assert issue.attribute == "employeeNumber" and "not an integer" in issue.reason
+
+
+def test_an_oversize_value_fails_its_object_and_the_batch_goes_on(make: MakeConnector, slapd_factory: Any) -> None:
+    """slapd closes the connection on a request over its size limit; that add becomes the entry's error (it is
+    tried again on a fresh connection first), instead of stopping the export."""
+    server: SlapdServer = slapd_factory()
+    config_tools = LdapTools(server.url, "cn=admin,cn=config", server.password_file)
+    config_tools.modify(
+        "dn: cn=config\nchangetype: modify\nreplace: olcSockbufMaxIncomingAuth\nolcSockbufMaxIncomingAuth: 262143\n"
+    )
+    conn = make(server=server, reconnect_seconds=10)
+    base = server.base_dn
+    results = conn.export(
+        [
+            add_item(1, f"uid=before,{base}", sn="B", cn="B"),
+            add_item(2, f"uid=huge,{base}", sn="H", cn="H", description="x" * 400_000),
+            add_item(3, f"uid=after,{base}", sn="A", cn="A"),
+        ]
+    )
+    check_batch(results, [True, False, True])
+    huge = results[1]
+    assert huge.code == "connectionClosed" and f"uid=huge,{base}" in (huge.error or "")
+    assert "400,0" in (huge.error or "")  # the size that was refused
+    text = server.tools.search(base, "(objectClass=inetOrgPerson)", "uid")
+    assert sorted(line for line in text.splitlines() if line.startswith("uid:")) == ["uid: after", "uid: before"]
+    big_update = ExportItem(
+        4,
+        "person",
+        ExportOp.UPDATE,
+        f"uid=before,{base}",
+        results[0].anchor,
+        [AttributeChange("description", ValueOp.REPLACE, ["y" * 400_000])],
+    )
+    small_update = ExportItem(
+        5,
+        "person",
+        ExportOp.UPDATE,
+        f"uid=after,{base}",
+        results[2].anchor,
+        [AttributeChange("description", ValueOp.REPLACE, ["fine"])],
+    )
+    check_batch(conn.export([big_update, small_update]), [False, True])

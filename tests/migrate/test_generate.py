@@ -1,0 +1,300 @@
+"""``idsync migrate generate``: the workspace generated for each hand-written export and the public fixtures must
+pass ``idsync validate``; flows, joins, precedence, deprovisioning and the Graph attribute names are checked
+against what the export files say, worked out by hand; everything not carried is listed with its location."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from idsync.cli.main import cli
+from idsync.cli.migrate import migrate
+from idsync.migrate.analysis import analyze
+from idsync.migrate.generate import GenerationPath, LeftOutKind, generate, readme, write_workspace, yaml_text
+from idsync.migrate.generate.draft import Draft
+from idsync.migrate.generate.validation import check, settle
+from idsync.migrate.model import DnPartMapping
+from idsync.migrate.reader import read_export
+from idsync.testing.fixtures import fixture_path, missing_reason
+
+from .conftest import EXPORTS, single_export_ma
+
+HAND_WRITTEN = ["hr-sql-aad", "ad-forest-aad", "two-forests-account-resource", "openldap-aad", "no-aad"]
+DIRECTORY_PATHS = [GenerationPath.CLOUD_SYNC, GenerationPath.CONNECT_SYNC]
+
+
+def _export(name: str) -> Path:
+    if name in HAND_WRITTEN:
+        return EXPORTS / name
+    path = fixture_path("mim", name)
+    if not path.is_dir():
+        pytest.skip(missing_reason(path))
+    return path
+
+
+def _validate_cli(out: Path) -> dict[str, Any]:
+    result = CliRunner().invoke(cli, ["-C", str(out), "validate", "--json"])
+    doc: dict[str, Any] = json.loads(result.output)
+    assert result.exit_code == 0, result.output
+    return doc
+
+
+def _rule(config: dict[str, Any], section: str, connector: str, object_type: str) -> dict[str, Any]:
+    found = [r for r in config[section] if r["connector"] == connector and r["object_type"] == object_type]
+    assert found, f"no {section} rule for {connector}/{object_type}"
+    return found[0]
+
+
+@pytest.mark.parametrize("name", [*HAND_WRITTEN, "mimdsc", "aadconnect-contoso"])
+@pytest.mark.parametrize("path", DIRECTORY_PATHS, ids=str)
+def test_directory_path_workspaces_pass_idsync_validate(name: str, path: GenerationPath, tmp_path: Path) -> None:
+    result = generate(_export(name), path)
+    assert result.valid, result.problems
+    write_workspace(result, tmp_path)
+    doc = _validate_cli(tmp_path)
+    assert doc["valid"] is True
+    assert doc["inbound_rules"] == len(result.config["inbound"])
+    assert doc["outbound_rules"] == len(result.config["outbound"])
+    assert "graph" not in {c["type"] for c in result.config["connectors"].values()}
+
+
+@pytest.mark.parametrize("name", [*HAND_WRITTEN, "mimdsc", "aadconnect-contoso"])
+def test_graph_path_workspaces_pass_idsync_validate(name: str, tmp_path: Path) -> None:
+    analysis = analyze(_export(name))
+    result = generate(analysis, GenerationPath.GRAPH)
+    assert result.valid, result.problems
+    write_workspace(result, tmp_path)
+    doc = _validate_cli(tmp_path)
+    assert doc["outbound_rules"] == len(result.config["outbound"])
+    graph = [c for c in result.config["connectors"].values() if c["type"] == "graph"]
+    assert len(graph) == len(analysis.topology.dead_connectors)
+    for block in graph:
+        assert re.fullmatch(r"\$\{env:IDSYNC_[A-Z0-9_]+_CLIENT_SECRET\}", block["client_secret"])
+
+
+def test_single_exported_agent_without_mv_file(tmp_path: Path) -> None:
+    result = generate(single_export_ma(tmp_path), GenerationPath.GRAPH)
+    assert result.valid, result.problems
+    person = result.config["metaverse"]["person"]["attributes"]
+    assert person["manager"] == "reference" and person["sourceAnchor"] == "string"  # from the flows, typed by them
+    out = _rule(result.config, "outbound", "entra", "user")
+    assert out["join"][0] == {"onPremisesImmutableId": "[sourceAnchor]"} and out["provision"] is True
+    assert any(topic == "metaverse" for topic, _ in result.notes)
+
+
+def test_hr_sql_graph_rules_follow_the_export() -> None:
+    config = generate(EXPORTS / "hr-sql-aad", GenerationPath.GRAPH).config
+    entra = config["connectors"]["entra"]
+    assert entra["type"] == "graph" and entra["client_secret"] == "${env:IDSYNC_ENTRA_CLIENT_SECRET}"
+    # the tenant: the initial domain of the account the retired connector signed in with (its UserName parameter)
+    assert entra["tenant"] == "contoso.onmicrosoft.com"
+    hr = config["connectors"]["hr"]
+    assert hr["type"] == "csv" and hr["description"].startswith("PLACEHOLDER") and hr["anchor"] == "EmployeeID"
+    assert hr["columns"] == {"ManagerID": "reference"}
+    assert config["staging"] is True
+    inbound = _rule(config, "inbound", "hr", "person")
+    assert inbound["join"] == [{"employeeID": "[EmployeeID]"}] and inbound["project"] is True
+    assert inbound["scope"] == 'IIF([Status] = "Withdrawn", False, True)'
+    # PreferredName ranks above FirstName in MV.XML, both from HR: one flow, first value present
+    assert (
+        inbound["flows"]["givenName"]["expression"] == "IIF(IsPresent([PreferredName]), [PreferredName], [FirstName])"
+    )
+    assert inbound["flows"]["displayName"] == '[FirstName] & " " & [LastName]'
+    assert inbound["flows"]["accountEnabled"] == 'IIF([Status] = "Active", "True", "False")'
+    assert config["metaverse"]["person"]["deletion"] == {"when": "authoritative", "authoritative": ["hr"]}
+    assert config["metaverse"]["person"]["attributes"]["manager"] == "reference"
+    out = _rule(config, "outbound", "entra", "user")
+    upn = 'LCase([givenName] & "." & [sn]) & "@contoso.com"'
+    assert out["join"] == [{"onPremisesImmutableId": "[sourceAnchor]"}, {"userPrincipalName": upn}]
+    assert out["provision"] is True and out["identifier"] == upn
+    flows = out["flows"]
+    assert flows["onPremisesImmutableId"] == {"expression": "[sourceAnchor]", "initial_only": True}
+    assert flows["userPrincipalName"] == {"expression": upn, "initial_only": True}
+    assert flows["mailNickname"] == "LCase(Left([givenName], 1) & [sn])"
+    expected = {"surname": "[sn]", "jobTitle": "[title]", "city": "[l]"}
+    expected |= {"officeLocation": "[physicalDeliveryOfficeName]", "manager": "[manager]", "usageLocation": '"US"'}
+    assert {k: flows[k] for k in expected} == expected
+    assert out["deprovision"] == "delete"  # the Azure AD agent's provisioning cleanup is delete-object
+    entra_in = _rule(config, "inbound", "entra", "user")
+    assert entra_in["flows"] == {"cloudAnchor": "[id]"} and "join" not in entra_in
+    # the connector imports a default set; the import flow of the old cloudAnchor reads id, so it is added
+    imported = entra["object_types"]["user"]["attributes"]
+    assert "id" in imported and {"onPremisesSyncEnabled", "onPremisesImmutableId", *flows} <= set(imported)
+
+
+def test_graph_refusals_and_code_are_listed_with_their_locations() -> None:
+    analysis = analyze(EXPORTS / "ad-forest-aad")
+    result = generate(analysis, GenerationPath.GRAPH)
+    by_attr = {(i.object_type, i.attribute): i for i in result.left_out}
+    proxy = by_attr[("user", "proxyAddresses")]
+    assert proxy.kind is LeftOutKind.TARGET and proxy.rule == "PROXY"
+    assert proxy.location.file == "MA-AzureAD.XML" and "export-flow" in proxy.location.element
+    assert by_attr[("group", "mail")].kind is LeftOutKind.TARGET
+    # groups have no immutableId: the group join on sourceAnchor cannot be carried, mailNickname takes over
+    assert by_attr[("group", "sourceAnchor")].what == "join rule"
+    group = _rule(result.config, "outbound", "entra", "group")
+    assert group["join"] == [{"mailNickname": "[mailNickname]"}, {"displayName": "[displayName]"}]
+    assert "proxyAddresses" not in group["flows"] and "mail" not in group["flows"]
+    assert group["flows"]["mailEnabled"] == {"expression": "False", "initial_only": True}
+    code = [i for i in result.left_out if i.kind is LeftOutKind.CODE]
+    for item in analysis.topology.untranslatable:
+        match = [c for c in code if c.location == item.location and c.agent == item.agent]
+        assert match, f"{item.what} of {item.agent} at {item.location} is not listed"
+    text = readme(result)
+    for item in code:
+        assert item.location.element in text
+    assert "`cd.group:securityEnabled<-mv.group:groupType`" in text or "securityEnabled" in text
+
+
+def test_cloud_sync_moves_the_retired_flows_to_the_ad_agent() -> None:
+    result = generate(EXPORTS / "ad-forest-aad")
+    assert result.path is GenerationPath.CLOUD_SYNC
+    assert "entra" not in result.config["connectors"]
+    plan = result.directory_side
+    assert plan is not None
+    flows = {f.directory_attribute: f for f in plan.flows if f.object_type == "user"}
+    # usageLocation "DE" was written only to Entra: AD must now hold it
+    assert flows["msExchUsageLocation"].status == "add" and flows["msExchUsageLocation"].expression == '"DE"'
+    assert flows["givenName"].status == "read" or flows["givenName"].status == "exported"
+    assert flows["mail"].status == "read"  # FIM reads mail from CORP already
+    corp = _rule(result.config, "outbound", "corp", "user")
+    assert corp["flows"]["msExchUsageLocation"] == '"DE"'
+    (scope,) = plan.scoping
+    assert scope.pilot == "OU=Staff,DC=corp,DC=contoso,DC=com"
+    assert scope.containers == ["OU=Staff,DC=corp,DC=contoso,DC=com", "OU=Groups,DC=corp,DC=contoso,DC=com"]
+    assert any("OU=Groups" in s and "ONE-TOOL" in s for s in scope.steps)
+    assert any("objectGUID" in a for a in plan.anchor)
+    assert "ms-DS-ConsistencyGuid" in dict(plan.needed_attributes)
+    text = readme(result)
+    assert "## AD-side changes for cloud sync" in text and "### Pilot and scoping plan" in text
+
+
+def test_cloud_sync_with_a_non_guid_anchor_says_to_stamp_the_consistency_guid() -> None:
+    result = generate(EXPORTS / "hr-sql-aad", GenerationPath.CLOUD_SYNC)
+    assert result.directory_side is not None
+    assert any("ms-DS-ConsistencyGuid" in s and "base64-decoded" in s for s in result.directory_side.anchor)
+    # no directory agent handles person objects: nothing can be added to a rule, the plan says so
+    assert all(f.agent == "" and f.status == "add" for f in result.directory_side.flows)
+
+
+def test_connect_sync_over_openldap_maps_to_the_ldap_agent() -> None:
+    result = generate(EXPORTS / "openldap-aad")
+    assert result.path is GenerationPath.CONNECT_SYNC
+    ldap = result.config["connectors"]["openldap"]
+    assert ldap["type"] == "ldap" and ldap["base_dn"] == "dc=example,dc=org" and ldap["anchor"] == "entryUUID"
+    assert ldap["url"] == "ldaps://example.org:636" and ldap["password"] == "${env:IDSYNC_OPENLDAP_PASSWORD}"
+    out = _rule(result.config, "outbound", "openldap", "inetOrgPerson")
+    assert out["provision"] is True
+    assert out["identifier"] == '"uid=e" & [employeeID] & ",ou=people,dc=example,dc=org"'
+    plan = result.directory_side
+    assert plan is not None
+    assert {f.agent for f in plan.flows} == {"OpenLDAP"}
+    assert any("R6" in s for s in plan.scoping[0].steps)
+
+
+def test_contoso_graph_path_lists_exchange_attributes_and_joins_on_the_source_anchor() -> None:
+    result = generate(_export("aadconnect-contoso"), GenerationPath.GRAPH)
+    out = result.config["outbound"]
+    users = [r for r in out if r["connector"] == "entra" and r["object_type"] == "user"]
+    provisioning = [r for r in users if r.get("provision")]
+    assert len(provisioning) == 1
+    # "Out to AAD - User Join": cs.sourceAnchor = mv.sourceAnchor, and the guard against a changed anchor
+    assert provisioning[0]["join"][0] == {"onPremisesImmutableId": "[sourceAnchor]"}
+    assert "SourceAnchor attribute has changed." in str(provisioning[0]["flows"]["onPremisesImmutableId"])
+    assert {"contact", "device"} <= {i.object_type for i in result.left_out if i.rule == "GRAPH-TYPES"}
+    unknown = {i.attribute for i in result.left_out if i.kind is LeftOutKind.TARGET and i.object_type == "user"}
+    assert {"proxyAddresses", "msExchHideFromAddressLists", "targetAddress"} <= unknown
+    assert any("%Connector.ID%" in i.reason for i in result.left_out)
+
+
+def test_untranslatable_flows_are_left_out_and_the_rest_validates(tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    shutil.copytree(EXPORTS / "hr-sql-aad", export)
+    ma = export / "MA-AzureAD.XML"
+    text = ma.read_text()
+    alias = (
+        '<fn id="LowerCase" isCustomExpression="false"><arg><fn id="+" isCustomExpression="false"><arg><fn id="Left"'
+    )
+    assert alias in text
+    text = text.replace(alias, alias.replace("LowerCase", "ReverseString", 1), 1)
+    text = text.replace("<src-attribute>title</src-attribute>", "<src-attribute>jobCode</src-attribute>", 1)
+    ma.write_text(text)
+    result = generate(export, GenerationPath.CONNECT_SYNC)
+    assert result.valid, result.problems
+    reasons = {i.attribute: i for i in result.left_out}
+    assert reasons["alias"].kind is LeftOutKind.TRANSLATION and "ReverseString" in reasons["alias"].reason
+    assert "jobCode" in reasons["title"].reason  # the metaverse has no such attribute
+    write_workspace(result, tmp_path / "ws")
+    _validate_cli(tmp_path / "ws")
+
+
+def test_validation_takes_out_what_does_not_compile_and_lists_it() -> None:
+    result = generate(EXPORTS / "ad-forest-aad", GenerationPath.CLOUD_SYNC)
+    rule = _rule(result.config, "outbound", "corp", "user")
+    rule["flows"]["title"] = "NoSuchFunction([title])"
+    rule["scope"] = "[noSuchAttribute] = 1"
+    draft = Draft(analyze(EXPORTS / "ad-forest-aad"), GenerationPath.CLOUD_SYNC)
+    assert len(check(yaml_text(result))) == 2
+    settle(result, draft)
+    assert result.valid, result.problems
+    assert "title" not in rule["flows"] and "scope" not in rule
+    listed = {(i.what, i.attribute) for i in draft.left_out}
+    assert ("outbound flows", "title") in listed and ("outbound scope", "") in listed
+
+
+def test_cli_generate_writes_and_reports(tmp_path: Path) -> None:
+    out = tmp_path / "ws"
+    runner = CliRunner()
+    first = runner.invoke(migrate, ["generate", str(EXPORTS / "ad-forest-aad"), "--out", str(out), "--json"])
+    assert first.exit_code == 0, first.output
+    doc = json.loads(first.output)
+    assert doc["path"] == "cloud-sync" and doc["valid"] is True
+    assert doc["untranslatable"] and all(u["file"] and u["element"] for u in doc["untranslatable"])
+    assert {"agent", "object_type", "attribute", "file", "element"} <= set(doc["untranslatable"][0])
+    assert doc["directory_side"]["scoping"][0]["pilot"].startswith("OU=Staff")
+    config = yaml.safe_load((out / "idsync.yaml").read_text())
+    assert config["staging"] is True
+    assert "Chang3Me" not in (out / "idsync.yaml").read_text() + (out / "README.md").read_text()
+    again = runner.invoke(migrate, ["generate", str(EXPORTS / "ad-forest-aad"), "--out", str(out)])
+    assert again.exit_code == 4 and "--force" in again.output
+    forced = runner.invoke(migrate, ["generate", str(EXPORTS / "ad-forest-aad"), "--out", str(out), "--force"])
+    assert forced.exit_code == 0 and "valid: idsync -C" in forced.output
+    missing = runner.invoke(migrate, ["generate", str(tmp_path / "nothing"), "--out", str(out)])
+    assert missing.exit_code == 4
+
+
+def test_dn_part_flows_read_distinguished_name_from_ad_only() -> None:
+    export = read_export(EXPORTS / "ad-forest-aad")
+    assert export.metaverse is not None
+    flows = {(f.ma_name, f.mv_object_type, f.mv_attribute): f for f in export.metaverse.import_flows}
+    flows[("CORP", "person", "mail")].mapping = DnPartMapping(2)  # AD: the DN is the distinguishedName attribute
+    flows[("HR", "person", "department")].mapping = DnPartMapping(1)  # a SQL table has no DN attribute
+    result = generate(export, GenerationPath.CLOUD_SYNC)
+    assert result.valid, result.problems
+    corp = next(r for r in result.config["inbound"] if r["connector"] == "corp" and r["object_type"] == "user")
+    assert corp["flows"]["mail"] == "DNComponent(CRef([distinguishedName]), 2)"
+    hr = _rule(result.config, "inbound", "hr", "person")
+    assert "department" not in hr["flows"]
+    (item,) = [i for i in result.left_out if i.attribute == "department"]
+    assert item.kind is LeftOutKind.TRANSLATION and "DN" in item.reason
+
+
+def test_ad_connector_block_when_the_ad_type_is_installed() -> None:
+    """With an ``ad`` connector type the AD forest gets it, and on a directory path with GUID-based immutableIds
+    it stamps mS-DS-ConsistencyGuid as Connect does (the block's shape is checked; the type may not be here)."""
+    result = generate(EXPORTS / "ad-forest-aad", GenerationPath.CLOUD_SYNC, type_available=lambda name: True)
+    corp = result.config["connectors"]["corp"]
+    assert corp["type"] == "ad" and corp["anchor"] == "objectGUID" and corp["consistency_guid"] is True
+    assert corp["base_dn"] == "DC=corp,DC=contoso,DC=com" and corp["url"] == "ldaps://corp.contoso.com:636"
+    assert corp["containers"] == ["OU=Staff,DC=corp,DC=contoso,DC=com", "OU=Groups,DC=corp,DC=contoso,DC=com"]
+    assert corp["password"] == "${env:IDSYNC_CORP_PASSWORD}"
+    fallback = generate(EXPORTS / "ad-forest-aad", GenerationPath.CLOUD_SYNC, type_available=lambda n: n != "ad")
+    assert fallback.config["connectors"]["corp"]["type"] == "ldap" and fallback.valid
+    assert "consistency_guid" not in fallback.config["connectors"]["corp"]

@@ -1,0 +1,343 @@
+"""The REST API over a real server, on SQLite and PostgreSQL: access, bad input, and every resource it serves."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import httpx
+import pytest
+from servicesite import TOKEN, Site, served
+
+PROTECTED = [
+    ("GET", "/api/status"),
+    ("GET", "/api/runs"),
+    ("GET", "/api/runs/1"),
+    ("POST", "/api/runs"),
+    ("GET", "/api/cs?connector=hr"),
+    ("GET", "/api/objects/cs:1"),
+    ("GET", "/api/audit"),
+    ("POST", "/api/holds/dir/approve"),
+    ("GET", "/metrics"),
+]
+
+
+def _error(response: httpx.Response, status: int) -> str:
+    assert response.status_code == status, (response.status_code, response.text)
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert body["error"]["status"] == status
+    message: str = body["error"]["message"]
+    assert message
+    return message
+
+
+def test_no_token_is_401_and_a_wrong_token_403(populated: Site) -> None:
+    with populated.client(token=None) as anonymous, populated.client(token="wrong-token-0123456789") as wrong:
+        for method, path in PROTECTED:
+            missing = anonymous.request(method, path, json={} if method == "POST" else None)
+            _error(missing, 401)
+            assert missing.headers["www-authenticate"] == "Bearer"
+            _error(wrong.request(method, path, json={} if method == "POST" else None), 403)
+        _error(anonymous.get("/api/runs", headers={"Authorization": f"Basic {TOKEN}"}), 401)
+        # the dashboard sends a browser to its login page instead
+        page = anonymous.get("/runs/1", follow_redirects=False)
+        assert page.status_code == 303 and page.headers["location"] == "/login?next=%2Fruns%2F1"
+        # health and the API description are public
+        assert anonymous.get("/healthz").json() == {"status": "ok", "role": "active"}
+        assert anonymous.get("/api/openapi.json").json()["openapi"].startswith("3.")
+        # nothing was started by the refused POSTs
+        assert len(populated.client().get("/api/runs").json()["runs"]) == 1
+
+
+def test_unknown_ids_are_404_with_a_json_error(populated: Site) -> None:
+    with populated.client() as c:
+        assert "no run 99999" in _error(c.get("/api/runs/99999"), 404)
+        _error(c.get("/api/runs/abc"), 404)
+        _error(c.get("/api/runs/99999/errors"), 404)
+        assert "cs:999999" in _error(c.get("/api/objects/cs:999999"), 404)
+        assert "mv:999999" in _error(c.get("/api/objects/mv:999999"), 404)
+        assert "'NOPE'" in _error(c.get("/api/objects/hr:NOPE"), 404)
+        assert "'nope'" in _error(c.post("/api/holds/nope/approve", json={}), 404)
+        assert "'nope'" in _error(c.post("/api/errors/nope/retry", json={}), 404)
+        _error(c.get("/api/nothing-here"), 404)
+        # malformed, rather than unknown: 400 naming what is wrong
+        assert "not a connector" in _error(c.get("/api/objects/ldap:x"), 400)
+        assert "takes a number" in _error(c.get("/api/objects/cs:abc"), 400)
+        assert "limit" in _error(c.get("/api/runs?limit=abc"), 400)
+        assert "limit" in _error(c.get("/api/cs?limit=0"), 400)
+        assert "pending_export" in _error(c.get("/api/cs?pending_export=maybe"), 400)
+        assert "NAME=VALUE" in _error(c.get("/api/cs?attr=department"), 400)
+        assert "attr" in _error(c.get("/api/mv"), 400)
+        assert "since" in _error(c.get("/api/audit?since=yesterday"), 400)
+        assert "'nope'" in _error(c.post("/api/runs", json={"profile": "nope"}), 400)
+        assert "profile" in _error(c.post("/api/runs", json={}), 400)
+        assert "JSON" in _error(c.post("/api/runs", content=b"{not json"), 400)
+        assert "JSON object" in _error(c.post("/api/runs", json=["full"]), 400)
+        assert "count" in _error(c.post("/api/holds/dir/approve", json={"count": "all"}), 400)
+        _error(c.delete("/api/runs"), 405)
+
+
+INJECTIONS = [
+    "' OR '1'='1",
+    "E0001' OR 1=1 --",
+    '"; DROP TABLE cs; --',
+    "x'); DELETE FROM runs; --",
+    "%",
+    "_",
+    "\\",
+    "$.employeeId",
+    "E0001 ",
+]
+
+
+def test_injection_shaped_query_strings_are_harmless(populated: Site) -> None:
+    with populated.client() as c:
+        before = c.get("/api/status").json()
+        for text in INJECTIONS:
+            for params in (
+                {"identifier": text},
+                {"attr": f"department={text}"},
+                {"attr": f"{text}=Sales"},
+                {"connector": text},
+                {"type": text},
+            ):
+                found = c.get("/api/cs", params=params)
+                assert found.status_code == 200, (params, found.text)
+                assert found.json()["total"] == 0, params
+            mv = c.get("/api/mv", params={"attr": f"sn={text}"})
+            assert mv.status_code == 200 and mv.json()["objects"] == []
+            mv = c.get("/api/mv", params={"attr": f"{text}=x", "type": text})
+            assert mv.status_code == 200 and mv.json()["objects"] == []
+            audit = c.get("/api/audit", params={"identifier": text, "connector": text, "op": text, "rule": text})
+            assert audit.status_code == 200 and audit.json()["rows"] == []
+            assert c.get(f"/api/objects/hr:{text}").status_code in (400, 404)
+        after = c.get("/api/status").json()
+        assert after["connectors"] == before["connectors"] and after["metaverse"] == before["metaverse"]
+        assert len(c.get("/api/runs").json()["runs"]) == 1
+        assert "NUL" in _error(c.get("/api/cs", params={"identifier": "E0001\x00"}), 400)
+        assert "NUL" in _error(c.get("/api/objects/hr:E0001%00"), 400)
+        # the wildcard is * and only *: ten identifiers E0000..E0009 start with E000
+        assert c.get("/api/cs", params={"connector": "hr", "identifier": "E000*"}).json()["total"] == 10
+        assert c.get("/api/cs", params={"connector": "hr", "identifier": "E000_"}).json()["total"] == 0
+
+
+def test_runs_with_steps_counters_and_errors(populated: Site) -> None:
+    with populated.client() as c:
+        runs = c.get("/api/runs").json()["runs"]
+        assert [r["profile"] for r in runs] == ["full"]
+        run = c.get(f"/api/runs/{runs[0]['run_id']}").json()
+        steps = {(s["connector"], s["step"]): s for s in run["steps"]}
+        assert steps[("hr", "full-import")]["adds"] == 30
+        assert steps[("hr", "full-sync")]["projections"] == 30 and steps[("hr", "full-sync")]["provisioned"] == 30
+        assert steps[("dir", "export")]["adds"] == 30
+        assert all(s["status"] == "success" for s in run["steps"])
+        assert run["error_rows"] == [] and run["errors"] == 0
+        populated.hr.replace("E0004", {"department": "x" * 3})
+        populated.dir.refuse_value("department", "xxx")
+        failing = populated.run("full")
+        assert failing["status"] == "completed-errors"
+        (row,) = c.get(f"/api/runs/{failing['run_id']}/errors").json()["errors"]
+        assert row["connector"] == "dir" and row["attribute"] == "department" and "uid=E0004" in row["reason"]
+        assert c.get("/api/runs", params={"limit": 1}).json()["next_before"] == failing["run_id"]
+        older = c.get("/api/runs", params={"before": failing["run_id"]}).json()["runs"]
+        assert [r["run_id"] for r in older] == [runs[0]["run_id"]]
+
+
+def test_object_detail_gives_lineage_both_ways(populated: Site) -> None:
+    with populated.client() as c:
+        hr = c.get("/api/objects/hr:E0003").json()
+        cs, mv = hr["cs"], hr["mv"]
+        assert cs["connector"] == "hr" and cs["anchor"] == "E0003" and cs["link_rule"] == "projected:hr-people"
+        assert mv["attributes"]["displayName"] == "Ann Lee3"
+        assert mv["lineage"]["displayName"] == {"connector": "hr", "rule": "hr-people", "cs_id": cs["id"]}
+        whole = c.get(f"/api/objects/mv:{mv['id']}").json()
+        links = {link["connector"]: link for link in whole["links"]}
+        assert set(links) == {"hr", "dir"}
+        assert links["dir"]["identifier"] == "uid=E0003,ou=people"
+        assert links["dir"]["link_rule"] == "provisioned:dir-users"
+        (export,) = links["dir"]["exports"]
+        assert export["op"] == "add" and export["rule"] == "dir-users" and export["result"] == "success"
+        by_identifier = c.get("/api/objects/dir:uid=E0003,ou=people").json()
+        assert by_identifier["cs"]["id"] == links["dir"]["id"]
+
+
+def test_pending_exports_errors_and_retry(populated: Site) -> None:
+    populated.hr.replace("E0001", {"department": "Research"})
+    assert populated.run("sync")["status"] == "success"
+    with populated.client() as c:
+        pending = c.get("/api/pending-exports", params={"connector": "dir"}).json()
+        assert pending["total"] == 1
+        (obj,) = pending["objects"]
+        assert obj["identifier"] == "uid=E0001,ou=people"
+        assert obj["pending_export"]["changes"] == [["department", "replace", ["Research"], "dir-users"]]
+        populated.dir.fail("uid=E0001,ou=people", op="update", message="busy", retryable=True, times=1)
+        assert populated.run("export")["status"] == "completed-errors"
+        (failed,) = c.get("/api/errors", params={"connector": "dir"}).json()["objects"]
+        assert failed["id"] == obj["id"] and "busy" in failed["error"]
+        retry = c.post("/api/errors/dir/retry", json={})
+        assert retry.status_code == 202
+        assert populated.service is not None and populated.service.wait_idle(30)
+        run = c.get(f"/api/runs/{retry.json()['run_id']}").json()
+        assert run["profile"] == "retry-export dir" and run["status"] == "success" and run["steps"][0]["updates"] == 1
+        assert c.get("/api/errors").json()["total"] == 0
+        assert c.get("/api/pending-exports").json()["total"] == 0
+    assert populated.dir.find("uid=E0001,ou=people").attributes["department"] == "Research"
+
+
+def test_deletion_threshold_hold_and_approval(populated: Site) -> None:
+    for i in range(5):
+        populated.hr.delete(f"E00{10 + i}")
+    held = populated.run("full")
+    export = next(s for s in held["steps"] if s["step"] == "export")
+    assert export["status"] == "stopped-deletion-threshold"
+    with populated.client() as c:
+        (hold,) = c.get("/api/holds").json()["holds"]
+        assert hold["connector"] == "dir" and hold["pending_deletes"] == 5 and hold["approved"] == 0
+        assert "deletion threshold of 3" in hold["reason"]
+        approved = c.post("/api/holds/dir/approve", json={})
+        assert approved.status_code == 200 and approved.json() == {
+            "connector": "dir",
+            "approved": 5,
+            "pending_deletes": 5,
+        }
+        assert c.get("/api/holds").json()["holds"][0]["approved"] == 5
+        done = populated.run("export")
+        assert done["status"] == "success" and done["steps"][0]["deletes"] == 5
+        assert c.get("/api/holds").json()["holds"] == []
+    assert len(populated.dir) == 25
+
+
+def test_audit_trail_search(populated: Site) -> None:
+    populated.hr.replace("E0002", {"department": "Legal"})
+    second = populated.run("full")
+    with populated.client() as c:
+        rows = c.get("/api/audit", params={"limit": 1000}).json()["rows"]
+        assert len(rows) == 31
+        assert [r["id"] for r in rows] == sorted((r["id"] for r in rows), reverse=True)
+        (update,) = c.get("/api/audit", params={"run": second["run_id"]}).json()["rows"]
+        assert update["op"] == "update" and update["identifier"] == "uid=E0002,ou=people"
+        assert update["changes"] == [["department", "replace", ["Legal"], "dir-users"]]
+        assert update["rule"] == "dir-users" and update["result"] == "success"
+        mine = c.get("/api/audit", params={"object": "dir:uid=E0002,ou=people"}).json()["rows"]
+        assert [r["op"] for r in mine] == ["update", "add"]
+        assert (
+            c.get("/api/audit", params={"identifier": "uid=E0002,ou=people", "op": "add"}).json()["rows"][0]["op"]
+            == "add"
+        )
+        assert len(c.get("/api/audit", params={"connector": "dir", "op": "add"}).json()["rows"]) == 30
+        assert c.get("/api/audit", params={"failed": "true"}).json()["rows"] == []
+        assert c.get("/api/audit", params={"since": update["at"]}).json()["rows"][0]["id"] == update["id"]
+        assert all(r["id"] != update["id"] for r in c.get("/api/audit", params={"until": update["at"]}).json()["rows"])
+        page = c.get("/api/audit", params={"limit": 10}).json()
+        following = c.get("/api/audit", params={"limit": 10, "before": page["next_before"]}).json()["rows"]
+        assert following[0]["id"] == page["rows"][-1]["id"] - 1
+
+
+def test_openapi_describes_every_api_route(populated: Site) -> None:
+    with populated.client() as c:
+        document = c.get("/api/openapi.json").json()
+        assert populated.service is not None
+        served = {
+            (method.lower(), route.path)
+            for route in _api_routes(populated)
+            for method in route.methods or ()
+            if method != "HEAD"
+        }
+        described = {(m, p) for p, ops in document["paths"].items() for m in ops}
+        assert served == described
+        for path, ops in document["paths"].items():
+            for method, op in ops.items():
+                assert op["summary"] and op["responses"]
+                url = re.sub(r"\{[^}]+\}", "1", path)
+                response = c.request(method, url, json={} if method == "post" else None)
+                assert response.status_code not in (405, 500), (method, path, response.text)
+
+
+def _api_routes(site: Site) -> list[Any]:
+    from idsync.service.api import routes
+
+    assert site.service is not None
+    return [r for r in routes(site.service)]
+
+
+def test_metrics(populated: Site) -> None:
+    with populated.client() as c:
+        text = c.get("/metrics").text
+    assert 'idsync_step_objects_total{connector="dir",outcome="adds",step="export"} 30.0' in text
+    assert 'idsync_step_objects_total{connector="hr",outcome="adds",step="full-import"} 30.0' in text
+    assert 'idsync_steps_total{connector="dir",status="success",step="export"} 1.0' in text
+    assert 'idsync_step_duration_seconds_count{connector="hr",step="full-sync"} 1.0' in text
+    assert 'idsync_pending_exports{connector="dir"} 0.0' in text
+    assert 'idsync_connector_space_objects{connector="hr"} 30.0' in text
+    assert 'idsync_runs_total{profile="full",status="success"} 1.0' in text
+    assert "idsync_service_active 1.0" in text
+    populated.hr.replace("E0001", {"department": "Research"})
+    populated.run("sync")
+    with populated.client() as c:
+        assert 'idsync_pending_exports{connector="dir"} 1.0' in c.get("/metrics").text
+
+
+def test_start_a_profile_twice_is_a_conflict(site: Site) -> None:
+    site.configure(slow=True, page_size=10, delay=0.1)
+    site.people(60)
+    with served(site) as s, s.client() as c:
+        first = c.post("/api/runs", json={"profile": "hr-import"})
+        assert first.status_code == 202
+        second = c.post("/api/runs", json={"profile": "hr-import"})
+        message = _error(second, 409)
+        assert f"run {first.json()['run_id']}" in message
+        deadline = time.monotonic() + 10
+        while not c.get("/api/progress").json()["runs"][0]["steps"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        (live,) = c.get("/api/progress").json()["runs"][0]["steps"]
+        assert live["connector"] == "hr" and live["step"] == "full-import" and live["done"] >= 0
+        assert s.service is not None and s.service.wait_idle(30)
+        assert c.get(f"/api/runs/{first.json()['run_id']}").json()["steps"][0]["adds"] == 60
+        events = c.get("/metrics").text
+        assert 'idsync_connector_events_total{connector="hr",event="throttled"} 6.0' in events
+
+
+@pytest.mark.parametrize("path", ["/", "/runs", "/runs/1", "/search", "/holds", "/audit", "/exports", "/objects/mv:1"])
+def test_dashboard_pages_need_a_session_and_render(populated: Site, path: str) -> None:
+    with httpx.Client(base_url=populated.url) as browser:
+        assert browser.get(path, follow_redirects=False).status_code == 303
+        wrong = browser.post("/login", data={"token": "not-the-token-at-all", "next": path})
+        assert wrong.status_code == 403 and "not right" in wrong.text
+        login = browser.post("/login", data={"token": TOKEN, "next": path}, follow_redirects=False)
+        assert login.status_code == 303 and login.headers["location"] == path
+        cookie = login.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie and TOKEN not in cookie
+        page = browser.get(path)
+        assert page.status_code == 200 and "<title>" in page.text
+        assert "default-src 'self'" in page.headers["content-security-policy"]
+        # a change through the session needs the CSRF token of the page
+        assert browser.post("/ui/holds/dir/approve").status_code == 403
+        csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', page.text)
+        assert csrf is not None
+        ok = browser.post("/ui/holds/dir/approve", headers={"X-CSRF-Token": csrf.group(1)})
+        assert ok.status_code == 200 and "approved 0 of 0" in ok.text
+
+
+def test_login_never_redirects_off_site(populated: Site) -> None:
+    with httpx.Client(base_url=populated.url) as browser:
+        for target, expected in (("//evil.example/x", "/"), ("https://evil.example", "/"), ("/runs?x=1", "/runs?x=1")):
+            login = browser.post("/login", data={"token": TOKEN, "next": target}, follow_redirects=False)
+            assert login.status_code == 303 and login.headers["location"] == expected, target
+
+
+def test_dashboard_audit_pages_keep_their_filters(site: Site) -> None:
+    site.configure()
+    site.people(120)
+    with served(site) as s, httpx.Client(base_url=s.url) as browser:
+        assert s.run("full")["status"] == "success"
+        browser.post("/login", data={"token": TOKEN, "next": "/"})
+        first = browser.get("/audit", params={"connector": "dir", "op": "add"})
+        older = re.search(r'<a href="(/audit\?[^"]+)" id="audit-older">', first.text)
+        assert older is not None
+        link = older.group(1).replace("&amp;", "&")
+        assert "connector=dir" in link and "op=add" in link and "before=" in link
+        second = browser.get(link)
+        assert second.status_code == 200 and second.text.count("<td>add</td>") == 20
