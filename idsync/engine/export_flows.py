@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from idsync.engine.context import SyncContext
@@ -11,9 +11,9 @@ from idsync.engine.pending_exports import stage_update
 from idsync.engine.references import record_unresolved, referrers, resolve_outbound
 from idsync.engine.rules import CompiledOutbound
 from idsync.engine.secrets import secret_attributes, withheld
+from idsync.engine.uniqueness import unique_identifier, unique_in_target
 from idsync.expressions import AUTHORITATIVE_NULL, IGNORE_THIS_FLOW
 from idsync.model import CSObject, ExportOp, MVObject
-from idsync.store.rows import key_value
 
 
 def desired_values(
@@ -40,7 +40,7 @@ def desired_values(
         secret = flow.target in secrets
         if (flow.initial_only or secret) and not initial:
             continue
-        unique = _unique_in_target(ctx, connector, flow.target, cs_id) if flow.picks_unique else None
+        unique = unique_in_target(ctx, mv, connector, flow.target, cs_id) if flow.picks_unique else None
         result = evaluate_flow(flow, values, ctx.eval_ctx, rule.name, unique)
         if result is IGNORE_THIS_FLOW:
             continue
@@ -67,27 +67,21 @@ def desired_values(
     return out
 
 
-def _unique_in_target(ctx: SyncContext, connector: str, attribute: str, own: int | None) -> Callable[[str], bool]:
-    """SelectUniqueValue's question for a target attribute: is this candidate free in the target connector space,
-    counting values already staged for export (so two objects provisioned in one run never collide)?"""
-
-    def is_unique(candidate: str) -> bool:
-        found = ctx.store.cs_find(connector, attribute, [key_value(candidate)])
-        return not any(i != own for ids in found.values() for i in ids)
-
-    return is_unique
-
-
 def _listify(value: Any) -> list[Any]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
 
 
-def identifier_value(ctx: SyncContext, rule: CompiledOutbound, values: Any) -> str | None:
+def identifier_value(ctx: SyncContext, rule: CompiledOutbound, values: Any, own: int | None = None) -> str | None:
+    """The identifier (DN, key) the rule's identifier flow gives; ``own`` is the object that holds it now, so a
+    SelectUniqueValue there does not count the object's own identifier as taken."""
     if rule.identifier is None:
         return None
-    result = evaluate(rule.identifier, values, ctx.eval_ctx, what=f"identifier of rule {rule.name!r}", attribute=None)
+    eval_ctx = ctx.eval_ctx
+    if "selectuniquevalue" in rule.identifier.text.casefold():
+        eval_ctx = replace(eval_ctx, is_unique=unique_identifier(ctx, rule.connector, own))
+    result = evaluate(rule.identifier, values, eval_ctx, what=f"identifier of rule {rule.name!r}", attribute=None)
     if result is None or result is IGNORE_THIS_FLOW or result is AUTHORITATIVE_NULL:
         return None
     if isinstance(result, list):
@@ -105,7 +99,7 @@ def export_flows(ctx: SyncContext, cs: CSObject, mv: MVObject, scoped: list[Comp
     caps = ctx.capabilities(cs.connector)
     identifier_rule = next((r for r in scoped if r.identifier is not None), None)
     if identifier_rule is not None:
-        wanted = identifier_value(ctx, identifier_rule, values)
+        wanted = identifier_value(ctx, identifier_rule, values, own=cs.id)
         if wanted is not None:
             same = (
                 wanted.casefold() == cs.identifier.casefold()

@@ -10,16 +10,16 @@ they set until a better contributor speaks.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from idsync.engine.context import SyncContext
 from idsync.engine.evaluation import evaluate_flow, in_scope, typed
 from idsync.engine.references import record_unresolved, resolve_inbound
 from idsync.engine.rules import CompiledInbound
+from idsync.engine.uniqueness import unique_in_metaverse
 from idsync.expressions import AUTHORITATIVE_NULL, IGNORE_THIS_FLOW
 from idsync.model import Contribution, CSObject, MVObject, as_list, values_equal
-from idsync.store.rows import key_value
 
 
 def rule_applies(ctx: SyncContext, rule: CompiledInbound, cs: CSObject) -> bool:
@@ -92,7 +92,7 @@ def recompute(
             values = inputs.get(cs.id)
             if values is None:
                 values = inputs[cs.id] = ctx.cs_values(cs)
-            unique = _unique_in_metaverse(ctx, mv, attr) if flow.picks_unique else None
+            unique = unique_in_metaverse(ctx, mv, attr) if flow.picks_unique else None
             result = evaluate_flow(flow, values, ctx.eval_ctx, rule.name, unique)
             if result is IGNORE_THIS_FLOW:
                 continue
@@ -136,14 +136,6 @@ def recompute(
         elif spec is None or not values_equal(spec, old, value):
             changed.add(attr)
     return changed
-
-
-def _unique_in_metaverse(ctx: SyncContext, mv: MVObject, attribute: str) -> Callable[[str], bool]:
-    def is_unique(candidate: str) -> bool:
-        found = ctx.store.mv_find(mv.object_type, attribute, [key_value(candidate)])
-        return not any(i != mv.id for ids in found.values() for i in ids)
-
-    return is_unique
 
 
 def _resolve_reference(

@@ -18,8 +18,8 @@ from idsync.engine.join import join_connector_space
 from idsync.engine.pending_exports import add_changes
 from idsync.engine.references import waiting_for_link
 from idsync.engine.rules import CompiledOutbound
+from idsync.engine.uniqueness import identifier_holders
 from idsync.model import CSObject, ExportOp, LinkState, MVObject, PendingExport
-from idsync.store.rows import identifier_key
 
 
 def outbound(ctx: SyncContext, mv: MVObject, links: list[CSObject]) -> list[CSObject]:
@@ -99,10 +99,7 @@ def provision(
             f"provisioning: the identifier flow of rule {rule.name!r} gave no value; the object cannot be created",
             code="provisioning-error",
         )
-    existing = ctx.store.cs_refs_by_identifier(rule.connector, [identifier]).get(identifier_key(identifier), [])
-    caps = ctx.capabilities(rule.connector)
-    if not caps.case_insensitive_identifiers:
-        existing = [c for c in existing if c.identifier == identifier]
+    existing = identifier_holders(ctx, rule.connector, identifier)
     if existing:
         other = existing[0]
         if other.mv_id == mv.id:

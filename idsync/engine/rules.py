@@ -272,9 +272,12 @@ class RuleSet:
                     cs.setdefault(orule.connector, set()).add(attr)
                     if expr.direct_attribute is not None:
                         mv.setdefault(orule.mv_type, set()).add(expr.direct_attribute)
+            mv_schema = self.mv_schemas.get(orule.mv_type)
             for flow in orule.flows:
                 if flow.picks_unique:
                     cs.setdefault(orule.connector, set()).add(flow.target)
+                    if mv_schema is not None and flow.target in mv_schema.attributes:
+                        mv.setdefault(orule.mv_type, set()).add(flow.target)  # see engine.uniqueness
         for rule in self.inbound:
             for flow in rule.flows:
                 if flow.picks_unique:
