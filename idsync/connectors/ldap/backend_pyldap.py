@@ -228,7 +228,9 @@ class PyLdapBackend(BackendBase[_Connection]):
 
         for index, (dn, attributes) in enumerate(requests):
             key, parent = dn_keys(dn)
-            while in_flight and (len(in_flight) >= window or parent in in_flight_dns):
+            # a server may answer in-flight requests in any order (389 DS does): an entry waits for its parent, and
+            # a second add of one DN waits for the first, so "already exists" goes to the later one as sent
+            while in_flight and (len(in_flight) >= window or parent in in_flight_dns or key in in_flight_dns):
                 collect()
             try:
                 msgid = conn.add_ext(dn, list(attributes.items()), serverctrls=controls)
