@@ -46,6 +46,7 @@ def test_quickstart_leaves_nothing_pending(tmp_path: Path) -> None:
         root = tmp_path / target
         done = idsync("quickstart", str(root), "--people", "40", "--target", target)
         assert done.returncode == 0, done.stderr
+        assert ("--tenant-file" in done.stdout) is (target == "entra")
         status = json.loads(idsync("-C", str(root), "status", "--json").stdout)
         pending = {
             c["connector"]: (c["pending_imports"], c["pending_exports"], c["pending_deletes"])
