@@ -94,7 +94,11 @@ def run_quickstart(directory: Path, *, people: int = 1200, replace: bool = False
             "emulated tenant kept in data/tenant.json): users with their managers, leavers disabled, a security "
             "group per department."
         )
-        found = f"  {prog} -C {where} search cs --connector entra  the users and groups in the tenant\n"
+        found = (
+            f"  {prog} -C {where} search cs --connector entra  the users and groups in the tenant\n"
+            f"  {prog} emulator graph --port 8765 --tenant-file {Path(where) / 'data' / 'tenant.json'}\n"
+            "      serve the tenant over HTTP to any Graph client (curl, msgraph-sdk) until Ctrl+C\n"
+        )
     else:
         summary = f"{people_count} people in the metaverse; the active ones are provisioned into data/directory.csv."
         found = ""

@@ -60,7 +60,8 @@ def run_command(state: CliState, profile: str, as_json: bool, staging: bool) -> 
 @click.option("--staging", is_flag=True, help=STAGING_HELP)
 @pass_state
 def cycle_command(state: CliState, as_json: bool, staging: bool) -> None:
-    """Run a sync cycle over every connector: import (delta when possible), sync, export, confirming import.
+    """Run a sync cycle over every connector: import (delta when possible), sync, export, confirming import, and a
+    sync of what the confirming import staged, so nothing it could finish is left pending.
 
     This is Connect Sync's delta cycle. Run it twice in a row and the second one exports nothing.
     """

@@ -87,7 +87,10 @@ class Runner:
         return self.run_steps(name, [(s.connector, StepKind(s.step)) for s in profile])
 
     def cycle_steps(self) -> list[tuple[str, StepKind]]:
-        """Every connector: import, then sync, then export, then confirming import (Connect Sync's delta cycle)."""
+        """Every connector: import, then sync, then export, then confirming import (Connect Sync's delta cycle), then
+        a delta sync of what the confirming import staged. A confirmation is a pending import like any other (an
+        inbound rule may take a value the target assigned, such as its id): syncing it in the same cycle leaves the
+        cycle with nothing pending that it could have finished itself."""
         names = self.ws.connector_names()
         steps: list[tuple[str, StepKind]] = []
         for name in names:
@@ -100,6 +103,7 @@ class Runner:
         exporters = [name for name in names if name in targets and self.ws.capabilities(name).export]
         steps += [(name, StepKind.EXPORT) for name in exporters]
         steps += [(name, StepKind.CONFIRMING_IMPORT) for name in exporters]
+        steps += [(name, StepKind.DELTA_SYNC) for name in exporters]
         return steps
 
     def cycle(self) -> RunResult:

@@ -39,6 +39,22 @@ def test_quickstart_then_cycle_exports_nothing(demo: Path) -> None:
     )
 
 
+def test_quickstart_leaves_nothing_pending(tmp_path: Path) -> None:
+    """The cycle's confirming import stages what it read back; the cycle syncs it too, so right after the quickstart
+    status shows no work left on any connector."""
+    for target in ("entra", "csv"):
+        root = tmp_path / target
+        done = idsync("quickstart", str(root), "--people", "40", "--target", target)
+        assert done.returncode == 0, done.stderr
+        assert ("--tenant-file" in done.stdout) is (target == "entra")
+        status = json.loads(idsync("-C", str(root), "status", "--json").stdout)
+        pending = {
+            c["connector"]: (c["pending_imports"], c["pending_exports"], c["pending_deletes"])
+            for c in status["connectors"]
+        }
+        assert len(pending) == 2 and set(pending.values()) == {(0, 0, 0)}, (target, pending)
+
+
 def _hr(demo: Path) -> list[dict[str, str]]:
     with (demo / "data" / "hr.csv").open(encoding="utf-8") as handle:
         return list(csv.DictReader(handle))

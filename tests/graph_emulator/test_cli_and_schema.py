@@ -43,8 +43,10 @@ def test_schema_tables_carry_types_collections_and_lengths() -> None:
 def test_cli_help_lists_the_graph_command() -> None:
     result = CliRunner().invoke(emulator, ["graph", "--help"])
     assert result.exit_code == 0
-    for option in ("--port", "--host", "--tenant", "--domain", "--seed-users"):
+    for option in ("--port", "--host", "--tenant", "--domain", "--seed-users", "--tenant-file", "--save-interval"):
         assert option in result.output
+    # how to get a token, without a real secret
+    assert "grant_type=client_credentials" in result.output and "/.default" in result.output
 
 
 def test_cli_serves_and_prints_generated_credentials(tmp_path: Path) -> None:

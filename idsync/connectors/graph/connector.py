@@ -70,7 +70,8 @@ class _Session:
         if config.emulator is not None:
             path = Path(config.emulator)
             path = path if path.is_absolute() else Path(connector.context.workspace) / path
-            emulated = self.emulated = EmulatedTenant(path, config.tenant, config.client_id)
+            holder = f"the Graph connector {connector.name!r} of an idsync process"
+            emulated = self.emulated = EmulatedTenant(path, config.tenant, config.client_id, holder)
             transport = emulated.transport
             credential = lambda: emulated.secret  # noqa: E731
         verify: Any = config.ca_bundle if config.ca_bundle else True
@@ -109,7 +110,8 @@ class _Session:
         self.pool.shutdown(wait=True)
         self.http.close()
         self.login_http.close()
-        self.save()
+        if self.emulated is not None:
+            self.emulated.close()
 
 
 _HEADERS = {"User-Agent": "idsync-graph-connector", "Accept": "application/json"}

@@ -4,7 +4,9 @@ The connector loads the tenant (``idsync.testing.graph_emulator``, imported here
 used), talks to it in-process through the emulator's httpx transport - every request goes through the same
 client, MSAL, batching and throttling code as against Entra - and writes it back after each export call, at the
 end of each import and on close. No server process has to stay alive between runs, and the state lives where the
-workspace does. Nothing here is meant for a real tenant.
+workspace does. While a session has the tenant loaded it holds ``<file>.lock``, so a second writer (the tenant
+served by ``idsync emulator graph --tenant-file``, another run) is refused, naming the holder, instead of undoing
+its writes. Nothing here is meant for a real tenant.
 """
 
 from __future__ import annotations
@@ -25,19 +27,36 @@ class EmulatedTenant:
     """One session's hold on the tenant file: the in-process transport and the throwaway client secret the
     tenant gave the connector's app registration when it was loaded (secrets are never written to the file)."""
 
-    def __init__(self, path: Path, tenant: str, client_id: str) -> None:
+    def __init__(self, path: Path, tenant: str, client_id: str, holder: str) -> None:
         from idsync.testing.graph_emulator import GraphTenant
+        from idsync.testing.graph_emulator.tenant_file import TenantFileBusy, TenantFileLock
 
         self.path = path
+        if not path.parent.is_dir():
+            raise ConnectivityError(f"emulated tenant {path}: the folder {path.parent} does not exist")
+        # one writer at a time: a served tenant (``idsync emulator graph --tenant-file``) or another run would
+        # write its own copy back over ours
+        self.lock: Any = TenantFileLock(path, holder)
+        try:
+            self.lock.acquire()
+        except TenantFileBusy as exc:
+            raise ConnectivityError(str(exc)) from None
+        except OSError as exc:
+            raise ConnectivityError(f"emulated tenant {path}: cannot lock it ({exc.strerror or exc})") from None
+        try:
+            self._open(GraphTenant, path, tenant, client_id)
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def _open(self, factory: Any, path: Path, tenant: str, client_id: str) -> None:
         if path.exists():
             try:
-                self.tenant: Any = GraphTenant.load(path)
+                self.tenant: Any = factory.load(path)
             except (OSError, ValueError) as exc:
                 raise ConnectivityError(str(exc)) from None
-        elif not path.parent.is_dir():
-            raise ConnectivityError(f"emulated tenant {path}: the folder {path.parent} does not exist")
         else:
-            self.tenant = new_tenant(GraphTenant, tenant)
+            self.tenant = new_tenant(factory, tenant)
             log.info("emulated tenant %s: a new, empty tenant with the verified domains %s", path, self.tenant.domains)
         app = self.tenant.authority.apps.get(client_id)
         if app is None:
@@ -56,6 +75,13 @@ class EmulatedTenant:
             self.saved = revision
         except OSError as exc:
             raise ConnectorError(f"emulated tenant {self.path}: cannot write it ({exc.strerror or exc})") from None
+
+    def close(self) -> None:
+        """Write what is left and let go of the file."""
+        try:
+            self.save()
+        finally:
+            self.lock.release()
 
 
 def new_tenant(factory: Any, tenant: str) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import socket
 import threading
 import time
@@ -40,6 +41,23 @@ def make_server(tenant: GraphTenant, *, log_level: str = "warning") -> uvicorn.S
     logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
     config = uvicorn.Config(tenant.asgi_app(), log_level=log_level, access_log=False, lifespan="off")
     return uvicorn.Server(config)
+
+
+def run_until_stopped(server: uvicorn.Server, sock: socket.socket) -> None:
+    """Serve in this (the main) thread until SIGINT or SIGTERM, then return instead of dying, so the caller can
+    write the tenant back. uvicorn shuts down gracefully on either signal and then raises it again with the handlers
+    it found installed; ours only ask the server to stop, so that second delivery is harmless (and a signal that
+    comes before uvicorn has installed its own stops the server before it starts)."""
+
+    def stop(signum: int, frame: object) -> None:
+        server.should_exit = True
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.run(sockets=[sock])
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @contextmanager
