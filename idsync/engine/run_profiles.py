@@ -44,8 +44,11 @@ class RunLocked(Exception):
     pass
 
 
-def _dead_here(owner: str) -> bool:
-    """An owner written by a process of this host (``host:pid:ns``) that no longer runs."""
+def lock_holder_dead(owner: str) -> bool:
+    """Whether a store lock's owner (``host:pid:…``, as ``Runner`` and the service write it) is a process of this
+    host that no longer runs. Public because every taker of the run lock (``idsync run``, ``idsync serve``) must
+    take over the lock of a process killed here, which can never release it, and must not steal one held on
+    another host, whose liveness it cannot see."""
     host, _, rest = owner.partition(":")
     pid_text = rest.partition(":")[0]
     if host != socket.gethostname() or not pid_text.isdigit():
@@ -110,7 +113,7 @@ class Runner:
         if self.store.acquire_lock(RUN_LOCK, self.owner, 6 * 3600):
             return
         holder = self.store.lock_holder(RUN_LOCK)
-        if holder is not None and _dead_here(holder):
+        if holder is not None and lock_holder_dead(holder):
             # the holder was killed on this machine (it cannot have released it): take the lock over
             self.store.release_lock(RUN_LOCK, holder)
             if self.store.acquire_lock(RUN_LOCK, self.owner, 6 * 3600):
@@ -128,7 +131,7 @@ class Runner:
             stopped: set[str] = set()
             for connector in dict.fromkeys(c for c, _ in steps):
                 if in_flight_ids(self.store, connector):
-                    self._reconcile(run, connector, stopped)
+                    self.reconcile(run, connector, stopped)
             now = datetime.now(UTC)
             for connector, kind in steps:
                 if connector in stopped:
@@ -142,7 +145,10 @@ class Runner:
         finally:
             self.store.release_lock(RUN_LOCK, self.owner)
 
-    def _reconcile(self, run: RunResult, connector: str, stopped: set[str]) -> None:
+    def reconcile(self, run: RunResult, connector: str, stopped: set[str]) -> None:
+        """Settle the exports an interrupted run left in flight for ``connector``, as a step of ``run``; on failure
+        ``connector`` joins ``stopped``. Public because the service runs it too, before its own (parallel) steps:
+        nothing may be sent to a connector before what was in flight there is known to have arrived or not."""
         step = self.store.step_start(run, connector, StepKind.EXPORT)
         try:
             settled, released = reconcile(self.store, self.ws.connector(connector), connector)

@@ -123,7 +123,7 @@ class RunExecution:
             try:
                 with self.service.workspace() as ws:
                     shell = self._shell()
-                    Runner(ws)._reconcile(shell, connector, self.stopped)
+                    Runner(ws).reconcile(shell, connector, self.stopped)
                     self._record(shell.steps[-1])
             finally:
                 self.service.locks.release(resources)
