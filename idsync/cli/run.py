@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import sys
+from typing import Any
+
 import click
 
 from idsync.cli.context import CliState, pass_state
@@ -24,13 +28,43 @@ def _finish(run: RunResult, as_json: bool) -> None:
     raise click.exceptions.Exit(run.status.exit_code)
 
 
+class CtrlC:
+    """Ctrl-C during a run. The first one is a stop request, answered by the engine after the page in progress
+    commits: the step ends as stopped-cancelled, nothing committed is lost, the summary prints and the exit code is
+    the one of a stopped run. A second one aborts at once (exit 130); that page rolls back and the next run
+    converges all the same."""
+
+    REASON = "interrupted (Ctrl-C): stopped after the last committed page; the next run goes on from there"
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+        self._previous: Any = None
+
+    def __call__(self) -> str | None:
+        return self.reason
+
+    def __enter__(self) -> CtrlC:
+        self._previous = signal.signal(signal.SIGINT, self._first)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        signal.signal(signal.SIGINT, self._previous)
+
+    def _first(self, signum: int, frame: object) -> None:
+        self.reason = self.REASON
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        sys.stderr.write("\nstopping after the current page; Ctrl-C again to abort at once\n")
+        sys.stderr.flush()
+
+
 def _execute(state: CliState, staging: bool, as_json: bool, profile: str | None) -> None:
     from idsync.engine.run_profiles import RunLocked, Runner, RunOptions
 
     ws = state.open()
     try:
-        runner = Runner(ws, RunOptions(staging=True if staging else None), RichProgress())
-        result = runner.cycle() if profile is None else runner.run_profile(profile)
+        with CtrlC() as ctrl_c:
+            runner = Runner(ws, RunOptions(staging=True if staging else None, stop=ctrl_c), RichProgress())
+            result = runner.cycle() if profile is None else runner.run_profile(profile)
     except KeyError as exc:
         raise click.UsageError(str(exc.args[0])) from None
     except RunLocked as exc:
@@ -51,6 +85,9 @@ def run_command(state: CliState, profile: str, as_json: bool, staging: bool) -> 
 
     Steps: full-import, delta-import, full-sync, delta-sync, export, confirming-import. A stopped step stops the
     rest of its connector's steps; the exit code is 0 success, 1 completed with errors, 2 stopped.
+
+    Ctrl-C stops the run after the page in progress commits (status stopped-cancelled, exit code 2); a second
+    Ctrl-C aborts at once (exit code 130).
     """
     _execute(state, staging, as_json, profile)
 
@@ -62,7 +99,8 @@ def run_command(state: CliState, profile: str, as_json: bool, staging: bool) -> 
 def cycle_command(state: CliState, as_json: bool, staging: bool) -> None:
     """Run a sync cycle over every connector: import (delta when possible), sync, export, confirming import.
 
-    This is Connect Sync's delta cycle. Run it twice in a row and the second one exports nothing.
+    This is Connect Sync's delta cycle. Run it twice in a row and the second one exports nothing. Exit codes and
+    Ctrl-C as for 'idsync run'.
     """
     _execute(state, staging, as_json, None)
 

@@ -7,6 +7,7 @@ the first step, exports left in flight by an interrupted run are reconciled.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
@@ -62,11 +63,19 @@ def lock_holder_dead(owner: str) -> bool:
     return False
 
 
+StopRequest = Callable[[], str | None]
+"""Asked after every page a step commits: the reason to stop there, or None to go on."""
+
+
 @dataclass
 class RunOptions:
     staging: bool | None = None
     """None: as configured."""
     error_limit: int | None = None
+    stop: StopRequest | None = None
+    """A graceful stop asked from outside (Ctrl-C, ``idsync serve`` stopping). The page just committed is the only
+    point where a step may stop without losing anything, so that is where it is asked: with a reason, the step ends
+    as ``stopped-cancelled``, what it committed stays, and no later step of the run starts."""
 
 
 class Runner:
@@ -124,6 +133,7 @@ class Runner:
 
     def run_steps(self, label: str, steps: list[tuple[str, StepKind]]) -> RunResult:
         self._lock()
+        run: RunResult | None = None
         try:
             for stale in self.store.interrupted_runs():
                 self.store.set_run_status(stale.id, RunStatus.STOPPED_CANCELLED)
@@ -133,15 +143,28 @@ class Runner:
                 if in_flight_ids(self.store, connector):
                     self.reconcile(run, connector, stopped)
             now = datetime.now(UTC)
+            cancelled = False
             for connector, kind in steps:
                 if connector in stopped:
                     continue
+                if self.stop_reason() is not None:
+                    cancelled = True
+                    break
                 step = self.execute(run, connector, kind, now)
                 if step.status.is_stopped:
                     stopped.add(connector)
             run.status = RunStatus.worst([s.status for s in run.steps]) if run.steps else RunStatus.SUCCESS
+            if cancelled:
+                run.status = RunStatus.STOPPED_CANCELLED
             self.store.run_finish(run)
             return run
+        except KeyboardInterrupt:
+            # aborted at once (a second Ctrl-C): the page in progress was rolled back with its transaction; the
+            # history says so now rather than at the next run
+            if run is not None:
+                with contextlib.suppress(Exception):
+                    self.store.set_run_status(run.id, RunStatus.STOPPED_CANCELLED)
+            raise
         finally:
             self.store.release_lock(RUN_LOCK, self.owner)
 
@@ -175,8 +198,7 @@ class Runner:
                 schema = instance.schema()
                 save_schema(self.store, connector, schema)
                 self.ws.set_schema(connector, schema)
-                if self.progress:
-                    advance = self.progress.start(step, None)
+                advance = self._page_committed(step, lambda: None)
                 outcome = Importer(
                     self.store,
                     instance,
@@ -190,9 +212,8 @@ class Runner:
                 step.message = outcome.message
             elif kind.is_sync:
                 full = kind is StepKind.FULL_SYNC
-                if self.progress:
-                    flt = CSFilter(connector=connector) if full else CSFilter(connector=connector, pending_import=True)
-                    advance = self.progress.start(step, self.store.cs_count(flt))
+                flt = CSFilter(connector=connector) if full else CSFilter(connector=connector, pending_import=True)
+                advance = self._page_committed(step, lambda: self.store.cs_count(flt))
                 ctx = SyncContext(
                     self.store,
                     self.ws.rules,
@@ -208,10 +229,9 @@ class Runner:
                 instance = self.ws.connector(connector)
                 if not instance.capabilities.export:
                     raise StepStopped(RunStatus.STOPPED_CONFIG, f"connector {connector!r} cannot export")
-                if self.progress:
-                    advance = self.progress.start(
-                        step, self.store.cs_count(CSFilter(connector=connector, pending_export=True))
-                    )
+                advance = self._page_committed(
+                    step, lambda: self.store.cs_count(CSFilter(connector=connector, pending_export=True))
+                )
                 try:
                     step.message = Exporter(
                         self.store,
@@ -249,3 +269,22 @@ class Runner:
             if self.progress:
                 self.progress.finish(step)
         return step
+
+    def stop_reason(self) -> str | None:
+        return self.options.stop() if self.options.stop is not None else None
+
+    def _page_committed(self, step: StepResult, total: Callable[[], int | None]) -> Callable[[int], None] | None:
+        """What a step calls after each page it committed: the front end's progress, then the stop request. The
+        total is counted only for a front end that draws it."""
+        shown = self.progress.start(step, total()) if self.progress else None
+        if self.options.stop is None:
+            return shown
+
+        def advance(n: int) -> None:
+            if shown is not None:
+                shown(n)
+            reason = self.stop_reason()
+            if reason is not None:
+                raise StepStopped(RunStatus.STOPPED_CANCELLED, reason)
+
+        return advance
