@@ -1,4 +1,5 @@
-"""Running: ``run PROFILE``, ``cycle``, ``approve-deletes``."""
+"""Running, and operator actions that write sync state: ``run PROFILE``, ``cycle``, ``approve-deletes``,
+``disconnect``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import sys
 from typing import Any
 
 import click
+from rich.markup import escape
 
 from idsync.cli.context import CliState, pass_state
 from idsync.cli.output import console, print_json, print_run
@@ -127,4 +129,84 @@ def approve_deletes(state: CliState, connector: str, count: int | None) -> None:
     console().print(f"approved {approved} of {pending} pending deletes for the next export of {connector}")
 
 
-COMMANDS = [run_command, cycle_command, approve_deletes]
+@click.command("disconnect")
+@click.argument("obj", metavar="OBJECT")
+@click.option(
+    "--explicit",
+    is_flag=True,
+    help="Make it an explicit disconnector: no join or projection takes it again (a disconnector may be made one).",
+)
+@click.option(
+    "--clear",
+    is_flag=True,
+    help="Convert an explicit disconnector to a normal one: the next sync tries its join rules again.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of text.")
+@pass_state
+def disconnect_command(state: CliState, obj: str, explicit: bool, clear: bool, as_json: bool) -> None:
+    """Disconnect the connector-space object OBJECT from its metaverse object now, as MIM's connector space
+    "Disconnect" does: the link goes, the metaverse values it gave fall to their next contributor by precedence,
+    the metaverse deletion rule applies, and the other connectors of that metaverse object are evaluated outbound.
+    A normal disconnector may be joined again by the next sync; an explicit one never is, until --clear.
+
+    OBJECT is cs:ID or CONNECTOR:ANCHOR-OR-IDENTIFIER. The command takes the run lock (it refuses while a run is
+    in progress) and is recorded in the run history. Exit codes: 0 done, 1 done with error rows (a target's
+    objection), 2 a run holds the store, 4 refused (unknown object, not joined, an add not exported yet).
+
+    --clear is MIM's "Convert to normal disconnector". It stays a flag of disconnect, and is no 'connect' command,
+    because it joins nothing: it only lifts the operator's earlier decision, and the join rules decide again.
+    """
+    from idsync.cli.inspect import resolve_object
+    from idsync.engine.disconnection import DisconnectRefused, disconnect, make_normal
+    from idsync.engine.run_profiles import RunLocked, Runner
+    from idsync.service.readmodel import Secrets, cs_json, error_json
+
+    if explicit and clear:
+        raise click.UsageError("--explicit and --clear ask for opposite things; give one of them")
+    ws = state.open()
+    try:
+        kind, ident = resolve_object(ws, obj)
+        if kind != "cs":
+            raise click.UsageError(
+                f"disconnect takes a connector-space object (cs:ID or CONNECTOR:ANCHOR); the links of {obj} are "
+                f"listed by: idsync show {obj}"
+            )
+        runner = Runner(ws)
+        try:
+            done = make_normal(runner, ident) if clear else disconnect(runner, ident, explicit=explicit)
+        except DisconnectRefused as exc:
+            raise click.UsageError(str(exc)) from None
+        except RunLocked as exc:
+            console(stderr=True).print(f"[red]not done:[/red] {exc}")
+            raise click.exceptions.Exit(2) from None
+        secrets = Secrets.of_workspace(ws)
+        data: dict[str, Any]
+        if done is None:
+            current = ws.store.cs_get(ident)
+            data = {"run_id": None, "status": "success", "object": cs_json(current, secrets) if current else None}
+            data["message"] = f"cs:{ident} is an explicit disconnector already"
+        else:
+            data = {
+                "run_id": done.run.id,
+                "status": done.status.value,
+                "message": done.run.steps[0].message,
+                "mv_id": done.mv_id,
+                "mv_deleted": done.mv_deleted,
+                "dropped_export": done.dropped_export,
+                "object": cs_json(done.after, secrets) if done.after else None,
+                "errors": [error_json(e) for e in done.errors],
+            }
+    finally:
+        ws.close()
+    if as_json:
+        print_json(data)
+    else:
+        out = console()
+        out.print(data["message"], markup=False)
+        for e in data.get("errors", []):
+            who = e["identifier"] or (f"cs:{e['cs_id']}" if e["cs_id"] else f"mv:{e['mv_id']}")
+            out.print(f"  [red]error:[/red] {escape(e['connector'])} {escape(str(who))}: {escape(e['reason'])}")
+    raise click.exceptions.Exit(0 if done is None else done.status.exit_code)
+
+
+COMMANDS = [run_command, cycle_command, approve_deletes, disconnect_command]

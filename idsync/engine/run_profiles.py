@@ -11,7 +11,7 @@ import contextlib
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -131,12 +131,25 @@ class Runner:
             f"another idsync run holds this workspace's store ({holder or 'unknown'}); wait for it to finish"
         )
 
-    def run_steps(self, label: str, steps: list[tuple[str, StepKind]]) -> RunResult:
+    @contextlib.contextmanager
+    def holding_run_lock(self) -> Iterator[None]:
+        """The run lock, held by a run and by an operator's change to the store (``idsync disconnect``): one writer
+        of sync state at a time per store. Runs found in progress under it were interrupted and are marked so."""
         self._lock()
-        run: RunResult | None = None
         try:
             for stale in self.store.interrupted_runs():
                 self.store.set_run_status(stale.id, RunStatus.STOPPED_CANCELLED)
+            yield
+        finally:
+            self.store.release_lock(RUN_LOCK, self.owner)
+
+    def run_steps(self, label: str, steps: list[tuple[str, StepKind]]) -> RunResult:
+        with self.holding_run_lock():
+            return self._run_steps(label, steps)
+
+    def _run_steps(self, label: str, steps: list[tuple[str, StepKind]]) -> RunResult:
+        run: RunResult | None = None
+        try:
             run = self.store.run_start(label, self.staging)
             stopped: set[str] = set()
             for connector in dict.fromkeys(c for c, _ in steps):
@@ -165,8 +178,6 @@ class Runner:
                 with contextlib.suppress(Exception):
                     self.store.set_run_status(run.id, RunStatus.STOPPED_CANCELLED)
             raise
-        finally:
-            self.store.release_lock(RUN_LOCK, self.owner)
 
     def reconcile(self, run: RunResult, connector: str, stopped: set[str]) -> None:
         """Settle the exports an interrupted run left in flight for ``connector``, as a step of ``run``; on failure
@@ -214,17 +225,7 @@ class Runner:
                 full = kind is StepKind.FULL_SYNC
                 flt = CSFilter(connector=connector) if full else CSFilter(connector=connector, pending_import=True)
                 advance = self._page_committed(step, lambda: self.store.cs_count(flt))
-                ctx = SyncContext(
-                    self.store,
-                    self.ws.rules,
-                    self.ws.capabilities,
-                    self.ws.cs_schema,
-                    step,
-                    errors,
-                    EvalContext(now=now or datetime.now(UTC)),
-                    staging=self.staging,
-                )
-                Synchronizer(ctx, connector, full=full, progress=advance).run()
+                Synchronizer(self.sync_context(step, errors, now), connector, full=full, progress=advance).run()
             else:
                 instance = self.ws.connector(connector)
                 if not instance.capabilities.export:
@@ -269,6 +270,19 @@ class Runner:
             if self.progress:
                 self.progress.finish(step)
         return step
+
+    def sync_context(self, step: StepResult, errors: ErrorLog, now: datetime | None = None) -> SyncContext:
+        """What sync code needs for ``step``: this workspace's rules and schemas, its staging mode."""
+        return SyncContext(
+            self.store,
+            self.ws.rules,
+            self.ws.capabilities,
+            self.ws.cs_schema,
+            step,
+            errors,
+            EvalContext(now=now or datetime.now(UTC)),
+            staging=self.staging,
+        )
 
     def stop_reason(self) -> str | None:
         return self.options.stop() if self.options.stop is not None else None
