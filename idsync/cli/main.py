@@ -78,6 +78,9 @@ def cli(ctx: click.Context, workspace: Path) -> None:
     Inspect:
       search cs|mv, show OBJECT, preview OBJECT, history [RUN]
     \b
+    Operate:
+      approve-deletes CONNECTOR, disconnect OBJECT [--explicit | --clear]
+    \b
     Exit codes: 0 success · 1 completed with errors · 2 stopped (a first Ctrl-C too) · 3 invalid configuration
     · 4 usage · 130 aborted (a second Ctrl-C)
     """

@@ -156,16 +156,18 @@ def disconnect_command(state: CliState, obj: str, explicit: bool, clear: bool, a
     --clear is MIM's "Convert to normal disconnector". It stays a flag of disconnect, and is no 'connect' command,
     because it joins nothing: it only lifts the operator's earlier decision, and the join rules decide again.
     """
-    from idsync.cli.inspect import resolve_object
     from idsync.engine.disconnection import DisconnectRefused, disconnect, make_normal
     from idsync.engine.run_profiles import RunLocked, Runner
-    from idsync.service.readmodel import Secrets, cs_json, error_json
+    from idsync.service.readmodel import BadReference, NotFound, Secrets, cs_json, error_json, resolve_object
 
     if explicit and clear:
         raise click.UsageError("--explicit and --clear ask for opposite things; give one of them")
     ws = state.open()
     try:
-        kind, ident = resolve_object(ws, obj)
+        try:
+            kind, ident = resolve_object(ws.store, ws.connector_names(), obj)
+        except (BadReference, NotFound) as exc:
+            raise click.UsageError(str(exc)) from None
         if kind != "cs":
             raise click.UsageError(
                 f"disconnect takes a connector-space object (cs:ID or CONNECTOR:ANCHOR); the links of {obj} are "
