@@ -10,6 +10,7 @@ from rich.table import Table
 
 from idsync.cli.context import CliState, pass_state
 from idsync.cli.output import console, print_json, print_run, status_text, when
+from idsync.model import LinkState
 from idsync.service.readmodel import cs_json, error_json, mv_json
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
@@ -160,6 +161,13 @@ def search() -> None:
 @click.option("--pending-export", is_flag=True, help="Staged by a sync, not yet exported.")
 @click.option("--pending-delete", is_flag=True, help="A delete waiting to be exported.")
 @click.option("--disconnector", is_flag=True, help="Not joined (normal, filtered or explicit disconnectors).")
+@click.option(
+    "--state",
+    "states",
+    multiple=True,
+    type=click.Choice([s.value for s in LinkState]),
+    help="Only this link state (repeatable), e.g. explicit-disconnector.",
+)
 @click.option("--error", "with_error", is_flag=True, help="Objects whose last sync or export failed.")
 @click.option("--unconfirmed", is_flag=True, help="Exported values not yet confirmed by an import.")
 @click.option("--limit", default=50, show_default=True)
@@ -175,6 +183,7 @@ def search_cs(
     pending_export: bool,
     pending_delete: bool,
     disconnector: bool,
+    states: tuple[str, ...],
     with_error: bool,
     unconfirmed: bool,
     limit: int,
@@ -195,9 +204,10 @@ def search_cs(
             disconnector=disconnector,
             error=with_error,
             unconfirmed=unconfirmed,
+            states=states,
         )
-    except BadReference:
-        raise click.UsageError("--attr takes NAME=VALUE") from None
+    except BadReference as exc:
+        raise click.UsageError(str(exc)) from None
     ws = state.open()
     try:
         found = ws.store.cs_page(flt, 0, limit)

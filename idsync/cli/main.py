@@ -1,6 +1,7 @@
 """The ``idsync`` command. Commands parse, call and print; the work happens in the layers below.
 
-Exit codes: 0 success · 1 completed with errors · 2 stopped · 3 invalid configuration · 4 usage.
+Exit codes: 0 success · 1 completed with errors · 2 stopped (Ctrl-C included: the step ends after its page) ·
+3 invalid configuration · 4 usage · 130 aborted by a second Ctrl-C.
 """
 
 from __future__ import annotations
@@ -76,6 +77,12 @@ def cli(ctx: click.Context, workspace: Path) -> None:
     \b
     Inspect:
       search cs|mv, show OBJECT, preview OBJECT, history [RUN]
+    \b
+    Operate:
+      approve-deletes CONNECTOR, disconnect OBJECT [--explicit | --clear]
+    \b
+    Exit codes: 0 success · 1 completed with errors · 2 stopped (a first Ctrl-C too) · 3 invalid configuration
+    · 4 usage · 130 aborted (a second Ctrl-C)
     """
     ctx.obj = CliState(workspace)
 

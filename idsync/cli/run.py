@@ -1,8 +1,14 @@
-"""Running: ``run PROFILE``, ``cycle``, ``approve-deletes``."""
+"""Running, and operator actions that write sync state: ``run PROFILE``, ``cycle``, ``approve-deletes``,
+``disconnect``."""
 
 from __future__ import annotations
 
+import signal
+import sys
+from typing import Any
+
 import click
+from rich.markup import escape
 
 from idsync.cli.context import CliState, pass_state
 from idsync.cli.output import console, print_json, print_run
@@ -24,13 +30,43 @@ def _finish(run: RunResult, as_json: bool) -> None:
     raise click.exceptions.Exit(run.status.exit_code)
 
 
+class CtrlC:
+    """Ctrl-C during a run. The first one is a stop request, answered by the engine after the page in progress
+    commits: the step ends as stopped-cancelled, nothing committed is lost, the summary prints and the exit code is
+    the one of a stopped run. A second one aborts at once (exit 130); that page rolls back and the next run
+    converges all the same."""
+
+    REASON = "interrupted (Ctrl-C): stopped after the last committed page; the next run goes on from there"
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+        self._previous: Any = None
+
+    def __call__(self) -> str | None:
+        return self.reason
+
+    def __enter__(self) -> CtrlC:
+        self._previous = signal.signal(signal.SIGINT, self._first)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        signal.signal(signal.SIGINT, self._previous)
+
+    def _first(self, signum: int, frame: object) -> None:
+        self.reason = self.REASON
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        sys.stderr.write("\nstopping after the current page; Ctrl-C again to abort at once\n")
+        sys.stderr.flush()
+
+
 def _execute(state: CliState, staging: bool, as_json: bool, profile: str | None) -> None:
     from idsync.engine.run_profiles import RunLocked, Runner, RunOptions
 
     ws = state.open()
     try:
-        runner = Runner(ws, RunOptions(staging=True if staging else None), RichProgress())
-        result = runner.cycle() if profile is None else runner.run_profile(profile)
+        with CtrlC() as ctrl_c:
+            runner = Runner(ws, RunOptions(staging=True if staging else None, stop=ctrl_c), RichProgress())
+            result = runner.cycle() if profile is None else runner.run_profile(profile)
     except KeyError as exc:
         raise click.UsageError(str(exc.args[0])) from None
     except RunLocked as exc:
@@ -51,6 +87,9 @@ def run_command(state: CliState, profile: str, as_json: bool, staging: bool) -> 
 
     Steps: full-import, delta-import, full-sync, delta-sync, export, confirming-import. A stopped step stops the
     rest of its connector's steps; the exit code is 0 success, 1 completed with errors, 2 stopped.
+
+    Ctrl-C stops the run after the page in progress commits (status stopped-cancelled, exit code 2); a second
+    Ctrl-C aborts at once (exit code 130).
     """
     _execute(state, staging, as_json, profile)
 
@@ -63,7 +102,8 @@ def cycle_command(state: CliState, as_json: bool, staging: bool) -> None:
     """Run a sync cycle over every connector: import (delta when possible), sync, export, confirming import, and a
     sync of what the confirming import staged, so nothing it could finish is left pending.
 
-    This is Connect Sync's delta cycle. Run it twice in a row and the second one exports nothing.
+    This is Connect Sync's delta cycle. Run it twice in a row and the second one exports nothing. Exit codes and
+    Ctrl-C as for 'idsync run'.
     """
     _execute(state, staging, as_json, None)
 
@@ -90,4 +130,86 @@ def approve_deletes(state: CliState, connector: str, count: int | None) -> None:
     console().print(f"approved {approved} of {pending} pending deletes for the next export of {connector}")
 
 
-COMMANDS = [run_command, cycle_command, approve_deletes]
+@click.command("disconnect")
+@click.argument("obj", metavar="OBJECT")
+@click.option(
+    "--explicit",
+    is_flag=True,
+    help="Make it an explicit disconnector: no join or projection takes it again (a disconnector may be made one).",
+)
+@click.option(
+    "--clear",
+    is_flag=True,
+    help="Convert an explicit disconnector to a normal one: the next sync tries its join rules again.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of text.")
+@pass_state
+def disconnect_command(state: CliState, obj: str, explicit: bool, clear: bool, as_json: bool) -> None:
+    """Disconnect the connector-space object OBJECT from its metaverse object now, as MIM's connector space
+    "Disconnect" does: the link goes, the metaverse values it gave fall to their next contributor by precedence,
+    the metaverse deletion rule applies, and the other connectors of that metaverse object are evaluated outbound.
+    A normal disconnector may be joined again by the next sync; an explicit one never is, until --clear.
+
+    OBJECT is cs:ID or CONNECTOR:ANCHOR-OR-IDENTIFIER. The command takes the run lock (it refuses while a run is
+    in progress) and is recorded in the run history. Exit codes: 0 done, 1 done with error rows (a target's
+    objection), 2 a run holds the store, 4 refused (unknown object, not joined, an add not exported yet).
+
+    --clear is MIM's "Convert to normal disconnector". It stays a flag of disconnect, and is no 'connect' command,
+    because it joins nothing: it only lifts the operator's earlier decision, and the join rules decide again.
+    """
+    from idsync.engine.disconnection import DisconnectRefused, disconnect, make_normal
+    from idsync.engine.run_profiles import RunLocked, Runner
+    from idsync.service.readmodel import BadReference, NotFound, Secrets, cs_json, error_json, resolve_object
+
+    if explicit and clear:
+        raise click.UsageError("--explicit and --clear ask for opposite things; give one of them")
+    ws = state.open()
+    try:
+        try:
+            kind, ident = resolve_object(ws.store, ws.connector_names(), obj)
+        except (BadReference, NotFound) as exc:
+            raise click.UsageError(str(exc)) from None
+        if kind != "cs":
+            raise click.UsageError(
+                f"disconnect takes a connector-space object (cs:ID or CONNECTOR:ANCHOR); the links of {obj} are "
+                f"listed by: idsync show {obj}"
+            )
+        runner = Runner(ws)
+        try:
+            done = make_normal(runner, ident) if clear else disconnect(runner, ident, explicit=explicit)
+        except DisconnectRefused as exc:
+            raise click.UsageError(str(exc)) from None
+        except RunLocked as exc:
+            console(stderr=True).print(f"[red]not done:[/red] {exc}")
+            raise click.exceptions.Exit(2) from None
+        secrets = Secrets.of_workspace(ws)
+        data: dict[str, Any]
+        if done is None:
+            current = ws.store.cs_get(ident)
+            data = {"run_id": None, "status": "success", "object": cs_json(current, secrets) if current else None}
+            data["message"] = f"cs:{ident} is an explicit disconnector already"
+        else:
+            data = {
+                "run_id": done.run.id,
+                "status": done.status.value,
+                "message": done.run.steps[0].message,
+                "mv_id": done.mv_id,
+                "mv_deleted": done.mv_deleted,
+                "dropped_export": done.dropped_export,
+                "object": cs_json(done.after, secrets) if done.after else None,
+                "errors": [error_json(e) for e in done.errors],
+            }
+    finally:
+        ws.close()
+    if as_json:
+        print_json(data)
+    else:
+        out = console()
+        out.print(data["message"], markup=False)
+        for e in data.get("errors", []):
+            who = e["identifier"] or (f"cs:{e['cs_id']}" if e["cs_id"] else f"mv:{e['mv_id']}")
+            out.print(f"  [red]error:[/red] {escape(e['connector'])} {escape(str(who))}: {escape(e['reason'])}")
+    raise click.exceptions.Exit(0 if done is None else done.status.exit_code)
+
+
+COMMANDS = [run_command, cycle_command, approve_deletes, disconnect_command]

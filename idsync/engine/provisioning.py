@@ -104,6 +104,13 @@ def provision(
         other = existing[0]
         if other.mv_id == mv.id:
             return None
+        if other.link_state is LinkState.EXPLICIT:
+            raise ObjectError(
+                f"provisioning: {rule.connector} already has an object {identifier!r} (cs #{other.id}), an explicit "
+                f"disconnector: it stays apart and no second object is created in its place; 'idsync disconnect "
+                f"cs:{other.id} --clear' lets the join rules adopt it again",
+                code="already-exists",
+            )
         owner = f"joined to MV #{other.mv_id}" if other.mv_id is not None else "not joined"
         raise ObjectError(
             f"provisioning: {rule.connector} already has an object {identifier!r} (cs #{other.id}, {owner}); add an "

@@ -7,10 +7,11 @@ the first step, exports left in flight by an interrupted run are reconciled.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -44,8 +45,11 @@ class RunLocked(Exception):
     pass
 
 
-def _dead_here(owner: str) -> bool:
-    """An owner written by a process of this host (``host:pid:ns``) that no longer runs."""
+def lock_holder_dead(owner: str) -> bool:
+    """Whether a store lock's owner (``host:pid:…``, as ``Runner`` and the service write it) is a process of this
+    host that no longer runs. Public because every taker of the run lock (``idsync run``, ``idsync serve``) must
+    take over the lock of a process killed here, which can never release it, and must not steal one held on
+    another host, whose liveness it cannot see."""
     host, _, rest = owner.partition(":")
     pid_text = rest.partition(":")[0]
     if host != socket.gethostname() or not pid_text.isdigit():
@@ -59,11 +63,19 @@ def _dead_here(owner: str) -> bool:
     return False
 
 
+StopRequest = Callable[[], str | None]
+"""Asked after every page a step commits: the reason to stop there, or None to go on."""
+
+
 @dataclass
 class RunOptions:
     staging: bool | None = None
     """None: as configured."""
     error_limit: int | None = None
+    stop: StopRequest | None = None
+    """A graceful stop asked from outside (Ctrl-C, ``idsync serve`` stopping). The page just committed is the only
+    point where a step may stop without losing anything, so that is where it is asked: with a reason, the step ends
+    as ``stopped-cancelled``, what it committed stays, and no later step of the run starts."""
 
 
 class Runner:
@@ -114,7 +126,7 @@ class Runner:
         if self.store.acquire_lock(RUN_LOCK, self.owner, 6 * 3600):
             return
         holder = self.store.lock_holder(RUN_LOCK)
-        if holder is not None and _dead_here(holder):
+        if holder is not None and lock_holder_dead(holder):
             # the holder was killed on this machine (it cannot have released it): take the lock over
             self.store.release_lock(RUN_LOCK, holder)
             if self.store.acquire_lock(RUN_LOCK, self.owner, 6 * 3600):
@@ -123,30 +135,58 @@ class Runner:
             f"another idsync run holds this workspace's store ({holder or 'unknown'}); wait for it to finish"
         )
 
-    def run_steps(self, label: str, steps: list[tuple[str, StepKind]]) -> RunResult:
+    @contextlib.contextmanager
+    def holding_run_lock(self) -> Iterator[None]:
+        """The run lock, held by a run and by an operator's change to the store (``idsync disconnect``): one writer
+        of sync state at a time per store. Runs found in progress under it were interrupted and are marked so."""
         self._lock()
         try:
             for stale in self.store.interrupted_runs():
                 self.store.set_run_status(stale.id, RunStatus.STOPPED_CANCELLED)
+            yield
+        finally:
+            self.store.release_lock(RUN_LOCK, self.owner)
+
+    def run_steps(self, label: str, steps: list[tuple[str, StepKind]]) -> RunResult:
+        with self.holding_run_lock():
+            return self._run_steps(label, steps)
+
+    def _run_steps(self, label: str, steps: list[tuple[str, StepKind]]) -> RunResult:
+        run: RunResult | None = None
+        try:
             run = self.store.run_start(label, self.staging)
             stopped: set[str] = set()
             for connector in dict.fromkeys(c for c, _ in steps):
                 if in_flight_ids(self.store, connector):
-                    self._reconcile(run, connector, stopped)
+                    self.reconcile(run, connector, stopped)
             now = datetime.now(UTC)
+            cancelled = False
             for connector, kind in steps:
                 if connector in stopped:
                     continue
+                if self.stop_reason() is not None:
+                    cancelled = True
+                    break
                 step = self.execute(run, connector, kind, now)
                 if step.status.is_stopped:
                     stopped.add(connector)
             run.status = RunStatus.worst([s.status for s in run.steps]) if run.steps else RunStatus.SUCCESS
+            if cancelled:
+                run.status = RunStatus.STOPPED_CANCELLED
             self.store.run_finish(run)
             return run
-        finally:
-            self.store.release_lock(RUN_LOCK, self.owner)
+        except KeyboardInterrupt:
+            # aborted at once (a second Ctrl-C): the page in progress was rolled back with its transaction; the
+            # history says so now rather than at the next run
+            if run is not None:
+                with contextlib.suppress(Exception):
+                    self.store.set_run_status(run.id, RunStatus.STOPPED_CANCELLED)
+            raise
 
-    def _reconcile(self, run: RunResult, connector: str, stopped: set[str]) -> None:
+    def reconcile(self, run: RunResult, connector: str, stopped: set[str]) -> None:
+        """Settle the exports an interrupted run left in flight for ``connector``, as a step of ``run``; on failure
+        ``connector`` joins ``stopped``. Public because the service runs it too, before its own (parallel) steps:
+        nothing may be sent to a connector before what was in flight there is known to have arrived or not."""
         step = self.store.step_start(run, connector, StepKind.EXPORT)
         try:
             settled, released = reconcile(self.store, self.ws.connector(connector), connector)
@@ -173,8 +213,7 @@ class Runner:
                 schema = instance.schema()
                 save_schema(self.store, connector, schema)
                 self.ws.set_schema(connector, schema)
-                if self.progress:
-                    advance = self.progress.start(step, None)
+                advance = self._page_committed(step, lambda: None)
                 outcome = Importer(
                     self.store,
                     instance,
@@ -188,28 +227,16 @@ class Runner:
                 step.message = outcome.message
             elif kind.is_sync:
                 full = kind is StepKind.FULL_SYNC
-                if self.progress:
-                    flt = CSFilter(connector=connector) if full else CSFilter(connector=connector, pending_import=True)
-                    advance = self.progress.start(step, self.store.cs_count(flt))
-                ctx = SyncContext(
-                    self.store,
-                    self.ws.rules,
-                    self.ws.capabilities,
-                    self.ws.cs_schema,
-                    step,
-                    errors,
-                    EvalContext(now=now or datetime.now(UTC)),
-                    staging=self.staging,
-                )
-                Synchronizer(ctx, connector, full=full, progress=advance).run()
+                flt = CSFilter(connector=connector) if full else CSFilter(connector=connector, pending_import=True)
+                advance = self._page_committed(step, lambda: self.store.cs_count(flt))
+                Synchronizer(self.sync_context(step, errors, now), connector, full=full, progress=advance).run()
             else:
                 instance = self.ws.connector(connector)
                 if not instance.capabilities.export:
                     raise StepStopped(RunStatus.STOPPED_CONFIG, f"connector {connector!r} cannot export")
-                if self.progress:
-                    advance = self.progress.start(
-                        step, self.store.cs_count(CSFilter(connector=connector, pending_export=True))
-                    )
+                advance = self._page_committed(
+                    step, lambda: self.store.cs_count(CSFilter(connector=connector, pending_export=True))
+                )
                 try:
                     step.message = Exporter(
                         self.store,
@@ -247,3 +274,35 @@ class Runner:
             if self.progress:
                 self.progress.finish(step)
         return step
+
+    def sync_context(self, step: StepResult, errors: ErrorLog, now: datetime | None = None) -> SyncContext:
+        """What sync code needs for ``step``: this workspace's rules and schemas, its staging mode."""
+        return SyncContext(
+            self.store,
+            self.ws.rules,
+            self.ws.capabilities,
+            self.ws.cs_schema,
+            step,
+            errors,
+            EvalContext(now=now or datetime.now(UTC)),
+            staging=self.staging,
+        )
+
+    def stop_reason(self) -> str | None:
+        return self.options.stop() if self.options.stop is not None else None
+
+    def _page_committed(self, step: StepResult, total: Callable[[], int | None]) -> Callable[[int], None] | None:
+        """What a step calls after each page it committed: the front end's progress, then the stop request. The
+        total is counted only for a front end that draws it."""
+        shown = self.progress.start(step, total()) if self.progress else None
+        if self.options.stop is None:
+            return shown
+
+        def advance(n: int) -> None:
+            if shown is not None:
+                shown(n)
+            reason = self.stop_reason()
+            if reason is not None:
+                raise StepStopped(RunStatus.STOPPED_CANCELLED, reason)
+
+        return advance

@@ -1,9 +1,10 @@
-"""Live progress of running steps, and the graceful stop that rides on it.
+"""Live progress of running steps, and the graceful stop that rides on the same seam.
 
 The engine calls a step's progress callback after each page it has committed (import page, sync page, export
-batch). That is exactly where a step may stop without losing anything, so the service's callback both records
-progress for the dashboard and, once a stop was asked for, raises ``StepStopped(stopped-cancelled)``: the page just
-committed stays, the next run goes on from there.
+batch), then asks the run's stop request (``RunOptions.stop``). That is exactly where a step may stop without losing
+anything: once the service is stopping, ``stop_request`` gives the reason and the engine ends the step as
+``stopped-cancelled``; the page just committed stays, the next run goes on from there. ``idsync run`` does the same
+on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from idsync.engine.errors import StepStopped
-from idsync.model import RunStatus, StepResult
+from idsync.engine.run_profiles import StopRequest
+from idsync.model import StepResult
 from idsync.service.logs import log
 from idsync.service.metrics import Metrics
 
@@ -98,26 +99,24 @@ class LiveBoard:
             return [s.connector for s in self._steps.values()]
 
 
+def stop_request(stopping: Callable[[], bool]) -> StopRequest:
+    """The engine's stop request while the service runs: the reason, once it is stopping."""
+    return lambda: STOP_MESSAGE if stopping() else None
+
+
 class StepProgress:
     """The engine's ProgressSink for one step run by the service."""
 
-    def __init__(self, board: LiveBoard, metrics: Metrics | None, stopping: Callable[[], bool]) -> None:
+    def __init__(self, board: LiveBoard, metrics: Metrics | None) -> None:
         self.board = board
         self.metrics = metrics
-        self.stopping = stopping
         self.live: LiveStep | None = None
 
     def start(self, step: StepResult, total: int | None) -> Callable[[int], None]:
         live = self.live = self.board.step_started(step, total)
         if self.metrics is not None:
             self.metrics.running.inc()
-
-        def advance(n: int) -> None:
-            self.board.advance(live, n)
-            if self.stopping():
-                raise StepStopped(RunStatus.STOPPED_CANCELLED, STOP_MESSAGE)
-
-        return advance
+        return lambda n: self.board.advance(live, n)
 
     def finish(self, step: StepResult) -> None:
         if self.live is not None:

@@ -18,6 +18,7 @@ from idsync.store import CSFilter, Store
 
 OBJECT_HELP = "OBJECT is cs:ID, mv:ID, or CONNECTOR:ANCHOR-OR-IDENTIFIER (for example hr:E1042)."
 DISCONNECTED = (LinkState.DISCONNECTOR.value, LinkState.FILTERED.value, LinkState.EXPLICIT.value)
+LINK_STATES = tuple(s.value for s in LinkState)
 MAX_LIMIT = 1000
 
 
@@ -236,8 +237,17 @@ def cs_filter(
     disconnector: bool = False,
     error: bool = False,
     unconfirmed: bool = False,
+    states: tuple[str, ...] = (),
 ) -> CSFilter:
+    """``states``: objects in any of these link states (``LinkState`` values); ``disconnector`` is short for the
+    three disconnected ones."""
     name, value = split_attr(attr)
+    unknown = [s for s in states if s not in LINK_STATES]
+    if unknown:
+        raise BadReference(f"unknown link state {unknown[0]!r} (known: {', '.join(LINK_STATES)})")
+    if states and disconnector:
+        raise BadReference("give either a link state or the disconnector filter, not both")
+    link_states = tuple(states) or (DISCONNECTED if disconnector else ())
     return CSFilter(
         connector=connector or None,
         object_type=object_type or None,
@@ -246,7 +256,7 @@ def cs_filter(
         export_op="delete" if pending_delete else None,
         error=error,
         unconfirmed=unconfirmed,
-        link_states=DISCONNECTED if disconnector else (),
+        link_states=link_states,
         attribute=name,
         value=value,
         identifier_like=identifier_pattern(identifier),

@@ -20,7 +20,7 @@ from idsync.engine.reconciliation import in_flight_ids
 from idsync.engine.run_profiles import Runner, RunOptions
 from idsync.model import RunResult, RunStatus, StepKind, StepResult
 from idsync.service.logs import log, log_context
-from idsync.service.progress import StepProgress
+from idsync.service.progress import StepProgress, stop_request
 from idsync.service.resources import connector_space, step_resources
 
 if TYPE_CHECKING:
@@ -123,7 +123,7 @@ class RunExecution:
             try:
                 with self.service.workspace() as ws:
                     shell = self._shell()
-                    Runner(ws)._reconcile(shell, connector, self.stopped)
+                    Runner(ws).reconcile(shell, connector, self.stopped)
                     self._record(shell.steps[-1])
             finally:
                 self.service.locks.release(resources)
@@ -157,8 +157,9 @@ class RunExecution:
     def _execute(self, plan: StepPlan) -> StepResult:
         service = self.service
         with service.workspace() as ws:
-            progress = StepProgress(service.board, service.metrics, service.stopping.is_set)
-            runner = Runner(ws, RunOptions(staging=self.run.staging), progress)
+            progress = StepProgress(service.board, service.metrics)
+            options = RunOptions(staging=self.run.staging, stop=stop_request(service.stopping.is_set))
+            runner = Runner(ws, options, progress)
             shell = self._shell()
             try:
                 step = runner.execute(shell, plan.connector, plan.kind, self.now)

@@ -30,7 +30,7 @@ from idsync.config import ConfigError, ConfigIssue
 from idsync.config.models import CYCLE
 from idsync.connectors.base import TELEMETRY_OPTION
 from idsync.connectors.registry import ConnectorRegistry
-from idsync.engine.run_profiles import RUN_LOCK, RunLocked, Runner, _dead_here
+from idsync.engine.run_profiles import RUN_LOCK, RunLocked, Runner, lock_holder_dead
 from idsync.engine.workspace import Workspace, load_workspace_config
 from idsync.model import RunStatus, StepKind
 from idsync.service.logs import log
@@ -145,7 +145,7 @@ class Service:
         if store.acquire_lock(name, self.owner, ttl):
             return True
         holder = store.lock_holder(name)
-        if holder is not None and _dead_here(holder):
+        if holder is not None and lock_holder_dead(holder):
             log.warning(f"taking over the {name} lock of {holder}, a process of this host that no longer runs")
             store.release_lock(name, holder)
             return store.acquire_lock(name, self.owner, ttl)
