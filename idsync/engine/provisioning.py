@@ -104,7 +104,8 @@ def provision(
         other = existing[0]
         if other.mv_id == mv.id:
             return None
-        if other.link_state is LinkState.EXPLICIT:
+        held = ctx.store.cs_get(other.id)  # the refusal path only: a CSRef carries no link state
+        if held is not None and held.link_state is LinkState.EXPLICIT:
             raise ObjectError(
                 f"provisioning: {rule.connector} already has an object {identifier!r} (cs #{other.id}), an explicit "
                 f"disconnector: it stays apart and no second object is created in its place; 'idsync disconnect "
