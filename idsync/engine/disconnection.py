@@ -115,7 +115,7 @@ def disconnect(runner: Runner, cs_id: int, *, explicit: bool) -> Disconnection |
                     cs.pending_export = None
                     mv = store.mv_get(cs.mv_id)
                     if mv is not None:
-                        sync._disconnect(cs, mv, sync._links(mv, cs))
+                        sync.disconnect(cs, mv)
                         done.mv_deleted = store.mv_get(mv.id) is None
                     else:
                         cs.mv_id, cs.link_state, cs.link_rule = None, LinkState.DISCONNECTOR, None

@@ -240,6 +240,11 @@ class Synchronizer:
                 self._disconnect(cs, mv, self._links(mv, cs), deleting=True)
         self.store.cs_delete([cs.id])
 
+    def disconnect(self, cs: CSObject, mv: MVObject) -> None:
+        """Disconnect ``cs`` from ``mv`` as sync would when it left scope: for an operator's explicit decision
+        (see :mod:`idsync.engine.disconnection`), with the same recomputation, deletion rule and deprovisioning."""
+        self._disconnect(cs, mv, self._links(mv, cs))
+
     def _disconnect(
         self, cs: CSObject, mv: MVObject, links: list[CSObject], *, filtered: bool = False, deleting: bool = False
     ) -> None:
