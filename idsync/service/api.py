@@ -180,6 +180,7 @@ def cs_query(q: Query) -> CSFilter:
         disconnector=q.flag("disconnector"),
         error=q.flag("error"),
         unconfirmed=q.flag("unconfirmed"),
+        states=tuple(s.strip() for s in (q.text("state") or "").split(",") if s.strip()),
     )
 
 
@@ -281,6 +282,11 @@ OBJECT_FILTERS = (
     Param("identifier", description="Identifier pattern; * is a wildcard."),
     *(Param(n, "boolean") for n in ("pending_import", "pending_export", "pending_delete", "disconnector", "error")),
     Param("unconfirmed", "boolean"),
+    Param(
+        "state",
+        description="Link states, comma-separated: connector, disconnector, explicit-disconnector, "
+        "filtered-disconnector.",
+    ),
     LIMIT,
     Param("after", "integer", "Page on: the next_after of the previous page."),
 )

@@ -163,6 +163,23 @@ def test_object_detail_gives_lineage_both_ways(populated: Site) -> None:
         assert by_identifier["cs"]["id"] == links["dir"]["id"]
 
 
+def test_connector_space_search_by_link_state(populated: Site) -> None:
+    with populated.client() as c:
+
+        def total(**params: str) -> int:
+            answer = c.get("/api/cs", params={"connector": "hr", **params})
+            assert answer.status_code == 200, answer.text
+            return int(answer.json()["total"])
+
+        everything, joined = total(), total(state="connector")
+        assert everything > 0 and joined == everything  # every HR row projected
+        assert total(state="explicit-disconnector") == 0
+        assert total(state="disconnector, filtered-disconnector") == total(disconnector="true") == 0
+        assert total(state="connector,explicit-disconnector") == joined
+        assert "unknown link state 'joined'" in _error(c.get("/api/cs?state=joined"), 400)
+        assert "not both" in _error(c.get("/api/cs?state=connector&disconnector=true"), 400)
+
+
 def test_pending_exports_errors_and_retry(populated: Site) -> None:
     populated.hr.replace("E0001", {"department": "Research"})
     assert populated.run("sync")["status"] == "success"
