@@ -486,17 +486,21 @@ class SQLiteStore:
 
     def cs_unseen(self, connector: str, marker: int, after_id: int, limit: int) -> list[CSObject]:
         rows = self._q(
-            f"SELECT {CS_COLUMNS} FROM cs WHERE connector=? AND anchor IS NOT NULL AND last_seen<>? AND id>? "
+            f"SELECT {CS_COLUMNS} FROM cs WHERE +connector=? AND anchor IS NOT NULL AND last_seen<>? AND id>? "
             "ORDER BY id LIMIT ?",
             (connector, marker, after_id, limit),
         )
         return [cs_from_row(r) for r in rows]
 
-    def _cs_where(self, flt: CSFilter) -> tuple[str, list[Any]]:
+    def _cs_where(self, flt: CSFilter, *, paging: bool = False) -> tuple[str, list[Any]]:
+        """``paging``: for a page in id order. A page of a connector's objects (none of the states below, which
+        have indexes of their own) walks the table in id order: ``+connector`` keeps SQLite from choosing the
+        identifier index, with which it would sort every object of the connector for each page."""
         clauses: list[str] = []
         params: list[Any] = []
         if flt.connector is not None:
-            clauses.append("connector=?")
+            indexed = flt.pending_import or flt.pending_export or flt.error or flt.unconfirmed or flt.link_states
+            clauses.append("+connector=?" if paging and not indexed else "connector=?")
             params.append(flt.connector)
         if flt.object_type is not None:
             clauses.append("object_type=?")
@@ -525,7 +529,7 @@ class SQLiteStore:
         return where, params
 
     def cs_page(self, flt: CSFilter, after_id: int, limit: int) -> list[CSObject]:
-        where, params = self._cs_where(flt)
+        where, params = self._cs_where(flt, paging=True)
         rows = self._q(
             f"SELECT {CS_COLUMNS} FROM cs WHERE {where} AND id>? ORDER BY id LIMIT ?", [*params, after_id, limit]
         )
