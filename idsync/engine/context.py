@@ -37,6 +37,8 @@ class SyncContext:
     """(mv_id, attribute, direction) that have unresolved rows."""
     deferred_unresolved: list[tuple[str, str, str, list[str]]] | None = None
     """While a projection computes an MV object that has no id yet, its unresolved references wait here."""
+    export_plans: dict[tuple[str, str, tuple[int, ...], str], list[Any]] = field(default_factory=dict)
+    """(connector, object type, outbound rules, which flows) -> the export flow plan (``export_flows._plan``)."""
     binary: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
     """(connector or "", object type) -> its binary attributes. Schemas change only when an import discovers them,
     never during a sync, so one lookup per type and step is exact."""

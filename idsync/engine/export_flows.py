@@ -9,11 +9,11 @@ from idsync.engine.context import SyncContext
 from idsync.engine.evaluation import evaluate, evaluate_flow, typed
 from idsync.engine.pending_exports import stage_update
 from idsync.engine.references import record_unresolved, referrers, resolve_outbound
-from idsync.engine.rules import CompiledOutbound
+from idsync.engine.rules import CompiledFlow, CompiledOutbound
 from idsync.engine.secrets import secret_attributes, withheld
 from idsync.engine.uniqueness import unique_identifier, unique_in_target
 from idsync.expressions import AUTHORITATIVE_NULL, IGNORE_THIS_FLOW
-from idsync.model import CSObject, ExportOp, MVObject
+from idsync.model import AttributeSpec, CSObject, ExportOp, MVObject
 
 
 def desired_values(
@@ -30,34 +30,30 @@ def desired_values(
 ) -> dict[str, tuple[Any, str]]:
     """target attribute -> (desired storage value, rule), merging the in-scope rules by precedence. A secret
     attribute flows only into a new object, and only as a marker (see :mod:`idsync.engine.secrets`)."""
-    specs = ctx.cs_schema(connector, object_type).attributes
-    secrets = secret_attributes(ctx.capabilities(connector))
     out: dict[str, tuple[Any, str]] = {}
     unresolved: dict[str, list[str]] = {}
-    for rule, flow in ctx.rules.export_candidates(scoped, flows_of):
-        if flow.target in out:
+    eval_ctx = ctx.eval_ctx
+    for rule, flow, spec, secret, later, reference in _plan(ctx, scoped, flows_of, connector, object_type):
+        target = flow.target
+        if target in out or (later and not initial):
             continue
-        secret = flow.target in secrets
-        if (flow.initial_only or secret) and not initial:
-            continue
-        unique = unique_in_target(ctx, mv, connector, flow.target, cs_id) if flow.picks_unique else None
-        result = evaluate_flow(flow, values, ctx.eval_ctx, rule.name, unique)
+        unique = unique_in_target(ctx, mv, connector, target, cs_id) if flow.picks_unique else None
+        result = evaluate_flow(flow, values, eval_ctx, rule.name, unique)
         if result is IGNORE_THIS_FLOW:
             continue
         if result is AUTHORITATIVE_NULL:
             result = None
-        elif flow.target in rule.reference_targets:
+        elif reference:
             keys, missing = resolve_outbound(ctx, connector, [str(v) for v in _listify(result)])
             if missing:
-                unresolved.setdefault(flow.target, []).extend(missing)
-            spec = specs.get(flow.target)
+                unresolved.setdefault(target, []).extend(missing)
             multi = (spec.multivalued if spec is not None else isinstance(result, list)) or isinstance(result, list)
             result = (sorted(keys) or None) if multi else (keys[0] if keys else None)
         else:
-            result = typed(specs.get(flow.target), result)
+            result = typed(spec, result)
         if result is None and flow.skip_null:
             continue
-        out[flow.target] = (withheld(result) if secret else result, rule.name)
+        out[target] = (withheld(result) if secret else result, rule.name)
     for rule in scoped:
         for attr in rule.reference_targets:
             missing = unresolved.get(attr, [])
@@ -65,6 +61,31 @@ def desired_values(
             if missing:
                 ctx.retry_out.add(mv.id)
     return out
+
+
+ExportStep = tuple[CompiledOutbound, CompiledFlow, AttributeSpec | None, bool, bool, bool]
+"""One candidate flow of a target object, with what evaluating it needs: (rule, flow, the target attribute's spec,
+whether it is secret, whether it flows only into a new object, whether its values are references)."""
+
+
+def _plan(
+    ctx: SyncContext, scoped: list[CompiledOutbound], flows_of: str, connector: str, object_type: str
+) -> list[ExportStep]:
+    """The candidate flows of a target object in precedence order, worked out once per step and combination of
+    rules (schemas and capabilities do not change during a step)."""
+    key = (connector, object_type, tuple(r.order for r in scoped), flows_of)
+    known = ctx.export_plans.get(key)
+    if known is not None:
+        return known
+    specs = ctx.cs_schema(connector, object_type).attributes
+    secrets = secret_attributes(ctx.capabilities(connector))
+    known = []
+    for rule, flow in ctx.rules.export_candidates(scoped, flows_of):
+        secret = flow.target in secrets
+        reference = flow.target in rule.reference_targets
+        known.append((rule, flow, specs.get(flow.target), secret, flow.initial_only or secret, reference))
+    ctx.export_plans[key] = known
+    return known
 
 
 def _listify(value: Any) -> list[Any]:

@@ -100,7 +100,7 @@ def cs_to_params(obj: CSObject) -> tuple[Any, ...]:
         obj.anchor,
         obj.identifier,
         identifier_key(obj.identifier),
-        _dumps(obj.hologram),
+        _dumps(obj.hologram) if obj.hologram else "{}",
         obj.link_state.value,
         obj.mv_id,
         obj.link_rule,

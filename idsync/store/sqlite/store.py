@@ -52,6 +52,7 @@ from idsync.store.rows import (
     run_from_row,
     step_from_row,
 )
+from idsync.store.sqlite.held import HeldWrites
 
 Row = tuple[Any, ...]
 
@@ -73,6 +74,28 @@ def _json_values_match(column: str, test: str) -> str:
     JSON spelling. Parameters: the attribute, then the test's."""
     text = "CASE j.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(j.value AS TEXT) END"
     return f"EXISTS (SELECT 1 FROM json_each({column}, '$.' || json_quote(?)) j WHERE casefold({text}) {test})"
+
+
+class _Connection:
+    """The store's connection as its methods use it: every statement first sends the writes held back
+    (``idsync.store.sqlite.held``), so the database answers it with them. Savepoints, commits and the lookups that
+    add the held writes to their answers use the raw connection instead."""
+
+    __slots__ = ("raw", "store")
+
+    def __init__(self, store: SQLiteStore, raw: sqlite3.Connection) -> None:
+        self.store = store
+        self.raw = raw
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        if self.store._held.entries:
+            self.store._flush()
+        return self.raw.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> sqlite3.Cursor:
+        if self.store._held.entries:
+            self.store._flush()
+        return self.raw.executemany(sql, rows)
 
 
 class _Joined:
@@ -100,19 +123,24 @@ class _ObjectScope:
         self.level = 0
 
     def __enter__(self) -> None:
-        self.level = len(self.store._scopes)
-        self.store._scopes.append(False)
+        store = self.store
+        self.level = len(store._scopes)
+        store._scopes.append(False)
+        store._marks.append(store._held.end)
 
     def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
         store, level = self.store, self.level
         try:
+            if kind is not None and store._held.drop(store._marks[level]):
+                store._memory.rolled_back()
             if store._scopes[level]:
                 if kind is not None:
-                    store._db.execute(f"ROLLBACK TO object_scope_{level}")
+                    store._raw.execute(f"ROLLBACK TO object_scope_{level}")
                     store._memory.rolled_back()
-                store._db.execute(f"RELEASE object_scope_{level}")
+                store._raw.execute(f"RELEASE object_scope_{level}")
         finally:
             del store._scopes[level:]
+            del store._marks[level:]
 
 
 class SQLiteStore:
@@ -121,19 +149,23 @@ class SQLiteStore:
         self.url = f"sqlite:///{self.path}"
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=60.0, check_same_thread=False)
+        self._raw = sqlite3.connect(self.path, isolation_level=None, timeout=60.0, check_same_thread=False)
+        self._held = HeldWrites()
+        self._db = _Connection(self, self._raw)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={synchronous}")
         self._db.execute("PRAGMA foreign_keys=OFF")
         self._db.execute("PRAGMA cache_size=-65536")
         self._db.execute("PRAGMA temp_store=MEMORY")
         # SQLite's lower() and LIKE fold ASCII only; searches fold case as the key index does
-        self._db.create_function("casefold", 1, _casefold, deterministic=True)
+        self._raw.create_function("casefold", 1, _casefold, deterministic=True)
         self._depth = 0
         self._joined = _Joined(self)
         self._memory = LookupMemory()
         self._scopes: list[bool] = []
         """One entry per open ``object_scope``: whether its savepoint was taken yet."""
+        self._marks: list[int] = []
+        """One entry per open ``object_scope``: the position of the held writes when it opened."""
         self._keys = KeyConfig()
         self._migrate()
         self._load_key_config()
@@ -153,7 +185,7 @@ class SQLiteStore:
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
     def close(self) -> None:
-        self._db.close()
+        self._raw.close()
 
     def transaction(self) -> AbstractContextManager[None]:
         if self._depth:
@@ -164,20 +196,23 @@ class SQLiteStore:
 
     @contextmanager
     def _begin(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
+        self._raw.execute("BEGIN IMMEDIATE")
         self._depth = 1
         self._memory.begin()
         try:
             yield
+            self._held.send(self._raw)
         except BaseException:
             self._depth = 0
             self._memory.end()
-            self._db.execute("ROLLBACK")
+            self._held.clear()
+            self._raw.execute("ROLLBACK")
             raise
         else:
             self._depth = 0
             self._memory.end()
-            self._db.execute("COMMIT")
+            self._held.clear()
+            self._raw.execute("COMMIT")
 
     def object_scope(self) -> AbstractContextManager[None]:
         """One object's work inside a page: rolled back alone when it fails, so the page goes on.
@@ -191,29 +226,43 @@ class SQLiteStore:
             return self.transaction()
         return _ObjectScope(self)
 
-    def _open_scopes(self) -> None:
-        """Take the savepoints of the object scopes that have not written yet, outermost first."""
+    def _open_scopes(self, *, holding: bool = False) -> None:
+        """Take the savepoints of the object scopes that have not written yet, outermost first, each after sending
+        what was held before the scope opened. ``holding``: only the scopes that hold writes, which are about to
+        be sent."""
+        held = self._held
         for level, opened in enumerate(self._scopes):
-            if not opened:
-                self._db.execute(f"SAVEPOINT object_scope_{level}")
+            mark = self._marks[level]
+            if not opened and (not holding or mark < held.end):
+                held.send(self._raw, mark)
+                self._raw.execute(f"SAVEPOINT object_scope_{level}")
                 self._scopes[level] = True
+
+    def _flush(self) -> None:
+        """Send the held writes, each object scope's after its savepoint."""
+        if self._scopes:
+            self._open_scopes(holding=True)
+        self._held.send(self._raw)
 
     @contextmanager
     def savepoint_rollback(self) -> Iterator[None]:
         """Run work that is always rolled back (``preview``); inside a transaction only this work is undone."""
         if self._depth:
             self._open_scopes()
-            self._db.execute("SAVEPOINT preview")
+            self._held.send(self._raw)
+            mark = self._held.end
+            self._raw.execute("SAVEPOINT preview")
             self._depth += 1
             try:
                 yield
             finally:
                 self._depth -= 1
-                self._db.execute("ROLLBACK TO preview")
-                self._db.execute("RELEASE preview")
+                self._held.drop(mark)
+                self._raw.execute("ROLLBACK TO preview")
+                self._raw.execute("RELEASE preview")
                 self._memory.rolled_back()
             return
-        self._db.execute("BEGIN IMMEDIATE")
+        self._raw.execute("BEGIN IMMEDIATE")
         self._depth = 1
         self._memory.begin()
         try:
@@ -221,7 +270,8 @@ class SQLiteStore:
         finally:
             self._depth = 0
             self._memory.end()
-            self._db.execute("ROLLBACK")
+            self._held.clear()
+            self._raw.execute("ROLLBACK")
 
     def _q(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self._db.execute(sql, params).fetchall()
@@ -282,12 +332,16 @@ class SQLiteStore:
         row = self._db.execute(f"SELECT {CS_COLUMNS} FROM cs WHERE id=?", (cs_id,)).fetchone()
         return cs_from_row(row) if row else None
 
-    def _cs_in(self, columns: str, where: str, params: Sequence[Any], values: Iterable[Any]) -> Iterator[Row]:
+    def _cs_in(
+        self, columns: str, where: str, params: Sequence[Any], values: Iterable[Any], *, raw: bool = False
+    ) -> Iterator[Row]:
         """Rows of ``cs`` (``columns``) where ``where``, which ends in ``IN``, holds for one of the distinct ``values``,
-        in chunks, in id order within a chunk."""
+        in chunks, in id order within a chunk. ``raw``: without sending the held writes (the caller adds them)."""
+        db = self._raw if raw else self._db
         for chunk in _chunks(list(dict.fromkeys(values))):
             marks = ",".join("?" * len(chunk))
-            yield from self._q(f"SELECT {columns} FROM cs WHERE {where} ({marks}) ORDER BY id", [*params, *chunk])
+            sql = f"SELECT {columns} FROM cs WHERE {where} ({marks}) ORDER BY id"
+            yield from db.execute(sql, [*params, *chunk]).fetchall()
 
     def cs_get_many(self, ids: Iterable[int]) -> dict[int, CSObject]:
         return {row[0]: cs_from_row(row) for row in self._cs_in(CS_COLUMNS, "id IN", (), ids)}
@@ -306,17 +360,26 @@ class SQLiteStore:
 
     def cs_refs_by_anchor(self, connector: str, anchors: Iterable[str]) -> dict[str, CSRef]:
         def fetch(wanted: list[str]) -> dict[str, CSRef]:
-            rows = self._cs_in(CS_REF_COLUMNS, "connector=? AND anchor IN", (connector,), wanted)
-            return {row[3]: CSRef(*row) for row in rows}
+            # held inserts have no anchor: the database has every object an anchor names
+            rows = self._cs_in(CS_REF_COLUMNS, "connector=? AND anchor IN", (connector,), wanted, raw=True)
+            return {row[3]: linked(CSRef(*row)) for row in rows}
 
+        linked = self._held.linked
         return self._memory.by_anchors(connector, anchors, fetch)
 
     def cs_refs_by_identifier(self, connector: str, identifiers: Iterable[str]) -> dict[str, list[CSRef]]:
         def fetch(keys: list[str]) -> dict[str, list[CSRef]]:
             where = "connector=? AND identifier_key IN"
-            rows = self._cs_in(f"{CS_REF_COLUMNS}, identifier_key", where, (connector,), keys)
-            return grouped((row[-1], CSRef(*row[:-1])) for row in rows)
+            rows = self._cs_in(f"{CS_REF_COLUMNS}, identifier_key", where, (connector,), keys, raw=True)
+            out = grouped((row[-1], held.linked(CSRef(*row[:-1]))) for row in rows)
+            if held.new_by_identifier:
+                for key in keys:
+                    new = held.new_with_identifier(connector, key)
+                    if new:
+                        out.setdefault(key, []).extend(new)  # held ids come after every stored one
+            return out
 
+        held = self._held
         return self._memory.by_identifiers(connector, identifiers, fetch)
 
     def cs_refs_by_mv(self, mv_ids: Iterable[int]) -> dict[int, list[CSRef]]:
@@ -340,6 +403,16 @@ class SQLiteStore:
             self._db.executemany("INSERT INTO cs_keys(connector, attribute, value, cs_id) VALUES(?,?,?,?)", rows)
 
     def cs_insert(self, obj: CSObject) -> int:
+        if self._depth and obj.anchor is None:
+            # held back (no anchor: no unique index to violate); sent with the page or before the next statement
+            obj.id = self._held.new_id(self._raw, "cs")
+            params = (obj.id, *cs_to_params(obj))
+            ref = CSRef(obj.id, obj.connector, obj.object_type, None, obj.identifier, obj.mv_id)
+            attrs = self._keys.cs.get(obj.connector)
+            self._held.insert_cs(params, ref, params[5], cs_keys(obj, attrs) if attrs else ())
+            self._memory.cs_written([obj])
+            return obj.id
+        self._held.forget_ids("cs")
         with self.transaction():
             try:
                 cur = self._db.execute(
@@ -387,6 +460,10 @@ class SQLiteStore:
     def cs_save_links(self, objs: Sequence[CSObject]) -> None:
         if not objs:
             return
+        if self._depth:
+            self._held.update_links([(*cs_link_params(o), o.id) for o in objs])
+            self._memory.cs_written(objs)
+            return
         with self.transaction():
             self._db.executemany(
                 "UPDATE cs SET link_state=?, mv_id=?, link_rule=?, pending_import=?, error=? WHERE id=?",
@@ -409,17 +486,21 @@ class SQLiteStore:
 
     def cs_unseen(self, connector: str, marker: int, after_id: int, limit: int) -> list[CSObject]:
         rows = self._q(
-            f"SELECT {CS_COLUMNS} FROM cs WHERE connector=? AND anchor IS NOT NULL AND last_seen<>? AND id>? "
+            f"SELECT {CS_COLUMNS} FROM cs WHERE +connector=? AND anchor IS NOT NULL AND last_seen<>? AND id>? "
             "ORDER BY id LIMIT ?",
             (connector, marker, after_id, limit),
         )
         return [cs_from_row(r) for r in rows]
 
-    def _cs_where(self, flt: CSFilter) -> tuple[str, list[Any]]:
+    def _cs_where(self, flt: CSFilter, *, paging: bool = False) -> tuple[str, list[Any]]:
+        """``paging``: for a page in id order. A page of a connector's objects (none of the states below, which
+        have indexes of their own) walks the table in id order: ``+connector`` keeps SQLite from choosing the
+        identifier index, with which it would sort every object of the connector for each page."""
         clauses: list[str] = []
         params: list[Any] = []
         if flt.connector is not None:
-            clauses.append("connector=?")
+            indexed = flt.pending_import or flt.pending_export or flt.error or flt.unconfirmed or flt.link_states
+            clauses.append("+connector=?" if paging and not indexed else "connector=?")
             params.append(flt.connector)
         if flt.object_type is not None:
             clauses.append("object_type=?")
@@ -448,7 +529,7 @@ class SQLiteStore:
         return where, params
 
     def cs_page(self, flt: CSFilter, after_id: int, limit: int) -> list[CSObject]:
-        where, params = self._cs_where(flt)
+        where, params = self._cs_where(flt, paging=True)
         rows = self._q(
             f"SELECT {CS_COLUMNS} FROM cs WHERE {where} AND id>? ORDER BY id LIMIT ?", [*params, after_id, limit]
         )
@@ -464,17 +545,24 @@ class SQLiteStore:
     def _find_keys(
         self, table: str, scope: str, within: str, attribute: str, values: list[str]
     ) -> dict[str, list[int]]:
-        """value -> owner ids, from a key index (``cs_keys`` by connector, ``mv_keys`` by object type)."""
+        """value -> owner ids, from a key index (``cs_keys`` by connector, ``mv_keys`` by object type), with the
+        key rows of held inserts (no held write removes a key row: every other write sends them first)."""
         owner = "cs_id" if table == "cs_keys" else "mv_id"
+        held = self._held.cs_key_ids if table == "cs_keys" else self._held.mv_key_ids
         out: dict[str, list[int]] = {}
         for chunk in _chunks(values):
             marks = ",".join("?" * len(chunk))
-            rows = self._q(
+            rows = self._raw.execute(
                 f"SELECT value, {owner} FROM {table} WHERE {scope}=? AND attribute=? AND value IN ({marks})",
                 [within, attribute, *chunk],
-            )
+            ).fetchall()
             for value, owner_id in rows:
                 out.setdefault(value, []).append(owner_id)
+        if held:
+            for value in values:
+                ids = held.get((within, attribute, value))
+                if ids:
+                    out.setdefault(value, []).extend(ids)
         return out
 
     # metaverse ------------------------------------------------------------------------------------------------
@@ -507,6 +595,13 @@ class SQLiteStore:
         self._memory.mv_written((i for (i,) in touched), rows)
 
     def mv_insert(self, obj: MVObject) -> int:
+        if self._depth:
+            obj.id = self._held.new_id(self._raw, "mv")
+            attrs = self._keys.mv.get(obj.object_type)
+            rows = mv_keys(obj, attrs) if attrs else []
+            self._held.insert_mv((obj.id, *mv_to_params(obj)), rows)
+            self._memory.mv_written((), rows)
+            return obj.id
         with self.transaction():
             cur = self._db.execute(
                 "INSERT INTO mv(object_type, attributes, provenance, created_run) VALUES(?,?,?,?)", mv_to_params(obj)

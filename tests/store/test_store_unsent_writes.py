@@ -1,0 +1,123 @@
+"""Store contract: the first lookups a transaction makes after its writes see them, before any other read.
+
+A store may hold a page's inserts and link updates back and send them in batches; a lookup answered without
+sending them must still include them, and an object scope that fails must take its held writes with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from idsync.model import CSObject, LinkState, MVObject
+from idsync.store import CSFilter, CSRef, KeyConfig, Store
+
+OpenAgain = Callable[[], Store]
+
+
+class Boom(Exception):
+    pass
+
+
+def _ref(obj: CSObject) -> CSRef:
+    return CSRef(obj.id, obj.connector, obj.object_type, obj.anchor, obj.identifier, obj.mv_id)
+
+
+def _link(store: Store, cs: CSObject, mv_id: int | None) -> None:
+    cs.mv_id = mv_id
+    cs.link_state = LinkState.CONNECTOR if mv_id is not None else LinkState.DISCONNECTOR
+    store.cs_save_links([cs])
+
+
+def _provisioned(store: Store, name: str, mv_id: int) -> CSObject:
+    obj = CSObject(0, "ad", "user", f"CN={name}", mv_id=mv_id, link_state=LinkState.CONNECTOR)
+    obj.hologram = {"upn": f"{name}@example.org"}
+    store.cs_insert(obj)
+    return obj
+
+
+def _person(store: Store, source: CSObject, employee_id: str) -> MVObject:
+    """A new MV object, and ``source`` linked to it."""
+    mv = MVObject(0, "person", {"employeeId": employee_id})
+    store.mv_insert(mv)
+    _link(store, source, mv.id)
+    return mv
+
+
+@pytest.fixture
+def keyed(store: Store) -> Store:
+    store.configure_keys(KeyConfig(mv={"person": frozenset({"employeeId"})}, cs={"ad": frozenset({"upn"})}))
+    return store
+
+
+@pytest.fixture
+def source(keyed: Store) -> CSObject:
+    """A stored source object, not joined yet."""
+    obj = CSObject(0, "hr", "person", "CN=Source", anchor="E1")
+    keyed.cs_insert(obj)
+    return obj
+
+
+def test_lookups_see_inserts_and_links_made_just_before(keyed: Store, source: CSObject, open_again: OpenAgain) -> None:
+    store = keyed
+    with store.transaction():
+        mv = _person(store, source, "e1")
+        user = _provisioned(store, "ann", mv.id)
+        assert store.mv_find("person", "employeeId", ["e1", "e2"]) == {"e1": [mv.id]}
+        assert store.cs_find("ad", "upn", ["ann@example.org"]) == {"ann@example.org": [user.id]}
+        assert store.cs_refs_by_identifier("ad", ["cn=ann", "CN=Bob"]) == {"cn=ann": [_ref(user)]}
+        assert store.cs_refs_by_anchor("hr", ["E1"]) == {"E1": _ref(source)}
+        assert store.cs_refs_by_mv([mv.id]) == {mv.id: [_ref(source), _ref(user)]}
+        assert user.id > source.id
+    other = open_again()
+    assert other.cs_get(user.id) == user and other.cs_get(source.id) == source
+    assert other.mv_get(mv.id) == mv
+    assert other.cs_find("ad", "upn", ["ann@example.org"]) == {"ann@example.org": [user.id]}
+
+
+def test_a_failed_scope_takes_its_unsent_writes_with_it(keyed: Store, source: CSObject, open_again: OpenAgain) -> None:
+    store = keyed
+    with store.transaction():
+        kept_mv = _person(store, source, "e1")
+        kept = _provisioned(store, "ann", kept_mv.id)
+        with pytest.raises(Boom), store.object_scope():
+            gone_mv = _person(store, source, "e2")
+            bob = _provisioned(store, "bob", gone_mv.id)
+            assert store.cs_refs_by_identifier("ad", ["CN=bob"]) == {"cn=bob": [_ref(bob)]}
+            assert store.cs_refs_by_anchor("hr", ["E1"])["E1"].mv_id == gone_mv.id
+            raise Boom
+        source.mv_id = kept_mv.id
+        assert store.mv_find("person", "employeeId", ["e1", "e2"]) == {"e1": [kept_mv.id]}
+        assert store.cs_find("ad", "upn", ["ann@example.org", "bob@example.org"]) == {"ann@example.org": [kept.id]}
+        assert store.cs_refs_by_identifier("ad", ["CN=ann", "CN=bob"]) == {"cn=ann": [_ref(kept)]}
+        assert store.cs_refs_by_anchor("hr", ["E1"]) == {"E1": _ref(source)}
+        with pytest.raises(Boom), store.object_scope():
+            _provisioned(store, "carl", kept_mv.id)
+            store.set_meta("written", "directly")  # a write the store sends at once, after held ones
+            raise Boom
+        later = _provisioned(store, "dora", kept_mv.id)
+        assert later.id > kept.id
+    other = open_again()
+    assert other.get_meta("written") is None
+    identifiers = [o.identifier for o in other.cs_page(CSFilter(connector="ad"), 0, 100)]
+    assert identifiers == ["CN=ann", "CN=dora"]
+    assert other.cs_get(source.id) == source
+    assert [m.id for m in other.mv_page("person", 0, 100)] == [kept_mv.id]
+
+
+def test_ids_stay_unique_and_increasing_across_transactions(keyed: Store) -> None:
+    store = keyed
+    ids: list[int] = []
+    for round_ in range(3):
+        with store.transaction():
+            mv = MVObject(0, "person", {"employeeId": f"e{round_}"})
+            store.mv_insert(mv)
+            ids.append(_provisioned(store, f"p{round_}a", mv.id).id)
+            store.cs_insert(CSObject(0, "ad", "user", f"CN=anchored{round_}", anchor=f"A{round_}"))
+            ids.append(_provisioned(store, f"p{round_}b", mv.id).id)
+        with pytest.raises(Boom), store.transaction():
+            _provisioned(store, f"rolled-back{round_}", mv.id)
+            raise Boom
+    stored = [o.id for o in store.cs_page(CSFilter(connector="ad"), 0, 100) if o.anchor is None]
+    assert stored == ids and ids == sorted(set(ids))
