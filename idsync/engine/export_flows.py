@@ -100,7 +100,7 @@ def identifier_value(ctx: SyncContext, rule: CompiledOutbound, values: Any, own:
     if rule.identifier is None:
         return None
     eval_ctx = ctx.eval_ctx
-    if "selectuniquevalue" in rule.identifier.text.casefold():
+    if rule.identifier_picks_unique:
         eval_ctx = replace(eval_ctx, is_unique=unique_identifier(ctx, rule.connector, own))
     result = evaluate(rule.identifier, values, eval_ctx, what=f"identifier of rule {rule.name!r}", attribute=None)
     if result is None or result is IGNORE_THIS_FLOW or result is AUTHORITATIVE_NULL:

@@ -38,15 +38,11 @@ def identifier_pending(cs: CSObject) -> bool:
     return (pending.op is ExportOp.ADD and cs.anchor is None) or pending.new_identifier is not None
 
 
-def outbound_key(ctx: SyncContext, cs: CSObject | CSRef) -> str:
-    """The key a reference to ``cs`` carries in its target. A connector that references by identifier needs the
-    object's pending export (an add or a rename changes the identifier), which a ``CSRef`` does not carry."""
+def outbound_key(ctx: SyncContext, cs: CSObject | CSRef, *, identifier_changing: bool = False) -> str:
+    """The key a reference to ``cs`` carries in its target, or a placeholder that export resolves once the key is
+    settled: ``cs`` has no anchor yet, or (``identifier_changing``) an add or a rename is about to set its DN."""
     key = reference_key(ctx, cs)
-    if key is not None and ctx.capabilities(cs.connector).references_by == "identifier":
-        full = cs if isinstance(cs, CSObject) else ctx.store.cs_get(cs.id)
-        if full is not None and identifier_pending(full):
-            key = None
-    if key is None:
+    if key is None or identifier_changing:
         # a DN that is about to change would be written stale (a member left behind at the old DN)
         return f"{PLACEHOLDER}{cs.id}"
     return key
@@ -136,15 +132,20 @@ def resolve_outbound(ctx: SyncContext, connector: str, mv_refs: Iterable[str]) -
         except (TypeError, ValueError):
             bad.append(str(ref))
     links = ctx.store.cs_refs_by_mv(wanted) if wanted else {}
-    keys: list[str] = []
+    targets: list[CSRef] = []
     missing: list[str] = bad
     for mv_id in wanted:
-        target = [c for c in links.get(mv_id, []) if c.connector == connector]
-        if target:
-            keys.append(outbound_key(ctx, target[0]))
+        target = next((c for c in links.get(mv_id, []) if c.connector == connector), None)
+        if target is not None:
+            targets.append(target)
         else:
             missing.append(str(mv_id))
-    return keys, missing
+    changing: set[int] = set()
+    if targets and ctx.capabilities(connector).references_by == "identifier":
+        # whether an add or a rename is about to set an identifier shows only in the pending export, which a CSRef
+        # does not carry: the referenced objects are read whole, in one query for all of them
+        changing = {i for i, cs in ctx.store.cs_get_many(t.id for t in targets).items() if identifier_pending(cs)}
+    return [outbound_key(ctx, t, identifier_changing=t.id in changing) for t in targets], missing
 
 
 def waiting_for_link(ctx: SyncContext, cs: CSObject) -> None:

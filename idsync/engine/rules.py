@@ -34,6 +34,11 @@ from idsync.store import KeyConfig
 IDENTIFIER_KEY = "__identifier__"
 
 
+def picks_unique(expression: Expression) -> bool:
+    """SelectUniqueValue needs to ask the store whether a candidate is taken: worked out once, when rules compile."""
+    return "selectuniquevalue" in expression.text.casefold()
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledFlow:
     target: str
@@ -46,7 +51,7 @@ class CompiledFlow:
     """SelectUniqueValue needs to ask the store whether a candidate is taken."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "picks_unique", "selectuniquevalue" in self.expression.text.casefold())
+        object.__setattr__(self, "picks_unique", picks_unique(self.expression))
 
     @property
     def references(self) -> frozenset[str]:
@@ -116,10 +121,12 @@ class CompiledOutbound(_CompiledRule):
     """Target attributes whose values are references (fed directly by an MV reference attribute)."""
     provision: bool = field(init=False)
     deprovision: str = field(init=False)
+    identifier_picks_unique: bool = field(init=False)
 
     def __post_init__(self) -> None:
         self._copy(self.config)
         self.provision, self.deprovision = self.config.provision, self.config.deprovision
+        self.identifier_picks_unique = self.identifier is not None and picks_unique(self.identifier)
 
 
 AttributePlan = tuple[AttributeSpec | None, bool, list[tuple[CompiledInbound, CompiledFlow]]]
