@@ -24,7 +24,7 @@ from idsync.model import CSObject, ImportOp, LinkState, MVObject, PendingImport,
 from idsync.store import CSFilter
 from idsync.store.rows import key_value
 
-PAGE = 500
+PAGE = 2000
 INBOUND_LINKS = ("joined:", "projected:")
 
 Progress = Callable[[int], None]

@@ -76,6 +76,32 @@ def test_lookups_see_inserts_and_links_made_just_before(keyed: Store, source: CS
     assert other.cs_find("ad", "upn", ["ann@example.org"]) == {"ann@example.org": [user.id]}
 
 
+def test_lookups_by_mv_object_follow_links_moved_just_before(keyed: Store, source: CSObject) -> None:
+    """A lookup by MV object finds stored objects a write just linked there, and not those it linked away."""
+    store = keyed
+    other = CSObject(0, "hr", "person", "CN=Other", anchor="E2")
+    store.cs_insert(other)
+    with store.transaction():
+        first = _person(store, source, "e1")
+        second = _person(store, other, "e2")
+    with store.transaction():
+        user = _provisioned(store, "ann", first.id)
+        _link(store, other, first.id)  # moved from the second MV object to the first
+        _link(store, source, None)  # and the first's own source disconnected
+        assert store.cs_refs_by_mv([first.id, second.id]) == {first.id: [_ref(other), _ref(user)]}
+    with store.transaction():
+        _link(store, user, second.id)
+        _link(store, source, second.id)
+        assert store.cs_refs_by_mv([second.id, first.id]) == {
+            first.id: [_ref(other)],
+            second.id: [_ref(source), _ref(user)],
+        }
+    assert store.cs_refs_by_mv([first.id, second.id]) == {
+        first.id: [_ref(other)],
+        second.id: [_ref(source), _ref(user)],
+    }
+
+
 def test_a_failed_scope_takes_its_unsent_writes_with_it(keyed: Store, source: CSObject, open_again: OpenAgain) -> None:
     store = keyed
     with store.transaction():

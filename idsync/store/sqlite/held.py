@@ -7,10 +7,11 @@ statement runs. Why that is exact:
 
 - every statement the store runs on its connection, except the few lookups below, first sends what is held
   (``SQLiteStore._flush``), so the database never answers a question without the writes made before it;
-- the lookups that run without sending (key index, CS references by anchor or identifier) add what is held to
-  the database's answer: a held insert is a row the database does not have yet, whose id was allocated here
-  past every id the table ever gave (AUTOINCREMENT's sequence and its largest id); a held link update changes
-  only the MV link of a row the database has, so it replaces that field of the row's reference;
+- the lookups that run without sending (key index, CS references by anchor, identifier or MV object) add what
+  is held to the database's answer: a held insert is a row the database does not have yet, whose id was
+  allocated here past every id the table ever gave (AUTOINCREMENT's sequence and its largest id); a held link
+  update changes only the MV link of a row, so it replaces that field of the row's reference (and a lookup by MV
+  object also finds the rows such an update links there, and drops those it links elsewhere);
 - an object scope that fails drops what it held since it opened, and a savepoint is taken only after what was
   held before the scope opened has been sent, so rolling back to it undoes exactly the scope's writes.
 
@@ -21,7 +22,7 @@ on each other's order, and a link update of a row inserted in the same batch com
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -59,8 +60,13 @@ class HeldWrites:
         self.cs_key_ids: dict[tuple[str, str, str], list[int]] = {}
         self.mv_key_ids: dict[tuple[str, str, str], list[int]] = {}
         self.new_by_identifier: dict[tuple[str, str], list[CSRef]] = {}
+        self.new_by_mv: dict[int, list[CSRef]] = {}
+        """MV id -> the held inserts linked to it when inserted."""
+        self.new_refs: dict[int, CSRef] = {}
         self.links: dict[int, int | None] = {}
         """CS id -> the MV id its held link update gives it."""
+        self.links_to: dict[int, list[int]] = {}
+        """MV id -> the CS ids a held link update links to it."""
 
     @property
     def end(self) -> int:
@@ -101,10 +107,19 @@ class HeldWrites:
         """Rows in ``CS_LINKS_UPDATE`` order: link state, MV id, link rule, pending import, error, CS id."""
         for row in rows:
             self.entries.append((CS_LINKS_UPDATE, row, None))
-            self.links[row[-1]] = row[1]
+            self._link(row)
+
+    def _link(self, row: Row) -> None:
+        cs_id, mv_id = row[-1], row[1]
+        self.links[cs_id] = mv_id
+        if mv_id is not None:
+            self.links_to.setdefault(mv_id, []).append(cs_id)
 
     def _new_cs(self, ref: CSRef, identifier_key: str) -> None:
         self.new_by_identifier.setdefault((ref.connector, identifier_key), []).append(ref)
+        self.new_refs[ref.id] = ref
+        if ref.mv_id is not None:
+            self.new_by_mv.setdefault(ref.mv_id, []).append(ref)
 
     @staticmethod
     def _key(index: dict[tuple[str, str, str], list[int]], row: Row) -> None:
@@ -121,7 +136,7 @@ class HeldWrites:
             elif sql is MV_KEYS_INSERT:
                 self._key(self.mv_key_ids, params)
             elif sql is CS_LINKS_UPDATE:
-                self.links[params[-1]] = params[1]
+                self._link(params)
 
     # sending and dropping --------------------------------------------------------------------------------------
     def send(self, db: sqlite3.Connection, upto: int | None = None) -> None:
@@ -174,3 +189,36 @@ class HeldWrites:
 
     def new_with_identifier(self, connector: str, key: str) -> list[CSRef]:
         return [self.linked(r) for r in self.new_by_identifier.get((connector, key), ())]
+
+    def by_mv(
+        self, stored: list[CSRef], wanted: Iterable[int], read: Callable[[list[int]], list[CSRef]]
+    ) -> list[CSRef]:
+        """The references linked to the MV objects ``wanted``, given those the database links to them
+        (``stored``): with their held link updates, and with the held inserts and re-linked stored objects the
+        database does not know to be linked there (``read`` gives stored objects by id)."""
+        want = set(wanted)
+        if not self.links and not self.new_by_mv:
+            return stored
+        found = {r.id: r for r in stored}
+        extra: list[CSRef] = []
+        unread: list[int] = []
+        for mv_id in want:
+            extra.extend(self.new_by_mv.get(mv_id, ()))
+            for cs_id in self.links_to.get(mv_id, ()):
+                if cs_id in found:
+                    continue
+                new = self.new_refs.get(cs_id)
+                if new is not None:
+                    extra.append(new)
+                else:
+                    unread.append(cs_id)
+        if unread:
+            extra.extend(read(unread))
+        for ref in extra:
+            found.setdefault(ref.id, ref)
+        out = [self.linked(r) for r in found.values()]
+        return sorted((r for r in out if r.mv_id in want), key=_by_id)
+
+
+def _by_id(ref: CSRef) -> int:
+    return ref.id

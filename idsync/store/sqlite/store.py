@@ -157,6 +157,7 @@ class SQLiteStore:
         self._db.execute("PRAGMA foreign_keys=OFF")
         self._db.execute("PRAGMA cache_size=-65536")
         self._db.execute("PRAGMA temp_store=MEMORY")
+        self._db.execute("PRAGMA wal_autocheckpoint=10000")
         # SQLite's lower() and LIKE fold ASCII only; searches fold case as the key index does
         self._raw.create_function("casefold", 1, _casefold, deterministic=True)
         self._depth = 0
@@ -383,8 +384,12 @@ class SQLiteStore:
         return self._memory.by_identifiers(connector, identifiers, fetch)
 
     def cs_refs_by_mv(self, mv_ids: Iterable[int]) -> dict[int, list[CSRef]]:
+        def read(where: str, values: list[int]) -> list[CSRef]:
+            return [CSRef(*row) for row in self._cs_in(CS_REF_COLUMNS, where, (), values, raw=True)]
+
         def fetch(wanted: list[int]) -> dict[int, list[CSRef]]:
-            return grouped((row[5], CSRef(*row)) for row in self._cs_in(CS_REF_COLUMNS, "mv_id IN", (), wanted))
+            refs = self._held.by_mv(read("mv_id IN", wanted), wanted, lambda ids: read("id IN", ids))
+            return grouped((ref.mv_id, ref) for ref in refs if ref.mv_id is not None)
 
         return self._memory.by_mv_ids(mv_ids, fetch)
 
