@@ -16,6 +16,7 @@ from typing import Any
 
 from idsync.model import CSObject, ErrorRow, MVObject, RunResult, RunStatus, StepKind, StepResult
 from idsync.store.base import CSFilter, CSRef, KeyConfig, StoreError, Unresolved
+from idsync.store.batches import NEW_COLUMNS, anchors_by_connector, insert_rows, split_by_anchor
 from idsync.store.lookups import LookupMemory
 from idsync.store.rows import (
     AUDIT_COLUMNS,
@@ -52,7 +53,7 @@ from idsync.store.rows import (
     run_from_row,
     step_from_row,
 )
-from idsync.store.sqlite.held import HeldWrites
+from idsync.store.sqlite.held import CS_INSERT, HeldWrites
 
 Row = tuple[Any, ...]
 
@@ -432,6 +433,31 @@ class SQLiteStore:
             self._write_cs_keys([obj], replace=False)
             self._memory.cs_written([obj])
         return obj.id
+
+    def cs_insert_many(self, objs: Sequence[CSObject]) -> list[tuple[CSObject, str]]:
+        """One ``executemany`` for the batch, ids allocated here as for the held inserts (``held.py``): the anchors
+        already taken are read first, so the unique index never has to refuse a row."""
+        if not objs:
+            return []
+        with self.transaction():
+            taken: set[tuple[str, str]] = set()
+            for connector, anchors in anchors_by_connector(objs).items():
+                rows = self._cs_in("anchor", "connector=? AND anchor IN", (connector,), anchors, raw=True)
+                taken.update((connector, row[0]) for row in rows)
+            accepted, refused = split_by_anchor(objs, taken)
+            if not accepted:
+                return refused
+            new_id, raw = self._held.new_id, self._raw
+            for obj in accepted:
+                obj.id = new_id(raw, "cs")
+            short, full = insert_rows(accepted)
+            if short:
+                self._db.executemany(f"INSERT INTO cs({NEW_COLUMNS}) VALUES({','.join('?' * 10)})", short)
+            if full:
+                self._db.executemany(CS_INSERT, full)
+            self._write_cs_keys(accepted, replace=False)
+            self._memory.cs_written(accepted)
+        return refused
 
     def cs_save(self, objs: Sequence[CSObject]) -> None:
         if not objs:
