@@ -79,6 +79,8 @@ class Importer:
         self.marker = step.id
         self.secrets = secret_attributes(self.caps)
         """Never kept: a directory that returns a password (or its hash) does not put it in a hologram."""
+        self._plain_names: set[str] = set()
+        """Attribute names seen and known not to be secret."""
 
     def run(self) -> ImportOutcome:
         kind = self.step.kind
@@ -141,6 +143,8 @@ class Importer:
         waiting = self.store.cs_by_identifier(self.name, missing) if missing else {}
         seen_here: set[str] = set()
         saves: list[CSObject] = []
+        fresh: list[CSObject] = []
+        typed = self._copied if page.storage_form else self._typed
         for record in page.records:
             if record.anchor in seen_here:
                 self.errors.add(
@@ -151,7 +155,7 @@ class Importer:
                 continue
             seen_here.add(record.anchor)
             cs = existing.get(record.anchor)
-            if cs is None and not record.delete:
+            if cs is None and waiting and not record.delete:
                 cs = self._adopt(record, waiting)
             if record.delete:
                 if cs is not None and self._stage_delete(cs):
@@ -160,7 +164,7 @@ class Importer:
                 continue
             object_schema = self.schema.object_type(record.object_type)
             try:
-                attributes = self._typed(object_schema, record.attributes)
+                attributes = typed(object_schema, record.attributes)
             except AttributeValueError as exc:
                 if cs is not None:
                     cs.last_seen = self.marker
@@ -176,18 +180,18 @@ class Importer:
             if cs is None:
                 if record.partial:
                     attributes = _settled(object_schema, attributes)
-                new = CSObject(
-                    id=0,
-                    connector=self.name,
-                    object_type=record.object_type,
-                    identifier=record.identifier,
-                    anchor=record.anchor,
-                    hologram=attributes,
-                    pending_import=PendingImport(ImportOp.ADD, sorted(attributes)),
-                    last_seen=self.marker,
+                fresh.append(
+                    CSObject(
+                        id=0,
+                        connector=self.name,
+                        object_type=record.object_type,
+                        identifier=record.identifier,
+                        anchor=record.anchor,
+                        hologram=attributes,
+                        pending_import=PendingImport(ImportOp.ADD, sorted(attributes)),
+                        last_seen=self.marker,
+                    )
                 )
-                self.store.cs_insert(new)
-                counters.adds += 1
                 continue
             if cs.last_seen == self.marker and self.step.kind is StepKind.FULL_IMPORT:
                 self.errors.add(
@@ -199,6 +203,23 @@ class Importer:
             self._update(cs, record, object_schema, attributes)
             saves.append(cs)
         self.store.cs_save(saves)
+        # new objects go in as one batch; one the store refuses (its anchor taken meanwhile) is that object's error
+        refused = self.store.cs_insert_many(fresh) if fresh else []
+        counters.adds += len(fresh) - len(refused)
+        for obj, reason in refused:
+            self.errors.add(reason, identifier=obj.identifier, code="anchor-taken")
+
+    def _copied(self, schema: ObjectTypeSchema, attributes: dict[str, Any]) -> dict[str, Any]:
+        """The attributes of a record already in storage form: a copy, without the secret ones."""
+        if attributes.keys() <= self._plain_names:
+            return dict(attributes)
+        out = {}
+        for name, value in attributes.items():
+            if name in self.secrets:
+                continue
+            self._plain_names.add(name)
+            out[name] = value
+        return out
 
     def _typed(self, schema: ObjectTypeSchema, attributes: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -62,6 +62,7 @@ from idsync.connectors.ldap.passwords import is_hashed, ssha
 from idsync.connectors.ldap.schema import ServerSchema, build_schema
 from idsync.connectors.ldap.values import to_ldap
 from idsync.connectors.prefetch import prefetch
+from idsync.connectors.worker import forking_available, read_in_worker
 from idsync.model import AttributeSpec, AttributeValueError, ExportOp, ObjectTypeSchema, Schema, ValueOp
 
 log = logging.getLogger("idsync.connectors.ldap")
@@ -128,6 +129,9 @@ def _modify(b: Backend, *, dn: str, changes: list[tuple[ModOp, str, list[bytes]]
 class LdapConnector:
     decoder_class: type[EntryDecoder] = EntryDecoder
     """How entries become records; a connector for one kind of server may choose types its own way."""
+    records_in_storage_form = True
+    """The decoder types every value from the schema (``ImportPage.storage_form``); a connector that adds values
+    of its own to the records says whether they are too."""
 
     def __init__(self, name: str, config: LdapConfig, password: str | Callable[[], str | None] | None) -> None:
         """``password``: the bind password, or how to get it when the first connection is made (building a
@@ -361,7 +365,7 @@ class LdapConnector:
         return self._decoder().anchor(raw)
 
     def _page(self, entries: Iterable[Entry], seen: set[str] | None = None) -> ImportPage:
-        page = ImportPage()
+        page = ImportPage(storage_form=self.records_in_storage_form)
         for entry in entries:
             item = self._record(entry)
             if item is None:
@@ -379,8 +383,16 @@ class LdapConnector:
     def full_import(self) -> Iterator[ImportPage]:
         self.schema()  # discovery before reading: it types every value
         watermark = self._current_watermark() if self.config.delta else None
-        # the server is read and its entries decoded on a second thread while the engine stages earlier pages
-        yield from prefetch(self._full_pages(), depth=READ_AHEAD_PAGES, name=f"idsync-{self.name}-read")
+        # the server is read and its entries decoded in a worker process (or on a second thread) while the engine
+        # stages earlier pages
+        mode = self.config.read_ahead
+        if mode == "process" and forking_available():
+            self._drop()  # the worker opens a connection of its own: none is shared between two processes
+            yield from read_in_worker(self._full_pages, name=f"connector {self.name!r}")
+        elif mode == "off":
+            yield from self._full_pages()
+        else:
+            yield from prefetch(self._full_pages(), depth=READ_AHEAD_PAGES, name=f"idsync-{self.name}-read")
         yield ImportPage(watermark=watermark)
 
     def _full_pages(self) -> Iterator[ImportPage]:

@@ -23,29 +23,40 @@ Convert = Callable[[list[bytes]], Any]
 SpecOf = Callable[[ObjectTypeSchema, str], AttributeSpec]
 
 
-def _text_list(raw: list[bytes]) -> list[str]:
+def _text_list(raw: list[bytes]) -> list[str] | None:
+    if b"" in raw:  # an empty value is no value in storage form
+        return [v.decode() for v in raw if v] or None
     return [v.decode() for v in raw]
 
 
-def _text_one(raw: list[bytes]) -> str:
-    return raw[0].decode()
+def _text_one(raw: list[bytes]) -> str | None:
+    return raw[0].decode() or None
 
 
-def _dn_list(raw: list[bytes]) -> list[str]:
-    return [canonical_dn(v.decode()) for v in raw]
+def _dn_list(raw: list[bytes]) -> list[str] | None:
+    return [canonical_dn(v.decode()) for v in raw if v] or None
 
 
-def _dn_one(raw: list[bytes]) -> str:
-    return canonical_dn(raw[0].decode())
+def _dn_one(raw: list[bytes]) -> str | None:
+    return canonical_dn(raw[0].decode()) if raw[0] else None
+
+
+def _stored(value: Any) -> Any:
+    """``to_storage``'s result without empty values, as ``idsync.model.coerce`` would give it."""
+    if value == "":
+        return None
+    if type(value) is list and "" in value:
+        return [v for v in value if v != ""] or None
+    return value
 
 
 def converter(spec: AttributeSpec) -> Convert:
-    """The cheapest conversion that gives :func:`to_storage`'s result for this attribute."""
+    """The cheapest conversion that gives :func:`to_storage`'s result for this attribute, in storage form."""
     if spec.type is AttributeType.STRING:
         return _text_list if spec.multivalued else _text_one
     if spec.type is AttributeType.REFERENCE:
         return _dn_list if spec.multivalued else _dn_one
-    return lambda raw: to_storage(spec, raw)
+    return lambda raw: _stored(to_storage(spec, raw))
 
 
 class EntryDecoder:
