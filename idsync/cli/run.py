@@ -13,7 +13,7 @@ from rich.markup import escape
 from idsync.cli.context import CliState, pass_state
 from idsync.cli.output import console, print_json, print_run
 from idsync.cli.progress import RichProgress
-from idsync.model import RunResult
+from idsync.model import RunResult, RunStatus
 
 JSON_HELP = "Print one JSON document (run id, status, per-step counters) instead of tables."
 STAGING_HELP = "Compute everything, write nothing to any connected system (pending exports stay for review)."
@@ -157,48 +157,21 @@ def disconnect_command(state: CliState, obj: str, explicit: bool, clear: bool, a
     --clear is MIM's "Convert to normal disconnector". It stays a flag of disconnect, and is no 'connect' command,
     because it joins nothing: it only lifts the operator's earlier decision, and the join rules decide again.
     """
-    from idsync.engine.disconnection import DisconnectRefused, disconnect, make_normal
-    from idsync.engine.run_profiles import RunLocked, Runner
-    from idsync.service.readmodel import BadReference, NotFound, Secrets, cs_json, error_json, resolve_object
+    from idsync.engine.disconnection import DisconnectRefused
+    from idsync.engine.run_profiles import RunLocked
+    from idsync.service.actions import disconnect_object
+    from idsync.service.readmodel import BadReference, NotFound
 
     if explicit and clear:
         raise click.UsageError("--explicit and --clear ask for opposite things; give one of them")
     ws = state.open()
     try:
-        try:
-            kind, ident = resolve_object(ws.store, ws.connector_names(), obj)
-        except (BadReference, NotFound) as exc:
-            raise click.UsageError(str(exc)) from None
-        if kind != "cs":
-            raise click.UsageError(
-                f"disconnect takes a connector-space object (cs:ID or CONNECTOR:ANCHOR); the links of {obj} are "
-                f"listed by: idsync show {obj}"
-            )
-        runner = Runner(ws)
-        try:
-            done = make_normal(runner, ident) if clear else disconnect(runner, ident, explicit=explicit)
-        except DisconnectRefused as exc:
-            raise click.UsageError(str(exc)) from None
-        except RunLocked as exc:
-            console(stderr=True).print(f"[red]not done:[/red] {exc}")
-            raise click.exceptions.Exit(2) from None
-        secrets = Secrets.of_workspace(ws)
-        data: dict[str, Any]
-        if done is None:
-            current = ws.store.cs_get(ident)
-            data = {"run_id": None, "status": "success", "object": cs_json(current, secrets) if current else None}
-            data["message"] = f"cs:{ident} is an explicit disconnector already"
-        else:
-            data = {
-                "run_id": done.run.id,
-                "status": done.status.value,
-                "message": done.run.steps[0].message,
-                "mv_id": done.mv_id,
-                "mv_deleted": done.mv_deleted,
-                "dropped_export": done.dropped_export,
-                "object": cs_json(done.after, secrets) if done.after else None,
-                "errors": [error_json(e) for e in done.errors],
-            }
+        data = disconnect_object(ws, obj, explicit=explicit, clear=clear)
+    except (BadReference, NotFound, DisconnectRefused) as exc:
+        raise click.UsageError(str(exc)) from None
+    except RunLocked as exc:
+        console(stderr=True).print(f"[red]not done:[/red] {exc}")
+        raise click.exceptions.Exit(2) from None
     finally:
         ws.close()
     if as_json:
@@ -209,7 +182,7 @@ def disconnect_command(state: CliState, obj: str, explicit: bool, clear: bool, a
         for e in data.get("errors", []):
             who = e["identifier"] or (f"cs:{e['cs_id']}" if e["cs_id"] else f"mv:{e['mv_id']}")
             out.print(f"  [red]error:[/red] {escape(e['connector'])} {escape(str(who))}: {escape(e['reason'])}")
-    raise click.exceptions.Exit(0 if done is None else done.status.exit_code)
+    raise click.exceptions.Exit(RunStatus(data["status"]).exit_code)
 
 
 COMMANDS = [run_command, cycle_command, approve_deletes, disconnect_command]

@@ -39,14 +39,16 @@ def read_ahead(ctx: SyncContext, page: list[CSObject], linked: PageLinks) -> Non
     """Look up, in one batch each, what the page's objects will look up one by one; the store remembers the answers
     for the rest of the page's transaction (``idsync.store.lookups``), so those lookups cost no statement.
 
-    Read ahead: the join candidates of objects not linked yet, the objects their inbound references name (and the
-    links of those objects' MV objects, where outbound references to them will be resolved), and the links of the
-    MV objects that the page's MV objects reference. Only values taken straight from an attribute are read ahead;
-    a computed one is looked up when its object is processed, as is anything a batch missed.
+    Read ahead: the join candidates of objects not linked yet, and the target objects that already hold the
+    identifiers provisioning would give them; the objects their inbound references name (and the links of those
+    objects' MV objects, where outbound references to them will be resolved), and the links of the MV objects that
+    the page's MV objects reference. Only values taken straight from an attribute are read ahead; a computed one
+    is looked up when its object is processed, as is anything a batch missed.
     """
     store = ctx.store
     joins: dict[tuple[str, str], set[str]] = {}
     references: dict[str, set[str]] = {}
+    identifiers: dict[str, set[str]] = {}
     sources: dict[tuple[str, str], _Source] = {}
     for cs in page:
         source = sources.get((cs.connector, cs.object_type))
@@ -56,12 +58,17 @@ def read_ahead(ctx: SyncContext, page: list[CSObject], linked: PageLinks) -> Non
         if cs.mv_id is None:
             for mv_type, mv_attr, cs_attr in source[0]:
                 joins.setdefault((mv_type, mv_attr), set()).update(_keys(hologram.get(cs_attr)))
+            for connector, cs_attr in source[2]:
+                identifiers.setdefault(connector, set()).update(str(v) for v in as_list(hologram.get(cs_attr)) if v)
         for connector, cs_attr in source[1]:
             values = as_list(hologram.get(cs_attr))
             references.setdefault(connector, set()).update(str(v) for v in values if v)
     for (mv_type, attribute), keys in joins.items():
         if keys:
             store.mv_find(mv_type, attribute, keys)
+    for connector, keys in identifiers.items():
+        if keys:
+            store.cs_refs_by_identifier(connector, keys)
     mv_ids: set[int] = set()
     for connector, keys in references.items():
         if not keys:
@@ -78,25 +85,34 @@ def read_ahead(ctx: SyncContext, page: list[CSObject], linked: PageLinks) -> Non
         store.cs_refs_by_mv(mv_ids)
 
 
-_Source = tuple[list[tuple[str, str, str]], list[tuple[str, str]]]
+_Source = tuple[list[tuple[str, str, str]], list[tuple[str, str]], list[tuple[str, str]]]
 
 
 def _source(ctx: SyncContext, connector: str, object_type: str) -> _Source:
     """What objects of one source show of their keys: (MV type, MV attribute, CS attribute) of each join pair
-    taken straight from an attribute, and (connector, CS attribute) of each reference copied from one."""
+    taken straight from an attribute; (connector, CS attribute) of each reference copied from one; and (target
+    connector, CS attribute) of each provisioning identifier that is an MV attribute copied from one."""
     joins: list[tuple[str, str, str]] = []
     references: list[tuple[str, str]] = []
+    identifiers: list[tuple[str, str]] = []
     for rule in ctx.rules.inbound_for(connector, object_type):
         for criterion in rule.joins:
             for mv_attr, expr in criterion.pairs:
                 if expr.direct_attribute is not None:
                     joins.append((rule.mv_type, mv_attr, expr.direct_attribute))
         wanted = ctx.rules.reference_attributes(rule.mv_type)
+        copied = {f.target: f.expression.direct_attribute for f in rule.flows if f.expression.direct_attribute}
         for flow in rule.flows:
             direct = flow.expression.direct_attribute
             if direct is not None and flow.target in wanted:
                 references.append((rule.connector, direct))
-    return joins, references
+        for (target, _), group in ctx.rules.outbound_for(rule.mv_type).items():
+            for out in group:
+                named = out.identifier.direct_attribute if out.provision and out.identifier is not None else None
+                source_attr = copied.get(named) if named is not None else None
+                if source_attr is not None:
+                    identifiers.append((target, source_attr))
+    return joins, references, identifiers
 
 
 def _keys(value: object) -> list[str]:

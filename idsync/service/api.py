@@ -18,9 +18,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from idsync import __version__
+from idsync.engine.disconnection import DisconnectRefused
 from idsync.engine.run_profiles import RunLocked
 from idsync.model import StepKind
 from idsync.service import readmodel as rm
+from idsync.service.actions import disconnect_object
 from idsync.service.runtime import AlreadyRunning, Service, ServiceUnavailable
 from idsync.store import CSFilter
 
@@ -206,6 +208,15 @@ def _object(c: Call) -> Any:
     return rm.object_detail(store, kind, ident, s.secrets, s.rules)
 
 
+def _disconnect(c: Call) -> Any:
+    flags = {name: c.body.get(name, False) for name in ("explicit", "clear")}
+    for name, value in flags.items():
+        if not isinstance(value, bool):
+            raise ApiError(400, f"{name}: expected true or false, got {value!r}")
+    with c.service.workspace() as ws:
+        return disconnect_object(ws, c.path_text("ref"), secrets=c.service.secrets, **flags)
+
+
 def _pending_exports(c: Call) -> Any:
     flt = rm.cs_filter(connector=c.query.text("connector"), pending_export=True)
     limit = c.query.integer("limit", 50, low=1, high=rm.MAX_LIMIT) or 50
@@ -340,6 +351,17 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         (Param("ref", where="path", required=True),),
     ),
     Endpoint(
+        "POST",
+        "/api/objects/{ref}/disconnect",
+        _disconnect,
+        "Disconnect a connector-space object from its metaverse object now (explicit: as an explicit disconnector; "
+        "clear: convert an explicit disconnector to a normal one). Recorded as a run; refused (409) while a run holds "
+        "the store",
+        "objects",
+        (Param("ref", where="path", required=True, description="cs:ID or CONNECTOR:ANCHOR-OR-IDENTIFIER"),),
+        body={"type": "object", "properties": {"explicit": {"type": "boolean"}, "clear": {"type": "boolean"}}},
+    ),
+    Endpoint(
         "GET",
         "/api/pending-exports",
         _pending_exports,
@@ -406,7 +428,7 @@ def translate(exc: Exception) -> tuple[int, str] | None:
         return 404, str(exc)
     if isinstance(exc, rm.BadReference):
         return 400, str(exc)
-    if isinstance(exc, AlreadyRunning | RunLocked):
+    if isinstance(exc, AlreadyRunning | RunLocked | DisconnectRefused):
         return 409, str(exc)
     if isinstance(exc, ServiceUnavailable):
         return 503, str(exc)

@@ -18,6 +18,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from idsync.service import readmodel as rm
+from idsync.service.actions import disconnect_object
 from idsync.service.api import ApiError, Query, audit_query, cs_query, retry_exports, translate
 from idsync.service.auth import COOKIE, SESSION_SECONDS, Access
 from idsync.service.runtime import Service
@@ -204,6 +205,22 @@ class Dashboard:
         )
         return f"approved {approved} of {pending} pending deletes for the next export of {connector}"
 
+    def disconnect(self, request: Request, form: dict[str, str]) -> str:
+        mode = form.get("mode", "normal")
+        if mode not in ("normal", "explicit", "clear"):
+            raise ApiError(400, f"mode: expected normal, explicit or clear, got {mode!r}")
+        with self.service.workspace() as ws:
+            done = disconnect_object(
+                ws,
+                request.path_params["ref"],
+                explicit=mode == "explicit",
+                clear=mode == "clear",
+                secrets=self.service.secrets,
+            )
+        run = f" (run {done['run_id']})" if done["run_id"] is not None else ""
+        errors = "".join(f"; error: {e['reason']}" for e in done["errors"])
+        return f"{done['message']}{run}{errors}"
+
     def routes(self) -> list[Route]:
         return [
             Route("/login", self.login_form, methods=["GET"]),
@@ -221,6 +238,7 @@ class Dashboard:
             Route("/ui/runs", self.action(self.start), methods=["POST"]),
             Route("/ui/retry/{connector}", self.action(self.retry), methods=["POST"]),
             Route("/ui/holds/{connector}/approve", self.action(self.approve), methods=["POST"]),
+            Route("/ui/objects/{ref:path}/disconnect", self.action(self.disconnect), methods=["POST"]),
         ]
 
 

@@ -19,6 +19,7 @@ PROTECTED = [
     ("GET", "/api/objects/cs:1"),
     ("GET", "/api/audit"),
     ("POST", "/api/holds/dir/approve"),
+    ("POST", "/api/objects/hr:E0001/disconnect"),
     ("GET", "/metrics"),
 ]
 
@@ -224,6 +225,35 @@ def test_deletion_threshold_hold_and_approval(populated: Site) -> None:
         assert done["status"] == "success" and done["steps"][0]["deletes"] == 5
         assert c.get("/api/holds").json()["holds"] == []
     assert len(populated.dir) == 25
+
+
+def test_disconnect_explicit_and_back_to_normal(populated: Site) -> None:
+    with populated.client() as c:
+        mv_id = c.get("/api/objects/hr:E0003").json()["cs"]["mv_id"]
+        assert isinstance(mv_id, int)
+        done = c.post("/api/objects/hr:E0003/disconnect", json={})
+        assert done.status_code == 200, done.text
+        body = done.json()
+        assert body["mv_id"] == mv_id and body["object"]["link_state"] == "disconnector"
+        assert body["object"]["mv_id"] is None and "disconnect" in body["message"]
+        assert c.get(f"/api/runs/{body['run_id']}").json()["profile"].startswith("disconnect")
+        # a normal disconnector can only be made explicit
+        assert "explicit" in _error(c.post("/api/objects/hr:E0003/disconnect", json={}), 409)
+        explicit = c.post("/api/objects/hr:E0003/disconnect", json={"explicit": True}).json()
+        assert explicit["object"]["link_state"] == "explicit-disconnector"
+        again = c.post("/api/objects/hr:E0003/disconnect", json={"explicit": True}).json()
+        assert again["run_id"] is None and "already" in again["message"]
+        cleared = c.post("/api/objects/hr:E0003/disconnect", json={"clear": True}).json()
+        assert cleared["object"]["link_state"] == "disconnector"
+        assert "not an explicit" in _error(c.post("/api/objects/hr:E0003/disconnect", json={"clear": True}), 409)
+        # bad requests name what is wrong
+        assert "explicit" in _error(c.post("/api/objects/hr:E0004/disconnect", json={"explicit": "yes"}), 400)
+        assert "opposite" in _error(
+            c.post("/api/objects/hr:E0004/disconnect", json={"explicit": True, "clear": True}), 400
+        )
+        assert "metaverse object" in _error(c.post(f"/api/objects/mv:{mv_id}/disconnect", json={}), 400)
+        _error(c.post("/api/objects/cs:999999/disconnect", json={}), 404)
+        assert c.get("/api/objects/hr:E0004").json()["cs"]["link_state"] == "connector"
 
 
 def test_audit_trail_search(populated: Site) -> None:

@@ -1,5 +1,6 @@
 """The dashboard in a real headless Chromium (Debian's, driven by Playwright): log in, open a run, search an object,
-open its lineage, approve a held export. Screenshots of each step go to test-artifacts/service/."""
+open its lineage, approve a held export, disconnect an object. Screenshots of each step go to
+test-artifacts/service/."""
 
 from __future__ import annotations
 
@@ -116,7 +117,19 @@ def test_operator_logs_in_opens_a_run_finds_an_object_and_approves_a_held_export
         assert s.run("export")["status"] == "success"
         assert len(s.dir) == 25
 
+        # make an object an explicit disconnector from its page
+        page.goto(f"{s.url}/objects/hr:E0003")
+        page.wait_for_selector("#disconnect-explicit")
+        page.click("#disconnect-explicit")
+        page.wait_for_selector("#link-result .message.ok")
+        assert "explicit disconnector" in page.inner_text("#link-result")
+        _shot(page, "07-disconnected")
+        with s.client() as c:
+            assert c.get("/api/objects/hr:E0003").json()["cs"]["link_state"] == "explicit-disconnector"
         page.reload()
+        assert page.locator("#make-normal").count() == 1 and page.locator("#disconnect").count() == 0
+
+        page.goto(f"{s.url}/holds")
         assert "No export is held" in page.inner_text("#holds")
         page.click("#logout")
         page.wait_for_url(f"{s.url}/login")

@@ -1,0 +1,56 @@
+"""What an operator's object actions do, once for every front end: the ``disconnect`` command, the REST API and the
+dashboard's buttons give the same answer in the same shape (secrets redacted).
+
+Like ``readmodel``, nothing here imports a web framework, so the command line uses it without the ``web`` extra.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from idsync.engine.disconnection import disconnect, make_normal
+from idsync.engine.run_profiles import Runner
+from idsync.engine.workspace import Workspace
+from idsync.service.readmodel import BadReference, NotFound, Secrets, cs_json, error_json, resolve_object
+
+
+def disconnect_object(
+    ws: Workspace, ref: str, *, explicit: bool = False, clear: bool = False, secrets: Secrets | None = None
+) -> dict[str, Any]:
+    """MIM's connector-space "Disconnect" (``explicit``: as an explicit disconnector) or, with ``clear``, "Convert
+    to normal disconnector", of the object ``ref`` names. The answer: the run that recorded it, its status and
+    message, the MV object it left and whether that was deleted, a pending export it dropped, the object now and
+    any error rows. Raises ``BadReference``/``NotFound`` for a reference that names no CS object,
+    ``DisconnectRefused`` when the object cannot be changed so, ``RunLocked`` while a run holds the store."""
+    if explicit and clear:
+        raise BadReference("explicit and clear ask for opposite things; give one of them")
+    kind, ident = resolve_object(ws.store, ws.connector_names(), ref)
+    if kind != "cs":
+        raise BadReference(
+            f"disconnect takes a connector-space object (cs:ID or CONNECTOR:ANCHOR); {ref} is a metaverse object, "
+            "whose links are listed by: idsync show " + ref
+        )
+    if ws.store.cs_get(ident) is None:
+        raise NotFound(f"no connector-space object cs:{ident}")
+    runner = Runner(ws)
+    done = make_normal(runner, ident) if clear else disconnect(runner, ident, explicit=explicit)
+    secrets = secrets if secrets is not None else Secrets.of_workspace(ws)
+    if done is None:
+        current = ws.store.cs_get(ident)
+        return {
+            "run_id": None,
+            "status": "success",
+            "message": f"cs:{ident} is an explicit disconnector already",
+            "object": cs_json(current, secrets) if current else None,
+            "errors": [],
+        }
+    return {
+        "run_id": done.run.id,
+        "status": done.status.value,
+        "message": done.run.steps[0].message,
+        "mv_id": done.mv_id,
+        "mv_deleted": done.mv_deleted,
+        "dropped_export": done.dropped_export,
+        "object": cs_json(done.after, secrets) if done.after else None,
+        "errors": [error_json(e) for e in done.errors],
+    }
