@@ -130,6 +130,11 @@ class Store(Protocol):
         """``cs_by_mv`` without the values, in id order."""
         ...
 
+    def cs_has_unanchored(self, connector: str) -> bool:
+        """Whether the connector has objects without an anchor (provisioned, not yet seen by an import): an import
+        that knows there are none need not look for the objects it would adopt."""
+        ...
+
     def cs_insert(self, obj: CSObject) -> int: ...
     def cs_insert_many(self, objs: Sequence[CSObject]) -> list[tuple[CSObject, str]]:
         """Insert new CS objects in one batch, as ``cs_insert`` would one by one (ids given in order), except that

@@ -103,3 +103,14 @@ def test_key_index_rows_are_written_for_the_batch(store: Store) -> None:
     assert store.cs_find("ad", "upn", ["user1@example.org", "user9@example.org"]) == {
         "user1@example.org": [batch[1].id]
     }
+
+
+def test_whether_a_connector_has_objects_without_anchor(store: Store, add_cs: AddCS) -> None:
+    add_cs("E1")
+    add_cs(None, connector="ad", identifier="CN=Provisioned")
+    assert store.cs_has_unanchored("hr") is False
+    assert store.cs_has_unanchored("ad") is True
+    assert store.cs_has_unanchored("nobody") is False
+    with store.transaction():
+        store.cs_insert(new(None, identifier="CN=Held"))  # a held insert counts too
+        assert store.cs_has_unanchored("hr") is True

@@ -561,6 +561,10 @@ class PostgresStore:
         )
         return [cs_from_row(r) for r in rows]
 
+    def cs_has_unanchored(self, connector: str) -> bool:
+        sql = "SELECT 1 FROM cs WHERE connector=%s AND anchor IS NULL LIMIT 1"
+        return self._one(sql, (connector,)) is not None
+
     def cs_count(self, flt: CSFilter) -> int:
         where, params = self._cs_where(flt)
         row = self._one(f"SELECT count(*) FROM cs WHERE {where}", params)

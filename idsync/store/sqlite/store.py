@@ -568,6 +568,10 @@ class SQLiteStore:
         )
         return [cs_from_row(r) for r in rows]
 
+    def cs_has_unanchored(self, connector: str) -> bool:
+        sql = "SELECT 1 FROM cs WHERE connector=? AND anchor IS NULL LIMIT 1"
+        return self._db.execute(sql, (connector,)).fetchone() is not None
+
     def cs_count(self, flt: CSFilter) -> int:
         where, params = self._cs_where(flt)
         return int(self._db.execute(f"SELECT count(*) FROM cs WHERE {where}", params).fetchone()[0])
