@@ -359,15 +359,17 @@ class LdapConnector:
         return self._entry_decoder
 
     def _record(self, entry: Entry) -> ImportRecord | ImportIssue | None:
-        return self._decoder().decode(entry)
+        decoder = self._entry_decoder or self._decoder()
+        return decoder.decode(entry)
 
     def _anchor_text(self, raw: bytes) -> str:
         return self._decoder().anchor(raw)
 
     def _page(self, entries: Iterable[Entry], seen: set[str] | None = None) -> ImportPage:
         page = ImportPage(storage_form=self.records_in_storage_form)
+        records, record = page.records, self._record
         for entry in entries:
-            item = self._record(entry)
+            item = record(entry)
             if item is None:
                 continue
             if isinstance(item, ImportIssue):
@@ -377,7 +379,7 @@ class LdapConnector:
                 if item.anchor in seen:
                     continue
                 seen.add(item.anchor)
-            page.records.append(item)
+            records.append(item)
         return page
 
     def full_import(self) -> Iterator[ImportPage]:
