@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 import marshal
 import os
 import pickle
@@ -78,6 +79,7 @@ def read_in_worker(produce: Callable[[], Iterator[ImportPage]], *, name: str) ->
     The caller must hold no connection the child could share (see the module's docstring)."""
     reader, writer = Pipe(duplex=False)
     _widen(writer)
+    _flush_logs()  # the child starts with empty buffers, so what it flushes is its own
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child; its coverage is not collected
         reader.close()
@@ -111,7 +113,8 @@ def _child(produce: Callable[[], Iterator[ImportPage]], writer: Connection) -> N
     code = 0
     try:
         gc.set_threshold(_CHILD_GC_THRESHOLD)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it ends this process
+        with contextlib.suppress(ValueError):  # Ctrl-C is the parent's to handle: it ends this process
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         for page in produce():
             writer.send_bytes(encode_page(page))
         writer.send_bytes(_END)
@@ -122,7 +125,19 @@ def _child(produce: Callable[[], Iterator[ImportPage]], writer: Connection) -> N
         with contextlib.suppress(BaseException):
             writer.send_bytes(_FAILED + _pickled_error(exc))
     finally:
+        _flush_logs()
         os._exit(code)
+
+
+def _flush_logs() -> None:
+    """Written out what is buffered: before the fork (so the child does not inherit it, and write it twice), and
+    in the child before it ends (what it logged, such as a reconnect: ``os._exit`` flushes nothing)."""
+    for handler in logging.getLogger().handlers:
+        with contextlib.suppress(Exception):
+            handler.flush()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
 
 
 def _pickled_error(exc: BaseException) -> bytes:

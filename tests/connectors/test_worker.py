@@ -4,6 +4,7 @@ parent, a child that dies is reported, and a parent that stops early leaves no p
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -118,3 +119,20 @@ def test_the_child_reads_the_next_page_while_the_parent_has_this_one(tmp_path: P
         assert time.monotonic() < deadline, "the worker did not read ahead"
         time.sleep(0.01)
     assert [p.watermark for p in pages] == ["w1", "w2"]
+
+
+def test_a_worker_can_be_started_from_a_thread_other_than_the_main_one() -> None:
+    """The service runs steps on threads of its own."""
+    got: list[str | None] = []
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            got.extend(p.watermark for p in read_in_worker(lambda: iter([page(0), page(1)]), name="test"))
+        except BaseException as exc:  # reported below
+            failed.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(60)
+    assert failed == [] and got == ["w0", "w1"]
