@@ -112,6 +112,7 @@ def read_in_worker(produce: Callable[[], Iterator[ImportPage]], *, name: str) ->
 def _child(produce: Callable[[], Iterator[ImportPage]], writer: Connection) -> None:  # pragma: no cover
     code = 0
     try:
+        gc.freeze()  # what the parent held is never collected here (nor copied on write by a collection)
         gc.set_threshold(_CHILD_GC_THRESHOLD)
         with contextlib.suppress(ValueError):  # Ctrl-C is the parent's to handle: it ends this process
             signal.signal(signal.SIGINT, signal.SIG_IGN)
