@@ -98,6 +98,10 @@ class ImportPage:
     """This page is part of a complete snapshot (a delta by comparison, such as a changed CSV file): objects not
     seen by the end of the import are deleted, as after a full import."""
     issues: list[ImportIssue] = field(default_factory=list)
+    storage_form: bool = False
+    """Every value of every full record is already in storage form for the connector's schema — what
+    ``idsync.model.coerce`` would give back, never an empty string or list — so the engine copies the attributes
+    instead of checking each value (a connector that types values from the schema as it decodes them)."""
 
 
 @dataclass(slots=True)

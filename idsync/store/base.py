@@ -130,7 +130,18 @@ class Store(Protocol):
         """``cs_by_mv`` without the values, in id order."""
         ...
 
+    def cs_has_unanchored(self, connector: str) -> bool:
+        """Whether the connector has objects without an anchor (provisioned, not yet seen by an import): an import
+        that knows there are none need not look for the objects it would adopt."""
+        ...
+
     def cs_insert(self, obj: CSObject) -> int: ...
+    def cs_insert_many(self, objs: Sequence[CSObject]) -> list[tuple[CSObject, str]]:
+        """Insert new CS objects in one batch, as ``cs_insert`` would one by one (ids given in order), except that
+        an object that cannot be stored — its anchor taken by a stored object or an earlier one of the batch, or a
+        value the database cannot hold — is left out and returned with the reason, and the rest go in."""
+        ...
+
     def cs_save(self, objs: Sequence[CSObject]) -> None: ...
     def cs_save_links(self, objs: Sequence[CSObject]) -> None:
         """Save only what sync decides about an object — link state, MV link, how it was linked, its pending import

@@ -173,6 +173,7 @@ class _AdEntryDecoder(EntryDecoder):
 class AdConnector(LdapConnector):
     config: AdConfig
     decoder_class = _AdEntryDecoder
+    records_in_storage_form = False  # the computed attributes are typed by the import
 
     def __init__(
         self, name: str, config: AdConfig, password: str | Callable[[], str | None] | None, secrets: Any = None

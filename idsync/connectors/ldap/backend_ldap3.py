@@ -58,12 +58,14 @@ def _raw_entries_only(conn: Connection) -> None:
             result: dict[str, Any] = general(message)
             return result
         dn, attributes = message["payload"][0][3], message["payload"][1][3]
+        if type(dn) is bytes:  # slices of the received message: bytes already, kept as they are
+            raw = {a[3][0][3].decode("utf-8", "replace"): [v[3] for v in a[3][1][3]] for a in attributes}
+        else:
+            raw = {bytes(a[3][0][3]).decode("utf-8", "replace"): [bytes(v[3]) for v in a[3][1][3]] for a in attributes}
         return {
             "type": "searchResEntry",
             "dn": bytes(dn).decode("utf-8", "replace"),
-            "raw_attributes": {
-                bytes(a[3][0][3]).decode("utf-8", "replace"): [bytes(v[3]) for v in a[3][1][3]] for a in attributes
-            },
+            "raw_attributes": raw,
             "attributes": {},
         }
 

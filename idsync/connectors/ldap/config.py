@@ -83,6 +83,10 @@ class LdapConfig(ConnectorConfig):
     add_window: int = Field(default=16, ge=1, le=1000)
     """Adds of an export batch in flight at once on the connection (1: one at a time). The server works on the next
     entries while results travel; after a dropped connection the unanswered ones are sent again one at a time."""
+    read_ahead: Literal["process", "thread", "off"] = "process"
+    """How a full import reads ahead while the engine stages what it read: ``process`` reads and decodes in a
+    forked worker process (on Linux; elsewhere a thread), ``thread`` on a second thread of this process, ``off``
+    not at all."""
     membership_chunk: int = Field(default=1000, ge=1)
     """Values per modify when a multi-valued attribute gains or loses many values (large groups)."""
     timeout: float = Field(default=30.0, gt=0)

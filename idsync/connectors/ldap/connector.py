@@ -62,6 +62,7 @@ from idsync.connectors.ldap.passwords import is_hashed, ssha
 from idsync.connectors.ldap.schema import ServerSchema, build_schema
 from idsync.connectors.ldap.values import to_ldap
 from idsync.connectors.prefetch import prefetch
+from idsync.connectors.worker import forking_available, read_in_worker
 from idsync.model import AttributeSpec, AttributeValueError, ExportOp, ObjectTypeSchema, Schema, ValueOp
 
 log = logging.getLogger("idsync.connectors.ldap")
@@ -128,6 +129,9 @@ def _modify(b: Backend, *, dn: str, changes: list[tuple[ModOp, str, list[bytes]]
 class LdapConnector:
     decoder_class: type[EntryDecoder] = EntryDecoder
     """How entries become records; a connector for one kind of server may choose types its own way."""
+    records_in_storage_form = True
+    """The decoder types every value from the schema (``ImportPage.storage_form``); a connector that adds values
+    of its own to the records says whether they are too."""
 
     def __init__(self, name: str, config: LdapConfig, password: str | Callable[[], str | None] | None) -> None:
         """``password``: the bind password, or how to get it when the first connection is made (building a
@@ -355,15 +359,17 @@ class LdapConnector:
         return self._entry_decoder
 
     def _record(self, entry: Entry) -> ImportRecord | ImportIssue | None:
-        return self._decoder().decode(entry)
+        decoder = self._entry_decoder or self._decoder()
+        return decoder.decode(entry)
 
     def _anchor_text(self, raw: bytes) -> str:
         return self._decoder().anchor(raw)
 
     def _page(self, entries: Iterable[Entry], seen: set[str] | None = None) -> ImportPage:
-        page = ImportPage()
+        page = ImportPage(storage_form=self.records_in_storage_form)
+        records, record = page.records, self._record
         for entry in entries:
-            item = self._record(entry)
+            item = record(entry)
             if item is None:
                 continue
             if isinstance(item, ImportIssue):
@@ -373,14 +379,22 @@ class LdapConnector:
                 if item.anchor in seen:
                     continue
                 seen.add(item.anchor)
-            page.records.append(item)
+            records.append(item)
         return page
 
     def full_import(self) -> Iterator[ImportPage]:
         self.schema()  # discovery before reading: it types every value
         watermark = self._current_watermark() if self.config.delta else None
-        # the server is read and its entries decoded on a second thread while the engine stages earlier pages
-        yield from prefetch(self._full_pages(), depth=READ_AHEAD_PAGES, name=f"idsync-{self.name}-read")
+        # the server is read and its entries decoded in a worker process (or on a second thread) while the engine
+        # stages earlier pages
+        mode = self.config.read_ahead
+        if mode == "process" and forking_available():
+            self._drop()  # the worker opens a connection of its own: none is shared between two processes
+            yield from read_in_worker(self._full_pages, name=f"connector {self.name!r}")
+        elif mode == "off":
+            yield from self._full_pages()
+        else:
+            yield from prefetch(self._full_pages(), depth=READ_AHEAD_PAGES, name=f"idsync-{self.name}-read")
         yield ImportPage(watermark=watermark)
 
     def _full_pages(self) -> Iterator[ImportPage]:

@@ -20,32 +20,44 @@ from idsync.connectors.ldap.values import to_storage
 from idsync.model import AttributeSpec, AttributeType, AttributeValueError, ObjectTypeSchema, Schema
 
 Convert = Callable[[list[bytes]], Any]
+_UNSEEN: Any = object()
 SpecOf = Callable[[ObjectTypeSchema, str], AttributeSpec]
 
 
-def _text_list(raw: list[bytes]) -> list[str]:
+def _text_list(raw: list[bytes]) -> list[str] | None:
+    if b"" in raw:  # an empty value is no value in storage form
+        return [v.decode() for v in raw if v] or None
     return [v.decode() for v in raw]
 
 
-def _text_one(raw: list[bytes]) -> str:
-    return raw[0].decode()
+def _text_one(raw: list[bytes]) -> str | None:
+    return raw[0].decode() or None
 
 
-def _dn_list(raw: list[bytes]) -> list[str]:
-    return [canonical_dn(v.decode()) for v in raw]
+def _dn_list(raw: list[bytes]) -> list[str] | None:
+    return [canonical_dn(v.decode()) for v in raw if v] or None
 
 
-def _dn_one(raw: list[bytes]) -> str:
-    return canonical_dn(raw[0].decode())
+def _dn_one(raw: list[bytes]) -> str | None:
+    return canonical_dn(raw[0].decode()) if raw[0] else None
+
+
+def _stored(value: Any) -> Any:
+    """``to_storage``'s result without empty values, as ``idsync.model.coerce`` would give it."""
+    if value == "":
+        return None
+    if type(value) is list and "" in value:
+        return [v for v in value if v != ""] or None
+    return value
 
 
 def converter(spec: AttributeSpec) -> Convert:
-    """The cheapest conversion that gives :func:`to_storage`'s result for this attribute."""
+    """The cheapest conversion that gives :func:`to_storage`'s result for this attribute, in storage form."""
     if spec.type is AttributeType.STRING:
         return _text_list if spec.multivalued else _text_one
     if spec.type is AttributeType.REFERENCE:
         return _dn_list if spec.multivalued else _dn_one
-    return lambda raw: to_storage(spec, raw)
+    return lambda raw: _stored(to_storage(spec, raw))
 
 
 class EntryDecoder:
@@ -61,9 +73,12 @@ class EntryDecoder:
         self._spec_of = spec_of
         self._guid = guid_anchor
         self._plans: dict[str, dict[str, tuple[str, Convert, AttributeSpec] | None]] = {}
+        self._types: dict[tuple[bytes, ...], str | None] = {}
+        """``object_type`` by the entry's objectClass values: most entries of a directory share a few lists."""
 
     def object_type(self, entry: Entry) -> str | None:
-        """The first configured type whose structural class the entry has."""
+        """The first configured type whose structural class the entry has. Decided by the entry's objectClass
+        values alone (``decode`` remembers the answer for each list of them)."""
         values = entry.attributes.get("objectClass") or entry.get("objectClass")
         classes = {v.lower() for v in values}
         for name, object_class in self._classes:
@@ -88,18 +103,24 @@ class EntryDecoder:
     def decode(self, entry: Entry) -> ImportRecord | ImportIssue | None:
         """The entry as a record; an issue naming the entry and the attribute when a value does not convert;
         ``None`` for entries of no configured type."""
-        object_type = self.object_type(entry)
+        values = entry.attributes
+        classes = tuple(values.get("objectClass") or entry.get("objectClass"))
+        object_type = self._types.get(classes, _UNSEEN)
+        if object_type is _UNSEEN:
+            object_type = self._types[classes] = self.object_type(entry)
         if object_type is None:
             return None
-        anchor_values = entry.attributes.get(self._anchor) or entry.get(self._anchor)
+        anchor_values = values.get(self._anchor) or entry.get(self._anchor)
         if not anchor_values:
             return ImportIssue(entry.dn, f"entry has no {self._anchor} (the anchor)")
-        anchor = self.anchor(anchor_values[0])
+        anchor = self.anchor(anchor_values[0]) if self._guid else anchor_values[0].decode("utf-8")
         plans = self._plans.setdefault(object_type, {})
         attributes: dict[str, Any] = {}
         try:
-            for name, raw in entry.attributes.items():
-                plan = plans.get(name) if name in plans else self._plan(object_type, name)
+            for name, raw in values.items():
+                plan = plans.get(name, _UNSEEN)
+                if plan is _UNSEEN:
+                    plan = self._plan(object_type, name)
                 if plan is not None and raw:
                     attributes[plan[0]] = plan[1](raw)
         except (UnicodeDecodeError, AttributeValueError):

@@ -22,6 +22,7 @@ from psycopg.types.string import TextLoader
 
 from idsync.model import CSObject, ErrorRow, MVObject, RunResult, RunStatus, StepKind, StepResult, as_list
 from idsync.store.base import CSFilter, CSRef, KeyConfig, StoreError, Unresolved
+from idsync.store.batches import anchors_by_connector, split_by_anchor
 from idsync.store.lookups import LookupMemory
 from idsync.store.postgres.urls import mask_url, scrub
 from idsync.store.rows import (
@@ -442,6 +443,46 @@ class PostgresStore:
             self._memory.cs_written([obj])
         return obj.id
 
+    def cs_insert_many(self, objs: Sequence[CSObject]) -> list[tuple[CSObject, str]]:
+        """Ids drawn from the table's sequence in one query, rows sent with ``COPY``; the anchors already taken
+        are read first (only a run writes connector spaces, one run at a time), so no row can be refused."""
+        if not objs:
+            return []
+        with self.transaction():
+            taken: set[tuple[str, str]] = set()
+            sql = "SELECT anchor FROM cs WHERE connector=%s AND anchor = ANY(%b::text[])"
+            for connector, anchors in anchors_by_connector(objs).items():
+                taken.update((connector, row[0]) for row in self._rows_for(sql, (connector,), anchors))
+            accepted, refused = split_by_anchor(objs, taken)
+            stored: list[CSObject] = []
+            rows: list[tuple[Any, ...]] = []
+            for obj in accepted:
+                try:
+                    rows.append(_cs_params(obj))
+                except StoreError as exc:
+                    refused.append((obj, str(exc)))
+                    continue
+                stored.append(obj)
+            if not stored:
+                return refused
+            ids = sorted(
+                int(r[0])
+                for r in self._q(
+                    "SELECT nextval(pg_get_serial_sequence('cs', 'id')) FROM generate_series(1, %s)", (len(stored),)
+                )
+            )
+            for obj, cs_id in zip(stored, ids, strict=True):
+                obj.id = cs_id
+            try:
+                self._insert_rows(
+                    "cs", f"id, {CS_WRITE_COLUMNS}", [(cs_id, *row) for cs_id, row in zip(ids, rows, strict=True)]
+                )
+            except pg_errors.UniqueViolation as exc:
+                raise _unique_violation(exc, stored) from None
+            self._write_cs_keys(stored, self._keys, replace=False)
+            self._memory.cs_written(stored)
+        return refused
+
     def cs_save(self, objs: Sequence[CSObject]) -> None:
         if not objs:
             return
@@ -519,6 +560,10 @@ class PostgresStore:
             f"SELECT {CS_COLUMNS} FROM cs WHERE {where} AND id>%s ORDER BY id LIMIT %s", [*params, after_id, limit]
         )
         return [cs_from_row(r) for r in rows]
+
+    def cs_has_unanchored(self, connector: str) -> bool:
+        sql = "SELECT 1 FROM cs WHERE connector=%s AND anchor IS NULL LIMIT 1"
+        return self._one(sql, (connector,)) is not None
 
     def cs_count(self, flt: CSFilter) -> int:
         where, params = self._cs_where(flt)

@@ -16,6 +16,7 @@ from typing import Any
 
 from idsync.model import CSObject, ErrorRow, MVObject, RunResult, RunStatus, StepKind, StepResult
 from idsync.store.base import CSFilter, CSRef, KeyConfig, StoreError, Unresolved
+from idsync.store.batches import NEW_COLUMNS, anchors_by_connector, insert_rows, split_by_anchor
 from idsync.store.lookups import LookupMemory
 from idsync.store.rows import (
     AUDIT_COLUMNS,
@@ -52,7 +53,7 @@ from idsync.store.rows import (
     run_from_row,
     step_from_row,
 )
-from idsync.store.sqlite.held import HeldWrites
+from idsync.store.sqlite.held import CS_INSERT, HeldWrites
 
 Row = tuple[Any, ...]
 
@@ -435,6 +436,49 @@ class SQLiteStore:
             self._memory.cs_written([obj])
         return obj.id
 
+    def cs_insert_many(self, objs: Sequence[CSObject]) -> list[tuple[CSObject, str]]:
+        """One ``executemany`` for the batch, ids allocated here as for the held inserts (``held.py``). The batch
+        is first sent as it is, under a savepoint: the unique index checks every anchor as it goes. Only when it
+        refuses one (rare: an import reads a page's anchors before) is the batch undone, the anchors already taken
+        read, and the rest sent again."""
+        if not objs:
+            return []
+        with self.transaction():
+            if self._insert_new(objs):
+                return []
+            taken: set[tuple[str, str]] = set()
+            for connector, anchors in anchors_by_connector(objs).items():
+                rows = self._cs_in("anchor", "connector=? AND anchor IN", (connector,), anchors, raw=True)
+                taken.update((connector, row[0]) for row in rows)
+            accepted, refused = split_by_anchor(objs, taken)
+            if accepted and not self._insert_new(accepted):
+                raise StoreError(anchor_taken(self._anchor_conflict(accepted)))
+        return refused
+
+    def _insert_new(self, objs: Sequence[CSObject]) -> bool:
+        """Insert new objects with ids of their own; False, with nothing written and their ids back to 0, when the
+        unique anchor index refuses one of them."""
+        new_id, raw = self._held.new_id, self._raw
+        for obj in objs:
+            obj.id = new_id(raw, "cs")
+        short, full = insert_rows(objs)
+        self._db.execute("SAVEPOINT cs_batch")  # sends the held writes first
+        try:
+            if short:
+                raw.executemany(f"INSERT INTO cs({NEW_COLUMNS}) VALUES({','.join('?' * 10)})", short)
+            if full:
+                raw.executemany(CS_INSERT, full)
+        except sqlite3.IntegrityError:
+            raw.execute("ROLLBACK TO cs_batch")
+            raw.execute("RELEASE cs_batch")
+            for obj in objs:
+                obj.id = 0
+            return False
+        raw.execute("RELEASE cs_batch")
+        self._write_cs_keys(objs, replace=False)
+        self._memory.cs_written(objs)
+        return True
+
     def cs_save(self, objs: Sequence[CSObject]) -> None:
         if not objs:
             return
@@ -541,6 +585,10 @@ class SQLiteStore:
             f"SELECT {CS_COLUMNS} FROM cs WHERE {where} AND id>? ORDER BY id LIMIT ?", [*params, after_id, limit]
         )
         return [cs_from_row(r) for r in rows]
+
+    def cs_has_unanchored(self, connector: str) -> bool:
+        sql = "SELECT 1 FROM cs WHERE connector=? AND anchor IS NULL LIMIT 1"
+        return self._db.execute(sql, (connector,)).fetchone() is not None
 
     def cs_count(self, flt: CSFilter) -> int:
         where, params = self._cs_where(flt)
