@@ -28,7 +28,7 @@ every store (see the constants below).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import replace
 from typing import Any
@@ -182,11 +182,16 @@ class HeldWrites:
         return [self.linked(r) for r in self.new_by_identifier.get((connector, key), ())]
 
     def by_mv(
-        self, stored: list[CSRef], wanted: Iterable[int], read: Callable[[list[int]], list[CSRef]]
+        self,
+        stored: list[CSRef],
+        wanted: Iterable[int],
+        known: Mapping[int, CSRef],
+        read: Callable[[list[int]], list[CSRef]],
     ) -> list[CSRef]:
         """The references linked to the MV objects ``wanted``, given those the database links to them
         (``stored``): with their held link updates, and with the held inserts and re-linked stored objects the
-        database does not know to be linked there (``read`` gives stored objects by id)."""
+        database does not know to be linked there, taken from ``known`` (the lookup memory's references, which
+        every write keeps current) or else read (``read`` gives stored objects by id)."""
         want = set(wanted)
         if not self.links and not self.new_by_mv:
             return stored
@@ -198,7 +203,7 @@ class HeldWrites:
             for cs_id in self.links_to.get(mv_id, ()):
                 if cs_id in found:
                     continue
-                new = self.new_refs.get(cs_id)
+                new = self.new_refs.get(cs_id) or known.get(cs_id)
                 if new is not None:
                     extra.append(new)
                 else:

@@ -109,6 +109,14 @@ def test_lookups_by_mv_object_follow_links_moved_just_before(keyed: Store, sourc
         first.id: [_ref(other)],
         second.id: [_ref(source), _ref(user)],
     }
+    with store.transaction():
+        assert set(store.cs_refs_by_anchor("hr", ["E1", "E2"])) == {"E1", "E2"}  # looked up, then re-linked
+        _link(store, source, first.id)
+        _link(store, other, second.id)
+        assert store.cs_refs_by_mv([first.id]) == {first.id: [_ref(source)]}
+        expected = {first.id: [_ref(source)], second.id: [_ref(other), _ref(user)]}
+        assert store.cs_refs_by_mv([second.id, first.id]) == expected
+    assert store.cs_refs_by_mv([first.id, second.id]) == expected
 
 
 def test_a_failed_scope_takes_its_unsent_writes_with_it(keyed: Store, source: CSObject, open_again: OpenAgain) -> None:

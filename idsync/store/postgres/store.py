@@ -485,7 +485,7 @@ class PostgresStore:
             return [CSRef(*row) for row in self._rows_for(sql, (), values, raw=True)]
 
         def fetch(wanted: list[int]) -> dict[int, list[CSRef]]:
-            refs = self._held.by_mv(read("mv_id", wanted), wanted, partial(read, "id"))
+            refs = self._held.by_mv(read("mv_id", wanted), wanted, self._memory.refs, partial(read, "id"))
             return grouped((ref.mv_id, ref) for ref in refs if ref.mv_id is not None)
 
         return self._memory.by_mv_ids(mv_ids, fetch)

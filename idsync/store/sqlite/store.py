@@ -313,7 +313,7 @@ class SQLiteStore:
             return [CSRef(*row) for row in self._cs_in(CS_REF_COLUMNS, where, (), values, raw=True)]
 
         def fetch(wanted: list[int]) -> dict[int, list[CSRef]]:
-            refs = self._held.by_mv(read("mv_id IN", wanted), wanted, lambda ids: read("id IN", ids))
+            refs = self._held.by_mv(read("mv_id IN", wanted), wanted, self._memory.refs, partial(read, "id IN"))
             return grouped((ref.mv_id, ref) for ref in refs if ref.mv_id is not None)
 
         return self._memory.by_mv_ids(mv_ids, fetch)
