@@ -35,7 +35,9 @@ def serve(state: CliState, host: str | None, port: int | None, log_level: str) -
 
     Schedules come from the service section of idsync.yaml (default: the delta cycle every 30 minutes). The API
     and the dashboard need the token named by service.token. On SIGTERM, running steps finish the page they are
-    on, commit it, and the service exits. A second instance on the same store waits in standby.
+    on, commit it, and the service exits. SIGHUP reads idsync.yaml again for the runs that start afterwards (a file
+    that does not validate is logged with its line and column, and the running configuration stays). A second
+    instance on the same store waits in standby.
     """
     from idsync.config import ConfigError
     from idsync.store import StoreError

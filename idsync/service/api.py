@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from idsync import __version__
+from idsync.config import ConfigError
 from idsync.engine.disconnection import DisconnectRefused
 from idsync.engine.run_profiles import RunLocked
 from idsync.model import StepKind
@@ -163,6 +164,13 @@ def _start_run(c: Call) -> Any:
     except KeyError as exc:
         raise ApiError(400, str(exc.args[0])) from None
     return {"run_id": run_id, "profile": profile, "status": "in-progress"}
+
+
+def _reload(c: Call) -> Any:
+    try:
+        return c.service.reload()
+    except ConfigError as exc:
+        raise ApiError(400, f"configuration not reloaded, the running one stays: {exc}") from None
 
 
 def _progress(c: Call) -> Any:
@@ -333,6 +341,14 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         (Param("run_id", "integer", where="path", required=True), LIMIT),
     ),
     Endpoint("GET", "/api/progress", _progress, "Live progress of the running steps", "runs"),
+    Endpoint(
+        "POST",
+        "/api/config/reload",
+        _reload,
+        "Read idsync.yaml again: runs that start from now on use it (a run in progress keeps its own); 400 with "
+        "file, line and column when it does not validate, and the running configuration stays",
+        "status",
+    ),
     Endpoint("GET", "/api/cs", _cs, "Search connector spaces", "objects", OBJECT_FILTERS),
     Endpoint(
         "GET",

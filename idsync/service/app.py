@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import signal
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -24,7 +25,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from idsync.config import SecretError, SecretResolver
+from idsync.config import ConfigError, SecretError, SecretResolver
 from idsync.service import api
 from idsync.service.auth import COOKIE, Access
 from idsync.service.logs import log
@@ -229,7 +230,25 @@ def serve(
     # uvicorn turns SIGTERM into a graceful shutdown, then raises it again against the handler it found; with this
     # one in place that ends the process with exit code 0 (a clean stop for systemd) instead of death by signal
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    hangup = signal.getsignal(signal.SIGHUP) if hasattr(signal, "SIGHUP") else None
+    if hasattr(signal, "SIGHUP"):
+        # SIGHUP reads the configuration again, off the signal handler (a reload reads files and builds connectors)
+        signal.signal(signal.SIGHUP, lambda signum, frame: _reload_in_background(service))
     try:
         uvicorn.Server(config).run()
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if hasattr(signal, "SIGHUP"):
+            signal.signal(signal.SIGHUP, hangup)
+
+
+def _reload_in_background(service: Service) -> None:
+    def work() -> None:
+        try:
+            service.reload()
+        except ConfigError:
+            pass  # logged by the reload, with file, line and column; the running configuration stays
+        except Exception:
+            log.exception("configuration reload failed unexpectedly; the running configuration stays")
+
+    threading.Thread(target=work, name="config-reload", daemon=True).start()

@@ -52,7 +52,9 @@ class RunExecution:
         self.run = run
         self.origin = origin
         self.on_finish = on_finish
-        config = service.config
+        self.generation = service.generation
+        """The configuration this run started with: it keeps it to the end, whatever a reload brings."""
+        config = self.generation.config
         self.plans = [StepPlan(i, c, k, step_resources(config, c, k)) for i, (c, k) in enumerate(steps)]
         self.stopped: set[str] = set()
         self.now = datetime.now(UTC)
@@ -121,7 +123,7 @@ class RunExecution:
             if not self.service.locks.acquire(resources, f"run {self.run.id}", self.service.stopping.is_set):
                 return
             try:
-                with self.service.workspace() as ws:
+                with self.service.workspace(self.generation) as ws:
                     shell = self._shell()
                     Runner(ws).reconcile(shell, connector, self.stopped)
                     self._record(shell.steps[-1])
@@ -156,7 +158,7 @@ class RunExecution:
 
     def _execute(self, plan: StepPlan) -> StepResult:
         service = self.service
-        with service.workspace() as ws:
+        with service.workspace(self.generation) as ws:
             progress = StepProgress(service.board, service.metrics)
             options = RunOptions(staging=self.run.staging, stop=stop_request(service.stopping.is_set))
             runner = Runner(ws, options, progress)

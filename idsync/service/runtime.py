@@ -11,6 +11,12 @@ Two locks in the store keep instances and processes apart:
 
 Stopping (SIGTERM) lets each running step finish the page it is on and commit it, marks the runs
 ``stopped-cancelled``, and releases both locks.
+
+The configuration is read again on request (SIGHUP, ``POST /api/config/reload``, the dashboard): connectors,
+rules, run profiles, safety settings and schedules change for the runs that start afterwards, while a run in
+progress finishes with the configuration it started with. A file that does not validate changes nothing (the
+error, with file, line and column, is kept for the status). What the listening process itself was built with —
+the store, address, port, TLS, token, worker count — needs a restart, and the answer says so.
 """
 
 from __future__ import annotations
@@ -21,15 +27,17 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from weakref import WeakSet
 
-from idsync.config import ConfigError, ConfigIssue
-from idsync.config.models import CYCLE
+from idsync.config import ConfigError, ConfigIssue, LoadedConfig
+from idsync.config.models import CYCLE, WorkspaceConfig
 from idsync.connectors.base import TELEMETRY_OPTION
 from idsync.connectors.registry import ConnectorRegistry
+from idsync.engine.rules import RuleSet
 from idsync.engine.run_profiles import RUN_LOCK, RunLocked, Runner, lock_holder_dead
 from idsync.engine.workspace import Workspace, load_workspace_config
 from idsync.model import RunStatus, StepKind
@@ -47,6 +55,22 @@ SERVICE_LOCK_TTL = 45.0
 RUN_LOCK_TTL = 180.0
 HEARTBEAT = 10.0
 STANDBY_POLL = 2.0
+RESTART_SETTINGS = ("bind", "port", "token", "tls_cert", "tls_key", "insecure_http", "workers", "public_metrics")
+"""Service settings the running process was built with: a reload reports their change and keeps the old value."""
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One reading of the workspace's configuration. A run keeps the generation it started with."""
+
+    loaded: LoadedConfig
+    rules: RuleSet
+    number: int
+    loaded_at: float
+
+    @property
+    def config(self) -> WorkspaceConfig:
+        return self.loaded.config
 
 
 class ServiceUnavailable(Exception):
@@ -71,10 +95,13 @@ class Service:
     ) -> None:
         self.root = Path(root).resolve()
         self.registry = registry or ConnectorRegistry()
-        self.loaded, self.rules = load_workspace_config(self.root, self.registry)
-        self.config = self.loaded.config
-        self.settings = self.config.service
-        self._check_schedules()
+        loaded, rules = load_workspace_config(self.root, self.registry)
+        self._check_schedules(loaded)
+        self.generation = Generation(loaded, rules, 1, time.time())
+        self.settings = loaded.config.service
+        """The settings the process was built with (``RESTART_SETTINGS`` stay these until a restart)."""
+        self.reload_error: str | None = None
+        self._reload_lock = threading.Lock()
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.heartbeat = heartbeat
         self.standby_poll = standby_poll
@@ -95,22 +122,80 @@ class Service:
         with self.workspace() as ws:
             self.secrets = Secrets.of_workspace(ws)
 
-    def _check_schedules(self) -> None:
+    @property
+    def loaded(self) -> LoadedConfig:
+        return self.generation.loaded
+
+    @property
+    def rules(self) -> RuleSet:
+        return self.generation.rules
+
+    @property
+    def config(self) -> WorkspaceConfig:
+        return self.generation.config
+
+    @staticmethod
+    def _check_schedules(loaded: LoadedConfig) -> None:
+        config = loaded.config
         issues = []
-        for name, schedule in self.settings.schedules.items():
-            if schedule.profile != CYCLE and schedule.profile not in self.config.profiles:
-                known = ", ".join(sorted(self.config.profiles)) or "none defined"
+        for name, schedule in config.service.schedules.items():
+            if schedule.profile != CYCLE and schedule.profile not in config.profiles:
+                known = ", ".join(sorted(config.profiles)) or "none defined"
                 path = ("service", "schedules", name, "profile")
                 issues.append(
                     ConfigIssue(
                         f"schedule {name!r}: no run profile named {schedule.profile!r} (known: {known}; "
                         f"'{CYCLE}' is the delta cycle)",
-                        self.loaded.position(path),
+                        loaded.position(path),
                         path,
                     )
                 )
         if issues:
             raise ConfigError(issues)
+
+    def reload(self) -> dict[str, Any]:
+        """Read the configuration again and use it for the runs that start from now on. Raises ``ConfigError``
+        (file, line, column) and changes nothing when the file does not validate or names another store."""
+        with self._reload_lock:
+            try:
+                loaded, rules = load_workspace_config(self.root, self.registry)
+                self._check_schedules(loaded)
+                if loaded.config.store != self.config.store:
+                    path = ("store",)
+                    raise ConfigError(
+                        [
+                            ConfigIssue(
+                                "a running service cannot move to another store: restart it",
+                                loaded.position(path),
+                                path,
+                            )
+                        ]
+                    )
+            except ConfigError as exc:
+                self.reload_error = str(exc)
+                log.error(f"configuration not reloaded, the running one stays: {exc}")
+                raise
+            generation = Generation(loaded, rules, self.generation.number + 1, time.time())
+            with self._workspace(generation) as ws:
+                secrets = Secrets.of_workspace(ws)
+            new = loaded.config.service
+            restart = [name for name in RESTART_SETTINGS if getattr(new, name) != getattr(self.settings, name)]
+            with self._lock:
+                self.generation = generation
+                self.secrets = secrets
+                self.reload_error = None
+            self.scheduler.reconfigure(new)
+            note = f"; restart to apply {', '.join(restart)}" if restart else ""
+            log.info(f"configuration reloaded (generation {generation.number}){note}")
+            return {**self.config_status(), "restart_needed": restart}
+
+    def config_status(self) -> dict[str, Any]:
+        """Which configuration runs start with, and why the last reload failed if it did."""
+        return {
+            "generation": self.generation.number,
+            "loaded_at": self.generation.loaded_at,
+            "reload_error": self.reload_error,
+        }
 
     # stores and workspaces -------------------------------------------------------------------------------------
     def store(self) -> Store:
@@ -122,12 +207,15 @@ class Service:
             self._stores.add(found)
         return found
 
+    def workspace(self, generation: Generation | None = None) -> AbstractContextManager[Workspace]:
+        """A workspace of its own (store connection, connector instances) for one step in one thread, with the
+        configuration of ``generation`` (the current one by default)."""
+        return self._workspace(generation or self.generation)
+
     @contextmanager
-    def workspace(self) -> Iterator[Workspace]:
-        """A workspace of its own (store connection, connector instances) for one step in one thread."""
-        ws = Workspace(
-            self.root, self.loaded, self.rules, open_store(self.config.store, self.root), self.registry, self.options
-        )
+    def _workspace(self, generation: Generation) -> Iterator[Workspace]:
+        store = open_store(generation.config.store, self.root)
+        ws = Workspace(self.root, generation.loaded, generation.rules, store, self.registry, self.options)
         try:
             ws.recompile()
             yield ws
@@ -285,6 +373,7 @@ class Service:
         return {
             "role": self.role,
             "owner": self.owner,
+            "config": self.config_status(),
             "schedules": self.scheduler.snapshot(),
             "running": self.board.snapshot()["runs"],
         }

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from idsync.config.models import Schedule
+from idsync.config.models import Schedule, ServiceConfig
 from idsync.config.schedule import Cron, format_duration
 from idsync.engine.run_profiles import RunLocked
 from idsync.model import RunStatus
@@ -108,6 +108,26 @@ class Scheduler:
         self._wake.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
+
+    def reconfigure(self, settings: ServiceConfig) -> None:
+        """A reloaded configuration's schedules: an unchanged schedule keeps its state (and its run in progress);
+        a new or changed one starts from its last recorded start, as at service start (catch-up included); a
+        removed or disabled one stops firing."""
+        with self._lock:
+            self.zone = ZoneInfo(settings.timezone)
+            self.catch_up = settings.catch_up
+            states: dict[str, ScheduleState] = {}
+            for name, spec in settings.schedules.items():
+                if not spec.enabled:
+                    continue
+                old = self.states.get(name)
+                if old is not None and old.spec == spec:
+                    states[name] = old
+                    continue
+                states[name] = ScheduleState(name, spec, running=old.running if old is not None else None)
+            self.states = states
+            self._loaded = False  # the next tick reads each schedule's last start and works out its next time
+        self._wake.set()
 
     def snapshot(self) -> list[dict[str, Any]]:
         with self._lock:

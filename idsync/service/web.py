@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from idsync.config import ConfigError
 from idsync.service import readmodel as rm
 from idsync.service.actions import disconnect_object
 from idsync.service.api import ApiError, Query, audit_query, cs_query, retry_exports, translate
@@ -205,6 +206,15 @@ class Dashboard:
         )
         return f"approved {approved} of {pending} pending deletes for the next export of {connector}"
 
+    def reload(self, request: Request, form: dict[str, str]) -> str:
+        try:
+            done = self.service.reload()
+        except ConfigError as exc:
+            raise ApiError(400, f"configuration not reloaded, the running one stays: {exc}") from None
+        restart = done["restart_needed"]
+        note = f"; restart the service to apply {', '.join(restart)}" if restart else ""
+        return f"configuration reloaded (generation {done['generation']}): runs starting from now use it{note}"
+
     def disconnect(self, request: Request, form: dict[str, str]) -> str:
         mode = form.get("mode", "normal")
         if mode not in ("normal", "explicit", "clear"):
@@ -236,6 +246,7 @@ class Dashboard:
             Route("/holds", self.page("holds.html", self.holds)),
             Route("/audit", self.page("audit.html", self.audit)),
             Route("/ui/runs", self.action(self.start), methods=["POST"]),
+            Route("/ui/config/reload", self.action(self.reload), methods=["POST"]),
             Route("/ui/retry/{connector}", self.action(self.retry), methods=["POST"]),
             Route("/ui/holds/{connector}/approve", self.action(self.approve), methods=["POST"]),
             Route("/ui/objects/{ref:path}/disconnect", self.action(self.disconnect), methods=["POST"]),

@@ -20,6 +20,7 @@ PROTECTED = [
     ("GET", "/api/audit"),
     ("POST", "/api/holds/dir/approve"),
     ("POST", "/api/objects/hr:E0001/disconnect"),
+    ("POST", "/api/config/reload"),
     ("GET", "/metrics"),
 ]
 
@@ -254,6 +255,36 @@ def test_disconnect_explicit_and_back_to_normal(populated: Site) -> None:
         assert "metaverse object" in _error(c.post(f"/api/objects/mv:{mv_id}/disconnect", json={}), 400)
         _error(c.post("/api/objects/cs:999999/disconnect", json={}), 404)
         assert c.get("/api/objects/hr:E0004").json()["cs"]["link_state"] == "connector"
+
+
+def test_config_reload_applies_to_new_runs_and_a_broken_file_changes_nothing(populated: Site) -> None:
+    config = populated.root / "idsync.yaml"
+    good = config.read_text(encoding="utf-8")
+    with populated.client() as c:
+        assert c.get("/api/status").json()["service"]["config"]["generation"] == 1
+        assert "no run profile named 'nightly'" in _error(c.post("/api/runs", json={"profile": "nightly"}), 400)
+        config.write_text(good.replace("profiles:\n", "profiles:\n  nightly: [{hr: full-import}]\n"), encoding="utf-8")
+        reloaded = c.post("/api/config/reload", json={})
+        assert reloaded.status_code == 200, reloaded.text
+        assert reloaded.json()["generation"] == 2 and reloaded.json()["restart_needed"] == []
+        assert populated.run("nightly")["status"] == "success"
+
+        # a file that does not validate: the error says where, and the running configuration stays
+        config.write_text(good.replace("profiles:\n", "profiles:\n  broken: [{hr: fulll-import}]\n"), encoding="utf-8")
+        message = _error(c.post("/api/config/reload", json={}), 400)
+        assert re.search(r"idsync\.yaml:\d+:\d+: profiles\.broken\.0\.step", message), message
+        assert "the running one stays" in message
+        config_status = c.get("/api/status").json()["service"]["config"]
+        assert config_status["generation"] == 2 and "profiles.broken" in config_status["reload_error"]
+        assert populated.run("nightly")["status"] == "success"
+
+        # another store needs a restart; so does another port, which the answer names
+        config.write_text(good.replace("store: ", "store: postgresql://nowhere.invalid/x #", 1), encoding="utf-8")
+        assert "restart" in _error(c.post("/api/config/reload", json={}), 400)
+        config.write_text(good.replace("service:\n", "service:\n  port: 8471\n", 1), encoding="utf-8")
+        moved = c.post("/api/config/reload", json={}).json()
+        assert moved["restart_needed"] == ["port"] and moved["reload_error"] is None
+        assert "no run profile named 'nightly'" in _error(c.post("/api/runs", json={"profile": "nightly"}), 400)
 
 
 def test_audit_trail_search(populated: Site) -> None:

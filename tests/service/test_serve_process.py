@@ -7,6 +7,7 @@ import csv
 import itertools
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -21,12 +22,12 @@ from servicesite import IDSYNC_BIN, TOKEN, free_port
 
 from idsync.cli.quickstart import write_workspace
 from idsync.engine.run_profiles import RUN_LOCK
+from idsync.engine.sync import PAGE as SYNC_PAGE
 from idsync.model import RunStatus
 from idsync.service.runtime import SERVICE_LOCK
 from idsync.store import open_store
 
-PEOPLE = 4000
-SYNC_PAGE = 500
+PEOPLE = 10000
 
 
 @pytest.fixture
@@ -113,7 +114,11 @@ def _running_sync(serve: Serve) -> dict[str, Any] | None:
     for run in serve.client.get("/api/progress").json()["runs"]:
         for step in run["steps"]:
             total = step["total"] or 0
-            if step["step"] == "delta-sync" and step["connector"] == "hr" and SYNC_PAGE <= step["done"] <= total - 1000:
+            if (
+                step["step"] == "delta-sync"
+                and step["connector"] == "hr"
+                and SYNC_PAGE <= step["done"] <= total - 2 * SYNC_PAGE
+            ):
                 return dict(step)
     return None
 
@@ -182,3 +187,28 @@ def test_serve_runs_on_schedule_stops_on_sigterm_and_catches_up(workspace: Path,
         active = sum(1 for row in csv.DictReader(f) if row["status"] == "active")
     with (workspace / "data" / "directory.csv").open(encoding="utf-8") as f:
         assert sum(1 for _ in csv.DictReader(f)) == active
+
+
+def test_sighup_reloads_the_configuration(workspace: Path, tmp_path: Path) -> None:
+    config = workspace / "idsync.yaml"
+    with serving(workspace, tmp_path / "hup.log") as serve:
+        assert serve.client.get("/api/status").json()["service"]["config"]["generation"] == 1
+        text = config.read_text(encoding="utf-8")
+        config.write_text(text.replace("profiles:\n", "profiles:\n  hr-only: [{hr: delta-import}]\n"), encoding="utf-8")
+        serve.process.send_signal(signal.SIGHUP)
+        _wait(
+            "the reload",
+            lambda: serve.client.get("/api/status").json()["service"]["config"]["generation"] == 2,
+            timeout=30,
+            every=0.1,
+        )
+        started = serve.client.post("/api/runs", json={"profile": "hr-only"})
+        assert started.status_code == 202, started.text
+        # a broken file: logged with its position, and the service keeps running on the last good configuration
+        config.write_text(text.replace("profiles:\n", "profiles:\n  hr-only: [{hr: nope}]\n"), encoding="utf-8")
+        serve.process.send_signal(signal.SIGHUP)
+        _wait("the failed reload to be logged", lambda: "not reloaded" in serve.log.read_text(encoding="utf-8"))
+        assert serve.client.get("/api/status").json()["service"]["config"]["generation"] == 2
+        assert serve.terminate() == 0
+    failed = [line for line in serve.lines() if "not reloaded" in line["message"]]
+    assert failed and re.search(r"idsync\.yaml:\d+:\d+", failed[0]["message"])
