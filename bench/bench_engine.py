@@ -8,8 +8,9 @@ delta import and a delta sync of them.
 
 Each size runs in its own process so its peak RSS is its own. Every step reports wall time and CPU time of this
 process (``time.process_time``): on a machine shared with other work, CPU time is the figure that compares
-between runs. BENCH_SIZES=1000,100000 selects sizes (default 10000,100000,1000000). The last line printed is JSON
-with the figures.
+between runs. BENCH_SIZES=1000,100000 selects sizes (default 10000,100000,1000000). BENCH_STORE=postgres runs
+the same steps on a throwaway PostgreSQL server (``idsync.testing.postgres``) instead of the SQLite store. The last
+line printed is JSON with the figures.
 """
 
 from __future__ import annotations
@@ -23,10 +24,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 SIZES = [int(s) for s in os.environ.get("BENCH_SIZES", "10000,100000,1000000").split(",") if s.strip()]
+STORE = os.environ.get("BENCH_STORE", "sqlite")
 
 
 def _load() -> float:
@@ -38,16 +43,57 @@ def _load() -> float:
 
 def measure(size: int) -> dict[str, Any]:
     from idsync.cli.quickstart import write_workspace
+
+    top = Path(tempfile.mkdtemp(prefix=f"idsync-bench-{size}-"))
+    root = top / "ws"
+    write_workspace(root, people=size, target="csv")
+    figures: dict[str, Any] = {"size": size}
+    try:
+        with ExitStack() as stack:
+            store_mb = partial(_file_mb, root / ".idsync" / "state.db")
+            if STORE == "postgres":
+                url = stack.enter_context(_postgres())
+                config = root / "idsync.yaml"
+                config.write_text(config.read_text().replace("store: sqlite", f"store: {url}"))
+                store_mb = partial(_database_mb, url)
+            elif STORE != "sqlite":
+                raise SystemExit(f"BENCH_STORE={STORE!r}: expected sqlite or postgres")
+            _steps(root, figures)
+            figures["store_mb"] = store_mb()
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+    return figures
+
+
+def _file_mb(path: Path) -> int:
+    return round(path.stat().st_size / 2**20)
+
+
+def _database_mb(url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(url) as db:
+        row = db.execute("SELECT pg_database_size(current_database())").fetchone()
+    return round(row[0] / 2**20) if row else 0
+
+
+@contextmanager
+def _postgres() -> Iterator[str]:
+    """A throwaway server's database for the workspace's store."""
+    from idsync.testing.postgres import running_postgres
+
+    with running_postgres() as server:
+        yield server.create_database("bench")
+
+
+def _steps(root: Path, figures: dict[str, Any]) -> None:
     from idsync.engine.run_profiles import Runner
     from idsync.engine.workspace import Workspace
     from idsync.model import RunStatus, StepKind
     from idsync.store import CSFilter
     from idsync.testing.people import apply_changes
 
-    top = Path(tempfile.mkdtemp(prefix=f"idsync-bench-{size}-"))
-    root = top / "ws"
-    write_workspace(root, people=size, target="csv")
-    figures: dict[str, Any] = {"size": size}
+    size = figures["size"]
     loads: list[float] = []
 
     def timed(label: str, connector: str, kind: StepKind, objects: int | None = None) -> Any:
@@ -67,25 +113,20 @@ def measure(size: int) -> dict[str, Any]:
             figures[f"{label}_objects_per_cpu_s"] = round(objects / cpu)
         return step
 
-    try:
-        timed("full_import", "hr", StepKind.FULL_IMPORT, size)
-        step = timed("full_sync", "hr", StepKind.FULL_SYNC, size)
-        figures["provisioned"] = step.counters.provisioned
-        with Workspace.load(root) as ws:
-            pending = ws.store.cs_count(CSFilter(connector="directory", pending_export=True))
-        step = timed("export", "directory", StepKind.EXPORT, pending)
-        timed("confirming_import", "directory", StepKind.FULL_IMPORT, step.counters.adds)
-        timed("resync", "hr", StepKind.FULL_SYNC, size)
-        apply_changes(root / "data" / "hr.csv", 100, seed=7)
-        timed("delta_import", "hr", StepKind.DELTA_IMPORT)
-        step = timed("delta_sync", "hr", StepKind.DELTA_SYNC)
-        figures["delta_sync_processed"] = step.counters.updates + step.counters.adds + step.counters.unchanged
-        figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-        figures["store_mb"] = round((root / ".idsync" / "state.db").stat().st_size / 2**20)
-        figures["max_load_average"] = round(max(loads), 1)
-    finally:
-        shutil.rmtree(top, ignore_errors=True)
-    return figures
+    timed("full_import", "hr", StepKind.FULL_IMPORT, size)
+    step = timed("full_sync", "hr", StepKind.FULL_SYNC, size)
+    figures["provisioned"] = step.counters.provisioned
+    with Workspace.load(root) as ws:
+        pending = ws.store.cs_count(CSFilter(connector="directory", pending_export=True))
+    step = timed("export", "directory", StepKind.EXPORT, pending)
+    timed("confirming_import", "directory", StepKind.FULL_IMPORT, step.counters.adds)
+    timed("resync", "hr", StepKind.FULL_SYNC, size)
+    apply_changes(root / "data" / "hr.csv", 100, seed=7)
+    timed("delta_import", "hr", StepKind.DELTA_IMPORT)
+    step = timed("delta_sync", "hr", StepKind.DELTA_SYNC)
+    figures["delta_sync_processed"] = step.counters.updates + step.counters.adds + step.counters.unchanged
+    figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    figures["max_load_average"] = round(max(loads), 1)
 
 
 def _row(r: dict[str, Any], key: str) -> str:
@@ -103,7 +144,7 @@ def main() -> None:
         ).stdout
         rows.append(json.loads(out.strip().splitlines()[-1]))
         print(f"measured {size:,}", file=sys.stderr)
-    print("objects/s as wall / CPU; seconds as wall / CPU")
+    print(f"{STORE} store; objects/s as wall / CPU; seconds as wall / CPU")
     header = (
         f"{'people':>10} {'import/s':>17} {'full sync/s':>17} {'export/s':>17} {'re-sync/s':>17} "
         f"{'delta sync s':>14} {'peak RSS MB':>11} {'store MB':>8} {'load':>5}"
@@ -121,6 +162,7 @@ def main() -> None:
         return {str(r["size"]): r[key] for r in rows}
 
     summary = {
+        "store": STORE,
         "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
         "full_sync_objects_per_s": per_size("full_sync_objects_per_s"),
         "full_sync_objects_per_cpu_s": per_size("full_sync_objects_per_cpu_s"),

@@ -4,6 +4,7 @@ referenced objects and their links), and their writes go out in batches."""
 
 from __future__ import annotations
 
+import tempfile
 from collections import Counter
 
 from lab import HR_TO_DIR, Lab, ok, person
@@ -32,24 +33,56 @@ def _sync_statements(lab: Lab) -> Counter[str]:
     return seen
 
 
+def _round_trips(lab: Lab) -> int:
+    """The client/server round trips of a full sync of ``hr`` on the PostgreSQL store: the server's replies that
+    end a statement or a batch of them (ReadyForQuery), from the connection's protocol trace."""
+    with lab.open() as ws, tempfile.TemporaryFile() as trace:
+        pgconn = ws.store._raw.pgconn  # the PostgreSQL store's connection
+        pgconn.trace(trace.fileno())
+        run = Runner(ws).run_steps("test", [("hr", StepKind.FULL_SYNC)])
+        pgconn.untrace()
+        trace.seek(0)
+        replies = sum(1 for line in trace if b"\tReadyForQuery" in line)
+    ok(run)
+    return replies
+
+
+def _imported(lab: Lab, people: int, store: str = "sqlite") -> None:
+    lab.configure(f"store: {store}\n{CONFIG}")
+    hr = lab.directory("hr")
+    lab.directory("dir")
+    for n in range(people):
+        person(hr, f"E{n:04}", f"Given{n}", f"Sn{n}", manager=f"E{n // 10:04}" if n else None)
+    ok(lab.run(("hr", "full-import")))
+
+
+def _provisioned_as_expected(lab: Lab, people: int) -> None:
+    provisioned = lab.cs_objects("dir")
+    assert len(provisioned) == people
+    managers = {c.identifier: c.pending_export for c in provisioned}
+    assert managers["E0011"] is not None
+    assert any(ch.name == "manager" for ch in managers["E0011"].changes)
+
+
 def test_initial_sync_statements_do_not_grow_with_objects(lab: Lab) -> None:
     assert (
         "identifier: employeeId" in CONFIG
         and "join: [{employeeId: employeeId}]\n    flows:\n      employeeId: employeeId\n      displayName"
         not in CONFIG
     )
-    lab.configure(CONFIG)
-    hr = lab.directory("hr")
-    lab.directory("dir")
     people = 400
-    for n in range(people):
-        person(hr, f"E{n:04}", f"Given{n}", f"Sn{n}", manager=f"E{n // 10:04}" if n else None)
-    ok(lab.run(("hr", "full-import")))
+    _imported(lab, people)
     seen = _sync_statements(lab)
     # a lookup per manager (40 of them, each linked in this run) is expected; one per person is not
     assert seen["SELECT"] < people // 4, seen
-    provisioned = lab.cs_objects("dir")
-    assert len(provisioned) == people
-    managers = {c.identifier: c.pending_export for c in provisioned}
-    assert managers["E0011"] is not None
-    assert any(ch.name == "manager" for ch in managers["E0011"].changes)
+    _provisioned_as_expected(lab, people)
+
+
+def test_initial_sync_round_trips_on_postgres_do_not_grow_with_objects(lab: Lab, postgres_url: str) -> None:
+    """A server store sends a page's new objects, key rows and links in batches, and its object scopes take no
+    savepoint when they send nothing: no round trip per object."""
+    people = 400
+    _imported(lab, people, postgres_url)
+    replies = _round_trips(lab)
+    assert replies < people // 4, replies
+    _provisioned_as_expected(lab, people)

@@ -82,6 +82,10 @@ def test_inside_a_transaction_the_batch_is_seen_by_lookups_and_rolls_back_with_i
         batch = [new("E1"), new("E2")]
         assert store.cs_insert_many(batch) == []
         assert len({held.id, batch[0].id, batch[1].id}) == 3
+        # a held insert after the batch: ids keep the order of the inserts, held or not
+        later = new(None, identifier="CN=Later")
+        store.cs_insert(later)
+        assert held.id < batch[0].id < batch[1].id < later.id
         # ... and now present: the lookup memory follows the batch
         assert store.cs_refs_by_anchor("hr", ["E1"])["E1"] == CSRef(
             batch[0].id, "hr", "person", "E1", "CN=E1,OU=Staff", None
@@ -89,7 +93,7 @@ def test_inside_a_transaction_the_batch_is_seen_by_lookups_and_rolls_back_with_i
         refs = store.cs_refs_by_identifier("hr", ["CN=Provisioned", "cn=e2,ou=staff"])
         assert [r.id for r in refs["cn=provisioned"]] == [held.id]
         assert [r.id for r in refs["cn=e2,ou=staff"]] == [batch[1].id]
-    assert store.cs_count(CSFilter(connector="hr")) == 3
+    assert store.cs_count(CSFilter(connector="hr")) == 4
     with pytest.raises(Boom), store.transaction():
         assert store.cs_insert_many([new("E3")]) == []
         raise Boom

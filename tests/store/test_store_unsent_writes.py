@@ -11,13 +11,22 @@ from collections.abc import Callable
 import pytest
 
 from idsync.model import CSObject, LinkState, MVObject
-from idsync.store import CSFilter, CSRef, KeyConfig, Store
+from idsync.store import CSFilter, CSRef, KeyConfig, Store, StoreError
 
 OpenAgain = Callable[[], Store]
 
 
 class Boom(Exception):
     pass
+
+
+def _too_large() -> tuple[type[Exception], ...]:
+    """What reading an id past 64 bits raises: the driver's refusal, or the server's."""
+    try:
+        import psycopg
+    except ImportError:
+        return (OverflowError,)
+    return (OverflowError, psycopg.DataError)
 
 
 def _ref(obj: CSObject) -> CSRef:
@@ -100,6 +109,14 @@ def test_lookups_by_mv_object_follow_links_moved_just_before(keyed: Store, sourc
         first.id: [_ref(other)],
         second.id: [_ref(source), _ref(user)],
     }
+    with store.transaction():
+        assert set(store.cs_refs_by_anchor("hr", ["E1", "E2"])) == {"E1", "E2"}  # looked up, then re-linked
+        _link(store, source, first.id)
+        _link(store, other, second.id)
+        assert store.cs_refs_by_mv([first.id]) == {first.id: [_ref(source)]}
+        expected = {first.id: [_ref(source)], second.id: [_ref(other), _ref(user)]}
+        assert store.cs_refs_by_mv([second.id, first.id]) == expected
+    assert store.cs_refs_by_mv([first.id, second.id]) == expected
 
 
 def test_a_failed_scope_takes_its_unsent_writes_with_it(keyed: Store, source: CSObject, open_again: OpenAgain) -> None:
@@ -147,3 +164,90 @@ def test_ids_stay_unique_and_increasing_across_transactions(keyed: Store) -> Non
             raise Boom
     stored = [o.id for o in store.cs_page(CSFilter(connector="ad"), 0, 100) if o.anchor is None]
     assert stored == ids and ids == sorted(set(ids))
+
+
+def test_ids_of_many_new_objects_stay_unique_past_other_connections_writes(keyed: Store, open_again: OpenAgain) -> None:
+    """More new objects in one transaction than a store draws ids for at once, and another connection's new
+    objects between two such transactions: every id distinct, each transaction's past the other connection's."""
+    store, other = keyed, open_again()
+    mine: list[tuple[int, list[int]]] = []
+    theirs: list[tuple[int, int]] = []
+    for round_ in range(2):
+        with store.transaction():
+            mv = MVObject(0, "person", {"employeeId": f"e{round_}"})
+            store.mv_insert(mv)
+            mine.append((mv.id, [_provisioned(store, f"r{round_}n{n}", mv.id).id for n in range(150)]))
+            last = f"r{round_}n149@example.org"
+            assert store.cs_find("ad", "upn", [last]) == {last: [mine[-1][1][-1]]}
+        with other.transaction():
+            other_mv = MVObject(0, "person", {"employeeId": f"o{round_}"})
+            other.mv_insert(other_mv)
+            theirs.append((other_mv.id, _provisioned(other, f"other{round_}", other_mv.id).id))
+    (first_mv, first), (second_mv, second) = mine
+    other_cs = [cs_id for _, cs_id in theirs]
+    assert len({*first, *second, *other_cs}) == len(first) + len(second) + len(other_cs)
+    assert first == sorted(first) and second == sorted(second) and min(second) > other_cs[0] > max(first)
+    assert len({first_mv, second_mv, *(mv_id for mv_id, _ in theirs)}) == 4 and second_mv > theirs[0][0] > first_mv
+    stored = [o.id for o in other.cs_page(CSFilter(connector="ad"), 0, 1000)]
+    assert stored == sorted([*first, *second, *other_cs])
+    assert other.mv_find("person", "employeeId", ["e0", "e1", "o0"]) == {
+        "e0": [first_mv],
+        "e1": [second_mv],
+        "o0": [theirs[0][0]],
+    }
+
+
+def test_a_failed_scope_after_writes_held_by_earlier_scopes_keeps_theirs(
+    keyed: Store, source: CSObject, open_again: OpenAgain
+) -> None:
+    """The failed scope sent a write of its own (so the writes held before it went out first, and its savepoint
+    came after them): rolling back undoes its writes, held and sent, and nothing of the scopes before it."""
+    store = keyed
+    with store.transaction():
+        with store.object_scope():
+            kept_mv = _person(store, source, "e1")
+            kept = _provisioned(store, "ann", kept_mv.id)
+        with pytest.raises(Boom), store.object_scope():
+            gone = _provisioned(store, "bob", kept_mv.id)
+            kept.hologram = {"upn": "changed@example.org"}
+            store.cs_save([kept])  # sent at once, after the held writes of both scopes
+            _link(store, source, None)
+            raise Boom
+        kept.hologram = {"upn": "ann@example.org"}
+        source.mv_id, source.link_state = kept_mv.id, LinkState.CONNECTOR
+        assert store.cs_refs_by_identifier("ad", ["CN=bob"]) == {}
+        assert store.cs_find("ad", "upn", ["ann@example.org", "changed@example.org"]) == {"ann@example.org": [kept.id]}
+        assert store.cs_refs_by_mv([kept_mv.id]) == {kept_mv.id: [_ref(source), _ref(kept)]}
+    other = open_again()
+    assert other.cs_get(gone.id) is None
+    assert other.cs_get(kept.id) == kept and other.cs_get(source.id) == source
+    assert other.cs_find("ad", "upn", ["ann@example.org", "bob@example.org"]) == {"ann@example.org": [kept.id]}
+
+
+def test_a_statement_failing_in_a_scope_after_a_held_write_rolls_back_only_that_scope(
+    keyed: Store, source: CSObject, open_again: OpenAgain
+) -> None:
+    """A failed statement (a server aborts the whole transaction over one) inside a scope whose first writes
+    were held: the scope rolls back, and the transaction goes on and commits the rest."""
+    store = keyed
+    taken = CSObject(0, "ad", "user", "CN=Taken", anchor="A1")
+    store.cs_insert(taken)
+    with store.transaction():
+        kept_mv = _person(store, source, "e1")
+        with pytest.raises(StoreError), store.object_scope():
+            gone_mv = _person(store, source, "e2")
+            gone = _provisioned(store, "bob", gone_mv.id)
+            gone.anchor = "A1"
+            store.cs_save([gone])  # the anchor belongs to another object
+        with pytest.raises(_too_large()), store.object_scope():
+            _provisioned(store, "carl", kept_mv.id)
+            store.cs_get_many([2**70])  # a read the server refuses
+        with pytest.raises(_too_large()), store.object_scope():
+            store.cs_get_many([2**70])  # before any write of the scope's own
+        source.mv_id, source.link_state = kept_mv.id, LinkState.CONNECTOR
+        assert store.cs_refs_by_anchor("hr", ["E1"]) == {"E1": _ref(source)}
+        kept = _provisioned(store, "ann", kept_mv.id)
+    other = open_again()
+    assert [o.identifier for o in other.cs_page(CSFilter(connector="ad"), 0, 100)] == ["CN=Taken", "CN=ann"]
+    assert other.cs_get(kept.id) == kept and other.cs_get(source.id) == source
+    assert other.mv_find("person", "employeeId", ["e1", "e2"]) == {"e1": [kept_mv.id]}

@@ -5,13 +5,17 @@ committed data only, and ``transaction()`` opens a real transaction block whose 
 bind one array (``= ANY(...)``) instead of an ``IN`` list, so each statement has one shape and is prepared once by
 the driver; a batch update is one ``UPDATE ... FROM unnest(...)`` statement, many new rows one ``COPY``. Arrays
 travel in binary (``%b``): the text format would escape every quote of every JSON document in Python.
+
+Inside a write transaction, new objects, their key rows and link updates are held back and sent in batches
+(``idsync.store.held``): a sync would otherwise pay several round trips per object. Their ids come in blocks from
+the tables' identity sequences, so sync can link an object the moment it is created.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from functools import partial
 from typing import Any
 
@@ -23,6 +27,7 @@ from psycopg.types.string import TextLoader
 from idsync.model import CSObject, ErrorRow, MVObject, RunResult, RunStatus, StepKind, StepResult, as_list
 from idsync.store.base import CSFilter, CSRef, KeyConfig, StoreError, Unresolved
 from idsync.store.batches import anchors_by_connector, split_by_anchor
+from idsync.store.held import CS, CS_KEYS, LINKS, MV, MV_KEYS, Row, Transactions
 from idsync.store.lookups import LookupMemory
 from idsync.store.postgres.urls import mask_url, scrub
 from idsync.store.rows import (
@@ -69,6 +74,9 @@ COPY_MIN = 200
 
 REBUILD_PAGE = 5000
 
+ID_BLOCK = (16, 4096)
+"""Smallest and largest block of ids drawn from a sequence at once for held inserts."""
+
 MIGRATION_LOCK = 0x1D5_0001
 """Advisory lock key: two processes opening a new store at once migrate it one after the other."""
 
@@ -102,6 +110,13 @@ MV_TYPES = {"object_type": "text", "attributes": "jsonb", "provenance": "text", 
 """The columns ``mv_to_params`` fills, in its order, with their types."""
 MV_WRITE_COLUMNS = ", ".join(MV_TYPES)
 UNRESOLVED_COLUMNS = "direction, mv_id, attribute, connector, ref"
+HELD_ROWS = {
+    CS: ("cs", f"id, {CS_WRITE_COLUMNS}"),
+    MV: ("mv", f"id, {MV_WRITE_COLUMNS}"),
+    CS_KEYS: ("cs_keys", "connector, attribute, value, cs_id"),
+    MV_KEYS: ("mv_keys", "object_type, attribute, value, mv_id"),
+}
+"""Where each kind of held insert (``idsync.store.held``) goes, with its columns in the held row's order."""
 NOW = "extract(epoch FROM clock_timestamp())::float8"
 """The server's clock: lock expiry must not depend on which host's clock a process reads."""
 
@@ -165,6 +180,77 @@ def _unique_violation(exc: pg_errors.UniqueViolation, objs: Sequence[CSObject]) 
     return StoreError(f"cannot save connector-space objects: an anchor belongs to another object: {detail or exc}")
 
 
+class _Connection:
+    """The store's connection as its methods use it: every statement first sends the writes held back and takes
+    the savepoints of the object scopes open (``idsync.store.held``). Transaction control, the drawing of ids and
+    the lookups that add the held writes to their answers use the raw connection instead."""
+
+    __slots__ = ("raw", "tx")
+
+    def __init__(self, tx: Transactions, raw: psycopg.Connection[Any]) -> None:
+        self.tx = tx
+        self.raw = raw
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
+        if self.tx.needs_prepare():
+            self.tx.prepare()
+        return self.raw.execute(sql, params)
+
+    def cursor(self) -> psycopg.Cursor[Any]:
+        if self.tx.needs_prepare():
+            self.tx.prepare()
+        return self.raw.cursor()
+
+
+DB = _Connection | psycopg.Connection[Any]
+
+
+class _SequenceIds:
+    """Ids of held inserts, drawn from the table's identity sequence a block at a time (one statement a block).
+    A block doubles while a transaction keeps drawing; the next transaction starts at what the last one used.
+    Ids left in a block when the transaction ends are never used: gaps, as a rolled-back insert leaves."""
+
+    __slots__ = ("block", "free", "raw", "sequences", "used")
+
+    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+        self.raw = raw
+        self.free: dict[str, list[int]] = {}
+        """Table -> the ids drawn and not used yet, the next one last."""
+        self.block: dict[str, int] = {}
+        self.used: dict[str, int] = {}
+        self.sequences: dict[str, str] = {}
+
+    def new(self, table: str) -> int:
+        free = self.free.get(table)
+        if not free:
+            free = self.free[table] = self._draw(table)
+        self.used[table] = self.used.get(table, 0) + 1
+        return free.pop()
+
+    def _draw(self, table: str) -> list[int]:
+        sequence = self.sequences.get(table)
+        if sequence is None:
+            row = self.raw.execute("SELECT pg_get_serial_sequence(%s, 'id')", (table,)).fetchone()
+            assert row is not None and row[0] is not None, table
+            sequence = self.sequences[table] = str(row[0])
+        size = self.block.get(table, ID_BLOCK[0])
+        self.block[table] = min(size * 2, ID_BLOCK[1])
+        rows = self.raw.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", (sequence, size)).fetchall()
+        return sorted((int(r[0]) for r in rows), reverse=True)
+
+    def forget(self, table: str) -> None:
+        """A row of ``table`` was inserted directly (the sequence gave its id): later held inserts draw ids past
+        it, so ids keep the order of the inserts."""
+        self.free.pop(table, None)
+
+    def clear(self) -> None:
+        """The transaction ended: drop what is left, and size the next blocks by what this one used."""
+        for table, count in self.used.items():
+            self.block[table] = max(ID_BLOCK[0], min(count, ID_BLOCK[1]))
+        self.used.clear()
+        self.free.clear()
+
+
 class PostgresStore:
     def __init__(self, url: str, *, connect_timeout: int = 15) -> None:
         self.url = mask_url(url)
@@ -179,20 +265,25 @@ class PostgresStore:
         if "application_name" not in given:
             options["application_name"] = "idsync"
         try:
-            self._db = psycopg.connect(url, **options)
+            self._raw = psycopg.connect(url, **options)
         except psycopg.Error as exc:
             reason = scrub(str(exc).strip(), url)
             raise StoreError(f"cannot connect to the PostgreSQL store at {self.url}: {reason}") from None
         # JSON columns come back as text and go through the same row conversion as every other store
-        self._db.adapters.register_loader("jsonb", TextLoader)
-        self._depth = 0
+        self._raw.adapters.register_loader("jsonb", TextLoader)
         self._memory = LookupMemory()
+        self._ids = _SequenceIds(self._raw)
+        self._tx = Transactions(
+            self._raw.execute, self._send_held, self._memory, ended=self._ids.clear, savepoint_reads=True
+        )
+        self._held = self._tx.held
+        self._db = _Connection(self._tx, self._raw)
         self._keys = KeyConfig()
         try:
             self._migrate()
             self._keys = key_config_from_text(self.get_meta("key_config"))
         except BaseException:
-            self._db.close()
+            self._raw.close()
             raise
 
     # lifecycle -------------------------------------------------------------------------------------------------
@@ -219,97 +310,72 @@ class PostgresStore:
         return int(row[0]) if row and row[0] is not None else 0
 
     def close(self) -> None:
-        self._db.close()
+        self._raw.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        if self._depth:
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-            return
-        with self._db.transaction():
-            self._depth = 1
-            self._memory.begin()
-            try:
-                yield
-            finally:
-                self._depth = 0
-                self._memory.end()
+    def transaction(self) -> AbstractContextManager[None]:
+        return self._tx.transaction()
 
-    @contextmanager
-    def object_scope(self) -> Iterator[None]:
+    def object_scope(self) -> AbstractContextManager[None]:
         """One object's work inside a page: rolled back alone when it fails, so the page goes on.
 
-        A failed statement aborts a PostgreSQL transaction; rolling back to the savepoint makes it usable again.
-        Outside a transaction the scope is a transaction of its own.
+        A failed statement aborts a PostgreSQL transaction; rolling back to the scope's savepoint makes it usable
+        again, so the savepoint is taken before the scope's first statement (``idsync.store.held``).
         """
-        if not self._depth:
-            with self.transaction():
-                yield
-            return
-        try:
-            with self._db.transaction():
-                yield
-        except BaseException:
-            self._memory.rolled_back()
-            raise
+        return self._tx.object_scope()
 
-    @contextmanager
-    def savepoint_rollback(self) -> Iterator[None]:
+    def savepoint_rollback(self) -> AbstractContextManager[None]:
         """Run work that is always rolled back (``preview``); inside a transaction only this work is undone."""
-        outer = self._depth
-        if not outer:
-            self._memory.begin()
-        try:
-            with self._db.transaction(force_rollback=True):
-                self._depth = outer + 1
-                try:
-                    yield
-                finally:
-                    self._depth = outer
-        finally:
-            if outer:
-                self._memory.rolled_back()
-            else:
-                self._memory.end()
+        return self._tx.savepoint_rollback()
 
-    def _q(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return self._db.execute(sql, params).fetchall()
+    def _send_held(self, kind: str, rows: list[Row]) -> None:
+        if kind == LINKS:
+            self._update_rows("cs", CS_LINK_TYPES, [(row[-1], *row[:-1]) for row in rows], db=self._raw)
+            return
+        table, columns = HELD_ROWS[kind]
+        self._insert_rows(table, columns, rows, db=self._raw)
 
-    def _rows_for(self, sql: str, params: Sequence[Any], values: Iterable[Any]) -> Iterator[tuple[Any, ...]]:
-        """The rows of ``sql``, whose last parameter is an array, for the distinct ``values`` in bounded chunks."""
+    def _q(self, sql: str, params: Sequence[Any] = (), *, db: DB | None = None) -> list[tuple[Any, ...]]:
+        return (db or self._db).execute(sql, params).fetchall()
+
+    def _rows_for(
+        self, sql: str, params: Sequence[Any], values: Iterable[Any], *, raw: bool = False
+    ) -> Iterator[tuple[Any, ...]]:
+        """The rows of ``sql``, whose last parameter is an array, for the distinct ``values`` in bounded chunks.
+        ``raw``: without sending the held writes (the caller adds them)."""
+        db = self._raw if raw else self._db
         for chunk in _chunks(list(dict.fromkeys(values))):
-            yield from self._q(sql, (*params, chunk))
+            yield from self._q(sql, (*params, chunk), db=db)
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
         return self._db.execute(sql, params).fetchone()
 
-    def _insert_rows(self, table: str, columns: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    def _insert_rows(self, table: str, columns: str, rows: Sequence[tuple[Any, ...]], *, db: DB | None = None) -> None:
         if not rows:
             return
+        db = db or self._db
         if len(rows) < COPY_MIN:
-            with self._db.cursor() as cur:
+            with db.cursor() as cur:
                 cur.executemany(f"INSERT INTO {table}({columns}) VALUES({_marks(columns)})", rows)
             return
-        with self._db.cursor() as cur, cur.copy(f"COPY {table}({columns}) FROM STDIN") as copy:
+        with db.cursor() as cur, cur.copy(f"COPY {table}({columns}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
 
-    def _update_rows(self, table: str, types: dict[str, str], rows: Sequence[tuple[Any, ...]]) -> None:
+    def _update_rows(
+        self, table: str, types: dict[str, str], rows: Sequence[tuple[Any, ...]], *, db: DB | None = None
+    ) -> None:
         """Overwrite rows ``(id, *values)`` by id: one statement per chunk, each column bound as one array."""
+        db = db or self._db
         if len(rows) == 1:
             sets = ", ".join(f"{c}=%s" for c in types)
-            self._db.execute(f"UPDATE {table} SET {sets} WHERE id=%s", (*rows[0][1:], rows[0][0]))
+            db.execute(f"UPDATE {table} SET {sets} WHERE id=%s", (*rows[0][1:], rows[0][0]))
             return
         latest = list({row[0]: row for row in rows}.values())  # an object saved twice in a batch: the last wins
         arrays = ", ".join(f"%b::{'text' if t == 'jsonb' else t}[]" for t in ("bigint", *types.values()))
         sets = ", ".join(f"{c}=v.{c}" + ("::jsonb" if t == "jsonb" else "") for c, t in types.items())
         sql = f"UPDATE {table} SET {sets} FROM unnest({arrays}) AS v(id, {', '.join(types)}) WHERE {table}.id = v.id"
         for chunk in _chunks(latest):
-            self._db.execute(sql, [list(column) for column in zip(*chunk, strict=True)])
+            db.execute(sql, [list(column) for column in zip(*chunk, strict=True)])
 
     # meta, watermarks, locks ---------------------------------------------------------------------------------
     def _get(self, table: str, key_column: str, column: str, key: str) -> Any:
@@ -388,8 +454,11 @@ class PostgresStore:
         sql = f"SELECT {CS_REF_COLUMNS} FROM cs WHERE connector=%s AND anchor = ANY(%b::text[])"
 
         def fetch(wanted: list[str]) -> dict[str, CSRef]:
-            return {row[3]: CSRef(*row) for row in self._rows_for(sql, (connector,), wanted)}
+            # held inserts have no anchor: the database has every object an anchor names
+            rows = self._rows_for(sql, (connector,), wanted, raw=True)
+            return {row[3]: linked(CSRef(*row)) for row in rows}
 
+        linked = self._held.linked
         return self._memory.by_anchors(connector, anchors, fetch)
 
     def cs_refs_by_identifier(self, connector: str, identifiers: Iterable[str]) -> dict[str, list[CSRef]]:
@@ -399,15 +468,26 @@ class PostgresStore:
         )
 
         def fetch(keys: list[str]) -> dict[str, list[CSRef]]:
-            return grouped((row[-1], CSRef(*row[:-1])) for row in self._rows_for(sql, (connector,), keys))
+            rows = self._rows_for(sql, (connector,), keys, raw=True)
+            out = grouped((row[-1], held.linked(CSRef(*row[:-1]))) for row in rows)
+            if held.new_by_identifier:
+                for key in keys:
+                    new = held.new_with_identifier(connector, key)
+                    if new:
+                        out[key] = sorted([*out.get(key, ()), *new], key=_ref_id)
+            return out
 
+        held = self._held
         return self._memory.by_identifiers(connector, identifiers, fetch)
 
     def cs_refs_by_mv(self, mv_ids: Iterable[int]) -> dict[int, list[CSRef]]:
-        sql = f"SELECT {CS_REF_COLUMNS} FROM cs WHERE mv_id = ANY(%b::bigint[]) ORDER BY id"
+        def read(where: str, values: list[int]) -> list[CSRef]:
+            sql = f"SELECT {CS_REF_COLUMNS} FROM cs WHERE {where} = ANY(%b::bigint[]) ORDER BY id"
+            return [CSRef(*row) for row in self._rows_for(sql, (), values, raw=True)]
 
         def fetch(wanted: list[int]) -> dict[int, list[CSRef]]:
-            return grouped((row[5], CSRef(*row)) for row in self._rows_for(sql, (), wanted))
+            refs = self._held.by_mv(read("mv_id", wanted), wanted, self._memory.refs, partial(read, "id"))
+            return grouped((ref.mv_id, ref) for ref in refs if ref.mv_id is not None)
 
         return self._memory.by_mv_ids(mv_ids, fetch)
 
@@ -430,6 +510,15 @@ class PostgresStore:
         self._insert_rows(table, columns, [row for rows in found.values() for row in rows])
 
     def cs_insert(self, obj: CSObject) -> int:
+        if self._tx.depth and obj.anchor is None:
+            # held back (no anchor: no unique index to violate); sent with the page or before the next statement
+            params = _cs_params(obj)
+            obj.id = self._ids.new("cs")
+            attrs = self._keys.cs.get(obj.connector)
+            self._held.insert_cs((obj.id, *params), cs_keys(obj, attrs) if attrs else ())
+            self._memory.cs_written([obj])
+            return obj.id
+        self._ids.forget("cs")
         with self.transaction():
             row = self._one(
                 f"INSERT INTO cs({CS_WRITE_COLUMNS}) VALUES({_marks(CS_WRITE_COLUMNS)}) "
@@ -444,8 +533,9 @@ class PostgresStore:
         return obj.id
 
     def cs_insert_many(self, objs: Sequence[CSObject]) -> list[tuple[CSObject, str]]:
-        """Ids drawn from the table's sequence in one query, rows sent with ``COPY``; the anchors already taken
-        are read first (only a run writes connector spaces, one run at a time), so no row can be refused."""
+        """Ids drawn from the table's sequence as held inserts draw theirs, rows sent with ``COPY``; the anchors
+        already taken are read first (only a run writes connector spaces, one run at a time), so no row can be
+        refused."""
         if not objs:
             return []
         with self.transaction():
@@ -465,12 +555,7 @@ class PostgresStore:
                 stored.append(obj)
             if not stored:
                 return refused
-            ids = sorted(
-                int(r[0])
-                for r in self._q(
-                    "SELECT nextval(pg_get_serial_sequence('cs', 'id')) FROM generate_series(1, %s)", (len(stored),)
-                )
-            )
+            ids = [self._ids.new("cs") for _ in stored]  # in order with the held inserts' ids
             for obj, cs_id in zip(stored, ids, strict=True):
                 obj.id = cs_id
             try:
@@ -496,6 +581,10 @@ class PostgresStore:
 
     def cs_save_links(self, objs: Sequence[CSObject]) -> None:
         if not objs:
+            return
+        if self._tx.depth:
+            self._held.update_links([(*cs_link_params(o), o.id) for o in objs])
+            self._memory.cs_written(objs)
             return
         with self.transaction():
             self._update_rows("cs", CS_LINK_TYPES, [(o.id, *cs_link_params(o)) for o in objs])
@@ -571,8 +660,25 @@ class PostgresStore:
         return int(row[0]) if row else 0
 
     def cs_find(self, connector: str, attribute: str, values: Iterable[str]) -> dict[str, list[int]]:
-        sql = "SELECT value, cs_id FROM cs_keys WHERE connector=%s AND attribute=%s AND value = ANY(%b::text[])"
-        return grouped(self._rows_for(f"{sql} ORDER BY cs_id", (connector, attribute), values))
+        return self._find_keys(CS_KEYS, "connector", connector, attribute, list(dict.fromkeys(values)))
+
+    def _find_keys(
+        self, table: str, scope: str, within: str, attribute: str, values: list[str]
+    ) -> dict[str, list[int]]:
+        """value -> owner ids in id order, from a key index (``cs_keys`` by connector, ``mv_keys`` by object
+        type), with the key rows of held inserts."""
+        owner = "cs_id" if table == CS_KEYS else "mv_id"
+        where = f"SELECT value, {owner} FROM {table} WHERE {scope}=%s AND attribute=%s AND value"
+        if len(values) == 1:
+            # the common lookup (a uniqueness check) binds the value itself: over a key index without statistics
+            # yet (a first sync), the planner would filter the whole attribute's entries by an array instead
+            rows: Iterable[tuple[Any, ...]] = self._q(
+                f"{where} = %s ORDER BY {owner}", (within, attribute, values[0]), db=self._raw
+            )
+        else:
+            rows = self._rows_for(f"{where} = ANY(%b::text[]) ORDER BY {owner}", (within, attribute), values, raw=True)
+        found: dict[str, list[int]] = grouped(rows)
+        return self._held.with_keys(found, table, within, attribute, values)
 
     # metaverse ------------------------------------------------------------------------------------------------
     def mv_get(self, mv_id: int) -> MVObject | None:
@@ -584,6 +690,14 @@ class PostgresStore:
         return {row[0]: mv_from_row(row) for row in rows}
 
     def mv_insert(self, obj: MVObject) -> int:
+        if self._tx.depth:
+            params = _mv_params(obj)
+            obj.id = self._ids.new("mv")
+            attrs = self._keys.mv.get(obj.object_type)
+            rows = mv_keys(obj, attrs) if attrs else []
+            self._held.insert_mv((obj.id, *params), rows)
+            self._memory.mv_written((), rows)
+            return obj.id
         with self.transaction():
             row = self._one(
                 f"INSERT INTO mv({MV_WRITE_COLUMNS}) VALUES({_marks(MV_WRITE_COLUMNS)}) RETURNING id",
@@ -612,11 +726,7 @@ class PostgresStore:
             self._memory.mv_written(wanted, ())
 
     def mv_find(self, object_type: str, attribute: str, values: Iterable[str]) -> dict[str, list[int]]:
-        sql = "SELECT value, mv_id FROM mv_keys WHERE object_type=%s AND attribute=%s AND value = ANY(%b::text[])"
-
-        def fetch(wanted: list[str]) -> dict[str, list[int]]:
-            return grouped(self._rows_for(f"{sql} ORDER BY mv_id", (object_type, attribute), wanted))
-
+        fetch = partial(self._find_keys, MV_KEYS, "object_type", object_type, attribute)
         return self._memory.mv_find(object_type, attribute, list(dict.fromkeys(values)), fetch)
 
     def mv_page(self, object_type: str | None, after_id: int, limit: int) -> list[MVObject]:
@@ -802,6 +912,10 @@ class PostgresStore:
         rows = self._q(f"SELECT {AUDIT_COLUMNS} FROM audit WHERE {where} ORDER BY id DESC LIMIT %s", [*params, limit])
         for row in rows:
             yield audit_from_row(row)
+
+
+def _ref_id(ref: CSRef) -> int:
+    return ref.id
 
 
 def open_postgres(url: str) -> PostgresStore:

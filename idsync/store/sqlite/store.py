@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 from idsync.model import CSObject, ErrorRow, MVObject, RunResult, RunStatus, StepKind, StepResult
 from idsync.store.base import CSFilter, CSRef, KeyConfig, StoreError, Unresolved
 from idsync.store.batches import NEW_COLUMNS, anchors_by_connector, insert_rows, split_by_anchor
+from idsync.store.held import CS, CS_KEYS, LINKS, MV, MV_KEYS, Transactions
 from idsync.store.lookups import LookupMemory
 from idsync.store.rows import (
     AUDIT_COLUMNS,
@@ -53,12 +54,23 @@ from idsync.store.rows import (
     run_from_row,
     step_from_row,
 )
-from idsync.store.sqlite.held import CS_INSERT, HeldWrites
 
 Row = tuple[Any, ...]
 
 CHUNK = 500
 """Ids per ``IN (...)`` list: far below SQLite's variable limit, large enough to amortize the statement."""
+
+
+HELD_SQL = {
+    CS: "INSERT INTO cs(id, connector, object_type, anchor, identifier, identifier_key, hologram, link_state, mv_id, "
+    "link_rule, pending_import, pending_export, export_op, unconfirmed, error, last_seen) "
+    "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    MV: "INSERT INTO mv(id, object_type, attributes, provenance, created_run) VALUES(?,?,?,?,?)",
+    CS_KEYS: "INSERT INTO cs_keys(connector, attribute, value, cs_id) VALUES(?,?,?,?)",
+    MV_KEYS: "INSERT INTO mv_keys(object_type, attribute, value, mv_id) VALUES(?,?,?,?)",
+    LINKS: "UPDATE cs SET link_state=?, mv_id=?, link_rule=?, pending_import=?, error=? WHERE id=?",
+}
+"""How each kind of held write (``idsync.store.held``) is sent: one ``executemany``."""
 
 
 def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
@@ -79,69 +91,53 @@ def _json_values_match(column: str, test: str) -> str:
 
 class _Connection:
     """The store's connection as its methods use it: every statement first sends the writes held back
-    (``idsync.store.sqlite.held``), so the database answers it with them. Savepoints, commits and the lookups that
-    add the held writes to their answers use the raw connection instead."""
+    (``idsync.store.held``), so the database answers it with them. Transaction control and the lookups that add
+    the held writes to their answers use the raw connection instead."""
 
-    __slots__ = ("raw", "store")
+    __slots__ = ("raw", "tx")
 
-    def __init__(self, store: SQLiteStore, raw: sqlite3.Connection) -> None:
-        self.store = store
+    def __init__(self, tx: Transactions, raw: sqlite3.Connection) -> None:
+        self.tx = tx
         self.raw = raw
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
-        if self.store._held.entries:
-            self.store._flush()
+        if self.tx.held.entries:
+            self.tx.prepare()
         return self.raw.execute(sql, params)
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> sqlite3.Cursor:
-        if self.store._held.entries:
-            self.store._flush()
+        if self.tx.held.entries:
+            self.tx.prepare()
         return self.raw.executemany(sql, rows)
 
 
-class _Joined:
-    """A transaction joining the one in progress: only counts the depth (every write is one, so it is reused)."""
+class _RowIds:
+    """Ids of held inserts, as SQLite would give them: past the table's AUTOINCREMENT sequence and its largest id,
+    read once per transaction and counted on from there."""
 
-    __slots__ = ("store",)
+    __slots__ = ("last", "raw")
 
-    def __init__(self, store: SQLiteStore) -> None:
-        self.store = store
+    def __init__(self, raw: sqlite3.Connection) -> None:
+        self.raw = raw
+        self.last: dict[str, int] = {}
 
-    def __enter__(self) -> None:
-        self.store._depth += 1
+    def new(self, table: str) -> int:
+        last = self.last.get(table)
+        if last is None:
+            row = self.raw.execute(
+                f"SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name='{table}'), 0), "
+                f"coalesce((SELECT max(id) FROM {table}), 0))"
+            ).fetchone()
+            last = int(row[0])
+        self.last[table] = last + 1
+        return last + 1
 
-    def __exit__(self, *exc: object) -> None:
-        self.store._depth -= 1
+    def forget(self, table: str) -> None:
+        """A row of ``table`` was inserted directly (the database chose its id): read the sequence again."""
+        self.last.pop(table, None)
 
-
-class _ObjectScope:
-    """``SQLiteStore.object_scope`` inside a transaction (one per object of a sync: a class, not a generator)."""
-
-    __slots__ = ("level", "store")
-
-    def __init__(self, store: SQLiteStore) -> None:
-        self.store = store
-        self.level = 0
-
-    def __enter__(self) -> None:
-        store = self.store
-        self.level = len(store._scopes)
-        store._scopes.append(False)
-        store._marks.append(store._held.end)
-
-    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
-        store, level = self.store, self.level
-        try:
-            if kind is not None and store._held.drop(store._marks[level]):
-                store._memory.rolled_back()
-            if store._scopes[level]:
-                if kind is not None:
-                    store._raw.execute(f"ROLLBACK TO object_scope_{level}")
-                    store._memory.rolled_back()
-                store._raw.execute(f"RELEASE object_scope_{level}")
-        finally:
-            del store._scopes[level:]
-            del store._marks[level:]
+    def clear(self) -> None:
+        self.last.clear()
 
 
 class SQLiteStore:
@@ -151,8 +147,13 @@ class SQLiteStore:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._raw = sqlite3.connect(self.path, isolation_level=None, timeout=60.0, check_same_thread=False)
-        self._held = HeldWrites()
-        self._db = _Connection(self, self._raw)
+        self._memory = LookupMemory()
+        self._ids = _RowIds(self._raw)
+        self._tx = Transactions(
+            self._raw.execute, self._send_held, self._memory, begin="BEGIN IMMEDIATE", ended=self._ids.clear
+        )
+        self._held = self._tx.held
+        self._db = _Connection(self._tx, self._raw)
         # a new store: rows of JSON documents and indexes of text keys fit better in 8 KiB pages than the default 4
         self._db.execute("PRAGMA page_size=8192")
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -163,13 +164,6 @@ class SQLiteStore:
         self._db.execute("PRAGMA wal_autocheckpoint=10000")
         # SQLite's lower() and LIKE fold ASCII only; searches fold case as the key index does
         self._raw.create_function("casefold", 1, _casefold, deterministic=True)
-        self._depth = 0
-        self._joined = _Joined(self)
-        self._memory = LookupMemory()
-        self._scopes: list[bool] = []
-        """One entry per open ``object_scope``: whether its savepoint was taken yet."""
-        self._marks: list[int] = []
-        """One entry per open ``object_scope``: the position of the held writes when it opened."""
         self._keys = KeyConfig()
         self._migrate()
         self._load_key_config()
@@ -192,90 +186,19 @@ class SQLiteStore:
         self._raw.close()
 
     def transaction(self) -> AbstractContextManager[None]:
-        if self._depth:
-            if self._scopes and not self._scopes[-1]:
-                self._open_scopes()
-            return self._joined
-        return self._begin()
-
-    @contextmanager
-    def _begin(self) -> Iterator[None]:
-        self._raw.execute("BEGIN IMMEDIATE")
-        self._depth = 1
-        self._memory.begin()
-        try:
-            yield
-            self._held.send(self._raw)
-        except BaseException:
-            self._depth = 0
-            self._memory.end()
-            self._held.clear()
-            self._raw.execute("ROLLBACK")
-            raise
-        else:
-            self._depth = 0
-            self._memory.end()
-            self._held.clear()
-            self._raw.execute("COMMIT")
+        return self._tx.transaction()
 
     def object_scope(self) -> AbstractContextManager[None]:
-        """One object's work inside a page: rolled back alone when it fails, so the page goes on.
+        """One object's work inside a page: rolled back alone when it fails, so the page goes on. Its savepoint is
+        taken lazily (``idsync.store.held``)."""
+        return self._tx.object_scope()
 
-        The savepoint is taken by the scope's first write (every write goes through ``transaction()``), not when
-        the scope opens: most objects of a sync over unchanged data write nothing, and a scope that wrote nothing
-        has nothing to roll back. Outside a transaction the scope is a transaction of its own (a bare SAVEPOINT
-        would open one that the writes inside, each a ``transaction()``, could not join).
-        """
-        if not self._depth:
-            return self.transaction()
-        return _ObjectScope(self)
-
-    def _open_scopes(self, *, holding: bool = False) -> None:
-        """Take the savepoints of the object scopes that have not written yet, outermost first, each after sending
-        what was held before the scope opened. ``holding``: only the scopes that hold writes, which are about to
-        be sent."""
-        held = self._held
-        for level, opened in enumerate(self._scopes):
-            mark = self._marks[level]
-            if not opened and (not holding or mark < held.end):
-                held.send(self._raw, mark)
-                self._raw.execute(f"SAVEPOINT object_scope_{level}")
-                self._scopes[level] = True
-
-    def _flush(self) -> None:
-        """Send the held writes, each object scope's after its savepoint."""
-        if self._scopes:
-            self._open_scopes(holding=True)
-        self._held.send(self._raw)
-
-    @contextmanager
-    def savepoint_rollback(self) -> Iterator[None]:
+    def savepoint_rollback(self) -> AbstractContextManager[None]:
         """Run work that is always rolled back (``preview``); inside a transaction only this work is undone."""
-        if self._depth:
-            self._open_scopes()
-            self._held.send(self._raw)
-            mark = self._held.end
-            self._raw.execute("SAVEPOINT preview")
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-                self._held.drop(mark)
-                self._raw.execute("ROLLBACK TO preview")
-                self._raw.execute("RELEASE preview")
-                self._memory.rolled_back()
-            return
-        self._raw.execute("BEGIN IMMEDIATE")
-        self._depth = 1
-        self._memory.begin()
-        try:
-            yield
-        finally:
-            self._depth = 0
-            self._memory.end()
-            self._held.clear()
-            self._raw.execute("ROLLBACK")
+        return self._tx.savepoint_rollback()
+
+    def _send_held(self, kind: str, rows: list[Row]) -> None:
+        self._raw.executemany(HELD_SQL[kind], rows)
 
     def _q(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self._db.execute(sql, params).fetchall()
@@ -391,7 +314,7 @@ class SQLiteStore:
             return [CSRef(*row) for row in self._cs_in(CS_REF_COLUMNS, where, (), values, raw=True)]
 
         def fetch(wanted: list[int]) -> dict[int, list[CSRef]]:
-            refs = self._held.by_mv(read("mv_id IN", wanted), wanted, lambda ids: read("id IN", ids))
+            refs = self._held.by_mv(read("mv_id IN", wanted), wanted, self._memory.refs, partial(read, "id IN"))
             return grouped((ref.mv_id, ref) for ref in refs if ref.mv_id is not None)
 
         return self._memory.by_mv_ids(mv_ids, fetch)
@@ -411,16 +334,14 @@ class SQLiteStore:
             self._db.executemany("INSERT INTO cs_keys(connector, attribute, value, cs_id) VALUES(?,?,?,?)", rows)
 
     def cs_insert(self, obj: CSObject) -> int:
-        if self._depth and obj.anchor is None:
+        if self._tx.depth and obj.anchor is None:
             # held back (no anchor: no unique index to violate); sent with the page or before the next statement
-            obj.id = self._held.new_id(self._raw, "cs")
-            params = (obj.id, *cs_to_params(obj))
-            ref = CSRef(obj.id, obj.connector, obj.object_type, None, obj.identifier, obj.mv_id)
+            obj.id = self._ids.new("cs")
             attrs = self._keys.cs.get(obj.connector)
-            self._held.insert_cs(params, ref, params[5], cs_keys(obj, attrs) if attrs else ())
+            self._held.insert_cs((obj.id, *cs_to_params(obj)), cs_keys(obj, attrs) if attrs else ())
             self._memory.cs_written([obj])
             return obj.id
-        self._held.forget_ids("cs")
+        self._ids.forget("cs")
         with self.transaction():
             try:
                 cur = self._db.execute(
@@ -458,16 +379,16 @@ class SQLiteStore:
     def _insert_new(self, objs: Sequence[CSObject]) -> bool:
         """Insert new objects with ids of their own; False, with nothing written and their ids back to 0, when the
         unique anchor index refuses one of them."""
-        new_id, raw = self._held.new_id, self._raw
+        new_id, raw = self._ids.new, self._raw
         for obj in objs:
-            obj.id = new_id(raw, "cs")
+            obj.id = new_id("cs")
         short, full = insert_rows(objs)
         self._db.execute("SAVEPOINT cs_batch")  # sends the held writes first
         try:
             if short:
                 raw.executemany(f"INSERT INTO cs({NEW_COLUMNS}) VALUES({','.join('?' * 10)})", short)
             if full:
-                raw.executemany(CS_INSERT, full)
+                raw.executemany(HELD_SQL[CS], full)
         except sqlite3.IntegrityError:
             raw.execute("ROLLBACK TO cs_batch")
             raw.execute("RELEASE cs_batch")
@@ -511,7 +432,7 @@ class SQLiteStore:
     def cs_save_links(self, objs: Sequence[CSObject]) -> None:
         if not objs:
             return
-        if self._depth:
+        if self._tx.depth:
             self._held.update_links([(*cs_link_params(o), o.id) for o in objs])
             self._memory.cs_written(objs)
             return
@@ -601,9 +522,8 @@ class SQLiteStore:
         self, table: str, scope: str, within: str, attribute: str, values: list[str]
     ) -> dict[str, list[int]]:
         """value -> owner ids, from a key index (``cs_keys`` by connector, ``mv_keys`` by object type), with the
-        key rows of held inserts (no held write removes a key row: every other write sends them first)."""
+        key rows of held inserts."""
         owner = "cs_id" if table == "cs_keys" else "mv_id"
-        held = self._held.cs_key_ids if table == "cs_keys" else self._held.mv_key_ids
         out: dict[str, list[int]] = {}
         for chunk in _chunks(values):
             marks = ",".join("?" * len(chunk))
@@ -613,12 +533,7 @@ class SQLiteStore:
             ).fetchall()
             for value, owner_id in rows:
                 out.setdefault(value, []).append(owner_id)
-        if held:
-            for value in values:
-                ids = held.get((within, attribute, value))
-                if ids:
-                    out.setdefault(value, []).extend(ids)
-        return out
+        return self._held.with_keys(out, table, within, attribute, values)
 
     # metaverse ------------------------------------------------------------------------------------------------
     def mv_get(self, mv_id: int) -> MVObject | None:
@@ -650,8 +565,8 @@ class SQLiteStore:
         self._memory.mv_written((i for (i,) in touched), rows)
 
     def mv_insert(self, obj: MVObject) -> int:
-        if self._depth:
-            obj.id = self._held.new_id(self._raw, "mv")
+        if self._tx.depth:
+            obj.id = self._ids.new("mv")
             attrs = self._keys.mv.get(obj.object_type)
             rows = mv_keys(obj, attrs) if attrs else []
             self._held.insert_mv((obj.id, *mv_to_params(obj)), rows)
