@@ -8,9 +8,7 @@ target keeps differently goes back to pending export, and after a few tries beco
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,31 +46,6 @@ from idsync.store import Store
 from idsync.store.rows import identifier_key
 
 Progress = Callable[[int], None]
-
-IMPORT_GC_THRESHOLD = 50_000
-"""The cyclic collector's first-generation threshold while an import runs (Python's default is 700)."""
-
-
-@contextmanager
-def fewer_collections() -> Iterator[None]:
-    """Run the cyclic garbage collector less often while an import stages pages.
-
-    A page allocates tens of thousands of containers (records, attribute maps, value lists, objects, rows) that
-    live until the page is committed and then are freed by reference counting: none is part of a cycle. At the
-    default threshold the collector runs every 700 allocations, finds the page alive each time, and moves it to
-    older generations, whose collections then walk everything the process holds; that was a fifth of a large
-    import's time. The threshold is the interpreter's, so it is put back only if nobody changed it meanwhile.
-    """
-    previous = gc.get_threshold()
-    if not gc.isenabled() or previous[0] >= IMPORT_GC_THRESHOLD:
-        yield
-        return
-    gc.set_threshold(IMPORT_GC_THRESHOLD, *previous[1:])
-    try:
-        yield
-    finally:
-        if gc.get_threshold()[0] == IMPORT_GC_THRESHOLD:
-            gc.set_threshold(*previous)
 
 
 @dataclass
@@ -132,10 +105,6 @@ class Importer:
         return ImportOutcome(snapshot, message)
 
     def _consume(self, pages: Iterable[ImportPage], *, full: bool) -> bool:
-        with fewer_collections():
-            return self._consume_pages(pages, full=full)
-
-    def _consume_pages(self, pages: Iterable[ImportPage], *, full: bool) -> bool:
         final_watermark: str | None = None
         snapshot = full
         for page in pages:

@@ -18,6 +18,7 @@ from typing import Protocol
 
 from idsync.config import SecretError
 from idsync.connectors.base import ConnectivityError, ConnectorError
+from idsync.engine.collector import fewer_collections
 from idsync.engine.context import SyncContext
 from idsync.engine.errors import ErrorLog, StepStopped
 from idsync.engine.export import Exporter
@@ -208,50 +209,51 @@ class Runner:
         errors = ErrorLog(step, limit)
         advance: Callable[[int], None] | None = None
         try:
-            if kind.is_import:
-                instance = self.ws.connector(connector)
-                schema = instance.schema()
-                save_schema(self.store, connector, schema)
-                self.ws.set_schema(connector, schema)
-                advance = self._page_committed(step, lambda: None)
-                outcome = Importer(
-                    self.store,
-                    instance,
-                    connector,
-                    schema,
-                    step,
-                    errors,
-                    confirmation_tries=self.ws.config.safety.export_confirmation_tries,
-                    progress=advance,
-                ).run()
-                step.message = outcome.message
-            elif kind.is_sync:
-                full = kind is StepKind.FULL_SYNC
-                flt = CSFilter(connector=connector) if full else CSFilter(connector=connector, pending_import=True)
-                advance = self._page_committed(step, lambda: self.store.cs_count(flt))
-                Synchronizer(self.sync_context(step, errors, now), connector, full=full, progress=advance).run()
-            else:
-                instance = self.ws.connector(connector)
-                if not instance.capabilities.export:
-                    raise StepStopped(RunStatus.STOPPED_CONFIG, f"connector {connector!r} cannot export")
-                advance = self._page_committed(
-                    step, lambda: self.store.cs_count(CSFilter(connector=connector, pending_export=True))
-                )
-                try:
-                    step.message = Exporter(
+            with fewer_collections():
+                if kind.is_import:
+                    instance = self.ws.connector(connector)
+                    schema = instance.schema()
+                    save_schema(self.store, connector, schema)
+                    self.ws.set_schema(connector, schema)
+                    advance = self._page_committed(step, lambda: None)
+                    outcome = Importer(
                         self.store,
                         instance,
                         connector,
-                        self.ws.rules,
+                        schema,
                         step,
                         errors,
-                        self.ws.config.safety,
-                        staging=self.staging,
+                        confirmation_tries=self.ws.config.safety.export_confirmation_tries,
                         progress=advance,
                     ).run()
-                finally:
-                    # a connector may buffer an export step (the CSV connector rewrites its file once, on close)
-                    self.ws.drop_connector(connector, quiet=False)
+                    step.message = outcome.message
+                elif kind.is_sync:
+                    full = kind is StepKind.FULL_SYNC
+                    flt = CSFilter(connector=connector) if full else CSFilter(connector=connector, pending_import=True)
+                    advance = self._page_committed(step, lambda: self.store.cs_count(flt))
+                    Synchronizer(self.sync_context(step, errors, now), connector, full=full, progress=advance).run()
+                else:
+                    instance = self.ws.connector(connector)
+                    if not instance.capabilities.export:
+                        raise StepStopped(RunStatus.STOPPED_CONFIG, f"connector {connector!r} cannot export")
+                    advance = self._page_committed(
+                        step, lambda: self.store.cs_count(CSFilter(connector=connector, pending_export=True))
+                    )
+                    try:
+                        step.message = Exporter(
+                            self.store,
+                            instance,
+                            connector,
+                            self.ws.rules,
+                            step,
+                            errors,
+                            self.ws.config.safety,
+                            staging=self.staging,
+                            progress=advance,
+                        ).run()
+                    finally:
+                        # a connector may buffer an export step (the CSV connector rewrites its file once, on close)
+                        self.ws.drop_connector(connector, quiet=False)
             step.status = RunStatus.COMPLETED_ERRORS if errors.total else RunStatus.SUCCESS
         except StepStopped as exc:
             step.status = exc.status
