@@ -171,13 +171,14 @@ class Service:
                             )
                         ]
                     )
-            except ConfigError as exc:
-                self.reload_error = str(exc)
-                log.error(f"configuration not reloaded, the running one stays: {exc}")
-                raise
-            generation = Generation(loaded, rules, self.generation.number + 1, time.time())
-            with self._workspace(generation) as ws:
-                secrets = Secrets.of_workspace(ws)
+                generation = Generation(loaded, rules, self.generation.number + 1, time.time())
+                with self._workspace(generation) as ws:  # what a run would build first: its rules on the schemas
+                    secrets = Secrets.of_workspace(ws)
+            except Exception as exc:
+                error = exc if isinstance(exc, ConfigError) else ConfigError([ConfigIssue(f"cannot be used: {exc}")])
+                self.reload_error = str(error)
+                log.error(f"configuration not reloaded, the running one stays: {error}")
+                raise error from None
             new = loaded.config.service
             restart = [name for name in RESTART_SETTINGS if getattr(new, name) != getattr(self.settings, name)]
             with self._lock:
