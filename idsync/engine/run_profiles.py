@@ -207,53 +207,9 @@ class Runner:
         step = self.store.step_start(run, connector, kind)
         limit = self.options.error_limit if self.options.error_limit is not None else self.ws.config.safety.error_limit
         errors = ErrorLog(step, limit)
-        advance: Callable[[int], None] | None = None
         try:
             with fewer_collections():
-                if kind.is_import:
-                    instance = self.ws.connector(connector)
-                    schema = instance.schema()
-                    save_schema(self.store, connector, schema)
-                    self.ws.set_schema(connector, schema)
-                    advance = self._page_committed(step, lambda: None)
-                    outcome = Importer(
-                        self.store,
-                        instance,
-                        connector,
-                        schema,
-                        step,
-                        errors,
-                        confirmation_tries=self.ws.config.safety.export_confirmation_tries,
-                        progress=advance,
-                    ).run()
-                    step.message = outcome.message
-                elif kind.is_sync:
-                    full = kind is StepKind.FULL_SYNC
-                    flt = CSFilter(connector=connector) if full else CSFilter(connector=connector, pending_import=True)
-                    advance = self._page_committed(step, lambda: self.store.cs_count(flt))
-                    Synchronizer(self.sync_context(step, errors, now), connector, full=full, progress=advance).run()
-                else:
-                    instance = self.ws.connector(connector)
-                    if not instance.capabilities.export:
-                        raise StepStopped(RunStatus.STOPPED_CONFIG, f"connector {connector!r} cannot export")
-                    advance = self._page_committed(
-                        step, lambda: self.store.cs_count(CSFilter(connector=connector, pending_export=True))
-                    )
-                    try:
-                        step.message = Exporter(
-                            self.store,
-                            instance,
-                            connector,
-                            self.ws.rules,
-                            step,
-                            errors,
-                            self.ws.config.safety,
-                            staging=self.staging,
-                            progress=advance,
-                        ).run()
-                    finally:
-                        # a connector may buffer an export step (the CSV connector rewrites its file once, on close)
-                        self.ws.drop_connector(connector, quiet=False)
+                self._work(step, errors, connector, kind, now)
             step.status = RunStatus.COMPLETED_ERRORS if errors.total else RunStatus.SUCCESS
         except StepStopped as exc:
             step.status = exc.status
@@ -276,6 +232,53 @@ class Runner:
             if self.progress:
                 self.progress.finish(step)
         return step
+
+    def _work(self, step: StepResult, errors: ErrorLog, connector: str, kind: StepKind, now: datetime | None) -> None:
+        """The step's own work; ``execute`` records how it ended."""
+        if kind.is_import:
+            instance = self.ws.connector(connector)
+            schema = instance.schema()
+            save_schema(self.store, connector, schema)
+            self.ws.set_schema(connector, schema)
+            advance = self._page_committed(step, lambda: None)
+            outcome = Importer(
+                self.store,
+                instance,
+                connector,
+                schema,
+                step,
+                errors,
+                confirmation_tries=self.ws.config.safety.export_confirmation_tries,
+                progress=advance,
+            ).run()
+            step.message = outcome.message
+        elif kind.is_sync:
+            full = kind is StepKind.FULL_SYNC
+            flt = CSFilter(connector=connector) if full else CSFilter(connector=connector, pending_import=True)
+            advance = self._page_committed(step, lambda: self.store.cs_count(flt))
+            Synchronizer(self.sync_context(step, errors, now), connector, full=full, progress=advance).run()
+        else:
+            instance = self.ws.connector(connector)
+            if not instance.capabilities.export:
+                raise StepStopped(RunStatus.STOPPED_CONFIG, f"connector {connector!r} cannot export")
+            advance = self._page_committed(
+                step, lambda: self.store.cs_count(CSFilter(connector=connector, pending_export=True))
+            )
+            try:
+                step.message = Exporter(
+                    self.store,
+                    instance,
+                    connector,
+                    self.ws.rules,
+                    step,
+                    errors,
+                    self.ws.config.safety,
+                    staging=self.staging,
+                    progress=advance,
+                ).run()
+            finally:
+                # a connector may buffer an export step (the CSV connector rewrites its file once, on close)
+                self.ws.drop_connector(connector, quiet=False)
 
     def sync_context(self, step: StepResult, errors: ErrorLog, now: datetime | None = None) -> SyncContext:
         """What sync code needs for ``step``: this workspace's rules and schemas, its staging mode."""

@@ -166,11 +166,16 @@ def _start_run(c: Call) -> Any:
     return {"run_id": run_id, "profile": profile, "status": "in-progress"}
 
 
-def _reload(c: Call) -> Any:
+def reload_config(service: Service) -> dict[str, Any]:
+    """``Service.reload`` for the API and the dashboard: a file that does not validate is a 400 that says where."""
     try:
-        return c.service.reload()
+        return service.reload()
     except ConfigError as exc:
         raise ApiError(400, f"configuration not reloaded, the running one stays: {exc}") from None
+
+
+def _reload(c: Call) -> Any:
+    return reload_config(c.service)
 
 
 def _progress(c: Call) -> Any:
@@ -221,8 +226,13 @@ def _disconnect(c: Call) -> Any:
     for name, value in flags.items():
         if not isinstance(value, bool):
             raise ApiError(400, f"{name}: expected true or false, got {value!r}")
-    with c.service.workspace() as ws:
-        return disconnect_object(ws, c.path_text("ref"), secrets=c.service.secrets, **flags)
+    return disconnect(c.service, c.path_text("ref"), **flags)
+
+
+def disconnect(service: Service, ref: str, *, explicit: bool, clear: bool) -> dict[str, Any]:
+    """``disconnect_object`` for the API and the dashboard, in a workspace of the request's thread."""
+    with service.workspace() as ws:
+        return disconnect_object(ws, ref, explicit=explicit, clear=clear, secrets=service.secrets)
 
 
 def _pending_exports(c: Call) -> Any:

@@ -17,10 +17,17 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from idsync.config import ConfigError
 from idsync.service import readmodel as rm
-from idsync.service.actions import disconnect_object
-from idsync.service.api import ApiError, Query, audit_query, cs_query, retry_exports, translate
+from idsync.service.api import (
+    ApiError,
+    Query,
+    audit_query,
+    cs_query,
+    disconnect,
+    reload_config,
+    retry_exports,
+    translate,
+)
 from idsync.service.auth import COOKIE, SESSION_SECONDS, Access
 from idsync.service.runtime import Service
 
@@ -207,10 +214,7 @@ class Dashboard:
         return f"approved {approved} of {pending} pending deletes for the next export of {connector}"
 
     def reload(self, request: Request, form: dict[str, str]) -> str:
-        try:
-            done = self.service.reload()
-        except ConfigError as exc:
-            raise ApiError(400, f"configuration not reloaded, the running one stays: {exc}") from None
+        done = reload_config(self.service)
         restart = done["restart_needed"]
         note = f"; restart the service to apply {', '.join(restart)}" if restart else ""
         return f"configuration reloaded (generation {done['generation']}): runs starting from now use it{note}"
@@ -219,14 +223,7 @@ class Dashboard:
         mode = form.get("mode", "normal")
         if mode not in ("normal", "explicit", "clear"):
             raise ApiError(400, f"mode: expected normal, explicit or clear, got {mode!r}")
-        with self.service.workspace() as ws:
-            done = disconnect_object(
-                ws,
-                request.path_params["ref"],
-                explicit=mode == "explicit",
-                clear=mode == "clear",
-                secrets=self.service.secrets,
-            )
+        done = disconnect(self.service, request.path_params["ref"], explicit=mode == "explicit", clear=mode == "clear")
         run = f" (run {done['run_id']})" if done["run_id"] is not None else ""
         errors = "".join(f"; error: {e['reason']}" for e in done["errors"])
         return f"{done['message']}{run}{errors}"

@@ -178,8 +178,21 @@ class HeldWrites:
                 return replace(ref, mv_id=mv_id)
         return ref
 
-    def new_with_identifier(self, connector: str, key: str) -> list[CSRef]:
-        return [self.linked(r) for r in self.new_by_identifier.get((connector, key), ())]
+    def by_identifier(
+        self, stored: Iterable[tuple[str, CSRef]], connector: str, keys: Iterable[str]
+    ) -> dict[str, list[CSRef]]:
+        """The references of ``connector`` with the identifier ``keys``, given those the database has (pairs of
+        identifier key and reference): with their held link updates, and with the held inserts that have those
+        keys, in id order."""
+        found: dict[str, list[CSRef]] = {}
+        for key, ref in stored:
+            found.setdefault(key, []).append(self.linked(ref))
+        if self.new_by_identifier:
+            for key in keys:
+                new = [self.linked(r) for r in self.new_by_identifier.get((connector, key), ())]
+                if new:
+                    found[key] = sorted([*found.get(key, ()), *new], key=_by_id)
+        return found
 
     def by_mv(
         self,

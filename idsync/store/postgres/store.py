@@ -469,13 +469,7 @@ class PostgresStore:
 
         def fetch(keys: list[str]) -> dict[str, list[CSRef]]:
             rows = self._rows_for(sql, (connector,), keys, raw=True)
-            out = grouped((row[-1], held.linked(CSRef(*row[:-1]))) for row in rows)
-            if held.new_by_identifier:
-                for key in keys:
-                    new = held.new_with_identifier(connector, key)
-                    if new:
-                        out[key] = sorted([*out.get(key, ()), *new], key=_ref_id)
-            return out
+            return held.by_identifier(((row[-1], CSRef(*row[:-1])) for row in rows), connector, keys)
 
         held = self._held
         return self._memory.by_identifiers(connector, identifiers, fetch)
@@ -912,10 +906,6 @@ class PostgresStore:
         rows = self._q(f"SELECT {AUDIT_COLUMNS} FROM audit WHERE {where} ORDER BY id DESC LIMIT %s", [*params, limit])
         for row in rows:
             yield audit_from_row(row)
-
-
-def _ref_id(ref: CSRef) -> int:
-    return ref.id
 
 
 def open_postgres(url: str) -> PostgresStore:

@@ -71,6 +71,8 @@ HELD_SQL = {
     LINKS: "UPDATE cs SET link_state=?, mv_id=?, link_rule=?, pending_import=?, error=? WHERE id=?",
 }
 """How each kind of held write (``idsync.store.held``) is sent: one ``executemany``."""
+NEW_INSERT = f"INSERT INTO cs({NEW_COLUMNS}) VALUES({','.join('?' * len(NEW_COLUMNS.split(',')))})"
+"""A new imported object with every other column null (``idsync.store.batches.insert_rows``)."""
 
 
 def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
@@ -298,13 +300,7 @@ class SQLiteStore:
         def fetch(keys: list[str]) -> dict[str, list[CSRef]]:
             where = "connector=? AND identifier_key IN"
             rows = self._cs_in(f"{CS_REF_COLUMNS}, identifier_key", where, (connector,), keys, raw=True)
-            out = grouped((row[-1], held.linked(CSRef(*row[:-1]))) for row in rows)
-            if held.new_by_identifier:
-                for key in keys:
-                    new = held.new_with_identifier(connector, key)
-                    if new:
-                        out.setdefault(key, []).extend(new)  # held ids come after every stored one
-            return out
+            return held.by_identifier(((row[-1], CSRef(*row[:-1])) for row in rows), connector, keys)
 
         held = self._held
         return self._memory.by_identifiers(connector, identifiers, fetch)
@@ -386,7 +382,7 @@ class SQLiteStore:
         self._db.execute("SAVEPOINT cs_batch")  # sends the held writes first
         try:
             if short:
-                raw.executemany(f"INSERT INTO cs({NEW_COLUMNS}) VALUES({','.join('?' * 10)})", short)
+                raw.executemany(NEW_INSERT, short)
             if full:
                 raw.executemany(HELD_SQL[CS], full)
         except sqlite3.IntegrityError:
