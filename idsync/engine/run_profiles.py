@@ -256,7 +256,10 @@ class Runner:
             full = kind is StepKind.FULL_SYNC
             flt = CSFilter(connector=connector) if full else CSFilter(connector=connector, pending_import=True)
             advance = self._page_committed(step, lambda: self.store.cs_count(flt))
-            Synchronizer(self.sync_context(step, errors, now), connector, full=full, progress=advance).run()
+            # a sync has the key indexes it looks up to itself: the run lock, or the service's locks on the
+            # metaverse and every connector space it provisions into
+            with self.store.key_filters():
+                Synchronizer(self.sync_context(step, errors, now), connector, full=full, progress=advance).run()
         else:
             instance = self.ws.connector(connector)
             if not instance.capabilities.export:

@@ -30,6 +30,7 @@ from idsync.store.batches import anchors_by_connector, split_by_anchor
 from idsync.store.held import CS, CS_KEYS, LINKS, MV, MV_KEYS, Row, Transactions
 from idsync.store.lookups import LookupMemory
 from idsync.store.postgres.urls import mask_url, scrub
+from idsync.store.presence import KeyPresence
 from idsync.store.rows import (
     AUDIT_COLUMNS,
     AUDIT_INSERT_COLUMNS,
@@ -272,6 +273,7 @@ class PostgresStore:
         # JSON columns come back as text and go through the same row conversion as every other store
         self._raw.adapters.register_loader("jsonb", TextLoader)
         self._memory = LookupMemory()
+        self._presence = KeyPresence()
         self._ids = _SequenceIds(self._raw)
         self._tx = Transactions(
             self._raw.execute, self._send_held, self._memory, ended=self._ids.clear, savepoint_reads=True
@@ -326,6 +328,9 @@ class PostgresStore:
     def savepoint_rollback(self) -> AbstractContextManager[None]:
         """Run work that is always rolled back (``preview``); inside a transaction only this work is undone."""
         return self._tx.savepoint_rollback()
+
+    def key_filters(self) -> AbstractContextManager[None]:
+        return self._presence.enabled()
 
     def _send_held(self, kind: str, rows: list[Row]) -> None:
         if kind == LINKS:
@@ -487,11 +492,11 @@ class PostgresStore:
 
     def _write_cs_keys(self, objs: Sequence[CSObject], keys: KeyConfig, *, replace: bool) -> None:
         found = {o.id: cs_keys(o, keys.cs[o.connector]) for o in objs if keys.cs.get(o.connector)}
-        self._write_keys("cs_keys", "connector, attribute, value, cs_id", found, replace=replace)
+        self._write_keys(CS_KEYS, "connector, attribute, value, cs_id", found, replace=replace)
 
     def _write_mv_keys(self, objs: Sequence[MVObject], keys: KeyConfig, *, replace: bool) -> None:
         found = {o.id: mv_keys(o, keys.mv[o.object_type]) for o in objs if keys.mv.get(o.object_type)}
-        self._write_keys("mv_keys", "object_type, attribute, value, mv_id", found, replace=replace)
+        self._write_keys(MV_KEYS, "object_type, attribute, value, mv_id", found, replace=replace)
         self._memory.mv_written(found, (row for rows in found.values() for row in rows))
 
     def _write_keys(self, table: str, columns: str, found: dict[int, list[Any]], *, replace: bool) -> None:
@@ -501,7 +506,9 @@ class PostgresStore:
         if replace:
             owner = columns.rsplit(",", 1)[1].strip()
             self._db.execute(f"DELETE FROM {table} WHERE {owner} = ANY(%b::bigint[])", (list(found),))
-        self._insert_rows(table, columns, [row for rows in found.values() for row in rows])
+        rows = [row for rows in found.values() for row in rows]
+        self._insert_rows(table, columns, rows)
+        self._presence.written(table, rows)
 
     def cs_insert(self, obj: CSObject) -> int:
         if self._tx.depth and obj.anchor is None:
@@ -509,7 +516,9 @@ class PostgresStore:
             params = _cs_params(obj)
             obj.id = self._ids.new("cs")
             attrs = self._keys.cs.get(obj.connector)
-            self._held.insert_cs((obj.id, *params), cs_keys(obj, attrs) if attrs else ())
+            keys = cs_keys(obj, attrs) if attrs else []
+            self._held.insert_cs((obj.id, *params), keys)
+            self._presence.written(CS_KEYS, keys)
             self._memory.cs_written([obj])
             return obj.id
         self._ids.forget("cs")
@@ -662,6 +671,10 @@ class PostgresStore:
         """value -> owner ids in id order, from a key index (``cs_keys`` by connector, ``mv_keys`` by object
         type), with the key rows of held inserts."""
         owner = "cs_id" if table == CS_KEYS else "mv_id"
+        read = partial(self._index, table, scope, within, attribute)
+        values = self._presence.candidates((table, within, attribute), values, read)
+        if not values:
+            return {}
         where = f"SELECT value, {owner} FROM {table} WHERE {scope}=%s AND attribute=%s AND value"
         if len(values) == 1:
             # the common lookup (a uniqueness check) binds the value itself: over a key index without statistics
@@ -673,6 +686,12 @@ class PostgresStore:
             rows = self._rows_for(f"{where} = ANY(%b::text[]) ORDER BY {owner}", (within, attribute), values, raw=True)
         found: dict[str, list[int]] = grouped(rows)
         return self._held.with_keys(found, table, within, attribute, values)
+
+    def _index(self, table: str, scope: str, within: str, attribute: str) -> list[str]:
+        """Every value of one key index, the held writes sent first (``idsync.store.presence``)."""
+        return [
+            v for (v,) in self._q(f"SELECT value FROM {table} WHERE {scope}=%s AND attribute=%s", (within, attribute))
+        ]
 
     # metaverse ------------------------------------------------------------------------------------------------
     def mv_get(self, mv_id: int) -> MVObject | None:
@@ -690,6 +709,7 @@ class PostgresStore:
             attrs = self._keys.mv.get(obj.object_type)
             rows = mv_keys(obj, attrs) if attrs else []
             self._held.insert_mv((obj.id, *params), rows)
+            self._presence.written(MV_KEYS, rows)
             self._memory.mv_written((), rows)
             return obj.id
         with self.transaction():

@@ -19,6 +19,7 @@ from idsync.store.base import CSFilter, CSRef, KeyConfig, StoreError, Unresolved
 from idsync.store.batches import NEW_COLUMNS, anchors_by_connector, insert_rows, split_by_anchor
 from idsync.store.held import CS, CS_KEYS, LINKS, MV, MV_KEYS, Transactions
 from idsync.store.lookups import LookupMemory
+from idsync.store.presence import KeyPresence
 from idsync.store.rows import (
     AUDIT_COLUMNS,
     AUDIT_INSERT_COLUMNS,
@@ -150,6 +151,7 @@ class SQLiteStore:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._raw = sqlite3.connect(self.path, isolation_level=None, timeout=60.0, check_same_thread=False)
         self._memory = LookupMemory()
+        self._presence = KeyPresence()
         self._ids = _RowIds(self._raw)
         self._tx = Transactions(
             self._raw.execute, self._send_held, self._memory, begin="BEGIN IMMEDIATE", ended=self._ids.clear
@@ -198,6 +200,9 @@ class SQLiteStore:
     def savepoint_rollback(self) -> AbstractContextManager[None]:
         """Run work that is always rolled back (``preview``); inside a transaction only this work is undone."""
         return self._tx.savepoint_rollback()
+
+    def key_filters(self) -> AbstractContextManager[None]:
+        return self._presence.enabled()
 
     def _send_held(self, kind: str, rows: list[Row]) -> None:
         self._raw.executemany(HELD_SQL[kind], rows)
@@ -328,13 +333,16 @@ class SQLiteStore:
             self._db.executemany("DELETE FROM cs_keys WHERE cs_id=?", touched)
         if rows:
             self._db.executemany("INSERT INTO cs_keys(connector, attribute, value, cs_id) VALUES(?,?,?,?)", rows)
+            self._presence.written(CS_KEYS, rows)
 
     def cs_insert(self, obj: CSObject) -> int:
         if self._tx.depth and obj.anchor is None:
             # held back (no anchor: no unique index to violate); sent with the page or before the next statement
             obj.id = self._ids.new("cs")
             attrs = self._keys.cs.get(obj.connector)
-            self._held.insert_cs((obj.id, *cs_to_params(obj)), cs_keys(obj, attrs) if attrs else ())
+            keys = cs_keys(obj, attrs) if attrs else []
+            self._held.insert_cs((obj.id, *cs_to_params(obj)), keys)
+            self._presence.written(CS_KEYS, keys)
             self._memory.cs_written([obj])
             return obj.id
         self._ids.forget("cs")
@@ -512,15 +520,19 @@ class SQLiteStore:
         return int(self._db.execute(f"SELECT count(*) FROM cs WHERE {where}", params).fetchone()[0])
 
     def cs_find(self, connector: str, attribute: str, values: Iterable[str]) -> dict[str, list[int]]:
-        return self._find_keys("cs_keys", "connector", connector, attribute, list(dict.fromkeys(values)))
+        return self._find_keys(CS_KEYS, "connector", connector, attribute, list(dict.fromkeys(values)))
 
     def _find_keys(
         self, table: str, scope: str, within: str, attribute: str, values: list[str]
     ) -> dict[str, list[int]]:
         """value -> owner ids, from a key index (``cs_keys`` by connector, ``mv_keys`` by object type), with the
         key rows of held inserts."""
-        owner = "cs_id" if table == "cs_keys" else "mv_id"
+        owner = "cs_id" if table == CS_KEYS else "mv_id"
+        read = partial(self._index, table, scope, within, attribute)
+        values = self._presence.candidates((table, within, attribute), values, read)
         out: dict[str, list[int]] = {}
+        if not values:
+            return out
         for chunk in _chunks(values):
             marks = ",".join("?" * len(chunk))
             rows = self._raw.execute(
@@ -530,6 +542,12 @@ class SQLiteStore:
             for value, owner_id in rows:
                 out.setdefault(value, []).append(owner_id)
         return self._held.with_keys(out, table, within, attribute, values)
+
+    def _index(self, table: str, scope: str, within: str, attribute: str) -> list[str]:
+        """Every value of one key index, the held writes sent first (``idsync.store.presence``)."""
+        return [
+            v for (v,) in self._q(f"SELECT value FROM {table} WHERE {scope}=? AND attribute=?", (within, attribute))
+        ]
 
     # metaverse ------------------------------------------------------------------------------------------------
     def mv_get(self, mv_id: int) -> MVObject | None:
@@ -558,6 +576,7 @@ class SQLiteStore:
             self._db.executemany("DELETE FROM mv_keys WHERE mv_id=?", touched)
         if rows:
             self._db.executemany("INSERT INTO mv_keys(object_type, attribute, value, mv_id) VALUES(?,?,?,?)", rows)
+            self._presence.written(MV_KEYS, rows)
         self._memory.mv_written((i for (i,) in touched), rows)
 
     def mv_insert(self, obj: MVObject) -> int:
@@ -566,6 +585,7 @@ class SQLiteStore:
             attrs = self._keys.mv.get(obj.object_type)
             rows = mv_keys(obj, attrs) if attrs else []
             self._held.insert_mv((obj.id, *mv_to_params(obj)), rows)
+            self._presence.written(MV_KEYS, rows)
             self._memory.mv_written((), rows)
             return obj.id
         with self.transaction():
@@ -597,7 +617,7 @@ class SQLiteStore:
             self._memory.mv_written((i for (i,) in wanted), ())
 
     def mv_find(self, object_type: str, attribute: str, values: Iterable[str]) -> dict[str, list[int]]:
-        fetch = partial(self._find_keys, "mv_keys", "object_type", object_type, attribute)
+        fetch = partial(self._find_keys, MV_KEYS, "object_type", object_type, attribute)
         return self._memory.mv_find(object_type, attribute, list(dict.fromkeys(values)), fetch)
 
     def mv_page(self, object_type: str | None, after_id: int, limit: int) -> list[MVObject]:

@@ -1,0 +1,116 @@
+"""Which key values certainly are not in a key index: lookups of absent values answered without a statement.
+
+SelectUniqueValue asks whether each of its candidates is taken, one lookup each, and in a first sync almost every
+answer it gets for a free candidate is "nobody has it". A step that makes many such lookups in one index (a
+connector's ``userPrincipalName``, the metaverse's ``alias``) reads that index's values once into a Bloom filter:
+a value the filter has never seen is certainly absent, and only a value it may have seen costs a lookup. Lookups
+of taken values, and every lookup of a step that makes few, go to the database as before.
+
+Why an "absent" answer is always the database's answer:
+
+- the filter is built from the index itself (after the writes held back are sent) and learns every key value the
+  store writes to that index afterwards, held or not; values deleted or rolled back stay in it, which only costs a
+  lookup;
+- filters live only for a sync step (``Store.key_filters``), which has the indexes it looks up to itself: a run
+  holds the store's run lock, and a step of the service holds the metaverse and every connector space it
+  provisions into. A store kept open after the step forgets them.
+
+A filter that has learnt more values than it was sized for is read again, twice the size, before its next answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+
+BUILD_AFTER = 256
+"""Lookups of one index in one step before its filter is built: a delta sync's handful never pays for a read of
+the whole index."""
+BITS_PER_VALUE = 16
+"""With two probes, about one false "maybe" in 70 when the filter holds as many values as it was sized for."""
+
+Index = tuple[str, str, str]
+"""(key table, connector or object type, attribute)."""
+KeyRow = tuple[str, str, str, int]
+"""A key row: (connector or object type, attribute, normalized value, owner id)."""
+
+
+class _Bloom:
+    __slots__ = ("bits", "capacity", "count", "mask")
+
+    def __init__(self, expected: int) -> None:
+        size = 1 << max(16, (max(expected, 1) * 2 * BITS_PER_VALUE - 1).bit_length())
+        self.bits = bytearray(size >> 3)
+        self.mask = size - 1
+        self.capacity = size // BITS_PER_VALUE
+        self.count = 0
+
+    def add(self, value: str) -> None:
+        h = hash(value)
+        mask, bits = self.mask, self.bits
+        i = h & mask
+        bits[i >> 3] |= 1 << (i & 7)
+        j = (h >> 32) & mask
+        bits[j >> 3] |= 1 << (j & 7)
+        self.count += 1
+
+    def may_hold(self, value: str) -> bool:
+        h = hash(value)
+        mask, bits = self.mask, self.bits
+        i = h & mask
+        if not bits[i >> 3] & (1 << (i & 7)):
+            return False
+        j = (h >> 32) & mask
+        return bool(bits[j >> 3] & (1 << (j & 7)))
+
+
+class KeyPresence:
+    """The filters of one store's key indexes, while a run enables them (see the module's docstring)."""
+
+    def __init__(self) -> None:
+        self.active = False
+        self._filters: dict[Index, _Bloom] = {}
+        self._lookups: dict[Index, int] = {}
+
+    @contextmanager
+    def enabled(self) -> Iterator[None]:
+        self.active = True
+        try:
+            yield
+        finally:
+            self.active = False
+            self._filters.clear()
+            self._lookups.clear()
+
+    def written(self, table: str, rows: Iterable[KeyRow]) -> None:
+        """Key rows were written (or held back to be) in ``table``: the filters of their indexes learn them."""
+        filters = self._filters
+        if not filters:
+            return
+        for within, attribute, value, _owner in rows:
+            found = filters.get((table, within, attribute))
+            if found is not None:
+                found.add(value)
+
+    def candidates(self, index: Index, values: list[str], read: Callable[[], Iterable[str]]) -> list[str]:
+        """The ``values`` the index may hold; the others it certainly does not. ``read`` gives every value of the
+        index, with the writes held back sent first."""
+        if not self.active:
+            return values
+        found = self._filters.get(index)
+        if found is None or found.count > found.capacity:
+            seen = self._lookups.get(index, 0) + 1
+            self._lookups[index] = seen
+            if found is None and seen < BUILD_AFTER:
+                return values
+            found = self._build(index, read, found.count if found is not None else 0)
+        may_hold = found.may_hold
+        return [v for v in values if may_hold(v)]
+
+    def _build(self, index: Index, read: Callable[[], Iterable[str]], learnt: int) -> _Bloom:
+        held = list(read())
+        found = _Bloom(max(len(held), learnt))
+        for value in held:
+            found.add(value)
+        self._filters[index] = found
+        return found

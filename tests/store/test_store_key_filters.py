@@ -1,0 +1,103 @@
+"""Store contract: with key filters on (a sync step), ``cs_find`` and ``mv_find`` give the database's answers —
+for values written before the filter was built, after it, held back or sent, inside and outside transactions, and
+after the filter outgrew its size."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+import pytest
+
+from idsync.model import CSObject, MVObject
+from idsync.store import KeyConfig, Store
+from idsync.store.presence import BUILD_AFTER, KeyPresence
+from idsync.store.rows import key_value
+
+KEYS = KeyConfig(mv={"person": frozenset({"alias"})}, cs={"ad": frozenset({"upn"})})
+
+
+def _same(found: dict[str, list[int]], truth: dict[str, list[int]], asked: list[str]) -> None:
+    assert {k: sorted(v) for k, v in found.items()} == {k: sorted(truth[k]) for k in asked if k in truth}
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_lookups_with_filters_give_the_databases_answers(store: Store, seed: int) -> None:
+    store.configure_keys(KEYS)
+    rng = random.Random(seed)
+    names = [f"name{i}" for i in range(3000)]
+
+    mv_truth: dict[str, list[int]] = {}
+    cs_truth: dict[str, list[int]] = {}
+
+    def add(page: int) -> None:
+        for _ in range(page):
+            name = rng.choice(names)
+            if rng.random() < 0.5:
+                mv = MVObject(0, "person", {"alias": [name]})
+                mv_truth.setdefault(key_value(name), []).append(store.mv_insert(mv))
+            else:
+                cs = CSObject(0, "ad", "user", f"CN={name}", hologram={"upn": [name]})
+                cs_truth.setdefault(key_value(name), []).append(store.cs_insert(cs))
+
+    add(200)  # in the database before the filters exist
+    with store.key_filters():
+        for _ in range(4):
+            with store.transaction():  # writes held back, then looked up
+                for i in range(BUILD_AFTER + 50):
+                    if i % 7 == 0:
+                        add(3)
+                    asked = [key_value(rng.choice(names))]
+                    _same(store.mv_find("person", "alias", asked), mv_truth, asked)
+                    _same(store.cs_find("ad", "upn", asked), cs_truth, asked)
+            add(400)  # each written at once: more than a small filter was sized for
+        asked = [key_value(n) for n in names]
+        _same(store.mv_find("person", "alias", asked), mv_truth, asked)
+        _same(store.cs_find("ad", "upn", asked), cs_truth, asked)
+
+
+def test_filters_are_forgotten_when_the_step_ends(store: Store, open_again: Callable[[], Store]) -> None:
+    """A value another connection writes after the step is found by the next step's lookups."""
+    store.configure_keys(KEYS)
+    with store.key_filters():
+        for i in range(BUILD_AFTER + 1):
+            assert store.cs_find("ad", "upn", [f"absent{i}"]) == {}
+    other = open_again()
+    other.configure_keys(KEYS)
+    obj = CSObject(0, "ad", "user", "CN=late", hologram={"upn": ["late"]})
+    other.cs_insert(obj)
+    with store.key_filters():
+        for i in range(BUILD_AFTER + 1):
+            store.cs_find("ad", "upn", [f"absent{i}"])
+        assert store.cs_find("ad", "upn", ["late"]) == {"late": [obj.id]}
+
+
+def test_a_filter_is_read_only_after_enough_lookups_and_learns_every_write() -> None:
+    presence = KeyPresence()
+    index = ("cs_keys", "ad", "upn")
+    database = ["taken"]
+    reads: list[int] = []
+
+    def read() -> list[str]:
+        reads.append(1)
+        return list(database)
+
+    def write(rows: list[tuple[str, str, str, int]]) -> None:
+        database.extend(value for _, attribute, value, _ in rows if attribute == "upn")
+        presence.written("cs_keys", rows)
+
+    assert presence.candidates(index, ["x"], read) == ["x"]  # off: every value may be held
+    with presence.enabled():
+        for _ in range(BUILD_AFTER - 1):
+            assert presence.candidates(index, ["free"], read) == ["free"]
+        assert not reads
+        assert presence.candidates(index, ["free", "taken"], read) == ["taken"]
+        assert len(reads) == 1
+        write([("ad", "upn", "new", 7), ("ad", "other", "elsewhere", 8)])
+        assert presence.candidates(index, ["new", "elsewhere"], read) == ["new"]
+        write([("ad", "upn", f"v{i}", i) for i in range(100_000)])
+        assert presence.candidates(index, ["v5", "new"], read) == ["v5", "new"]
+        assert len(reads) == 2  # it had learnt more than it was sized for: read again, larger
+        free = [f"w{i}" for i in range(10_000)]
+        assert len(presence.candidates(index, free, read)) < 500  # a few false "maybe"s, not many
+    assert presence.candidates(index, ["free"], read) == ["free"]
