@@ -25,7 +25,8 @@ class AttributeChange:
     """The outbound rule that wants this change (lineage, preview, audit)."""
 
     def to_json(self) -> list[Any]:
-        return [self.name, self.op.value, self.values, self.rule]
+        # the member itself, a str: JSON writes its value (``.value`` costs a descriptor call per change)
+        return [self.name, self.op, self.values, self.rule]
 
     @classmethod
     def from_json(cls, data: list[Any]) -> AttributeChange:

@@ -28,6 +28,9 @@ BUILD_AFTER = 256
 the whole index."""
 BITS_PER_VALUE = 16
 """With two probes, about one false "maybe" in 70 when the filter holds as many values as it was sized for."""
+MIN_BITS = 21
+"""The smallest filter, 256 KiB, holds 131,072 values: a filter built early in a first sync, when its index is
+still nearly empty, is not read again and again as the sync fills the index."""
 
 Index = tuple[str, str, str]
 """(key table, connector or object type, attribute)."""
@@ -39,7 +42,7 @@ class _Bloom:
     __slots__ = ("bits", "capacity", "count", "mask")
 
     def __init__(self, expected: int) -> None:
-        size = 1 << max(16, (max(expected, 1) * 2 * BITS_PER_VALUE - 1).bit_length())
+        size = 1 << max(MIN_BITS, (max(expected, 1) * 2 * BITS_PER_VALUE - 1).bit_length())
         self.bits = bytearray(size >> 3)
         self.mask = size - 1
         self.capacity = size // BITS_PER_VALUE

@@ -4,6 +4,7 @@ implementation shares (batching, paging, migration discovery), so that a store m
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -50,8 +51,7 @@ def _encoder() -> Callable[[Any], str]:
     """The JSON writer of stored rows: orjson where it is installed (the ``fast`` extra: it encodes in a fifth of
     the standard library's time, which counts in a sync that writes several documents per object), else the
     standard library. Both write the same compact UTF-8 JSON. What orjson refuses (an integer beyond 64 bits, a key
-    that is not text) goes through the standard library. Reading stays with the standard library: orjson reads an
-    integer beyond 64 bits as a float."""
+    that is not text) goes through the standard library."""
     try:
         import orjson
     except ImportError:
@@ -67,8 +67,29 @@ def _encoder() -> Callable[[Any], str]:
     return dumps
 
 
+def _decoder() -> Callable[[str], Any]:
+    """The JSON reader of stored rows: orjson where it is installed (a page of a sync reads two documents per
+    object), else the standard library. orjson would read an integer beyond 64 bits as a float, so a document with
+    a run of 19 digits or more anywhere, and one orjson refuses, is read by the standard library."""
+    try:
+        import orjson
+    except ImportError:
+        return json.loads
+    fast, refused, long_number = orjson.loads, orjson.JSONDecodeError, re.compile(r"\d{19}").search
+
+    def loads(text: str) -> Any:
+        if long_number(text) is None:
+            try:
+                return fast(text)
+            except refused:
+                pass
+        return json.loads(text)
+
+    return loads
+
+
 _dumps = _encoder()
-_loads = json.loads
+_loads = _decoder()
 
 
 def dumps(value: Any) -> str:

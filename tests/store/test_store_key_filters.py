@@ -95,7 +95,7 @@ def test_a_filter_is_read_only_after_enough_lookups_and_learns_every_write() -> 
         assert len(reads) == 1
         write([("ad", "upn", "new", 7), ("ad", "other", "elsewhere", 8)])
         assert presence.candidates(index, ["new", "elsewhere"], read) == ["new"]
-        write([("ad", "upn", f"v{i}", i) for i in range(100_000)])
+        write([("ad", "upn", f"v{i}", i) for i in range(200_000)])
         assert presence.candidates(index, ["v5", "new"], read) == ["v5", "new"]
         assert len(reads) == 2  # it had learnt more than it was sized for: read again, larger
         free = [f"w{i}" for i in range(10_000)]
