@@ -11,6 +11,8 @@ process (``time.process_time``): on a machine shared with other work, CPU time i
 between runs. The initial full sync and the re-sync are each the fastest of BENCH_REPEAT runs (default 3; sizes up
 to 100,000 on SQLite, where the store is put back as the import left it before each run of the initial sync; one
 run otherwise): a shared 2-core machine varies by a quarter from run to run, and only ever makes a step slower.
+Each size also times a fixed pure-Python workload (``calib s``): figures of runs with different calibrations
+were taken on a faster or slower machine.
 BENCH_SIZES=1000,100000 selects sizes (default 10000,100000,1000000). BENCH_STORE=postgres runs the same steps on
 a throwaway PostgreSQL server (``idsync.testing.postgres``) instead of the SQLite store. The last line printed is
 JSON with the figures.
@@ -45,13 +47,25 @@ def _load() -> float:
         return 0.0
 
 
+def _calibration() -> float:
+    """CPU seconds of a fixed pure-Python workload (small dicts, text, JSON), the best of three: how fast this machine
+    runs Python at the time of the run. Step figures of two runs compare once scaled by it."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.process_time()
+        for i in range(100_000):
+            json.loads(json.dumps({"id": i, "name": f"person {i}", "groups": [str(i), "staff"]}))
+        best = min(best, time.process_time() - started)
+    return round(best, 3)
+
+
 def measure(size: int) -> dict[str, Any]:
     from idsync.cli.quickstart import write_workspace
 
     top = Path(tempfile.mkdtemp(prefix=f"idsync-bench-{size}-"))
     root = top / "ws"
     write_workspace(root, people=size, target="csv")
-    figures: dict[str, Any] = {"size": size}
+    figures: dict[str, Any] = {"size": size, "calibration_seconds": _calibration()}
     try:
         with ExitStack() as stack:
             store_mb = partial(_file_mb, root / ".idsync" / "state.db")
@@ -168,7 +182,7 @@ def main() -> None:
         print("full sync and re-sync: the fastest of " + ", ".join(f"{n} at {s:,}" for s, n in runs.items()))
     header = (
         f"{'people':>10} {'import/s':>17} {'full sync/s':>17} {'export/s':>17} {'re-sync/s':>17} "
-        f"{'delta sync s':>14} {'peak RSS MB':>11} {'store MB':>8} {'load':>5}"
+        f"{'delta sync s':>14} {'peak RSS MB':>11} {'store MB':>8} {'load':>5} {'calib s':>7}"
     )
     print(header)
     for r in rows:
@@ -176,7 +190,7 @@ def main() -> None:
         print(
             f"{r['size']:>10,} {_row(r, 'full_import'):>17} {_row(r, 'full_sync'):>17} {_row(r, 'export'):>17} "
             f"{_row(r, 'resync'):>17} {delta:>14} {r['peak_rss_mb']:>11} {r['store_mb']:>8} "
-            f"{r['max_load_average']:>5}"
+            f"{r['max_load_average']:>5} {r['calibration_seconds']:>7}"
         )
 
     def per_size(key: str) -> dict[str, Any]:
@@ -198,6 +212,7 @@ def main() -> None:
         "peak_rss_mb": max(r["peak_rss_mb"] for r in rows),
         "peak_rss_mb_by_size": per_size("peak_rss_mb"),
         "max_load_average": max(r["max_load_average"] for r in rows),
+        "calibration_seconds": per_size("calibration_seconds"),
     }
     print(json.dumps(summary))
 

@@ -4,6 +4,7 @@ server's own tools.
 Runs a private slapd on loopback, bulk-loads N inetOrgPerson entries (9 attributes) with slapadd, then measures,
 in the same run against the same server:
 - ``ldapsearch -E pr=1000/noprompt`` of the N entries;
+- python-ldap's bare paged read of them (the library alone: the floor under an import through it);
 - the connector's full import alone (records produced, nothing staged), python-ldap and ldap3;
 - idsync's full import as the issue defines it: a ``full-import`` step of a workspace, into the connector space,
   committed (SQLite), python-ldap and ldap3, with the CPU time of its fastest run (the engine staging, and the
@@ -117,6 +118,34 @@ def connector_import(server: SlapdServer, backend: str, people: str) -> float:
     return seconds
 
 
+def bare_python_ldap(server: SlapdServer, people: str) -> float:
+    """python-ldap's own paged read of the entries, 1,000 a page, nothing decoded or kept: the floor under any
+    import through that library (the issue's premise put it at 2.1-2.5x ldapsearch)."""
+    import ldap
+    from ldap.controls import SimplePagedResultsControl
+
+    conn = ldap.initialize(server.url)
+    conn.simple_bind_s(server.admin_dn, server.password_file.read_text(encoding="utf-8").strip())
+    control = SimplePagedResultsControl(True, size=1000, cookie="")
+    count = 0
+
+    def read() -> None:
+        nonlocal count
+        while True:
+            msgid = conn.search_ext(people, ldap.SCOPE_SUBTREE, "(objectClass=inetOrgPerson)", serverctrls=[control])
+            _, entries, _, controls = conn.result3(msgid)
+            count += len(entries)
+            cookie = next((c.cookie for c in controls if c.controlType == control.controlType), b"")
+            if not cookie:
+                return
+            control.cookie = cookie
+
+    seconds = timed(read)
+    conn.unbind_s()
+    assert count == ENTRIES, count
+    return seconds
+
+
 def cpu_seconds() -> tuple[float, float]:
     """CPU time used so far by this process and by its reaped children (the import's read worker)."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -201,6 +230,7 @@ def main() -> int:
                 return min(times)
 
             imports = {
+                "bare_python_ldap": versus_search(lambda: bare_python_ldap(server, people), REPEAT),
                 "connector_python_ldap": versus_search(lambda: connector_import(server, "python-ldap", people), REPEAT),
                 "engine_python_ldap": versus_search(lambda: engine_import(server, "python-ldap", people, cpu), REPEAT),
                 "connector_ldap3": versus_search(lambda: connector_import(server, "ldap3", people), min(REPEAT, 2)),
@@ -209,6 +239,7 @@ def main() -> int:
             search = min(searches)
             rows.append((f"ldapsearch paged read of {ENTRIES:,} (best of {len(searches)})", f"{search:.2f} s"))
             labels = {
+                "bare_python_ldap": "python-ldap's bare paged read (nothing decoded or kept)",
                 "connector_python_ldap": "connector full import alone, python-ldap",
                 "engine_python_ldap": "idsync full import into the connector space, python-ldap",
                 "connector_ldap3": "connector full import alone, ldap3",
@@ -271,6 +302,7 @@ def main() -> int:
     figures |= {
         "import_ratio_python_ldap": round(imports["engine_python_ldap"] / search, 2),
         "import_ratio_ldap3": round(imports["engine_ldap3"] / search, 2),
+        "bare_read_ratio_python_ldap": round(imports["bare_python_ldap"] / search, 2),
         "connector_import_ratio_python_ldap": round(imports["connector_python_ldap"] / search, 2),
         "connector_import_ratio_ldap3": round(imports["connector_ldap3"] / search, 2),
         "export_ratio": round(exp_s / add_s, 2),

@@ -25,6 +25,10 @@ SpecOf = Callable[[ObjectTypeSchema, str], AttributeSpec]
 
 
 def _text_list(raw: list[bytes]) -> list[str] | None:
+    # the commonest case first, one value: no comprehension (a frame of its own) for it
+    if len(raw) == 1:
+        value = raw[0]
+        return [value.decode()] if value else None
     if b"" in raw:  # an empty value is no value in storage form
         return [v.decode() for v in raw if v] or None
     return [v.decode() for v in raw]
@@ -32,6 +36,7 @@ def _text_list(raw: list[bytes]) -> list[str] | None:
 
 def _text_one(raw: list[bytes]) -> str | None:
     return raw[0].decode() or None
+
 
 
 def _dn_list(raw: list[bytes]) -> list[str] | None:
