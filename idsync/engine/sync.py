@@ -21,7 +21,7 @@ from idsync.engine.precedence import contributed_attributes, recompute, rule_app
 from idsync.engine.provisioning import linking_rule, outbound
 from idsync.engine.references import deferred_unresolved, mark_referrers, waiting_for_link
 from idsync.model import CSObject, ImportOp, LinkState, MVObject, PendingImport, StepCounters
-from idsync.store import CSFilter
+from idsync.store import CSFilter, StoreError
 from idsync.store.rows import key_value
 
 PAGE = 2000
@@ -95,8 +95,9 @@ class Synchronizer:
         try:
             with self.store.object_scope():
                 self._process(cs, known)
-        except ObjectError as exc:
+        except (ObjectError, StoreError) as failure:
             # the object's work was rolled back, and so are its counts
+            exc = _object_error(failure)
             _restore(self.ctx.step.counters, counts)
             self.ctx.errors.from_exception(exc, cs=cs)
             fresh = self.store.cs_get(cs.id)
@@ -352,9 +353,17 @@ class Synchronizer:
                         self.store.mv_save([mv])
                         self.ctx.step.counters.updates += 1
                 self._outbound(mv, links)
-        except ObjectError as exc:
+        except (ObjectError, StoreError) as failure:
             _restore(self.ctx.step.counters, counts)
-            self.ctx.errors.from_exception(exc, mv_id=mv.id)
+            self.ctx.errors.from_exception(_object_error(failure), mv_id=mv.id)
+
+
+def _object_error(failure: ObjectError | StoreError) -> ObjectError:
+    """A value the store refuses to hold (PostgreSQL text cannot hold a NUL character, which an expression can
+    make) is the object's failure, like any other."""
+    if isinstance(failure, ObjectError):
+        return failure
+    return ObjectError(str(failure), code="store-refused")
 
 
 def _restore(counters: StepCounters, counts: tuple[Any, ...]) -> None:

@@ -101,3 +101,18 @@ def test_a_filter_is_read_only_after_enough_lookups_and_learns_every_write() -> 
         free = [f"w{i}" for i in range(10_000)]
         assert len(presence.candidates(index, free, read)) < 500  # a few false "maybe"s, not many
     assert presence.candidates(index, ["free"], read) == ["free"]
+
+
+def test_a_lookup_of_a_value_no_store_can_hold_finds_nothing_and_the_transaction_goes_on(store: Store) -> None:
+    """A NUL character (an expression can make one) cannot be in a PostgreSQL row: looking for it finds nothing,
+    where sending it would abort the transaction and with it the page."""
+    store.configure_keys(KEYS)
+    with store.transaction():
+        taken = store.cs_insert(CSObject(0, "ad", "user", "CN=a", anchor="A", hologram={"upn": ["a"]}))
+        with store.object_scope():
+            assert store.cs_find("ad", "upn", ["a\x00b"]) == {}
+            assert store.mv_find("person", "alias", ["a\x00b", "x\x00"]) == {}
+            assert store.cs_refs_by_identifier("ad", ["CN=\x00"]) == {}
+            assert store.cs_refs_by_anchor("ad", ["A\x00"]) == {}
+        assert store.cs_find("ad", "upn", ["a"]) == {"a": [taken]}
+    assert store.cs_find("ad", "upn", ["a"]) == {"a": [taken]}

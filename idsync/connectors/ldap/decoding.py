@@ -38,7 +38,6 @@ def _text_one(raw: list[bytes]) -> str | None:
     return raw[0].decode() or None
 
 
-
 def _dn_list(raw: list[bytes]) -> list[str] | None:
     return [canonical_dn(v.decode()) for v in raw if v] or None
 

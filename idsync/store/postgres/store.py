@@ -141,6 +141,12 @@ def _json_values_match(column: str, test: str) -> str:
     )
 
 
+def _storable(values: Iterable[Any]) -> list[Any]:
+    """Lookup values without those holding a NUL character: PostgreSQL text cannot hold one, so no row has them,
+    and sent as a parameter one would abort the transaction (the page, not only the object looking)."""
+    return [v for v in values if not (type(v) is str and "\x00" in v)]
+
+
 def _nul_fields(fields: dict[str, Any]) -> list[str]:
     return [name for name, value in fields.items() if any(isinstance(v, str) and "\x00" in v for v in as_list(value))]
 
@@ -348,7 +354,7 @@ class PostgresStore:
         """The rows of ``sql``, whose last parameter is an array, for the distinct ``values`` in bounded chunks.
         ``raw``: without sending the held writes (the caller adds them)."""
         db = self._raw if raw else self._db
-        for chunk in _chunks(list(dict.fromkeys(values))):
+        for chunk in _chunks(_storable(dict.fromkeys(values))):
             yield from self._q(sql, (*params, chunk), db=db)
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
@@ -672,7 +678,7 @@ class PostgresStore:
         type), with the key rows of held inserts."""
         owner = "cs_id" if table == CS_KEYS else "mv_id"
         read = partial(self._index, table, scope, within, attribute)
-        values = self._presence.candidates((table, within, attribute), values, read)
+        values = self._presence.candidates((table, within, attribute), _storable(values), read)
         if not values:
             return {}
         where = f"SELECT value, {owner} FROM {table} WHERE {scope}=%s AND attribute=%s AND value"
