@@ -30,8 +30,7 @@ def unique_in_target(ctx: SyncContext, mv: MVObject, connector: str, attribute: 
     in_metaverse = attribute in ctx.mv_schema(mv.object_type).attributes
 
     def is_unique(candidate: str) -> bool:
-        found = ctx.store.cs_find(connector, attribute, [key_value(candidate)])
-        if any(i != own for ids in found.values() for i in ids):
+        if ctx.store.cs_value_taken(connector, attribute, key_value(candidate), own):
             return False
         return not in_metaverse or _free_in_metaverse(ctx, mv, attribute, candidate)
 
@@ -54,5 +53,4 @@ def unique_identifier(ctx: SyncContext, connector: str, own: int | None) -> IsUn
 
 
 def _free_in_metaverse(ctx: SyncContext, mv: MVObject, attribute: str, candidate: str) -> bool:
-    found = ctx.store.mv_find(mv.object_type, attribute, [key_value(candidate)])
-    return not any(i != mv.id for ids in found.values() for i in ids)
+    return not ctx.store.mv_value_taken(mv.object_type, attribute, key_value(candidate), mv.id)

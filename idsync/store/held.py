@@ -341,6 +341,7 @@ class Transactions:
             yield
             self.held.send(self.send)
         except BaseException:
+            self.memory.rolled_back()
             self._end()
             _quietly(self.execute, "ROLLBACK")
             raise

@@ -47,8 +47,10 @@ def _without(refs: list[CSRef], cs_id: int) -> None:
 class LookupMemory:
     """The remembered answers of one write transaction (see the module's docstring for why they stay exact)."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_rollback: Callable[[], None] = lambda: None) -> None:
         self.active = False
+        self.on_rollback = on_rollback
+        """Also told when writes are rolled back (``idsync.store.presence``)."""
         self._forget()
 
     def _forget(self) -> None:
@@ -73,8 +75,9 @@ class LookupMemory:
         self.active = False
 
     def rolled_back(self) -> None:
-        """A savepoint rolled back writes this memory may have followed."""
+        """A savepoint, or the transaction, rolled back writes this memory may have followed."""
         self._forget()
+        self.on_rollback()
 
     # metaverse key index -----------------------------------------------------------------------------------
     def mv_find(

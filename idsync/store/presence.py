@@ -16,16 +16,26 @@ Why an "absent" answer is always the database's answer:
   provisions into. A store kept open after the step forgets them.
 
 A filter that has learnt more values than it was sized for is read again, twice the size, before its next answer.
+
+The other half of SelectUniqueValue's answers, "taken", needs to know who holds a value: for an index with a
+filter the store also remembers an object holding each value — read with the filter, and learnt from every write
+since — and ``value_taken`` answers "taken" when that object is another one and nothing undid it since: neither a
+rollback (which forgets every holder remembered) nor a rewrite or delete of that object's key rows (after which
+its values are looked up again).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from itertools import islice
 
 BUILD_AFTER = 256
 """Lookups of one index in one step before its filter is built: a delta sync's handful never pays for a read of
 the whole index."""
+REMEMBERED = 250_000
+"""Values remembered with their writer per index, at most: past this the oldest half is forgotten (a memory bound;
+a forgotten value costs a lookup)."""
 BITS_PER_VALUE = 16
 """With two probes, about one false "maybe" in 70 when the filter holds as many values as it was sized for."""
 MIN_BITS = 21
@@ -74,6 +84,10 @@ class KeyPresence:
         self.active = False
         self._filters: dict[Index, _Bloom] = {}
         self._lookups: dict[Index, int] = {}
+        self._writers: dict[Index, dict[str, int]] = {}
+        """Per index with a filter: value -> an object holding it (read with the filter, or written since)."""
+        self._rewritten: dict[str, set[int]] = {}
+        """Per key table: objects whose key rows were rewritten or deleted since they were remembered."""
 
     @contextmanager
     def enabled(self) -> Iterator[None]:
@@ -84,20 +98,49 @@ class KeyPresence:
             self.active = False
             self._filters.clear()
             self._lookups.clear()
+            self._writers.clear()
+            self._rewritten.clear()
 
     def written(self, table: str, rows: Iterable[KeyRow]) -> None:
         """Key rows were written (or held back to be) in ``table``: the filters of their indexes learn them."""
         filters = self._filters
         if not filters:
             return
-        for within, attribute, value, _owner in rows:
-            found = filters.get((table, within, attribute))
+        for within, attribute, value, owner in rows:
+            index = (table, within, attribute)
+            found = filters.get(index)
             if found is not None:
                 found.add(value)
+                writers = self._writers[index]
+                if len(writers) >= REMEMBERED:
+                    for old in list(islice(writers, REMEMBERED // 2)):
+                        del writers[old]
+                writers[value] = owner
 
-    def candidates(self, index: Index, values: list[str], read: Callable[[], Iterable[str]]) -> list[str]:
-        """The ``values`` the index may hold; the others it certainly does not. ``read`` gives every value of the
-        index, with the writes held back sent first."""
+    def rewritten(self, table: str, owners: Iterable[int]) -> None:
+        """The key rows of ``owners`` in ``table`` were deleted (to be written again, or for good)."""
+        if self._writers:
+            self._rewritten.setdefault(table, set()).update(owners)
+
+    def rolled_back(self) -> None:
+        """Writes were rolled back: which object wrote what is forgotten (the filters stay: a value they learnt
+        that is gone again costs only a lookup)."""
+        for writers in self._writers.values():
+            writers.clear()
+        self._rewritten.clear()
+
+    def taken(self, index: Index, value: str, own: int | None) -> bool:
+        """Whether an object other than ``own`` certainly holds ``value`` in the index, from the holders
+        remembered; False when that is not known here (the caller then looks it up)."""
+        writers = self._writers.get(index)
+        if not writers:
+            return False
+        owner = writers.get(value)
+        return owner is not None and owner != own and owner not in self._rewritten.get(index[0], ())
+
+    def candidates(self, index: Index, values: list[str], read: Callable[[], Iterable[tuple[str, int]]]) -> list[str]:
+        """The ``values`` the index may hold; the others it certainly does not. ``read`` gives every row of the
+        index, (value, owner), with the writes held back sent first."""
         if not self.active:
             return values
         found = self._filters.get(index)
@@ -110,10 +153,28 @@ class KeyPresence:
         may_hold = found.may_hold
         return [v for v in values if may_hold(v)]
 
-    def _build(self, index: Index, read: Callable[[], Iterable[str]], learnt: int) -> _Bloom:
-        held = list(read())
-        found = _Bloom(max(len(held), learnt))
-        for value in held:
+    def _build(self, index: Index, read: Callable[[], Iterable[tuple[str, int]]], learnt: int) -> _Bloom:
+        """Read the index into a filter, and who holds each value (the latest rows, up to ``REMEMBERED``): the
+        index as it is now, which every write from now on updates."""
+        rows = list(read())
+        found = _Bloom(max(len(rows), learnt))
+        for value, _ in rows:
             found.add(value)
         self._filters[index] = found
+        self._writers[index] = dict(rows[-REMEMBERED:])
         return found
+
+
+def value_taken(
+    presence: KeyPresence,
+    find: Callable[[str, str, Sequence[str]], Mapping[str, list[int]]],
+    index: Index,
+    value: str,
+    own: int | None,
+) -> bool:
+    """A store's answer to "does an object other than ``own`` hold ``value`` (normalized) in this key index?":
+    from what the step wrote when that tells, else from ``find`` (``cs_find`` or ``mv_find``)."""
+    if presence.taken(index, value, own):
+        return True
+    found = find(index[1], index[2], [value])
+    return any(i != own for ids in found.values() for i in ids)

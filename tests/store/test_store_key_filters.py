@@ -75,15 +75,15 @@ def test_filters_are_forgotten_when_the_step_ends(store: Store, open_again: Call
 def test_a_filter_is_read_only_after_enough_lookups_and_learns_every_write() -> None:
     presence = KeyPresence()
     index = ("cs_keys", "ad", "upn")
-    database = ["taken"]
+    database = [("taken", 1)]
     reads: list[int] = []
 
-    def read() -> list[str]:
+    def read() -> list[tuple[str, int]]:
         reads.append(1)
         return list(database)
 
     def write(rows: list[tuple[str, str, str, int]]) -> None:
-        database.extend(value for _, attribute, value, _ in rows if attribute == "upn")
+        database.extend((value, owner) for _, attribute, value, owner in rows if attribute == "upn")
         presence.written("cs_keys", rows)
 
     assert presence.candidates(index, ["x"], read) == ["x"]  # off: every value may be held
@@ -100,7 +100,16 @@ def test_a_filter_is_read_only_after_enough_lookups_and_learns_every_write() -> 
         assert len(reads) == 2  # it had learnt more than it was sized for: read again, larger
         free = [f"w{i}" for i in range(10_000)]
         assert len(presence.candidates(index, free, read)) < 500  # a few false "maybe"s, not many
+        # which object wrote what: "taken" for the others, not for the writer; forgotten once undone
+        assert presence.taken(index, "new", own=8) and not presence.taken(index, "new", own=7)
+        assert presence.taken(index, "taken", own=None) and not presence.taken(index, "taken", own=1)
+        presence.rewritten("cs_keys", [7])
+        assert not presence.taken(index, "new", own=8)
+        assert presence.taken(index, "v5", own=None)
+        presence.rolled_back()
+        assert not presence.taken(index, "v5", own=None)
     assert presence.candidates(index, ["free"], read) == ["free"]
+    assert not presence.taken(index, "v6", own=None)
 
 
 def test_a_lookup_of_a_value_no_store_can_hold_finds_nothing_and_the_transaction_goes_on(store: Store) -> None:
@@ -116,3 +125,54 @@ def test_a_lookup_of_a_value_no_store_can_hold_finds_nothing_and_the_transaction
             assert store.cs_refs_by_anchor("ad", ["A\x00"]) == {}
         assert store.cs_find("ad", "upn", ["a"]) == {"a": [taken]}
     assert store.cs_find("ad", "upn", ["a"]) == {"a": [taken]}
+
+
+class Undo(Exception):
+    pass
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_taken_answers_follow_writes_rewrites_deletes_and_rollbacks(store: Store, seed: int) -> None:
+    """``cs_value_taken`` against what the objects hold, through inserts (held and sent), value changes, deletes
+    and object scopes that fail, with the key filters built early in the run."""
+    store.configure_keys(KEYS)
+    rng = random.Random(seed)
+    names = [f"n{i}" for i in range(60)]
+    holds: dict[int, set[str]] = {}
+    objects: dict[int, CSObject] = {}
+
+    def check(own: int | None) -> None:
+        for name in names:
+            truth = any(owner != own and name in values for owner, values in holds.items())
+            assert store.cs_value_taken("ad", "upn", name, own) is truth, (name, own)
+
+    with store.key_filters():
+        for _ in range(BUILD_AFTER):
+            store.cs_find("ad", "upn", ["nobody"])
+        for _round in range(6):
+            with store.transaction():
+                for _ in range(25):
+                    op = rng.choice(["insert", "insert", "change", "delete", "fail"])
+                    if op == "insert" or not objects:
+                        name = rng.choice(names)
+                        obj = CSObject(0, "ad", "user", f"CN={name}", hologram={"upn": [name]})
+                        store.cs_insert(obj)
+                        objects[obj.id], holds[obj.id] = obj, {name}
+                    elif op == "change":
+                        obj = objects[rng.choice(sorted(objects))]
+                        name = rng.choice(names)
+                        obj.hologram = {"upn": [name]}
+                        store.cs_save([obj])
+                        holds[obj.id] = {name}
+                    elif op == "delete":
+                        gone = rng.choice(sorted(objects))
+                        store.cs_delete([gone])
+                        del objects[gone], holds[gone]
+                    else:
+                        with pytest.raises(Undo), store.object_scope():
+                            name = rng.choice(names)
+                            store.cs_insert(CSObject(0, "ad", "user", f"CN={name}", hologram={"upn": [name]}))
+                            store.cs_find("ad", "upn", [name])  # sends what is held, under the scope's savepoint
+                            raise Undo
+                    check(rng.choice([None, *sorted(objects)[:3]]))
+            check(None)

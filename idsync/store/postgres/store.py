@@ -30,7 +30,7 @@ from idsync.store.batches import anchors_by_connector, split_by_anchor
 from idsync.store.held import CS, CS_KEYS, LINKS, MV, MV_KEYS, Row, Transactions
 from idsync.store.lookups import LookupMemory
 from idsync.store.postgres.urls import mask_url, scrub
-from idsync.store.presence import KeyPresence
+from idsync.store.presence import KeyPresence, value_taken
 from idsync.store.rows import (
     AUDIT_COLUMNS,
     AUDIT_INSERT_COLUMNS,
@@ -278,8 +278,8 @@ class PostgresStore:
             raise StoreError(f"cannot connect to the PostgreSQL store at {self.url}: {reason}") from None
         # JSON columns come back as text and go through the same row conversion as every other store
         self._raw.adapters.register_loader("jsonb", TextLoader)
-        self._memory = LookupMemory()
         self._presence = KeyPresence()
+        self._memory = LookupMemory(on_rollback=self._presence.rolled_back)
         self._ids = _SequenceIds(self._raw)
         self._tx = Transactions(
             self._raw.execute, self._send_held, self._memory, ended=self._ids.clear, savepoint_reads=True
@@ -337,6 +337,12 @@ class PostgresStore:
 
     def key_filters(self) -> AbstractContextManager[None]:
         return self._presence.enabled()
+
+    def cs_value_taken(self, connector: str, attribute: str, value: str, own: int | None) -> bool:
+        return value_taken(self._presence, self.cs_find, (CS_KEYS, connector, attribute), value, own)
+
+    def mv_value_taken(self, object_type: str, attribute: str, value: str, own: int | None) -> bool:
+        return value_taken(self._presence, self.mv_find, (MV_KEYS, object_type, attribute), value, own)
 
     def _send_held(self, kind: str, rows: list[Row]) -> None:
         if kind == LINKS:
@@ -512,6 +518,7 @@ class PostgresStore:
         if replace:
             owner = columns.rsplit(",", 1)[1].strip()
             self._db.execute(f"DELETE FROM {table} WHERE {owner} = ANY(%b::bigint[])", (list(found),))
+            self._presence.rewritten(table, found)
         rows = [row for rows in found.values() for row in rows]
         self._insert_rows(table, columns, rows)
         self._presence.written(table, rows)
@@ -608,6 +615,7 @@ class PostgresStore:
                 self._db.execute("DELETE FROM cs WHERE id = ANY(%b::bigint[])", (chunk,))
                 self._db.execute("DELETE FROM cs_keys WHERE cs_id = ANY(%b::bigint[])", (chunk,))
             self._memory.cs_deleted(wanted)
+            self._presence.rewritten(CS_KEYS, wanted)
 
     def cs_mark_seen(self, connector: str, ids: Iterable[int], marker: int) -> None:
         with self.transaction():
@@ -693,11 +701,11 @@ class PostgresStore:
         found: dict[str, list[int]] = grouped(rows)
         return self._held.with_keys(found, table, within, attribute, values)
 
-    def _index(self, table: str, scope: str, within: str, attribute: str) -> list[str]:
-        """Every value of one key index, the held writes sent first (``idsync.store.presence``)."""
-        return [
-            v for (v,) in self._q(f"SELECT value FROM {table} WHERE {scope}=%s AND attribute=%s", (within, attribute))
-        ]
+    def _index(self, table: str, scope: str, within: str, attribute: str) -> list[tuple[str, int]]:
+        """Every row (value, owner) of one key index, the held writes sent first (``idsync.store.presence``)."""
+        owner = "cs_id" if table == CS_KEYS else "mv_id"
+        sql = f"SELECT value, {owner} FROM {table} WHERE {scope}=%s AND attribute=%s"
+        return [(v, o) for v, o in self._q(sql, (within, attribute))]
 
     # metaverse ------------------------------------------------------------------------------------------------
     def mv_get(self, mv_id: int) -> MVObject | None:
@@ -744,6 +752,7 @@ class PostgresStore:
                 for table, column in (("mv", "id"), ("mv_keys", "mv_id"), ("unresolved", "mv_id")):
                     self._db.execute(f"DELETE FROM {table} WHERE {column} = ANY(%b::bigint[])", (chunk,))
             self._memory.mv_written(wanted, ())
+            self._presence.rewritten(MV_KEYS, wanted)
 
     def mv_find(self, object_type: str, attribute: str, values: Iterable[str]) -> dict[str, list[int]]:
         fetch = partial(self._find_keys, MV_KEYS, "object_type", object_type, attribute)

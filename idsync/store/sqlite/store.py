@@ -19,7 +19,7 @@ from idsync.store.base import CSFilter, CSRef, KeyConfig, StoreError, Unresolved
 from idsync.store.batches import NEW_COLUMNS, anchors_by_connector, insert_rows, split_by_anchor
 from idsync.store.held import CS, CS_KEYS, LINKS, MV, MV_KEYS, Transactions
 from idsync.store.lookups import LookupMemory
-from idsync.store.presence import KeyPresence
+from idsync.store.presence import KeyPresence, value_taken
 from idsync.store.rows import (
     AUDIT_COLUMNS,
     AUDIT_INSERT_COLUMNS,
@@ -150,8 +150,8 @@ class SQLiteStore:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._raw = sqlite3.connect(self.path, isolation_level=None, timeout=60.0, check_same_thread=False)
-        self._memory = LookupMemory()
         self._presence = KeyPresence()
+        self._memory = LookupMemory(on_rollback=self._presence.rolled_back)
         self._ids = _RowIds(self._raw)
         self._tx = Transactions(
             self._raw.execute, self._send_held, self._memory, begin="BEGIN IMMEDIATE", ended=self._ids.clear
@@ -203,6 +203,12 @@ class SQLiteStore:
 
     def key_filters(self) -> AbstractContextManager[None]:
         return self._presence.enabled()
+
+    def cs_value_taken(self, connector: str, attribute: str, value: str, own: int | None) -> bool:
+        return value_taken(self._presence, self.cs_find, (CS_KEYS, connector, attribute), value, own)
+
+    def mv_value_taken(self, object_type: str, attribute: str, value: str, own: int | None) -> bool:
+        return value_taken(self._presence, self.mv_find, (MV_KEYS, object_type, attribute), value, own)
 
     def _send_held(self, kind: str, rows: list[Row]) -> None:
         self._raw.executemany(HELD_SQL[kind], rows)
@@ -331,6 +337,7 @@ class SQLiteStore:
             rows.extend(cs_keys(obj, attrs))
         if replace and touched:
             self._db.executemany("DELETE FROM cs_keys WHERE cs_id=?", touched)
+            self._presence.rewritten(CS_KEYS, (i for (i,) in touched))
         if rows:
             self._db.executemany("INSERT INTO cs_keys(connector, attribute, value, cs_id) VALUES(?,?,?,?)", rows)
             self._presence.written(CS_KEYS, rows)
@@ -454,6 +461,7 @@ class SQLiteStore:
         with self.transaction():
             self._db.executemany("DELETE FROM cs WHERE id=?", wanted)
             self._db.executemany("DELETE FROM cs_keys WHERE cs_id=?", wanted)
+            self._presence.rewritten(CS_KEYS, (i for (i,) in wanted))
             self._memory.cs_deleted(i for (i,) in wanted)
 
     def cs_mark_seen(self, connector: str, ids: Iterable[int], marker: int) -> None:
@@ -543,11 +551,11 @@ class SQLiteStore:
                 out.setdefault(value, []).append(owner_id)
         return self._held.with_keys(out, table, within, attribute, values)
 
-    def _index(self, table: str, scope: str, within: str, attribute: str) -> list[str]:
-        """Every value of one key index, the held writes sent first (``idsync.store.presence``)."""
-        return [
-            v for (v,) in self._q(f"SELECT value FROM {table} WHERE {scope}=? AND attribute=?", (within, attribute))
-        ]
+    def _index(self, table: str, scope: str, within: str, attribute: str) -> list[tuple[str, int]]:
+        """Every row (value, owner) of one key index, the held writes sent first (``idsync.store.presence``)."""
+        owner = "cs_id" if table == CS_KEYS else "mv_id"
+        sql = f"SELECT value, {owner} FROM {table} WHERE {scope}=? AND attribute=?"
+        return [(v, o) for v, o in self._q(sql, (within, attribute))]
 
     # metaverse ------------------------------------------------------------------------------------------------
     def mv_get(self, mv_id: int) -> MVObject | None:
@@ -574,6 +582,7 @@ class SQLiteStore:
             rows.extend(mv_keys(obj, attrs))
         if replace and touched:
             self._db.executemany("DELETE FROM mv_keys WHERE mv_id=?", touched)
+            self._presence.rewritten(MV_KEYS, (i for (i,) in touched))
         if rows:
             self._db.executemany("INSERT INTO mv_keys(object_type, attribute, value, mv_id) VALUES(?,?,?,?)", rows)
             self._presence.written(MV_KEYS, rows)
@@ -613,6 +622,7 @@ class SQLiteStore:
         with self.transaction():
             self._db.executemany("DELETE FROM mv WHERE id=?", wanted)
             self._db.executemany("DELETE FROM mv_keys WHERE mv_id=?", wanted)
+            self._presence.rewritten(MV_KEYS, (i for (i,) in wanted))
             self._db.executemany("DELETE FROM unresolved WHERE mv_id=?", wanted)
             self._memory.mv_written((i for (i,) in wanted), ())
 
