@@ -11,8 +11,9 @@ process (``time.process_time``): on a machine shared with other work, CPU time i
 between runs. The initial full sync and the re-sync are each the fastest of BENCH_REPEAT runs (default 3; sizes up
 to 100,000 on SQLite, where the store is put back as the import left it before each run of the initial sync; one
 run otherwise): a shared 2-core machine varies by a quarter from run to run, and only ever makes a step slower.
-Each size also times a fixed pure-Python workload (``calib s``): figures of runs with different calibrations
-were taken on a faster or slower machine.
+Each size also times a fixed pure-Python workload before and after its steps (``calib s``): figures of runs with
+different calibrations were taken on a faster or slower machine, and two different ones in one run say its speed
+changed while it ran.
 BENCH_SIZES=1000,100000 selects sizes (default 10000,100000,1000000). BENCH_STORE=postgres runs the same steps on
 a throwaway PostgreSQL server (``idsync.testing.postgres``) instead of the SQLite store. The last line printed is
 JSON with the figures.
@@ -65,7 +66,8 @@ def measure(size: int) -> dict[str, Any]:
     top = Path(tempfile.mkdtemp(prefix=f"idsync-bench-{size}-"))
     root = top / "ws"
     write_workspace(root, people=size, target="csv")
-    figures: dict[str, Any] = {"size": size, "calibration_seconds": _calibration()}
+    figures: dict[str, Any] = {"size": size}
+    before = _calibration()
     try:
         with ExitStack() as stack:
             store_mb = partial(_file_mb, root / ".idsync" / "state.db")
@@ -78,6 +80,7 @@ def measure(size: int) -> dict[str, Any]:
                 raise SystemExit(f"BENCH_STORE={STORE!r}: expected sqlite or postgres")
             _steps(root, figures)
             figures["store_mb"] = store_mb()
+            figures["calibration_seconds"] = [before, _calibration()]
     finally:
         shutil.rmtree(top, ignore_errors=True)
     return figures
@@ -182,7 +185,7 @@ def main() -> None:
         print("full sync and re-sync: the fastest of " + ", ".join(f"{n} at {s:,}" for s, n in runs.items()))
     header = (
         f"{'people':>10} {'import/s':>17} {'full sync/s':>17} {'export/s':>17} {'re-sync/s':>17} "
-        f"{'delta sync s':>14} {'peak RSS MB':>11} {'store MB':>8} {'load':>5} {'calib s':>7}"
+        f"{'delta sync s':>14} {'peak RSS MB':>11} {'store MB':>8} {'load':>5} {'calib s':>11}"
     )
     print(header)
     for r in rows:
@@ -190,7 +193,7 @@ def main() -> None:
         print(
             f"{r['size']:>10,} {_row(r, 'full_import'):>17} {_row(r, 'full_sync'):>17} {_row(r, 'export'):>17} "
             f"{_row(r, 'resync'):>17} {delta:>14} {r['peak_rss_mb']:>11} {r['store_mb']:>8} "
-            f"{r['max_load_average']:>5} {r['calibration_seconds']:>7}"
+            f"{r['max_load_average']:>5} {'/'.join(str(c) for c in r['calibration_seconds']):>11}"
         )
 
     def per_size(key: str) -> dict[str, Any]:

@@ -122,3 +122,24 @@ def test_a_nul_character_is_refused_with_the_object_and_attribute(postgres_url: 
         assert stored is not None and stored.hologram == {"note": "a literal \\u0000 is text"}
     finally:
         store.close()
+
+
+def test_a_table_the_store_fills_is_analyzed_as_it_grows(postgres_url: str, tmp_path: Path) -> None:
+    """The planner's statistics follow a first import: the store analyzes a table it has grown from nothing, so
+    a lookup of a page's keys is planned on the table as it is (autovacuum follows too slowly for one run)."""
+    store = open_store(postgres_url, tmp_path)
+    try:
+        with store.transaction():
+            store.cs_insert_many([CSObject(0, "hr", "person", f"CN={i}", anchor=f"E{i}") for i in range(6_000)])
+        with psycopg.connect(postgres_url) as db:
+            row = db.execute("SELECT reltuples FROM pg_class WHERE oid = to_regclass('cs')").fetchone()
+            assert row is not None and row[0] >= 5_000
+            plan = "\n".join(
+                r[0]
+                for r in db.execute(
+                    "EXPLAIN SELECT id FROM cs WHERE connector='hr' AND anchor = ANY(ARRAY['E1','E2','E3'])"
+                )
+            )
+            assert "Index" in plan, plan
+    finally:
+        store.close()

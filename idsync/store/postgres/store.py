@@ -29,6 +29,7 @@ from idsync.store.base import CSFilter, CSRef, KeyConfig, StoreError, Unresolved
 from idsync.store.batches import anchors_by_connector, split_by_anchor
 from idsync.store.held import CS, CS_KEYS, LINKS, MV, MV_KEYS, Row, Transactions
 from idsync.store.lookups import LookupMemory
+from idsync.store.postgres.statistics import Statistics
 from idsync.store.postgres.urls import mask_url, scrub
 from idsync.store.presence import KeyPresence, value_taken
 from idsync.store.rows import (
@@ -280,6 +281,7 @@ class PostgresStore:
         self._raw.adapters.register_loader("jsonb", TextLoader)
         self._presence = KeyPresence()
         self._memory = LookupMemory(on_rollback=self._presence.rolled_back)
+        self._statistics = Statistics(self._raw.execute, self._planned_rows)
         self._ids = _SequenceIds(self._raw)
         self._tx = Transactions(
             self._raw.execute, self._send_held, self._memory, ended=self._ids.clear, savepoint_reads=True
@@ -373,10 +375,17 @@ class PostgresStore:
         if len(rows) < COPY_MIN:
             with db.cursor() as cur:
                 cur.executemany(f"INSERT INTO {table}({columns}) VALUES({_marks(columns)})", rows)
-            return
-        with db.cursor() as cur, cur.copy(f"COPY {table}({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        else:
+            with db.cursor() as cur, cur.copy(f"COPY {table}({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        self._statistics.added(table, len(rows))
+
+    def _planned_rows(self, table: str) -> int:
+        row = self._raw.execute(
+            "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)", (table,)
+        ).fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
 
     def _update_rows(
         self, table: str, types: dict[str, str], rows: Sequence[tuple[Any, ...]], *, db: DB | None = None
