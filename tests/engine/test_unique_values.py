@@ -3,7 +3,16 @@ among values staged in the same run, with a value another MV object holds, or wi
 
 from __future__ import annotations
 
+import shutil
+from contextlib import nullcontext
+from pathlib import Path
+
 from lab import Lab, ok
+
+from idsync.engine.run_profiles import Runner
+from idsync.engine.workspace import Workspace
+from idsync.model import StepKind
+from idsync.store import CSFilter
 
 CONFIG = """
 connectors:
@@ -103,3 +112,35 @@ def test_an_identifier_held_by_an_object_idsync_did_not_create_is_skipped(lab: L
     held = exported(lab)
     assert held["1"] == ("uid=ann2,ou=people", "ann.lee@example.org")
     assert held["x"][0] == "uid=ann,ou=people"
+
+
+def test_key_filters_give_the_values_lookups_give(tmp_path: Path) -> None:
+    """The key filters (and the holders they remember) answer SelectUniqueValue exactly as the database would: a
+    first sync of 900 generated people, whose names collide often, gives every person the same userPrincipalName
+    with them as without them (``idsync.store.presence``)."""
+    from idsync.cli.quickstart import write_workspace
+
+    root = tmp_path / "ws"
+    write_workspace(root, people=900, target="csv")
+    with Workspace.load(root) as ws:
+        ok(Runner(ws).run_steps("import", [("hr", StepKind.FULL_IMPORT)]))
+    without = tmp_path / "without"
+    shutil.copytree(root, without)
+
+    def names(folder: Path, *, filters: bool) -> dict[str, str]:
+        with Workspace.load(folder) as ws:
+            if not filters:
+                ws.store.key_filters = nullcontext  # type: ignore[method-assign]
+            ok(Runner(ws).run_steps("sync", [("hr", StepKind.FULL_SYNC)]))
+            found = {}
+            for cs in ws.store.cs_page(CSFilter(connector="directory"), 0, 10_000):
+                assert cs.pending_export is not None
+                (upn,) = [c.values[0] for c in cs.pending_export.changes if c.name == "userPrincipalName"]
+                found[cs.identifier] = upn
+            return found
+
+    with_filters, without_filters = names(root, filters=True), names(without, filters=False)
+    assert len(with_filters) > 800
+    assert with_filters == without_filters
+    assert len(set(with_filters.values())) == len(with_filters)  # unique, as SelectUniqueValue promises
+    assert sum(1 for upn in with_filters.values() if upn.count(".") > 1) > 100  # many took the second candidate
