@@ -78,7 +78,8 @@ class _Bloom:
 
 
 class KeyPresence:
-    """The filters of one store's key indexes, while a run enables them (see the module's docstring)."""
+    """The filters of one store's key indexes and the holders they remember, while a sync step enables them (see
+    the module's docstring)."""
 
     def __init__(self) -> None:
         self.active = False
@@ -173,7 +174,7 @@ def value_taken(
     own: int | None,
 ) -> bool:
     """A store's answer to "does an object other than ``own`` hold ``value`` (normalized) in this key index?":
-    from what the step wrote when that tells, else from ``find`` (``cs_find`` or ``mv_find``)."""
+    from the holders remembered when they tell, else from ``find`` (``cs_find`` or ``mv_find``)."""
     if presence.taken(index, value, own):
         return True
     found = find(index[1], index[2], [value])
