@@ -46,6 +46,8 @@ MV_KEYS = "mv_keys"
 """A key row of a new MV object: (object type, attribute, value, MV id)."""
 LINKS = "links"
 """A link update: ``(*cs_link_params(obj), obj.id)``: link state, MV id, link rule, pending import, error, CS id."""
+KEY_COLUMNS = {CS_KEYS: ("connector", "cs_id"), MV_KEYS: ("object_type", "mv_id")}
+"""Each key table's scope column (what its attribute names belong to) and owner column."""
 KINDS = (CS, MV, CS_KEYS, MV_KEYS, LINKS)
 """The order kinds are sent in."""
 

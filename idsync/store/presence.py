@@ -139,7 +139,9 @@ class KeyPresence:
         owner = writers.get(value)
         return owner is not None and owner != own and owner not in self._rewritten.get(index[0], ())
 
-    def candidates(self, index: Index, values: list[str], read: Callable[[], Iterable[tuple[str, int]]]) -> list[str]:
+    def candidates(
+        self, index: Index, values: list[str], read: Callable[[Index], Iterable[tuple[str, int]]]
+    ) -> list[str]:
         """The ``values`` the index may hold; the others it certainly does not. ``read`` gives every row of the
         index, (value, owner), with the writes held back sent first."""
         if not self.active:
@@ -154,10 +156,10 @@ class KeyPresence:
         may_hold = found.may_hold
         return [v for v in values if may_hold(v)]
 
-    def _build(self, index: Index, read: Callable[[], Iterable[tuple[str, int]]], learnt: int) -> _Bloom:
+    def _build(self, index: Index, read: Callable[[Index], Iterable[tuple[str, int]]], learnt: int) -> _Bloom:
         """Read the index into a filter, and who holds each value (the latest rows, up to ``REMEMBERED``): the
         index as it is now, which every write from now on updates."""
-        rows = list(read())
+        rows = list(read(index))
         found = _Bloom(max(len(rows), learnt))
         for value, _ in rows:
             found.add(value)

@@ -78,7 +78,7 @@ def test_a_filter_is_read_only_after_enough_lookups_and_learns_every_write() -> 
     database = [("taken", 1)]
     reads: list[int] = []
 
-    def read() -> list[tuple[str, int]]:
+    def read(_index: tuple[str, str, str]) -> list[tuple[str, int]]:
         reads.append(1)
         return list(database)
 

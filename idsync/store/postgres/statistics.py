@@ -25,7 +25,6 @@ class Statistics:
         self._size = size
         self._known: dict[str, int] = {}
         self._added: dict[str, int] = {}
-        self.analyzed = 0
 
     def added(self, table: str, rows: int) -> None:
         known = self._known.get(table)
@@ -36,4 +35,3 @@ class Statistics:
             self._execute(f"ANALYZE {table}")  # the table's name is ours, never a user's
             self._known[table] = known + added
             self._added[table] = 0
-            self.analyzed += 1

@@ -27,11 +27,11 @@ from psycopg.types.string import TextLoader
 from idsync.model import CSObject, ErrorRow, MVObject, RunResult, RunStatus, StepKind, StepResult, as_list
 from idsync.store.base import CSFilter, CSRef, KeyConfig, StoreError, Unresolved
 from idsync.store.batches import anchors_by_connector, split_by_anchor
-from idsync.store.held import CS, CS_KEYS, LINKS, MV, MV_KEYS, Row, Transactions
+from idsync.store.held import CS, CS_KEYS, KEY_COLUMNS, LINKS, MV, MV_KEYS, Row, Transactions
 from idsync.store.lookups import LookupMemory
 from idsync.store.postgres.statistics import Statistics
 from idsync.store.postgres.urls import mask_url, scrub
-from idsync.store.presence import KeyPresence, value_taken
+from idsync.store.presence import Index, KeyPresence, value_taken
 from idsync.store.rows import (
     AUDIT_COLUMNS,
     AUDIT_INSERT_COLUMNS,
@@ -686,16 +686,13 @@ class PostgresStore:
         return int(row[0]) if row else 0
 
     def cs_find(self, connector: str, attribute: str, values: Iterable[str]) -> dict[str, list[int]]:
-        return self._find_keys(CS_KEYS, "connector", connector, attribute, list(dict.fromkeys(values)))
+        return self._find_keys(CS_KEYS, connector, attribute, list(dict.fromkeys(values)))
 
-    def _find_keys(
-        self, table: str, scope: str, within: str, attribute: str, values: list[str]
-    ) -> dict[str, list[int]]:
+    def _find_keys(self, table: str, within: str, attribute: str, values: list[str]) -> dict[str, list[int]]:
         """value -> owner ids in id order, from a key index (``cs_keys`` by connector, ``mv_keys`` by object
         type), with the key rows of held inserts."""
-        owner = "cs_id" if table == CS_KEYS else "mv_id"
-        read = partial(self._index, table, scope, within, attribute)
-        values = self._presence.candidates((table, within, attribute), _storable(values), read)
+        scope, owner = KEY_COLUMNS[table]
+        values = self._presence.candidates((table, within, attribute), _storable(values), self._index)
         if not values:
             return {}
         where = f"SELECT value, {owner} FROM {table} WHERE {scope}=%s AND attribute=%s AND value"
@@ -710,9 +707,10 @@ class PostgresStore:
         found: dict[str, list[int]] = grouped(rows)
         return self._held.with_keys(found, table, within, attribute, values)
 
-    def _index(self, table: str, scope: str, within: str, attribute: str) -> list[tuple[str, int]]:
+    def _index(self, index: Index) -> list[tuple[str, int]]:
         """Every row (value, owner) of one key index, the held writes sent first (``idsync.store.presence``)."""
-        owner = "cs_id" if table == CS_KEYS else "mv_id"
+        table, within, attribute = index
+        scope, owner = KEY_COLUMNS[table]
         sql = f"SELECT value, {owner} FROM {table} WHERE {scope}=%s AND attribute=%s"
         return [(v, o) for v, o in self._q(sql, (within, attribute))]
 
@@ -764,7 +762,7 @@ class PostgresStore:
             self._presence.rewritten(MV_KEYS, wanted)
 
     def mv_find(self, object_type: str, attribute: str, values: Iterable[str]) -> dict[str, list[int]]:
-        fetch = partial(self._find_keys, MV_KEYS, "object_type", object_type, attribute)
+        fetch = partial(self._find_keys, MV_KEYS, object_type, attribute)
         return self._memory.mv_find(object_type, attribute, list(dict.fromkeys(values)), fetch)
 
     def mv_page(self, object_type: str | None, after_id: int, limit: int) -> list[MVObject]:

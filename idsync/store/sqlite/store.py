@@ -17,9 +17,9 @@ from typing import Any
 from idsync.model import CSObject, ErrorRow, MVObject, RunResult, RunStatus, StepKind, StepResult
 from idsync.store.base import CSFilter, CSRef, KeyConfig, StoreError, Unresolved
 from idsync.store.batches import NEW_COLUMNS, anchors_by_connector, insert_rows, split_by_anchor
-from idsync.store.held import CS, CS_KEYS, LINKS, MV, MV_KEYS, Transactions
+from idsync.store.held import CS, CS_KEYS, KEY_COLUMNS, LINKS, MV, MV_KEYS, Transactions
 from idsync.store.lookups import LookupMemory
-from idsync.store.presence import KeyPresence, value_taken
+from idsync.store.presence import Index, KeyPresence, value_taken
 from idsync.store.rows import (
     AUDIT_COLUMNS,
     AUDIT_INSERT_COLUMNS,
@@ -528,16 +528,13 @@ class SQLiteStore:
         return int(self._db.execute(f"SELECT count(*) FROM cs WHERE {where}", params).fetchone()[0])
 
     def cs_find(self, connector: str, attribute: str, values: Iterable[str]) -> dict[str, list[int]]:
-        return self._find_keys(CS_KEYS, "connector", connector, attribute, list(dict.fromkeys(values)))
+        return self._find_keys(CS_KEYS, connector, attribute, list(dict.fromkeys(values)))
 
-    def _find_keys(
-        self, table: str, scope: str, within: str, attribute: str, values: list[str]
-    ) -> dict[str, list[int]]:
+    def _find_keys(self, table: str, within: str, attribute: str, values: list[str]) -> dict[str, list[int]]:
         """value -> owner ids, from a key index (``cs_keys`` by connector, ``mv_keys`` by object type), with the
         key rows of held inserts."""
-        owner = "cs_id" if table == CS_KEYS else "mv_id"
-        read = partial(self._index, table, scope, within, attribute)
-        values = self._presence.candidates((table, within, attribute), values, read)
+        scope, owner = KEY_COLUMNS[table]
+        values = self._presence.candidates((table, within, attribute), values, self._index)
         out: dict[str, list[int]] = {}
         if not values:
             return out
@@ -551,9 +548,10 @@ class SQLiteStore:
                 out.setdefault(value, []).append(owner_id)
         return self._held.with_keys(out, table, within, attribute, values)
 
-    def _index(self, table: str, scope: str, within: str, attribute: str) -> list[tuple[str, int]]:
+    def _index(self, index: Index) -> list[tuple[str, int]]:
         """Every row (value, owner) of one key index, the held writes sent first (``idsync.store.presence``)."""
-        owner = "cs_id" if table == CS_KEYS else "mv_id"
+        table, within, attribute = index
+        scope, owner = KEY_COLUMNS[table]
         sql = f"SELECT value, {owner} FROM {table} WHERE {scope}=? AND attribute=?"
         return [(v, o) for v, o in self._q(sql, (within, attribute))]
 
@@ -627,7 +625,7 @@ class SQLiteStore:
             self._memory.mv_written((i for (i,) in wanted), ())
 
     def mv_find(self, object_type: str, attribute: str, values: Iterable[str]) -> dict[str, list[int]]:
-        fetch = partial(self._find_keys, MV_KEYS, "object_type", object_type, attribute)
+        fetch = partial(self._find_keys, MV_KEYS, object_type, attribute)
         return self._memory.mv_find(object_type, attribute, list(dict.fromkeys(values)), fetch)
 
     def mv_page(self, object_type: str | None, after_id: int, limit: int) -> list[MVObject]:
