@@ -290,26 +290,29 @@ class Exporter:
             "result": "success" if result.ok else f"error: {result.error}",
         }
         if not result.ok:
-            self._failed.add(cs.id)
-            pending.in_flight = False
-            pending.tries += 1
-            cs.error = result.error
-            self.errors.add(
-                result.error or "export failed",
-                cs=cs,
-                attribute=result.attribute,
-                code=result.code or "export-error",
-                detail="retryable" if result.retryable else None,
-            )
-            self.store.cs_save([cs])
+            self._refused(cs, result.error or "export failed", result.code or "export-error", result)
             return row
+        if pending.op is ExportOp.ADD:
+            anchor = result.anchor or (cs.identifier if self.caps.identifier_is_anchor else cs.anchor)
+            holder = self._anchor_holder(cs, anchor) if anchor is not None else None
+            if holder is not None:
+                row["result"] = "error: anchor held by another object"
+                self._refused(
+                    cs,
+                    f"export: {self.name} answered the add with the anchor {anchor!r}, which cs #{holder.id} "
+                    f"({holder.identifier!r}, joined to MV #{holder.mv_id}) already stands for: the target did not "
+                    "create a new object; the add is sent again at the next export, until one of the two is deleted "
+                    "or disconnected",
+                    "anchor-taken",
+                    None,
+                )
+                return row
+            cs.anchor = anchor
         self._count(pending)
         cs.error = None
         if pending.op is ExportOp.DELETE:
             self.store.cs_delete([cs.id])
             return row
-        if pending.op is ExportOp.ADD:
-            cs.anchor = result.anchor or (cs.identifier if self.caps.identifier_is_anchor else cs.anchor)
         if pending.new_identifier is not None:
             cs.identifier = pending.new_identifier
         if result.identifier:
@@ -321,6 +324,36 @@ class Exporter:
             cs.pending_export = None
         self.store.cs_save([cs])
         return row
+
+    def _refused(self, cs: CSObject, error: str, code: str, result: ExportResult | None) -> None:
+        """The export of ``cs`` did not take: it stays pending (not in flight) with its error, sent again next run."""
+        pending = cs.pending_export
+        assert pending is not None
+        self._failed.add(cs.id)
+        pending.in_flight = False
+        pending.tries += 1
+        cs.error = error
+        self.errors.add(
+            error,
+            cs=cs,
+            attribute=result.attribute if result else None,
+            code=code,
+            detail="retryable" if result and result.retryable else None,
+        )
+        self.store.cs_save([cs])
+
+    def _anchor_holder(self, cs: CSObject, anchor: str) -> CSObject | None:
+        """The object that keeps the anchor a target gave the new object ``cs``, if another one does. Another
+        object of the connector holding it means the target answered with an object it had (an upsert): one not
+        joined is an import of that same object and gives way, as in reconciliation after a crash; one joined to an
+        MV object keeps it."""
+        holder = self.store.cs_by_anchor(self.name, [anchor]).get(anchor)
+        if holder is None or holder.id == cs.id:
+            return None
+        if holder.mv_id is None:
+            self.store.cs_delete([holder.id])
+            return None
+        return holder
 
 
 def _empty(item: ExportItem) -> bool:

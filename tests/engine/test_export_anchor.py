@@ -1,0 +1,72 @@
+"""A target that answers an add with the anchor of an object the connector space already has (an upsert): the
+object that did not get its own target object gets an error row, and the export goes on."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+from lab import HR_TO_DIR, Lab, person, step
+
+from idsync.connectors.base import ExportItem, ExportResult
+from idsync.connectors.memory.connector import MemoryConnector
+from idsync.model import ExportOp, RunStatus
+
+
+def _answer_with(monkeypatch: pytest.MonkeyPatch, identifier: str, anchor: str) -> None:
+    """The target treats the add of ``identifier`` as one of the object it has under ``anchor``: it creates
+    nothing and answers with that anchor."""
+    real = MemoryConnector.export
+
+    def export(self: MemoryConnector, items: Sequence[ExportItem]) -> list[ExportResult]:
+        upserted = [i for i in items if i.op is ExportOp.ADD and i.identifier == identifier]
+        results = real(self, [i for i in items if i not in upserted])
+        return results + [ExportResult(i.cs_id, True, anchor=anchor) for i in upserted]
+
+    monkeypatch.setattr(MemoryConnector, "export", export)
+
+
+def test_an_add_answered_with_a_joined_objects_anchor_is_that_objects_error(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hr = lab.directory("hr")
+    lab.directory("dir")
+    person(hr, "1", "Ann", "Lee")
+    lab.configure(HR_TO_DIR)
+    lab.cycle()
+    (ann,) = lab.cs_objects("dir")
+    assert ann.anchor is not None and ann.mv_id is not None
+    person(hr, "2", "Bob", "Ray")
+    person(hr, "3", "Cy", "Fox")
+    _answer_with(monkeypatch, "uid=2,ou=people", ann.anchor)
+    run = lab.cycle()
+    export = step(run, "dir", "export")
+    assert export.status is RunStatus.COMPLETED_ERRORS
+    assert export.counters.adds == 1 and export.counters.errors == 1
+    (error,) = [e for e in lab.errors(run) if e.code == "anchor-taken"]
+    assert error.identifier == "uid=2,ou=people" and f"cs #{ann.id}" in error.reason
+    objects = {c.identifier: c for c in lab.cs_objects("dir")}
+    assert objects["uid=1,ou=people"].anchor == ann.anchor and objects["uid=1,ou=people"].mv_id == ann.mv_id
+    bob = objects["uid=2,ou=people"]
+    assert bob.anchor is None and bob.pending_export is not None and bob.pending_export.op is ExportOp.ADD
+    assert not bob.pending_export.in_flight and bob.error is not None
+    assert objects["uid=3,ou=people"].anchor is not None and objects["uid=3,ou=people"].pending_export is None
+
+
+def test_an_add_answered_with_an_unjoined_objects_anchor_takes_its_place(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hr, target = lab.directory("hr"), lab.directory("dir")
+    person(hr, "1", "Ann", "Lee")
+    # already in the target under another name, with nothing to join it by: imported as a disconnector
+    held = target.add("user", "uid=ann,ou=old", {"givenName": "Ann"})
+    lab.configure(HR_TO_DIR)
+    lab.run(("dir", "full-import"))
+    (stray,) = lab.cs_objects("dir")
+    assert stray.anchor == held and stray.mv_id is None
+    _answer_with(monkeypatch, "uid=1,ou=people", held)
+    run = lab.cycle()
+    assert step(run, "dir", "export").counters.errors == 0
+    (ann,) = lab.cs_objects("dir")
+    assert ann.anchor == held and ann.mv_id is not None and ann.id != stray.id
+    assert len(target.objects()) == 1  # the target created nothing
