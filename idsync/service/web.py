@@ -175,8 +175,9 @@ class Dashboard:
         return {"rows": rows, "q": q.values, "next_before": rows[-1]["id"] if len(rows) == 100 else None}
 
     # actions ---------------------------------------------------------------------------------------------------
-    def action(self, work: Callable[[Request, dict[str, str]], str]) -> PageHandler:
-        """A button: does ``work`` and answers with a short message fragment (htmx swaps it in)."""
+    def action(self, work: Callable[[Request, dict[str, str]], str], *, changes: str | None = None) -> PageHandler:
+        """A button: does ``work`` and answers with a short message fragment (htmx swaps it in). ``changes``: the
+        event a success raises on the page (``HX-Trigger``), for the parts of it that show what the work changed."""
 
         async def handle(request: Request) -> Response:
             try:
@@ -187,7 +188,10 @@ class Dashboard:
                 if known is None:
                     raise
                 return self.render(request, "_message.html", known[0], message=known[1], ok=False)
-            return self.render(request, "_message.html", message=message, ok=True)
+            response = self.render(request, "_message.html", message=message, ok=True)
+            if changes:
+                response.headers["HX-Trigger"] = changes
+            return response
 
         return handle
 
@@ -246,7 +250,11 @@ class Dashboard:
             Route("/ui/config/reload", self.action(self.reload), methods=["POST"]),
             Route("/ui/retry/{connector}", self.action(self.retry), methods=["POST"]),
             Route("/ui/holds/{connector}/approve", self.action(self.approve), methods=["POST"]),
-            Route("/ui/objects/{ref:path}/disconnect", self.action(self.disconnect), methods=["POST"]),
+            Route(
+                "/ui/objects/{ref:path}/disconnect",
+                self.action(self.disconnect, changes="object-changed"),
+                methods=["POST"],
+            ),
         ]
 
 

@@ -123,6 +123,11 @@ def test_operator_logs_in_opens_a_run_finds_an_object_and_approves_a_held_export
         page.click("#disconnect-explicit")
         page.wait_for_selector("#link-result .message.ok")
         assert "explicit disconnector" in page.inner_text("#link-result")
+        # the page reads the object again by itself: its state and buttons are the new ones, the message stays
+        page.wait_for_selector("#make-normal")
+        assert page.locator("#disconnect").count() == 0 and page.locator("#mv-link").count() == 0
+        assert "explicit-disconnector" in page.inner_text("#object-view dl")
+        assert "explicit disconnector" in page.inner_text("#link-result")
         _shot(page, "07-disconnected")
         with s.client() as c:
             assert c.get("/api/objects/hr:E0003").json()["cs"]["link_state"] == "explicit-disconnector"
