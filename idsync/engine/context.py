@@ -14,6 +14,9 @@ from idsync.expressions import EvalContext
 from idsync.model import CSObject, MVObject, ObjectTypeSchema, StepResult
 from idsync.store import Store
 
+DN = "dn"
+"""The name under which inbound expressions read a connector-space object's identifier."""
+
 
 @dataclass
 class SyncContext:
@@ -42,6 +45,8 @@ class SyncContext:
     binary: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
     """(connector or "", object type) -> its binary attributes. Schemas change only when an import discovers them,
     never during a sync, so one lookup per type and step is exact."""
+    named_dn: dict[tuple[str, str], bool] = field(default_factory=dict)
+    """(connector, object type) -> whether its inbound rules' expressions read ``[dn]`` (``cs_values``)."""
 
     def __post_init__(self) -> None:
         # a connector's capabilities do not change during a step: ask the workspace once per connector
@@ -66,12 +71,20 @@ class SyncContext:
         return schema if schema is not None else ObjectTypeSchema(mv_type)
 
     def cs_values(self, cs: CSObject) -> Mapping[str, Any]:
-        """What expressions see of a CS object: its hologram, binary values as bytes."""
+        """What expressions see of a CS object: its hologram, binary values as bytes, and ``dn``, its identifier
+        (the distinguished name in a directory), as MIM and Connect Sync show it to rules (a dn-part flow reads
+        it), unless the system has an attribute of that name."""
         key = (cs.connector, cs.object_type)
         binary = self.binary.get(key)
         if binary is None:
             binary = self.binary[key] = binary_attributes(self.cs_schema(cs.connector, cs.object_type))
-        return expression_input(cs.hologram, binary)
+        values = expression_input(cs.hologram, binary)
+        named = self.named_dn.get(key)
+        if named is None:
+            named = self.named_dn[key] = self.rules.inbound_reads(cs.connector, cs.object_type, DN)
+        if named and DN not in values:
+            values = {**values, DN: cs.identifier}
+        return values
 
     def mv_values(self, mv: MVObject) -> Mapping[str, Any]:
         """What expressions see of an MV object: its attributes, binary values as bytes."""

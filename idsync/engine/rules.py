@@ -190,6 +190,16 @@ class RuleSet:
             self.targets[key] = known
         return known
 
+    def inbound_reads(self, connector: str, object_type: str, attribute: str) -> bool:
+        """Whether an expression of the inbound rules of a source (scope, join or flow) reads ``attribute``."""
+        for rule in self.inbound_for(connector, object_type):
+            expressions = [f.expression for f in rule.flows] + [e for j in rule.joins for _, e in j.pairs]
+            if rule.scope is not None:
+                expressions.append(rule.scope)
+            if any(attribute in e.references for e in expressions):
+                return True
+        return False
+
     def export_candidates(
         self, rules: list[CompiledOutbound], flows_of: str
     ) -> list[tuple[CompiledOutbound, CompiledFlow]]:

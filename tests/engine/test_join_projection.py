@@ -136,3 +136,44 @@ def test_provisioning_refuses_to_take_over_an_unjoined_object_with_the_same_iden
     (error,) = lab.errors(run)
     assert error.code == "already-exists" and "uid=1,ou=people" in error.reason
     assert target.find("uid=1,ou=people").attributes == {"displayName": "someone else"}  # type: ignore[union-attr]
+
+
+DN_FLOWS = """
+connectors:
+  ad: {type: memory, directory: ad}
+metaverse:
+  person:
+    attributes: {employeeId: string, department: string, cn: string}
+inbound:
+  - name: ad-accounts
+    connector: ad
+    object_type: user
+    metaverse_type: person
+    dialect: connect
+    scope: 'InStr([dn], "OU=Staff") > 0'
+    project: true
+    flows:
+      employeeId: employeeID
+      department: 'DNComponent(CRef([dn]), 2)'
+      cn: 'Replace(DNComponent(CRef([dn]), 1), "CN=", "")'
+"""
+
+
+def test_inbound_expressions_read_the_objects_dn(lab: Lab) -> None:
+    """``[dn]`` is the object's identifier, as MIM's dn-part flows and Connect's rules read it: in scope and flows."""
+    ad = lab.directory("ad")
+    ad.add("user", "CN=Ann Lee,OU=Sales,OU=Staff,DC=x", {"employeeID": "1"})
+    ad.add("user", "CN=svc-backup,OU=Service,DC=x", {"employeeID": "2"})
+    lab.configure(DN_FLOWS)
+    ok(lab.run(("ad", "full-import"), ("ad", "full-sync")))
+    (ann,) = lab.mv_objects("person")
+    assert ann.attributes == {"employeeId": "1", "department": "Sales", "cn": "Ann Lee"}
+
+
+def test_an_attribute_named_dn_is_read_as_it_is(lab: Lab) -> None:
+    ad = lab.directory("ad")
+    ad.add("user", "CN=Ann Lee,OU=Sales,OU=Staff,DC=x", {"employeeID": "1", "dn": "CN=Ann,OU=Legal,OU=Staff,DC=y"})
+    lab.configure(DN_FLOWS)
+    ok(lab.run(("ad", "full-import"), ("ad", "full-sync")))
+    (ann,) = lab.mv_objects("person")
+    assert ann.attributes["department"] == "Legal"

@@ -270,20 +270,19 @@ def test_cli_generate_writes_and_reports(tmp_path: Path) -> None:
     assert missing.exit_code == 4
 
 
-def test_dn_part_flows_read_distinguished_name_from_ad_only() -> None:
+def test_dn_part_flows_read_the_connector_space_dn() -> None:
     export = read_export(EXPORTS / "ad-forest-aad")
     assert export.metaverse is not None
     flows = {(f.ma_name, f.mv_object_type, f.mv_attribute): f for f in export.metaverse.import_flows}
-    flows[("CORP", "person", "mail")].mapping = DnPartMapping(2)  # AD: the DN is the distinguishedName attribute
-    flows[("HR", "person", "department")].mapping = DnPartMapping(1)  # a SQL table has no DN attribute
+    flows[("CORP", "person", "mail")].mapping = DnPartMapping(2)
+    flows[("HR", "person", "department")].mapping = DnPartMapping(1)  # a SQL table's DN is its anchor, as in MIM
     result = generate(export, GenerationPath.CLOUD_SYNC)
     assert result.valid, result.problems
     corp = next(r for r in result.config["inbound"] if r["connector"] == "corp" and r["object_type"] == "user")
-    assert corp["flows"]["mail"] == "DNComponent(CRef([distinguishedName]), 2)"
+    assert corp["flows"]["mail"] == "DNComponent(CRef([dn]), 2)"
     hr = _rule(result.config, "inbound", "hr", "person")
-    assert "department" not in hr["flows"]
-    (item,) = [i for i in result.left_out if i.attribute == "department"]
-    assert item.kind is LeftOutKind.TRANSLATION and "DN" in item.reason
+    assert hr["flows"]["department"] == "DNComponent(CRef([dn]), 1)"
+    assert not [i for i in result.left_out if i.attribute in ("mail", "department")]
 
 
 def test_ad_connector_block_when_the_ad_type_is_installed() -> None:

@@ -33,7 +33,6 @@ from idsync.migrate.model import (
     mapping_sources,
     normalize_guid,
 )
-from idsync.migrate.topology import AgentKind, classify
 from idsync.migrate.translate import Dialect, translate_mapping
 
 CLEANUP_ACTIONS = {
@@ -48,21 +47,13 @@ def translated(
 ) -> tuple[str | None, str, LeftOutKind]:
     """A mapping as a connect-dialect expression, or why not (the reason and its kind). ``source`` is the agent
     whose objects the mapping reads, when it reads a connector space (import flows, join rules)."""
-    if isinstance(mapping, DnPartMapping) or (isinstance(mapping, DirectMapping) and mapping.intrinsic):
-        if (
-            source is not None
-            and classify(source) is AgentKind.AD
-            and not (isinstance(mapping, DirectMapping) and mapping.source != "dn")
-        ):
-            # idsync flows read attributes, not the connector-space DN; AD holds the DN as distinguishedName
-            if isinstance(mapping, DnPartMapping):
-                return f"DNComponent(CRef([distinguishedName]), {mapping.part})", "", LeftOutKind.TRANSLATION
-            return "[distinguishedName]", "", LeftOutKind.TRANSLATION
-        return (
-            None,
-            "reads the object's DN; idsync flows read attributes, and only AD holds the DN as one (distinguishedName)",
-            LeftOutKind.TRANSLATION,
-        )
+    if isinstance(mapping, DnPartMapping) or (isinstance(mapping, DirectMapping) and mapping.source == "dn"):
+        if source is None:
+            return None, "reads a DN, and the metaverse objects an export flow reads have none", LeftOutKind.TRANSLATION
+        # inbound expressions read the connector-space object's identifier (its DN) as [dn], as MIM's rules do
+        if isinstance(mapping, DnPartMapping):
+            return f"DNComponent(CRef([dn]), {mapping.part})", "", LeftOutKind.TRANSLATION
+        return "[dn]", "", LeftOutKind.TRANSLATION
     result = translate_mapping(mapping, Dialect.CONNECT)
     if result.text is None:
         kind = LeftOutKind.CODE if isinstance(mapping, ScriptedMapping) else LeftOutKind.TRANSLATION
