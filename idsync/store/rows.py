@@ -4,7 +4,6 @@ implementation shares (batching, paging, migration discovery), so that a store m
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -75,12 +74,20 @@ def _decoder() -> Callable[[str], Any]:
         import orjson
     except ImportError:
         return json.loads
-    fast, refused, long_number = orjson.loads, orjson.JSONDecodeError, re.compile(r"\d{19}").search
+    fast, refused = orjson.loads, orjson.JSONDecodeError
+    # every ASCII digit to "0" and every other byte to a space: a run of 19 digits is then a plain substring search,
+    # five times cheaper than a regular expression (UTF-8 puts no digit byte inside a multi-byte character)
+    digits_to_zero = bytes(48 if 48 <= i <= 57 else 32 for i in range(256))
+    long_number = b"0" * 19
 
     def loads(text: str) -> Any:
-        if long_number(text) is None:
+        try:
+            data = text.encode()
+        except UnicodeEncodeError:  # a lone surrogate, which orjson refuses too
+            return json.loads(text)
+        if long_number not in data.translate(digits_to_zero):
             try:
-                return fast(text)
+                return fast(data)
             except refused:
                 pass
         return json.loads(text)
@@ -137,6 +144,15 @@ def cs_from_row(row: tuple[Any, ...]) -> CSObject:
     )
 
 
+def cs_known(row: tuple[Any, ...], known: Mapping[int, CSObject] | None) -> CSObject:
+    """The object of a row: the caller's own when it has it in hand (``Store.cs_by_mv``), else read from the row."""
+    if known:
+        obj = known.get(row[0])
+        if obj is not None:
+            return obj
+    return cs_from_row(row)
+
+
 def cs_to_params(obj: CSObject) -> tuple[Any, ...]:
     """Column values in CS_COLUMNS order minus the id (inserts) — callers append/prepend the id as needed."""
     return (
@@ -167,14 +183,17 @@ def anchor_taken(obj: CSObject) -> str:
 
 
 def mv_from_row(row: tuple[Any, ...]) -> MVObject:
-    prov = _loads(row[3])
-    return MVObject(
-        id=row[0],
-        object_type=row[1],
-        attributes=_loads(row[2]),
-        provenance={k: Contribution.from_json(v) for k, v in prov.items()},
-        created_run=row[4],
-    )
+    # one Contribution per contributor, shared by the attributes it set (as precedence makes them; none is changed
+    # in place): an object's attributes mostly come from one or two
+    made: dict[tuple[Any, ...], Contribution] = {}
+    provenance: dict[str, Contribution] = {}
+    for attribute, data in _loads(row[3]).items():
+        key = tuple(data)
+        found = made.get(key)
+        if found is None:
+            found = made[key] = Contribution.from_json(data)
+        provenance[attribute] = found
+    return MVObject(id=row[0], object_type=row[1], attributes=_loads(row[2]), provenance=provenance, created_run=row[4])
 
 
 def mv_to_params(obj: MVObject) -> tuple[Any, ...]:
