@@ -26,7 +26,8 @@ class PageLinks:
     def __init__(self, ctx: SyncContext, page: list[CSObject]) -> None:
         ids = [cs.mv_id for cs in page if cs.mv_id is not None]
         self.objects = ctx.store.mv_get_many(ids) if ids else {}
-        self.links = ctx.store.cs_by_mv(ids) if ids else {}
+        # the page's own objects are links of its MV objects: as read with the page, not decoded a second time
+        self.links = ctx.store.cs_by_mv(ids, known={cs.id: cs for cs in page}) if ids else {}
 
     def take(self, mv_id: int) -> tuple[MVObject | None, list[CSObject]] | None:
         """The MV object and its links as read with the page; None when they were taken already."""

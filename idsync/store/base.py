@@ -7,7 +7,7 @@ by ids, anchors or index values, so a delta step costs O(changes) and nothing lo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -122,7 +122,11 @@ class Store(Protocol):
         """Keyed by the case-folded identifier; callers compare exactly when the connector is case-sensitive."""
         ...
 
-    def cs_by_mv(self, mv_ids: Iterable[int]) -> dict[int, list[CSObject]]: ...
+    def cs_by_mv(self, mv_ids: Iterable[int], known: Mapping[int, CSObject] | None = None) -> dict[int, list[CSObject]]:
+        """``known``: objects the caller read in this transaction and has not changed, by id; they are returned as
+        they are instead of being read again (a sync page's own objects are links of its MV objects)."""
+        ...
+
     def cs_refs_by_anchor(self, connector: str, anchors: Iterable[str]) -> dict[str, CSRef]:
         """``cs_by_anchor`` without the values."""
         ...

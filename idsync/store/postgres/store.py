@@ -14,7 +14,7 @@ the tables' identity sequences, so sync can link an object the moment it is crea
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from functools import partial
 from typing import Any
@@ -49,6 +49,7 @@ from idsync.store.rows import (
     chunks,
     cs_from_row,
     cs_keys,
+    cs_known,
     cs_link_params,
     cs_to_params,
     dumps,
@@ -472,9 +473,9 @@ class PostgresStore:
         rows = self._rows_for(f"{sql} ORDER BY id", (connector,), (identifier_key(i) for i in identifiers))
         return grouped((row[-1], cs_from_row(row[:-1])) for row in rows)
 
-    def cs_by_mv(self, mv_ids: Iterable[int]) -> dict[int, list[CSObject]]:
+    def cs_by_mv(self, mv_ids: Iterable[int], known: Mapping[int, CSObject] | None = None) -> dict[int, list[CSObject]]:
         rows = self._rows_for(f"SELECT {CS_COLUMNS} FROM cs WHERE mv_id = ANY(%b::bigint[]) ORDER BY id", (), mv_ids)
-        return grouped((row[7], cs_from_row(row)) for row in rows)
+        return grouped((row[7], cs_known(row, known)) for row in rows)
 
     def cs_refs_by_anchor(self, connector: str, anchors: Iterable[str]) -> dict[str, CSRef]:
         sql = f"SELECT {CS_REF_COLUMNS} FROM cs WHERE connector=%s AND anchor = ANY(%b::text[])"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from functools import partial
 from pathlib import Path
@@ -37,6 +37,7 @@ from idsync.store.rows import (
     chunks,
     cs_from_row,
     cs_keys,
+    cs_known,
     cs_link_params,
     cs_to_params,
     dumps,
@@ -295,8 +296,9 @@ class SQLiteStore:
         rows = self._cs_in(f"{CS_COLUMNS}, identifier_key", "connector=? AND identifier_key IN", (connector,), keys)
         return grouped((row[-1], cs_from_row(row[:-1])) for row in rows)
 
-    def cs_by_mv(self, mv_ids: Iterable[int]) -> dict[int, list[CSObject]]:
-        return grouped((row[7], cs_from_row(row)) for row in self._cs_in(CS_COLUMNS, "mv_id IN", (), mv_ids))
+    def cs_by_mv(self, mv_ids: Iterable[int], known: Mapping[int, CSObject] | None = None) -> dict[int, list[CSObject]]:
+        rows = self._cs_in(CS_COLUMNS, "mv_id IN", (), mv_ids)
+        return grouped((row[7], cs_known(row, known)) for row in rows)
 
     def cs_refs_by_anchor(self, connector: str, anchors: Iterable[str]) -> dict[str, CSRef]:
         def fetch(wanted: list[str]) -> dict[str, CSRef]:
