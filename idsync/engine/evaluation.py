@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -77,7 +76,7 @@ def evaluate_flow(
         if value is not _MISSING and not isinstance(value, list):
             return value
     if unique is not None and flow.picks_unique:
-        ctx = replace(ctx, is_unique=unique)
+        ctx = ctx.with_unique(unique)
     return evaluate(flow.expression, values, ctx, what=f"flow {flow.target!r} of rule {rule!r}", attribute=flow.target)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from idsync.engine.context import SyncContext
@@ -101,7 +100,7 @@ def identifier_value(ctx: SyncContext, rule: CompiledOutbound, values: Any, own:
         return None
     eval_ctx = ctx.eval_ctx
     if rule.identifier_picks_unique:
-        eval_ctx = replace(eval_ctx, is_unique=unique_identifier(ctx, rule.connector, own))
+        eval_ctx = eval_ctx.with_unique(unique_identifier(ctx, rule.connector, own))
     result = evaluate(rule.identifier, values, eval_ctx, what=f"identifier of rule {rule.name!r}", attribute=None)
     if result is None or result is IGNORE_THIS_FLOW or result is AUTHORITATIVE_NULL:
         return None
