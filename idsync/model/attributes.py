@@ -225,6 +225,8 @@ def values_equal(spec: AttributeSpec, a: Any, b: Any) -> bool:
     """Storage-form equality under the attribute's comparison rule; multi-valued compare as sets."""
     if a is None or b is None:
         return a is None and b is None
+    if type(a) is type(b) and type(a) is not list and a == b:
+        return True  # one value, equal as stored: equal under every comparison rule (the commonest answer)
     if spec.multivalued:
         # order is not significant and duplicates collapse in directories: compare as sets
         return {normalize(spec, v) for v in as_list(a)} == {normalize(spec, v) for v in as_list(b)}
