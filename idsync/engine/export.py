@@ -20,7 +20,16 @@ from idsync.engine.references import PLACEHOLDER, identifier_pending
 from idsync.engine.rules import RuleSet
 from idsync.engine.secrets import SecretFlows, is_withheld, secret_attributes
 from idsync.engine.thresholds import check_deletion_threshold
-from idsync.model import AttributeChange, AttributeSpec, CSObject, ExportOp, PendingExport, Schema, StepResult
+from idsync.model import (
+    AttributeChange,
+    AttributeSpec,
+    CSObject,
+    ExportOp,
+    LinkState,
+    PendingExport,
+    Schema,
+    StepResult,
+)
 from idsync.store import CSFilter, Store
 from idsync.store.rows import identifier_key
 
@@ -300,9 +309,9 @@ class Exporter:
                 self._refused(
                     cs,
                     f"export: {self.name} answered the add with the anchor {anchor!r}, which cs #{holder.id} "
-                    f"({holder.identifier!r}, joined to MV #{holder.mv_id}) already stands for: the target did not "
-                    "create a new object; the add is sent again at the next export, until one of the two is deleted "
-                    "or disconnected",
+                    f"({holder.identifier!r}, {_link_text(holder)}) already stands for: the target did not create a "
+                    "new object; the add is sent again at the next export, until one of the two is deleted or "
+                    "disconnected",
                     "anchor-taken",
                     None,
                 )
@@ -346,14 +355,18 @@ class Exporter:
         """The object that keeps the anchor a target gave the new object ``cs``, if another one does. Another
         object of the connector holding it means the target answered with an object it had (an upsert): one not
         joined is an import of that same object and gives way, as in reconciliation after a crash; one joined to an
-        MV object keeps it."""
+        MV object keeps it, and so does an explicit disconnector (an operator kept it apart)."""
         holder = self.store.cs_by_anchor(self.name, [anchor]).get(anchor)
         if holder is None or holder.id == cs.id:
             return None
-        if holder.mv_id is None:
+        if holder.mv_id is None and holder.link_state is not LinkState.EXPLICIT:
             self.store.cs_delete([holder.id])
             return None
         return holder
+
+
+def _link_text(cs: CSObject) -> str:
+    return f"joined to MV #{cs.mv_id}" if cs.mv_id is not None else cs.link_state.value
 
 
 def _empty(item: ExportItem) -> bool:

@@ -10,7 +10,9 @@ from lab import HR_TO_DIR, Lab, person, step
 
 from idsync.connectors.base import ExportItem, ExportResult
 from idsync.connectors.memory.connector import MemoryConnector
-from idsync.model import ExportOp, RunStatus
+from idsync.engine.disconnection import disconnect
+from idsync.engine.run_profiles import Runner
+from idsync.model import ExportOp, LinkState, RunStatus
 
 
 def _answer_with(monkeypatch: pytest.MonkeyPatch, identifier: str, anchor: str) -> None:
@@ -70,3 +72,22 @@ def test_an_add_answered_with_an_unjoined_objects_anchor_takes_its_place(
     (ann,) = lab.cs_objects("dir")
     assert ann.anchor == held and ann.mv_id is not None and ann.id != stray.id
     assert len(target.objects()) == 1  # the target created nothing
+
+
+def test_an_add_answered_with_an_explicit_disconnectors_anchor_leaves_it_apart(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hr, target = lab.directory("hr"), lab.directory("dir")
+    person(hr, "1", "Ann", "Lee")
+    held = target.add("user", "uid=ann,ou=old", {"givenName": "Ann"})
+    lab.configure(HR_TO_DIR)
+    lab.run(("dir", "full-import"))
+    (stray,) = lab.cs_objects("dir")
+    with lab.open() as ws:
+        assert disconnect(Runner(ws), stray.id, explicit=True) is not None  # an operator keeps it apart
+    _answer_with(monkeypatch, "uid=1,ou=people", held)
+    run = lab.cycle()
+    (error,) = [e for e in lab.errors(run) if e.code == "anchor-taken"]
+    assert error.identifier == "uid=1,ou=people" and "explicit-disconnector" in error.reason
+    kept = {c.id: c for c in lab.cs_objects("dir")}[stray.id]
+    assert kept.anchor == held and kept.link_state is LinkState.EXPLICIT
