@@ -9,3 +9,29 @@ def test_version() -> None:
     result = CliRunner().invoke(cli, ["--version"])
     assert result.exit_code == 0
     assert "idsync" in result.output
+
+
+def test_help_lists_the_lazy_commands_without_importing_them() -> None:
+    """``idsync --help`` answers from the group's table: no lazily loaded command module (migration assistant,
+    expressions, emulator, service) is imported, and each listed text is the command's own short help."""
+    import subprocess
+    import sys
+
+    import click
+
+    from idsync.cli.main import IdsyncGroup
+
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from idsync.cli.main import IdsyncGroup, cli\n"
+        "out = CliRunner().invoke(cli, ['--help']).output\n"
+        "loaded = sorted({m for m, _, _ in IdsyncGroup.LAZY.values() if m in sys.modules})\n"
+        "print(loaded, all(name in out for name in IdsyncGroup.LAZY))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[] True"
+    ctx = click.Context(cli)
+    for name, (_, _, text) in IdsyncGroup.LAZY.items():
+        command = cli.get_command(ctx, name)
+        assert command is not None and command.get_short_help_str(1000) == text, name
