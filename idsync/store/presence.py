@@ -21,7 +21,8 @@ The other half of SelectUniqueValue's answers, "taken", needs to know who holds 
 filter the store also remembers an object holding each value — read with the filter, and learnt from every write
 since — and ``value_taken`` answers "taken" when that object is another one and nothing undid it since: neither a
 rollback (which forgets every holder remembered) nor a rewrite or delete of that object's key rows (after which
-its values are looked up again).
+its values are looked up again). It answers "free" for the object asking about its own value when the store knows
+every holder of the index (read whole, nothing forgotten since) and no other object ever held or wrote that value.
 """
 
 from __future__ import annotations
@@ -89,6 +90,11 @@ class KeyPresence:
         """Per index with a filter: value -> an object holding it (read with the filter, or written since)."""
         self._rewritten: dict[str, set[int]] = {}
         """Per key table: objects whose key rows were rewritten or deleted since they were remembered."""
+        self._shared: dict[Index, set[str]] = {}
+        """Per index with a filter: values that more than one object held or wrote since it was read."""
+        self._complete: set[Index] = set()
+        """Indexes whose remembered holders name every holder of every value: read whole, and nothing forgotten
+        since (neither the oldest half past ``REMEMBERED`` nor everything at a rollback)."""
 
     @contextmanager
     def enabled(self) -> Iterator[None]:
@@ -101,6 +107,8 @@ class KeyPresence:
             self._lookups.clear()
             self._writers.clear()
             self._rewritten.clear()
+            self._shared.clear()
+            self._complete.clear()
 
     def written(self, table: str, rows: Iterable[KeyRow]) -> None:
         """Key rows were written (or held back to be) in ``table``: the filters of their indexes learn them."""
@@ -113,9 +121,13 @@ class KeyPresence:
             if found is not None:
                 found.add(value)
                 writers = self._writers[index]
+                before = writers.get(value)
+                if before is not None and before != owner:
+                    self._shared[index].add(value)
                 if len(writers) >= REMEMBERED:
                     for old in list(islice(writers, REMEMBERED // 2)):
                         del writers[old]
+                    self._complete.discard(index)
                 writers[value] = owner
 
     def rewritten(self, table: str, owners: Iterable[int]) -> None:
@@ -129,6 +141,7 @@ class KeyPresence:
         for writers in self._writers.values():
             writers.clear()
         self._rewritten.clear()
+        self._complete.clear()
 
     def taken(self, index: Index, value: str, own: int | None) -> bool:
         """Whether an object other than ``own`` certainly holds ``value`` in the index, from the holders
@@ -138,6 +151,15 @@ class KeyPresence:
             return False
         owner = writers.get(value)
         return owner is not None and owner != own and owner not in self._rewritten.get(index[0], ())
+
+    def held_only_by(self, index: Index, value: str, own: int) -> bool:
+        """Whether certainly no object but ``own`` holds ``value`` in the index: ``own`` wrote it last (or held it
+        when the index was read), no other object held or wrote it, and no holder was forgotten. (Whether ``own``
+        still holds it does not matter.) False when that is not known here, and the caller looks it up: a
+        provisioned object not exported yet holds the unique value it was given, and asks about it at every sync."""
+        if index not in self._complete or self._writers[index].get(value) != own:
+            return False
+        return value not in self._shared[index]
 
     def candidates(
         self, index: Index, values: list[str], read: Callable[[Index], Iterable[tuple[str, int]]]
@@ -161,10 +183,22 @@ class KeyPresence:
         index as it is now, which every write from now on updates."""
         rows = list(read(index))
         found = _Bloom(max(len(rows), learnt))
+        writers: dict[str, int] = {}
+        shared: set[str] = set()
+        for value, owner in rows[-REMEMBERED:]:
+            before = writers.get(value)
+            if before is not None and before != owner:
+                shared.add(value)
+            writers[value] = owner
         for value, _ in rows:
             found.add(value)
         self._filters[index] = found
-        self._writers[index] = dict(rows[-REMEMBERED:])
+        self._writers[index] = writers
+        self._shared[index] = shared
+        if len(rows) <= REMEMBERED:
+            self._complete.add(index)
+        else:
+            self._complete.discard(index)
         return found
 
 
@@ -179,5 +213,7 @@ def value_taken(
     from the holders remembered when they tell, else from ``find`` (``cs_find`` or ``mv_find``)."""
     if presence.taken(index, value, own):
         return True
+    if own is not None and presence.held_only_by(index, value, own):
+        return False
     found = find(index[1], index[2], [value])
     return any(i != own for ids in found.values() for i in ids)

@@ -131,10 +131,18 @@ class Undo(Exception):
     pass
 
 
-@pytest.mark.parametrize("seed", [3, 4])
-def test_taken_answers_follow_writes_rewrites_deletes_and_rollbacks(store: Store, seed: int) -> None:
+@pytest.mark.parametrize(
+    ("seed", "remembered", "failures"), [(3, None, True), (4, None, True), (6, None, False), (5, 12, False)]
+)
+def test_taken_answers_follow_writes_rewrites_deletes_and_rollbacks(
+    store: Store, seed: int, remembered: int | None, failures: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``cs_value_taken`` against what the objects hold, through inserts (held and sent), value changes, deletes
-    and object scopes that fail, with the key filters built early in the run."""
+    and object scopes that fail, with the key filters built early in the run; asked by nobody and by objects that
+    hold values themselves. ``remembered``: so few holders remembered that the oldest are forgotten as it runs;
+    without ``failures`` no rollback makes the store forget every holder (which it must survive as well)."""
+    if remembered is not None:
+        monkeypatch.setattr("idsync.store.presence.REMEMBERED", remembered)
     store.configure_keys(KEYS)
     rng = random.Random(seed)
     names = [f"n{i}" for i in range(60)]
@@ -152,7 +160,7 @@ def test_taken_answers_follow_writes_rewrites_deletes_and_rollbacks(store: Store
         for _round in range(6):
             with store.transaction():
                 for _ in range(25):
-                    op = rng.choice(["insert", "insert", "change", "delete", "fail"])
+                    op = rng.choice(["insert", "insert", "change", "delete", *(["fail"] if failures else [])])
                     if op == "insert" or not objects:
                         name = rng.choice(names)
                         obj = CSObject(0, "ad", "user", f"CN={name}", hologram={"upn": [name]})
@@ -174,5 +182,5 @@ def test_taken_answers_follow_writes_rewrites_deletes_and_rollbacks(store: Store
                             store.cs_insert(CSObject(0, "ad", "user", f"CN={name}", hologram={"upn": [name]}))
                             store.cs_find("ad", "upn", [name])  # sends what is held, under the scope's savepoint
                             raise Undo
-                    check(rng.choice([None, *sorted(objects)[:3]]))
+                    check(rng.choice([None, *sorted(objects)[:3], *sorted(objects)[-3:]]))
             check(None)
