@@ -266,16 +266,21 @@ class Exporter:
         audit: list[dict[str, Any]] = []
         now = time.time()
         with self.store.transaction():
-            for p in batch:
-                result = results.get(p.cs.id) or ExportResult(
+            answered = {
+                p.cs.id: results.get(p.cs.id)
+                or ExportResult(
                     p.cs.id, False, error="the connector returned no result for this object", code="no-result"
                 )
-                audit.append(self._record(p, result, now))
+                for p in batch
+            }
+            holders = self._anchor_holders(batch, answered)
+            for p in batch:
+                audit.append(self._record(p, answered[p.cs.id], now, holders))
             set_in_flight(self.store, self.name, [])
             self.store.audit_add(audit)
             self.store.add_errors(self.errors.drain())
 
-    def _record(self, p: _Prepared, result: ExportResult, now: float) -> dict[str, Any]:
+    def _record(self, p: _Prepared, result: ExportResult, now: float, holders: dict[str, CSObject]) -> dict[str, Any]:
         cs = p.cs
         pending = cs.pending_export
         assert pending is not None
@@ -302,8 +307,8 @@ class Exporter:
             self._refused(cs, result.error or "export failed", result.code or "export-error", result)
             return row
         if pending.op is ExportOp.ADD:
-            anchor = result.anchor or (cs.identifier if self.caps.identifier_is_anchor else cs.anchor)
-            holder = self._anchor_holder(cs, anchor) if anchor is not None else None
+            anchor = self._new_anchor(cs, result)
+            holder = self._anchor_holder(cs, anchor, holders) if anchor is not None else None
             if holder is not None:
                 row["result"] = "error: anchor held by another object"
                 self._refused(
@@ -351,18 +356,33 @@ class Exporter:
         )
         self.store.cs_save([cs])
 
-    def _anchor_holder(self, cs: CSObject, anchor: str) -> CSObject | None:
-        """The object that keeps the anchor a target gave the new object ``cs``, if another one does. Another
-        object of the connector holding it means the target answered with an object it had (an upsert): one not
-        joined is an import of that same object and gives way, as in reconciliation after a crash; one joined to an
-        MV object keeps it, and so does an explicit disconnector (an operator kept it apart)."""
-        holder = self.store.cs_by_anchor(self.name, [anchor]).get(anchor)
-        if holder is None or holder.id == cs.id:
-            return None
-        if holder.mv_id is None and holder.link_state is not LinkState.EXPLICIT:
+    def _new_anchor(self, cs: CSObject, result: ExportResult) -> str | None:
+        return result.anchor or (cs.identifier if self.caps.identifier_is_anchor else cs.anchor)
+
+    def _anchor_holders(self, batch: list[_Prepared], answered: dict[int, ExportResult]) -> dict[str, CSObject]:
+        """The objects that already hold the anchors the target gave the batch's new objects, in one lookup."""
+        anchors = [
+            anchor
+            for p in batch
+            if p.item.op is ExportOp.ADD
+            and answered[p.cs.id].ok
+            and (anchor := self._new_anchor(p.cs, answered[p.cs.id])) is not None
+        ]
+        return self.store.cs_by_anchor(self.name, anchors) if anchors else {}
+
+    def _anchor_holder(self, cs: CSObject, anchor: str, holders: dict[str, CSObject]) -> CSObject | None:
+        """The object that keeps the anchor a target gave the new object ``cs``, if another one does (``holders``:
+        who held the batch's anchors, kept current as the batch is recorded). Another object of the connector
+        holding it means the target answered with an object it had (an upsert): one not joined is an import of that
+        same object and gives way, as in reconciliation after a crash; one joined to an MV object keeps it, and so
+        does an explicit disconnector (an operator kept it apart)."""
+        holder = holders.get(anchor)
+        if holder is not None and holder.id != cs.id:
+            if holder.mv_id is not None or holder.link_state is LinkState.EXPLICIT:
+                return holder
             self.store.cs_delete([holder.id])
-            return None
-        return holder
+        holders[anchor] = cs
+        return None
 
 
 def _link_text(cs: CSObject) -> str:

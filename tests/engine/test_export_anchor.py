@@ -91,3 +91,26 @@ def test_an_add_answered_with_an_explicit_disconnectors_anchor_leaves_it_apart(
     assert error.identifier == "uid=1,ou=people" and "explicit-disconnector" in error.reason
     kept = {c.id: c for c in lab.cs_objects("dir")}[stray.id]
     assert kept.anchor == held and kept.link_state is LinkState.EXPLICIT
+
+
+def test_two_adds_of_one_batch_answered_with_one_anchor(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second add of a batch that the target answers with the anchor it gave the first is the error row."""
+    hr = lab.directory("hr")
+    lab.directory("dir")
+    person(hr, "1", "Ann", "Lee")
+    person(hr, "2", "Bob", "Ray")
+    lab.configure(HR_TO_DIR)
+    real = MemoryConnector.export
+
+    def export(self: MemoryConnector, items: Sequence[ExportItem]) -> list[ExportResult]:
+        upserted = [i for i in items if i.op is ExportOp.ADD]
+        results = real(self, [i for i in items if i not in upserted])
+        return results + [ExportResult(i.cs_id, True, anchor="one-object") for i in upserted]
+
+    monkeypatch.setattr(MemoryConnector, "export", export)
+    run = lab.run(("hr", "full-import"), ("hr", "full-sync"), ("dir", "export"))
+    export_step = step(run, "dir", "export")
+    assert export_step.counters.adds == 1 and export_step.counters.errors == 1
+    objects = sorted(lab.cs_objects("dir"), key=lambda c: c.id)
+    assert objects[0].anchor == "one-object" and objects[0].pending_export is None
+    assert objects[1].anchor is None and objects[1].error is not None and "anchor 'one-object'" in objects[1].error
