@@ -12,7 +12,7 @@ from collections.abc import Callable
 from operator import attrgetter
 from typing import Any
 
-from idsync.engine.context import SyncContext
+from idsync.engine.context import DN, SyncContext
 from idsync.engine.deprovisioning import deprovision
 from idsync.engine.errors import ObjectError
 from idsync.engine.join import join_metaverse
@@ -130,6 +130,8 @@ class Synchronizer:
                 self._disconnect(cs, mv, links, filtered=True)
                 return
             changes = None if self.full or pending is None or pending.op is ImportOp.ADD else pending.changed
+            if changes is not None and pending is not None and pending.op is ImportOp.RENAME:
+                changes = [*changes, DN]  # a new DN: what a dn-part flow reads
             attrs = contributed_attributes(self.ctx, mv, cs, changes)
             changed = recompute(self.ctx, mv, links, attrs) if attrs else set()
             cs.pending_import = None

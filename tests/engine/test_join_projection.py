@@ -177,3 +177,14 @@ def test_an_attribute_named_dn_is_read_as_it_is(lab: Lab) -> None:
     ok(lab.run(("ad", "full-import"), ("ad", "full-sync")))
     (ann,) = lab.mv_objects("person")
     assert ann.attributes["department"] == "Legal"
+
+
+def test_a_move_to_another_ou_reaches_a_dn_part_flow_in_a_delta_sync(lab: Lab) -> None:
+    ad = lab.directory("ad")
+    anchor = ad.add("user", "CN=Ann Lee,OU=Sales,OU=Staff,DC=x", {"employeeID": "1"})
+    lab.configure(DN_FLOWS)
+    ok(lab.run(("ad", "full-import"), ("ad", "full-sync")))
+    ad.rename(anchor, "CN=Ann Lee,OU=Legal,OU=Staff,DC=x")
+    ok(lab.run(("ad", "delta-import"), ("ad", "delta-sync")))
+    (ann,) = lab.mv_objects("person")
+    assert ann.attributes["department"] == "Legal"
