@@ -90,9 +90,15 @@ def test_schedules_run_never_overlap_on_a_connector_and_run_independent_connecto
                 break
             time.sleep(0.2)
     finally:
+        stopping = time.time()
         service.stop()
     runs = _runs(site)
-    assert all(r.status is RunStatus.SUCCESS for r in runs), [(r.id, r.profile, r.status) for r in runs]
+    # a run still going when the service stops ends after its page as stopped-cancelled; every other one succeeded
+    assert all(
+        r.status is RunStatus.SUCCESS
+        or (r.status is RunStatus.STOPPED_CANCELLED and r.ended is not None and r.ended >= stopping)
+        for r in runs
+    ), [(r.id, r.profile, r.status, r.ended, stopping) for r in runs]
     for profile in ("hr-import", "dir-import", "cycle"):
         assert sum(r.profile == profile for r in runs) >= 3, profile
     intervals = _intervals(runs)
