@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import subprocess
+import sys
+
+import click
 from click.testing import CliRunner
 
-from idsync.cli.main import cli
+from idsync.cli.main import IdsyncGroup, cli
 
 
 def test_version() -> None:
@@ -14,13 +18,6 @@ def test_version() -> None:
 def test_help_lists_the_lazy_commands_without_importing_them() -> None:
     """``idsync --help`` answers from the group's table: no lazily loaded command module (migration assistant,
     expressions, emulator, service) is imported, and each listed text is the command's own short help."""
-    import subprocess
-    import sys
-
-    import click
-
-    from idsync.cli.main import IdsyncGroup
-
     code = (
         "import sys\n"
         "from click.testing import CliRunner\n"

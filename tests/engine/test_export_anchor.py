@@ -9,23 +9,37 @@ import pytest
 from lab import HR_TO_DIR, Lab, person, step
 
 from idsync.connectors.base import ExportItem, ExportResult
+from idsync.connectors.memory import MemoryDirectory
 from idsync.connectors.memory.connector import MemoryConnector
 from idsync.engine.disconnection import disconnect
 from idsync.engine.run_profiles import Runner
-from idsync.model import ExportOp, LinkState, RunStatus
+from idsync.model import CSObject, ExportOp, LinkState, RunStatus
 
 
-def _answer_with(monkeypatch: pytest.MonkeyPatch, identifier: str, anchor: str) -> None:
-    """The target treats the add of ``identifier`` as one of the object it has under ``anchor``: it creates
-    nothing and answers with that anchor."""
+def _answer_with(monkeypatch: pytest.MonkeyPatch, identifier: str | None, anchor: str) -> None:
+    """The target treats the add of ``identifier`` (of every object: None) as one of the object it has under
+    ``anchor``: it creates nothing and answers with that anchor."""
     real = MemoryConnector.export
 
     def export(self: MemoryConnector, items: Sequence[ExportItem]) -> list[ExportResult]:
-        upserted = [i for i in items if i.op is ExportOp.ADD and i.identifier == identifier]
+        upserted = [i for i in items if i.op is ExportOp.ADD and identifier in (None, i.identifier)]
         results = real(self, [i for i in items if i not in upserted])
         return results + [ExportResult(i.cs_id, True, anchor=anchor) for i in upserted]
 
     monkeypatch.setattr(MemoryConnector, "export", export)
+
+
+def _stray(lab: Lab) -> tuple[MemoryDirectory, str, CSObject]:
+    """Ann in HR, and already in the target under another name with nothing to join her by: imported there as a
+    disconnector. Returns the target, her anchor there and that connector-space object."""
+    hr, target = lab.directory("hr"), lab.directory("dir")
+    person(hr, "1", "Ann", "Lee")
+    held = target.add("user", "uid=ann,ou=old", {"givenName": "Ann"})
+    lab.configure(HR_TO_DIR)
+    lab.run(("dir", "full-import"))
+    (stray,) = lab.cs_objects("dir")
+    assert stray.anchor == held and stray.mv_id is None
+    return target, held, stray
 
 
 def test_an_add_answered_with_a_joined_objects_anchor_is_that_objects_error(
@@ -58,14 +72,7 @@ def test_an_add_answered_with_a_joined_objects_anchor_is_that_objects_error(
 def test_an_add_answered_with_an_unjoined_objects_anchor_takes_its_place(
     lab: Lab, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    hr, target = lab.directory("hr"), lab.directory("dir")
-    person(hr, "1", "Ann", "Lee")
-    # already in the target under another name, with nothing to join it by: imported as a disconnector
-    held = target.add("user", "uid=ann,ou=old", {"givenName": "Ann"})
-    lab.configure(HR_TO_DIR)
-    lab.run(("dir", "full-import"))
-    (stray,) = lab.cs_objects("dir")
-    assert stray.anchor == held and stray.mv_id is None
+    target, held, stray = _stray(lab)
     _answer_with(monkeypatch, "uid=1,ou=people", held)
     run = lab.cycle()
     assert step(run, "dir", "export").counters.errors == 0
@@ -77,12 +84,7 @@ def test_an_add_answered_with_an_unjoined_objects_anchor_takes_its_place(
 def test_an_add_answered_with_an_explicit_disconnectors_anchor_leaves_it_apart(
     lab: Lab, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    hr, target = lab.directory("hr"), lab.directory("dir")
-    person(hr, "1", "Ann", "Lee")
-    held = target.add("user", "uid=ann,ou=old", {"givenName": "Ann"})
-    lab.configure(HR_TO_DIR)
-    lab.run(("dir", "full-import"))
-    (stray,) = lab.cs_objects("dir")
+    _, held, stray = _stray(lab)
     with lab.open() as ws:
         assert disconnect(Runner(ws), stray.id, explicit=True) is not None  # an operator keeps it apart
     _answer_with(monkeypatch, "uid=1,ou=people", held)
@@ -100,14 +102,7 @@ def test_two_adds_of_one_batch_answered_with_one_anchor(lab: Lab, monkeypatch: p
     person(hr, "1", "Ann", "Lee")
     person(hr, "2", "Bob", "Ray")
     lab.configure(HR_TO_DIR)
-    real = MemoryConnector.export
-
-    def export(self: MemoryConnector, items: Sequence[ExportItem]) -> list[ExportResult]:
-        upserted = [i for i in items if i.op is ExportOp.ADD]
-        results = real(self, [i for i in items if i not in upserted])
-        return results + [ExportResult(i.cs_id, True, anchor="one-object") for i in upserted]
-
-    monkeypatch.setattr(MemoryConnector, "export", export)
+    _answer_with(monkeypatch, None, "one-object")
     run = lab.run(("hr", "full-import"), ("hr", "full-sync"), ("dir", "export"))
     export_step = step(run, "dir", "export")
     assert export_step.counters.adds == 1 and export_step.counters.errors == 1
