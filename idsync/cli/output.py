@@ -20,10 +20,13 @@ STATUS_STYLE = {
 
 
 def console(stderr: bool = False) -> Console:
-    out = Console(stderr=stderr, highlight=False, soft_wrap=False)
+    """The one way the CLI builds a rich console. Emoji codes stay off: data is printed as it is, and a position
+    such as ``idsync.yaml:100:41`` or a surname ending in ``:100:`` must not become an emoji. Markup stays on for
+    the CLI's own styling; data is escaped where it is printed."""
+    out = Console(stderr=stderr, highlight=False, soft_wrap=False, emoji=False)
     if not out.is_terminal:
         # logs and pipes: wide enough for a run table, never squeezed to 80 columns
-        out = Console(stderr=stderr, highlight=False, soft_wrap=False, width=max(out.width, 140))
+        out = Console(stderr=stderr, highlight=False, soft_wrap=False, emoji=False, width=max(out.width, 140))
     return out
 
 

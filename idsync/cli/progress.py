@@ -20,7 +20,8 @@ class RichProgress:
         if not out.is_terminal:
             return lambda n: None
         self._progress = Progress(
-            TextColumn(f"{step.connector} {step.kind.value}"),
+            # the label is data (a connector's name): no markup, no emoji codes, no format fields
+            TextColumn("{task.description}", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
@@ -28,7 +29,7 @@ class RichProgress:
             transient=True,
         )
         self._progress.start()
-        task = self._progress.add_task("", total=total)
+        task = self._progress.add_task(f"{step.connector} {step.kind.value}", total=total)
         self._task = task
         progress = self._progress
         return lambda n: progress.advance(task, n)

@@ -1,0 +1,69 @@
+"""What a newcomer runs into on the csv quickstart: text printed as typed, runs of one step, honest approvals, usage
+errors for what does not exist, readable references and values, lookups that say why they found nothing."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+
+def idsync(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "idsync", *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("walkthrough") / "demo"
+    done = idsync("quickstart", str(root), "--people", "40", "--target", "csv")
+    assert done.returncode == 0, done.stderr
+    return root
+
+
+def _rows(root: Path) -> list[dict[str, str]]:
+    with (root / "data" / "hr.csv").open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+@contextmanager
+def hr_edited(root: Path, rows: list[dict[str, str]]) -> Iterator[None]:
+    """hr.csv holds ``rows`` inside the block; afterwards the original file is back and a cycle has run."""
+    hr = root / "data" / "hr.csv"
+    original = hr.read_text(encoding="utf-8")
+    try:
+        with hr.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        yield
+    finally:
+        hr.write_text(original, "utf-8")
+        assert idsync("-C", str(root), "cycle").returncode == 0
+
+
+def test_emoji_codes_print_as_typed(demo: Path, tmp_path: Path) -> None:
+    rows = _rows(demo)
+    someone = rows[3]
+    someone["sn"] += " :100:"
+    with hr_edited(demo, rows):
+        assert idsync("-C", str(demo), "run", "import").returncode == 0
+        preview = idsync("-C", str(demo), "preview", f"hr:{someone['employeeId']}")
+        assert preview.returncode == 0, preview.stderr
+        assert ":100:" in preview.stdout and "\N{HUNDRED POINTS SYMBOL}" not in preview.stdout
+        shown = idsync("-C", str(demo), "show", f"hr:{someone['employeeId']}")
+        assert ":100:" in shown.stdout and "\N{HUNDRED POINTS SYMBOL}" not in shown.stdout
+    # an error on line 100 of the configuration: idsync.yaml:100:14:
+    (tmp_path / "idsync.yaml").write_text(
+        "#\n" * 93
+        + "connectors:\n  hr: {type: csv, path: x.csv, object_type: p, anchor: id}\nmetaverse:\n"
+        + "  person: [id]\ninbound:\n  - {name: r, connector: hr, object_type: p, metaverse_type: person,\n"
+        + "     flows: {id: 'Jion(\",\", [a])'}}\n",
+        encoding="utf-8",
+    )
+    done = idsync("-C", str(tmp_path), "validate")
+    assert done.returncode == 3 and "idsync.yaml:100:14:" in done.stderr, done.stderr
