@@ -1,4 +1,4 @@
-"""Running, and operator actions that write sync state: ``run PROFILE``, ``cycle``, ``approve-deletes``,
+"""Running, and operator actions that write sync state: ``run PROFILE|CONNECTOR:STEP``, ``cycle``, ``approve-deletes``,
 ``disconnect``."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from rich.markup import escape
 from idsync.cli.context import CliState, pass_state
 from idsync.cli.output import console, print_json, print_run
 from idsync.cli.progress import RichProgress
-from idsync.model import RunResult, RunStatus
+from idsync.model import RunResult, RunStatus, StepKind
 
 JSON_HELP = "Print one JSON document (run id, status, per-step counters) instead of tables."
 STAGING_HELP = "Compute everything, write nothing to any connected system (pending exports stay for review)."
@@ -59,18 +59,59 @@ class CtrlC:
         sys.stderr.flush()
 
 
-def _execute(state: CliState, staging: bool, as_json: bool, profile: str | None) -> None:
+def step_names() -> list[str]:
+    """The step spellings a profile in idsync.yaml accepts; ``run CONNECTOR:STEP`` takes the same."""
+    from typing import get_args
+
+    from idsync.config.models import StepName
+
+    return list(get_args(StepName))
+
+
+def _single_step(ws: Any, what: str) -> list[tuple[str, StepKind]]:
+    """``CONNECTOR:STEP`` as the one step of a run, read the way a profile's ``{CONNECTOR: STEP}`` is read, so the two
+    accept the same spellings. Anything else is a usage error naming the profiles and the single-step form."""
+    from pydantic import ValidationError
+
+    from idsync.config import Step
+
+    connector, sep, name = what.partition(":")
+    connectors = ws.connector_names()
+    if sep and connector in connectors:
+        try:
+            step = Step.model_validate({connector: name})
+        except ValidationError:
+            pass
+        else:
+            return [(step.connector, StepKind(step.step))]
+    profiles = ", ".join(sorted(ws.config.profiles)) or "none defined"
+    raise click.UsageError(
+        f"{what!r} is neither a run profile nor CONNECTOR:STEP.\n"
+        f"  profiles: {profiles}\n"
+        f"  CONNECTOR:STEP runs one step (for example {connectors[0] if connectors else 'hr'}:full-import)\n"
+        f"    connectors: {', '.join(connectors) or 'none'}\n"
+        f"    steps: {', '.join(step_names())}"
+    )
+
+
+def _execute(state: CliState, staging: bool, as_json: bool, what: str | None) -> None:
+    """Run ``what`` — a run profile's name or ``CONNECTOR:STEP`` — or the delta cycle when it is None. All three
+    take the run lock, are recorded in the run history under that name, and print the same summary."""
     from idsync.engine.run_profiles import RunLocked, Runner, RunOptions
 
     ws = state.open()
     try:
+        if what is None:
+            steps = None
+        elif what in ws.config.profiles:
+            steps = [(s.connector, StepKind(s.step)) for s in ws.config.profiles[what]]
+        else:
+            steps = _single_step(ws, what)
         with CtrlC() as ctrl_c:
             runner = Runner(ws, RunOptions(staging=True if staging else None, stop=ctrl_c), RichProgress())
-            result = runner.cycle() if profile is None else runner.run_profile(profile)
-    except KeyError as exc:
-        raise click.UsageError(str(exc.args[0])) from None
+            result = runner.cycle() if steps is None else runner.run_steps(what or "cycle", steps)
     except RunLocked as exc:
-        console(stderr=True).print(f"[red]not started:[/red] {exc}")
+        console(stderr=True).print(f"[red]not started:[/red] {escape(str(exc))}")
         raise click.exceptions.Exit(2) from None
     finally:
         ws.close()
@@ -78,20 +119,27 @@ def _execute(state: CliState, staging: bool, as_json: bool, profile: str | None)
 
 
 @click.command("run")
-@click.argument("profile")
+@click.argument("what", metavar="PROFILE|CONNECTOR:STEP")
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @click.option("--staging", is_flag=True, help=STAGING_HELP)
 @pass_state
-def run_command(state: CliState, profile: str, as_json: bool, staging: bool) -> None:
-    """Run the run profile PROFILE (a named list of steps in idsync.yaml).
+def run_command(state: CliState, what: str, as_json: bool, staging: bool) -> None:
+    """Run a run profile (a named list of steps in idsync.yaml), or one step of one connector.
 
-    Steps: full-import, delta-import, full-sync, delta-sync, export, confirming-import. A stopped step stops the
-    rest of its connector's steps; the exit code is 0 success, 1 completed with errors, 2 stopped.
+    \b
+    idsync run full                 the profile 'full'
+    idsync run hr:full-import       one step: CONNECTOR:STEP
+    idsync run directory:export
+
+    Steps: full-import, delta-import, full-sync, delta-sync, export, confirming-import. A single step runs as a
+    profile does: under the run lock, recorded in the history under its name, the same summary and --json.
+    A stopped step stops the rest of its connector's steps; the exit code is 0 success, 1 completed with errors,
+    2 stopped, 4 no such profile, connector or step.
 
     Ctrl-C stops the run after the page in progress commits (status stopped-cancelled, exit code 2); a second
     Ctrl-C aborts at once (exit code 130).
     """
-    _execute(state, staging, as_json, profile)
+    _execute(state, staging, as_json, what)
 
 
 @click.command("cycle")

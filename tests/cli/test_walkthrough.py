@@ -4,6 +4,7 @@ errors for what does not exist, readable references and values, lookups that say
 from __future__ import annotations
 
 import csv
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -67,3 +68,20 @@ def test_emoji_codes_print_as_typed(demo: Path, tmp_path: Path) -> None:
     )
     done = idsync("-C", str(tmp_path), "validate")
     assert done.returncode == 3 and "idsync.yaml:100:14:" in done.stderr, done.stderr
+
+
+def test_run_takes_a_profile_or_one_connector_step(demo: Path) -> None:
+    done = idsync("-C", str(demo), "run", "hr:full-import", "--json")
+    assert done.returncode == 0, done.stderr
+    run = json.loads(done.stdout)
+    assert run["profile"] == "hr:full-import" and run["status"] == "success"
+    assert [(s["connector"], s["step"]) for s in run["steps"]] == [("hr", "full-import")]
+    latest = json.loads(idsync("-C", str(demo), "history", "--limit", "1", "--json").stdout)
+    assert latest[0]["run_id"] == run["run_id"] and latest[0]["profile"] == "hr:full-import"
+    assert idsync("-C", str(demo), "run", "directory:export").returncode == 0
+    for wrong in ("full-import", "hr:bogus", "nosuch:export"):
+        refused = idsync("-C", str(demo), "run", wrong)
+        assert refused.returncode == 4, (wrong, refused.stderr)
+        message = " ".join(refused.stderr.split())
+        assert "profiles: delta, full, import" in message and "connectors: hr, directory" in message, message
+        assert "steps: full-import, delta-import, full-sync, delta-sync, export, confirming-import" in message
