@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,21 @@ def report_config_error(exc: ConfigError) -> None:
     out.print(f"[red]invalid configuration[/red] ({count} problem{'s' if count != 1 else ''}):", highlight=False)
     for issue in exc.issues:
         out.print(f"  {issue}", markup=False, highlight=False)
+
+
+def unknown_name(what: str, name: str, known: Iterable[str]) -> click.UsageError:
+    """A usage error for a name that is not there (a connector, an object type, an attribute): the closest known
+    name when one is close, else every known one, so the user sees what to type instead."""
+    names = sorted(set(known))
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6) or difflib.get_close_matches(
+        name.casefold(), [n.casefold() for n in names], n=1, cutoff=0.6
+    )
+    if close:
+        match = next((n for n in names if n.casefold() == close[0].casefold()), close[0])
+        hint = f"did you mean {match!r}? (known: {', '.join(names)})"
+    else:
+        hint = f"known: {', '.join(names) or 'none'}"
+    return click.UsageError(f"no {what} {name!r}; {hint}")
 
 
 pass_state = click.make_pass_decorator(CliState)

@@ -10,7 +10,7 @@ from typing import Any
 import click
 from rich.markup import escape
 
-from idsync.cli.context import CliState, pass_state
+from idsync.cli.context import CliState, pass_state, unknown_name
 from idsync.cli.output import console, print_json, print_run
 from idsync.cli.progress import RichProgress
 from idsync.model import RunResult, RunStatus, StepKind
@@ -158,24 +158,44 @@ def cycle_command(state: CliState, as_json: bool, staging: bool) -> None:
 
 @click.command("approve-deletes")
 @click.argument("connector")
-@click.option("--count", type=int, default=None, help="Approve at most this many deletes (default: all pending now).")
+@click.option(
+    "--count",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Approve only while at most N deletes are pending. The export sends all pending deletes or none, so N "
+    "below what is pending now is refused (default: every delete pending now).",
+)
 @pass_state
 def approve_deletes(state: CliState, connector: str, count: int | None) -> None:
     """Let the next export of CONNECTOR send its pending deletes past the deletion threshold.
 
+    The approval covers the deletes pending now: the next export sends them all, unless more are pending by then
+    (then it stops again). That export uses the approval up. --count N approves at most N: an export never sends
+    part of its deletes, so N below what is pending now is refused (exit code 4) rather than recorded.
+
     Review them first: idsync search cs --connector CONNECTOR --pending-delete
     """
-    from idsync.service.readmodel import BadReference, NotFound
+    from idsync.service.readmodel import BadReference
     from idsync.service.readmodel import approve_deletes as approve
 
     ws = state.open()
     try:
-        approved, pending = approve(ws.store, ws.connector_names(), connector, count)
-    except (NotFound, BadReference) as exc:
-        raise click.UsageError(str(exc)) from None
+        if connector not in ws.connector_names():
+            raise unknown_name("connector", connector, ws.connector_names())
+        try:
+            approved, pending = approve(ws.store, ws.connector_names(), connector, count, below_pending=False)
+        except BadReference as exc:
+            raise click.UsageError(str(exc)) from None
     finally:
         ws.close()
-    console().print(f"approved {approved} of {pending} pending deletes for the next export of {connector}")
+    if not pending:
+        message = f"nothing to approve: {connector} has no pending deletes"
+    else:
+        message = (
+            f"approved the {approved} pending delete{'s' if approved != 1 else ''} of {connector}: its next export "
+            f"sends them, unless more than {approved} are pending by then (then it stops again)"
+        )
+    console().print(message, markup=False)
 
 
 @click.command("disconnect")

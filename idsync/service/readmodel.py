@@ -389,14 +389,25 @@ def holds(store: Store, config: Any) -> list[dict[str, Any]]:
     return out
 
 
-def approve_deletes(store: Store, connectors: list[str], connector: str, count: int | None) -> tuple[int, int]:
-    """Let the next export of ``connector`` send up to ``count`` pending deletes (all pending now when None).
-    Returns (approved, pending)."""
+def approve_deletes(
+    store: Store, connectors: list[str], connector: str, count: int | None, *, below_pending: bool = True
+) -> tuple[int, int]:
+    """Let the next export of ``connector`` send its pending deletes while there are at most ``count`` of them (all
+    pending now when None; never more than are pending now). The export sends all of them or stops: an approval
+    below what is pending lets nothing through until the pending deletes fall to it, so with ``below_pending``
+    False such a count is refused instead of recorded. Returns (approved, pending)."""
     if connector not in connectors:
         raise NotFound(f"no connector named {connector!r}")
     if count is not None and count < 0:
         raise BadReference("count must be zero or more")
     pending = store.cs_count(CSFilter(connector=connector, export_op="delete"))
+    if count is not None and count < pending and not below_pending:
+        raise BadReference(
+            f"approving {count} lets the export through only while at most {count} deletes are pending; "
+            f"{pending} are pending for {connector}, so its next export would still stop. Nothing was approved. "
+            f"Review them (idsync search cs --connector {connector} --pending-delete), then approve them all "
+            f"(idsync approve-deletes {connector})"
+        )
     approved = pending if count is None else min(count, pending)
     store.approval_set(connector, approved)
     return approved, pending

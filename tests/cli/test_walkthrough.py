@@ -85,3 +85,38 @@ def test_run_takes_a_profile_or_one_connector_step(demo: Path) -> None:
         message = " ".join(refused.stderr.split())
         assert "profiles: delta, full, import" in message and "connectors: hr, directory" in message, message
         assert "steps: full-import, delta-import, full-sync, delta-sync, export, confirming-import" in message
+
+
+def test_approve_deletes_says_what_it_approves(tmp_path: Path) -> None:
+    root = tmp_path / "deletes"
+    assert idsync("quickstart", str(root), "--people", "40", "--target", "csv").returncode == 0
+    config = root / "idsync.yaml"
+    text = config.read_text(encoding="utf-8")
+    text = text.replace("    deprovision: disable\n", "    deprovision: delete\n")
+    text = text.replace("    deprovision_flows:\n      accountEnabled: 'False'\n", "")
+    config.write_text(text + "safety: {deletion_threshold: 3}\n", encoding="utf-8")
+    rows = _rows(root)
+    managers = {r["managerId"] for r in rows}
+    leaving = [r["employeeId"] for r in rows if r["status"] == "active" and r["employeeId"] not in managers][:6]
+    with (root / "data" / "hr.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(r for r in rows if r["employeeId"] not in leaving)
+    held = idsync("-C", str(root), "cycle")
+    assert held.returncode == 2 and "stopped-deletion-threshold" in held.stdout, held.stdout
+
+    partial = idsync("-C", str(root), "approve-deletes", "directory", "--count", "2")
+    message = " ".join(partial.stderr.split())
+    assert partial.returncode == 4, partial.stdout
+    assert "approving 2 lets the export through only while at most 2 deletes are pending; 6 are pending" in message
+    assert idsync("-C", str(root), "cycle").returncode == 2  # nothing was approved
+
+    unknown = idsync("-C", str(root), "approve-deletes", "directori")
+    assert unknown.returncode == 4 and "did you mean 'directory'" in unknown.stderr, unknown.stderr
+
+    approved = idsync("-C", str(root), "approve-deletes", "directory")
+    assert approved.returncode == 0, approved.stderr
+    assert "approved the 6 pending deletes of directory" in " ".join(approved.stdout.split())
+    done = idsync("-C", str(root), "cycle", "--json")
+    assert done.returncode == 0, done.stdout
+    assert [s["deletes"] for s in json.loads(done.stdout)["steps"] if s["step"] == "export"] == [6]
