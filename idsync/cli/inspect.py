@@ -31,15 +31,27 @@ def _secrets(ws: Any) -> Any:
 
 
 def resolve_object(ws: Any, ref: str) -> tuple[str, int]:
+    """OBJECT as typed -> ("cs"|"mv", id) of an object that exists. A malformed reference and one that finds
+    nothing are both usage errors (exit code 4), named the way the user typed them: exit code 1 means a run that
+    completed with errors, not a lookup that found nothing."""
     from idsync.service.readmodel import BadReference, NotFound
     from idsync.service.readmodel import resolve_object as resolve
 
     try:
-        return resolve(ws.store, ws.connector_names(), ref)
-    except BadReference as exc:
+        kind, ident = resolve(ws.store, ws.connector_names(), ref)
+    except (BadReference, NotFound) as exc:
         raise click.UsageError(str(exc)) from None
-    except NotFound as exc:
-        raise click.ClickException(str(exc)) from None
+    if kind == "cs" and ws.store.cs_get(ident) is None:
+        raise no_object(ref)
+    if kind == "mv" and ws.store.mv_get(ident) is None:
+        raise no_object(ref)
+    return kind, ident
+
+
+def no_object(ref: str) -> click.UsageError:
+    """The one message for an object that is not there, in the reference form the user typed."""
+    kind = "metaverse" if ref.startswith("mv:") else "connector-space"
+    return click.UsageError(f"no {kind} object {ref}")
 
 
 @click.command("status")
@@ -126,7 +138,7 @@ def history(state: CliState, run_id: int | None, show_errors: bool, limit: int, 
             return
         run = store.run_get(run_id)
         if run is None:
-            raise click.ClickException(f"no run {run_id}")
+            raise click.UsageError(f"no run {run_id}")
         errors = store.errors(run_id=run_id, limit=limit) if (show_errors or as_json) else []
         if as_json:
             data = run.summary()
@@ -295,8 +307,8 @@ def show(state: CliState, obj: str, as_json: bool) -> None:
         kind, ident = resolve_object(ws, obj)
         try:
             data = object_detail(ws.store, kind, ident, _secrets(ws), ws.rules)
-        except NotFound as exc:
-            raise click.ClickException(str(exc)) from None
+        except NotFound:
+            raise no_object(obj) from None
     finally:
         ws.close()
     if as_json:
@@ -385,8 +397,8 @@ def preview_command(state: CliState, obj: str, as_json: bool) -> None:
         kind, ident = resolve_object(ws, obj)
         try:
             result = preview(ws, cs_id=ident if kind == "cs" else None, mv_id=ident if kind == "mv" else None)
-        except LookupError as exc:
-            raise click.ClickException(str(exc)) from None
+        except LookupError:
+            raise no_object(obj) from None
         secrets = _secrets(ws)
     finally:
         ws.close()

@@ -1,7 +1,8 @@
 """The ``idsync`` command. Commands parse, call and print; the work happens in the layers below.
 
 Exit codes: 0 success · 1 completed with errors · 2 stopped (Ctrl-C included: the step ends after its page) ·
-3 invalid configuration · 4 usage · 130 aborted by a second Ctrl-C.
+3 invalid configuration · 4 usage (a name, object or run that is not there included) · 130 aborted by a second
+Ctrl-C.
 """
 
 from __future__ import annotations
@@ -116,7 +117,8 @@ def cli(ctx: click.Context, workspace: Path) -> None:
       approve-deletes CONNECTOR, disconnect OBJECT [--explicit | --clear]
     \b
     Exit codes: 0 success · 1 completed with errors · 2 stopped (a first Ctrl-C too) · 3 invalid configuration
-    · 4 usage · 130 aborted (a second Ctrl-C)
+    · 4 usage (also no such object, run, connector or profile; a malformed reference; refusing to overwrite)
+    · 130 aborted (a second Ctrl-C)
     """
     ctx.obj = CliState(workspace)
 

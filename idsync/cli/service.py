@@ -78,7 +78,7 @@ def report(state: CliState, run_id: int, output: Path | None) -> None:
     try:
         html = render_report(ws, run_id)
     except NotFound as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.UsageError(str(exc)) from None
     finally:
         ws.close()
     if output is not None and str(output) == "-":

@@ -21,7 +21,7 @@ def init(state: CliState, force: bool) -> None:
     """Write a commented idsync.yaml to start from (an HR CSV source and the metaverse rules around it)."""
     target = state.workspace / CONFIG_FILE
     if target.exists() and not force:
-        raise click.ClickException(f"{target} exists; use --force to overwrite it")
+        raise click.UsageError(f"{target} exists; use --force to overwrite it")
     state.workspace.mkdir(parents=True, exist_ok=True)
     (state.workspace / "data").mkdir(exist_ok=True)
     text = (resources.files("idsync.cli") / "templates" / "init.yaml").read_text(encoding="utf-8")

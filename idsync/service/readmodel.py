@@ -162,7 +162,7 @@ def resolve_object(store: Store, connectors: list[str], ref: str) -> tuple[str, 
         matches = store.cs_by_identifier(kind, [value]).get(value.casefold(), [])
         found = matches[0] if matches else None
     if found is None:
-        raise NotFound(f"{kind} has no object with anchor or identifier {value!r}")
+        raise NotFound(f"no connector-space object {ref} ({kind} has none with anchor or identifier {value!r})")
     return "cs", int(found.id)
 
 

@@ -120,3 +120,28 @@ def test_approve_deletes_says_what_it_approves(tmp_path: Path) -> None:
     done = idsync("-C", str(root), "cycle", "--json")
     assert done.returncode == 0, done.stdout
     assert [s["deletes"] for s in json.loads(done.stdout)["steps"] if s["step"] == "export"] == [6]
+
+
+def test_what_does_not_exist_is_a_usage_error_named_as_typed(demo: Path, tmp_path: Path) -> None:
+    for args, named in (
+        (("show", "cs:999999"), "cs:999999"),
+        (("show", "mv:999999"), "mv:999999"),
+        (("preview", "cs:999999"), "cs:999999"),
+        (("preview", "mv:999999"), "mv:999999"),
+        (("show", "hr:E0999999"), "hr:E0999999"),
+        (("preview", "hr:E0999999"), "hr:E0999999"),
+        (("audit", "--object", "hr:E0999999"), "hr:E0999999"),
+        (("disconnect", "hr:E0999999"), "hr:E0999999"),
+        (("history", "99"), "no run 99"),
+        (("report", "99", "-o", str(tmp_path / "r.html")), "no run 99"),
+        (("show", "foo:bar"), "'foo' is not a connector"),
+        (("show", "cs:x"), "takes a number"),
+    ):
+        done = idsync("-C", str(demo), *args)
+        assert done.returncode == 4, (args, done.returncode, done.stderr)
+        assert named in done.stderr, (args, done.stderr)
+    assert "#" not in idsync("-C", str(demo), "preview", "cs:999999").stderr
+    (tmp_path / "idsync.yaml").write_text("# mine\n", encoding="utf-8")
+    again = idsync("-C", str(tmp_path), "init")
+    assert again.returncode == 4 and "--force" in again.stderr
+    assert (tmp_path / "idsync.yaml").read_text(encoding="utf-8") == "# mine\n"
