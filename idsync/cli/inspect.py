@@ -334,11 +334,13 @@ def _print_show(data: dict[str, Any]) -> None:
             table.add_row(k, _trim(str(v), 80))
         out.print(table)
         if cs["pending_import"]:
-            out.print(f"  pending import: {escape(str(cs['pending_import']))}")
+            out.print(f"  pending import: {escape(pending_import_text(cs['pending_import']))}")
         if cs["pending_export"]:
             _print_export(out, cs["pending_export"])
         if cs["unconfirmed"]:
-            out.print(f"  unconfirmed exports: {escape(str(cs['unconfirmed']))}")
+            out.print("  unconfirmed exports (sent, not yet seen back by an import):")
+            for name, memo in sorted(cs["unconfirmed"].items()):
+                out.print(f"    {escape(unconfirmed_text(name, memo))}")
         if cs["error"]:
             out.print(f"  [red]error:[/red] {cs['error']}")
         for e in data.get("errors", []):
@@ -352,7 +354,7 @@ def _print_show(data: dict[str, Any]) -> None:
         for k, v in sorted(mv["attributes"].items()):
             lineage = mv["lineage"].get(k, {})
             if k in names:
-                v = ", ".join(f"mv:{i} ({names[k].get(str(i), '?')})" for i in (v if isinstance(v, list) else [v]))
+                v = references_text(v, names[k])
             table.add_row(
                 k,
                 _trim(str(v), 60),
@@ -368,6 +370,33 @@ def _print_show(data: dict[str, Any]) -> None:
             _print_export(out, link["pending_export"], indent="    ")
     for u in data.get("unresolved", []):
         out.print(f"  unresolved {u['direction']} reference {u['attribute']} -> {u['connector']}:{u['ref']}")
+
+
+def references_text(value: Any, names: dict[str, str]) -> str:
+    """Reference values as show prints them: ``mv:1 (Ilgın Öztürk)``, several joined by commas, ``-`` for none."""
+    ids = value if isinstance(value, list) else [value] if value is not None else []
+    return ", ".join(f"mv:{i} ({names.get(str(i), '?')})" for i in ids) or "-"
+
+
+def pending_import_text(pending: dict[str, Any]) -> str:
+    """``update (changed: accountEnabled, department)``: what the next sync of the object will process."""
+    details = []
+    if pending.get("changed"):
+        details.append("changed: " + ", ".join(pending["changed"]))
+    if pending.get("old_identifier"):
+        details.append(f"was {pending['old_identifier']!r}")
+    return str(pending["op"]) + (f" ({'; '.join(details)})" if details else "")
+
+
+def unconfirmed_text(name: str, memo: Any) -> str:
+    """One exported value no import has confirmed yet, with how often it was sent."""
+    if not isinstance(memo, dict):
+        return f"{name} = {memo!r}"
+    tries = int(memo.get("tries", 1))
+    text = f"{name} = {memo.get('value')!r} (exported {tries} time{'s' if tries != 1 else ''}"
+    if memo.get("stuck"):
+        text += "; the target keeps another value, so it is not exported again"
+    return text + ")"
 
 
 def _print_export(out: Any, pending: dict[str, Any], indent: str = "  ") -> None:
@@ -400,6 +429,7 @@ def preview_command(state: CliState, obj: str, as_json: bool) -> None:
         except LookupError:
             raise no_object(obj) from None
         secrets = _secrets(ws)
+        labels = _preview_labels(ws, result)
     finally:
         ws.close()
     data: dict[str, Any] = {
@@ -424,11 +454,19 @@ def preview_command(state: CliState, obj: str, as_json: bool) -> None:
     if result.mv_after is not None and result.mv_before is None:
         out.print(f"  projects a new {result.mv_after.object_type} into the metaverse")
     if result.cs_before and result.cs_after and result.cs_before.mv_id != result.cs_after.mv_id:
-        out.print(f"  link: mv:{result.cs_before.mv_id} -> mv:{result.cs_after.mv_id} ({result.cs_after.link_rule})")
+        before, after = result.cs_before.mv_id, result.cs_after.mv_id
+        link = "(new)" if before is None else references_text(before, labels.get("", {}))
+        to = "(none)" if after is None else references_text(after, labels.get("", {}))
+        how = f" ({result.cs_after.link_rule})" if result.cs_after.link_rule else ""
+        out.print(f"  link: {escape(link)} -> {escape(to)}{escape(how)}")
     for k, change in data["mv_changes"].items():
         rule = result.mv_after.provenance.get(k) if result.mv_after else None
-        by = f"  [dim]({rule.connector}, rule {rule.rule})[/dim]" if rule else ""
-        out.print(f"  mv {k}: {escape(repr(change['before']))} -> {escape(repr(change['after']))}{by}")
+        by = f"  [dim]({escape(rule.connector)}, rule {escape(rule.rule)})[/dim]" if rule else ""
+        if k in labels:
+            was, now = references_text(change["before"], labels[k]), references_text(change["after"], labels[k])
+        else:
+            was, now = _value_text(change["before"]), _value_text(change["after"])
+        out.print(f"  mv {k}: {escape(was)} -> {escape(now)}{by}")
     for c in result.links_after:
         if c.pending_export:
             out.print(f"  {c.connector} {c.identifier!r}:")
@@ -437,6 +475,31 @@ def preview_command(state: CliState, obj: str, as_json: bool) -> None:
         out.print("  no change")
     for e in data["errors"]:
         out.print(f"  [red]error:[/red] {e}")
+
+
+def _value_text(value: Any) -> str:
+    """A metaverse value in preview: quoted as Python writes it (so spaces show), ``-`` when there is none."""
+    return "-" if value is None else repr(value)
+
+
+def _preview_labels(ws: Any, result: Any) -> dict[str, dict[str, str]]:
+    """Readable names for what preview prints as mv:ID: per reference attribute, the objects referenced before
+    and after; under "" the metaverse objects the link goes from and to (a new one by its own values)."""
+    from idsync.service.readmodel import referenced
+
+    labels: dict[str, dict[str, str]] = {}
+    for mv in (result.mv_before, result.mv_after):
+        if mv is None:
+            continue
+        for attr, names in referenced(ws.store, ws.rules, mv).items():
+            labels.setdefault(attr, {}).update(names)
+        label = mv.attributes.get("displayName") or next(iter(mv.attributes.values()), "")
+        labels.setdefault("", {})[str(mv.id)] = str(label)
+    if ws.rules is not None:
+        for mv in (result.mv_before, result.mv_after):
+            for attr in ws.rules.reference_attributes(mv.object_type) if mv is not None else []:
+                labels.setdefault(attr, {})
+    return labels
 
 
 COMMANDS = [status, history, search, show, preview_command]

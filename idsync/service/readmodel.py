@@ -337,7 +337,7 @@ def connector_status(store: Store, name: str, connector_type: Any) -> dict[str, 
         "pending_deletes": count(export_op="delete"),
         "unconfirmed": count(unconfirmed=True),
         "errors": count(error=True),
-        "watermark": (watermark if len(watermark) <= 40 else watermark[:39] + "…") if watermark else None,
+        "watermark": watermark or None,  # whole: JSON is read by programs, and a cut watermark is no watermark
     }
 
 

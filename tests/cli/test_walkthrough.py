@@ -145,3 +145,33 @@ def test_what_does_not_exist_is_a_usage_error_named_as_typed(demo: Path, tmp_pat
     again = idsync("-C", str(tmp_path), "init")
     assert again.returncode == 4 and "--force" in again.stderr
     assert (tmp_path / "idsync.yaml").read_text(encoding="utf-8") == "# mine\n"
+
+
+def test_preview_and_show_print_references_and_values_readably(demo: Path) -> None:
+    rows = _rows(demo)
+    boss = next(r for r in rows if r["status"] == "active" and r["managerId"])
+    boss_mv = json.loads(idsync("-C", str(demo), "show", f"hr:{boss['employeeId']}", "--json").stdout)["mv"]
+    newcomer = {**rows[-1], "employeeId": "E0999001", "givenName": "Nova", "sn": "Newcomb", "status": "active"}
+    newcomer["managerId"] = boss["employeeId"]
+    leaver = next(r for r in rows if r["status"] == "active" and r is not boss and r["employeeId"] != boss["managerId"])
+    leaver["status"] = "leaver"
+    with hr_edited(demo, [*rows, newcomer]):
+        assert idsync("-C", str(demo), "run", "import").returncode == 0
+        preview = idsync("-C", str(demo), "preview", "hr:E0999001")
+        assert preview.returncode == 0, preview.stderr
+        assert "mv:None" not in preview.stdout and "link: (new) -> mv:" in preview.stdout, preview.stdout
+        name = boss_mv["attributes"]["displayName"]
+        assert f"mv manager: - -> mv:{boss_mv['id']} ({name})" in preview.stdout, preview.stdout
+        # deprovisioned: the profile 'delta' exports the disable and confirms it, leaving a pending import
+        assert idsync("-C", str(demo), "run", "delta").returncode == 0
+        shown = idsync("-C", str(demo), "show", f"directory:{leaver['employeeId']}")
+        assert shown.returncode == 0, shown.stderr
+        assert "pending import: update (changed: accountEnabled)" in shown.stdout, shown.stdout
+        assert "{'op'" not in shown.stdout
+
+
+def test_status_json_never_truncates(demo: Path) -> None:
+    status = json.loads(idsync("-C", str(demo), "status", "--json").stdout)
+    watermarks = [c["watermark"] for c in status["connectors"] if c["watermark"]]
+    assert watermarks and all("…" not in w for w in watermarks)
+    assert max(len(w) for w in watermarks) > 40
