@@ -153,7 +153,9 @@ def history(state: CliState, run_id: int | None, show_errors: bool, limit: int, 
                 table.add_column(column)
             for e in errors:
                 who = e.identifier or (f"cs:{e.cs_id}" if e.cs_id else f"mv:{e.mv_id}")
-                table.add_row(e.connector, who, e.attribute or "-", e.code, e.reason)
+                table.add_row(
+                    escape(e.connector), escape(str(who)), escape(e.attribute or "-"), escape(e.code), escape(e.reason)
+                )
             out.print(table)
     finally:
         ws.close()
@@ -246,8 +248,8 @@ def search_cs(
             pending.append("[red]error[/red]")
         table.add_row(
             f"cs:{c.id}",
-            c.connector,
-            c.object_type,
+            escape(c.connector),
+            escape(c.object_type),
             _trim(c.identifier),
             c.link_state.value,
             f"mv:{c.mv_id}" if c.mv_id else "-",
@@ -322,16 +324,19 @@ def _print_show(data: dict[str, Any]) -> None:
     cs = data.get("cs")
     mv = data.get("mv")
     if cs is not None:
-        out.print(f"[bold]cs:{cs['id']}[/bold] {cs['connector']} {cs['object_type']} {cs['identifier']!r}")
         out.print(
-            f"  anchor {cs['anchor']} · {cs['link_state']}"
-            + (f" to mv:{cs['mv_id']} ({cs['link_rule']})" if cs["mv_id"] else "")
+            f"[bold]cs:{cs['id']}[/bold] {escape(cs['connector'])} {escape(cs['object_type'])} "
+            f"{escape(repr(cs['identifier']))}"
+        )
+        out.print(
+            f"  anchor {escape(str(cs['anchor']))} · {cs['link_state']}"
+            + (f" to mv:{cs['mv_id']} ({escape(str(cs['link_rule']))})" if cs["mv_id"] else "")
         )
         table = Table(title="attributes (hologram: what the system holds)")
         table.add_column("attribute")
         table.add_column("value")
         for k, v in sorted(cs["attributes"].items()):
-            table.add_row(k, _trim(str(v), 80))
+            table.add_row(escape(k), _trim(str(v), 80))
         out.print(table)
         if cs["pending_import"]:
             out.print(f"  pending import: {escape(pending_import_text(cs['pending_import']))}")
@@ -342,11 +347,11 @@ def _print_show(data: dict[str, Any]) -> None:
             for name, memo in sorted(cs["unconfirmed"].items()):
                 out.print(f"    {escape(unconfirmed_text(name, memo))}")
         if cs["error"]:
-            out.print(f"  [red]error:[/red] {cs['error']}")
+            out.print(f"  [red]error:[/red] {escape(cs['error'])}")
         for e in data.get("errors", []):
-            out.print(f"  error row (run {e['run_id']}): {e['attribute'] or '-'}: {e['reason']}")
+            out.print(f"  error row (run {e['run_id']}): {escape(e['attribute'] or '-')}: {escape(e['reason'])}")
     if mv is not None:
-        out.print(f"[bold]mv:{mv['id']}[/bold] {mv['object_type']}")
+        out.print(f"[bold]mv:{mv['id']}[/bold] {escape(mv['object_type'])}")
         table = Table(title="metaverse attributes and lineage")
         for column in ("attribute", "value", "from connector", "rule", "cs"):
             table.add_column(column)
@@ -356,20 +361,23 @@ def _print_show(data: dict[str, Any]) -> None:
             if k in names:
                 v = references_text(v, names[k])
             table.add_row(
-                k,
+                escape(k),
                 _trim(str(v), 60),
-                lineage.get("connector", "-"),
-                lineage.get("rule", "-"),
+                escape(lineage.get("connector", "-")),
+                escape(lineage.get("rule", "-")),
                 f"cs:{lineage['cs_id']}" if lineage else "-",
             )
         out.print(table)
     for link in data.get("links", []):
         pending = f" · pending {link['pending_export']['op']}" if link["pending_export"] else ""
-        out.print(f"  link cs:{link['id']} {link['connector']} {link['identifier']!r} ({link['link_rule']}){pending}")
+        out.print(
+            f"  link cs:{link['id']} {escape(link['connector'])} {escape(repr(link['identifier']))} "
+            f"({escape(str(link['link_rule']))}){pending}"
+        )
         if link["pending_export"]:
             _print_export(out, link["pending_export"], indent="    ")
     for u in data.get("unresolved", []):
-        out.print(f"  unresolved {u['direction']} reference {u['attribute']} -> {u['connector']}:{u['ref']}")
+        out.print(escape(f"  unresolved {u['direction']} reference {u['attribute']} -> {u['connector']}:{u['ref']}"))
 
 
 def references_text(value: Any, names: dict[str, str]) -> str:
@@ -402,10 +410,10 @@ def unconfirmed_text(name: str, memo: Any) -> str:
 def _print_export(out: Any, pending: dict[str, Any], indent: str = "  ") -> None:
     out.print(
         f"{indent}pending export: {pending['op']}"
-        + (f" rename to {pending['new_identifier']!r}" if pending.get("new_identifier") else "")
+        + (f" rename to {escape(repr(pending['new_identifier']))}" if pending.get("new_identifier") else "")
     )
     for name, op, values, rule in pending.get("changes", []):
-        out.print(f"{indent}  {op} {name} = {_trim(str(values), 70)}  [dim](rule {rule})[/dim]")
+        out.print(f"{indent}  {op} {escape(name)} = {_trim(str(values), 70)}  [dim](rule {escape(str(rule))})[/dim]")
 
 
 @click.command("preview")
@@ -452,7 +460,7 @@ def preview_command(state: CliState, obj: str, as_json: bool) -> None:
     out = console()
     out.print("[bold]preview[/bold] (nothing was committed)")
     if result.mv_after is not None and result.mv_before is None:
-        out.print(f"  projects a new {result.mv_after.object_type} into the metaverse")
+        out.print(f"  projects a new {escape(result.mv_after.object_type)} into the metaverse")
     if result.cs_before and result.cs_after and result.cs_before.mv_id != result.cs_after.mv_id:
         before, after = result.cs_before.mv_id, result.cs_after.mv_id
         link = "(new)" if before is None else references_text(before, labels.get("", {}))
@@ -469,12 +477,12 @@ def preview_command(state: CliState, obj: str, as_json: bool) -> None:
         out.print(f"  mv {k}: {escape(was)} -> {escape(now)}{by}")
     for c in result.links_after:
         if c.pending_export:
-            out.print(f"  {c.connector} {c.identifier!r}:")
+            out.print(f"  {escape(c.connector)} {escape(repr(c.identifier))}:")
             _print_export(out, pending_export_json(c, secrets) or {}, indent="    ")
     if not data["mv_changes"] and not data["pending_exports"]:
         out.print("  no change")
     for e in data["errors"]:
-        out.print(f"  [red]error:[/red] {e}")
+        out.print(f"  [red]error:[/red] {escape(e)}")
 
 
 def _value_text(value: Any) -> str:

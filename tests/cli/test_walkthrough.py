@@ -175,3 +175,15 @@ def test_status_json_never_truncates(demo: Path) -> None:
     watermarks = [c["watermark"] for c in status["connectors"] if c["watermark"]]
     assert watermarks and all("…" not in w for w in watermarks)
     assert max(len(w) for w in watermarks) > 40
+
+
+def test_show_and_preview_print_markup_in_data_as_text(demo: Path) -> None:
+    rows = _rows(demo)
+    odd = {**rows[-1], "employeeId": "E[i]77", "givenName": "Brace", "sn": "Square", "managerId": ""}
+    with hr_edited(demo, [*rows, odd]):
+        assert idsync("-C", str(demo), "run", "import").returncode == 0
+        shown = idsync("-C", str(demo), "show", "hr:E[i]77")
+        assert shown.returncode == 0, shown.stderr
+        assert "'E[i]77'" in shown.stdout, shown.stdout
+        preview = idsync("-C", str(demo), "preview", "hr:E[i]77")
+        assert "directory 'E[i]77'" in preview.stdout, preview.stdout
