@@ -46,7 +46,7 @@ def report_config_error(exc: ConfigError) -> None:
         out.print(f"  {issue}", markup=False, highlight=False)
 
 
-def unknown_name(what: str, name: str, known: Iterable[str]) -> click.UsageError:
+def unknown_name(what: str, name: str, known: Iterable[str], where: str = "") -> click.UsageError:
     """A usage error for a name that is not there (a connector, an object type, an attribute): the closest known
     name when one is close, else every known one, so the user sees what to type instead."""
     names = sorted(set(known))
@@ -58,7 +58,7 @@ def unknown_name(what: str, name: str, known: Iterable[str]) -> click.UsageError
         hint = f"did you mean {match!r}? (known: {', '.join(names)})"
     else:
         hint = f"known: {', '.join(names) or 'none'}"
-    return click.UsageError(f"no {what} {name!r}; {hint}")
+    return click.UsageError(f"no {what} {name!r}{where}; {hint}")
 
 
 pass_state = click.make_pass_decorator(CliState)

@@ -8,7 +8,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from idsync.cli.context import CliState, pass_state
+from idsync.cli.context import CliState, pass_state, unknown_name
 from idsync.cli.output import console, print_json, print_run, status_text, when
 from idsync.model import LinkState
 from idsync.service.readmodel import cs_json, error_json, mv_json
@@ -113,15 +113,24 @@ def status(state: CliState, as_json: bool) -> None:
 
 @click.command("history")
 @click.argument("run_id", required=False, type=int)
-@click.option("--errors", "show_errors", is_flag=True, help="List the run's error rows.")
+@click.option("--errors", "show_errors", is_flag=True, help="List the error rows of RUN (without RUN: the last run).")
 @click.option("--limit", default=20, show_default=True, help="How many runs (without RUN) or errors to list.")
 @JSON
 @pass_state
 def history(state: CliState, run_id: int | None, show_errors: bool, limit: int, as_json: bool) -> None:
-    """Run history: the last runs, or one run's steps, counters and errors."""
+    """Run history: the last runs, or one run's steps, counters and errors.
+
+    --errors without RUN shows the last run with its error rows: the run an operator asks about after a run
+    completed with errors.
+    """
     ws = state.open()
     try:
         store = ws.store
+        if run_id is None and show_errors:
+            last = store.runs(1)
+            if not last:
+                raise click.UsageError("no run yet, so no errors to show: idsync cycle")
+            run_id = last[0].id
         if run_id is None:
             runs = store.runs(limit)
             if as_json:
@@ -147,7 +156,9 @@ def history(state: CliState, run_id: int | None, show_errors: bool, limit: int, 
             return
         out = console()
         print_run(run, out)
-        if show_errors:
+        if show_errors and not errors:
+            out.print(f"no error rows in run {run_id}")
+        elif show_errors:
             table = Table(title=f"errors of run {run_id}")
             for column in ("connector", "object", "attribute", "code", "reason"):
                 table.add_column(column)
@@ -203,7 +214,11 @@ def search_cs(
     limit: int,
     as_json: bool,
 ) -> None:
-    """Search connector spaces by attribute value and by state."""
+    """Search connector spaces by attribute value and by state.
+
+    A connector, object type or attribute the workspace does not know is a usage error (exit code 4) naming the
+    closest known one; object types and attributes are those the last import of the connector discovered.
+    """
     from idsync.service.readmodel import BadReference, cs_filter
 
     try:
@@ -224,6 +239,7 @@ def search_cs(
         raise click.UsageError(str(exc)) from None
     ws = state.open()
     try:
+        _check_cs_names(ws, connector, object_type, flt.attribute)
         found = ws.store.cs_page(flt, 0, limit)
         total = ws.store.cs_count(flt)
         secrets = _secrets(ws)
@@ -260,36 +276,101 @@ def search_cs(
 
 @search.command("mv")
 @click.option("--type", "object_type", help="Only this metaverse object type.")
-@click.option("--attr", "attr", required=True, help="NAME=VALUE; * is a wildcard (case-insensitive).")
-@click.option("--limit", default=50, show_default=True)
+@click.option("--attr", "attr", help="NAME=VALUE; * is a wildcard (case-insensitive). Without it: every object.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
 @JSON
 @pass_state
-def search_mv(state: CliState, object_type: str | None, attr: str, limit: int, as_json: bool) -> None:
-    """Search the metaverse by attribute value."""
-    name, sep, value = attr.partition("=")
-    if not sep:
-        raise click.UsageError("--attr takes NAME=VALUE")
+def search_mv(state: CliState, object_type: str | None, attr: str | None, limit: int, as_json: bool) -> None:
+    """Search the metaverse by attribute value, or list it: 'search mv --type person' lists the people.
+
+    An object type or attribute the metaverse does not have is a usage error (exit code 4) naming the closest one.
+    """
+    from idsync.service.readmodel import BadReference, split_attr
+
+    try:
+        name, value = split_attr(attr)
+    except BadReference as exc:
+        raise click.UsageError(str(exc)) from None
     ws = state.open()
     try:
-        found = ws.store.mv_search(object_type, name, value, limit)
+        _check_mv_names(ws, object_type, name)
+        if name is None or value is None:
+            found = ws.store.mv_page(object_type, 0, limit)
+            total: int | None = ws.store.mv_count(object_type)
+        else:
+            found = ws.store.mv_search(object_type, name, value, limit)
+            total = None  # the store counts no attribute search; the page says how many it found
         secrets = _secrets(ws)
     finally:
         ws.close()
     if as_json:
-        print_json({"objects": [mv_json(m, secrets) for m in found]})
+        data: dict[str, Any] = {"objects": [mv_json(m, secrets) for m in found]}
+        if total is not None:
+            data["total"] = total
+        print_json(data)
         return
     hidden = secrets.metaverse
-    table = Table(title=f"{len(found)} metaverse object{'s' if len(found) != 1 else ''}")
-    for column in ("id", "type", name, "displayName"):
-        table.add_column(column)
+    count = len(found) if total is None else total
+    title = f"{count} metaverse object{'s' if count != 1 else ''}"
+    if total is not None and total > len(found):
+        title += f" (first {len(found)})"
+    elif total is None and len(found) == limit:
+        title += f" (the first {limit} found)"
+    table = Table(title=title)
+    columns = ["id", "type", *([name] if name and name != "displayName" else []), "displayName"]
+    for column in columns:
+        table.add_column(escape(column))
     for m in found:
-        table.add_row(
-            f"mv:{m.id}",
-            m.object_type,
-            str(hidden.attributes(m.attributes).get(name)),
-            str(m.attributes.get("displayName", "")),
-        )
+        shown = hidden.attributes(m.attributes)
+        cells = [f"mv:{m.id}", escape(m.object_type)]
+        if name and name != "displayName":
+            cells.append(_trim(_text(shown.get(name)), 60))
+        cells.append(_trim(_text(shown.get("displayName")), 60))
+        table.add_row(*cells)
     console().print(table)
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
+def _check_cs_names(ws: Any, connector: str | None, object_type: str | None, attribute: str | None) -> None:
+    """Usage errors for names a connector-space search cannot match: an unknown connector, or an object type or
+    attribute that neither the rules nor the last import of the connector(s) know. A connector never imported has
+    no discovered schema: its types and attributes are not checked."""
+    names = ws.connector_names()
+    if connector is not None and connector not in names:
+        raise unknown_name("connector", connector, names)
+    searched = [connector] if connector else names
+    types: dict[str, set[str]] = {}
+    for name in searched:
+        for type_name, spec in ws.schema(name).object_types.items():
+            types.setdefault(type_name, set()).update(spec.attributes)
+    for rule in [*ws.rules.inbound, *ws.rules.outbound]:
+        if rule.connector in searched:
+            types.setdefault(rule.object_type, set())
+    where = f" in {connector}" if connector else ""
+    if object_type is not None and types and object_type not in types:
+        raise unknown_name("object type", object_type, types, where)
+    if attribute is None:
+        return
+    known = set().union(*(types[t] for t in ([object_type] if object_type else types) if t in types))
+    if known and attribute not in known:
+        raise unknown_name("attribute", attribute, known, where)
+
+
+def _check_mv_names(ws: Any, object_type: str | None, attribute: str | None) -> None:
+    """Usage errors for a metaverse object type or attribute that the configuration does not declare."""
+    schemas = ws.rules.mv_schemas
+    if object_type is not None and object_type not in schemas:
+        raise unknown_name("metaverse object type", object_type, schemas)
+    if attribute is None:
+        return
+    known = set().union(*(set(schemas[t].attributes) for t in ([object_type] if object_type else schemas)))
+    if attribute not in known:
+        raise unknown_name("metaverse attribute", attribute, known)
 
 
 @click.command("show")

@@ -187,3 +187,46 @@ def test_show_and_preview_print_markup_in_data_as_text(demo: Path) -> None:
         assert "'E[i]77'" in shown.stdout, shown.stdout
         preview = idsync("-C", str(demo), "preview", "hr:E[i]77")
         assert "directory 'E[i]77'" in preview.stdout, preview.stdout
+
+
+def test_searches_name_what_does_not_exist(demo: Path) -> None:
+    for args, hint in (
+        (("search", "cs", "--connector", "directori"), "did you mean 'directory'"),
+        (("search", "cs", "--connector", "hr", "--type", "persn"), "did you mean 'person'"),
+        (("search", "cs", "--connector", "hr", "--attr", "surname=x"), "no attribute 'surname'"),
+        (("search", "mv", "--attr", "nosuch=x"), "no metaverse attribute 'nosuch'"),
+        (("search", "mv", "--attr", "SN=x"), "did you mean 'sn'"),
+        (("search", "mv", "--type", "persn"), "did you mean 'person'"),
+    ):
+        done = idsync("-C", str(demo), *args)
+        assert done.returncode == 4, (args, done.stdout)
+        assert hint in done.stderr, (args, done.stderr)
+    sn = _rows(demo)[0]["sn"]
+    found = json.loads(
+        idsync("-C", str(demo), "search", "cs", "--connector", "hr", "--attr", f"sn={sn}", "--json").stdout
+    )
+    assert found["total"] == sum(r["sn"].casefold() == sn.casefold() for r in _rows(demo)) > 0
+
+
+def test_search_mv_lists_a_type_without_an_attribute(demo: Path) -> None:
+    done = idsync("-C", str(demo), "search", "mv", "--type", "person", "--limit", "5", "--json")
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    assert len(found["objects"]) == 5 and found["total"] == 40
+    assert {m["object_type"] for m in found["objects"]} == {"person"}
+    text = idsync("-C", str(demo), "search", "mv", "--type", "person", "--limit", "5")
+    assert text.returncode == 0 and "40 metaverse objects (first 5)" in text.stdout, text.stdout
+
+
+def test_history_errors_without_a_run_shows_the_last_run(demo: Path) -> None:
+    rows = _rows(demo)
+    rows[4]["hireDate"] = "not a date"
+    with hr_edited(demo, rows):
+        failed = idsync("-C", str(demo), "run", "hr:delta-import", "--json")
+        assert failed.returncode == 1, failed.stdout
+        run_id = json.loads(failed.stdout)["run_id"]
+        done = idsync("-C", str(demo), "history", "--errors")
+        assert done.returncode == 0, done.stderr
+        assert f"errors of run {run_id}" in done.stdout and rows[4]["employeeId"] in done.stdout, done.stdout
+        as_json = json.loads(idsync("-C", str(demo), "history", "--errors", "--json").stdout)
+        assert as_json["run_id"] == run_id and as_json["errors"], as_json
