@@ -79,6 +79,8 @@ def audit(
                 )
             query["cs_id"] = ident
         rows = audit_rows(ws.store, Secrets.of_workspace(ws), limit=limit, **query)
+        unfiltered = all(v is None for k, v in query.items() if k != "cs_id")
+        linked = _linked_elsewhere(ws.store, query["cs_id"]) if obj is not None and unfiltered and not rows else []
     finally:
         ws.close()
     if as_json:
@@ -102,7 +104,22 @@ def audit(
             escape(changes),
             r["result"] if r["result"] == "success" else f"[red]{escape(r['result'])}[/red]",
         )
-    console().print(table)
+    out = console()
+    out.print(table)
+    if linked:
+        out.print(
+            f"nothing was exported to {escape(str(obj))}; the objects it is linked to: "
+            + ", ".join(escape(f"{c.connector}:{c.identifier}") for c in linked)
+        )
+
+
+def _linked_elsewhere(store: Any, cs_id: int) -> list[Any]:
+    """The other connector-space objects of ``cs_id``'s metaverse object. Asked for the exports of a source object
+    (an HR row), which has none, the user wants to know where its values went."""
+    cs = store.cs_get(cs_id)
+    if cs is None or cs.mv_id is None:
+        return []
+    return sorted((c for c in store.cs_by_mv([cs.mv_id]).get(cs.mv_id, []) if c.id != cs_id), key=lambda c: c.id)
 
 
 COMMANDS = [audit]

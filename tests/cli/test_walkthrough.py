@@ -230,3 +230,12 @@ def test_history_errors_without_a_run_shows_the_last_run(demo: Path) -> None:
         assert f"errors of run {run_id}" in done.stdout and rows[4]["employeeId"] in done.stdout, done.stdout
         as_json = json.loads(idsync("-C", str(demo), "history", "--errors", "--json").stdout)
         assert as_json["run_id"] == run_id and as_json["errors"], as_json
+
+
+def test_audit_of_a_source_object_points_at_its_exported_links(demo: Path) -> None:
+    eid = _rows(demo)[0]["employeeId"]
+    target = json.loads(idsync("-C", str(demo), "audit", "--object", f"directory:{eid}", "--json").stdout)
+    assert target["rows"] and {r["connector"] for r in target["rows"]} == {"directory"}
+    source = idsync("-C", str(demo), "audit", "--object", f"hr:{eid}")
+    assert source.returncode == 0, source.stderr
+    assert f"nothing was exported to hr:{eid}; the objects it is linked to: directory:{eid}" in source.stdout
