@@ -122,7 +122,9 @@ def workspace_json_schema() -> dict[str, Any]:
 
 @click.command("quickstart")
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--people", default=1200, show_default=True, help="How many HR people to generate.")
+@click.option(
+    "--people", default=1200, show_default=True, type=click.IntRange(min=1), help="How many HR people to generate."
+)
 @click.option("--replace", is_flag=True, help="Replace a demo workspace that quickstart wrote before.")
 @click.option(
     "--target",

@@ -239,3 +239,10 @@ def test_audit_of_a_source_object_points_at_its_exported_links(demo: Path) -> No
     source = idsync("-C", str(demo), "audit", "--object", f"hr:{eid}")
     assert source.returncode == 0, source.stderr
     assert f"nothing was exported to hr:{eid}; the objects it is linked to: directory:{eid}" in source.stdout
+
+
+def test_quickstart_needs_a_positive_number_of_people(tmp_path: Path) -> None:
+    for count in ("0", "-5"):
+        done = idsync("quickstart", str(tmp_path / f"demo{count}"), "--people", count, "--target", "csv")
+        assert done.returncode == 4 and "--people" in done.stderr, done.stderr
+        assert not (tmp_path / f"demo{count}").exists()
