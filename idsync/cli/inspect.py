@@ -505,6 +505,9 @@ def preview_command(state: CliState, obj: str, as_json: bool) -> None:
     """What a sync of OBJECT would change — metaverse values and the pending exports it would stage in each
     connector, with the rule that decided each — computed for real and rolled back. Nothing is committed.
 
+    A sync works on what was imported, so preview does too: after editing a source, import first (for example
+    idsync run hr:delta-import, or the quickstart's 'idsync run import'), then preview.
+
     OBJECT is cs:ID, mv:ID, or CONNECTOR:ANCHOR-OR-IDENTIFIER.
     """
     from idsync.engine.preview import preview
@@ -519,6 +522,7 @@ def preview_command(state: CliState, obj: str, as_json: bool) -> None:
             raise no_object(obj) from None
         secrets = _secrets(ws)
         labels = _preview_labels(ws, result)
+        stage = _stage_command(ws, result.cs_before.connector) if result.cs_before else ""
     finally:
         ws.close()
     data: dict[str, Any] = {
@@ -561,9 +565,28 @@ def preview_command(state: CliState, obj: str, as_json: bool) -> None:
             out.print(f"  {escape(c.connector)} {escape(repr(c.identifier))}:")
             _print_export(out, pending_export_json(c, secrets) or {}, indent="    ")
     if not data["mv_changes"] and not data["pending_exports"]:
-        out.print("  no change")
+        if result.cs_before is not None and result.cs_before.pending_import is None:
+            out.print(
+                f"  no change: {escape(obj)} has no pending import. preview shows what a sync of the staged (imported)"
+                " state would do, and what was imported last is synced already. After editing the source, stage the"
+                f" change first: {escape(stage)}"
+            )
+        else:
+            out.print("  no change")
     for e in data["errors"]:
         out.print(f"  [red]error:[/red] {escape(e)}")
+
+
+def _stage_command(ws: Any, connector: str) -> str:
+    """How to import a connector's changes without syncing them: the quickstart's 'import' profile when the
+    workspace has one, else a single import step of that connector."""
+    if "import" in ws.config.profiles:
+        return "idsync run import"
+    try:
+        delta = ws.capabilities(connector).delta_import
+    except Exception:  # a connector that cannot be built still gets a full import suggested
+        delta = False
+    return f"idsync run {connector}:{'delta-import' if delta else 'full-import'}"
 
 
 def _value_text(value: Any) -> str:

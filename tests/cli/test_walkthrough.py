@@ -246,3 +246,17 @@ def test_quickstart_needs_a_positive_number_of_people(tmp_path: Path) -> None:
         done = idsync("quickstart", str(tmp_path / f"demo{count}"), "--people", count, "--target", "csv")
         assert done.returncode == 4 and "--people" in done.stderr, done.stderr
         assert not (tmp_path / f"demo{count}").exists()
+
+
+def test_preview_without_a_pending_import_says_to_import_first(demo: Path) -> None:
+    rows = _rows(demo)
+    rows[6]["department"] = "Somewhere Else"
+    with hr_edited(demo, rows):
+        done = idsync("-C", str(demo), "preview", f"hr:{rows[6]['employeeId']}")
+        assert done.returncode == 0, done.stderr
+        text = " ".join(done.stdout.split())
+        assert "no pending import" in text and "idsync run import" in text, text
+        assert "staged (imported) state" in text
+        assert idsync("-C", str(demo), "run", "import").returncode == 0
+        staged = idsync("-C", str(demo), "preview", f"hr:{rows[6]['employeeId']}")
+        assert "Somewhere Else" in staged.stdout and "no pending import" not in staged.stdout
