@@ -4,6 +4,11 @@
 flows (accountEnabled = false, a move to a leavers OU) and stays linked; ``disconnect`` unlinks and leaves the
 target as it is; ``keep`` stays linked and stops flowing. When the MV object itself is deleted, nothing can stay
 linked: ``disable`` and ``keep`` then leave a disconnector behind.
+
+An add that was in flight when a run died may or may not have created the object; the reconciliation finds out
+before anything else is sent. Deprovisioned meanwhile, by ``delete`` or ``disable``, it becomes a delete in flight:
+the reconciliation forgets it when the add never arrived, and otherwise deletes what the interrupted add created
+(an object the target held only for that moment, which nobody has used).
 """
 
 from __future__ import annotations
@@ -23,15 +28,18 @@ def deprovision(
 ) -> bool:
     """Apply ``rule``'s deprovision action to ``cs``. Returns True when something changed (saved or removed)."""
     action = rule.deprovision
-    never_exported = cs.anchor is None and cs.pending_export is not None and cs.pending_export.op is ExportOp.ADD
-    if never_exported and action in ("delete", "disable"):
+    pending = cs.pending_export
+    unsent_add = cs.anchor is None and pending is not None and pending.op is ExportOp.ADD
+    in_flight = pending is not None and pending.in_flight
+    if unsent_add and action in ("delete", "disable") and not in_flight:
         # the target never saw it: nothing to delete or disable there
         ctx.store.cs_delete([cs.id])
         ctx.step.counters.deprovisioned += 1
         mark_referrers(ctx, mv.id)
         return True
     before = (cs.pending_export.to_json() if cs.pending_export else None, cs.mv_id, cs.link_state)
-    if action == "delete":
+    if action == "delete" or (unsent_add and action == "disable"):
+        # an add in flight may have created the object: its delete stays in flight for the reconciliation
         stage_delete(cs, rule.name)
         if mv_deleted:
             _unlink(cs)
@@ -39,7 +47,8 @@ def deprovision(
         desired = desired_values(
             ctx, mv, [rule], values, cs.connector, cs.object_type, initial=False, flows_of="deprovision_flows"
         )
-        stage_update(cs, ctx.cs_schema(cs.connector, cs.object_type), desired, new_identifier=None, rule=rule.name)
+        schema = ctx.cs_schema(cs.connector, cs.object_type)
+        stage_update(cs, schema, desired, new_identifier=None, rule=rule.name, deprovisioning=True)
         if mv_deleted:
             _unlink(cs)
     elif action == "disconnect":

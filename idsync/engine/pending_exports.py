@@ -103,16 +103,24 @@ def stage_update(
     *,
     new_identifier: str | None,
     rule: str | None,
+    deprovisioning: bool = False,
 ) -> bool:
-    """Recompute ``cs.pending_export`` for a linked object. Returns True when it changed."""
-    before = cs.pending_export.to_json() if cs.pending_export else None
-    if cs.pending_export is not None and cs.pending_export.op is ExportOp.ADD and cs.anchor is None:
-        cs.pending_export = PendingExport(ExportOp.ADD, add_changes(schema, desired), None, rule)
+    """Recompute ``cs.pending_export`` for a linked object. Returns True when it changed.
+
+    An add still in flight stays in flight: it may have reached the target before a crash, and only the
+    reconciliation's lookup may decide whether to send it again (restaged here, it would be sent blindly)."""
+    previous = cs.pending_export
+    before = previous.to_json() if previous else None
+    if previous is not None and previous.op is ExportOp.ADD and cs.anchor is None:
+        changes = add_changes(schema, desired)
+        cs.pending_export = PendingExport(ExportOp.ADD, changes, None, rule, in_flight=previous.in_flight)
     else:
         changes = attribute_changes(schema, desired, expected_state(cs))
         if changes or new_identifier is not None:
             tries = cs.pending_export.tries if cs.pending_export else 0
-            cs.pending_export = PendingExport(ExportOp.UPDATE, changes, new_identifier, rule, tries)
+            cs.pending_export = PendingExport(
+                ExportOp.UPDATE, changes, new_identifier, rule, tries, deprovisioning=deprovisioning
+            )
         else:
             cs.pending_export = None
     after = cs.pending_export.to_json() if cs.pending_export else None
@@ -120,4 +128,8 @@ def stage_update(
 
 
 def stage_delete(cs: CSObject, rule: str | None) -> None:
-    cs.pending_export = PendingExport(ExportOp.DELETE, [], None, rule)
+    """An add in flight becomes a delete in flight: the reconciliation removes the object if the add reached the
+    target, and forgets it if not."""
+    previous = cs.pending_export
+    in_flight = previous is not None and previous.op is ExportOp.ADD and previous.in_flight
+    cs.pending_export = PendingExport(ExportOp.DELETE, [], None, rule, in_flight=in_flight)

@@ -26,7 +26,13 @@ class PreviewResult:
     mv_before: MVObject | None = None
     mv_after: MVObject | None = None
     links_after: list[CSObject] = field(default_factory=list)
+    """The MV object's links after the sync, and the objects linked to it before that the sync unlinked (a target
+    object deprovisioned with its deleted MV object, say), each as the sync leaves it."""
     errors: list[ErrorRow] = field(default_factory=list)
+
+    @property
+    def mv_deleted(self) -> bool:
+        return self.mv_before is not None and self.mv_after is None
 
     @property
     def mv_changes(self) -> dict[str, tuple[object, object]]:
@@ -45,6 +51,7 @@ def preview(ws: Workspace, *, cs_id: int | None = None, mv_id: int | None = None
         store, ws.rules, ws.capabilities, ws.cs_schema, step, errors, EvalContext(now=datetime.now(UTC)), staging=True
     )
     result = PreviewResult()
+    linked_before: list[int] = []
     with store.savepoint_rollback():
         if cs_id is not None:
             cs = store.cs_get(cs_id)
@@ -52,6 +59,8 @@ def preview(ws: Workspace, *, cs_id: int | None = None, mv_id: int | None = None
                 raise LookupError(f"no connector-space object #{cs_id}")
             result.cs_before = cs
             result.mv_before = store.mv_get(cs.mv_id) if cs.mv_id is not None else None
+            if result.mv_before is not None:
+                linked_before = [c.id for c in store.cs_by_mv([result.mv_before.id]).get(result.mv_before.id, [])]
             sync = Synchronizer(ctx, cs.connector, full=True)
             sync.process(store.cs_get(cs_id) or cs)
             sync.retry_references()
@@ -65,9 +74,12 @@ def preview(ws: Workspace, *, cs_id: int | None = None, mv_id: int | None = None
             if mv is None:
                 raise LookupError(f"no metaverse object #{mv_id}")
             result.mv_before = mv
-            outbound(ctx, store.mv_get(mv_id) or mv, store.cs_by_mv([mv_id]).get(mv_id, []))
+            links = store.cs_by_mv([mv_id]).get(mv_id, [])
+            linked_before = [c.id for c in links]
+            outbound(ctx, store.mv_get(mv_id) or mv, links)
             result.mv_after = store.mv_get(mv_id)
-        if result.mv_after is not None:
-            result.links_after = store.cs_by_mv([result.mv_after.id]).get(result.mv_after.id, [])
+        after = store.cs_by_mv([result.mv_after.id]).get(result.mv_after.id, []) if result.mv_after else []
+        unlinked = set(linked_before) - {c.id for c in after}
+        result.links_after = after + [c for c in store.cs_get_many(sorted(unlinked)).values()]
         result.errors = list(errors.rows)
     return result

@@ -99,10 +99,13 @@ def reconcile(store: Store, connector: Connector, name: str) -> tuple[int, int]:
                     pending.in_flight = False
                     released += 1
             elif pending.op is ExportOp.DELETE:
-                if connector.lookup(cs.object_type, cs.identifier, {}) is None:
+                found = connector.lookup(cs.object_type, cs.identifier, {})
+                if found is None:
                     store.cs_delete([cs.id])
                     settled += 1
                     continue
+                if cs.anchor is None and not store.cs_by_anchor(name, [found.anchor]):
+                    cs.anchor = found.anchor  # the delete of an add in flight that did arrive: delete what it made
                 pending.in_flight = False
                 released += 1
             else:

@@ -237,11 +237,13 @@ class Synchronizer:
 
     # deletes and disconnections ---------------------------------------------------------------------------------
     def _delete(self, cs: CSObject) -> None:
-        if cs.mv_id is not None:
-            mv = self.store.mv_get(cs.mv_id)
-            if mv is not None:
-                self._disconnect(cs, mv, self._links(mv, cs), deleting=True)
+        # gone from the store before outbound runs for its MV object: a target object deleted outside is then
+        # provisioned again, as a full sync would, instead of being found still there (by identifier or join)
+        mv = self.store.mv_get(cs.mv_id) if cs.mv_id is not None else None
+        links = self._links(mv, cs) if mv is not None else []
         self.store.cs_delete([cs.id])
+        if mv is not None:
+            self._disconnect(cs, mv, links, deleting=True)
 
     def disconnect(self, cs: CSObject, mv: MVObject) -> None:
         """Disconnect ``cs`` from ``mv`` as sync would when it left scope: for an operator's explicit decision
@@ -280,7 +282,8 @@ class Synchronizer:
         values = self.ctx.mv_values(mv)
         for other in remaining:
             group = groups.get((other.connector, other.object_type))
-            if group and not (other.link_rule or "").startswith(INBOUND_LINKS):
+            if group:
+                # however it was linked (an account an inbound rule joined, too), as when it leaves scope
                 deprovision(self.ctx, other, mv, linking_rule(group, other), values, mv_deleted=True)
             else:
                 other.mv_id, other.link_state, other.link_rule = None, LinkState.DISCONNECTOR, None

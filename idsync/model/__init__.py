@@ -16,7 +16,7 @@ from idsync.model.attributes import (
     normalize,
     values_equal,
 )
-from idsync.model.changes import AttributeChange, ExportOp, PendingExport, ValueOp
+from idsync.model.changes import DEPROVISIONING, DISABLE, AttributeChange, ExportOp, PendingExport, ValueOp
 from idsync.model.objects import (
     Attributes,
     Contribution,
@@ -29,6 +29,8 @@ from idsync.model.objects import (
 from idsync.model.runs import ErrorRow, RunResult, RunStatus, StepCounters, StepKind, StepResult
 
 __all__ = [
+    "DEPROVISIONING",
+    "DISABLE",
     "AttributeChange",
     "AttributeSpec",
     "AttributeType",

@@ -39,6 +39,12 @@ class ExportOp(enum.StrEnum):
     DELETE = "delete"
 
 
+DISABLE = "disable"
+"""The kind of a pending export that deprovisions by updating (see ``PendingExport.kind``)."""
+DEPROVISIONING = (ExportOp.DELETE.value, DISABLE)
+"""The kinds of pending export that deprovision: what the deletion threshold counts (``CSFilter.export_ops``)."""
+
+
 @dataclass(slots=True)
 class PendingExport:
     """What sync wants written to a connected system and export has not sent.
@@ -53,6 +59,13 @@ class PendingExport:
     rule: str | None = None
     tries: int = 0
     in_flight: bool = False
+    deprovisioning: bool = False
+    """An update a deprovision action staged (``disable``): the deletion threshold counts it with the deletes."""
+
+    @property
+    def kind(self) -> str:
+        """What the store indexes the export as: its operation, or ``disable`` for a deprovisioning update."""
+        return DISABLE if self.deprovisioning and self.op is ExportOp.UPDATE else self.op.value
 
     def is_empty(self) -> bool:
         return self.op is ExportOp.UPDATE and not self.changes and self.new_identifier is None
@@ -70,6 +83,8 @@ class PendingExport:
             out["tries"] = self.tries
         if self.in_flight:
             out["in_flight"] = True
+        if self.deprovisioning:
+            out["deprovision"] = True
         return out
 
     @classmethod
@@ -81,4 +96,5 @@ class PendingExport:
             rule=data.get("rule"),
             tries=int(data.get("tries", 0)),
             in_flight=bool(data.get("in_flight", False)),
+            deprovisioning=bool(data.get("deprovision", False)),
         )

@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from idsync.engine.thresholds import pending_deprovisionings
 from idsync.model import RunResult, StepResult
 from idsync.store import CSFilter, Store
 
@@ -49,7 +50,7 @@ class _StoreGauges(Collector):
             families["pending_exports"].add_metric(
                 [name], store.cs_count(CSFilter(connector=name, pending_export=True))
             )
-            families["pending_deletes"].add_metric([name], store.cs_count(CSFilter(connector=name, export_op="delete")))
+            families["pending_deletes"].add_metric([name], pending_deprovisionings(store, name)[0])
             families["objects_in_error"].add_metric([name], store.cs_count(CSFilter(connector=name, error=True)))
             families["objects"].add_metric([name], store.cs_count(CSFilter(connector=name)))
         yield from families.values()

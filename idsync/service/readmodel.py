@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from idsync.model import CSObject, ErrorRow, LinkState, MVObject, RunResult, StepResult
+from idsync.model import DEPROVISIONING, CSObject, ErrorRow, LinkState, MVObject, RunResult, StepResult
 from idsync.model.redaction import DEFAULT_SECRETS, SecretAttributes
 from idsync.store import CSFilter, Store
 
@@ -253,7 +253,7 @@ def cs_filter(
         object_type=object_type or None,
         pending_import=pending_import,
         pending_export=pending_export,
-        export_op="delete" if pending_delete else None,
+        export_ops=DEPROVISIONING if pending_delete else (),
         error=error,
         unconfirmed=unconfirmed,
         link_states=link_states,
@@ -334,7 +334,7 @@ def connector_status(store: Store, name: str, connector_type: Any) -> dict[str, 
         "disconnectors": count(link_states=DISCONNECTED),
         "pending_imports": count(pending_import=True),
         "pending_exports": count(pending_export=True),
-        "pending_deletes": count(export_op="delete"),
+        "pending_deletes": count(export_ops=DEPROVISIONING),
         "unconfirmed": count(unconfirmed=True),
         "errors": count(error=True),
         "watermark": watermark or None,  # whole: JSON is read by programs, and a cut watermark is no watermark
@@ -356,14 +356,14 @@ def status(store: Store, config: Any, root: str) -> dict[str, Any]:
 def holds(store: Store, config: Any) -> list[dict[str, Any]]:
     """Connectors whose export the deletion threshold holds: their pending deletes, what is approved, and why."""
     from idsync.engine.errors import StepStopped
-    from idsync.engine.thresholds import check_deletion_threshold
+    from idsync.engine.thresholds import check_deletion_threshold, pending_deprovisionings
 
     out = []
     for name in config.connectors:
         try:
             check = check_deletion_threshold(store, name, config.safety)
         except StepStopped as stop:
-            deletes = store.cs_count(CSFilter(connector=name, export_op="delete"))
+            deletes, _ = pending_deprovisionings(store, name)
             out.append(
                 {
                     "connector": name,
@@ -400,7 +400,9 @@ def approve_deletes(
         raise NotFound(f"no connector named {connector!r}")
     if count is not None and count < 0:
         raise BadReference("count must be zero or more")
-    pending = store.cs_count(CSFilter(connector=connector, export_op="delete"))
+    from idsync.engine.thresholds import pending_deprovisionings
+
+    pending, _ = pending_deprovisionings(store, connector)
     if count is not None and count < pending and not below_pending:
         raise BadReference(
             f"approving {count} lets the export through only while at most {count} deletes are pending; "

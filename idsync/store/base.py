@@ -72,7 +72,8 @@ class CSFilter:
     object_type: str | None = None
     pending_import: bool = False
     pending_export: bool = False
-    export_op: str | None = None
+    export_ops: tuple[str, ...] = ()
+    """Pending exports of these kinds (``PendingExport.kind``)."""
     error: bool = False
     link_states: tuple[str, ...] = ()
     attribute: str | None = None

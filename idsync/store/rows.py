@@ -167,7 +167,7 @@ def cs_to_params(obj: CSObject) -> tuple[Any, ...]:
         obj.link_rule,
         _dumps(obj.pending_import.to_json()) if obj.pending_import else None,
         _dumps(obj.pending_export.to_json()) if obj.pending_export else None,
-        obj.pending_export.op.value if obj.pending_export else None,
+        obj.pending_export.kind if obj.pending_export else None,
         _dumps(obj.unconfirmed) if obj.unconfirmed else None,
         obj.error,
         obj.last_seen,

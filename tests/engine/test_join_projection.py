@@ -125,6 +125,23 @@ def test_outbound_join_adopts_existing_target_object_instead_of_creating(lab: La
     assert ("add", "uid=old-ann") not in target.exported
 
 
+def test_an_ambiguous_outbound_join_is_an_error_row_and_adopts_nothing(lab: Lab) -> None:
+    hr, target = lab.directory("hr"), lab.directory("dir")
+    person(hr, "1", "Ann", "Lee")
+    person(hr, "2", "Bob", "Ray")
+    target.add("user", "uid=a", {"employeeId": "1"})
+    target.add("user", "uid=b", {"employeeId": "1"})
+    lab.configure(HR_TO_DIR)
+    run = lab.cycle()
+    assert run.status is RunStatus.COMPLETED_ERRORS
+    (error,) = lab.errors(run)
+    assert error.code == "ambiguous-join" and "matches 2 objects" in error.reason
+    assert step(run, "dir", "export").counters.adds == 1  # Bob: the run went on
+    linked = {c.identifier: c.mv_id is not None for c in lab.cs_objects("dir")}
+    assert linked == {"uid=a": False, "uid=b": False, "uid=2,ou=people": True}
+    assert len(target) == 3 and ("add", "uid=1,ou=people") not in target.exported
+
+
 def test_provisioning_refuses_to_take_over_an_unjoined_object_with_the_same_identifier(lab: Lab) -> None:
     hr, target = lab.directory("hr"), lab.directory("dir")
     person(hr, "1", "Ann", "Lee")

@@ -130,3 +130,69 @@ def test_deleting_a_referenced_object_clears_the_reference_without_a_full_sync(l
     assert "manager" not in lab.mv_by("employeeId", "1").attributes
     emp = lab.dirs["dir"].find("uid=1,ou=people")
     assert emp is not None and "manager" not in emp.attributes
+
+
+AD_JOINED = """
+connectors:
+  hr: {type: memory, directory: hr, anchor_from_identifier: true}
+  ad: {type: memory, directory: ad}
+metaverse:
+  person:
+    attributes: {employeeId: string, displayName: string, status: string, mail: string}
+    deletion: {when: authoritative, authoritative: [hr]}
+inbound:
+  - name: hr-people
+    connector: hr
+    object_type: person
+    metaverse_type: person
+    join: [{employeeId: employeeId}]
+    project: true
+    flows: {employeeId: employeeId, displayName: 'Join(" ", [givenName], [sn])', status: status}
+  - name: ad-accounts
+    connector: ad
+    object_type: user
+    metaverse_type: person
+    join: [{employeeId: employeeID}]
+    flows: {mail: mail}
+outbound:
+  - name: ad-users
+    connector: ad
+    metaverse_type: person
+    object_type: user
+    scope: '[status] = "active"'
+    flows: {displayName: displayName, accountEnabled: 'True'}
+    deprovision: disable
+    deprovision_flows: {accountEnabled: 'False'}
+"""
+
+
+@pytest.mark.parametrize("how", ["leaves-scope", "deleted-from-hr"])
+def test_an_account_an_inbound_rule_joined_is_deprovisioned_like_a_provisioned_one(lab: Lab, how: str) -> None:
+    hr, ad = lab.directory("hr"), lab.directory("ad")
+    person(hr, "1", "Ann", "Lee")
+    account = ad.add("user", "cn=ann", {"employeeID": "1", "mail": "ann@example.org", "accountEnabled": "True"})
+    lab.configure(AD_JOINED)
+    ok(lab.cycle())
+    assert lab.mv_by("employeeId", "1").attributes["mail"] == "ann@example.org"  # joined by the inbound rule
+    if how == "leaves-scope":
+        person(hr, "1", "Ann", "Lee", status="left")
+    else:
+        hr.delete(hr.find("1").anchor)  # the authoritative source deletes: the MV object goes
+    run = ok(lab.cycle())
+    assert step(run, "hr", "delta-sync").counters.deprovisioned == 1
+    assert ad.get(account).attributes["accountEnabled"] == "False"
+    assert (lab.mv_objects() == []) is (how == "deleted-from-hr")
+
+
+def test_a_target_object_deleted_outside_is_provisioned_again_by_a_delta_cycle(lab: Lab) -> None:
+    hr, target = lab.directory("hr"), lab.directory("dir")
+    person(hr, "1", "Ann", "Lee")
+    person(hr, "2", "Bob", "Ray")
+    lab.configure(HR_TO_DIR)
+    ok(lab.cycle())
+    target.delete(target.find("uid=1,ou=people").anchor)  # an administrator deletes Ann's account
+    run = ok(lab.cycle())  # the delta import stages the delete; its sync provisions her again, as a full sync would
+    assert step(run, "dir", "export").counters.adds == 1
+    assert sorted(o.identifier for o in target.objects()) == ["uid=1,ou=people", "uid=2,ou=people"]
+    again = ok(lab.cycle())
+    assert step(again, "dir", "export").counters.adds == 0

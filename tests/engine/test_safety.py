@@ -6,6 +6,7 @@ from lab import HR_TO_DIR, Lab, ok, person, step
 
 from idsync.engine.run_profiles import Runner, RunOptions
 from idsync.model import RunStatus, StepKind
+from idsync.service.readmodel import Secrets, approve_deletes, cs_filter, search_cs
 
 DELETE_ON_LEAVE = HR_TO_DIR.replace("deprovision: disable", "deprovision: delete")
 
@@ -36,6 +37,32 @@ def test_deletion_threshold_stops_the_export_until_approved(lab: Lab) -> None:
     assert step(run, "dir", "export").counters.deletes == 8 and len(lab.dirs["dir"]) == 4
     with lab.open() as ws:
         assert ws.store.approval_get("dir") == 0  # an approval is used once
+
+
+def test_deletion_threshold_counts_disables_too(lab: Lab) -> None:
+    # a truncated HR file must not disable everyone either: disables are held and approved like deletes
+    hr = lab.directory("hr")
+    lab.directory("dir")
+    for i in range(12):
+        person(hr, f"{i:03}", f"G{i}", f"S{i}")
+    lab.configure(HR_TO_DIR + "safety: {deletion_threshold: 5}\n")
+    ok(lab.cycle())
+    for i in range(6):
+        person(hr, f"{i:03}", f"G{i}", f"S{i}", status="left")  # out of scope: disable, staying linked
+    for i in range(6, 8):
+        hr.delete(f"{i:03}")  # the MV object goes: disable, leaving a disconnector
+    run = lab.cycle()
+    export = step(run, "dir", "export")
+    assert export.status is RunStatus.STOPPED_DELETION_THRESHOLD
+    assert "8 pending deprovisionings (0 deletes, 8 disables)" in (export.message or "")
+    assert all(o.attributes["accountEnabled"] == "True" for o in lab.dirs["dir"].objects())  # nothing written
+    with lab.open() as ws:
+        held = search_cs(ws.store, cs_filter(connector="dir", pending_delete=True), Secrets())
+        assert held["total"] == 8  # what `search cs --pending-delete` shows for review
+        assert approve_deletes(ws.store, ["hr", "dir"], "dir", None) == (8, 8)
+    run = ok(lab.cycle())
+    assert step(run, "dir", "export").counters.updates == 8
+    assert sorted(o.attributes["accountEnabled"] for o in lab.dirs["dir"].objects()) == ["False"] * 8 + ["True"] * 4
 
 
 def test_deletion_threshold_as_a_percentage(lab: Lab) -> None:

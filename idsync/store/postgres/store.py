@@ -655,9 +655,9 @@ class PostgresStore:
         ):
             if wanted:
                 clauses.append(f"{column} IS NOT NULL")
-        if flt.export_op is not None:
-            clauses.append("export_op=%s")
-            params.append(flt.export_op)
+        if flt.export_ops:
+            clauses.append("export_op = ANY(%b::text[])")
+            params.append(list(flt.export_ops))
         if flt.link_states:
             clauses.append("link_state = ANY(%b::text[])")
             params.append(list(flt.link_states))

@@ -495,9 +495,9 @@ class SQLiteStore:
             clauses.append("pending_import IS NOT NULL")
         if flt.pending_export:
             clauses.append("pending_export IS NOT NULL")
-        if flt.export_op is not None:
-            clauses.append("export_op=?")
-            params.append(flt.export_op)
+        if flt.export_ops:
+            clauses.append(f"export_op IN ({','.join('?' * len(flt.export_ops))})")
+            params.extend(flt.export_ops)
         if flt.error:
             clauses.append("error IS NOT NULL")
         if flt.unconfirmed:
