@@ -184,7 +184,11 @@ def search() -> None:
 @click.option("--identifier", help="Identifier pattern; * is a wildcard.")
 @click.option("--pending-import", is_flag=True, help="Staged by an import, not yet synced.")
 @click.option("--pending-export", is_flag=True, help="Staged by a sync, not yet exported.")
-@click.option("--pending-delete", is_flag=True, help="A delete waiting to be exported.")
+@click.option(
+    "--pending-delete",
+    is_flag=True,
+    help="A delete or a disable waiting to be exported: what the deletion threshold counts.",
+)
 @click.option("--disconnector", is_flag=True, help="Not joined (normal, filtered or explicit disconnectors).")
 @click.option(
     "--state",
@@ -546,6 +550,11 @@ def preview_command(state: CliState, obj: str, as_json: bool) -> None:
     out.print("[bold]preview[/bold] (nothing was committed)")
     if result.mv_after is not None and result.mv_before is None:
         out.print(f"  projects a new {escape(result.mv_after.object_type)} into the metaverse")
+    if result.mv_deleted and result.mv_before is not None:
+        mv_ref = references_text(result.mv_before.id, labels.get("", {}))
+        out.print(f"  deletes {escape(mv_ref)} from the metaverse (the MV deletion rule); its links are deprovisioned")
+    if result.cs_before is not None and result.cs_after is None:
+        out.print(f"  removes {escape(obj)} from the connector space (deleted in its system)")
     if result.cs_before and result.cs_after and result.cs_before.mv_id != result.cs_after.mv_id:
         before, after = result.cs_before.mv_id, result.cs_after.mv_id
         link = "(new)" if before is None else references_text(before, labels.get("", {}))

@@ -162,16 +162,17 @@ def cycle_command(state: CliState, as_json: bool, staging: bool) -> None:
     "--count",
     type=click.IntRange(min=0),
     default=None,
-    help="Approve only while at most N deletes are pending. The export sends all pending deletes or none, so N "
-    "below what is pending now is refused (default: every delete pending now).",
+    help="Approve only while at most N deletes and disables are pending. The export sends all of them or none, so "
+    "N below what is pending now is refused (default: everything pending now).",
 )
 @pass_state
 def approve_deletes(state: CliState, connector: str, count: int | None) -> None:
-    """Let the next export of CONNECTOR send its pending deletes past the deletion threshold.
+    """Let the next export of CONNECTOR send its pending deletes and disables past the deletion threshold.
 
-    The approval covers the deletes pending now: the next export sends them all, unless more are pending by then
-    (then it stops again). That export uses the approval up. --count N approves at most N: an export never sends
-    part of its deletes, so N below what is pending now is refused (exit code 4) rather than recorded.
+    The threshold counts deletes and the updates a `disable` deprovision action staged (an emptied HR file must
+    not disable everyone either). The approval covers what is pending now: the next export sends it all, unless more
+    is pending by then (then it stops again). That export uses the approval up. --count N approves at most N: an
+    export never sends part of them, so N below what is pending now is refused (exit code 4) rather than recorded.
 
     Review them first: idsync search cs --connector CONNECTOR --pending-delete
     """
@@ -189,11 +190,11 @@ def approve_deletes(state: CliState, connector: str, count: int | None) -> None:
     finally:
         ws.close()
     if not pending:
-        message = f"nothing to approve: {connector} has no pending deletes"
+        message = f"nothing to approve: {connector} has no pending deletes or disables"
     else:
         message = (
-            f"approved the {approved} pending delete{'s' if approved != 1 else ''} of {connector}: its next export "
-            f"sends them, unless more than {approved} are pending by then (then it stops again)"
+            f"approved the {approved} pending deletes and disables of {connector}: its next export sends them, "
+            f"unless more than {approved} are pending by then (then it stops again)"
         )
     console().print(message, markup=False)
 

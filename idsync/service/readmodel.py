@@ -405,7 +405,7 @@ def approve_deletes(
     pending, _ = pending_deprovisionings(store, connector)
     if count is not None and count < pending and not below_pending:
         raise BadReference(
-            f"approving {count} lets the export through only while at most {count} deletes are pending; "
+            f"approving {count} lets the export through only while at most {count} deletes and disables are pending; "
             f"{pending} are pending for {connector}, so its next export would still stop. Nothing was approved. "
             f"Review them (idsync search cs --connector {connector} --pending-delete), then approve them all "
             f"(idsync approve-deletes {connector})"

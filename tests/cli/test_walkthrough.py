@@ -108,7 +108,10 @@ def test_approve_deletes_says_what_it_approves(tmp_path: Path) -> None:
     partial = idsync("-C", str(root), "approve-deletes", "directory", "--count", "2")
     message = " ".join(partial.stderr.split())
     assert partial.returncode == 4, partial.stdout
-    assert "approving 2 lets the export through only while at most 2 deletes are pending; 6 are pending" in message
+    assert (
+        "approving 2 lets the export through only while at most 2 deletes and disables are pending; 6 are pending"
+        in message
+    )
     assert idsync("-C", str(root), "cycle").returncode == 2  # nothing was approved
 
     unknown = idsync("-C", str(root), "approve-deletes", "directori")
@@ -116,7 +119,7 @@ def test_approve_deletes_says_what_it_approves(tmp_path: Path) -> None:
 
     approved = idsync("-C", str(root), "approve-deletes", "directory")
     assert approved.returncode == 0, approved.stderr
-    assert "approved the 6 pending deletes of directory" in " ".join(approved.stdout.split())
+    assert "approved the 6 pending deletes and disables of directory" in " ".join(approved.stdout.split())
     done = idsync("-C", str(root), "cycle", "--json")
     assert done.returncode == 0, done.stdout
     assert [s["deletes"] for s in json.loads(done.stdout)["steps"] if s["step"] == "export"] == [6]
@@ -260,3 +263,15 @@ def test_preview_without_a_pending_import_says_to_import_first(demo: Path) -> No
         assert idsync("-C", str(demo), "run", "import").returncode == 0
         staged = idsync("-C", str(demo), "preview", f"hr:{rows[6]['employeeId']}")
         assert "Somewhere Else" in staged.stdout and "no pending import" not in staged.stdout
+
+
+def test_preview_of_a_person_deleted_from_hr_shows_the_deletion_and_the_disable(demo: Path) -> None:
+    rows = _rows(demo)
+    gone = next(r for r in rows if r["status"] == "active")
+    with hr_edited(demo, [r for r in rows if r is not gone]):
+        assert idsync("-C", str(demo), "run", "import").returncode == 0
+        preview = idsync("-C", str(demo), "preview", f"hr:{gone['employeeId']}")
+        assert preview.returncode == 0, preview.stderr
+        text = " ".join(preview.stdout.split())
+        assert "from the metaverse" in text and f"removes hr:{gone['employeeId']}" in text
+        assert f"directory '{gone['employeeId']}'" in text and "accountEnabled" in text and "False" in text
