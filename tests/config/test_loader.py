@@ -140,3 +140,52 @@ def test_bad_step_name_is_reported() -> None:
     with pytest.raises(ConfigError) as info:
         load(text)
     assert any(i.position and i.position.line == 16 for i in info.value.issues)
+
+
+def test_a_key_given_twice_is_an_error_with_both_positions() -> None:
+    text = GOOD.replace("{type: csv, path: data/hr.csv}", "{type: csv, path: data/hr.csv, path: data/other.csv}")
+    with pytest.raises(ConfigError) as info:
+        load(text)
+    (issue,) = info.value.issues
+    assert "'path' is given twice" in issue.message and "first at idsync.yaml:2:19" in issue.message
+    assert issue.position is not None and (issue.position.line, issue.position.column) == (2, 38)
+
+
+@pytest.mark.parametrize("text", ["", "# nothing yet\n", "---\n"])
+def test_an_empty_configuration_is_an_error(text: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load(text)
+    (issue,) = info.value.issues
+    assert issue.message.startswith("empty configuration")
+    assert issue.position is not None and issue.position.line == 1
+
+
+def test_yaml_syntax_errors_are_explained_at_the_parser_position() -> None:
+    text = "connectors:\n  hr: {type: csv, path: x.csv}\n metaverse: {}\n"
+    with pytest.raises(ConfigError) as info:
+        load(text)
+    (issue,) = info.value.issues
+    assert "indentation" in issue.message and "<block" not in issue.message
+    assert issue.position is not None and (issue.position.line, issue.position.column) == (3, 2)
+    with pytest.raises(ConfigError) as info:
+        load("connectors:\n\thr: {type: csv}\n")
+    assert "YAML indents with spaces only" in info.value.issues[0].message
+
+
+def test_a_value_its_tag_cannot_hold_is_a_config_error() -> None:
+    with pytest.raises(ConfigError) as info:
+        load("version: !!int one\n")
+    assert info.value.issues[0].message.startswith("YAML:")
+
+
+def test_unknown_settings_suggest_the_setting_meant() -> None:
+    for typo, message in [
+        (("    project: true\n", "    projct: true\n"), "unknown setting 'projct'; did you mean 'project'?"),
+        (("type: csv, path:", "type: csv, pth:"), "unknown setting 'pth'; did you mean 'path'?"),
+        (("connectors:", "stor: sqlite\nconnectors:"), "unknown setting 'stor'; did you mean 'store'?"),
+        (("project: true", "project: true\n    flows2: {}"), "unknown setting 'flows2'; did you mean 'flows'?"),
+        (("project: true", "project: true\n    zzz: {}"), "unknown setting 'zzz'"),
+    ]:
+        with pytest.raises(ConfigError) as info:
+            load(GOOD.replace(*typo))
+        assert [i.message for i in info.value.issues] == [message]
