@@ -64,6 +64,9 @@ class PositionMap:
     """For scalars: the first character of the text itself (after a quote or a block indicator)."""
     duplicates: list[ConfigIssue] = field(default_factory=list)
     """Keys given twice in one mapping: YAML would silently keep the last, so each is a problem."""
+    source: str = ""
+    scalars: dict[Path_, tuple[int, int, str | None, str]] = field(default_factory=dict)
+    """For scalars: where their source text starts and ends in ``source``, their style and their value."""
 
     def find(self, path: Path_) -> Position | None:
         """The position of ``path`` or of its nearest ancestor that has one."""
@@ -78,11 +81,70 @@ class PositionMap:
     def value(self, path: Path_) -> Position | None:
         return self.value_positions.get(tuple(path)) or self.find(path)
 
+    def scalar_path(self, path: Path_) -> Path_ | None:
+        """``path`` if it is a scalar, or its ``expression`` entry (a flow written as a mapping)."""
+        for candidate in (tuple(path), (*path, "expression")):
+            if candidate in self.scalars:
+                return candidate
+        return None
+
+    def within(self, path: Path_, offset: int, text: str | None = None) -> Position | None:
+        """The position of character ``offset`` of the value at ``path``: inside a plain, quoted or block scalar,
+        across its folded lines. ``text`` is what was made of the value, when it differs (the ``[name]`` a bare
+        name stands for). Where the mapping is not exact (an escape such as ``\\t`` before the offset, a text
+        that is not the value), the value's start."""
+        found = self.scalar_path(path)
+        if found is None:
+            return self.value(path)
+        start, end, style, value = self.scalars[found]
+        if text is not None and text != value:
+            if text != f"[{value}]":
+                return self.value(found)
+            offset = max(0, min(offset - 1, len(value) - 1))
+        index = _source_index(self.source[start:end], style, value, offset)
+        if index is None:
+            return self.value(found)
+        index += start
+        line_start = self.source.rfind("\n", 0, index) + 1
+        return Position(self.file, self.source.count("\n", 0, index) + 1, index - line_start + 1)
+
+
+def _source_index(raw: str, style: str | None, value: str, offset: int) -> int | None:
+    """Where in ``raw`` (a scalar's source text) the value's character ``offset`` comes from, or None when that
+    cannot be told exactly. The value's characters are matched in order; what the source has between them must
+    be what YAML drops: line breaks and indentation folded into a space, a quote doubled, an escaping backslash.
+    Anything else (``\\t`` in a double-quoted scalar) means the source spells the value differently there."""
+    if not value:
+        return 0
+    offset = max(0, min(offset, len(value) - 1))
+    skippable = " \t\r\n"
+    if style == "'":
+        skippable += "'"
+    elif style == '"':
+        skippable += "\\"
+    i = 0
+    if style in ("'", '"'):
+        i = 1
+    elif style in ("|", ">"):
+        i = raw.find("\n") + 1
+    for position, char in enumerate(value[: offset + 1]):
+        while i < len(raw) and raw[i] != char:
+            if raw[i] not in skippable:
+                return None
+            i += 1
+        if i >= len(raw):
+            return None
+        if position == offset:
+            return i
+        i += 1
+    return None
+
 
 def _walk(node: yaml.Node, path: Path_, out: PositionMap) -> None:
     mark = node.start_mark
     out.positions[path] = Position(out.file, mark.line + 1, mark.column + 1)
     if isinstance(node, yaml.ScalarNode):
+        out.scalars[path] = (mark.index, node.end_mark.index, node.style, str(node.value))
         line, column = mark.line + 1, mark.column + 1
         if node.style in ("'", '"'):
             column += 1
@@ -150,7 +212,7 @@ def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
 
 
 def parse_yaml(text: str, file: str) -> tuple[Any, PositionMap]:
-    positions = PositionMap(file)
+    positions = PositionMap(file, source=text)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)

@@ -19,13 +19,14 @@ from idsync.config import (
     LoadedConfig,
     MVDeletionRule,
     OutboundRule,
-    Position,
 )
 from idsync.expressions import (
     AUTHORITATIVE_NULL,
     IGNORE_THIS_FLOW,
     Expression,
     ExpressionError,
+    ExpressionSyntaxError,
+    ExpressionValidationError,
     compile_expression,
 )
 from idsync.model import AttributeSpec, AttributeType, ObjectTypeSchema, Schema
@@ -318,23 +319,21 @@ class _Compiler:
         attributes: Mapping[str, Any] | None,
         multivalued: frozenset[str] = frozenset(),
     ) -> Expression | None:
-        position = self.loaded.position((*path, "expression")) or self.loaded.position(path)
-        origin = (position.file, position.line, position.column) if position else None
         try:
             return compile_expression(
                 text,
                 dialect=dialect,
                 attributes=list(attributes) if attributes is not None else None,
                 multivalued=multivalued,
-                origin=origin,
             )
         except ExpressionError as exc:
-            file = getattr(exc, "file", None) or (position.file if position else None)
-            line, column = getattr(exc, "line", None), getattr(exc, "column", None)
-            where = Position(file, int(line), int(column or 1)) if file and line else position
-            message = str(exc)
-            if where is not None and message.startswith(f"{where}: "):
-                message = message[len(f"{where}: ") :]  # the position is printed once, in front
+            # the error's offset in the expression text is mapped back into the YAML value, folded lines and all
+            positions = self.loaded.positions
+            if isinstance(exc, ExpressionSyntaxError | ExpressionValidationError):
+                where = positions.within(path, exc.offset, text)
+                message = f"{exc.message}\n{exc.caret}"
+            else:
+                where, message = positions.value(path), str(exc)
             self.issues.append(ConfigIssue(message, where, path))
             return None
 
