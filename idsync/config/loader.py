@@ -17,7 +17,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from idsync.config.models import NAME, InboundRule, OutboundRule, WorkspaceConfig
+from idsync.config.models import NAME, InboundRule, OutboundRule, SettingError, WorkspaceConfig
 
 Path_ = tuple[str | int, ...]
 
@@ -279,6 +279,9 @@ def issues_from_validation(
     issues = []
     for item in error.errors():
         loc: Path_ = tuple(p for p in item["loc"] if not (isinstance(p, str) and "[" in p and p.endswith("]")))
+        cause = item.get("ctx", {}).get("error")
+        if isinstance(cause, SettingError):
+            loc = (*loc, cause.setting)
         full = (*prefix, *loc)
         message = str(item["msg"])
         if message.startswith("Value error, "):

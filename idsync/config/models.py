@@ -19,6 +19,15 @@ NAME = r"^[A-Za-z_][A-Za-z0-9_.-]*$"
 BARE_ATTRIBUTE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 
+class SettingError(ValueError):
+    """A model-level check that is about one setting: the loader reports it at that setting's position (a plain
+    ValueError from a model validator is reported at the block)."""
+
+    def __init__(self, setting: str, message: str) -> None:
+        super().__init__(message)
+        self.setting = setting
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
