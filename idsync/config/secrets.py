@@ -15,6 +15,9 @@ from typing import Annotated
 from pydantic import AfterValidator
 
 REFERENCE = re.compile(r"^\$\{(env|file):([^}]+)\}$")
+LOOKS_LIKE_REFERENCE = re.compile(r"^\s*\$\{|^\s*\$?\{?\s*(env|file)\s*:", re.IGNORECASE)
+"""A text that was meant to be a reference (``${env:X``, ``${envv:X}``, ``{env:X}``), not a typed-in secret."""
+FORMS = "${env:NAME} or ${file:PATH}"
 
 
 class SecretError(Exception):
@@ -23,10 +26,12 @@ class SecretError(Exception):
 
 def _check_reference(text: str) -> str:
     if not REFERENCE.match(text):
-        raise ValueError(
-            "secrets must be references, not values: write ${env:NAME} or ${file:PATH} "
-            "(the value you typed was not kept)"
-        )
+        if LOOKS_LIKE_REFERENCE.search(text):
+            raise ValueError(
+                f"this looks like a malformed secret reference; the accepted forms are {FORMS} (a name and a path "
+                "cannot be empty or hold '}')"
+            )
+        raise ValueError(f"secrets must be references, not values: write {FORMS} (the value you typed was not kept)")
     return text
 
 
@@ -44,7 +49,7 @@ class SecretResolver:
     def resolve(self, reference: str) -> str:
         match = REFERENCE.match(reference.strip())
         if match is None:
-            raise SecretError("not a secret reference; write ${env:NAME} or ${file:PATH}")
+            raise SecretError(f"not a secret reference; write {FORMS}")
         kind, name = match.groups()
         if kind == "env":
             env = self.environ if self.environ is not None else os.environ

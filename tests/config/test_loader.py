@@ -189,3 +189,15 @@ def test_unknown_settings_suggest_the_setting_meant() -> None:
         with pytest.raises(ConfigError) as info:
             load(GOOD.replace(*typo))
         assert [i.message for i in info.value.issues] == [message]
+
+
+@pytest.mark.parametrize("typed", ["${env:HR_PW", "${envv:HR_PW}", "${env:}", "{env:HR_PW}", "${ENV:HR_PW}"])
+def test_a_malformed_secret_reference_is_named_as_such(typed: str) -> None:
+    text = GOOD.replace("path: data/hr.csv}", f"path: data/hr.csv, password: '{typed}'}}")
+    with pytest.raises(ConfigError) as info:
+        load(text)
+    (issue,) = info.value.issues
+    assert issue.message.startswith("this looks like a malformed secret reference")
+    assert "${env:NAME} or ${file:PATH}" in issue.message and "HR_PW" not in issue.message
+    assert issue.path == ("connectors", "hr", "password")
+    assert issue.position is not None and issue.position.line == 2
