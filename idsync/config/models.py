@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from idsync.config.schedule import Cron, parse_duration
-from idsync.config.secrets import SecretRef
+from idsync.config.secrets import SecretRef, check_url_password
 from idsync.model import AttributeSpec, AttributeType, Compare, ObjectTypeSchema
 
 NAME = r"^[A-Za-z_][A-Za-z0-9_.-]*$"
@@ -320,7 +320,8 @@ class ServiceConfig(Strict):
 class WorkspaceConfig(Strict):
     version: int = 1
     store: str = "sqlite"
-    """``sqlite`` (``.idsync/state.db`` in the workspace), ``sqlite:///PATH``, or a ``postgresql://`` URL."""
+    """``sqlite`` (``.idsync/state.db`` in the workspace), ``sqlite:///PATH``, or a ``postgresql://`` URL whose
+    password, if it has one, is a secret reference: ``postgresql://idsync:${file:secrets/db.pw}@db/idsync``."""
     staging: bool = False
     """Staging mode: everything is computed, nothing is written to a connected system."""
     safety: Safety = Field(default_factory=Safety)
@@ -330,6 +331,11 @@ class WorkspaceConfig(Strict):
     outbound: list[OutboundRule] = Field(default_factory=list)
     profiles: dict[str, list[Step]] = Field(default_factory=dict)
     service: ServiceConfig = Field(default_factory=ServiceConfig)
+
+    @field_validator("store")
+    @classmethod
+    def _store(cls, value: str) -> str:
+        return check_url_password(value)
 
     def mv_schema(self, name: str) -> ObjectTypeSchema:
         return self.metaverse[name].object_schema(name)

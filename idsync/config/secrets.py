@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import quote, urlsplit
 
 from pydantic import AfterValidator
 
@@ -67,3 +68,34 @@ class SecretResolver:
 
 def is_reference(text: str) -> bool:
     return bool(REFERENCE.match(text))
+
+
+def url_password(url: str) -> str | None:
+    """The password part of a URL (``scheme://user:PASSWORD@host/db``), as written; None when it has none."""
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None
+
+
+def check_url_password(url: str) -> str:
+    """A password in a URL (the store's) is a secret like any other: only a reference may stand there."""
+    password = url_password(url)
+    if password:
+        try:
+            _check_reference(password)
+        except ValueError as exc:
+            raise ValueError(
+                f"the password in the URL: {exc}; for example postgresql://USER:${{file:PATH}}@HOST/DB"
+            ) from None
+    return url
+
+
+def resolve_url_password(url: str, resolver: SecretResolver) -> str:
+    """``url`` with the secret reference in its password part replaced by the secret, percent-encoded so that any
+    character may be in it. The result holds a secret: it goes to the driver and nowhere else."""
+    password = url_password(url)
+    if password is None or not is_reference(password):
+        return url
+    secret = quote(resolver.resolve(password), safe="")
+    return url.replace(f":{password}@", f":{secret}@", 1)

@@ -6,7 +6,8 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 
 from idsync.config import ConfigError, SecretError, SecretResolver, load_config_text
-from idsync.config.secrets import SecretRef
+from idsync.config.secrets import SecretRef, resolve_url_password
+from idsync.store import StoreError, open_store
 
 
 class FakeConnectorModel(BaseModel):
@@ -201,3 +202,32 @@ def test_a_malformed_secret_reference_is_named_as_such(typed: str) -> None:
     assert "${env:NAME} or ${file:PATH}" in issue.message and "HR_PW" not in issue.message
     assert issue.path == ("connectors", "hr", "password")
     assert issue.position is not None and issue.position.line == 2
+
+
+def test_a_literal_password_in_the_store_url_is_refused_at_store_without_echo() -> None:
+    with pytest.raises(ConfigError) as info:
+        load("store: postgresql://idsync:hunter2-Secret@db.example/idsync\n" + GOOD)
+    (issue,) = info.value.issues
+    assert "the password in the URL: secrets must be references" in issue.message
+    assert "hunter2-Secret" not in str(info.value)
+    assert issue.path == ("store",)
+    assert issue.position is not None and (issue.position.line, issue.position.column) == (1, 1)
+    with pytest.raises(ConfigError) as info:
+        load("store: postgresql://idsync:${env:PG_PW@db.example/idsync\n" + GOOD)
+    assert "malformed secret reference" in info.value.issues[0].message
+
+
+def test_a_store_url_password_reference_is_resolved_when_the_store_opens(tmp_path: Path) -> None:
+    url = "postgresql://idsync:${env:PG_PW}@db.example:5432/idsync"
+    loaded = load_config_text(f"store: '{url}'\n" + GOOD, "idsync.yaml", tmp_path, lookup)
+    assert loaded.config.store == url
+    for plain in ("sqlite", "postgresql://idsync@db.example/idsync"):
+        assert load_config_text(f"store: '{plain}'\n" + GOOD, "idsync.yaml", tmp_path, lookup).config.store == plain
+    resolver = SecretResolver(tmp_path, environ={"PG_PW": "p@ss:w/rd"})
+    assert resolve_url_password(url, resolver) == "postgresql://idsync:p%40ss%3Aw%2Frd@db.example:5432/idsync"
+    (tmp_path / "db.pw").write_text("from-file\n")
+    assert resolve_url_password(url.replace("env:PG_PW", "file:db.pw"), resolver).startswith(
+        "postgresql://idsync:from-file@"
+    )
+    with pytest.raises(StoreError, match=r"\$\{env:IDSYNC_TEST_UNSET_PW\}"):
+        open_store(url.replace("PG_PW", "IDSYNC_TEST_UNSET_PW"), tmp_path)
