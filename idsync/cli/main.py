@@ -1,8 +1,8 @@
 """The ``idsync`` command. Commands parse, call and print; the work happens in the layers below.
 
-Exit codes: 0 success · 1 completed with errors · 2 stopped (Ctrl-C included: the step ends after its page) ·
-3 invalid configuration · 4 usage (a name, object or run that is not there included) · 130 aborted by a second
-Ctrl-C.
+Exit codes: 0 success · 1 completed with errors · 2 stopped (Ctrl-C included: the step ends after its page; a
+connector or secret failing outside any step too, with its message) · 3 invalid configuration · 4 usage (a name,
+object or run that is not there included) · 130 aborted by a second Ctrl-C.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from typing import ClassVar
 import click
 
 from idsync import __version__
-from idsync.cli.context import EXIT_CONFIG, EXIT_USAGE, CliState, report_config_error
-from idsync.config import ConfigError
+from idsync.cli.context import EXIT_CONFIG, EXIT_STOPPED, EXIT_USAGE, CliState, report_config_error
+from idsync.config import ConfigError, SecretError
+from idsync.connectors.base import ConnectorError
 
 
 class IdsyncGroup(click.Group):
@@ -151,4 +152,9 @@ def main() -> None:
     except ConfigError as exc:
         report_config_error(exc)
         sys.exit(EXIT_CONFIG)
+    except (ConnectorError, SecretError) as exc:
+        # a connected system, or a secret, failed outside any step (building a connector to read what it can
+        # do): the run stops, as a step's failure would stop it, with the message and no traceback
+        click.echo(f"stopped: {exc}", err=True)
+        sys.exit(EXIT_STOPPED)
     sys.exit(code if isinstance(code, int) else 0)

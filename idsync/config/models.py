@@ -12,11 +12,20 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from idsync.config.schedule import Cron, parse_duration
-from idsync.config.secrets import SecretRef
+from idsync.config.secrets import SecretRef, check_url_password
 from idsync.model import AttributeSpec, AttributeType, Compare, ObjectTypeSchema
 
 NAME = r"^[A-Za-z_][A-Za-z0-9_.-]*$"
 BARE_ATTRIBUTE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+class SettingError(ValueError):
+    """A model-level check that is about one setting: the loader reports it at that setting's position (a plain
+    ValueError from a model validator is reported at the block)."""
+
+    def __init__(self, setting: str, message: str) -> None:
+        super().__init__(message)
+        self.setting = setting
 
 
 class Strict(BaseModel):
@@ -311,7 +320,8 @@ class ServiceConfig(Strict):
 class WorkspaceConfig(Strict):
     version: int = 1
     store: str = "sqlite"
-    """``sqlite`` (``.idsync/state.db`` in the workspace), ``sqlite:///PATH``, or a ``postgresql://`` URL."""
+    """``sqlite`` (``.idsync/state.db`` in the workspace), ``sqlite:///PATH``, or a ``postgresql://`` URL whose
+    password, if it has one, is a secret reference: ``postgresql://idsync:${file:secrets/db.pw}@db/idsync``."""
     staging: bool = False
     """Staging mode: everything is computed, nothing is written to a connected system."""
     safety: Safety = Field(default_factory=Safety)
@@ -321,6 +331,11 @@ class WorkspaceConfig(Strict):
     outbound: list[OutboundRule] = Field(default_factory=list)
     profiles: dict[str, list[Step]] = Field(default_factory=dict)
     service: ServiceConfig = Field(default_factory=ServiceConfig)
+
+    @field_validator("store")
+    @classmethod
+    def _store(cls, value: str) -> str:
+        return check_url_password(value)
 
     def mv_schema(self, name: str) -> ObjectTypeSchema:
         return self.metaverse[name].object_schema(name)

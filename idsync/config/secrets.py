@@ -11,10 +11,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import quote, urlsplit
 
 from pydantic import AfterValidator
 
 REFERENCE = re.compile(r"^\$\{(env|file):([^}]+)\}$")
+LOOKS_LIKE_REFERENCE = re.compile(r"^\s*\$\{|^\s*\$?\{?\s*(env|file)\s*:", re.IGNORECASE)
+"""A text that was meant to be a reference (``${env:X``, ``${envv:X}``, ``{env:X}``), not a typed-in secret."""
+FORMS = "${env:NAME} or ${file:PATH}"
 
 
 class SecretError(Exception):
@@ -23,10 +27,12 @@ class SecretError(Exception):
 
 def _check_reference(text: str) -> str:
     if not REFERENCE.match(text):
-        raise ValueError(
-            "secrets must be references, not values: write ${env:NAME} or ${file:PATH} "
-            "(the value you typed was not kept)"
-        )
+        if LOOKS_LIKE_REFERENCE.search(text):
+            raise ValueError(
+                f"this looks like a malformed secret reference; the accepted forms are {FORMS} (a name and a path "
+                "cannot be empty or hold '}')"
+            )
+        raise ValueError(f"secrets must be references, not values: write {FORMS} (the value you typed was not kept)")
     return text
 
 
@@ -44,7 +50,7 @@ class SecretResolver:
     def resolve(self, reference: str) -> str:
         match = REFERENCE.match(reference.strip())
         if match is None:
-            raise SecretError("not a secret reference; write ${env:NAME} or ${file:PATH}")
+            raise SecretError(f"not a secret reference; write {FORMS}")
         kind, name = match.groups()
         if kind == "env":
             env = self.environ if self.environ is not None else os.environ
@@ -62,3 +68,34 @@ class SecretResolver:
 
 def is_reference(text: str) -> bool:
     return bool(REFERENCE.match(text))
+
+
+def url_password(url: str) -> str | None:
+    """The password part of a URL (``scheme://user:PASSWORD@host/db``), as written; None when it has none."""
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None
+
+
+def check_url_password(url: str) -> str:
+    """A password in a URL (the store's) is a secret like any other: only a reference may stand there."""
+    password = url_password(url)
+    if password:
+        try:
+            _check_reference(password)
+        except ValueError as exc:
+            raise ValueError(
+                f"the password in the URL: {exc}; for example postgresql://USER:${{file:PATH}}@HOST/DB"
+            ) from None
+    return url
+
+
+def resolve_url_password(url: str, resolver: SecretResolver) -> str:
+    """``url`` with the secret reference in its password part replaced by the secret, percent-encoded so that any
+    character may be in it. The result holds a secret: it goes to the driver and nowhere else."""
+    password = url_password(url)
+    if password is None or not is_reference(password):
+        return url
+    secret = quote(resolver.resolve(password), safe="")
+    return url.replace(f":{password}@", f":{secret}@", 1)

@@ -183,13 +183,30 @@ class Connector(Protocol):
 
 
 class ConnectorType(Protocol):
-    """What a connector package exposes: its config model and a factory."""
+    """What a connector package exposes: its config model and a factory.
+
+    A type may also offer ``offline_schema(config, workspace, *, writing) -> Schema | None``: the attributes its
+    objects have (``writing=False``: what an import reads) or take (``writing=True``: what an export can write),
+    when that is known without contacting the system and complete — a file's header, a published schema — and
+    ``None`` otherwise. Validation checks the rules' attribute names against it; see :func:`offline_schema`.
+    """
 
     name: ClassVar[str]
     config_model: ClassVar[type[ConnectorConfig]]
 
     @staticmethod
     def create(name: str, config: Any, context: ConnectorContext) -> Connector: ...
+
+
+def offline_schema(connector_type: Any, config: Any, workspace: str, *, writing: bool) -> Schema | None:
+    """The type's ``offline_schema``, or None when it has none. Optional, so that a connector type written without
+    it keeps working: its rules are then checked when it runs, as before. A directory server has none: its schema
+    is read from the server, and an entry may carry auxiliary classes beyond its type's."""
+    method = getattr(connector_type, "offline_schema", None)
+    if method is None:
+        return None
+    found: Schema | None = method(config, workspace, writing=writing)
+    return found
 
 
 TELEMETRY_OPTION = "telemetry"

@@ -9,13 +9,12 @@ from typing import Any
 from idsync.connectors.base import Capabilities
 from idsync.engine.errors import ErrorLog
 from idsync.engine.evaluation import binary_attributes, expression_input
-from idsync.engine.rules import RuleSet
+from idsync.engine.rules import DN, RuleSet
 from idsync.expressions import EvalContext
 from idsync.model import CSObject, MVObject, ObjectTypeSchema, StepResult
 from idsync.store import Store
 
-DN = "dn"
-"""The name under which inbound expressions read a connector-space object's identifier."""
+__all__ = ["DN", "SyncContext"]
 
 
 @dataclass

@@ -7,6 +7,7 @@ type), the ordered contributors of every metaverse attribute (precedence), and o
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,19 +20,22 @@ from idsync.config import (
     LoadedConfig,
     MVDeletionRule,
     OutboundRule,
-    Position,
 )
 from idsync.expressions import (
     AUTHORITATIVE_NULL,
     IGNORE_THIS_FLOW,
     Expression,
     ExpressionError,
+    ExpressionSyntaxError,
+    ExpressionValidationError,
     compile_expression,
 )
 from idsync.model import AttributeSpec, AttributeType, ObjectTypeSchema, Schema
 from idsync.store import KeyConfig
 
 IDENTIFIER_KEY = "__identifier__"
+DN = "dn"
+"""The name under which inbound expressions read a connector-space object's identifier."""
 
 
 def picks_unique(expression: Expression) -> bool:
@@ -302,9 +306,28 @@ class RuleSet:
         return KeyConfig({k: frozenset(v) for k, v in mv.items()}, {k: frozenset(v) for k, v in cs.items()})
 
 
+@dataclass(frozen=True, slots=True)
+class KnownSchemas:
+    """Connector -> the attributes its objects have (``read``) and take (``write``), where that is known without
+    contacting the system (``offline_schema``): what the rules' attribute names are checked against. A connector
+    missing here is not checked; its mistakes still show when it runs."""
+
+    read: Mapping[str, Schema] = field(default_factory=dict)
+    write: Mapping[str, Schema] = field(default_factory=dict)
+
+
+def _suggestion(name: str, known: list[str]) -> str:
+    same = [k for k in known if k.lower() == name.lower()]
+    close = same or difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
 class _Compiler:
-    def __init__(self, loaded: LoadedConfig, schemas: Mapping[str, Schema] | None = None) -> None:
+    def __init__(
+        self, loaded: LoadedConfig, schemas: Mapping[str, Schema] | None = None, known: KnownSchemas | None = None
+    ) -> None:
         self.schemas = schemas or {}
+        self.known = known or KnownSchemas()
         self.loaded = loaded
         self.config = loaded.config
         self.issues: list[ConfigIssue] = []
@@ -317,26 +340,66 @@ class _Compiler:
         dialect: str,
         attributes: Mapping[str, Any] | None,
         multivalued: frozenset[str] = frozenset(),
+        spelled: bool = True,
     ) -> Expression | None:
-        position = self.loaded.position((*path, "expression")) or self.loaded.position(path)
-        origin = (position.file, position.line, position.column) if position else None
         try:
             return compile_expression(
                 text,
                 dialect=dialect,
                 attributes=list(attributes) if attributes is not None else None,
                 multivalued=multivalued,
-                origin=origin,
+                spelled=spelled,
             )
         except ExpressionError as exc:
-            file = getattr(exc, "file", None) or (position.file if position else None)
-            line, column = getattr(exc, "line", None), getattr(exc, "column", None)
-            where = Position(file, int(line), int(column or 1)) if file and line else position
-            message = str(exc)
-            if where is not None and message.startswith(f"{where}: "):
-                message = message[len(f"{where}: ") :]  # the position is printed once, in front
+            # the error's offset in the expression text is mapped back into the YAML value, folded lines and all
+            positions = self.loaded.positions
+            if isinstance(exc, ExpressionSyntaxError | ExpressionValidationError):
+                where = positions.within(path, exc.offset, text)
+                message = f"{exc.message}\n{exc.caret}"
+            else:
+                where, message = positions.value(path), str(exc)
             self.issues.append(ConfigIssue(message, where, path))
             return None
+
+    def object_type(
+        self, schemas: Mapping[str, Schema], connector: str, object_type: str, path: tuple[str | int, ...]
+    ) -> ObjectTypeSchema | None:
+        """The schema of ``object_type`` in ``schemas[connector]``; None when that is not known, or when the
+        connector has no such type (then said, at the rule's ``object_type``)."""
+        schema = schemas.get(connector)
+        if schema is None:
+            return None
+        found = schema.object_types.get(object_type)
+        if found is None:
+            has = ", ".join(schema.object_types) or "none"
+            self.issue(f"{connector!r} has no object type {object_type!r} (it has: {has})", (*path, "object_type"))
+        return found
+
+    def source_attributes(self, rule: InboundRule, path: tuple[str | int, ...]) -> dict[str, Any] | None:
+        """What an inbound rule's expressions may read: the source's attributes, and ``dn`` (the identifier)."""
+        found = self.object_type(self.known.read, rule.connector, rule.object_type, path)
+        if found is None:
+            return None
+        return {DN: None, **found.attributes}
+
+    def check_targets(self, rule: OutboundRule, path: tuple[str | int, ...]) -> None:
+        """Every flow target of an outbound rule must be an attribute the target can write: an unknown one fails
+        every export of every object otherwise. Target names are matched exactly, as the targets match them."""
+        found = self.object_type(self.known.write, rule.connector, rule.object_type, path)
+        if found is None:
+            return
+        known = list(found.attributes)
+        for kind, flows in (("flows", rule.flows), ("deprovision_flows", rule.deprovision_flows)):
+            for target in flows:
+                if target not in found.attributes:
+                    self.issue(
+                        f"flow target {target!r} is not an attribute of {rule.connector!r} {rule.object_type} "
+                        f"objects{_suggestion(target, known)}",
+                        (*path, kind, target),
+                    )
+
+    def issue(self, message: str, path: tuple[str | int, ...]) -> None:
+        self.issues.append(ConfigIssue(message, self.loaded.positions.find(path), path))
 
     def flows(
         self,
@@ -347,10 +410,13 @@ class _Compiler:
         attributes: Mapping[str, Any] | None,
         multivalued: frozenset[str],
         order_base: int,
+        spelled: bool = True,
     ) -> list[CompiledFlow]:
         out = []
         for index, (target, flow) in enumerate(flows.items()):
-            expr = self.expression(flow.expression, (*path, target), flow.dialect or dialect, attributes, multivalued)
+            expr = self.expression(
+                flow.expression, (*path, target), flow.dialect or dialect, attributes, multivalued, spelled
+            )
             if expr is None:
                 continue
             precedence = flow.precedence if flow.precedence is not None else default_precedence
@@ -364,12 +430,13 @@ class _Compiler:
         dialect: str,
         attributes: Mapping[str, Any] | None,
         multivalued: frozenset[str],
+        spelled: bool = True,
     ) -> list[JoinCriterion]:
         out = []
         for index, join in enumerate(joins):
             pairs = []
             for attr, text in join.items():
-                expr = self.expression(text, (*path, index, attr), dialect, attributes, multivalued)
+                expr = self.expression(text, (*path, index, attr), dialect, attributes, multivalued, spelled)
                 if expr is not None:
                     pairs.append((attr, expr))
             if pairs:
@@ -390,13 +457,21 @@ class _Compiler:
                 if source is not None
                 else frozenset()
             )
-            scope = self.expression(rule.scope, (*path, "scope"), rule.dialect, None, cs_multi) if rule.scope else None
+            # names are checked against what the source's objects have, where that is known; they read any case
+            cs_attrs = self.source_attributes(rule, path)
+            scope = (
+                self.expression(rule.scope, (*path, "scope"), rule.dialect, cs_attrs, cs_multi, spelled=False)
+                if rule.scope
+                else None
+            )
             compiled = CompiledInbound(
                 rule,
                 i,
                 scope,
-                self.joins(rule.join, (*path, "join"), rule.dialect, None, cs_multi),
-                self.flows(rule.flows, (*path, "flows"), rule.precedence, rule.dialect, None, cs_multi, i * 1000),
+                self.joins(rule.join, (*path, "join"), rule.dialect, cs_attrs, cs_multi, spelled=False),
+                self.flows(
+                    rule.flows, (*path, "flows"), rule.precedence, rule.dialect, cs_attrs, cs_multi, i * 1000, False
+                ),
             )
             rules.inbound.append(compiled)
             rules.inbound_by_source.setdefault((rule.connector, rule.object_type), []).append(compiled)
@@ -408,6 +483,7 @@ class _Compiler:
             if not orule.enabled:
                 continue
             path = ("outbound", i)
+            self.check_targets(orule, path)
             schema = self.mv_schemas.get(orule.metaverse_type)
             attrs = schema.attributes if schema else None
             multi = frozenset(a.name for a in schema.attributes.values() if a.multivalued) if schema else frozenset()
@@ -447,7 +523,10 @@ class _Compiler:
         return rules
 
 
-def compile_rules(loaded: LoadedConfig, schemas: Mapping[str, Schema] | None = None) -> RuleSet:
+def compile_rules(
+    loaded: LoadedConfig, schemas: Mapping[str, Schema] | None = None, known: KnownSchemas | None = None
+) -> RuleSet:
     """Compile every rule. ``schemas`` (connector -> discovered schema) tells which source attributes are
-    multi-valued, so expressions that read them run per value."""
-    return _Compiler(loaded, schemas).compile()
+    multi-valued, so expressions that read them run per value; ``known`` is what attribute names are checked
+    against."""
+    return _Compiler(loaded, schemas, known).compile()

@@ -13,9 +13,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from idsync.config import CONFIG_FILE, LoadedConfig, SecretResolver, load_config
-from idsync.connectors.base import Capabilities, Connector, ConnectorContext
+from idsync.connectors.base import Capabilities, Connector, ConnectorContext, offline_schema
 from idsync.connectors.registry import ConnectorRegistry, UnknownConnectorType
-from idsync.engine.rules import RuleSet, compile_rules
+from idsync.engine.rules import KnownSchemas, RuleSet, compile_rules
 from idsync.engine.schema_cache import load_schema
 from idsync.model import ObjectTypeSchema, Schema
 from idsync.store import Store, open_store
@@ -34,7 +34,21 @@ def connector_model_lookup(registry: ConnectorRegistry) -> Any:
 
 def load_workspace_config(root: Path, registry: ConnectorRegistry) -> tuple[LoadedConfig, RuleSet]:
     loaded = load_config(root / CONFIG_FILE, connector_model_lookup(registry))
-    return loaded, compile_rules(loaded)
+    return loaded, compile_rules(loaded, known=known_schemas(root, loaded, registry))
+
+
+def known_schemas(root: Path, loaded: LoadedConfig, registry: ConnectorRegistry) -> KnownSchemas:
+    """What each connector's objects have and take, where its type can tell without contacting the system: the
+    rules' attribute names are checked against it when the configuration loads."""
+    read: dict[str, Schema] = {}
+    write: dict[str, Schema] = {}
+    for name, config in loaded.connectors.items():
+        connector_type = registry.get(str(loaded.config.connectors[name]["type"]))
+        for writing, found in ((False, read), (True, write)):
+            schema = offline_schema(connector_type, config, str(root), writing=writing)
+            if schema is not None:
+                found[name] = schema
+    return KnownSchemas(read, write)
 
 
 class Workspace:

@@ -357,6 +357,9 @@ class _Compiler:
     attributes: Mapping[str, str] | None  # lower-case name -> the engine's spelling
     multivalued: frozenset[str]  # lower-case names
     origin: Origin | None
+    spelled: bool = True
+    """The values read are keyed by exactly the spellings in ``attributes``; otherwise the names only check the
+    expression and it reads the names as written, in any case."""
     references: set[str] = field(default_factory=set)
     deterministic: bool = True
     redacted: bool = False
@@ -392,7 +395,12 @@ class _Compiler:
             if close:
                 message += f"; did you mean [{self.attributes[close[0]]}]?"
             raise self.error(node.start, node.end, message)
-        return found
+        return found if self.spelled else name
+
+    @property
+    def exact(self) -> bool:
+        """Whether an attribute is read with one dict lookup, under the engine's spelling."""
+        return self.attributes is not None and self.spelled
 
     def is_multivalued(self, name: str) -> bool:
         return name.lower() in self.multivalued
@@ -447,7 +455,7 @@ class _Compiler:
                 "run per value of one multi-valued attribute only (use Select or Item for the others)",
             )
         key = self.resolve_attribute(node, next(iter(names)))
-        lookup = attribute_lookup(key, self.attributes is not None)
+        lookup = attribute_lookup(key, self.exact)
         return Compiled(_per_value(key, lookup, compiled.fn))
 
     # -- compile -----------------------------------------------------------------------------------------------
@@ -461,7 +469,7 @@ class _Compiler:
         if isinstance(node, Attr):
             key = self.resolve_attribute(node, node.name)
             self.references.add(key)
-            return Compiled(attribute_lookup(key, self.attributes is not None))
+            return Compiled(attribute_lookup(key, self.exact))
         if isinstance(node, Name):
             return self.compile_name(node)
         if isinstance(node, Param):
@@ -640,7 +648,7 @@ class _Compiler:
         arg = node.args[0]
         key = self.resolve_attribute(arg, str(arg.value))
         self.references.add(key)
-        lookup = attribute_lookup(key, self.attributes is not None)
+        lookup = attribute_lookup(key, self.exact)
         return Compiled(lookup if low == "importedvalue" else _value_count(lookup))
 
 
@@ -652,9 +660,10 @@ def compile_tree(
     attributes: Collection[str] | None,
     multivalued: Collection[str],
     origin: Origin | None,
+    spelled: bool = True,
 ) -> CompileResult:
     attribute_map = None if attributes is None else {a.lower(): a for a in attributes}
-    compiler = _Compiler(source, dialect, attribute_map, frozenset(m.lower() for m in multivalued), origin)
+    compiler = _Compiler(source, dialect, attribute_map, frozenset(m.lower() for m in multivalued), origin, spelled)
     root = compiler.compile_root(node)
     direct = None
     if isinstance(node, Attr):

@@ -93,12 +93,16 @@ def compile_expression(
     attributes: Collection[str] | None = None,
     multivalued: Collection[str] = (),
     origin: Origin | tuple[str, int, int] | None = None,
+    *,
+    spelled: bool = True,
 ) -> Expression:
     """Parse, validate and compile an expression once, when the configuration loads.
 
     ``attributes``, when given, are the source attribute names the expression may read: an unknown ``[attr]`` is
     then a validation error. ``multivalued`` names the multi-valued ones, so that a multi-valued attribute used
-    where one value is expected runs the expression per value. ``origin`` is where the text sits in the
+    where one value is expected runs the expression per value. ``spelled=False`` says the names only check the
+    expression (a connector's schema, whose objects might spell a name in another case): it then reads every name
+    as written, in any case, exactly as without ``attributes``. ``origin`` is where the text sits in the
     configuration file; errors then report that file's line and column.
     """
     try:
@@ -107,7 +111,9 @@ def compile_expression(
         raise ValueError(f"unknown expression dialect {dialect!r} (expected 'entra' or 'connect')") from None
     where = Origin(*origin) if origin is not None else None
     tree = parse(text, where)
-    result = compile_tree(tree, source=text, dialect=d, attributes=attributes, multivalued=multivalued, origin=where)
+    result = compile_tree(
+        tree, source=text, dialect=d, attributes=attributes, multivalued=multivalued, origin=where, spelled=spelled
+    )
     return Expression(
         text=text,
         dialect=d,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from idsync.config.secrets import SecretError, SecretResolver, resolve_url_password
 from idsync.store.base import CSFilter, CSRef, KeyConfig, Store, StoreError, StoreLocked, Unresolved
 
 STATE_DIR = ".idsync"
@@ -11,7 +12,9 @@ STATE_FILE = "state.db"
 
 
 def open_store(url: str, workspace: Path) -> Store:
-    """``sqlite`` (the workspace's ``.idsync/state.db``), ``sqlite:///PATH`` or ``postgresql://...``."""
+    """``sqlite`` (the workspace's ``.idsync/state.db``), ``sqlite:///PATH`` or ``postgresql://...``, whose
+    password may be a secret reference (``postgresql://idsync:${file:secrets/db.pw}@db/idsync``), resolved here,
+    at the last moment, against the workspace."""
     if url == "sqlite":
         from idsync.store.sqlite import open_sqlite
 
@@ -26,7 +29,11 @@ def open_store(url: str, workspace: Path) -> Store:
             from idsync.store.postgres import open_postgres  # type: ignore[import-not-found, unused-ignore]
         except ModuleNotFoundError as exc:
             raise StoreError(f"the PostgreSQL store needs {exc.name!r}: pip install 'idsync[postgres]'") from None
-        store: Store = open_postgres(url)
+        try:
+            resolved = resolve_url_password(url, SecretResolver(workspace))
+        except SecretError as exc:
+            raise StoreError(f"the PostgreSQL store's password: {exc}") from None
+        store: Store = open_postgres(resolved)
         return store
     raise StoreError(f"unknown store {url!r}: use 'sqlite', 'sqlite:///PATH' or a postgresql:// URL")
 

@@ -6,7 +6,8 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 
 from idsync.config import ConfigError, SecretError, SecretResolver, load_config_text
-from idsync.config.secrets import SecretRef
+from idsync.config.secrets import SecretRef, resolve_url_password
+from idsync.store import StoreError, open_store
 
 
 class FakeConnectorModel(BaseModel):
@@ -140,3 +141,93 @@ def test_bad_step_name_is_reported() -> None:
     with pytest.raises(ConfigError) as info:
         load(text)
     assert any(i.position and i.position.line == 16 for i in info.value.issues)
+
+
+def test_a_key_given_twice_is_an_error_with_both_positions() -> None:
+    text = GOOD.replace("{type: csv, path: data/hr.csv}", "{type: csv, path: data/hr.csv, path: data/other.csv}")
+    with pytest.raises(ConfigError) as info:
+        load(text)
+    (issue,) = info.value.issues
+    assert "'path' is given twice" in issue.message and "first at idsync.yaml:2:19" in issue.message
+    assert issue.position is not None and (issue.position.line, issue.position.column) == (2, 38)
+
+
+@pytest.mark.parametrize("text", ["", "# nothing yet\n", "---\n"])
+def test_an_empty_configuration_is_an_error(text: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load(text)
+    (issue,) = info.value.issues
+    assert issue.message.startswith("empty configuration")
+    assert issue.position is not None and issue.position.line == 1
+
+
+def test_yaml_syntax_errors_are_explained_at_the_parser_position() -> None:
+    text = "connectors:\n  hr: {type: csv, path: x.csv}\n metaverse: {}\n"
+    with pytest.raises(ConfigError) as info:
+        load(text)
+    (issue,) = info.value.issues
+    assert "indentation" in issue.message and "<block" not in issue.message
+    assert issue.position is not None and (issue.position.line, issue.position.column) == (3, 2)
+    with pytest.raises(ConfigError) as info:
+        load("connectors:\n\thr: {type: csv}\n")
+    assert "YAML indents with spaces only" in info.value.issues[0].message
+
+
+def test_a_value_its_tag_cannot_hold_is_a_config_error() -> None:
+    with pytest.raises(ConfigError) as info:
+        load("version: !!int one\n")
+    assert info.value.issues[0].message.startswith("YAML:")
+
+
+def test_unknown_settings_suggest_the_setting_meant() -> None:
+    for typo, message in [
+        (("    project: true\n", "    projct: true\n"), "unknown setting 'projct'; did you mean 'project'?"),
+        (("type: csv, path:", "type: csv, pth:"), "unknown setting 'pth'; did you mean 'path'?"),
+        (("connectors:", "stor: sqlite\nconnectors:"), "unknown setting 'stor'; did you mean 'store'?"),
+        (("project: true", "project: true\n    flows2: {}"), "unknown setting 'flows2'; did you mean 'flows'?"),
+        (("project: true", "project: true\n    zzz: {}"), "unknown setting 'zzz'"),
+    ]:
+        with pytest.raises(ConfigError) as info:
+            load(GOOD.replace(*typo))
+        assert [i.message for i in info.value.issues] == [message]
+
+
+@pytest.mark.parametrize("typed", ["${env:HR_PW", "${envv:HR_PW}", "${env:}", "{env:HR_PW}", "${ENV:HR_PW}"])
+def test_a_malformed_secret_reference_is_named_as_such(typed: str) -> None:
+    text = GOOD.replace("path: data/hr.csv}", f"path: data/hr.csv, password: '{typed}'}}")
+    with pytest.raises(ConfigError) as info:
+        load(text)
+    (issue,) = info.value.issues
+    assert issue.message.startswith("this looks like a malformed secret reference")
+    assert "${env:NAME} or ${file:PATH}" in issue.message and "HR_PW" not in issue.message
+    assert issue.path == ("connectors", "hr", "password")
+    assert issue.position is not None and issue.position.line == 2
+
+
+def test_a_literal_password_in_the_store_url_is_refused_at_store_without_echo() -> None:
+    with pytest.raises(ConfigError) as info:
+        load("store: postgresql://idsync:hunter2-Secret@db.example/idsync\n" + GOOD)
+    (issue,) = info.value.issues
+    assert "the password in the URL: secrets must be references" in issue.message
+    assert "hunter2-Secret" not in str(info.value)
+    assert issue.path == ("store",)
+    assert issue.position is not None and (issue.position.line, issue.position.column) == (1, 1)
+    with pytest.raises(ConfigError) as info:
+        load("store: postgresql://idsync:${env:PG_PW@db.example/idsync\n" + GOOD)
+    assert "malformed secret reference" in info.value.issues[0].message
+
+
+def test_a_store_url_password_reference_is_resolved_when_the_store_opens(tmp_path: Path) -> None:
+    url = "postgresql://idsync:${env:PG_PW}@db.example:5432/idsync"
+    loaded = load_config_text(f"store: '{url}'\n" + GOOD, "idsync.yaml", tmp_path, lookup)
+    assert loaded.config.store == url
+    for plain in ("sqlite", "postgresql://idsync@db.example/idsync"):
+        assert load_config_text(f"store: '{plain}'\n" + GOOD, "idsync.yaml", tmp_path, lookup).config.store == plain
+    resolver = SecretResolver(tmp_path, environ={"PG_PW": "p@ss:w/rd"})
+    assert resolve_url_password(url, resolver) == "postgresql://idsync:p%40ss%3Aw%2Frd@db.example:5432/idsync"
+    (tmp_path / "db.pw").write_text("from-file\n")
+    assert resolve_url_password(url.replace("env:PG_PW", "file:db.pw"), resolver).startswith(
+        "postgresql://idsync:from-file@"
+    )
+    with pytest.raises(StoreError, match=r"\$\{env:IDSYNC_TEST_UNSET_PW\}"):
+        open_store(url.replace("PG_PW", "IDSYNC_TEST_UNSET_PW"), tmp_path)

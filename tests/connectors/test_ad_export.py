@@ -6,8 +6,9 @@ import base64
 import uuid
 
 import pytest
+from pydantic import ValidationError
 
-from idsync.connectors.base import ConnectorError, ValueDelta
+from idsync.connectors.base import ValueDelta
 from idsync.connectors.ldap.escaping import escape_dn_value
 from idsync.model import ExportOp, ValueOp
 from idsync.testing.directories import SambaDC
@@ -386,7 +387,7 @@ def test_read_only_and_bad_values_are_refused_per_object(samba_dc: SambaDC, samb
 
 
 def test_the_connector_refuses_a_cleartext_bind_unless_allowed(samba_dc: SambaDC, samba_ou: str) -> None:
-    with pytest.raises(ConnectorError, match="cleartext"):
+    with pytest.raises(ValidationError, match="cleartext"):
         make_connector(samba_dc, [samba_ou], url=samba_dc.url, ca_file=None)
 
 

@@ -41,7 +41,7 @@ def test_is_a_connector_with_ldap_capabilities(make: MakeConnector) -> None:
 def test_cleartext_bind_refused_unless_allowed(
     make: MakeConnector, slapd_server: SlapdServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with pytest.raises(ConnectorError, match="cleartext"):
+    with pytest.raises(ValidationError, match="cleartext"):
         make(url=slapd_server.url)
     with caplog.at_level(logging.WARNING, logger="idsync.connectors.ldap"):
         conn = make(url=slapd_server.url, allow_insecure=True)
@@ -57,7 +57,7 @@ def test_starttls_verifies_and_unknown_ca_fails(make: MakeConnector, slapd_serve
     other = TestCA.create(tmp_path / "other")
     with pytest.raises(ConnectivityError):
         make(ca_file=str(other.cert_file), reconnect_seconds=0).test_connection()
-    with pytest.raises(ConnectorError, match="tls_verify"):
+    with pytest.raises(ValidationError, match="tls_verify"):
         make(tls_verify=False)
 
 

@@ -6,7 +6,8 @@ from typing import Any, ClassVar
 
 from idsync.connectors.base import ConnectorContext
 from idsync.connectors.csv.config import CsvConfig
-from idsync.connectors.csv.connector import CsvConnector, create
+from idsync.connectors.csv.connector import CsvConnector, create, offline_schema
+from idsync.model import Schema
 
 
 class CsvConnectorType:
@@ -16,6 +17,10 @@ class CsvConnectorType:
     @staticmethod
     def create(name: str, config: Any, context: ConnectorContext) -> CsvConnector:
         return create(name, config, context.workspace)
+
+    @staticmethod
+    def offline_schema(config: CsvConfig, workspace: str, *, writing: bool) -> Schema | None:
+        return offline_schema(config, workspace, writing=writing)
 
 
 connector_type = CsvConnectorType()

@@ -555,3 +555,20 @@ class _ExportSession:
 def create(name: str, config: CsvConfig | Mapping[str, Any], workspace: str) -> CsvConnector:
     model = config if isinstance(config, CsvConfig) else CsvConfig.model_validate(dict(config))
     return CsvConnector(name, model, workspace)
+
+
+def offline_schema(config: CsvConfig, workspace: str, *, writing: bool) -> Schema | None:
+    """Reading: the file's header and the declared columns, once the file exists (a file still to be created, or
+    one that cannot be read now, tells nothing yet). Writing: an export adds any column the file lacks, so only
+    ``attributes`` (the columns this connector keeps) limits what can be written."""
+    if writing:
+        if config.attributes is None:
+            return None
+        return Schema({name: config.object_schema(name, None) for name in config.types})
+    connector = CsvConnector("", config, workspace)
+    if not connector.path.is_file():
+        return None
+    try:
+        return connector.schema()
+    except (ConnectorError, OSError, ValueError):
+        return None

@@ -51,7 +51,7 @@ from idsync.connectors.graph.lookup import Finder, Wanted
 from idsync.connectors.graph.operations import Planner
 from idsync.connectors.graph.throttle import RateGovernor
 from idsync.connectors.graph.values import graph_schema, manager_of, record, select_for
-from idsync.model import Schema
+from idsync.model import ObjectTypeSchema, Schema
 
 log = logging.getLogger(__name__)
 
@@ -306,3 +306,15 @@ class GraphConnectorType:
         if not isinstance(config, GraphConfig):
             config = GraphConfig.model_validate(config)
         return GraphConnector(name, config, context)
+
+    @staticmethod
+    def offline_schema(config: GraphConfig, workspace: str, *, writing: bool) -> Schema:
+        """Graph's published schema; an import reads only the attributes the connector selects."""
+        schema = graph_schema(config)
+        if writing:
+            return schema
+        read = {}
+        for kind, found in schema.object_types.items():
+            selected = set(config.attributes(kind))
+            read[kind] = ObjectTypeSchema(kind, {n: a for n, a in found.attributes.items() if n in selected})
+        return Schema(read)

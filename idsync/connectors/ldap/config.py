@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from idsync.config import SecretRef
+from idsync.config import SecretRef, SettingError
 from idsync.connectors.base import ConnectorConfig
 from idsync.connectors.ldap.escaping import DNError, parse_dn
 
@@ -35,6 +35,9 @@ class ObjectTypeConfig(BaseModel):
 
     def classes_for_add(self) -> list[str]:
         return self.object_classes or [self.object_class]
+
+
+INSECURE_OPT_IN = "allow_insecure: true permits it for a test directory"
 
 
 class LdapConfig(ConnectorConfig):
@@ -112,11 +115,32 @@ class LdapConfig(ConnectorConfig):
             raise ValueError("start_tls: ldaps:// is already encrypted; use one or the other")
         if not self.object_types:
             raise ValueError("object_types: at least one object type is needed")
+        if not self.allow_insecure:
+            for setting, why in self.transport_risks():
+                raise SettingError(setting, f"{why} ({INSECURE_OPT_IN})")
         return self
 
     @property
     def encrypted(self) -> bool:
         return self.url.lower().startswith("ldaps://") or self.start_tls
+
+    def transport_risks(self) -> list[tuple[str, str]]:
+        """(setting, why) for each way the connection would expose the password or trust any server: validation
+        refuses them, and the connector warns at every connection, unless ``allow_insecure`` opts in."""
+        risks = []
+        if self.bind_dn and not self.encrypted:
+            risks.append(
+                (
+                    "url",
+                    f"a simple bind over cleartext {self.url} would send the password unencrypted; use an ldaps:// "
+                    "url or start_tls: true",
+                )
+            )
+        if not self.tls_verify:
+            risks.append(
+                ("tls_verify", "tls_verify: false accepts any certificate; set ca_file to trust the server's CA")
+            )
+        return risks
 
     def import_containers(self) -> list[str]:
         return self.containers or [self.base_dn]

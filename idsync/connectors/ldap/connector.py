@@ -45,7 +45,7 @@ from idsync.connectors.ldap.backend import (
     Scope,
     open_backend,
 )
-from idsync.connectors.ldap.config import LdapConfig
+from idsync.connectors.ldap.config import INSECURE_OPT_IN, LdapConfig
 from idsync.connectors.ldap.decoding import EntryDecoder
 from idsync.connectors.ldap.escaping import (
     DNError,
@@ -164,22 +164,12 @@ class LdapConnector:
     # -- connection -------------------------------------------------------------------------------------------
 
     def _check_transport_security(self) -> None:
+        """Validation refuses these already; a config built in code meets the same refusal here."""
         cfg = self.config
-        if not cfg.encrypted and cfg.bind_dn:
+        for _setting, why in cfg.transport_risks():
             if not cfg.allow_insecure:
-                raise ConnectorError(
-                    f"connector {self.name!r}: a simple bind over cleartext {cfg.url} would send the password "
-                    "unencrypted; use an ldaps:// url or start_tls: true (allow_insecure: true permits it for "
-                    "a test directory)"
-                )
-            log.warning("connector %r: simple bind over cleartext %s (allow_insecure is set)", self.name, cfg.url)
-        if not cfg.tls_verify:
-            if not cfg.allow_insecure:
-                raise ConnectorError(
-                    f"connector {self.name!r}: tls_verify: false accepts any certificate; set ca_file to trust "
-                    "the server's CA (allow_insecure: true permits it for a test directory)"
-                )
-            log.warning("connector %r: TLS certificate verification is off (allow_insecure is set)", self.name)
+                raise ConnectorError(f"connector {self.name!r}: {why} ({INSECURE_OPT_IN})")
+            log.warning("connector %r: %s (allow_insecure is set)", self.name, why)
 
     def _connected(self) -> Backend:
         if self._backend is None:

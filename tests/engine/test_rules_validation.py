@@ -1,0 +1,219 @@
+"""Validating the rules' expressions against the configuration: errors point at the offending token in the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from idsync.config import ConfigError, ConfigIssue, load_config_text
+from idsync.connectors.registry import ConnectorRegistry
+from idsync.engine.rules import compile_rules
+from idsync.engine.workspace import connector_model_lookup, load_workspace_config
+from idsync.expressions import ExpressionValidationError, compile_expression
+
+CONFIG = """\
+connectors:
+  hr: {type: csv, path: hr.csv, object_type: person, anchor: employeeId}
+metaverse:
+  person: [employeeId, displayName, alias, note]
+inbound:
+  - name: hr-people
+    connector: hr
+    object_type: person
+    metaverse_type: person
+    flows:
+      employeeId: employeeId
+      displayName: {flow}
+"""
+
+
+def problems(text: str, workspace: Path = Path(".")) -> list[ConfigIssue]:
+    loaded = load_config_text(text, "idsync.yaml", workspace, connector_model_lookup(ConnectorRegistry()))
+    with pytest.raises(ConfigError) as info:
+        compile_rules(loaded)
+    return info.value.issues
+
+
+def where(issue: ConfigIssue) -> tuple[int, int]:
+    assert issue.position is not None
+    return issue.position.line, issue.position.column
+
+
+@pytest.mark.parametrize(
+    ("flow", "line", "column"),
+    [
+        ("""'Jion(" ", [givenName], [sn])'""", 12, 21),
+        ("""Jion(" ", [givenName], [sn])""", 12, 20),
+        ('''"Join(\\" \\", [givenName], Jion([sn]))"''', 12, 46),
+        ("""'Join("it''s", Jion([sn]))'""", 12, 35),
+        (""">-\n        Join(" ",\n          [givenName],\n          Jion([sn]))""", 15, 11),
+        ("""|\n        Join(" ",\n          Jion([sn]))""", 14, 11),
+        ("""Join(" ",\n        [givenName], Jion([sn]))""", 13, 22),
+        ("""{expression: 'Join(" ", Jion([sn]))', precedence: 5}""", 12, 44),
+        ("""\n        expression: >-\n          Join(" ", Jion([sn]))""", 14, 21),
+    ],
+)
+def test_expression_errors_point_at_the_token_inside_the_value(flow: str, line: int, column: int) -> None:
+    (issue,) = problems(CONFIG.replace("{flow}", flow))
+    assert "unknown function Jion; did you mean Join?" in issue.message
+    assert where(issue) == (line, column)
+    assert issue.position is not None and issue.position.file == "idsync.yaml"
+
+
+def test_an_escape_before_the_token_falls_back_to_the_value_start() -> None:
+    (issue,) = problems(CONFIG.replace("{flow}", '''"Join(\\"\\t\\", Jion([sn]))"'''))
+    assert where(issue) == (12, 21)
+
+
+def test_a_syntax_error_in_a_folded_value_points_at_its_line() -> None:
+    (issue,) = problems(CONFIG.replace("{flow}", """>-\n        Join(" ",\n          [givenName] [sn])"""))
+    assert where(issue) == (14, 23)
+
+
+SCHEMAS = """\
+connectors:
+  hr: {type: csv, path: hr.csv, object_type: person, anchor: employeeId, columns: {hireDate: datetime}}
+  entra: {type: graph, tenant: contoso.example, client_id: 9c6f1c52-0d7e-4a8e-9f3b-2b1d6f0e7a41, emulator: t.json}
+  ldap: {type: ldap, url: 'ldaps://127.0.0.1:3899', base_dn: 'dc=example,dc=org',
+         object_types: {person: {object_class: inetOrgPerson}}}
+  out: {type: csv, path: out.csv, object_type: user, anchor: employeeId, missing_ok: true}
+metaverse:
+  person: [employeeId, displayName, title, hireDate, manager, note, enabled]
+inbound:
+  - name: hr-people
+    connector: hr
+    object_type: person
+    metaverse_type: person
+    scope: 'IsPresent([EmployeeID])'
+    join: [{employeeId: employeeId}]
+    flows:
+      employeeId: employeeId
+      displayName: 'Join(" ", [givenName], [sn])'
+      title: title
+      hireDate: hireDate
+      note: 'DNComponent([dn], 1)'
+  - name: ldap-people
+    connector: ldap
+    object_type: person
+    metaverse_type: person
+    flows: {note: 'Join(" ", [whatever], [dn])'}
+outbound:
+  - name: entra-users
+    connector: entra
+    metaverse_type: person
+    object_type: user
+    flows:
+      employeeId: employeeId
+      displayName: displayName
+      jobTitle: title
+      manager: manager
+      accountEnabled: enabled
+    deprovision: disable
+    deprovision_flows: {accountEnabled: 'False'}
+  - name: out-users
+    connector: out
+    metaverse_type: person
+    object_type: user
+    flows: {anyColumn: displayName, employeeId: employeeId}
+"""
+
+
+def workspace(tmp_path: Path, text: str, header: str = "employeeId,givenName,sn,title,hireDate\n") -> Path:
+    (tmp_path / "hr.csv").write_text(header, encoding="utf-8")
+    (tmp_path / "idsync.yaml").write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def validate(root: Path) -> list[ConfigIssue]:
+    try:
+        load_workspace_config(root, ConnectorRegistry())
+    except ConfigError as exc:
+        return exc.issues
+    return []
+
+
+def test_inbound_names_are_checked_against_the_source_schema_in_any_case(tmp_path: Path) -> None:
+    assert validate(workspace(tmp_path, SCHEMAS)) == []
+
+
+def test_an_unknown_source_attribute_is_reported_with_a_suggestion(tmp_path: Path) -> None:
+    text = SCHEMAS.replace("[givenName], [sn]", "[givenName], [snn]").replace("title: title", "title: titel")
+    issues = validate(workspace(tmp_path, text))
+    assert [(i.message.splitlines()[0], where(i)) for i in issues] == [
+        ("unknown attribute [snn]; did you mean [sn]?", (18, 44)),
+        ("unknown attribute [titel]; did you mean [title]?", (19, 14)),
+    ]
+    assert issues[0].path == ("inbound", 0, "flows", "displayName")
+
+
+def test_scope_and_join_read_the_source_schema_too(tmp_path: Path) -> None:
+    text = SCHEMAS.replace("IsPresent([EmployeeID])", "IsPresent([employeId])").replace(
+        "join: [{employeeId: employeeId}]", "join: [{employeeId: employee}]"
+    )
+    messages = [i.message.splitlines()[0] for i in validate(workspace(tmp_path, text))]
+    assert messages == [
+        "unknown attribute [employeId]; did you mean [employeeId]?",
+        "unknown attribute [employee]; did you mean [employeeId]?",
+    ]
+
+
+def test_columns_declared_but_not_in_the_file_are_known(tmp_path: Path) -> None:
+    root = workspace(tmp_path, SCHEMAS, header="employeeId,givenName,sn,title\n")
+    assert validate(root) == []
+
+
+def test_a_source_with_no_file_yet_is_not_checked(tmp_path: Path) -> None:
+    root = workspace(tmp_path, SCHEMAS.replace("title: title", "title: titel"))
+    (root / "hr.csv").unlink()
+    assert validate(root) == []
+
+
+def test_a_graph_source_reads_only_the_attributes_it_selects(tmp_path: Path) -> None:
+    text = SCHEMAS.replace(
+        "outbound:",
+        "  - {name: entra-in, connector: entra, object_type: user, metaverse_type: person, flows: {title: jobTitel}}\n"
+        "outbound:",
+    )
+    (issue,) = validate(workspace(tmp_path, text))
+    assert issue.message.startswith("unknown attribute [jobTitel]; did you mean [jobTitle]?")
+
+
+def test_an_unknown_outbound_target_is_reported_at_its_key(tmp_path: Path) -> None:
+    text = SCHEMAS.replace("manager: manager", "managr: manager").replace(
+        "deprovision_flows: {accountEnabled: 'False'}", "deprovision_flows: {AccountEnabled: 'False'}"
+    )
+    issues = validate(workspace(tmp_path, text))
+    assert [(i.message, where(i), i.path) for i in issues] == [
+        (
+            "flow target 'managr' is not an attribute of 'entra' user objects; did you mean 'manager'?",
+            (36, 7),
+            ("outbound", 0, "flows", "managr"),
+        ),
+        (
+            "flow target 'AccountEnabled' is not an attribute of 'entra' user objects; did you mean 'accountEnabled'?",
+            (39, 25),
+            ("outbound", 0, "deprovision_flows", "AccountEnabled"),
+        ),
+    ]
+
+
+def test_a_csv_target_limits_its_columns_only_with_attributes(tmp_path: Path) -> None:
+    text = SCHEMAS.replace("missing_ok: true}", "missing_ok: true, attributes: [employeeId, displayName]}")
+    (issue,) = validate(workspace(tmp_path, text))
+    assert issue.message == "flow target 'anyColumn' is not an attribute of 'out' user objects"
+
+
+def test_an_object_type_the_connector_lacks_is_reported(tmp_path: Path) -> None:
+    text = SCHEMAS.replace("    object_type: user\n    flows:", "    object_type: usr\n    flows:")
+    (issue,) = validate(workspace(tmp_path, text))
+    assert issue.message == "'entra' has no object type 'usr' (it has: user, group)"
+    assert issue.path == ("outbound", 0, "object_type")
+
+
+def test_names_checked_against_a_source_still_read_in_any_case() -> None:
+    expression = compile_expression("[EmployeeID]", attributes=["employeeId"], spelled=False)
+    assert expression.references == {"EmployeeID"} and expression.direct_attribute == "EmployeeID"
+    assert expression.evaluate({"employeeid": "7"}) == "7"
+    with pytest.raises(ExpressionValidationError, match=r"did you mean \[employeeId\]"):
+        compile_expression("[employeId]", attributes=["employeeId"], spelled=False)
