@@ -58,7 +58,7 @@ def test_emoji_codes_print_as_typed(demo: Path, tmp_path: Path) -> None:
         assert ":100:" in preview.stdout and "\N{HUNDRED POINTS SYMBOL}" not in preview.stdout
         shown = idsync("-C", str(demo), "show", f"hr:{someone['employeeId']}")
         assert ":100:" in shown.stdout and "\N{HUNDRED POINTS SYMBOL}" not in shown.stdout
-    # an error on line 100 of the configuration: idsync.yaml:100:14:
+    # an error on line 100 of the configuration, at the misspelt function: idsync.yaml:100:19:
     (tmp_path / "idsync.yaml").write_text(
         "#\n" * 93
         + "connectors:\n  hr: {type: csv, path: x.csv, object_type: p, anchor: id}\nmetaverse:\n"
@@ -67,7 +67,7 @@ def test_emoji_codes_print_as_typed(demo: Path, tmp_path: Path) -> None:
         encoding="utf-8",
     )
     done = idsync("-C", str(tmp_path), "validate")
-    assert done.returncode == 3 and "idsync.yaml:100:14:" in done.stderr, done.stderr
+    assert done.returncode == 3 and "idsync.yaml:100:19:" in done.stderr, done.stderr
 
 
 def test_run_takes_a_profile_or_one_connector_step(demo: Path) -> None:
