@@ -132,9 +132,10 @@ def export_flows(ctx: SyncContext, cs: CSObject, mv: MVObject, scoped: list[Comp
                 elif caps.rename:
                     new_identifier = wanted
     schema = ctx.cs_schema(cs.connector, cs.object_type)
-    if cs.pending_export is not None and cs.pending_export.op is ExportOp.DELETE and not new_object:
-        cs.pending_export = None  # back in scope: the delete is withdrawn
-    changed = stage_update(cs, schema, desired, new_identifier=new_identifier, rule=scoped[0].name)
+    withdrawn = cs.pending_export is not None and cs.pending_export.op is ExportOp.DELETE and not new_object
+    if withdrawn:
+        cs.pending_export = None  # back in scope (or adopted again): the delete is withdrawn, and that is a change
+    changed = stage_update(cs, schema, desired, new_identifier=new_identifier, rule=scoped[0].name) or withdrawn
     if changed:
         ctx.store.cs_save([cs])
     after = (cs.identifier, cs.pending_export.new_identifier if cs.pending_export else None)

@@ -196,3 +196,25 @@ def test_a_target_object_deleted_outside_is_provisioned_again_by_a_delta_cycle(l
     assert sorted(o.identifier for o in target.objects()) == ["uid=1,ou=people", "uid=2,ou=people"]
     again = ok(lab.cycle())
     assert step(again, "dir", "export").counters.adds == 0
+
+
+@pytest.mark.parametrize("how", ["back-in-scope", "back-in-hr"])
+def test_a_pending_delete_is_withdrawn_when_the_person_comes_back_before_the_export(lab: Lab, how: str) -> None:
+    hr, target = lab.directory("hr"), lab.directory("dir")
+    person(hr, "1", "Ann", "Lee")
+    person(hr, "2", "Bob", "Ray")
+    lab.configure(HR_TO_DIR.replace("deprovision: disable", "deprovision: delete"))
+    ok(lab.cycle())
+    if how == "back-in-scope":
+        person(hr, "1", "Ann", "Lee", status="left")
+    else:
+        hr.delete("1")  # the MV object goes; the account waits for its delete, unlinked
+    lab.run(("hr", "delta-import"), ("hr", "delta-sync"))
+    ann = next(c for c in lab.cs_objects("dir") if c.identifier == "uid=1,ou=people")
+    assert ann.pending_export is not None and ann.pending_export.op.value == "delete"
+    person(hr, "1", "Ann", "Lee")  # back before any export ran: the same account is hers again (outbound join)
+    run = ok(lab.cycle())
+    ann = next(c for c in lab.cs_objects("dir") if c.identifier == "uid=1,ou=people")
+    assert ann.mv_id is not None and ann.pending_export is None
+    assert step(run, "dir", "export").counters.deletes == 0
+    assert sorted(o.identifier for o in target.objects()) == ["uid=1,ou=people", "uid=2,ou=people"]
