@@ -19,7 +19,7 @@ from idsync.engine.reconciliation import record_success, set_in_flight
 from idsync.engine.references import PLACEHOLDER, identifier_pending
 from idsync.engine.rules import RuleSet
 from idsync.engine.secrets import SecretFlows, is_withheld, secret_attributes
-from idsync.engine.thresholds import check_deletion_threshold
+from idsync.engine.thresholds import approval_used, check_deletion_threshold
 from idsync.model import (
     AttributeChange,
     AttributeSpec,
@@ -98,7 +98,7 @@ class Exporter:
                 break
             held = again
         if check.approved:
-            self.store.approval_set(self.name, 0)
+            approval_used(self.store, self.name)
         remaining = self.store.cs_count(CSFilter(connector=self.name, pending_export=True))
         self.step.counters.exported_pending = remaining
         return None

@@ -5,10 +5,15 @@ connector's pending deprovisionings are counted: deletes, and the updates a ``di
 (Connect Sync counts only deletes, but an account disabled by mistake locks its owner out just the same). Above the
 threshold (an absolute number, default 500, or a percentage of the connector space) the export stops with
 ``stopped-deletion-threshold`` until they are approved.
+
+An approval covers the objects pending when it was given, the ones the operator reviewed: an export lets through
+only deprovisionings among them (fewer is fine: some may have been resolved since), and uses the approval up. A
+different set of the same size, pending by the time the export runs, is held again.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from idsync.config import Safety
@@ -43,12 +48,57 @@ def pending_deprovisionings(store: Store, connector: str) -> tuple[int, int]:
     return both, store.cs_count(CSFilter(connector=connector, export_ops=(DISABLE,))) if both else 0
 
 
+APPROVED = "approved-deprovisionings:"
+"""Meta key (per connector) of the CS ids an approval covers."""
+
+
+def pending_ids(store: Store, connector: str) -> list[int]:
+    """The CS ids of the deprovisionings pending in ``connector``, read a page at a time."""
+    flt, ids, after = CSFilter(connector=connector, export_ops=DEPROVISIONING), [], 0
+    while page := store.cs_page(flt, after, 1000):
+        ids.extend(c.id for c in page)
+        after = page[-1].id
+    return ids
+
+
+def approve(store: Store, connector: str, count: int | None) -> tuple[int, int]:
+    """Approve what is pending now (at most ``count``): its number, and which objects. Returns (approved,
+    pending)."""
+    ids = pending_ids(store, connector)
+    approved = len(ids) if count is None else min(count, len(ids))
+    with store.transaction():
+        store.approval_set(connector, approved)
+        store.set_meta(APPROVED + connector, json.dumps(ids) if approved else None)
+    return approved, len(ids)
+
+
+def approval_used(store: Store, connector: str) -> None:
+    with store.transaction():
+        store.approval_set(connector, 0)
+        store.set_meta(APPROVED + connector, None)
+
+
+def _unapproved(store: Store, connector: str) -> int:
+    """How many pending deprovisionings the approval does not cover (0 for an approval recorded without its
+    objects, by an earlier version)."""
+    text = store.get_meta(APPROVED + connector)
+    if not text:
+        return 0
+    covered = set(json.loads(text))
+    return sum(1 for i in pending_ids(store, connector) if i not in covered)
+
+
 def check_deletion_threshold(store: Store, connector: str, safety: Safety) -> ThresholdCheck:
     deletes, disables = pending_deprovisionings(store, connector)
     total = store.cs_count(CSFilter(connector=connector))
     check = ThresholdCheck(deletes, total, store.approval_get(connector), disables)
-    if deletes == 0 or deletes <= check.approved:
+    if deletes == 0:
         return check
+    unapproved = 0
+    if deletes <= check.approved:
+        unapproved = _unapproved(store, connector)
+        if not unapproved:
+            return check
     reasons = []
     if safety.deletion_threshold is not None and deletes > safety.deletion_threshold:
         reasons.append(f"more than the deletion threshold of {safety.deletion_threshold}")
@@ -57,10 +107,13 @@ def check_deletion_threshold(store: Store, connector: str, safety: Safety) -> Th
             f"{check.percent:.1f}% of the connector space, above the {safety.deletion_threshold_percent:g}% threshold"
         )
     if reasons:
+        not_covered = (
+            f" ({unapproved} of them not pending when the approval was given, so not reviewed)" if unapproved else ""
+        )
         raise StepStopped(
             RunStatus.STOPPED_DELETION_THRESHOLD,
-            f"export to {connector!r} stopped before sending anything: {check.what()}, {' and '.join(reasons)}. "
-            f"Review them with `idsync search cs --connector {connector} --pending-delete`, then approve with "
-            f"`idsync approve-deletes {connector}` and run the export again.",
+            f"export to {connector!r} stopped before sending anything: {check.what()}{not_covered}, "
+            f"{' and '.join(reasons)}. Review them with `idsync search cs --connector {connector} --pending-delete`, "
+            f"then approve with `idsync approve-deletes {connector}` and run the export again.",
         )
     return check

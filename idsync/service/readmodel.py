@@ -392,15 +392,16 @@ def holds(store: Store, config: Any) -> list[dict[str, Any]]:
 def approve_deletes(
     store: Store, connectors: list[str], connector: str, count: int | None, *, below_pending: bool = True
 ) -> tuple[int, int]:
-    """Let the next export of ``connector`` send its pending deletes while there are at most ``count`` of them (all
-    pending now when None; never more than are pending now). The export sends all of them or stops: an approval
-    below what is pending lets nothing through until the pending deletes fall to it, so with ``below_pending``
-    False such a count is refused instead of recorded. Returns (approved, pending)."""
+    """Let the next export of ``connector`` send the deletes and disables pending now (the objects reviewed: one
+    pending only later is held again) while there are at most ``count`` of them (all pending now when None; never
+    more than are pending now). The export sends all of them or stops: an approval below what is pending lets
+    nothing through until the pending deletes fall to it, so with ``below_pending`` False such a count is refused
+    instead of recorded. Returns (approved, pending)."""
     if connector not in connectors:
         raise NotFound(f"no connector named {connector!r}")
     if count is not None and count < 0:
         raise BadReference("count must be zero or more")
-    from idsync.engine.thresholds import pending_deprovisionings
+    from idsync.engine.thresholds import approve, pending_deprovisionings
 
     pending, _ = pending_deprovisionings(store, connector)
     if count is not None and count < pending and not below_pending:
@@ -410,9 +411,7 @@ def approve_deletes(
             f"Review them (idsync search cs --connector {connector} --pending-delete), then approve them all "
             f"(idsync approve-deletes {connector})"
         )
-    approved = pending if count is None else min(count, pending)
-    store.approval_set(connector, approved)
-    return approved, pending
+    return approve(store, connector, count)
 
 
 # audit -----------------------------------------------------------------------------------------------------------

@@ -65,6 +65,30 @@ def test_deletion_threshold_counts_disables_too(lab: Lab) -> None:
     assert sorted(o.attributes["accountEnabled"] for o in lab.dirs["dir"].objects()) == ["False"] * 8 + ["True"] * 4
 
 
+def test_an_approval_covers_the_objects_pending_when_it_was_given(lab: Lab) -> None:
+    populate(lab, 12, "safety: {deletion_threshold: 5}\n")
+    hr = lab.dirs["hr"]
+    for i in range(6):
+        hr.delete(f"{i:03}")
+    assert step(lab.cycle(), "dir", "export").status is RunStatus.STOPPED_DELETION_THRESHOLD
+    with lab.open() as ws:
+        assert approve_deletes(ws.store, ["hr", "dir"], "dir", None) == (6, 6)
+    # before the export runs, one of them comes back and somebody else leaves: as many deletes, not the same ones
+    person(hr, "000", "G0", "S0")
+    hr.delete("006")
+    run = lab.cycle()
+    export = step(run, "dir", "export")
+    assert export.status is RunStatus.STOPPED_DELETION_THRESHOLD
+    assert "(1 of them not pending when the approval was given, so not reviewed)" in (export.message or "")
+    assert len(lab.dirs["dir"]) == 12  # nothing was sent
+    with lab.open() as ws:
+        assert approve_deletes(ws.store, ["hr", "dir"], "dir", None) == (6, 6)
+    run = ok(lab.cycle())
+    assert step(run, "dir", "export").counters.deletes == 6 and len(lab.dirs["dir"]) == 6
+    with lab.open() as ws:
+        assert ws.store.approval_get("dir") == 0
+
+
 def test_deletion_threshold_as_a_percentage(lab: Lab) -> None:
     populate(lab, 10, "safety: {deletion_threshold: null, deletion_threshold_percent: 25}\n")
     for i in range(3):
