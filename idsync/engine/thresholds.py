@@ -54,7 +54,8 @@ APPROVED = "approved-deprovisionings:"
 
 def pending_ids(store: Store, connector: str) -> list[int]:
     """The CS ids of the deprovisionings pending in ``connector``, read a page at a time."""
-    flt, ids, after = CSFilter(connector=connector, export_ops=DEPROVISIONING), [], 0
+    flt, after = CSFilter(connector=connector, export_ops=DEPROVISIONING), 0
+    ids: list[int] = []
     while page := store.cs_page(flt, after, 1000):
         ids.extend(c.id for c in page)
         after = page[-1].id
