@@ -42,7 +42,8 @@ class RunStatus(enum.StrEnum):
 
     @property
     def exit_code(self) -> int:
-        """The command-line contract: 0 success, 1 completed with errors, 2 stopped."""
+        """The command-line contract: 0 success, 1 completed with errors, 2 stopped, 3 stopped by the configuration
+        (as an invalid configuration is: the operator has to change it before a new run can do better)."""
         if self is RunStatus.SUCCESS:
             return 0
         if self is RunStatus.COMPLETED_ERRORS:
