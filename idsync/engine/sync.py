@@ -26,6 +26,8 @@ from idsync.store.rows import key_value
 
 PAGE = 2000
 INBOUND_LINKS = ("joined:", "projected:")
+UNRESOLVED_READ_WHOLE = 20
+"""A delta sync reads the unresolved references whole while there are at most this many per object it syncs."""
 
 Progress = Callable[[int], None]
 
@@ -49,7 +51,7 @@ class Synchronizer:
 
     # driver ----------------------------------------------------------------------------------------------------
     def run(self) -> None:
-        self.ctx.load_unresolved()
+        self._load_unresolved()
         filters = [CSFilter(connector=self.connector)]
         if not self.full:
             filters = [CSFilter(connector=self.connector, pending_import=True)]
@@ -104,6 +106,17 @@ class Synchronizer:
             if fresh is not None:
                 fresh.error = exc.reason
                 self.store.cs_save([fresh])
+
+    def _load_unresolved(self) -> None:
+        """Read every unresolved reference up front (one statement, then none per object), or let each object ask
+        about its own (a statement or two each): a delta sync costs what it changes, not what waits."""
+        unresolved = self.store.unresolved_count()
+        if not unresolved:
+            self.ctx.waiting_refs, self.ctx.waiting_owners = set(), set()
+            return
+        pending = 0 if self.full else self.store.cs_count(CSFilter(connector=self.connector, pending_import=True))
+        if self.full or unresolved <= UNRESOLVED_READ_WHOLE * pending:
+            self.ctx.load_unresolved()
 
     # one object -------------------------------------------------------------------------------------------------
     def _process(self, cs: CSObject, known: tuple[MVObject | None, list[CSObject]] | None) -> None:

@@ -6,6 +6,7 @@ import pytest
 from lab import HR_TO_DIR, Lab, ok, person, step
 
 from idsync.model import AttributeSpec, AttributeType, LinkState, ObjectTypeSchema, Schema
+from idsync.store.sqlite.store import SQLiteStore
 
 DIR_SCHEMA = Schema(
     {"user": ObjectTypeSchema("user", {"accountEnabled": AttributeSpec("accountEnabled", AttributeType.BOOLEAN)})}
@@ -218,3 +219,27 @@ def test_a_pending_delete_is_withdrawn_when_the_person_comes_back_before_the_exp
     assert ann.mv_id is not None and ann.pending_export is None
     assert step(run, "dir", "export").counters.deletes == 0
     assert sorted(o.identifier for o in target.objects()) == ["uid=1,ou=people", "uid=2,ou=people"]
+
+
+def test_a_delta_sync_does_not_read_every_unresolved_reference(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    hr = lab.directory("hr")
+    lab.directory("dir")
+    for i in range(45):
+        person(hr, f"{i:02}", f"G{i}", f"S{i}", manager="99")  # a manager HR does not have yet: 45 unresolved
+    lab.configure(HR_TO_DIR)
+    ok(lab.cycle())
+    with lab.open() as ws:
+        assert ws.store.unresolved_count() >= 45
+
+    def read_whole(self: object) -> list[object]:
+        raise AssertionError("a delta sync of one change read every unresolved reference")
+
+    monkeypatch.setattr(SQLiteStore, "unresolved_all", read_whole)
+    person(hr, "99", "Man", "Ager")  # the manager arrives: one change, and everyone waiting for it resolves
+    ok(lab.cycle())
+    manager = lab.mv_by("employeeId", "99")
+    assert all(lab.mv_by("employeeId", f"{i:02}").attributes["manager"] == str(manager.id) for i in range(45))
+    with lab.open() as ws:
+        assert ws.store.unresolved_count() == 0
+    again = ok(lab.cycle())
+    assert step(again, "dir", "export").counters.updates == 0
