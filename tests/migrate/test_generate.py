@@ -244,9 +244,19 @@ def test_validation_takes_out_what_does_not_compile_and_lists_it() -> None:
     assert len(check(yaml_text(result))) == 2
     settle(result, draft)
     assert result.valid, result.problems
-    assert "title" not in rule["flows"] and "scope" not in rule
+    assert "title" not in rule["flows"]
+    # a scope is never dropped (the rule would apply to every object): the rule is disabled, its scope kept
+    assert rule["scope"] == "[noSuchAttribute] = 1" and rule["enabled"] is False
     listed = {(i.what, i.attribute) for i in draft.left_out}
     assert ("outbound flows", "title") in listed and ("outbound scope", "") in listed
+
+
+def test_generate_checks_attribute_names_against_the_known_schemas_as_validate_does() -> None:
+    result = generate(EXPORTS / "hr-sql-aad", GenerationPath.GRAPH)
+    rule = _rule(result.config, "inbound", "entra", "user")
+    rule["scope"] = "[cloudMastered] = False"  # the Graph connector imports no such attribute
+    (issue,) = check(yaml_text(result))
+    assert "unknown attribute [cloudMastered]" in issue.message and issue.path[-1] == "scope"
 
 
 def test_cli_generate_writes_and_reports(tmp_path: Path) -> None:
