@@ -259,6 +259,18 @@ def test_generate_checks_attribute_names_against_the_known_schemas_as_validate_d
     assert "unknown attribute [cloudMastered]" in issue.message and issue.path[-1] == "scope"
 
 
+def test_contoso_graph_rules_scoped_on_attributes_graph_lacks_are_disabled_and_listed() -> None:
+    result = generate(_export("aadconnect-contoso"), GenerationPath.GRAPH)
+    assert result.valid, result.problems
+    entra = {r["name"]: r for r in result.config["inbound"] if r["connector"] == "entra"}
+    user = entra["in-from-aad-user-join"]
+    assert user["enabled"] is False and user["scope"] == "[cloudMastered] = False"
+    assert entra["in-from-aad-group-join"]["enabled"] is False
+    listed = [i for i in result.left_out if i.what == "synchronization rule" and "cloudMastered" in i.reason]
+    assert {i.object_type for i in listed} == {"user", "group"}
+    assert all("disabled" in i.reason and i.location.file.startswith("SynchronizationRules/") for i in listed)
+
+
 def test_cli_generate_writes_and_reports(tmp_path: Path) -> None:
     out = tmp_path / "ws"
     runner = CliRunner()

@@ -8,6 +8,7 @@ They carry over nearly as written; what needs a person is what idsync's ``connec
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from idsync.migrate.generate.conditions import UntranslatableCondition, scoping_filter
@@ -15,7 +16,7 @@ from idsync.migrate.generate.draft import DIALECT, Draft
 from idsync.migrate.generate.graph_target import inbound_property
 from idsync.migrate.generate.model import GenerationPath, LeftOutKind
 from idsync.migrate.generate.outbound import FlowIn, JoinPair, directory_rule, graph_rule
-from idsync.migrate.model import RuleMapping, SyncRule
+from idsync.migrate.model import RuleMapping, ScopeCondition, SyncRule
 from idsync.migrate.translate import Dialect, string_literal
 
 
@@ -83,6 +84,9 @@ def build_inbound(draft: Draft, rule: SyncRule) -> None:
             rule.location,
         )
         return
+    disabled = ""
+    if dead:
+        rule, disabled = _graph_scope(rule)
     scope, ok = _scope(draft, rule, None)
     if not ok:
         return
@@ -138,8 +142,42 @@ def build_inbound(draft: Draft, rule: SyncRule) -> None:
             continue
         flows[m.destination] = {"expression": text, "initial_only": True} if m.execute_once else text
     out["flows"] = flows
+    if disabled:
+        # without its scope the rule would read every tenant object: it stays in the file, disabled, and is listed
+        out["enabled"] = False
+        draft.leave_out(
+            agent,
+            "synchronization rule",
+            rule.source_object_type,
+            ", ".join(flows),
+            scope or "",
+            f"{disabled}; the rule is disabled (its flows {', '.join(flows) or '(none)'} do not run) until its "
+            "scope is rewritten over what the Graph connector imports",
+            LeftOutKind.TARGET,
+            rule.location,
+        )
     if flows or out.get("join") or out.get("project"):
         draft.inbound.append(out)
+
+
+def _graph_scope(rule: SyncRule) -> tuple[SyncRule, str]:
+    """The rule with its scoping filter reading the Graph properties that carry the retired connector's attributes
+    (as its import flows do), and why it cannot stand when one has none (empty when it can)."""
+    missing: list[str] = []
+    groups = []
+    for group in rule.scope_groups:
+        conditions = []
+        for c in group:
+            prop = inbound_property(rule.source_object_type, c.attribute)
+            if prop is None:
+                missing.append(c.attribute)
+                prop = c.attribute
+            conditions.append(ScopeCondition(prop, c.operator, c.value))
+        groups.append(conditions)
+    if missing:
+        names = ", ".join(sorted(set(missing)))
+        return rule, f"its scoping filter reads {names}, which the Microsoft Graph connector does not import"
+    return replace(rule, scope_groups=groups), ""
 
 
 def _graph_source(m: RuleMapping, object_type: str) -> tuple[str | None, str]:
