@@ -319,3 +319,28 @@ def test_ad_connector_block_when_the_ad_type_is_installed() -> None:
     fallback = generate(EXPORTS / "ad-forest-aad", GenerationPath.CLOUD_SYNC, type_available=lambda n: n != "ad")
     assert fallback.config["connectors"]["corp"]["type"] == "ldap" and fallback.valid
     assert "consistency_guid" not in fallback.config["connectors"]["corp"]
+
+
+@pytest.mark.parametrize("path", DIRECTORY_PATHS, ids=str)
+def test_contoso_merged_proxy_addresses_are_not_replaced_and_every_dropped_rule_is_listed(path: GenerationPath) -> None:
+    """Connect's "Out to AD - ... Exchange Hybrid" rules merge an x500 address into proxyAddresses
+    (MergeCaseInsensitive) from cloudLegacyExchangeDN, which only the "In from AAD" rules fed: carried as a flow,
+    it would replace every AD object's proxyAddresses with null."""
+    result = generate(_export("aadconnect-contoso"), path)
+    assert result.valid, result.problems
+    retired = ("cloudlegacyexchangedn", "cloudmsexch", "cloudsoaexchmailbox", "cloudpublicdelegates")
+    for rule in result.config["outbound"]:
+        assert "proxyAddresses" not in rule["flows"], rule["name"]
+        for attr, flow in rule["flows"].items():
+            assert not any(r in str(flow).lower() for r in retired), (rule["name"], attr, flow)
+    merged = [i for i in result.left_out if i.attribute == "proxyAddresses" and "MergeCaseInsensitive" in i.reason]
+    assert {i.object_type for i in merged} == {"user", "group", "contact"}
+    assert all(i.location.file.startswith("SynchronizationRules/") for i in merged)
+    rules = {i.detail for i in result.left_out if i.what == "synchronization rule"}
+    export = read_export(_export("aadconnect-contoso"))
+    in_from_aad = {r.name for r in export.sync_rules if r.name.startswith("In from AAD")}
+    assert len(in_from_aad) == 7 and in_from_aad <= rules
+    unfed = {i.attribute for i in result.left_out if "only the retired connector fed" in i.reason}
+    assert {"msExchUCVoiceMailSettings", "msExchSafeSendersHash"} <= unfed
+    text = readme(result)
+    assert "In from AAD - User Exchange Hybrid" in text and "MergeCaseInsensitive" in text

@@ -26,7 +26,7 @@ from idsync.migrate.generate.model import (
     Role,
     slug,
 )
-from idsync.migrate.generate.outbound import FlowIn, finish_graph_provisioning
+from idsync.migrate.generate.outbound import ORIGIN_MARK, FlowIn, drop_unfed_reads, finish_graph_provisioning
 from idsync.migrate.model import ManagementAgent, ServerExport, mapping_sources, normalize_guid
 from idsync.migrate.reader import read_export
 from idsync.migrate.recommend import MigrationPath
@@ -94,10 +94,13 @@ def generate(
         else:
             connect_rules.build_outbound(draft, rule)
     finish_graph_provisioning(draft)
+    drop_unfed_reads(draft)
     _graph_attributes(draft)
     plan = None
     if chosen is not GenerationPath.GRAPH:
         plan = directory_side.plan(draft, _dead_flows(draft))
+    for out_rule in draft.outbound:
+        out_rule.pop(ORIGIN_MARK, None)
     _profiles(draft)
     if chosen is GenerationPath.GRAPH and analysis.topology.mail_enabled_groups:
         draft.note(

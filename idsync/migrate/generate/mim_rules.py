@@ -96,6 +96,20 @@ def build_inbound(draft: Draft, ma: ManagementAgent) -> None:
     mv = draft.export.metaverse
     flows = [f for f in (mv.import_flows if mv else []) if normalize_guid(f.ma_id) == normalize_guid(ma.id)]
     dead = draft.is_dead(ma.id)
+    if dead and draft.path is not GenerationPath.GRAPH:
+        for f in flows:
+            draft.leave_out(
+                ma.name,
+                "import flow",
+                f.cd_object_type,
+                f.mv_attribute,
+                describe_mapping(f.mapping),
+                f"reads Microsoft Entra through the retired connector; on the {draft.path.value} path Entra is read "
+                f"by the sync tool, not by this workspace, so {f.mv_object_type}.{f.mv_attribute} has no source here",
+                LeftOutKind.TARGET,
+                f.location,
+            )
+        return
     keys = _InboundKeys()
     for f in flows:
         keys.add(f.cd_object_type, f.mv_object_type)

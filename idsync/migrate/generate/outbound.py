@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from idsync.expressions import ExpressionError, compile_expression
 from idsync.migrate.generate.draft import DIALECT, Draft
 from idsync.migrate.generate.graph_target import GRAPH_OBJECT_TYPES, GROUP_CREATE_DEFAULTS, REQUIRED_ON_CREATE, decide
 from idsync.migrate.generate.model import LeftOutKind
@@ -273,4 +274,69 @@ def directory_rule(
         rule["identifier"] = identifier
     rule["flows"] = carried
     rule["deprovision"] = deprovision if deprovision != "disable" else "disconnect"
+    rule[ORIGIN_MARK] = {attr: f for f in flows if (attr := f.attribute) in carried}
     return rule
+
+
+ORIGIN_MARK = "_origin"
+"""A directory rule's flows as the export stated them (target attribute -> :class:`FlowIn`), for later checks."""
+
+
+def retired_sources(draft: Draft) -> set[tuple[str, str]]:
+    """(metaverse type, attribute in lower case) that the export fed from the retired connector: Connect's inbound
+    rules from it and MIM's import flows from it."""
+    out: set[tuple[str, str]] = set()
+    for rule in draft.export.sync_rules:
+        if rule.direction.lower() == "inbound" and not rule.disabled and draft.is_dead(rule.connector_id):
+            out.update((rule.target_object_type, m.destination.lower()) for m in rule.mappings)
+    mv = draft.export.metaverse
+    for f in mv.import_flows if mv is not None else []:
+        if draft.is_dead(f.ma_id):
+            out.add((f.mv_object_type, f.mv_attribute.lower()))
+    return out
+
+
+def fed_attributes(draft: Draft) -> set[tuple[str, str]]:
+    """(metaverse type, attribute in lower case) that some enabled inbound rule of the workspace feeds."""
+    return {
+        (rule["metaverse_type"], attr.lower())
+        for rule in draft.inbound
+        if rule.get("enabled", True) is not False
+        for attr in rule.get("flows", {})
+    }
+
+
+def drop_unfed_reads(draft: Draft) -> None:
+    """Take out of the directory rules the flows that read a metaverse attribute only the retired connector fed,
+    when no inbound rule of the workspace feeds it any more: the flow would compute null for every object and
+    clear the directory's value (Exchange hybrid writeback, which the sync tool does itself on the directory
+    paths). Each is listed."""
+    retired = retired_sources(draft)
+    fed = fed_attributes(draft)
+    for rule in draft.outbound:
+        if ORIGIN_MARK not in rule:
+            continue  # a Graph rule: the retired connector's own target
+        origins: dict[str, FlowIn] = rule.pop(ORIGIN_MARK)
+        mv_type = rule["metaverse_type"]
+        for attr in list(rule.get("flows", {})):
+            text = expression_of(rule["flows"][attr])
+            try:
+                reads = compile_expression(text, DIALECT).references
+            except ExpressionError:
+                continue
+            unfed = sorted(a for a in reads if (mv_type, a.lower()) in retired and (mv_type, a.lower()) not in fed)
+            if not unfed:
+                continue
+            del rule["flows"][attr]
+            origin = origins.get(attr)
+            draft.leave_out(
+                origin.agent if origin is not None else rule["connector"],
+                origin.what if origin is not None else "export flow",
+                origin.cd_type if origin is not None else rule["object_type"],
+                attr,
+                text,
+                f"reads {', '.join(unfed)}, which only the retired connector fed and nothing in this workspace feeds: "
+                "the flow would write null and clear the value of every object",
+                LeftOutKind.TARGET,
+                origin.location if origin is not None else Location("idsync.yaml", f"outbound/{rule['name']}"),
+            )
