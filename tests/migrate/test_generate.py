@@ -160,12 +160,17 @@ def test_cloud_sync_moves_the_retired_flows_to_the_ad_agent() -> None:
     plan = result.directory_side
     assert plan is not None
     flows = {f.directory_attribute: f for f in plan.flows if f.object_type == "user"}
-    # usageLocation "DE" was written only to Entra: AD must now hold it
-    assert flows["msExchUsageLocation"].status == "add" and flows["msExchUsageLocation"].expression == '"DE"'
+    # usageLocation "DE" was written only to Entra, and CORP does not select msExchUsageLocation: it is not
+    # invented in the workspace, it is listed
+    assert flows["msExchUsageLocation"].status == "not carried"
     assert flows["givenName"].status == "read" or flows["givenName"].status == "exported"
     assert flows["mail"].status == "read"  # FIM reads mail from CORP already
     corp = _rule(result.config, "outbound", "corp", "user")
-    assert corp["flows"]["msExchUsageLocation"] == '"DE"'
+    assert "msExchUsageLocation" not in corp["flows"]
+    (listed,) = [i for i in result.left_out if i.attribute == "usageLocation" and i.object_type == "user"]
+    assert "msExchUsageLocation" in listed.reason and "selects" in listed.reason
+    # groupType is selected by CORP and securityEnabled has a source: that one is added
+    assert {f.directory_attribute: f.status for f in plan.flows if f.object_type == "group"}["groupType"] == "add"
     (scope,) = plan.scoping
     assert scope.pilot == "OU=Staff,DC=corp,DC=contoso,DC=com"
     assert scope.containers == ["OU=Staff,DC=corp,DC=contoso,DC=com", "OU=Groups,DC=corp,DC=contoso,DC=com"]
@@ -344,3 +349,26 @@ def test_contoso_merged_proxy_addresses_are_not_replaced_and_every_dropped_rule_
     assert {"msExchUCVoiceMailSettings", "msExchSafeSendersHash"} <= unfed
     text = readme(result)
     assert "In from AAD - User Exchange Hybrid" in text and "MergeCaseInsensitive" in text
+
+
+@pytest.mark.parametrize("path", DIRECTORY_PATHS, ids=str)
+def test_contoso_directory_side_adds_only_selected_attributes_with_a_source(path: GenerationPath) -> None:
+    """The AD agent of the Connect export selects 132 attributes: no flow may be invented into one it does not have
+    (msExchRemoteRecipientType, msExchAudit*, onPremisesUserPrincipalName, ...) or from a metaverse attribute
+    nothing feeds."""
+    export = read_export(_export("aadconnect-contoso"))
+    (ad,) = [m for m in export.management_agents if m.name == "contoso.com"]
+    selected = {a.lower() for a in ad.attribute_inclusion}
+    result = generate(export, path)
+    assert result.valid, result.problems
+    plan = result.directory_side
+    assert plan is not None
+    added = [f for f in plan.flows if f.status == "add"]
+    assert all(f.directory_attribute.lower() in selected for f in added), added
+    not_carried = {f.directory_attribute for f in plan.flows if f.status == "not carried"}
+    assert {"msExchRemoteRecipientType", "msExchAuditAdmin", "onPremisesUserPrincipalName"} <= not_carried
+    listed = {(i.object_type, i.attribute) for i in result.left_out if i.what == "flow to move to the directory"}
+    assert ("user", "msExchRemoteRecipientType") in listed and ("group", "msOrgIsOrganizational") in listed
+    for rule in result.config["outbound"]:
+        if rule["connector"] == "contoso.com":
+            assert not {a.lower() for a in rule["flows"]} - selected, rule["name"]

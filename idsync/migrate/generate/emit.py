@@ -193,6 +193,8 @@ def _directory_section(result: GeneratedWorkspace) -> list[str]:
     lines += [
         f"The retired connector's flows now go to the directory, for {tool} to carry to Entra. Flows marked `add`",
         "are in this workspace's outbound rules already; if you keep MIM, add them to the agent's export flows.",
+        "Flows marked `not carried` are not: the agent does not have the attribute, or nothing feeds the value",
+        "(each is under Not carried over, with the reason).",
         "",
     ]
     lines += _table(
