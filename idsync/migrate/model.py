@@ -252,7 +252,8 @@ class ExportFlow:
     cd_attribute: str
     mapping: Mapping
     id: str = ""
-    suppress_deletions: bool = False
+    suppress_deletions: bool = True
+    """MIM's "Allow Nulls" unchecked (the default): a null in the metaverse does not delete the target's value."""
     location: Location = Location("", "")
 
 

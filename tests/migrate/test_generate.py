@@ -372,3 +372,23 @@ def test_contoso_directory_side_adds_only_selected_attributes_with_a_source(path
     for rule in result.config["outbound"]:
         if rule["connector"] == "contoso.com":
             assert not {a.lower() for a in rule["flows"]} - selected, rule["name"]
+
+
+def test_mim_export_flows_without_allow_nulls_do_not_clear_the_target(tmp_path: Path) -> None:
+    """MIM's export flow with "Allow Nulls" unchecked (suppress-deletions="true", also the default when the
+    attribute is absent) leaves the target's value alone when the metaverse value is null; "false" clears it."""
+    tinyhr = _rule(generate(_export("mimdsc"), GenerationPath.GRAPH).config, "outbound", "tinyhr-person", "person")
+    assert tinyhr["flows"]["JobTitle"] == "[Title]"  # suppress-deletions="false": a null clears JobTitle
+    assert tinyhr["flows"]["Status"] == {"expression": '"AlwaysThisLate"', "skip_null": True}  # attribute absent
+    export = tmp_path / "export"
+    shutil.copytree(EXPORTS / "ad-forest-aad", export)
+    corp = export / "MA-CORP.XML"
+    text = corp.read_text()
+    title = '<export-flow cd-attribute="title" id="{A5E2C8B7-4D03-4F69-8B7E-2F0D6A3C9E15}" suppress-deletions="false">'
+    assert title in text
+    corp.write_text(text.replace(title, title.replace('"false"', '"true"')))
+    result = generate(export, GenerationPath.CLOUD_SYNC)
+    assert result.valid, result.problems
+    flows = _rule(result.config, "outbound", "corp", "user")["flows"]
+    assert flows["title"] == {"expression": "[title]", "skip_null": True}
+    assert flows["givenName"] == "[givenName]"

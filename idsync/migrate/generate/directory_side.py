@@ -172,9 +172,7 @@ def plan(draft: Draft, dead_flows: list[FlowIn]) -> DirectorySidePlan:
                 draft.note(dir_attr, conversion[1])
         flows.append(ADExportFlow(agent.name, cd_type, shown, f.attribute, f.text or f.detail, status, text))
         if status == "add" and text is not None:
-            flow = FlowIn(
-                f.agent, cd_type, dir_attr, f.mv_type, text, f.why, f.kind, f.detail, f.initial_only, f.location
-            )
+            flow = replace(f, cd_type=cd_type, attribute=dir_attr, text=text)
             additions.setdefault((agent.ma.id, cd_type, f.mv_type), []).append(flow)
     for (ma_id, cd_type, mv_type), moved in additions.items():
         _add_to_rules(draft, ma_id, cd_type, mv_type, moved)

@@ -373,6 +373,8 @@ def export_flow_in(draft: Draft, ma: ManagementAgent, f: ExportFlow) -> FlowIn:
         initial_only=isinstance(f.mapping, SyncRuleMapping) and f.mapping.initial_flow_only,
         location=f.location,
         what="scripted export flow" if isinstance(f.mapping, ScriptedMapping) else "export flow",
+        # MIM's "Allow Nulls" unchecked (suppress-deletions="true", the default): a null leaves the value alone
+        skip_null=f.suppress_deletions,
     )
 
 

@@ -36,6 +36,8 @@ class FlowIn:
     initial_only: bool
     location: Location
     what: str = "export flow"
+    skip_null: bool = False
+    """A null does not clear the target's value (MIM's export flow without "Allow Nulls": suppress-deletions)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,18 @@ class JoinPair:
     mv_text: str
     location: Location | None = None
     """Where the join rule sits in the export (the rule's own location when None)."""
+
+
+def flow_value(text: str, *, initial_only: bool = False, skip_null: bool = False) -> Any:
+    """A flow as the configuration writes it: the bare expression, or the mapping form with its options."""
+    if not initial_only and not skip_null:
+        return text
+    out: dict[str, Any] = {"expression": text}
+    if initial_only:
+        out["initial_only"] = True
+    if skip_null:
+        out["skip_null"] = True
+    return out
 
 
 def expression_of(flow: Any) -> str:
@@ -88,7 +102,7 @@ def carry(draft: Draft, flows: Iterable[FlowIn], *, graph: bool) -> dict[str, An
         if target in out:
             draft.note("flows", f"{f.cd_type}.{target} had two flows in the export; the first is kept ({f.location})")
             continue
-        out[target] = {"expression": f.text, "initial_only": True} if f.initial_only else f.text
+        out[target] = flow_value(f.text, initial_only=f.initial_only, skip_null=f.skip_null)
         if graph:
             draft.mapping.append((f.cd_type, f.attribute, target, f.text))
     return out

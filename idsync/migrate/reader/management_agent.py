@@ -204,7 +204,8 @@ class ManagementAgentReader:
                     cd_attribute=cd_attr,
                     mapping=mapping,
                     id=attr(ef, "id"),
-                    suppress_deletions=truthy(attr(ef, "suppress-deletions")),
+                    # "Allow Nulls" unchecked is MIM's default: a missing attribute means deletions are suppressed
+                    suppress_deletions=truthy(attr(ef, "suppress-deletions") or "true"),
                     location=Location(self.rel, fwhere),
                 )
             )
