@@ -319,6 +319,8 @@ class ManagementAgent:
     forest_name: str = ""
     partitions: list[Partition] = field(default_factory=list)
     run_profiles: list[RunProfile] = field(default_factory=list)
+    code_page: str = ""
+    """Delimited or fixed-width file agents: the Windows code page of the file (``<code_page>``, e.g. 1252)."""
     password_sync_target: str = ""
     """AD MA: the agent password hashes are synchronized to (Connect)."""
     parameters: dict[str, str] = field(default_factory=dict)

@@ -392,3 +392,21 @@ def test_mim_export_flows_without_allow_nulls_do_not_clear_the_target(tmp_path: 
     flows = _rule(result.config, "outbound", "corp", "user")["flows"]
     assert flows["title"] == {"expression": "[title]", "skip_null": True}
     assert flows["givenName"] == "[givenName]"
+
+
+def test_delimited_agents_keep_their_code_page_as_the_csv_encoding() -> None:
+    """TinyHR and GrandHR read their files in code page 1252 (<delimited_format><code_page>): read as UTF-8, every
+    accented name would be mangled."""
+    result = generate(_export("mimdsc"), GenerationPath.GRAPH)
+    assert result.valid, result.problems
+    files = {name: c for name, c in result.config["connectors"].items() if c["type"] == "csv"}
+    assert {"grandhr", "tinyhr-person"} <= set(files)
+    assert all(c["encoding"] == "cp1252" for c in files.values()), files
+
+
+def test_code_pages_map_to_python_encodings() -> None:
+    from idsync.migrate.generate.connectors import file_encoding
+
+    assert file_encoding("1252") == "cp1252" and file_encoding("28591") == "iso8859_1"
+    assert file_encoding("1200") == "utf-16" and file_encoding("437") == "cp437"
+    assert file_encoding("65001") == "" and file_encoding("") == "" and file_encoding("99999") == ""
