@@ -319,6 +319,9 @@ class ManagementAgent:
     forest_name: str = ""
     partitions: list[Partition] = field(default_factory=list)
     run_profiles: list[RunProfile] = field(default_factory=list)
+    ldap_dn: bool | None = None
+    """``<ldap-dn>``: whether the agent's DNs are LDAP DNs (1) or plain values such as the anchor (0); None when the
+    export does not say (AD and LDAP agents' DNs are LDAP DNs, SQL tables' and files' are not)."""
     code_page: str = ""
     """Delimited or fixed-width file agents: the Windows code page of the file (``<code_page>``, e.g. 1252)."""
     password_sync_target: str = ""

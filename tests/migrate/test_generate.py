@@ -307,9 +307,23 @@ def test_dn_part_flows_read_the_connector_space_dn() -> None:
     assert result.valid, result.problems
     corp = next(r for r in result.config["inbound"] if r["connector"] == "corp" and r["object_type"] == "user")
     assert corp["flows"]["mail"] == "DNComponent(CRef([dn]), 2)"
+    assert not [i for i in result.left_out if i.attribute == "mail"]
+    # the SQL table's DN is a plain value: it has no parts, so the flow is listed, not carried as an always-null one
     hr = _rule(result.config, "inbound", "hr", "person")
-    assert hr["flows"]["department"] == "DNComponent(CRef([dn]), 1)"
-    assert not [i for i in result.left_out if i.attribute in ("mail", "department")]
+    assert "department" not in hr["flows"]
+    (listed,) = [i for i in result.left_out if i.attribute == "department" and i.agent == "HR"]
+    assert listed.kind is LeftOutKind.TRANSLATION and "LDAP DN" in listed.reason
+
+
+def test_dn_part_flow_on_a_file_agent_without_ldap_dns_is_listed() -> None:
+    """mimdsc's TinyHR (<ldap-dn>0</ldap-dn>, DNs such as "2628M") flows part 3 of its DN into RetentionUrl."""
+    result = generate(_export("mimdsc"), GenerationPath.GRAPH)
+    assert result.valid, result.problems
+    for rule in result.config["inbound"]:
+        assert not any("DNComponent" in str(f) for f in rule["flows"].values()), rule["name"]
+    (listed,) = [i for i in result.left_out if i.attribute == "RetentionUrl"]
+    assert listed.agent == "TinyHR" and listed.kind is LeftOutKind.TRANSLATION and "<ldap-dn>0" in listed.reason
+    assert listed.location.file == "MV.XML"
 
 
 def test_ad_connector_block_when_the_ad_type_is_installed() -> None:

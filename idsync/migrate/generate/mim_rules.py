@@ -33,6 +33,7 @@ from idsync.migrate.model import (
     mapping_sources,
     normalize_guid,
 )
+from idsync.migrate.topology import AgentKind, classify
 from idsync.migrate.translate import Dialect, translate_mapping
 
 CLEANUP_ACTIONS = {
@@ -52,6 +53,13 @@ def translated(
             return None, "reads a DN, and the metaverse objects an export flow reads have none", LeftOutKind.TRANSLATION
         # inbound expressions read the connector-space object's identifier (its DN) as [dn], as MIM's rules do
         if isinstance(mapping, DnPartMapping):
+            if not ldap_dn(source):
+                return (
+                    None,
+                    f"reads part {mapping.part} of the DN, but {source.name!r} has no LDAP DNs (its DN is a plain "
+                    "value such as its anchor, <ldap-dn>0</ldap-dn>): the part would always be null",
+                    LeftOutKind.TRANSLATION,
+                )
             return f"DNComponent(CRef([dn]), {mapping.part})", "", LeftOutKind.TRANSLATION
         return "[dn]", "", LeftOutKind.TRANSLATION
     result = translate_mapping(mapping, Dialect.CONNECT)
@@ -59,6 +67,14 @@ def translated(
         kind = LeftOutKind.CODE if isinstance(mapping, ScriptedMapping) else LeftOutKind.TRANSLATION
         return None, "; ".join(result.problems), kind
     return result.text, "", LeftOutKind.TRANSLATION
+
+
+def ldap_dn(ma: ManagementAgent) -> bool:
+    """Whether the agent's DNs are LDAP DNs, whose parts a dn-part flow can read: as ``<ldap-dn>`` says, else by
+    kind (a SQL table's or a file's DN is its anchor value; other agents are taken to have LDAP DNs)."""
+    if ma.ldap_dn is not None:
+        return ma.ldap_dn
+    return classify(ma) not in (AgentKind.SQL, AgentKind.FILE)
 
 
 def cleanup_action(draft: Draft, ma: ManagementAgent) -> str:

@@ -247,6 +247,8 @@ class ManagementAgentReader:
             secret = truthy(attr(param, "encrypted")) or "encrypted" in attr(param, "type").lower()
             if name and not secret and not is_secret_attribute(name) and text(param):
                 self.ma.parameters[name] = text(param)
+        if child_text(config, "ldap-dn"):
+            self.ma.ldap_dn = truthy(child_text(config, "ldap-dn"))
         for fmt in ("delimited_format", "fixed_width_format"):
             file_format = child(config, fmt)
             if file_format is not None and child_text(file_format, "code_page"):
