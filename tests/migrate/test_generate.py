@@ -424,3 +424,26 @@ def test_code_pages_map_to_python_encodings() -> None:
     assert file_encoding("1252") == "cp1252" and file_encoding("28591") == "iso8859_1"
     assert file_encoding("1200") == "utf-16" and file_encoding("437") == "cp437"
     assert file_encoding("65001") == "" and file_encoding("") == "" and file_encoding("99999") == ""
+
+
+def test_contoso_graph_group_rules_leave_out_groups_graph_cannot_create() -> None:
+    """The AAD group rules provision mail-enabled groups too (Out to AAD - Group Join's scope has mailEnabled =
+    True): Graph refuses a group with mailEnabled and securityEnabled both false, and manages no distribution list."""
+    from idsync.expressions import compile_expression
+
+    result = generate(_export("aadconnect-contoso"), GenerationPath.GRAPH)
+    assert result.valid, result.problems
+    groups = [r for r in result.config["outbound"] if r["connector"] == "entra" and r["object_type"] == "group"]
+    provisioning = [r for r in groups if r.get("provision")]
+    assert len(provisioning) == 1 and provisioning[0]["flows"]["mailEnabled"]["expression"] == "False"
+    common = {"cloudFiltered": False, "sourceAnchor": "x", "cloudMastered": False, "memberCount": 3}
+    distribution_list = common | {"mailEnabled": True, "securityEnabled": False}
+    mail_security = common | {"mailEnabled": True, "securityEnabled": True}
+    security = common | {"mailEnabled": False, "securityEnabled": True}
+    for rule in groups:
+        scope = compile_expression(rule["scope"], "connect")
+        assert scope.evaluate(distribution_list) is not True, rule["name"]
+        assert scope.evaluate(mail_security) is not True, rule["name"]
+    assert compile_expression(provisioning[0]["scope"], "connect").evaluate(security) is True
+    (listed,) = [i for i in result.left_out if i.rule == "MAIL-GROUPS" and i.what == "mail-enabled groups"]
+    assert listed.kind is LeftOutKind.TARGET and "Exchange Online" in listed.reason

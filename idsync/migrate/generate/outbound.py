@@ -262,6 +262,42 @@ def finish_graph_provisioning(draft: Draft) -> None:
                 continue
             rule["provision"] = True
             rule["identifier"] = identifier
+        if rules[0]["object_type"] == "group":
+            _exclude_mail_groups(draft, rules, union)
+
+
+def _exclude_mail_groups(draft: Draft, rules: list[dict[str, Any]], union: dict[str, Any]) -> None:
+    """Graph creates security and Microsoft 365 groups only, and manages no distribution list or mail-enabled
+    security group (MAIL-GROUPS): a group with mailEnabled and securityEnabled both false is refused. The Graph
+    rules' scope leaves out the groups the metaverse marks mail-enabled, and, where securityEnabled flows from the
+    metaverse, the ones that are not security groups; both are listed."""
+    mv_type = rules[0]["metaverse_type"]
+    conditions: list[str] = []
+    if "mailEnabled" in draft.mv_attributes(mv_type):
+        conditions.append("IIF([mailEnabled] = True, False, True)")
+    security = union.get("securityEnabled")
+    if security is not None and expression_of(security).strip() != "True":
+        conditions.append(f"({expression_of(security)}) = True")
+    if not conditions:
+        return
+    condition = " && ".join(conditions)
+    for rule in rules:
+        scope = rule.get("scope")
+        rule["scope"] = f"({scope}) && {condition}" if scope else condition
+    dead = draft.analysis.topology.dead_connectors
+    draft.leave_out(
+        dead[0].ma.name if dead else rules[0]["connector"],
+        "mail-enabled groups",
+        "group",
+        "mailEnabled, securityEnabled",
+        condition,
+        "Microsoft Graph creates only security and Microsoft 365 groups and cannot manage distribution lists or "
+        "mail-enabled security groups: they are kept out of the Graph rules' scope (the condition here); manage them "
+        "in Exchange Online, or keep them on cloud sync or Connect Sync",
+        LeftOutKind.TARGET,
+        dead[0].ma.location if dead else Location("idsync.yaml", f"outbound/{rules[0]['name']}"),
+        "MAIL-GROUPS",
+    )
 
 
 def directory_rule(
