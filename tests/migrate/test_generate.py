@@ -447,3 +447,21 @@ def test_contoso_graph_group_rules_leave_out_groups_graph_cannot_create() -> Non
     assert compile_expression(provisioning[0]["scope"], "connect").evaluate(security) is True
     (listed,) = [i for i in result.left_out if i.rule == "MAIL-GROUPS" and i.what == "mail-enabled groups"]
     assert listed.kind is LeftOutKind.TARGET and "Exchange Online" in listed.reason
+
+
+def test_mimdsc_configuration_partition_is_listed_and_counted_apart() -> None:
+    """Litware selects CN=Configuration besides its domain: the generated connector reads the domain only, so the
+    configuration partition is listed, and the analysis counts it apart from the domain partitions."""
+    from idsync.migrate.report.document import build_document
+    from idsync.migrate.report.render import to_markdown
+
+    analysis = analyze(_export("mimdsc"))
+    (litware,) = [a for a in analysis.topology.agents if a.name == "Litware"]
+    assert litware.domains == ["DC=cmLitware,DC=selfhost,DC=corp,DC=microsoft,DC=com"] and litware.ou_scopes == 1
+    text = to_markdown(build_document(analysis))
+    assert "organizationalUnit, user | 1 (+1 not a domain) |" in text  # the inventory's partitions column
+    assert "not a domain (not carried): CN=Configuration" in text
+    result = generate(analysis, GenerationPath.GRAPH)
+    (listed,) = [i for i in result.left_out if i.what == "partition"]
+    assert listed.agent == "Litware" and listed.detail.startswith("CN=Configuration,")
+    assert listed.location.file == "MA-Litware.XML"
