@@ -465,3 +465,17 @@ def test_mimdsc_configuration_partition_is_listed_and_counted_apart() -> None:
     (listed,) = [i for i in result.left_out if i.what == "partition"]
     assert listed.agent == "Litware" and listed.detail.startswith("CN=Configuration,")
     assert listed.location.file == "MA-Litware.XML"
+
+
+def test_export_without_a_retired_connector_claims_no_graph_path_or_cutover(tmp_path: Path) -> None:
+    """mimdsc has no FIM Connector for Azure AD: the workspace may replace the sync engine, but it must not claim a
+    Graph path or tenant cutover steps that ``migrate cutover`` then refuses."""
+    result = generate(_export("mimdsc"))
+    assert not result.dead_connectors and result.valid, result.problems
+    header = yaml_text(result).split("\n\n", 1)[0]
+    assert "Microsoft Graph connector" not in header and "no retired FIM Connector" in header
+    text = readme(result)
+    assert "## Cutover" not in text and "migrate cutover --config" not in text
+    assert "nothing to migrate off" in text
+    out = CliRunner().invoke(migrate, ["generate", str(_export("mimdsc")), "--out", str(tmp_path / "ws")])
+    assert "Generated for: graph" not in out.output and "Nothing to migrate off" in out.output
