@@ -125,7 +125,13 @@ def generate_command(
         sys.stdout.write("\n")
     else:
         cfg = result.config
-        click.echo(f"Generated for: {result.path.value} (recommended: {result.recommended})")
+        if result.dead_connectors:
+            click.echo(f"Generated for: {result.path.value} (recommended: {result.recommended})")
+        else:
+            click.echo(
+                "Nothing to migrate off: no agent of this export is the retired FIM Connector for Azure AD (no tenant "
+                "cutover); the workspace replaces the sync engine's own agents only"
+            )
         click.echo(
             f"  {len(cfg['connectors'])} connectors, {len(cfg['metaverse'])} metaverse types, "
             f"{len(cfg['inbound'])} inbound and {len(cfg['outbound'])} outbound rules, {len(cfg['profiles'])} profiles"

@@ -252,7 +252,8 @@ class ExportFlow:
     cd_attribute: str
     mapping: Mapping
     id: str = ""
-    suppress_deletions: bool = False
+    suppress_deletions: bool = True
+    """MIM's "Allow Nulls" unchecked (the default): a null in the metaverse does not delete the target's value."""
     location: Location = Location("", "")
 
 
@@ -318,6 +319,11 @@ class ManagementAgent:
     forest_name: str = ""
     partitions: list[Partition] = field(default_factory=list)
     run_profiles: list[RunProfile] = field(default_factory=list)
+    ldap_dn: bool | None = None
+    """``<ldap-dn>``: whether the agent's DNs are LDAP DNs (1) or plain values such as the anchor (0); None when the
+    export does not say (AD and LDAP agents' DNs are LDAP DNs, SQL tables' and files' are not)."""
+    code_page: str = ""
+    """Delimited or fixed-width file agents: the Windows code page of the file (``<code_page>``, e.g. 1252)."""
     password_sync_target: str = ""
     """AD MA: the agent password hashes are synchronized to (Connect)."""
     parameters: dict[str, str] = field(default_factory=dict)

@@ -97,7 +97,12 @@ class AgentRole:
 
     @property
     def ou_scopes(self) -> int:
-        return sum(len(p.inclusions) for p in self.ma.partitions if p.selected)
+        return sum(len(p.inclusions) for p in self.ma.partitions if p.selected and p.is_domain is not False)
+
+    @property
+    def other_partitions(self) -> list[str]:
+        """Selected partitions that are not domains (AD's Configuration or Schema naming context)."""
+        return [p.name for p in self.ma.partitions if p.selected and p.is_domain is False]
 
 
 @dataclass(slots=True)

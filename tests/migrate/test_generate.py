@@ -160,12 +160,17 @@ def test_cloud_sync_moves_the_retired_flows_to_the_ad_agent() -> None:
     plan = result.directory_side
     assert plan is not None
     flows = {f.directory_attribute: f for f in plan.flows if f.object_type == "user"}
-    # usageLocation "DE" was written only to Entra: AD must now hold it
-    assert flows["msExchUsageLocation"].status == "add" and flows["msExchUsageLocation"].expression == '"DE"'
+    # usageLocation "DE" was written only to Entra, and CORP does not select msExchUsageLocation: it is not
+    # invented in the workspace, it is listed
+    assert flows["msExchUsageLocation"].status == "not carried"
     assert flows["givenName"].status == "read" or flows["givenName"].status == "exported"
     assert flows["mail"].status == "read"  # FIM reads mail from CORP already
     corp = _rule(result.config, "outbound", "corp", "user")
-    assert corp["flows"]["msExchUsageLocation"] == '"DE"'
+    assert "msExchUsageLocation" not in corp["flows"]
+    (listed,) = [i for i in result.left_out if i.attribute == "usageLocation" and i.object_type == "user"]
+    assert "msExchUsageLocation" in listed.reason and "selects" in listed.reason
+    # groupType is selected by CORP and securityEnabled has a source: that one is added
+    assert {f.directory_attribute: f.status for f in plan.flows if f.object_type == "group"}["groupType"] == "add"
     (scope,) = plan.scoping
     assert scope.pilot == "OU=Staff,DC=corp,DC=contoso,DC=com"
     assert scope.containers == ["OU=Staff,DC=corp,DC=contoso,DC=com", "OU=Groups,DC=corp,DC=contoso,DC=com"]
@@ -244,9 +249,31 @@ def test_validation_takes_out_what_does_not_compile_and_lists_it() -> None:
     assert len(check(yaml_text(result))) == 2
     settle(result, draft)
     assert result.valid, result.problems
-    assert "title" not in rule["flows"] and "scope" not in rule
+    assert "title" not in rule["flows"]
+    # a scope is never dropped (the rule would apply to every object): the rule is disabled, its scope kept
+    assert rule["scope"] == "[noSuchAttribute] = 1" and rule["enabled"] is False
     listed = {(i.what, i.attribute) for i in draft.left_out}
     assert ("outbound flows", "title") in listed and ("outbound scope", "") in listed
+
+
+def test_generate_checks_attribute_names_against_the_known_schemas_as_validate_does() -> None:
+    result = generate(EXPORTS / "hr-sql-aad", GenerationPath.GRAPH)
+    rule = _rule(result.config, "inbound", "entra", "user")
+    rule["scope"] = "[cloudMastered] = False"  # the Graph connector imports no such attribute
+    (issue,) = check(yaml_text(result))
+    assert "unknown attribute [cloudMastered]" in issue.message and issue.path[-1] == "scope"
+
+
+def test_contoso_graph_rules_scoped_on_attributes_graph_lacks_are_disabled_and_listed() -> None:
+    result = generate(_export("aadconnect-contoso"), GenerationPath.GRAPH)
+    assert result.valid, result.problems
+    entra = {r["name"]: r for r in result.config["inbound"] if r["connector"] == "entra"}
+    user = entra["in-from-aad-user-join"]
+    assert user["enabled"] is False and user["scope"] == "[cloudMastered] = False"
+    assert entra["in-from-aad-group-join"]["enabled"] is False
+    listed = [i for i in result.left_out if i.what == "synchronization rule" and "cloudMastered" in i.reason]
+    assert {i.object_type for i in listed} == {"user", "group"}
+    assert all("disabled" in i.reason and i.location.file.startswith("SynchronizationRules/") for i in listed)
 
 
 def test_cli_generate_writes_and_reports(tmp_path: Path) -> None:
@@ -280,9 +307,23 @@ def test_dn_part_flows_read_the_connector_space_dn() -> None:
     assert result.valid, result.problems
     corp = next(r for r in result.config["inbound"] if r["connector"] == "corp" and r["object_type"] == "user")
     assert corp["flows"]["mail"] == "DNComponent(CRef([dn]), 2)"
+    assert not [i for i in result.left_out if i.attribute == "mail"]
+    # the SQL table's DN is a plain value: it has no parts, so the flow is listed, not carried as an always-null one
     hr = _rule(result.config, "inbound", "hr", "person")
-    assert hr["flows"]["department"] == "DNComponent(CRef([dn]), 1)"
-    assert not [i for i in result.left_out if i.attribute in ("mail", "department")]
+    assert "department" not in hr["flows"]
+    (listed,) = [i for i in result.left_out if i.attribute == "department" and i.agent == "HR"]
+    assert listed.kind is LeftOutKind.TRANSLATION and "LDAP DN" in listed.reason
+
+
+def test_dn_part_flow_on_a_file_agent_without_ldap_dns_is_listed() -> None:
+    """mimdsc's TinyHR (<ldap-dn>0</ldap-dn>, DNs such as "2628M") flows part 3 of its DN into RetentionUrl."""
+    result = generate(_export("mimdsc"), GenerationPath.GRAPH)
+    assert result.valid, result.problems
+    for rule in result.config["inbound"]:
+        assert not any("DNComponent" in str(f) for f in rule["flows"].values()), rule["name"]
+    (listed,) = [i for i in result.left_out if i.attribute == "RetentionUrl"]
+    assert listed.agent == "TinyHR" and listed.kind is LeftOutKind.TRANSLATION and "<ldap-dn>0" in listed.reason
+    assert listed.location.file == "MV.XML"
 
 
 def test_ad_connector_block_when_the_ad_type_is_installed() -> None:
@@ -297,3 +338,144 @@ def test_ad_connector_block_when_the_ad_type_is_installed() -> None:
     fallback = generate(EXPORTS / "ad-forest-aad", GenerationPath.CLOUD_SYNC, type_available=lambda n: n != "ad")
     assert fallback.config["connectors"]["corp"]["type"] == "ldap" and fallback.valid
     assert "consistency_guid" not in fallback.config["connectors"]["corp"]
+
+
+@pytest.mark.parametrize("path", DIRECTORY_PATHS, ids=str)
+def test_contoso_merged_proxy_addresses_are_not_replaced_and_every_dropped_rule_is_listed(path: GenerationPath) -> None:
+    """Connect's "Out to AD - ... Exchange Hybrid" rules merge an x500 address into proxyAddresses
+    (MergeCaseInsensitive) from cloudLegacyExchangeDN, which only the "In from AAD" rules fed: carried as a flow,
+    it would replace every AD object's proxyAddresses with null."""
+    result = generate(_export("aadconnect-contoso"), path)
+    assert result.valid, result.problems
+    retired = ("cloudlegacyexchangedn", "cloudmsexch", "cloudsoaexchmailbox", "cloudpublicdelegates")
+    for rule in result.config["outbound"]:
+        assert "proxyAddresses" not in rule["flows"], rule["name"]
+        for attr, flow in rule["flows"].items():
+            assert not any(r in str(flow).lower() for r in retired), (rule["name"], attr, flow)
+    merged = [i for i in result.left_out if i.attribute == "proxyAddresses" and "MergeCaseInsensitive" in i.reason]
+    assert {i.object_type for i in merged} == {"user", "group", "contact"}
+    assert all(i.location.file.startswith("SynchronizationRules/") for i in merged)
+    rules = {i.detail for i in result.left_out if i.what == "synchronization rule"}
+    export = read_export(_export("aadconnect-contoso"))
+    in_from_aad = {r.name for r in export.sync_rules if r.name.startswith("In from AAD")}
+    assert len(in_from_aad) == 7 and in_from_aad <= rules
+    unfed = {i.attribute for i in result.left_out if "only the retired connector fed" in i.reason}
+    assert {"msExchUCVoiceMailSettings", "msExchSafeSendersHash"} <= unfed
+    text = readme(result)
+    assert "In from AAD - User Exchange Hybrid" in text and "MergeCaseInsensitive" in text
+
+
+@pytest.mark.parametrize("path", DIRECTORY_PATHS, ids=str)
+def test_contoso_directory_side_adds_only_selected_attributes_with_a_source(path: GenerationPath) -> None:
+    """The AD agent of the Connect export selects 132 attributes: no flow may be invented into one it does not have
+    (msExchRemoteRecipientType, msExchAudit*, onPremisesUserPrincipalName, ...) or from a metaverse attribute
+    nothing feeds."""
+    export = read_export(_export("aadconnect-contoso"))
+    (ad,) = [m for m in export.management_agents if m.name == "contoso.com"]
+    selected = {a.lower() for a in ad.attribute_inclusion}
+    result = generate(export, path)
+    assert result.valid, result.problems
+    plan = result.directory_side
+    assert plan is not None
+    added = [f for f in plan.flows if f.status == "add"]
+    assert all(f.directory_attribute.lower() in selected for f in added), added
+    not_carried = {f.directory_attribute for f in plan.flows if f.status == "not carried"}
+    assert {"msExchRemoteRecipientType", "msExchAuditAdmin", "onPremisesUserPrincipalName"} <= not_carried
+    listed = {(i.object_type, i.attribute) for i in result.left_out if i.what == "flow to move to the directory"}
+    assert ("user", "msExchRemoteRecipientType") in listed and ("group", "msOrgIsOrganizational") in listed
+    for rule in result.config["outbound"]:
+        if rule["connector"] == "contoso.com":
+            assert not {a.lower() for a in rule["flows"]} - selected, rule["name"]
+
+
+def test_mim_export_flows_without_allow_nulls_do_not_clear_the_target(tmp_path: Path) -> None:
+    """MIM's export flow with "Allow Nulls" unchecked (suppress-deletions="true", also the default when the
+    attribute is absent) leaves the target's value alone when the metaverse value is null; "false" clears it."""
+    tinyhr = _rule(generate(_export("mimdsc"), GenerationPath.GRAPH).config, "outbound", "tinyhr-person", "person")
+    assert tinyhr["flows"]["JobTitle"] == "[Title]"  # suppress-deletions="false": a null clears JobTitle
+    assert tinyhr["flows"]["Status"] == {"expression": '"AlwaysThisLate"', "skip_null": True}  # attribute absent
+    export = tmp_path / "export"
+    shutil.copytree(EXPORTS / "ad-forest-aad", export)
+    corp = export / "MA-CORP.XML"
+    text = corp.read_text()
+    title = '<export-flow cd-attribute="title" id="{A5E2C8B7-4D03-4F69-8B7E-2F0D6A3C9E15}" suppress-deletions="false">'
+    assert title in text
+    corp.write_text(text.replace(title, title.replace('"false"', '"true"')))
+    result = generate(export, GenerationPath.CLOUD_SYNC)
+    assert result.valid, result.problems
+    flows = _rule(result.config, "outbound", "corp", "user")["flows"]
+    assert flows["title"] == {"expression": "[title]", "skip_null": True}
+    assert flows["givenName"] == "[givenName]"
+
+
+def test_delimited_agents_keep_their_code_page_as_the_csv_encoding() -> None:
+    """TinyHR and GrandHR read their files in code page 1252 (<delimited_format><code_page>): read as UTF-8, every
+    accented name would be mangled."""
+    result = generate(_export("mimdsc"), GenerationPath.GRAPH)
+    assert result.valid, result.problems
+    files = {name: c for name, c in result.config["connectors"].items() if c["type"] == "csv"}
+    assert {"grandhr", "tinyhr-person"} <= set(files)
+    assert all(c["encoding"] == "cp1252" for c in files.values()), files
+
+
+def test_code_pages_map_to_python_encodings() -> None:
+    from idsync.migrate.generate.connectors import file_encoding
+
+    assert file_encoding("1252") == "cp1252" and file_encoding("28591") == "iso8859_1"
+    assert file_encoding("1200") == "utf-16" and file_encoding("437") == "cp437"
+    assert file_encoding("65001") == "" and file_encoding("") == "" and file_encoding("99999") == ""
+
+
+def test_contoso_graph_group_rules_leave_out_groups_graph_cannot_create() -> None:
+    """The AAD group rules provision mail-enabled groups too (Out to AAD - Group Join's scope has mailEnabled =
+    True): Graph refuses a group with mailEnabled and securityEnabled both false, and manages no distribution list."""
+    from idsync.expressions import compile_expression
+
+    result = generate(_export("aadconnect-contoso"), GenerationPath.GRAPH)
+    assert result.valid, result.problems
+    groups = [r for r in result.config["outbound"] if r["connector"] == "entra" and r["object_type"] == "group"]
+    provisioning = [r for r in groups if r.get("provision")]
+    assert len(provisioning) == 1 and provisioning[0]["flows"]["mailEnabled"]["expression"] == "False"
+    common = {"cloudFiltered": False, "sourceAnchor": "x", "cloudMastered": False, "memberCount": 3}
+    distribution_list = common | {"mailEnabled": True, "securityEnabled": False}
+    mail_security = common | {"mailEnabled": True, "securityEnabled": True}
+    security = common | {"mailEnabled": False, "securityEnabled": True}
+    for rule in groups:
+        scope = compile_expression(rule["scope"], "connect")
+        assert scope.evaluate(distribution_list) is not True, rule["name"]
+        assert scope.evaluate(mail_security) is not True, rule["name"]
+    assert compile_expression(provisioning[0]["scope"], "connect").evaluate(security) is True
+    (listed,) = [i for i in result.left_out if i.rule == "MAIL-GROUPS" and i.what == "mail-enabled groups"]
+    assert listed.kind is LeftOutKind.TARGET and "Exchange Online" in listed.reason
+
+
+def test_mimdsc_configuration_partition_is_listed_and_counted_apart() -> None:
+    """Litware selects CN=Configuration besides its domain: the generated connector reads the domain only, so the
+    configuration partition is listed, and the analysis counts it apart from the domain partitions."""
+    from idsync.migrate.report.document import build_document
+    from idsync.migrate.report.render import to_markdown
+
+    analysis = analyze(_export("mimdsc"))
+    (litware,) = [a for a in analysis.topology.agents if a.name == "Litware"]
+    assert litware.domains == ["DC=cmLitware,DC=selfhost,DC=corp,DC=microsoft,DC=com"] and litware.ou_scopes == 1
+    text = to_markdown(build_document(analysis))
+    assert "organizationalUnit, user | 1 (+1 not a domain) |" in text  # the inventory's partitions column
+    assert "not a domain (not carried): CN=Configuration" in text
+    result = generate(analysis, GenerationPath.GRAPH)
+    (listed,) = [i for i in result.left_out if i.what == "partition"]
+    assert listed.agent == "Litware" and listed.detail.startswith("CN=Configuration,")
+    assert listed.location.file == "MA-Litware.XML"
+
+
+def test_export_without_a_retired_connector_claims_no_graph_path_or_cutover(tmp_path: Path) -> None:
+    """mimdsc has no FIM Connector for Azure AD: the workspace may replace the sync engine, but it must not claim a
+    Graph path or tenant cutover steps that ``migrate cutover`` then refuses."""
+    result = generate(_export("mimdsc"))
+    assert not result.dead_connectors and result.valid, result.problems
+    header = yaml_text(result).split("\n\n", 1)[0]
+    assert "Microsoft Graph connector" not in header and "no retired FIM Connector" in header
+    text = readme(result)
+    assert "## Cutover" not in text and "migrate cutover --config" not in text
+    assert "nothing to migrate off" in text
+    out = CliRunner().invoke(migrate, ["generate", str(_export("mimdsc")), "--out", str(tmp_path / "ws")])
+    assert "Generated for: graph" not in out.output and "Nothing to migrate off" in out.output

@@ -16,7 +16,7 @@ from typing import Any
 from idsync.migrate.analysis import Analysis, analyze_export
 from idsync.migrate.generate import connect_rules, directory_side, mim_rules
 from idsync.migrate.generate.connect_rules import mapping_text
-from idsync.migrate.generate.connectors import graph_connector, plan_connector, role_of
+from idsync.migrate.generate.connectors import domain_partitions, graph_connector, plan_connector, role_of
 from idsync.migrate.generate.draft import DIALECT, Draft, Target
 from idsync.migrate.generate.model import (
     ConnectorPlan,
@@ -26,8 +26,8 @@ from idsync.migrate.generate.model import (
     Role,
     slug,
 )
-from idsync.migrate.generate.outbound import FlowIn, finish_graph_provisioning
-from idsync.migrate.model import ManagementAgent, ServerExport, mapping_sources, normalize_guid
+from idsync.migrate.generate.outbound import ORIGIN_MARK, FlowIn, drop_unfed_reads, finish_graph_provisioning
+from idsync.migrate.model import Location, ManagementAgent, ServerExport, mapping_sources, normalize_guid
 from idsync.migrate.reader import read_export
 from idsync.migrate.recommend import MigrationPath
 from idsync.migrate.topology import AgentKind, AgentRole
@@ -94,10 +94,13 @@ def generate(
         else:
             connect_rules.build_outbound(draft, rule)
     finish_graph_provisioning(draft)
+    drop_unfed_reads(draft)
     _graph_attributes(draft)
     plan = None
     if chosen is not GenerationPath.GRAPH:
         plan = directory_side.plan(draft, _dead_flows(draft))
+    for out_rule in draft.outbound:
+        out_rule.pop(ORIGIN_MARK, None)
     _profiles(draft)
     if chosen is GenerationPath.GRAPH and analysis.topology.mail_enabled_groups:
         draft.note(
@@ -167,6 +170,25 @@ def _unique(draft: Draft, name: str) -> str:
     return out
 
 
+def _list_other_partitions(draft: Draft, ma: ManagementAgent) -> None:
+    """Selected partitions that are not domains (AD's Configuration or Schema naming context): the directory
+    connector reads domain partitions only, so what MIM synchronized from them is listed."""
+    domains = {id(p) for p in domain_partitions(ma)}
+    for p in ma.partitions:
+        if p.selected and id(p) not in domains:
+            draft.leave_out(
+                ma.name,
+                "partition",
+                ", ".join(p.object_classes),
+                "",
+                p.dn or p.name,
+                "a selected partition that is not a domain (a Configuration or Schema naming context): the generated "
+                "connector reads the domain partition only, so the objects MIM synchronized from it are not carried",
+                LeftOutKind.TARGET,
+                Location(ma.location.file, f"ma-data/ma-partition-data/partition[name={p.name!r}]"),
+            )
+
+
 def _connectors(draft: Draft, available: TypeAvailable) -> None:
     dead = [r for r in draft.analysis.topology.agents if r.kind is AgentKind.AAD_CONNECTOR]
     for role in draft.analysis.topology.agents:
@@ -186,6 +208,8 @@ def _connectors(draft: Draft, available: TypeAvailable) -> None:
         types = used_types(draft, role)
         if not types and role.kind in (AgentKind.AD, AgentKind.LDAP):
             types = [t for t in ma.object_types if t in _DIRECTORY_TYPES] or ma.object_types[:1]
+        if role.kind in (AgentKind.AD, AgentKind.LDAP):
+            _list_other_partitions(draft, ma)
         for plan in plan_connector(role, _unique(draft, slug(ma.name, "ma")), types, _join_attributes(ma), available):
             _register(draft, key, plan, list(plan.object_types))
             if plan.placeholder:

@@ -8,6 +8,7 @@ They carry over nearly as written; what needs a person is what idsync's ``connec
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from idsync.migrate.generate.conditions import UntranslatableCondition, scoping_filter
@@ -15,7 +16,7 @@ from idsync.migrate.generate.draft import DIALECT, Draft
 from idsync.migrate.generate.graph_target import inbound_property
 from idsync.migrate.generate.model import GenerationPath, LeftOutKind
 from idsync.migrate.generate.outbound import FlowIn, JoinPair, directory_rule, graph_rule
-from idsync.migrate.model import RuleMapping, SyncRule
+from idsync.migrate.model import RuleMapping, ScopeCondition, SyncRule
 from idsync.migrate.translate import Dialect, string_literal
 
 
@@ -62,10 +63,55 @@ def _scope(draft: Draft, rule: SyncRule, attributes: list[str] | None) -> tuple[
     return scope, True
 
 
+MERGE_REASON = (
+    "Connect merges this value into the values the object already has (valueMergeType {merge}); an idsync flow "
+    "replaces the whole value, so it would remove every other value: add it by hand where it is still needed"
+)
+
+
+def merged(m: RuleMapping) -> bool:
+    """Whether Connect adds the mapping's value to the existing ones (``Merge``, ``MergeCaseInsensitive``) rather
+    than replacing them (``Update``)."""
+    return m.merge_type.lower() != "update"
+
+
+def _leave_out_merged(draft: Draft, rule: SyncRule, agent: str, object_type: str, what: str) -> None:
+    for m in rule.mappings:
+        if merged(m):
+            draft.leave_out(
+                agent,
+                what,
+                object_type,
+                m.destination,
+                m.expression or ", ".join(m.sources) or (m.constant or ""),
+                MERGE_REASON.format(merge=m.merge_type),
+                LeftOutKind.TRANSLATION,
+                rule.location,
+            )
+
+
+def _not_on_this_path(draft: Draft, rule: SyncRule, agent: str) -> None:
+    """A rule that reads from Entra through the retired connector, on a path where nothing in the workspace reads
+    Entra: listed with what it fed, so whatever reads those attributes can be checked."""
+    fed = ", ".join(m.destination for m in rule.mappings)
+    draft.leave_out(
+        agent,
+        "synchronization rule",
+        rule.source_object_type,
+        fed,
+        rule.name,
+        f"reads Microsoft Entra through the retired connector; on the {draft.path.value} path Entra is read by the "
+        f"sync tool, not by this workspace, so what the rule fed ({fed or 'nothing'}) has no source here",
+        LeftOutKind.TARGET,
+        rule.location,
+    )
+
+
 def build_inbound(draft: Draft, rule: SyncRule) -> None:
     agent = rule.connector_name or rule.connector_id
     dead = draft.is_dead(rule.connector_id)
     if dead and draft.path is not GenerationPath.GRAPH:
+        _not_on_this_path(draft, rule, agent)
         return
     target = draft.target(rule.connector_id, rule.source_object_type)
     mv_type = rule.target_object_type
@@ -83,6 +129,9 @@ def build_inbound(draft: Draft, rule: SyncRule) -> None:
             rule.location,
         )
         return
+    disabled = ""
+    if dead:
+        rule, disabled = _graph_scope(rule)
     scope, ok = _scope(draft, rule, None)
     if not ok:
         return
@@ -105,7 +154,10 @@ def build_inbound(draft: Draft, rule: SyncRule) -> None:
             out["project"] = True
     flows: dict[str, Any] = {}
     mv_attrs = draft.mv_attributes(mv_type)
+    _leave_out_merged(draft, rule, agent, rule.source_object_type, "import flow")
     for m in rule.mappings:
+        if merged(m):
+            continue
         text, why = mapping_text(m)
         if dead and text is not None:
             text, why = _graph_source(m, rule.source_object_type)
@@ -138,8 +190,42 @@ def build_inbound(draft: Draft, rule: SyncRule) -> None:
             continue
         flows[m.destination] = {"expression": text, "initial_only": True} if m.execute_once else text
     out["flows"] = flows
+    if disabled:
+        # without its scope the rule would read every tenant object: it stays in the file, disabled, and is listed
+        out["enabled"] = False
+        draft.leave_out(
+            agent,
+            "synchronization rule",
+            rule.source_object_type,
+            ", ".join(flows),
+            scope or "",
+            f"{disabled}; the rule is disabled (its flows {', '.join(flows) or '(none)'} do not run) until its "
+            "scope is rewritten over what the Graph connector imports",
+            LeftOutKind.TARGET,
+            rule.location,
+        )
     if flows or out.get("join") or out.get("project"):
         draft.inbound.append(out)
+
+
+def _graph_scope(rule: SyncRule) -> tuple[SyncRule, str]:
+    """The rule with its scoping filter reading the Graph properties that carry the retired connector's attributes
+    (as its import flows do), and why it cannot stand when one has none (empty when it can)."""
+    missing: list[str] = []
+    groups = []
+    for group in rule.scope_groups:
+        conditions = []
+        for c in group:
+            prop = inbound_property(rule.source_object_type, c.attribute)
+            if prop is None:
+                missing.append(c.attribute)
+                prop = c.attribute
+            conditions.append(ScopeCondition(prop, c.operator, c.value))
+        groups.append(conditions)
+    if missing:
+        names = ", ".join(sorted(set(missing)))
+        return rule, f"its scoping filter reads {names}, which the Microsoft Graph connector does not import"
+    return replace(rule, scope_groups=groups), ""
 
 
 def _graph_source(m: RuleMapping, object_type: str) -> tuple[str | None, str]:
@@ -163,6 +249,7 @@ def build_outbound(draft: Draft, rule: SyncRule) -> None:
     scope, ok = _scope(draft, rule, list(draft.mv_attributes(mv_type)))
     if not ok:
         return
+    _leave_out_merged(draft, rule, agent, rule.target_object_type, "export flow")
     flows = [
         FlowIn(
             agent=agent,
@@ -177,7 +264,7 @@ def build_outbound(draft: Draft, rule: SyncRule) -> None:
             location=rule.location,
         )
         for m in rule.mappings
-        if m.destination.lower() != "dn"
+        if m.destination.lower() != "dn" and not merged(m)
         for text, why in [mapping_text(m)]
     ]
     provision = rule.link_type.lower() == "provision"

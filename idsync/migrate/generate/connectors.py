@@ -13,6 +13,7 @@ export suggests (the domain's DNS name from its partition) and the README lists 
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Callable
 from typing import Any
 
@@ -120,9 +121,43 @@ def _file_block(ma: ManagementAgent, object_type: str, name: str, anchor: str, p
     columns = _columns(ma, object_type)
     if columns:
         block["columns"] = columns
+    encoding = file_encoding(ma.code_page)
+    if encoding:
+        block["encoding"] = encoding
     if placeholder:
         block["description"] = placeholder
     return block
+
+
+_CODE_PAGES = {
+    "65001": "",  # UTF-8: the CSV connector's default (it reads a BOM or none)
+    "1200": "utf-16",
+    "1201": "utf-16-be",
+    "12000": "utf-32",
+    "20127": "ascii",
+    "65000": "utf-7",
+}
+
+
+def file_encoding(code_page: str) -> str:
+    """The Python text encoding of a Windows code page (1252 -> cp1252, 28591 -> iso8859_1); empty for UTF-8 (the
+    connector's default) and for a code page with no known encoding (the block then says nothing, and the file
+    is read as UTF-8)."""
+    page = code_page.strip()
+    if not page:
+        return ""
+    if page in _CODE_PAGES:
+        return _CODE_PAGES[page]
+    candidates = [f"cp{page}"]
+    if page.startswith("2859") and len(page) == 5:
+        candidates.insert(0, f"iso8859_{page[4]}")
+    for name in candidates:
+        try:
+            codecs.lookup(name)
+        except LookupError:
+            continue
+        return name
+    return ""
 
 
 def _columns(ma: ManagementAgent, object_type: str) -> dict[str, str]:
@@ -193,6 +228,11 @@ def plan_connector(
             block["description"] = f"file exported for the MIM agent {ma.name!r} ({t} objects)"
         plan = ConnectorPlan(cname, ma.name, ma.category, "csv", agent_role, block, placeholder=bool(marker))
         plan.object_types = {t: t}
+        if ma.code_page and "encoding" not in block and ma.code_page.strip() != "65001":
+            plan.notes.append(
+                f"MIM read the file in code page {ma.code_page}, which has no known text encoding here: set encoding "
+                "in the block, or the file is read as UTF-8"
+            )
         if len(types) > 1:
             plan.notes.append(
                 f"MIM read the {ma.name!r} file for several object types; idsync reads one file per type: split the "

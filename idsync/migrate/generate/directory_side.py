@@ -1,9 +1,10 @@
 """Section (b): on the cloud sync and Connect Sync paths the retired connector's flows do not go to Entra any
 more. They must reach AD (or the LDAP directory) so that the Microsoft tool carries them on: this module lists
 them under the directory's own attribute names (Connect's default source of each, e.g. surname <- sn, alias <-
-mailNickname), adds the missing ones to the directory connector's outbound rule in the generated workspace, and
-writes the pilot plan: one OU (or a pilot group) first, then the rest container by container (R4, CS-SCOPES,
-ONE-TOOL).
+mailNickname), adds the missing ones to the directory connector's outbound rule in the generated workspace — only
+where the agent selects that attribute (or its exported schema has it) and the metaverse value has a source; the
+others are listed as not carried — and writes the pilot plan: one OU (or a pilot group) first, then the rest
+container by container (R4, CS-SCOPES, ONE-TOOL).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from idsync.migrate.generate.model import (
     LeftOutKind,
     ScopePlan,
 )
-from idsync.migrate.generate.outbound import FlowIn, directory_rule
+from idsync.migrate.generate.outbound import FlowIn, directory_rule, fed_attributes
 from idsync.migrate.graph_mapping import ad_attribute
 from idsync.migrate.recommend import CLOUD_SYNC_MAX_SCOPES
 from idsync.migrate.topology import AgentKind, AgentRole
@@ -86,8 +87,38 @@ def _read_from(agent: AgentRole, mv_type: str, refs: frozenset[str]) -> list[str
     return sorted({s for r in refs for s in fed[r.lower()]})
 
 
+NOT_CARRIED = "not carried"
+
+
+def directory_attributes(agent: AgentRole, cd_type: str) -> set[str] | None:
+    """The attributes (lower case) the directory agent can write for ``cd_type``, as its export shows them: the
+    attributes it selects (attribute inclusion), else its schema's class; None when the export shows neither."""
+    ma = agent.ma
+    if ma.attribute_inclusion:
+        return {a.lower() for a in ma.attribute_inclusion}
+    oc = ma.schema.classes.get(cd_type)
+    if oc is not None and oc.attributes:
+        return {a.name.lower() for a in oc.attributes}
+    return None
+
+
+def _cannot_add(agent: AgentRole, cd_type: str, dir_attr: str, f: FlowIn, fed: set[tuple[str, str]]) -> str:
+    """Why a flow cannot be added to the directory agent's rule (empty when it can)."""
+    known = directory_attributes(agent, cd_type)
+    if known is not None and dir_attr.lower() not in known:
+        return (
+            f"{dir_attr} is not among the attributes the agent {agent.name!r} selects or its exported schema has for "
+            f"{cd_type}"
+        )
+    unfed = sorted(r for r in _references(f.text) if (f.mv_type, r.lower()) not in fed)
+    if unfed:
+        return f"it reads {', '.join(unfed)}, which no inbound rule of this workspace feeds"
+    return ""
+
+
 def plan(draft: Draft, dead_flows: list[FlowIn]) -> DirectorySidePlan:
     topo = draft.analysis.topology
+    fed = fed_attributes(draft)
     flows: list[ADExportFlow] = []
     seen: set[tuple[str, str, str]] = set()
     additions: dict[tuple[str, str, str], list[FlowIn]] = {}
@@ -118,6 +149,21 @@ def plan(draft: Draft, dead_flows: list[FlowIn]) -> DirectorySidePlan:
             status, shown = "exported", dir_attr
         else:
             status, shown = "add", dir_attr
+        if status == "add":
+            why = _cannot_add(agent, cd_type, dir_attr, f, fed)
+            if why:
+                status = NOT_CARRIED
+                draft.leave_out(
+                    f.agent,
+                    "flow to move to the directory",
+                    f.cd_type,
+                    f.attribute,
+                    f.text or f.detail,
+                    f"{why}: not added to {agent.name!r}; the sync tool will not carry {f.attribute} from the "
+                    "directory",
+                    LeftOutKind.TARGET,
+                    f.location,
+                )
         text = f.text
         conversion = VALUE_CONVERSIONS.get(dir_attr.lower())
         if text is not None and conversion is not None:
@@ -126,9 +172,7 @@ def plan(draft: Draft, dead_flows: list[FlowIn]) -> DirectorySidePlan:
                 draft.note(dir_attr, conversion[1])
         flows.append(ADExportFlow(agent.name, cd_type, shown, f.attribute, f.text or f.detail, status, text))
         if status == "add" and text is not None:
-            flow = FlowIn(
-                f.agent, cd_type, dir_attr, f.mv_type, text, f.why, f.kind, f.detail, f.initial_only, f.location
-            )
+            flow = replace(f, cd_type=cd_type, attribute=dir_attr, text=text)
             additions.setdefault((agent.ma.id, cd_type, f.mv_type), []).append(flow)
     for (ma_id, cd_type, mv_type), moved in additions.items():
         _add_to_rules(draft, ma_id, cd_type, mv_type, moved)

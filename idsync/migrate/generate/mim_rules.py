@@ -33,6 +33,7 @@ from idsync.migrate.model import (
     mapping_sources,
     normalize_guid,
 )
+from idsync.migrate.topology import AgentKind, classify
 from idsync.migrate.translate import Dialect, translate_mapping
 
 CLEANUP_ACTIONS = {
@@ -52,6 +53,13 @@ def translated(
             return None, "reads a DN, and the metaverse objects an export flow reads have none", LeftOutKind.TRANSLATION
         # inbound expressions read the connector-space object's identifier (its DN) as [dn], as MIM's rules do
         if isinstance(mapping, DnPartMapping):
+            if not ldap_dn(source):
+                return (
+                    None,
+                    f"reads part {mapping.part} of the DN, but {source.name!r} has no LDAP DNs (its DN is a plain "
+                    "value such as its anchor, <ldap-dn>0</ldap-dn>): the part would always be null",
+                    LeftOutKind.TRANSLATION,
+                )
             return f"DNComponent(CRef([dn]), {mapping.part})", "", LeftOutKind.TRANSLATION
         return "[dn]", "", LeftOutKind.TRANSLATION
     result = translate_mapping(mapping, Dialect.CONNECT)
@@ -59,6 +67,14 @@ def translated(
         kind = LeftOutKind.CODE if isinstance(mapping, ScriptedMapping) else LeftOutKind.TRANSLATION
         return None, "; ".join(result.problems), kind
     return result.text, "", LeftOutKind.TRANSLATION
+
+
+def ldap_dn(ma: ManagementAgent) -> bool:
+    """Whether the agent's DNs are LDAP DNs, whose parts a dn-part flow can read: as ``<ldap-dn>`` says, else by
+    kind (a SQL table's or a file's DN is its anchor value; other agents are taken to have LDAP DNs)."""
+    if ma.ldap_dn is not None:
+        return ma.ldap_dn
+    return classify(ma) not in (AgentKind.SQL, AgentKind.FILE)
 
 
 def cleanup_action(draft: Draft, ma: ManagementAgent) -> str:
@@ -96,6 +112,20 @@ def build_inbound(draft: Draft, ma: ManagementAgent) -> None:
     mv = draft.export.metaverse
     flows = [f for f in (mv.import_flows if mv else []) if normalize_guid(f.ma_id) == normalize_guid(ma.id)]
     dead = draft.is_dead(ma.id)
+    if dead and draft.path is not GenerationPath.GRAPH:
+        for f in flows:
+            draft.leave_out(
+                ma.name,
+                "import flow",
+                f.cd_object_type,
+                f.mv_attribute,
+                describe_mapping(f.mapping),
+                f"reads Microsoft Entra through the retired connector; on the {draft.path.value} path Entra is read "
+                f"by the sync tool, not by this workspace, so {f.mv_object_type}.{f.mv_attribute} has no source here",
+                LeftOutKind.TARGET,
+                f.location,
+            )
+        return
     keys = _InboundKeys()
     for f in flows:
         keys.add(f.cd_object_type, f.mv_object_type)
@@ -359,6 +389,8 @@ def export_flow_in(draft: Draft, ma: ManagementAgent, f: ExportFlow) -> FlowIn:
         initial_only=isinstance(f.mapping, SyncRuleMapping) and f.mapping.initial_flow_only,
         location=f.location,
         what="scripted export flow" if isinstance(f.mapping, ScriptedMapping) else "export flow",
+        # MIM's "Allow Nulls" unchecked (suppress-deletions="true", the default): a null leaves the value alone
+        skip_null=f.suppress_deletions,
     )
 
 

@@ -111,8 +111,9 @@ class ADExportFlow:
     source: str
     """The metaverse-side value as an idsync expression, or as the export states it when it has none."""
     status: str
-    """"add" (nothing writes it yet), "exported" (the agent already writes it) or "read" (FIM reads it from AD, so
-    it is already there)."""
+    """"add" (nothing writes it yet: added to the agent's rule), "exported" (the agent already writes it), "read" (FIM
+    reads it from AD, so it is already there) or "not carried" (the agent does not have the attribute, or nothing
+    feeds the value: listed with the reason)."""
     expression: str | None = None
 
 

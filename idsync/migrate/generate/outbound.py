@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from idsync.expressions import ExpressionError, compile_expression
 from idsync.migrate.generate.draft import DIALECT, Draft
 from idsync.migrate.generate.graph_target import GRAPH_OBJECT_TYPES, GROUP_CREATE_DEFAULTS, REQUIRED_ON_CREATE, decide
 from idsync.migrate.generate.model import LeftOutKind
@@ -35,6 +36,8 @@ class FlowIn:
     initial_only: bool
     location: Location
     what: str = "export flow"
+    skip_null: bool = False
+    """A null does not clear the target's value (MIM's export flow without "Allow Nulls": suppress-deletions)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,18 @@ class JoinPair:
     mv_text: str
     location: Location | None = None
     """Where the join rule sits in the export (the rule's own location when None)."""
+
+
+def flow_value(text: str, *, initial_only: bool = False, skip_null: bool = False) -> Any:
+    """A flow as the configuration writes it: the bare expression, or the mapping form with its options."""
+    if not initial_only and not skip_null:
+        return text
+    out: dict[str, Any] = {"expression": text}
+    if initial_only:
+        out["initial_only"] = True
+    if skip_null:
+        out["skip_null"] = True
+    return out
 
 
 def expression_of(flow: Any) -> str:
@@ -87,7 +102,7 @@ def carry(draft: Draft, flows: Iterable[FlowIn], *, graph: bool) -> dict[str, An
         if target in out:
             draft.note("flows", f"{f.cd_type}.{target} had two flows in the export; the first is kept ({f.location})")
             continue
-        out[target] = {"expression": f.text, "initial_only": True} if f.initial_only else f.text
+        out[target] = flow_value(f.text, initial_only=f.initial_only, skip_null=f.skip_null)
         if graph:
             draft.mapping.append((f.cd_type, f.attribute, target, f.text))
     return out
@@ -247,6 +262,42 @@ def finish_graph_provisioning(draft: Draft) -> None:
                 continue
             rule["provision"] = True
             rule["identifier"] = identifier
+        if rules[0]["object_type"] == "group":
+            _exclude_mail_groups(draft, rules, union)
+
+
+def _exclude_mail_groups(draft: Draft, rules: list[dict[str, Any]], union: dict[str, Any]) -> None:
+    """Graph creates security and Microsoft 365 groups only, and manages no distribution list or mail-enabled
+    security group (MAIL-GROUPS): a group with mailEnabled and securityEnabled both false is refused. The Graph
+    rules' scope leaves out the groups the metaverse marks mail-enabled, and, where securityEnabled flows from the
+    metaverse, the ones that are not security groups; both are listed."""
+    mv_type = rules[0]["metaverse_type"]
+    conditions: list[str] = []
+    if "mailEnabled" in draft.mv_attributes(mv_type):
+        conditions.append("IIF([mailEnabled] = True, False, True)")
+    security = union.get("securityEnabled")
+    if security is not None and expression_of(security).strip() != "True":
+        conditions.append(f"({expression_of(security)}) = True")
+    if not conditions:
+        return
+    condition = " && ".join(conditions)
+    for rule in rules:
+        scope = rule.get("scope")
+        rule["scope"] = f"({scope}) && {condition}" if scope else condition
+    dead = draft.analysis.topology.dead_connectors
+    draft.leave_out(
+        dead[0].ma.name if dead else rules[0]["connector"],
+        "mail-enabled groups",
+        "group",
+        "mailEnabled, securityEnabled",
+        condition,
+        "Microsoft Graph creates only security and Microsoft 365 groups and cannot manage distribution lists or "
+        "mail-enabled security groups: they are kept out of the Graph rules' scope (the condition here); manage them "
+        "in Exchange Online, or keep them on cloud sync or Connect Sync",
+        LeftOutKind.TARGET,
+        dead[0].ma.location if dead else Location("idsync.yaml", f"outbound/{rules[0]['name']}"),
+        "MAIL-GROUPS",
+    )
 
 
 def directory_rule(
@@ -273,4 +324,69 @@ def directory_rule(
         rule["identifier"] = identifier
     rule["flows"] = carried
     rule["deprovision"] = deprovision if deprovision != "disable" else "disconnect"
+    rule[ORIGIN_MARK] = {attr: f for f in flows if (attr := f.attribute) in carried}
     return rule
+
+
+ORIGIN_MARK = "_origin"
+"""A directory rule's flows as the export stated them (target attribute -> :class:`FlowIn`), for later checks."""
+
+
+def retired_sources(draft: Draft) -> set[tuple[str, str]]:
+    """(metaverse type, attribute in lower case) that the export fed from the retired connector: Connect's inbound
+    rules from it and MIM's import flows from it."""
+    out: set[tuple[str, str]] = set()
+    for rule in draft.export.sync_rules:
+        if rule.direction.lower() == "inbound" and not rule.disabled and draft.is_dead(rule.connector_id):
+            out.update((rule.target_object_type, m.destination.lower()) for m in rule.mappings)
+    mv = draft.export.metaverse
+    for f in mv.import_flows if mv is not None else []:
+        if draft.is_dead(f.ma_id):
+            out.add((f.mv_object_type, f.mv_attribute.lower()))
+    return out
+
+
+def fed_attributes(draft: Draft) -> set[tuple[str, str]]:
+    """(metaverse type, attribute in lower case) that some enabled inbound rule of the workspace feeds."""
+    return {
+        (rule["metaverse_type"], attr.lower())
+        for rule in draft.inbound
+        if rule.get("enabled", True) is not False
+        for attr in rule.get("flows", {})
+    }
+
+
+def drop_unfed_reads(draft: Draft) -> None:
+    """Take out of the directory rules the flows that read a metaverse attribute only the retired connector fed,
+    when no inbound rule of the workspace feeds it any more: the flow would compute null for every object and
+    clear the directory's value (Exchange hybrid writeback, which the sync tool does itself on the directory
+    paths). Each is listed."""
+    retired = retired_sources(draft)
+    fed = fed_attributes(draft)
+    for rule in draft.outbound:
+        if ORIGIN_MARK not in rule:
+            continue  # a Graph rule: the retired connector's own target
+        origins: dict[str, FlowIn] = rule.pop(ORIGIN_MARK)
+        mv_type = rule["metaverse_type"]
+        for attr in list(rule.get("flows", {})):
+            text = expression_of(rule["flows"][attr])
+            try:
+                reads = compile_expression(text, DIALECT).references
+            except ExpressionError:
+                continue
+            unfed = sorted(a for a in reads if (mv_type, a.lower()) in retired and (mv_type, a.lower()) not in fed)
+            if not unfed:
+                continue
+            del rule["flows"][attr]
+            origin = origins.get(attr)
+            draft.leave_out(
+                origin.agent if origin is not None else rule["connector"],
+                origin.what if origin is not None else "export flow",
+                origin.cd_type if origin is not None else rule["object_type"],
+                attr,
+                text,
+                f"reads {', '.join(unfed)}, which only the retired connector fed and nothing in this workspace feeds: "
+                "the flow would write null and clear the value of every object",
+                LeftOutKind.TARGET,
+                origin.location if origin is not None else Location("idsync.yaml", f"outbound/{rule['name']}"),
+            )

@@ -1,7 +1,11 @@
-"""The generated configuration must pass ``idsync validate``. It is checked here with the same loader and rule
-compiler; a rule part that still fails (an expression the pre-checks let through, a flow into an attribute the
-metaverse lacks) is taken out, listed with the validator's own message, and the file checked again. What cannot
-be settled that way — a connector block — is reported as a problem, never hidden."""
+"""The generated configuration must pass ``idsync validate``. It is checked here with the same loader, rule
+compiler and offline connector schemas (a Graph connector's published properties, a CSV file's header once the
+file exists) as ``idsync validate`` uses on the written workspace, whose ``data/`` folder starts empty; a rule part
+that still fails (an expression the pre-checks let through, a flow into an attribute the metaverse lacks, an
+attribute the connector does not import) is taken out, listed with the validator's own message, and the file
+checked again. A scope that fails is never dropped on its own (the rule would then apply to every object): the
+rule is disabled, scope and all, and listed. What cannot be settled that way — a connector block — is reported as
+a problem, never hidden."""
 
 from __future__ import annotations
 
@@ -17,17 +21,23 @@ MAX_ROUNDS = 6
 
 def check(text: str) -> list[ConfigIssue]:
     """The problems ``idsync validate`` would report for ``text`` (empty when it is valid)."""
+    import tempfile
     from pathlib import Path
 
     from idsync.connectors.registry import ConnectorRegistry
     from idsync.engine.rules import compile_rules
-    from idsync.engine.workspace import connector_model_lookup
+    from idsync.engine.workspace import connector_model_lookup, known_schemas
 
-    try:
-        loaded = load_config_text(text, "idsync.yaml", Path(), connector_model_lookup(ConnectorRegistry()))
-        compile_rules(loaded)
-    except ConfigError as exc:
-        return list(exc.issues)
+    registry = ConnectorRegistry()
+    with tempfile.TemporaryDirectory(prefix="idsync-generate-") as folder:
+        # the workspace as written: idsync.yaml and an empty data/ folder (file sources are not there yet)
+        root = Path(folder)
+        (root / "data").mkdir()
+        try:
+            loaded = load_config_text(text, "idsync.yaml", root, connector_model_lookup(registry))
+            compile_rules(loaded, known=known_schemas(root, loaded, registry))
+        except ConfigError as exc:
+            return list(exc.issues)
     return []
 
 
@@ -93,7 +103,11 @@ def _remove(draft: Draft, rule: dict[str, Any], section: str, rest: tuple[str | 
             return True
         return False
     if part == "scope" and "scope" in rule:
-        listed("", str(rule.pop("scope")))
+        if rule.get("enabled", True) is False:
+            return False
+        # dropping the scope would widen the rule to every object: the rule is disabled, its scope kept
+        rule["enabled"] = False
+        listed("", f"{rule['scope']} (the rule is disabled: enable it once its scope validates)")
         return True
     if part == "join" and len(rest) >= 2 and isinstance(rest[1], int):
         joins = rule.get("join", [])

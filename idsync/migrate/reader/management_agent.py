@@ -204,7 +204,8 @@ class ManagementAgentReader:
                     cd_attribute=cd_attr,
                     mapping=mapping,
                     id=attr(ef, "id"),
-                    suppress_deletions=truthy(attr(ef, "suppress-deletions")),
+                    # "Allow Nulls" unchecked is MIM's default: a missing attribute means deletions are suppressed
+                    suppress_deletions=truthy(attr(ef, "suppress-deletions") or "true"),
                     location=Location(self.rel, fwhere),
                 )
             )
@@ -246,6 +247,12 @@ class ManagementAgentReader:
             secret = truthy(attr(param, "encrypted")) or "encrypted" in attr(param, "type").lower()
             if name and not secret and not is_secret_attribute(name) and text(param):
                 self.ma.parameters[name] = text(param)
+        if child_text(config, "ldap-dn"):
+            self.ma.ldap_dn = truthy(child_text(config, "ldap-dn"))
+        for fmt in ("delimited_format", "fixed_width_format"):
+            file_format = child(config, fmt)
+            if file_format is not None and child_text(file_format, "code_page"):
+                self.ma.code_page = child_text(file_format, "code_page")
         pwd = child(config, "password-extension-config")
         if pwd is not None and truthy(child_text(pwd, "password-extension-enabled")) and child_text(pwd, "dll"):
             self.ma.connector_extensions.append(child_text(pwd, "dll"))

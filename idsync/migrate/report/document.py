@@ -100,10 +100,12 @@ def build_document(analysis: Analysis) -> Document:
     facts = []
     for forest, agents in topo.ad_forests.items():
         domains = sorted({d for a in agents for d in a.domains})
+        others = sorted({o for a in agents for o in a.other_partitions})
         facts.append(
             f"AD forest {forest}: agent(s) {', '.join(a.name for a in agents)}; "
             f"partitions {', '.join(domains) or '—'}; "
             f"{sum(a.ou_scopes for a in agents)} container scope(s)"
+            + (f"; also selected, not a domain (not carried): {', '.join(others)}" if others else "")
         )
     for a in topo.ldap_directories:
         facts.append(f"LDAP directory: agent {a.name} ({a.ma.category} {a.ma.subtype}".rstrip() + ")")
@@ -201,7 +203,7 @@ def build_document(analysis: Analysis) -> Document:
                     " / ".join(x for x in (a.ma.category, a.ma.subtype) if x),
                     a.kind.value,
                     ", ".join(a.ma.object_types),
-                    str(len([p for p in a.ma.partitions if p.selected])),
+                    str(len(a.domains)) + (f" (+{len(a.other_partitions)} not a domain)" if a.other_partitions else ""),
                     str(len(a.inbound)),
                     str(len(a.outbound)),
                     str(sum(len(p.criteria) for p in a.ma.join_profiles)),
