@@ -266,12 +266,20 @@ def _holds(c: Call) -> Any:
     return {"holds": rm.holds(c.service.store(), c.service.config)}
 
 
+def _body_count(c: Call, name: str, meaning: str) -> int | None:
+    value = c.body.get(name)
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+        raise ApiError(400, f"{name}: {meaning}")
+    return value
+
+
 def _approve(c: Call) -> Any:
     connector = c.path["connector"]
-    count = c.body.get("count")
-    if count is not None and (not isinstance(count, int) or isinstance(count, bool)):
-        raise ApiError(400, "count: a whole number of deletes, or leave it out to approve all pending now")
-    approved, pending = rm.approve_deletes(c.service.store(), list(c.service.config.connectors), connector, count)
+    count = _body_count(c, "count", "a whole number of deletes, or leave it out to approve all pending now")
+    expected = _body_count(c, "expected", "the whole number of deletes and disables pending when you reviewed them")
+    approved, pending = rm.approve_deletes(
+        c.service.store(), list(c.service.config.connectors), connector, count, expected=expected
+    )
     return {"connector": connector, "approved": approved, "pending_deletes": pending}
 
 
@@ -417,10 +425,17 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "POST",
         "/api/holds/{connector}/approve",
         _approve,
-        "Approve a held connector's pending deletes for its next export",
+        "Approve a held connector's pending deletes and disables for its next export (expected: how many you "
+        "reviewed; refused with 409, nothing recorded, when another number is pending now)",
         "holds",
         (Param("connector", where="path", required=True),),
-        body={"type": "object", "properties": {"count": {"type": "integer", "minimum": 0}}},
+        body={
+            "type": "object",
+            "properties": {
+                "count": {"type": "integer", "minimum": 0},
+                "expected": {"type": "integer", "minimum": 0},
+            },
+        },
     ),
     Endpoint(
         "GET",
@@ -454,7 +469,7 @@ def translate(exc: Exception) -> tuple[int, str] | None:
         return 404, str(exc)
     if isinstance(exc, rm.BadReference):
         return 400, str(exc)
-    if isinstance(exc, AlreadyRunning | RunLocked | DisconnectRefused):
+    if isinstance(exc, AlreadyRunning | RunLocked | DisconnectRefused | rm.Conflict):
         return 409, str(exc)
     if isinstance(exc, ServiceUnavailable):
         return 503, str(exc)

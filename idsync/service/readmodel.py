@@ -30,6 +30,10 @@ class NotFound(LookupError):
     """The thing asked for does not exist; the message names it."""
 
 
+class Conflict(Exception):
+    """The request does not fit the state it would change (the message says why); nothing was changed."""
+
+
 @dataclass(frozen=True)
 class Secrets:
     """Secret attribute names per connector (well-known ones plus what each connector marks)."""
@@ -65,6 +69,7 @@ def pending_export_json(cs: CSObject, secrets: Secrets) -> dict[str, Any] | None
     if cs.pending_export is None:
         return None
     data = cs.pending_export.to_json()
+    data["kind"] = cs.pending_export.kind  # add, update, delete, or disable (a deprovisioning update)
     data["changes"] = secrets.of(cs.connector).changes(data["changes"])
     return data
 
@@ -363,11 +368,12 @@ def holds(store: Store, config: Any) -> list[dict[str, Any]]:
         try:
             check = check_deletion_threshold(store, name, config.safety)
         except StepStopped as stop:
-            deletes, _ = pending_deprovisionings(store, name)
+            deletes, disables = pending_deprovisionings(store, name)
             out.append(
                 {
                     "connector": name,
                     "pending_deletes": deletes,
+                    "pending_disables": disables,
                     "approved": store.approval_get(name),
                     "threshold": config.safety.deletion_threshold,
                     "threshold_percent": config.safety.deletion_threshold_percent,
@@ -380,6 +386,7 @@ def holds(store: Store, config: Any) -> list[dict[str, Any]]:
                 {
                     "connector": name,
                     "pending_deletes": check.deletes,
+                    "pending_disables": check.disables,
                     "approved": check.approved,
                     "threshold": config.safety.deletion_threshold,
                     "threshold_percent": config.safety.deletion_threshold_percent,
@@ -390,18 +397,28 @@ def holds(store: Store, config: Any) -> list[dict[str, Any]]:
 
 
 def approve_deletes(
-    store: Store, connectors: list[str], connector: str, count: int | None, *, below_pending: bool = True
+    store: Store,
+    connectors: list[str],
+    connector: str,
+    count: int | None,
+    *,
+    below_pending: bool = True,
+    expected: int | None = None,
 ) -> tuple[int, int]:
     """Let the next export of ``connector`` send the deletes and disables pending now (the objects reviewed: one
     pending only later is held again) while there are at most ``count`` of them (all pending now when None; never
     more than are pending now). The export sends all of them or stops: an approval below what is pending lets
     nothing through until the pending deletes fall to it, so with ``below_pending`` False such a count is refused
-    instead of recorded. Returns (approved, pending)."""
+    instead of recorded. ``expected``: how many the operator saw pending (the dashboard's button sends the number
+    it showed); when another number is pending now, nothing is recorded (``Conflict``). Returns (approved,
+    pending)."""
     if connector not in connectors:
         raise NotFound(f"no connector named {connector!r}")
     if count is not None and count < 0:
         raise BadReference("count must be zero or more")
-    from idsync.engine.thresholds import approve, pending_deprovisionings
+    if expected is not None and expected < 0:
+        raise BadReference("expected must be zero or more")
+    from idsync.engine.thresholds import PendingChanged, approve, pending_deprovisionings
 
     pending, _ = pending_deprovisionings(store, connector)
     if count is not None and count < pending and not below_pending:
@@ -411,7 +428,13 @@ def approve_deletes(
             f"Review them (idsync search cs --connector {connector} --pending-delete), then approve them all "
             f"(idsync approve-deletes {connector})"
         )
-    return approve(store, connector, count)
+    try:
+        return approve(store, connector, count, expected=expected)
+    except PendingChanged as changed:
+        raise Conflict(
+            f"{changed.pending} deletes and disables are pending for {connector} now, the page showed "
+            f"{changed.expected}: review them again. Nothing was approved."
+        ) from None
 
 
 # audit -----------------------------------------------------------------------------------------------------------

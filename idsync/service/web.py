@@ -211,11 +211,16 @@ class Dashboard:
         return f"exporting {connector} again: run {run_id}"
 
     def approve(self, request: Request, form: dict[str, str]) -> str:
+        """Approves what the page showed: the button sends the number it displays, and a different number pending
+        now (the source was cut further since) is refused with nothing recorded."""
         connector = request.path_params["connector"]
+        expected = Query(form).integer("expected")
+        if expected is None:
+            raise ApiError(400, "expected: the number of deletes and disables the page showed; reload the page")
         approved, pending = rm.approve_deletes(
-            self.service.store(), list(self.service.config.connectors), connector, None
+            self.service.store(), list(self.service.config.connectors), connector, None, expected=expected
         )
-        return f"approved {approved} of {pending} pending deletes for the next export of {connector}"
+        return f"approved {approved} of {pending} pending deletes and disables for the next export of {connector}"
 
     def reload(self, request: Request, form: dict[str, str]) -> str:
         done = reload_config(self.service)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import html
+import json
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -395,7 +399,7 @@ def test_dashboard_pages_need_a_session_and_render(populated: Site, path: str) -
         assert browser.post("/ui/holds/dir/approve").status_code == 403
         csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', page.text)
         assert csrf is not None
-        ok = browser.post("/ui/holds/dir/approve", headers={"X-CSRF-Token": csrf.group(1)})
+        ok = browser.post("/ui/holds/dir/approve", data={"expected": "0"}, headers={"X-CSRF-Token": csrf.group(1)})
         assert ok.status_code == 200 and "approved 0 of 0" in ok.text
 
 
@@ -419,3 +423,67 @@ def test_dashboard_audit_pages_keep_their_filters(site: Site) -> None:
         assert "connector=dir" in link and "op=add" in link and "before=" in link
         second = browser.get(link)
         assert second.status_code == 200 and second.text.count("<td>add</td>") == 20
+
+
+@contextmanager
+def _dashboard(site: Site, path: str = "/holds") -> Iterator[tuple[httpx.Client, str, str]]:
+    """A logged-in browser, the page at ``path`` and its CSRF token."""
+    with httpx.Client(base_url=site.url) as browser:
+        browser.post("/login", data={"token": TOKEN, "next": "/"})
+        page = browser.get(path)
+        assert page.status_code == 200, page.text
+        csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', page.text)
+        assert csrf is not None
+        yield browser, page.text, csrf.group(1)
+
+
+def test_the_approve_button_approves_what_the_page_showed_and_nothing_else(populated: Site) -> None:
+    for i in range(5):
+        populated.hr.delete(f"E00{10 + i}")
+    assert populated.run("full")["status"] == "stopped-deletion-threshold"
+    with _dashboard(populated) as (browser, page, csrf):
+        assert "Approve 5 deletes and disables" in page
+        shown = re.search(r"hx-vals='([^']+)'", page)
+        assert shown is not None and json.loads(html.unescape(shown.group(1))) == {"expected": 5}
+        # the source is cut further after the page was read: the button's 5 are not what is pending now
+        for i in range(3):
+            populated.hr.delete(f"E00{20 + i}")
+        assert populated.run("sync")["status"] == "success"
+        refused = browser.post("/ui/holds/dir/approve", data={"expected": "5"}, headers={"X-CSRF-Token": csrf})
+        assert refused.status_code == 409
+        assert "8 deletes and disables are pending for dir now, the page showed 5: review them again" in refused.text
+        with populated.client() as c:
+            assert c.get("/api/holds").json()["holds"][0]["approved"] == 0
+            assert "the page showed 5" in _error(c.post("/api/holds/dir/approve", json={"expected": 5}), 409)
+            assert c.get("/api/holds").json()["holds"][0]["approved"] == 0
+        # without the number it showed, the dashboard approves nothing
+        assert browser.post("/ui/holds/dir/approve", headers={"X-CSRF-Token": csrf}).status_code == 400
+        ok = browser.post("/ui/holds/dir/approve", data={"expected": "8"}, headers={"X-CSRF-Token": csrf})
+        assert ok.status_code == 200 and "approved 8 of 8 pending deletes and disables" in ok.text
+    assert populated.run("export")["status"] == "success"
+    assert len(populated.dir) == 22
+
+
+def test_holds_and_pending_exports_name_disables(site: Site) -> None:
+    site.configure()
+    disable = "    deprovision: disable\n    deprovision_flows: {department: '\"Gone\"'}\n"
+    text = (site.root / "idsync.yaml").read_text().replace("    deprovision: delete\n", disable)
+    (site.root / "idsync.yaml").write_text(text)
+    site.people(10)
+    with served(site) as s:
+        assert s.run("full")["status"] == "success"
+        for i in range(4):
+            s.hr.delete(f"E000{i}")
+        export = next(x for x in s.run("full")["steps"] if x["step"] == "export")
+        assert export["status"] == "stopped-deletion-threshold"
+        with s.client() as c:
+            (hold,) = c.get("/api/holds").json()["holds"]
+            assert hold["pending_deletes"] == 4 and hold["pending_disables"] == 4
+            pending = c.get("/api/pending-exports", params={"connector": "dir"}).json()["objects"]
+            assert {p["pending_export"]["kind"] for p in pending} == {"disable"}
+        with _dashboard(s) as (browser, page, _):
+            assert "Approve 4 deletes and disables" in page and "(0 deletes, 4 disables)" in page
+            found = browser.get("/search", params={"kind": "cs", "connector": "dir", "pending_delete": "true"})
+            assert "export disable" in found.text and "export update" not in found.text
+            exports = browser.get("/exports", params={"connector": "dir"}).text
+            assert "<td>disable</td>" in exports and "<td>update</td>" not in exports
