@@ -494,6 +494,8 @@ async def read_json_body(request: Request) -> dict[str, Any]:
 def route(endpoint: Endpoint, service: Service) -> Route:
     async def handle(request: Request) -> Response:
         try:
+            if endpoint.method == "POST":
+                service.require_active()  # every POST changes something: a standby only reads
             body = await read_json_body(request) if endpoint.method == "POST" else {}
             call = Call(service, Query(dict(request.query_params)), dict(request.path_params), body)
             data = await run_in_threadpool(endpoint.handler, call)
@@ -550,6 +552,10 @@ def openapi() -> dict[str, Any]:
         if e.method == "POST":
             op["responses"]["409"] = {
                 "description": "Already running, or the store is busy",
+                "content": {"application/json": {"schema": error}},
+            }
+            op["responses"]["503"] = {
+                "description": "This instance is a standby (or stopping): changes are made by the active one",
                 "content": {"application/json": {"schema": error}},
             }
             op["requestBody"] = {

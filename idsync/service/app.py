@@ -31,7 +31,7 @@ from idsync.service.auth import COOKIE, Access
 from idsync.service.logs import log
 from idsync.service.metrics import CONTENT_TYPE
 from idsync.service.pages import environment
-from idsync.service.runtime import Service
+from idsync.service.runtime import Service, ServiceUnavailable
 from idsync.service.web import Dashboard
 
 PUBLIC = ("/healthz", "/api/openapi.json", "/login", "/static/")
@@ -248,6 +248,8 @@ def _reload_in_background(service: Service) -> None:
             service.reload()
         except ConfigError:
             pass  # logged by the reload, with file, line and column; the running configuration stays
+        except ServiceUnavailable as exc:
+            log.info(f"configuration not reloaded: {exc}")
         except Exception:
             log.exception("configuration reload failed unexpectedly; the running configuration stays")
 

@@ -153,9 +153,28 @@ class Service:
         if issues:
             raise ConfigError(issues)
 
+    def require_active(self) -> None:
+        """Raise ``ServiceUnavailable`` unless this instance may change the store: a standby serves reading only
+        (the active instance makes every change), and a stopping one makes no new change."""
+        if self.stopping.is_set():
+            raise ServiceUnavailable("the service is stopping")
+        if self.role != "active":
+            raise ServiceUnavailable(
+                "standby: another idsync serve instance runs this store's schedules and makes its changes; "
+                "this one only reads"
+            )
+
     def reload(self) -> dict[str, Any]:
         """Read the configuration again and use it for the runs that start from now on. Raises ``ConfigError``
-        (file, line, column) and changes nothing when the file does not validate or names another store."""
+        (file, line, column) and changes nothing when the file does not validate or names another store.
+
+        A standby refuses (``ServiceUnavailable``): reading the rules may rebuild the store's key index, which is
+        the active instance's to do. It reads the configuration again when it takes over."""
+        if self.role == "standby":
+            raise ServiceUnavailable("standby: this instance reads idsync.yaml again when it takes over")
+        return self._reload()
+
+    def _reload(self) -> dict[str, Any]:
         with self._reload_lock:
             try:
                 loaded, rules = load_workspace_config(self.root, self.registry)
@@ -243,6 +262,12 @@ class Service:
     def _claim(self) -> None:
         got = self._acquire(self.store(), SERVICE_LOCK, SERVICE_LOCK_TTL)
         with self._lock:
+            if got and self.role == "standby":
+                # the configuration may have changed while this instance could not read it again (see reload)
+                try:
+                    self._reload()
+                except Exception:  # noqa: S110 - logged by the reload; the configuration it has stays
+                    pass
             if got and self.role != "active":
                 self.role = "active"
                 log.info(f"active: this instance ({self.owner}) runs the schedules of {self.root}")
@@ -315,10 +340,7 @@ class Service:
         """Start a run in the background and return its id. ``steps`` overrides the profile's (``profile`` is then
         the run's label)."""
         with self._lock:
-            if self.stopping.is_set():
-                raise ServiceUnavailable("the service is stopping")
-            if self.role != "active":
-                raise ServiceUnavailable("standby: another idsync serve instance runs this store's schedules")
+            self.require_active()
             for execution in self._runs.values():
                 if execution.run.profile == profile:
                     raise AlreadyRunning(profile, execution.run_id)

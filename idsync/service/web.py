@@ -181,6 +181,7 @@ class Dashboard:
 
         async def handle(request: Request) -> Response:
             try:
+                self.service.require_active()  # every button changes something: a standby only reads
                 form = await form_data(request)
                 message = await run_in_threadpool(work, request, form)
             except Exception as exc:

@@ -487,3 +487,46 @@ def test_holds_and_pending_exports_name_disables(site: Site) -> None:
             assert "export disable" in found.text and "export update" not in found.text
             exports = browser.get("/exports", params={"connector": "dir"}).text
             assert "<td>disable</td>" in exports and "<td>update</td>" not in exports
+
+
+def test_a_standby_instance_changes_nothing(site: Site) -> None:
+    site.configure()
+    site.people(30)
+    first = site.make_service(heartbeat=0.2, standby_poll=0.2)
+    first.start()
+    try:
+        assert first.start_run("full", origin="test") and first.wait_idle(30)
+        for i in range(5):
+            site.hr.delete(f"E00{10 + i}")
+        assert first.start_run("full", origin="test") and first.wait_idle(30)
+        with served(site, heartbeat=0.2, standby_poll=0.2) as s, s.client() as c:
+            assert s.service is not None and s.service.role == "standby"
+            before = c.get("/api/objects/hr:E0003").json()
+            refused = [
+                c.post("/api/objects/hr:E0003/disconnect", json={}),
+                c.post("/api/objects/hr:E0004/disconnect", json={"explicit": True}),
+                c.post("/api/holds/dir/approve", json={"expected": 5}),
+                c.post("/api/errors/dir/retry", json={}),
+                c.post("/api/runs", json={"profile": "full"}),
+                c.post("/api/config/reload", json={}),
+            ]
+            for answer in refused:
+                assert "standby" in _error(answer, 503)
+            with _dashboard(s) as (browser, page, csrf):
+                assert "Approve 5 deletes and disables" in page
+                headers = {"X-CSRF-Token": csrf}
+                for path, data in (
+                    ("/ui/holds/dir/approve", {"expected": "5"}),
+                    ("/ui/objects/hr:E0003/disconnect", {"mode": "explicit"}),
+                    ("/ui/retry/dir", {}),
+                    ("/ui/runs", {"profile": "full"}),
+                    ("/ui/config/reload", {}),
+                ):
+                    answer = browser.post(path, data=data, headers=headers)
+                    assert answer.status_code == 503 and "standby" in answer.text, (path, answer.text)
+            assert c.get("/api/objects/hr:E0003").json() == before
+            assert c.get("/api/objects/hr:E0004").json()["cs"]["link_state"] == "connector"
+            assert c.get("/api/holds").json()["holds"][0]["approved"] == 0
+            assert len(c.get("/api/runs").json()["runs"]) == 2
+    finally:
+        first.stop()
