@@ -277,8 +277,9 @@ def _approve(c: Call) -> Any:
     connector = c.path["connector"]
     count = _body_count(c, "count", "a whole number of deletes, or leave it out to approve all pending now")
     expected = _body_count(c, "expected", "the whole number of deletes and disables pending when you reviewed them")
+    # a count below what is pending would be recorded and still stop the export: refused, as the CLI does
     approved, pending = rm.approve_deletes(
-        c.service.store(), list(c.service.config.connectors), connector, count, expected=expected
+        c.service.store(), list(c.service.config.connectors), connector, count, below_pending=False, expected=expected
     )
     return {"connector": connector, "approved": approved, "pending_deletes": pending}
 

@@ -219,6 +219,10 @@ def test_deletion_threshold_hold_and_approval(populated: Site) -> None:
         (hold,) = c.get("/api/holds").json()["holds"]
         assert hold["connector"] == "dir" and hold["pending_deletes"] == 5 and hold["approved"] == 0
         assert "deletion threshold of 3" in hold["reason"]
+        # fewer than are pending would be recorded and still stop the export: refused, as the CLI refuses it
+        below = _error(c.post("/api/holds/dir/approve", json={"count": 2}), 400)
+        assert "approving 2 lets the export through only while at most 2" in below and "Nothing was approved" in below
+        assert c.get("/api/holds").json()["holds"][0]["approved"] == 0
         approved = c.post("/api/holds/dir/approve", json={})
         assert approved.status_code == 200 and approved.json() == {
             "connector": "dir",
