@@ -8,6 +8,7 @@ page they are on.
 from __future__ import annotations
 
 import ipaddress
+import json
 import signal
 import threading
 from collections.abc import AsyncIterator
@@ -32,7 +33,7 @@ from idsync.service.logs import log
 from idsync.service.metrics import CONTENT_TYPE
 from idsync.service.pages import environment
 from idsync.service.runtime import Service, ServiceUnavailable
-from idsync.service.web import Dashboard
+from idsync.service.web import Dashboard, error_fragment, is_htmx
 
 PUBLIC = ("/healthz", "/api/openapi.json", "/login", "/static/")
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
@@ -90,6 +91,14 @@ class Guard(BaseHTTPMiddleware):
         return _secure(await call_next(request))
 
     def _check(self, request: Request, path: str) -> Response | None:
+        denied = self._denied(request, path)
+        if denied is not None and is_htmx(request) and denied.status_code != 401:
+            # a dashboard button: the message in the page, not JSON htmx would swap in as text
+            message = json.loads(bytes(denied.body))["error"]["message"]
+            return error_fragment(denied.status_code, message)
+        return denied
+
+    def _denied(self, request: Request, path: str) -> Response | None:
         machine = path.startswith("/api/") or path == "/metrics"
         header = request.headers.get("authorization")
         if header is not None:
@@ -150,16 +159,20 @@ def create_app(
         return Response(body, media_type=CONTENT_TYPE)
 
     async def not_found(request: Request, exc: Exception) -> Response:
+        if is_htmx(request):
+            return _secure(error_fragment(404, f"there is no page {request.url.path}"))
         if request.url.path.startswith("/api/"):
             return _secure(api.error_response(404, f"no such endpoint: {request.method} {request.url.path}"))
         return _secure(dashboard.problem(request, 404, f"there is no page {request.url.path}"))
 
     async def not_allowed(request: Request, exc: Exception) -> Response:
-        return _secure(api.error_response(405, f"{request.method} is not allowed on {request.url.path}"))
+        message = f"{request.method} is not allowed on {request.url.path}"
+        return _secure(error_fragment(405, message) if is_htmx(request) else api.error_response(405, message))
 
     async def server_error(request: Request, exc: Exception) -> Response:
         log.exception(f"{request.method} {request.url.path} failed", exc_info=exc)
-        return _secure(api.error_response(500, "internal error; the service log has the details"))
+        message = "internal error; the service log has the details"
+        return _secure(error_fragment(500, message) if is_htmx(request) else api.error_response(500, message))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

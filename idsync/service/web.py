@@ -8,6 +8,7 @@ header, so changes need htmx.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from html import escape
 from typing import Any
 from urllib.parse import parse_qs, quote
 
@@ -32,6 +33,20 @@ from idsync.service.auth import COOKIE, SESSION_SECONDS, Access
 from idsync.service.runtime import Service
 
 PageHandler = Callable[[Request], Awaitable[Response]]
+MESSAGES = "#messages"
+"""The page's own message area (base.html): where an error goes that is not the answer a button waits for."""
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def error_fragment(status: int, message: str, *, retarget: bool = True) -> HTMLResponse:
+    """An error as the dashboard shows it: a message htmx swaps into the page (``retarget``: into the page's
+    message area, whatever the element that asked meant to replace) rather than JSON or a whole page."""
+    html = f'<span class="message error" role="alert">{escape(message)}</span>'
+    headers = {"HX-Retarget": MESSAGES, "HX-Reswap": "innerHTML", "HX-Reselect": ".message"} if retarget else None
+    return HTMLResponse(html, status_code=status, headers=headers)
 
 
 async def form_data(request: Request) -> dict[str, str]:
@@ -70,6 +85,8 @@ class Dashboard:
                 known = translate(exc)
                 if known is None:
                     raise
+                if is_htmx(request):  # a part of a page (search results, a refresh): the message, not a page
+                    return error_fragment(*known)
                 return self.problem(request, *known)
             return self.render(request, template, **context)
 
