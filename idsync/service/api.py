@@ -66,9 +66,9 @@ class Query:
         value = self.text(name)
         if value is None:
             return default
-        if not value.lstrip("-").isdigit():
+        number = rm.parse_integer(value)
+        if number is None:
             raise ApiError(400, f"{name}: expected a whole number, got {value!r}")
-        number = int(value)
         if not low <= number <= high:
             raise ApiError(400, f"{name}: {number} is outside {low}..{high}")
         return number
@@ -104,9 +104,10 @@ class Call:
 
     def path_int(self, name: str) -> int:
         value = self.path[name]
-        if not value.isdigit():
-            raise ApiError(404, f"no such {name.replace('_', ' ')}: {value!r}")
-        return int(value)
+        number = rm.parse_integer(value)
+        if number is None:
+            raise ApiError(400, f"{name}: expected a whole number, got {value!r}")
+        return number
 
 
 Handler = Callable[[Call], Any]

@@ -8,6 +8,7 @@ framework, so the command line can use it without the ``web`` extra.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,6 +63,19 @@ class Secrets:
                 extra = frozenset()
             found[name] = SecretAttributes.with_extra(extra)
         return cls(found)
+
+
+def parse_integer(text: object) -> int | None:
+    """A whole number as people and programs write it: ASCII digits with at most one leading sign, at most 20
+    digits; None for anything else. (``str.isdigit`` accepts superscripts such as "²", which ``int`` then refuses,
+    and ``int`` itself accepts other scripts' digits, underscores and spaces.) Every number the service reads from
+    a request goes through here."""
+    if not isinstance(text, str) or not NUMBER.fullmatch(text):
+        return None
+    return int(text)
+
+
+NUMBER = re.compile(r"[+-]?[0-9]{1,20}")
 
 
 # objects ---------------------------------------------------------------------------------------------------------
@@ -119,7 +133,8 @@ def referenced(store: Store, rules: Any, mv: MVObject) -> dict[str, dict[str, st
     for attr in rules.reference_attributes(mv.object_type):
         value = mv.attributes.get(attr)
         values = value if isinstance(value, list) else [value] if value is not None else []
-        wanted[attr] = [int(v) for v in values if str(v).isdigit()][:200]
+        numbers = (parse_integer(str(v)) for v in values)
+        wanted[attr] = [n for n in numbers if n is not None][:200]
     found = store.mv_get_many([i for ids in wanted.values() for i in ids])
     out: dict[str, dict[str, str]] = {}
     for attr, ids in wanted.items():
@@ -157,9 +172,10 @@ def resolve_object(store: Store, connectors: list[str], ref: str) -> tuple[str, 
     if not sep or not value:
         raise BadReference(f"cannot read {ref!r}. {OBJECT_HELP}")
     if kind in ("cs", "mv"):
-        if not value.isdigit():
+        number = parse_integer(value)
+        if number is None:
             raise BadReference(f"{ref!r}: {kind}: takes a number. {OBJECT_HELP}")
-        return kind, int(value)
+        return kind, number
     if kind not in connectors:
         raise BadReference(f"{kind!r} is not a connector. {OBJECT_HELP}")
     found = store.cs_by_anchor(kind, [value]).get(value)

@@ -144,9 +144,9 @@ class Dashboard:
 
     def run(self, request: Request) -> dict[str, Any]:
         text = request.path_params["run_id"]
-        if not str(text).isdigit():
-            raise rm.NotFound(f"no run {text!r}")
-        run_id = int(text)
+        run_id = rm.parse_integer(text)
+        if run_id is None:
+            raise ApiError(400, f"run: expected a whole number, got {text!r}")
         store = self.service.store()
         return {
             "run": rm.run_detail(store, run_id),

@@ -57,10 +57,39 @@ def test_no_token_is_401_and_a_wrong_token_403(populated: Site) -> None:
         assert len(populated.client().get("/api/runs").json()["runs"]) == 1
 
 
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/api/runs?limit=%C2%B2", "limit"),
+        ("/api/runs?limit=--5", "limit"),
+        ("/api/runs?limit=-%2B5", "limit"),
+        ("/api/runs?before=%D9%A1", "before"),  # an Arabic-Indic one, which int() would take
+        ("/api/runs?limit=1_0", "limit"),
+        ("/api/runs?limit=%201", "limit"),
+        ("/api/runs/%C2%B2", "run_id"),
+        ("/api/runs/%C2%B2/errors", "run_id"),
+        ("/api/objects/cs:%C2%B2", "cs:"),
+        ("/api/objects/mv:--1", "mv:"),
+        ("/api/cs?after=%C2%B3", "after"),
+        ("/api/audit?run=%C2%B2", "run"),
+    ],
+)
+def test_malformed_numbers_are_400_naming_the_parameter(populated: Site, path: str, name: str) -> None:
+    with populated.client() as c:
+        assert name in _error(c.get(path), 400)
+
+
+@pytest.mark.parametrize("path", ["/runs/%C2%B2", "/runs/--1", "/objects/cs:%C2%B2", "/audit?run=%C2%B2"])
+def test_the_dashboard_answers_malformed_numbers_with_400(populated: Site, path: str) -> None:
+    with _dashboard(populated, "/") as (browser, _, _):
+        page = browser.get(path)
+        assert page.status_code == 400 and 'id="problem"' in page.text, page.text
+
+
 def test_unknown_ids_are_404_with_a_json_error(populated: Site) -> None:
     with populated.client() as c:
         assert "no run 99999" in _error(c.get("/api/runs/99999"), 404)
-        _error(c.get("/api/runs/abc"), 404)
+        assert "run_id" in _error(c.get("/api/runs/abc"), 400)
         _error(c.get("/api/runs/99999/errors"), 404)
         assert "cs:999999" in _error(c.get("/api/objects/cs:999999"), 404)
         assert "mv:999999" in _error(c.get("/api/objects/mv:999999"), 404)
