@@ -16,9 +16,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from idsync.config import SecretResolver
 from idsync.engine.reconciliation import in_flight_ids
 from idsync.engine.run_profiles import Runner, RunOptions
+from idsync.engine.workspace import connector_secret_values
 from idsync.model import RunResult, RunStatus, StepKind, StepResult
+from idsync.model.redaction import scrub
 from idsync.service.logs import log, log_context
 from idsync.service.progress import StepProgress, stop_request
 from idsync.service.resources import connector_space, step_resources
@@ -164,7 +167,8 @@ class RunExecution:
         try:
             store = self.service.store()
             step = store.step_start(self._shell(), plan.connector, plan.kind)
-            self._fail(step, exc)
+            block = self.generation.config.connectors.get(plan.connector)
+            self._fail(step, exc, connector_secret_values(SecretResolver(self.service.root), block))
             store.step_save(step)
             self._record(step)
             return step
@@ -173,9 +177,9 @@ class RunExecution:
             return None
 
     @staticmethod
-    def _fail(step: StepResult, exc: Exception) -> None:
+    def _fail(step: StepResult, exc: Exception, secrets: tuple[str, ...]) -> None:
         step.status = RunStatus.STOPPED_SERVER
-        step.message = f"stopped by an unexpected error: {type(exc).__name__}: {exc}"
+        step.message = scrub(f"stopped by an unexpected error: {type(exc).__name__}: {exc}", secrets)
         step.ended = time.time()
 
     def _execute(self, plan: StepPlan) -> StepResult:
@@ -191,7 +195,7 @@ class RunExecution:
                 if not shell.steps or not shell.steps[-1].id:
                     raise
                 step = shell.steps[-1]
-                self._fail(step, exc)
+                self._fail(step, exc, ws.secret_values(plan.connector))
                 ws.store.step_save(step)
                 log.exception(f"step {plan.kind.value} of {plan.connector} failed unexpectedly")
             self._record(step)

@@ -41,7 +41,7 @@ from idsync.engine.rules import RuleSet
 from idsync.engine.run_profiles import RUN_LOCK, RunLocked, Runner, lock_holder_dead
 from idsync.engine.workspace import Workspace, load_workspace_config
 from idsync.model import RunStatus, StepKind
-from idsync.service.logs import log
+from idsync.service.logs import hide, log
 from idsync.service.metrics import Metrics
 from idsync.service.progress import LiveBoard
 from idsync.service.readmodel import Secrets
@@ -71,6 +71,11 @@ class Generation:
     @property
     def config(self) -> WorkspaceConfig:
         return self.loaded.config
+
+
+def hide_secret_values(ws: Workspace) -> None:
+    """Keep the connectors' resolved secret values out of every log line."""
+    hide(v for name in ws.connector_names() for v in ws.secret_values(name))
 
 
 class ServiceUnavailable(Exception):
@@ -121,6 +126,7 @@ class Service:
         self.scheduler = Scheduler(self)
         with self.workspace() as ws:
             self.secrets = Secrets.of_workspace(ws)
+            hide_secret_values(ws)
 
     @property
     def loaded(self) -> LoadedConfig:
@@ -193,6 +199,7 @@ class Service:
                 generation = Generation(loaded, rules, self.generation.number + 1, time.time())
                 with self._workspace(generation) as ws:  # what a run would build first: its rules on the schemas
                     secrets = Secrets.of_workspace(ws)
+                    hide_secret_values(ws)
             except Exception as exc:
                 error = exc if isinstance(exc, ConfigError) else ConfigError([ConfigIssue(f"cannot be used: {exc}")])
                 self.reload_error = str(error)
