@@ -28,7 +28,8 @@ from idsync.engine.schema_cache import save_schema
 from idsync.engine.sync import Synchronizer
 from idsync.engine.workspace import Workspace
 from idsync.expressions import EvalContext
-from idsync.model import RunResult, RunStatus, StepKind, StepResult
+from idsync.model import ErrorRow, RunResult, RunStatus, StepKind, StepResult
+from idsync.model.redaction import scrub
 from idsync.store import CSFilter
 
 RUN_LOCK = "run"
@@ -197,7 +198,7 @@ class Runner:
             )
         except (ConnectivityError, ConnectorError) as exc:
             step.status = RunStatus.STOPPED_CONNECTIVITY
-            step.message = f"cannot reconcile exports left in flight: {exc}"
+            step.message = scrub(f"cannot reconcile exports left in flight: {exc}", self.ws.secret_values(connector))
             stopped.add(connector)
             self.ws.drop_connector(connector)
         step.ended = time.time()
@@ -226,12 +227,22 @@ class Runner:
             step.message = str(exc)
             self.ws.drop_connector(connector)
         finally:
-            self.store.add_errors(errors.drain())
+            self.store.add_errors(self.scrubbed(connector, errors.drain()))
+            step.message = scrub(step.message, self.ws.secret_values(connector))
             step.ended = time.time()
             self.store.step_save(step)
             if self.progress:
                 self.progress.finish(step)
         return step
+
+    def scrubbed(self, connector: str, rows: list[ErrorRow]) -> list[ErrorRow]:
+        """Error rows without the connector's secret values: a connected system's error may quote what it was
+        sent (a token endpoint echoing the client secret)."""
+        secrets = self.ws.secret_values(connector)
+        for row in rows:
+            row.reason = scrub(row.reason, secrets) or ""
+            row.detail = scrub(row.detail, secrets)
+        return rows
 
     def _work(self, step: StepResult, errors: ErrorLog, connector: str, kind: StepKind, now: datetime | None) -> None:
         """The step's own work; ``execute`` records how it ended."""

@@ -62,10 +62,22 @@ def pending_ids(store: Store, connector: str) -> list[int]:
     return ids
 
 
-def approve(store: Store, connector: str, count: int | None) -> tuple[int, int]:
+class PendingChanged(Exception):
+    """What is pending is not what the operator reviewed: nothing was approved."""
+
+    def __init__(self, pending: int, expected: int) -> None:
+        super().__init__(f"{pending} pending, {expected} expected")
+        self.pending = pending
+        self.expected = expected
+
+
+def approve(store: Store, connector: str, count: int | None, *, expected: int | None = None) -> tuple[int, int]:
     """Approve what is pending now (at most ``count``): its number, and which objects. Returns (approved,
-    pending)."""
+    pending). With ``expected`` (how many the operator saw pending), raises ``PendingChanged`` and records nothing
+    when a different number is pending now: the operator reviewed something else."""
     ids = pending_ids(store, connector)
+    if expected is not None and len(ids) != expected:
+        raise PendingChanged(len(ids), expected)
     approved = len(ids) if count is None else min(count, len(ids))
     with store.transaction():
         store.approval_set(connector, approved)

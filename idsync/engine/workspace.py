@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from idsync.config import CONFIG_FILE, LoadedConfig, SecretResolver, load_config
+from idsync.config import CONFIG_FILE, LoadedConfig, SecretError, SecretResolver, is_reference, load_config
 from idsync.connectors.base import Capabilities, Connector, ConnectorContext, offline_schema
 from idsync.connectors.registry import ConnectorRegistry, UnknownConnectorType
 from idsync.engine.rules import KnownSchemas, RuleSet, compile_rules
@@ -70,6 +70,7 @@ class Workspace:
         self.options = options or {}
         self.secrets = SecretResolver(root)
         self._connectors: dict[str, Connector] = {}
+        self._secret_values: dict[str, tuple[str, ...]] = {}
         self._schemas: dict[str, Schema] = {}
 
     @classmethod
@@ -118,6 +119,14 @@ class Workspace:
             self._connectors[name] = found
         return found
 
+    def secret_values(self, name: str) -> tuple[str, ...]:
+        """The resolved values of the secret references in connector ``name``'s configuration (client secrets,
+        passwords): what a message recorded about its steps must never quote (``idsync.model.redaction.scrub``)."""
+        found = self._secret_values.get(name)
+        if found is None:
+            found = self._secret_values[name] = connector_secret_values(self.secrets, self.config.connectors.get(name))
+        return found
+
     def capabilities(self, name: str) -> Capabilities:
         return self.connector(name).capabilities
 
@@ -150,3 +159,25 @@ class Workspace:
 
     def cs_schema(self, connector: str, object_type: str) -> ObjectTypeSchema:
         return self.schema(connector).object_type(object_type)
+
+
+def connector_secret_values(resolver: SecretResolver, block: Any) -> tuple[str, ...]:
+    """The values of the secret references (``${env:...}``, ``${file:...}``) anywhere in a connector's
+    configuration block; one that cannot be resolved here is left out (the connector cannot send it either)."""
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str) and is_reference(value.strip()):
+            try:
+                found.append(resolver.resolve(value))
+            except SecretError:
+                pass
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+
+    walk(block)
+    return tuple(v for v in found if v)

@@ -8,9 +8,11 @@ connector configured with another password attribute). Names compare without cas
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 REDACTED = "[redacted]"
 
@@ -60,3 +62,22 @@ class SecretAttributes:
 
 
 DEFAULT_SECRETS = SecretAttributes()
+
+
+MIN_SCRUBBED = 4
+"""Secret values shorter than this are not searched for in messages: they would mangle ordinary words."""
+
+
+def scrub(text: str | None, secrets: Iterable[str]) -> str | None:
+    """``text`` with every occurrence of the ``secrets`` (the resolved values of a connector's secret references:
+    a client secret, a bind password) replaced by ``[redacted]``, also URL-encoded and JSON-escaped, as a system
+    echoing a request back would quote them. For messages from connected systems, which may quote anything they
+    were sent, before they are recorded or logged."""
+    if not text:
+        return text
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        if len(secret) < MIN_SCRUBBED:
+            continue
+        for form in {secret, quote_plus(secret), quote(secret, safe=""), json.dumps(secret)[1:-1]}:
+            text = text.replace(form, REDACTED)
+    return text

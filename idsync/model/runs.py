@@ -35,6 +35,9 @@ class RunStatus(enum.StrEnum):
     STOPPED_CONNECTIVITY = "stopped-connectivity"
     STOPPED_CONFIG = "stopped-config"
     STOPPED_CANCELLED = "stopped-cancelled"
+    STOPPED_SERVER = "stopped-server"
+    """An unexpected error (a bug in idsync or in a connector, not a failure it knows how to report): the step's
+    message names the exception. Not a cancel: nobody asked the run to stop."""
 
     @property
     def is_stopped(self) -> bool:
@@ -61,6 +64,7 @@ class RunStatus(enum.StrEnum):
             RunStatus.STOPPED_DELETION_THRESHOLD,
             RunStatus.STOPPED_CONNECTIVITY,
             RunStatus.STOPPED_CANCELLED,
+            RunStatus.STOPPED_SERVER,
             RunStatus.STOPPED_CONFIG,
         ]
         worst = RunStatus.SUCCESS

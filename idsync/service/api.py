@@ -66,9 +66,9 @@ class Query:
         value = self.text(name)
         if value is None:
             return default
-        if not value.lstrip("-").isdigit():
+        number = rm.parse_integer(value)
+        if number is None:
             raise ApiError(400, f"{name}: expected a whole number, got {value!r}")
-        number = int(value)
         if not low <= number <= high:
             raise ApiError(400, f"{name}: {number} is outside {low}..{high}")
         return number
@@ -104,9 +104,10 @@ class Call:
 
     def path_int(self, name: str) -> int:
         value = self.path[name]
-        if not value.isdigit():
-            raise ApiError(404, f"no such {name.replace('_', ' ')}: {value!r}")
-        return int(value)
+        number = rm.parse_integer(value)
+        if number is None:
+            raise ApiError(400, f"{name}: expected a whole number, got {value!r}")
+        return number
 
 
 Handler = Callable[[Call], Any]
@@ -266,12 +267,21 @@ def _holds(c: Call) -> Any:
     return {"holds": rm.holds(c.service.store(), c.service.config)}
 
 
+def _body_count(c: Call, name: str, meaning: str) -> int | None:
+    value = c.body.get(name)
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+        raise ApiError(400, f"{name}: {meaning}")
+    return value
+
+
 def _approve(c: Call) -> Any:
     connector = c.path["connector"]
-    count = c.body.get("count")
-    if count is not None and (not isinstance(count, int) or isinstance(count, bool)):
-        raise ApiError(400, "count: a whole number of deletes, or leave it out to approve all pending now")
-    approved, pending = rm.approve_deletes(c.service.store(), list(c.service.config.connectors), connector, count)
+    count = _body_count(c, "count", "a whole number of deletes, or leave it out to approve all pending now")
+    expected = _body_count(c, "expected", "the whole number of deletes and disables pending when you reviewed them")
+    # a count below what is pending would be recorded and still stop the export: refused, as the CLI does
+    approved, pending = rm.approve_deletes(
+        c.service.store(), list(c.service.config.connectors), connector, count, below_pending=False, expected=expected
+    )
     return {"connector": connector, "approved": approved, "pending_deletes": pending}
 
 
@@ -417,10 +427,17 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "POST",
         "/api/holds/{connector}/approve",
         _approve,
-        "Approve a held connector's pending deletes for its next export",
+        "Approve a held connector's pending deletes and disables for its next export (expected: how many you "
+        "reviewed; refused with 409, nothing recorded, when another number is pending now)",
         "holds",
         (Param("connector", where="path", required=True),),
-        body={"type": "object", "properties": {"count": {"type": "integer", "minimum": 0}}},
+        body={
+            "type": "object",
+            "properties": {
+                "count": {"type": "integer", "minimum": 0},
+                "expected": {"type": "integer", "minimum": 0},
+            },
+        },
     ),
     Endpoint(
         "GET",
@@ -454,7 +471,7 @@ def translate(exc: Exception) -> tuple[int, str] | None:
         return 404, str(exc)
     if isinstance(exc, rm.BadReference):
         return 400, str(exc)
-    if isinstance(exc, AlreadyRunning | RunLocked | DisconnectRefused):
+    if isinstance(exc, AlreadyRunning | RunLocked | DisconnectRefused | rm.Conflict):
         return 409, str(exc)
     if isinstance(exc, ServiceUnavailable):
         return 503, str(exc)
@@ -479,6 +496,8 @@ async def read_json_body(request: Request) -> dict[str, Any]:
 def route(endpoint: Endpoint, service: Service) -> Route:
     async def handle(request: Request) -> Response:
         try:
+            if endpoint.method == "POST":
+                service.require_active()  # every POST changes something: a standby only reads
             body = await read_json_body(request) if endpoint.method == "POST" else {}
             call = Call(service, Query(dict(request.query_params)), dict(request.path_params), body)
             data = await run_in_threadpool(endpoint.handler, call)
@@ -535,6 +554,10 @@ def openapi() -> dict[str, Any]:
         if e.method == "POST":
             op["responses"]["409"] = {
                 "description": "Already running, or the store is busy",
+                "content": {"application/json": {"schema": error}},
+            }
+            op["responses"]["503"] = {
+                "description": "This instance is a standby (or stopping): changes are made by the active one",
                 "content": {"application/json": {"schema": error}},
             }
             op["requestBody"] = {

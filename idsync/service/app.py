@@ -7,8 +7,11 @@ page they are on.
 
 from __future__ import annotations
 
+import errno
 import ipaddress
+import json
 import signal
+import socket
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,12 +30,12 @@ from starlette.staticfiles import StaticFiles
 
 from idsync.config import ConfigError, SecretError, SecretResolver
 from idsync.service import api
-from idsync.service.auth import COOKIE, Access
+from idsync.service.auth import COOKIE, Access, TokenTooShort
 from idsync.service.logs import log
 from idsync.service.metrics import CONTENT_TYPE
 from idsync.service.pages import environment
-from idsync.service.runtime import Service
-from idsync.service.web import Dashboard
+from idsync.service.runtime import Service, ServiceUnavailable
+from idsync.service.web import Dashboard, error_fragment, is_htmx
 
 PUBLIC = ("/healthz", "/api/openapi.json", "/login", "/static/")
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
@@ -90,6 +93,14 @@ class Guard(BaseHTTPMiddleware):
         return _secure(await call_next(request))
 
     def _check(self, request: Request, path: str) -> Response | None:
+        denied = self._denied(request, path)
+        if denied is not None and is_htmx(request) and denied.status_code != 401:
+            # a dashboard button: the message in the page, not JSON htmx would swap in as text
+            message = json.loads(bytes(denied.body))["error"]["message"]
+            return error_fragment(denied.status_code, message)
+        return denied
+
+    def _denied(self, request: Request, path: str) -> Response | None:
         machine = path.startswith("/api/") or path == "/metrics"
         header = request.headers.get("authorization")
         if header is not None:
@@ -150,16 +161,20 @@ def create_app(
         return Response(body, media_type=CONTENT_TYPE)
 
     async def not_found(request: Request, exc: Exception) -> Response:
+        if is_htmx(request):
+            return _secure(error_fragment(404, f"there is no page {request.url.path}"))
         if request.url.path.startswith("/api/"):
             return _secure(api.error_response(404, f"no such endpoint: {request.method} {request.url.path}"))
         return _secure(dashboard.problem(request, 404, f"there is no page {request.url.path}"))
 
     async def not_allowed(request: Request, exc: Exception) -> Response:
-        return _secure(api.error_response(405, f"{request.method} is not allowed on {request.url.path}"))
+        message = f"{request.method} is not allowed on {request.url.path}"
+        return _secure(error_fragment(405, message) if is_htmx(request) else api.error_response(405, message))
 
     async def server_error(request: Request, exc: Exception) -> Response:
         log.exception(f"{request.method} {request.url.path} failed", exc_info=exc)
-        return _secure(api.error_response(500, "internal error; the service log has the details"))
+        message = "internal error; the service log has the details"
+        return _secure(error_fragment(500, message) if is_htmx(request) else api.error_response(500, message))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -204,9 +219,16 @@ def serve(
     configure(log_level)
     service = Service(root, options=options)
     settings = service.settings
-    access = Access(resolve_token(service))
+    try:
+        access = Access(resolve_token(service))
+    except TokenTooShort as exc:
+        raise ServiceSetupError(f"service.token: {exc}") from None
     bind = host or settings.bind
     tls = settings.tls_cert is not None
+    cert = str(Path(service.root, settings.tls_cert)) if settings.tls_cert else None
+    key = str(Path(service.root, settings.tls_key)) if settings.tls_key else None
+    if cert is not None:
+        check_tls(cert, key)
     if not is_loopback(bind) and not tls:
         if not settings.insecure_http:
             raise ServiceSetupError(
@@ -214,15 +236,18 @@ def serve(
                 "service.tls_key, or service.insecure_http: true behind a TLS-terminating proxy"
             )
         log.warning(f"INSECURE: serving plain HTTP on {bind} (service.insecure_http is set); use a TLS proxy")
+    # listening first: a port that is taken must fail before this instance claims the store (the lifespan takes
+    # the service lock and starts the schedules)
+    listener = listen(bind, port if port is not None else settings.port)
     app = create_app(service, access, secure_cookies=tls)
     config = uvicorn.Config(
         app,
         host=bind,
-        port=port if port is not None else settings.port,
+        port=listener.getsockname()[1],
         log_config=None,
         access_log=False,
-        ssl_certfile=str(Path(service.root, settings.tls_cert)) if settings.tls_cert else None,
-        ssl_keyfile=str(Path(service.root, settings.tls_key)) if settings.tls_key else None,
+        ssl_certfile=cert,
+        ssl_keyfile=key,
         timeout_graceful_shutdown=5,
         lifespan="on",
     )
@@ -235,11 +260,57 @@ def serve(
         # SIGHUP reads the configuration again, off the signal handler (a reload reads files and builds connectors)
         signal.signal(signal.SIGHUP, lambda signum, frame: _reload_in_background(service))
     try:
-        uvicorn.Server(config).run()
+        uvicorn.Server(config).run(sockets=[listener])
     finally:
+        listener.close()
         signal.signal(signal.SIGTERM, previous)
         if hasattr(signal, "SIGHUP"):
             signal.signal(signal.SIGHUP, hangup)
+
+
+def check_tls(cert: str, key: str | None) -> None:
+    """Load the certificate and key as the server will, so that a missing or unreadable file is a one-line error
+    naming it, before anything starts."""
+    import ssl
+
+    for setting, path in (("service.tls_cert", cert), ("service.tls_key", key)):
+        if path is None:
+            continue
+        try:
+            Path(path).read_bytes()
+        except OSError as exc:
+            raise ServiceSetupError(f"{setting}: cannot read {path} ({exc.strerror or exc})") from None
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (ssl.SSLError, OSError) as exc:
+        files = cert if key is None else f"{cert} and {key}"
+        raise ServiceSetupError(
+            f"service.tls_cert/tls_key: {files} are not a PEM certificate and its private key ({exc})"
+        ) from None
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host``:``port`` for the server; a taken port or an address this host does not have is
+    a one-line error naming them."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise ServiceSetupError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.set_inheritable(True)
+    except OSError as exc:
+        sock.close()
+        reason = exc.strerror or str(exc)
+        hint = " (is another idsync serve, or another program, using it? --port picks another)"
+        raise ServiceSetupError(
+            f"cannot listen on {host}:{port}: {reason}{hint if exc.errno == errno.EADDRINUSE else ''}"
+        ) from None
+    return sock
 
 
 def _reload_in_background(service: Service) -> None:
@@ -248,6 +319,8 @@ def _reload_in_background(service: Service) -> None:
             service.reload()
         except ConfigError:
             pass  # logged by the reload, with file, line and column; the running configuration stays
+        except ServiceUnavailable as exc:
+            log.info(f"configuration not reloaded: {exc}")
         except Exception:
             log.exception("configuration reload failed unexpectedly; the running configuration stays")
 

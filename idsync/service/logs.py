@@ -2,7 +2,9 @@
 
 A step runs in its own thread; the ids are set once for that thread (``log_context``) and every line logged
 inside — by the service, the engine or a connector — carries them, so ``jq 'select(.run_id == 42)'`` finds all of
-a run. Secrets never reach a log line: only references are configured, and object values are not logged.
+a run. Secrets never reach a log line: only references are configured, object values are not logged, and the
+resolved values of the connectors' secret references are replaced in every line (``hide``), should a connected
+system's error quote one.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ import contextvars
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
+
+from idsync.model.redaction import scrub
 
 FIELDS = ("run_id", "step_id", "connector", "step", "profile", "schedule", "cs_id", "mv_id", "identifier", "code")
 _context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("idsync_log_context", default=None)
@@ -34,8 +38,23 @@ def log_context(**fields: Any) -> Iterator[None]:
         _context.reset(token)
 
 
+_hidden: tuple[str, ...] = ()
+
+
+def hide(values: Iterable[str]) -> None:
+    """Secret values (the connectors' resolved secret references) no log line of this process may show (kept across
+    reloads: a run may still use the old ones): a connector's exception,
+    logged with its traceback, may quote what it sent."""
+    global _hidden
+    _hidden = tuple(sorted(set(_hidden) | set(values)))
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
+        line = self._format(record)
+        return (scrub(line, _hidden) or line) if _hidden else line
+
+    def _format(self, record: logging.LogRecord) -> str:
         data: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),

@@ -8,6 +8,7 @@ framework, so the command line can use it without the ``web`` extra.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,10 @@ class BadReference(ValueError):
 
 class NotFound(LookupError):
     """The thing asked for does not exist; the message names it."""
+
+
+class Conflict(Exception):
+    """The request does not fit the state it would change (the message says why); nothing was changed."""
 
 
 @dataclass(frozen=True)
@@ -60,11 +65,25 @@ class Secrets:
         return cls(found)
 
 
+def parse_integer(text: object) -> int | None:
+    """A whole number as people and programs write it: ASCII digits with at most one leading sign, at most 20
+    digits; None for anything else. (``str.isdigit`` accepts superscripts such as "²", which ``int`` then refuses,
+    and ``int`` itself accepts other scripts' digits, underscores and spaces.) Every number the service reads from
+    a request goes through here."""
+    if not isinstance(text, str) or not NUMBER.fullmatch(text):
+        return None
+    return int(text)
+
+
+NUMBER = re.compile(r"[+-]?[0-9]{1,20}")
+
+
 # objects ---------------------------------------------------------------------------------------------------------
 def pending_export_json(cs: CSObject, secrets: Secrets) -> dict[str, Any] | None:
     if cs.pending_export is None:
         return None
     data = cs.pending_export.to_json()
+    data["kind"] = cs.pending_export.kind  # add, update, delete, or disable (a deprovisioning update)
     data["changes"] = secrets.of(cs.connector).changes(data["changes"])
     return data
 
@@ -114,7 +133,8 @@ def referenced(store: Store, rules: Any, mv: MVObject) -> dict[str, dict[str, st
     for attr in rules.reference_attributes(mv.object_type):
         value = mv.attributes.get(attr)
         values = value if isinstance(value, list) else [value] if value is not None else []
-        wanted[attr] = [int(v) for v in values if str(v).isdigit()][:200]
+        numbers = (parse_integer(str(v)) for v in values)
+        wanted[attr] = [n for n in numbers if n is not None][:200]
     found = store.mv_get_many([i for ids in wanted.values() for i in ids])
     out: dict[str, dict[str, str]] = {}
     for attr, ids in wanted.items():
@@ -152,9 +172,10 @@ def resolve_object(store: Store, connectors: list[str], ref: str) -> tuple[str, 
     if not sep or not value:
         raise BadReference(f"cannot read {ref!r}. {OBJECT_HELP}")
     if kind in ("cs", "mv"):
-        if not value.isdigit():
+        number = parse_integer(value)
+        if number is None:
             raise BadReference(f"{ref!r}: {kind}: takes a number. {OBJECT_HELP}")
-        return kind, int(value)
+        return kind, number
     if kind not in connectors:
         raise BadReference(f"{kind!r} is not a connector. {OBJECT_HELP}")
     found = store.cs_by_anchor(kind, [value]).get(value)
@@ -363,11 +384,12 @@ def holds(store: Store, config: Any) -> list[dict[str, Any]]:
         try:
             check = check_deletion_threshold(store, name, config.safety)
         except StepStopped as stop:
-            deletes, _ = pending_deprovisionings(store, name)
+            deletes, disables = pending_deprovisionings(store, name)
             out.append(
                 {
                     "connector": name,
                     "pending_deletes": deletes,
+                    "pending_disables": disables,
                     "approved": store.approval_get(name),
                     "threshold": config.safety.deletion_threshold,
                     "threshold_percent": config.safety.deletion_threshold_percent,
@@ -380,6 +402,7 @@ def holds(store: Store, config: Any) -> list[dict[str, Any]]:
                 {
                     "connector": name,
                     "pending_deletes": check.deletes,
+                    "pending_disables": check.disables,
                     "approved": check.approved,
                     "threshold": config.safety.deletion_threshold,
                     "threshold_percent": config.safety.deletion_threshold_percent,
@@ -390,18 +413,28 @@ def holds(store: Store, config: Any) -> list[dict[str, Any]]:
 
 
 def approve_deletes(
-    store: Store, connectors: list[str], connector: str, count: int | None, *, below_pending: bool = True
+    store: Store,
+    connectors: list[str],
+    connector: str,
+    count: int | None,
+    *,
+    below_pending: bool = True,
+    expected: int | None = None,
 ) -> tuple[int, int]:
     """Let the next export of ``connector`` send the deletes and disables pending now (the objects reviewed: one
     pending only later is held again) while there are at most ``count`` of them (all pending now when None; never
     more than are pending now). The export sends all of them or stops: an approval below what is pending lets
     nothing through until the pending deletes fall to it, so with ``below_pending`` False such a count is refused
-    instead of recorded. Returns (approved, pending)."""
+    instead of recorded. ``expected``: how many the operator saw pending (the dashboard's button sends the number
+    it showed); when another number is pending now, nothing is recorded (``Conflict``). Returns (approved,
+    pending)."""
     if connector not in connectors:
         raise NotFound(f"no connector named {connector!r}")
     if count is not None and count < 0:
         raise BadReference("count must be zero or more")
-    from idsync.engine.thresholds import approve, pending_deprovisionings
+    if expected is not None and expected < 0:
+        raise BadReference("expected must be zero or more")
+    from idsync.engine.thresholds import PendingChanged, approve, pending_deprovisionings
 
     pending, _ = pending_deprovisionings(store, connector)
     if count is not None and count < pending and not below_pending:
@@ -411,7 +444,13 @@ def approve_deletes(
             f"Review them (idsync search cs --connector {connector} --pending-delete), then approve them all "
             f"(idsync approve-deletes {connector})"
         )
-    return approve(store, connector, count)
+    try:
+        return approve(store, connector, count, expected=expected)
+    except PendingChanged as changed:
+        raise Conflict(
+            f"{changed.pending} deletes and disables are pending for {connector} now, the page showed "
+            f"{changed.expected}: review them again. Nothing was approved."
+        ) from None
 
 
 # audit -----------------------------------------------------------------------------------------------------------

@@ -16,9 +16,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from idsync.config import SecretResolver
 from idsync.engine.reconciliation import in_flight_ids
 from idsync.engine.run_profiles import Runner, RunOptions
+from idsync.engine.workspace import connector_secret_values
 from idsync.model import RunResult, RunStatus, StepKind, StepResult
+from idsync.model.redaction import scrub
 from idsync.service.logs import log, log_context
 from idsync.service.progress import StepProgress, stop_request
 from idsync.service.resources import connector_space, step_resources
@@ -91,7 +94,7 @@ class RunExecution:
                 self._finish()
             except Exception:
                 log.exception(f"run {self.run.id} failed unexpectedly")
-                self._finish(RunStatus.STOPPED_CANCELLED)
+                self._finish(RunStatus.STOPPED_SERVER)
             finally:
                 self.service.board.run_finished(self.run.id)
                 try:
@@ -149,12 +152,35 @@ class RunExecution:
                 if plan.result is not None and plan.result.status.is_stopped:
                     with self._lock:
                         self.stopped.add(plan.connector)
-            except Exception:
+            except Exception as exc:
                 log.exception(f"step {plan.kind.value} of {plan.connector} failed unexpectedly")
                 with self._lock:
                     self.stopped.add(plan.connector)
+                if plan.result is None:
+                    plan.result = self._record_failure(plan, exc)
             finally:
                 plan.done.set()
+
+    def _record_failure(self, plan: StepPlan, exc: Exception) -> StepResult | None:
+        """A step that failed before the engine recorded it (its workspace or connector could not be set up):
+        recorded as ``stopped-server`` with the exception, so the run does not look successful."""
+        try:
+            store = self.service.store()
+            step = store.step_start(self._shell(), plan.connector, plan.kind)
+            block = self.generation.config.connectors.get(plan.connector)
+            self._fail(step, exc, connector_secret_values(SecretResolver(self.service.root), block))
+            store.step_save(step)
+            self._record(step)
+            return step
+        except Exception:
+            log.exception(f"cannot record the failure of step {plan.kind.value} of {plan.connector}")
+            return None
+
+    @staticmethod
+    def _fail(step: StepResult, exc: Exception, secrets: tuple[str, ...]) -> None:
+        step.status = RunStatus.STOPPED_SERVER
+        step.message = scrub(f"stopped by an unexpected error: {type(exc).__name__}: {exc}", secrets)
+        step.ended = time.time()
 
     def _execute(self, plan: StepPlan) -> StepResult:
         service = self.service
@@ -169,9 +195,7 @@ class RunExecution:
                 if not shell.steps or not shell.steps[-1].id:
                     raise
                 step = shell.steps[-1]
-                step.status = RunStatus.STOPPED_CANCELLED
-                step.message = f"stopped by an unexpected error: {type(exc).__name__}: {exc}"
-                step.ended = time.time()
+                self._fail(step, exc, ws.secret_values(plan.connector))
                 ws.store.step_save(step)
                 log.exception(f"step {plan.kind.value} of {plan.connector} failed unexpectedly")
             self._record(step)

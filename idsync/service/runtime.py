@@ -41,7 +41,7 @@ from idsync.engine.rules import RuleSet
 from idsync.engine.run_profiles import RUN_LOCK, RunLocked, Runner, lock_holder_dead
 from idsync.engine.workspace import Workspace, load_workspace_config
 from idsync.model import RunStatus, StepKind
-from idsync.service.logs import log
+from idsync.service.logs import hide, log
 from idsync.service.metrics import Metrics
 from idsync.service.progress import LiveBoard
 from idsync.service.readmodel import Secrets
@@ -71,6 +71,11 @@ class Generation:
     @property
     def config(self) -> WorkspaceConfig:
         return self.loaded.config
+
+
+def hide_secret_values(ws: Workspace) -> None:
+    """Keep the connectors' resolved secret values out of every log line."""
+    hide(v for name in ws.connector_names() for v in ws.secret_values(name))
 
 
 class ServiceUnavailable(Exception):
@@ -121,6 +126,7 @@ class Service:
         self.scheduler = Scheduler(self)
         with self.workspace() as ws:
             self.secrets = Secrets.of_workspace(ws)
+            hide_secret_values(ws)
 
     @property
     def loaded(self) -> LoadedConfig:
@@ -153,9 +159,28 @@ class Service:
         if issues:
             raise ConfigError(issues)
 
+    def require_active(self) -> None:
+        """Raise ``ServiceUnavailable`` unless this instance may change the store: a standby serves reading only
+        (the active instance makes every change), and a stopping one makes no new change."""
+        if self.stopping.is_set():
+            raise ServiceUnavailable("the service is stopping")
+        if self.role != "active":
+            raise ServiceUnavailable(
+                "standby: another idsync serve instance runs this store's schedules and makes its changes; "
+                "this one only reads"
+            )
+
     def reload(self) -> dict[str, Any]:
         """Read the configuration again and use it for the runs that start from now on. Raises ``ConfigError``
-        (file, line, column) and changes nothing when the file does not validate or names another store."""
+        (file, line, column) and changes nothing when the file does not validate or names another store.
+
+        A standby refuses (``ServiceUnavailable``): reading the rules may rebuild the store's key index, which is
+        the active instance's to do. It reads the configuration again when it takes over."""
+        if self.role == "standby":
+            raise ServiceUnavailable("standby: this instance reads idsync.yaml again when it takes over")
+        return self._reload()
+
+    def _reload(self) -> dict[str, Any]:
         with self._reload_lock:
             try:
                 loaded, rules = load_workspace_config(self.root, self.registry)
@@ -174,6 +199,7 @@ class Service:
                 generation = Generation(loaded, rules, self.generation.number + 1, time.time())
                 with self._workspace(generation) as ws:  # what a run would build first: its rules on the schemas
                     secrets = Secrets.of_workspace(ws)
+                    hide_secret_values(ws)
             except Exception as exc:
                 error = exc if isinstance(exc, ConfigError) else ConfigError([ConfigIssue(f"cannot be used: {exc}")])
                 self.reload_error = str(error)
@@ -243,6 +269,12 @@ class Service:
     def _claim(self) -> None:
         got = self._acquire(self.store(), SERVICE_LOCK, SERVICE_LOCK_TTL)
         with self._lock:
+            if got and self.role == "standby":
+                # the configuration may have changed while this instance could not read it again (see reload)
+                try:
+                    self._reload()
+                except Exception:  # noqa: S110 - logged by the reload; the configuration it has stays
+                    pass
             if got and self.role != "active":
                 self.role = "active"
                 log.info(f"active: this instance ({self.owner}) runs the schedules of {self.root}")
@@ -315,10 +347,7 @@ class Service:
         """Start a run in the background and return its id. ``steps`` overrides the profile's (``profile`` is then
         the run's label)."""
         with self._lock:
-            if self.stopping.is_set():
-                raise ServiceUnavailable("the service is stopping")
-            if self.role != "active":
-                raise ServiceUnavailable("standby: another idsync serve instance runs this store's schedules")
+            self.require_active()
             for execution in self._runs.values():
                 if execution.run.profile == profile:
                     raise AlreadyRunning(profile, execution.run_id)

@@ -216,8 +216,10 @@ class Scheduler:
                 state.running = None
                 state.last_run_id = run.id
                 state.last_status = run.status.value
-                if run.status is RunStatus.STOPPED_CANCELLED:
-                    # cut short (the service is stopping): not done, so the next start catches it up
+                if run.status is RunStatus.STOPPED_CANCELLED and self.service.stopping.is_set():
+                    # cut short by the service stopping: not done, so the next start catches it up. Any other
+                    # outcome, a failure included, waits for the next time: retrying at once would start runs
+                    # back to back for as long as the cause lasts
                     continue
                 state.last = run.started
                 state.last_run_id = run.id

@@ -8,6 +8,7 @@ header, so changes need htmx.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from html import escape
 from typing import Any
 from urllib.parse import parse_qs, quote
 
@@ -32,6 +33,20 @@ from idsync.service.auth import COOKIE, SESSION_SECONDS, Access
 from idsync.service.runtime import Service
 
 PageHandler = Callable[[Request], Awaitable[Response]]
+MESSAGES = "#messages"
+"""The page's own message area (base.html): where an error goes that is not the answer a button waits for."""
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def error_fragment(status: int, message: str, *, retarget: bool = True) -> HTMLResponse:
+    """An error as the dashboard shows it: a message htmx swaps into the page (``retarget``: into the page's
+    message area, whatever the element that asked meant to replace) rather than JSON or a whole page."""
+    html = f'<span class="message error" role="alert">{escape(message)}</span>'
+    headers = {"HX-Retarget": MESSAGES, "HX-Reswap": "innerHTML", "HX-Reselect": ".message"} if retarget else None
+    return HTMLResponse(html, status_code=status, headers=headers)
 
 
 async def form_data(request: Request) -> dict[str, str]:
@@ -70,6 +85,8 @@ class Dashboard:
                 known = translate(exc)
                 if known is None:
                     raise
+                if is_htmx(request):  # a part of a page (search results, a refresh): the message, not a page
+                    return error_fragment(*known)
                 return self.problem(request, *known)
             return self.render(request, template, **context)
 
@@ -127,9 +144,9 @@ class Dashboard:
 
     def run(self, request: Request) -> dict[str, Any]:
         text = request.path_params["run_id"]
-        if not str(text).isdigit():
-            raise rm.NotFound(f"no run {text!r}")
-        run_id = int(text)
+        run_id = rm.parse_integer(text)
+        if run_id is None:
+            raise ApiError(400, f"run: expected a whole number, got {text!r}")
         store = self.service.store()
         return {
             "run": rm.run_detail(store, run_id),
@@ -181,6 +198,7 @@ class Dashboard:
 
         async def handle(request: Request) -> Response:
             try:
+                self.service.require_active()  # every button changes something: a standby only reads
                 form = await form_data(request)
                 message = await run_in_threadpool(work, request, form)
             except Exception as exc:
@@ -211,11 +229,16 @@ class Dashboard:
         return f"exporting {connector} again: run {run_id}"
 
     def approve(self, request: Request, form: dict[str, str]) -> str:
+        """Approves what the page showed: the button sends the number it displays, and a different number pending
+        now (the source was cut further since) is refused with nothing recorded."""
         connector = request.path_params["connector"]
+        expected = Query(form).integer("expected")
+        if expected is None:
+            raise ApiError(400, "expected: the number of deletes and disables the page showed; reload the page")
         approved, pending = rm.approve_deletes(
-            self.service.store(), list(self.service.config.connectors), connector, None
+            self.service.store(), list(self.service.config.connectors), connector, None, expected=expected
         )
-        return f"approved {approved} of {pending} pending deletes for the next export of {connector}"
+        return f"approved {approved} of {pending} pending deletes and disables for the next export of {connector}"
 
     def reload(self, request: Request, form: dict[str, str]) -> str:
         done = reload_config(self.service)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import html
+import json
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -53,10 +57,39 @@ def test_no_token_is_401_and_a_wrong_token_403(populated: Site) -> None:
         assert len(populated.client().get("/api/runs").json()["runs"]) == 1
 
 
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/api/runs?limit=%C2%B2", "limit"),
+        ("/api/runs?limit=--5", "limit"),
+        ("/api/runs?limit=-%2B5", "limit"),
+        ("/api/runs?before=%D9%A1", "before"),  # an Arabic-Indic one, which int() would take
+        ("/api/runs?limit=1_0", "limit"),
+        ("/api/runs?limit=%201", "limit"),
+        ("/api/runs/%C2%B2", "run_id"),
+        ("/api/runs/%C2%B2/errors", "run_id"),
+        ("/api/objects/cs:%C2%B2", "cs:"),
+        ("/api/objects/mv:--1", "mv:"),
+        ("/api/cs?after=%C2%B3", "after"),
+        ("/api/audit?run=%C2%B2", "run"),
+    ],
+)
+def test_malformed_numbers_are_400_naming_the_parameter(populated: Site, path: str, name: str) -> None:
+    with populated.client() as c:
+        assert name in _error(c.get(path), 400)
+
+
+@pytest.mark.parametrize("path", ["/runs/%C2%B2", "/runs/--1", "/objects/cs:%C2%B2", "/audit?run=%C2%B2"])
+def test_the_dashboard_answers_malformed_numbers_with_400(populated: Site, path: str) -> None:
+    with _dashboard(populated, "/") as (browser, _, _):
+        page = browser.get(path)
+        assert page.status_code == 400 and 'id="problem"' in page.text, page.text
+
+
 def test_unknown_ids_are_404_with_a_json_error(populated: Site) -> None:
     with populated.client() as c:
         assert "no run 99999" in _error(c.get("/api/runs/99999"), 404)
-        _error(c.get("/api/runs/abc"), 404)
+        assert "run_id" in _error(c.get("/api/runs/abc"), 400)
         _error(c.get("/api/runs/99999/errors"), 404)
         assert "cs:999999" in _error(c.get("/api/objects/cs:999999"), 404)
         assert "mv:999999" in _error(c.get("/api/objects/mv:999999"), 404)
@@ -215,6 +248,10 @@ def test_deletion_threshold_hold_and_approval(populated: Site) -> None:
         (hold,) = c.get("/api/holds").json()["holds"]
         assert hold["connector"] == "dir" and hold["pending_deletes"] == 5 and hold["approved"] == 0
         assert "deletion threshold of 3" in hold["reason"]
+        # fewer than are pending would be recorded and still stop the export: refused, as the CLI refuses it
+        below = _error(c.post("/api/holds/dir/approve", json={"count": 2}), 400)
+        assert "approving 2 lets the export through only while at most 2" in below and "Nothing was approved" in below
+        assert c.get("/api/holds").json()["holds"][0]["approved"] == 0
         approved = c.post("/api/holds/dir/approve", json={})
         assert approved.status_code == 200 and approved.json() == {
             "connector": "dir",
@@ -395,7 +432,7 @@ def test_dashboard_pages_need_a_session_and_render(populated: Site, path: str) -
         assert browser.post("/ui/holds/dir/approve").status_code == 403
         csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', page.text)
         assert csrf is not None
-        ok = browser.post("/ui/holds/dir/approve", headers={"X-CSRF-Token": csrf.group(1)})
+        ok = browser.post("/ui/holds/dir/approve", data={"expected": "0"}, headers={"X-CSRF-Token": csrf.group(1)})
         assert ok.status_code == 200 and "approved 0 of 0" in ok.text
 
 
@@ -419,3 +456,110 @@ def test_dashboard_audit_pages_keep_their_filters(site: Site) -> None:
         assert "connector=dir" in link and "op=add" in link and "before=" in link
         second = browser.get(link)
         assert second.status_code == 200 and second.text.count("<td>add</td>") == 20
+
+
+@contextmanager
+def _dashboard(site: Site, path: str = "/holds") -> Iterator[tuple[httpx.Client, str, str]]:
+    """A logged-in browser, the page at ``path`` and its CSRF token."""
+    with httpx.Client(base_url=site.url) as browser:
+        browser.post("/login", data={"token": TOKEN, "next": "/"})
+        page = browser.get(path)
+        assert page.status_code == 200, page.text
+        csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', page.text)
+        assert csrf is not None
+        yield browser, page.text, csrf.group(1)
+
+
+def test_the_approve_button_approves_what_the_page_showed_and_nothing_else(populated: Site) -> None:
+    for i in range(5):
+        populated.hr.delete(f"E00{10 + i}")
+    assert populated.run("full")["status"] == "stopped-deletion-threshold"
+    with _dashboard(populated) as (browser, page, csrf):
+        assert "Approve 5 deletes and disables" in page
+        shown = re.search(r"hx-vals='([^']+)'", page)
+        assert shown is not None and json.loads(html.unescape(shown.group(1))) == {"expected": 5}
+        # the source is cut further after the page was read: the button's 5 are not what is pending now
+        for i in range(3):
+            populated.hr.delete(f"E00{20 + i}")
+        assert populated.run("sync")["status"] == "success"
+        refused = browser.post("/ui/holds/dir/approve", data={"expected": "5"}, headers={"X-CSRF-Token": csrf})
+        assert refused.status_code == 409
+        assert "8 deletes and disables are pending for dir now, the page showed 5: review them again" in refused.text
+        with populated.client() as c:
+            assert c.get("/api/holds").json()["holds"][0]["approved"] == 0
+            assert "the page showed 5" in _error(c.post("/api/holds/dir/approve", json={"expected": 5}), 409)
+            assert c.get("/api/holds").json()["holds"][0]["approved"] == 0
+        # without the number it showed, the dashboard approves nothing
+        assert browser.post("/ui/holds/dir/approve", headers={"X-CSRF-Token": csrf}).status_code == 400
+        ok = browser.post("/ui/holds/dir/approve", data={"expected": "8"}, headers={"X-CSRF-Token": csrf})
+        assert ok.status_code == 200 and "approved 8 of 8 pending deletes and disables" in ok.text
+    assert populated.run("export")["status"] == "success"
+    assert len(populated.dir) == 22
+
+
+def test_holds_and_pending_exports_name_disables(site: Site) -> None:
+    site.configure()
+    disable = "    deprovision: disable\n    deprovision_flows: {department: '\"Gone\"'}\n"
+    text = (site.root / "idsync.yaml").read_text().replace("    deprovision: delete\n", disable)
+    (site.root / "idsync.yaml").write_text(text)
+    site.people(10)
+    with served(site) as s:
+        assert s.run("full")["status"] == "success"
+        for i in range(4):
+            s.hr.delete(f"E000{i}")
+        export = next(x for x in s.run("full")["steps"] if x["step"] == "export")
+        assert export["status"] == "stopped-deletion-threshold"
+        with s.client() as c:
+            (hold,) = c.get("/api/holds").json()["holds"]
+            assert hold["pending_deletes"] == 4 and hold["pending_disables"] == 4
+            pending = c.get("/api/pending-exports", params={"connector": "dir"}).json()["objects"]
+            assert {p["pending_export"]["kind"] for p in pending} == {"disable"}
+        with _dashboard(s) as (browser, page, _):
+            assert "Approve 4 deletes and disables" in page and "(0 deletes, 4 disables)" in page
+            found = browser.get("/search", params={"kind": "cs", "connector": "dir", "pending_delete": "true"})
+            assert "export disable" in found.text and "export update" not in found.text
+            exports = browser.get("/exports", params={"connector": "dir"}).text
+            assert "<td>disable</td>" in exports and "<td>update</td>" not in exports
+
+
+def test_a_standby_instance_changes_nothing(site: Site) -> None:
+    site.configure()
+    site.people(30)
+    first = site.make_service(heartbeat=0.2, standby_poll=0.2)
+    first.start()
+    try:
+        assert first.start_run("full", origin="test") and first.wait_idle(30)
+        for i in range(5):
+            site.hr.delete(f"E00{10 + i}")
+        assert first.start_run("full", origin="test") and first.wait_idle(30)
+        with served(site, heartbeat=0.2, standby_poll=0.2) as s, s.client() as c:
+            assert s.service is not None and s.service.role == "standby"
+            before = c.get("/api/objects/hr:E0003").json()
+            refused = [
+                c.post("/api/objects/hr:E0003/disconnect", json={}),
+                c.post("/api/objects/hr:E0004/disconnect", json={"explicit": True}),
+                c.post("/api/holds/dir/approve", json={"expected": 5}),
+                c.post("/api/errors/dir/retry", json={}),
+                c.post("/api/runs", json={"profile": "full"}),
+                c.post("/api/config/reload", json={}),
+            ]
+            for answer in refused:
+                assert "standby" in _error(answer, 503)
+            with _dashboard(s) as (browser, page, csrf):
+                assert "Approve 5 deletes and disables" in page
+                headers = {"X-CSRF-Token": csrf}
+                for path, data in (
+                    ("/ui/holds/dir/approve", {"expected": "5"}),
+                    ("/ui/objects/hr:E0003/disconnect", {"mode": "explicit"}),
+                    ("/ui/retry/dir", {}),
+                    ("/ui/runs", {"profile": "full"}),
+                    ("/ui/config/reload", {}),
+                ):
+                    answer = browser.post(path, data=data, headers=headers)
+                    assert answer.status_code == 503 and "standby" in answer.text, (path, answer.text)
+            assert c.get("/api/objects/hr:E0003").json() == before
+            assert c.get("/api/objects/hr:E0004").json()["cs"]["link_state"] == "connector"
+            assert c.get("/api/holds").json()["holds"][0]["approved"] == 0
+            assert len(c.get("/api/runs").json()["runs"]) == 2
+    finally:
+        first.stop()

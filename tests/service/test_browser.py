@@ -4,6 +4,7 @@ test-artifacts/service/."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -141,3 +142,49 @@ def test_operator_logs_in_opens_a_run_finds_an_object_and_approves_a_held_export
         page.goto(f"{s.url}/holds")
         assert page.url.startswith(f"{s.url}/login")
     assert page.problems == [], page.problems
+
+
+def test_a_refused_button_says_why_in_the_page(site: Site, browser_page: Any) -> None:
+    page = browser_page
+    site.configure()
+    site.people(30)
+    with served(site) as s:
+        assert s.run("full")["status"] == "success"
+        for i in range(5):
+            s.hr.delete(f"E00{20 + i}")
+        assert s.run("full")["status"] == "stopped-deletion-threshold"
+        page.goto(f"{s.url}/login")
+        page.fill("#token", TOKEN)
+        page.click("#login")
+        page.wait_for_selector("#connectors")
+        page.on("dialog", lambda dialog: dialog.accept())
+
+        # the source is cut further after the holds page was read: the approval is refused, and the page says so
+        page.goto(f"{s.url}/holds")
+        page.wait_for_selector("#approve-dir")
+        for i in range(2):
+            s.hr.delete(f"E00{10 + i}")
+        assert s.run("sync")["status"] == "success"
+        page.click("#approve-dir")
+        page.wait_for_selector("#approve-result-dir .message.error")
+        refused = page.inner_text("#approve-result-dir")
+        assert "7 deletes and disables are pending for dir now, the page showed 5" in refused
+        _shot(page, "08-approval-refused")
+
+        # a reload of a file that does not validate: the message with file, line and column
+        page.goto(f"{s.url}/")
+        config = s.root / "idsync.yaml"
+        config.write_text(config.read_text().replace("page_size: 100", "page_size: lots", 1))
+        page.click("#reload-config")
+        page.wait_for_selector("#reload-result .message.error")
+        reload_error = page.inner_text("#reload-result")
+        assert "configuration not reloaded" in reload_error and re.search(r"idsync\.yaml:\d+:\d+", reload_error)
+        assert "{" not in reload_error  # a message, not JSON
+
+        # a request refused before it reaches the button's handler (a stale CSRF token) shows in the page too
+        page.evaluate("document.body.setAttribute('hx-headers', JSON.stringify({'X-CSRF-Token': 'stale'}))")
+        page.click("#start-run")
+        page.wait_for_selector("#messages .message.error")
+        assert "CSRF" in page.inner_text("#messages") and "{" not in page.inner_text("#messages")
+        _shot(page, "09-csrf-refused")
+        assert all(p.startswith("Failed to load resource") for p in page.problems), page.problems

@@ -3,16 +3,27 @@ the run report."""
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, ClassVar, Literal
+from urllib.parse import quote_plus
 
 import httpx
+import pytest
 from click.testing import CliRunner
-from servicesite import TOKEN, Site, password_of
+from servicesite import TOKEN, Site, password_of, served
 
 from idsync.cli.main import cli
+from idsync.connectors.base import ConnectivityError, ConnectorContext, ImportPage
+from idsync.connectors.memory import MemoryConfig, MemoryConnector
+from idsync.connectors.memory.directory import directories
+from idsync.connectors.registry import ConnectorRegistry
 from idsync.model.redaction import REDACTED
+from idsync.service.logs import configure
 from idsync.store import open_store
 
 MARK = "Init-E0"
@@ -119,3 +130,73 @@ def test_the_run_report_is_one_self_contained_file(populated: Site, tmp_path: Pa
     assert "<link" not in html
     missing = CliRunner().invoke(cli, ["-C", str(populated.root), "report", "999"])
     assert missing.exit_code != 0 and "no run 999" in missing.output
+
+
+SECRET = "GRAPH+secret/zx81-unique value"
+"""A client secret with characters that URL encoding changes."""
+
+
+class LeakyConfig(MemoryConfig):
+    type: Literal["leaky-memory"] = "leaky-memory"  # type: ignore[assignment]
+    client_secret: str = ""
+    unexpected: bool = False
+
+
+class LeakyConnectorType:
+    """A memory connector whose "token endpoint" answers with the request it was sent, client secret and all."""
+
+    name: ClassVar[str] = "leaky-memory"
+    config_model: ClassVar[type[LeakyConfig]] = LeakyConfig
+
+    @staticmethod
+    def create(name: str, config: Any, context: ConnectorContext) -> MemoryConnector:
+        model = config if isinstance(config, LeakyConfig) else LeakyConfig.model_validate(dict(config))
+        secret = context.secrets.resolve(model.client_secret)
+        body = f"grant_type=client_credentials&client_secret={quote_plus(secret)}"
+        connector = MemoryConnector(name, model, directories(context.options))
+
+        def full_import() -> Iterator[ImportPage]:
+            if model.unexpected:
+                raise RuntimeError(f"cannot parse the token answer to {body!r} (secret {secret})")
+            raise ConnectivityError(f'token endpoint: 401 {{"error_description": "bad client in {body}"}}')
+
+        connector.full_import = full_import  # type: ignore[method-assign]
+        return connector
+
+
+@pytest.mark.parametrize("unexpected", [False, True])
+def test_a_connector_error_quoting_its_secret_is_recorded_and_logged_without_it(
+    site: Site, monkeypatch: pytest.MonkeyPatch, unexpected: bool
+) -> None:
+    site.configure()
+    config = site.root / "idsync.yaml"
+    leaky = f"hr: {{type: leaky-memory, client_secret: '${{env:HR_SECRET}}', unexpected: {str(unexpected).lower()},"
+    config.write_text(config.read_text().replace("hr: {type: memory,", leaky))
+    monkeypatch.setenv("HR_SECRET", SECRET)
+    plain = site.registry
+
+    def registry() -> ConnectorRegistry:
+        found = plain()
+        found.register("leaky-memory", LeakyConnectorType)
+        return found
+
+    monkeypatch.setattr(site, "registry", registry)
+    site.people(3)
+    lines = io.StringIO()
+    loggers = {n: logging.getLogger(n) for n in ("idsync", "uvicorn", "uvicorn.error", "uvicorn.access")}
+    saved = {n: (g.handlers[:], g.level, g.propagate) for n, g in loggers.items()}
+    configure("info", lines)
+    try:
+        with served(site) as s, s.client() as c:
+            run = s.run("hr-import")
+            history = c.get("/api/runs").text + c.get(f"/api/runs/{run['run_id']}").text
+    finally:
+        for n, (handlers, level, propagate) in saved.items():
+            loggers[n].handlers[:], loggers[n].level, loggers[n].propagate = handlers, level, propagate
+    (step,) = run["steps"]
+    assert step["status"] == ("stopped-server" if unexpected else "stopped-connectivity")
+    assert f"client_secret={REDACTED}" in step["message"]
+    logged = lines.getvalue()
+    assert "client_secret=" in logged and REDACTED in logged
+    for form in (SECRET, quote_plus(SECRET), "zx81-unique"):
+        assert form not in history and form not in logged, form

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,6 +15,8 @@ import pytest
 from servicesite import Site
 
 from idsync.config.models import Schedule
+from idsync.connectors.base import ImportPage
+from idsync.connectors.memory import MemoryConnector
 from idsync.engine.run_profiles import RUN_LOCK
 from idsync.model import RunResult, RunStatus
 from idsync.service.runtime import SERVICE_LOCK, Service, ServiceUnavailable
@@ -242,3 +245,52 @@ def test_a_second_instance_waits_in_standby_and_takes_over(site: Site) -> None:
         if second is not None:
             second.stop()
     assert [r.status for r in _runs(site)] == [RunStatus.SUCCESS]
+
+
+def test_a_run_failing_unexpectedly_is_recorded_as_such_and_waits_for_its_next_time(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: MemoryConnector) -> Iterator[ImportPage]:
+        raise RuntimeError("a bug in the connector")
+
+    monkeypatch.setattr(MemoryConnector, "full_import", broken)
+    site.configure(schedules="{hr: {profile: hr-import, every: 2s}}")
+    site.people(3)
+    service = site.make_service()
+    service.start()
+    try:
+        time.sleep(3)
+        (schedule,) = service.scheduler.snapshot()
+    finally:
+        service.stop()
+    runs = _runs(site)
+    # once at start and once two seconds later: not back to back
+    assert 1 <= len(runs) <= 3, [(r.id, r.status) for r in runs]
+    for run in runs:
+        assert run.status is RunStatus.STOPPED_SERVER
+        (step,) = run.steps
+        assert step.status is RunStatus.STOPPED_SERVER
+        assert step.message == "stopped by an unexpected error: RuntimeError: a bug in the connector"
+    assert schedule["last_status"] == "stopped-server"
+    assert schedule["next_due"] == pytest.approx(schedule["last_started"] + 2)
+
+
+def test_a_step_that_cannot_be_set_up_is_recorded_as_failed(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    site.configure()
+    site.people(3)
+    service = site.make_service()
+    service.start()
+    try:
+
+        def unavailable(*args: object, **kw: object) -> None:
+            raise OSError("the connector's library is missing")
+
+        monkeypatch.setattr(service, "workspace", unavailable)
+        run_id = service.start_run("hr-import", origin="test")
+        assert service.wait_idle(30)
+    finally:
+        service.stop()
+    (run,) = _runs(site)
+    assert run.id == run_id and run.status is RunStatus.STOPPED_SERVER
+    (step,) = run.steps
+    assert step.connector == "hr" and step.message is not None and "library is missing" in step.message

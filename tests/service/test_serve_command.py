@@ -4,14 +4,19 @@ as published."""
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import socket
 import subprocess
 import sys
 from importlib import resources
 from pathlib import Path
 
 import pytest
-from servicesite import IDSYNC_BIN, Site
+from servicesite import IDSYNC_BIN, Site, free_port
+
+from idsync.service.runtime import SERVICE_LOCK
+from idsync.store import open_store
 
 
 def _serve(site: Site, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -57,7 +62,46 @@ def test_serve_refuses_a_short_token(site: Site) -> None:
     (site.root / "token.txt").write_text("abc12")
     result = _serve(site)
     assert result.returncode == 1 and "too short (5 characters)" in result.stderr
-    assert "abc12" not in result.stderr
+    assert "abc12" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_serve_refuses_a_short_token_from_the_environment_in_one_line(site: Site) -> None:
+    site.configure()
+    config = site.root / "idsync.yaml"
+    config.write_text(config.read_text().replace("${file:token.txt}", "${env:IDSYNC_SERVICE_TOKEN}"))
+    result = _serve(site, env={**os.environ, "IDSYNC_SERVICE_TOKEN": "short"})
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "service.token: the service token is too short (5 characters)" in result.stderr
+    assert "short\n" not in result.stderr
+
+
+def test_serve_names_a_missing_tls_file_before_it_says_it_serves(site: Site) -> None:
+    site.configure()
+    config = site.root / "idsync.yaml"
+    config.write_text(config.read_text() + "  tls_cert: tls/idsync.pem\n  tls_key: tls/idsync.key\n")
+    result = _serve(site, "--port", str(free_port()))
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "service.tls_cert: cannot read" in result.stderr and "tls/idsync.pem" in result.stderr
+    assert "serving" not in result.stderr and "active" not in result.stderr
+
+
+def test_a_taken_port_fails_in_one_line_before_the_instance_claims_the_store(site: Site) -> None:
+    site.configure(schedules="{cycle: {profile: cycle, every: 1s}}")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _serve(site, "--port", str(port))
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    # it never became active: no lock taken, no schedule loaded, no run started
+    assert "active" not in result.stderr and "schedule" not in result.stderr
+    store = open_store(site.store_url, site.root)
+    try:
+        assert store.lock_holder(SERVICE_LOCK) is None
+        assert store.runs(10) == []
+    finally:
+        store.close()
 
 
 def test_serve_will_not_listen_beyond_loopback_in_clear(site: Site) -> None:
