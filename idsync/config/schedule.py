@@ -25,7 +25,7 @@ def parse_duration(value: str | int | float) -> float:
         seconds = float(value)
     else:
         text = value.strip().lower().replace(" ", "")
-        if text.isdigit():
+        if text.isdecimal():
             seconds = float(text)
         else:
             match = DURATION.match(text)
@@ -128,7 +128,7 @@ def _first_of_next_month(moment: datetime) -> datetime:
 def _number(text: str, names: list[str] | None, offset: int, what: str) -> int:
     if names is not None and text.lower() in names:
         return names.index(text.lower()) + offset
-    if not text.isdigit():
+    if not text.isdecimal():
         raise ValueError(f"{what}: {text!r} is not a number" + (f" or a name ({', '.join(names)})" if names else ""))
     return int(text)
 
@@ -141,7 +141,7 @@ def _field(
         span, _, step_text = part.partition("/")
         step = 1
         if step_text:
-            if not step_text.isdigit() or int(step_text) == 0:
+            if not step_text.isdecimal() or int(step_text) == 0:
                 raise ValueError(f"{what}: the step in {part!r} must be a positive number")
             step = int(step_text)
         if span == "*":

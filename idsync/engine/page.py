@@ -81,7 +81,7 @@ def read_ahead(ctx: SyncContext, page: list[CSObject], linked: PageLinks) -> Non
         mv_ids.update(r.mv_id for r in found if r.mv_id is not None)
     for mv in linked.objects.values():
         for attribute in ctx.rules.reference_attributes(mv.object_type):
-            mv_ids.update(int(v) for v in as_list(mv.attributes.get(attribute)) if str(v).isdigit())
+            mv_ids.update(int(v) for v in as_list(mv.attributes.get(attribute)) if str(v).isdecimal())
     if mv_ids:
         store.cs_refs_by_mv(mv_ids)
 

@@ -152,4 +152,4 @@ def _resolve_reference(
 
 
 def _id_order(value: str) -> tuple[int, str]:
-    return (int(value), "") if value.isdigit() else (0, value)
+    return (int(value), "") if value.isdecimal() else (0, value)

@@ -54,7 +54,7 @@ def lock_holder_dead(owner: str) -> bool:
     another host, whose liveness it cannot see."""
     host, _, rest = owner.partition(":")
     pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
+    if host != socket.gethostname() or not pid_text.isdecimal():
         return False
     try:
         os.kill(int(pid_text), 0)

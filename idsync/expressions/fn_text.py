@@ -408,7 +408,7 @@ def dotnet_substitution(template: str, regex: re.Pattern[str]) -> Any:
             parts.append((False, "$"))
         else:
             ref = m.group(1) or m.group(2)
-            group: str | int = int(ref) if ref.isdigit() else ref
+            group: str | int = int(ref) if ref.isdecimal() else ref
             if isinstance(group, int) and group > regex.groups:
                 raise EvalFault(f"the replacement refers to group ${group}, which the pattern does not have")
             if isinstance(group, str) and group not in regex.groupindex:

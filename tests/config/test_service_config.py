@@ -32,7 +32,7 @@ def test_durations(text: str | int, seconds: float) -> None:
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["", "10x", "-5", "0s", "m30", "1.5h"])
+@pytest.mark.parametrize("text", ["", "10x", "-5", "0s", "m30", "1.5h", "\u00b2"])
 def test_bad_durations_say_how_to_write_one(text: str) -> None:
     with pytest.raises(ValueError, match="duration"):
         parse_duration(text)
@@ -75,6 +75,8 @@ def test_cron_next_firing() -> None:
         ("*/0 * * * *", "step"),
         ("0 0 * foo *", "month: 'foo' is not a number or a name"),
         ("0 0 31 2 *", "never fires"),
+        ("\u00b2 * * * *", "minute: '\u00b2' is not a number"),  # a digit to isdigit(), not to int()
+        ("*/\u00b3 * * * *", "step"),
     ],
 )
 def test_bad_cron_expressions_name_the_field(text: str, message: str) -> None:

@@ -34,7 +34,7 @@ class Fingerprint:
     @staticmethod
     def parse(watermark: str | None) -> Fingerprint | None:
         parts = (watermark or "").split(":")
-        if len(parts) != 4 or parts[0] != WATERMARK_PREFIX or not parts[2].isdigit():
+        if len(parts) != 4 or parts[0] != WATERMARK_PREFIX or not parts[2].isdecimal():
             return None
         return Fingerprint(parts[1], int(parts[2]), parts[3])
 

@@ -92,7 +92,7 @@ class MemoryConnector:
 
     def delta_import(self, watermark: str | None) -> Iterator[ImportPage]:
         directory = self._directory()
-        if watermark is None or not watermark.isdigit() or not directory.watermark_valid(int(watermark)):
+        if watermark is None or not watermark.isdecimal() or not directory.watermark_valid(int(watermark)):
             raise WatermarkExpired(f"{self.name}: the watermark {watermark!r} is not in the change log")
         changes = directory.changes_since(int(watermark))
         new_watermark = str(directory.sequence)

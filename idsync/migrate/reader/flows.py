@@ -55,7 +55,7 @@ def parse_mapping(elem: Element, destination: str) -> Mapping:
         return ConstantMapping(REDACTED if secret and value else value)
     if tag == "dn-part-mapping":
         raw = text(child(elem, "dn-part"))
-        if not raw.lstrip("-").isdigit():
+        if not raw.removeprefix("-").isdecimal():
             raise ValueError(f"dn-part is {raw!r}, not a number")
         return DnPartMapping(int(raw))
     if tag == "scripted-mapping":

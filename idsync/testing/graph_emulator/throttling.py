@@ -106,7 +106,7 @@ def request_cost(method: str, path: str, query: dict[str, str]) -> tuple[int, in
     if "$expand" in query:
         base += 1
     top = query.get("$top")
-    if top is not None and top.isdigit() and int(top) < 20:
+    if top is not None and top.isdecimal() and int(top) < 20:
         base -= 1
     return max(base, 1), 1 if write else 0
 
