@@ -263,7 +263,7 @@ def search_cs(
         if c.pending_import:
             pending.append(f"import {c.pending_import.op.value}")
         if c.pending_export:
-            pending.append(f"export {c.pending_export.op.value}")
+            pending.append(f"export {c.pending_export.kind}")
         if c.error:
             pending.append("[red]error[/red]")
         table.add_row(
@@ -454,7 +454,7 @@ def _print_show(data: dict[str, Any]) -> None:
             )
         out.print(table)
     for link in data.get("links", []):
-        pending = f" · pending {link['pending_export']['op']}" if link["pending_export"] else ""
+        pending = f" · pending {_export_kind(link['pending_export'])}" if link["pending_export"] else ""
         out.print(
             f"  link cs:{link['id']} {escape(link['connector'])} {escape(repr(link['identifier']))} "
             f"({escape(str(link['link_rule']))}){pending}"
@@ -492,9 +492,14 @@ def unconfirmed_text(name: str, memo: Any) -> str:
     return text + ")"
 
 
+def _export_kind(pending: dict[str, Any]) -> str:
+    """``disable`` for the update a deprovision action staged (what the deletion threshold counts), else the op."""
+    return str(pending.get("kind") or pending["op"])
+
+
 def _print_export(out: Any, pending: dict[str, Any], indent: str = "  ") -> None:
     out.print(
-        f"{indent}pending export: {pending['op']}"
+        f"{indent}pending export: {_export_kind(pending)}"
         + (f" rename to {escape(repr(pending['new_identifier']))}" if pending.get("new_identifier") else "")
     )
     for name, op, values, rule in pending.get("changes", []):

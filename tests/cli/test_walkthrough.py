@@ -275,3 +275,4 @@ def test_preview_of_a_person_deleted_from_hr_shows_the_deletion_and_the_disable(
         text = " ".join(preview.stdout.split())
         assert "from the metaverse" in text and f"removes hr:{gone['employeeId']}" in text
         assert f"directory '{gone['employeeId']}'" in text and "accountEnabled" in text and "False" in text
+        assert "pending export: disable" in text  # the deprovisioning kind the deletion threshold counts
