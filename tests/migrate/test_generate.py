@@ -527,3 +527,21 @@ def test_export_without_a_retired_connector_claims_no_graph_path_or_cutover(tmp_
     assert "nothing to migrate off" in text
     out = CliRunner().invoke(migrate, ["generate", str(_export("mimdsc")), "--out", str(tmp_path / "ws")])
     assert "Generated for: graph" not in out.output and "Nothing to migrate off" in out.output
+
+
+def test_graph_flows_that_read_only_what_the_retired_connector_fed_are_left_out() -> None:
+    """On the Graph path the "In from AAD" rules are disabled, so Entra's usageLocation flow, which reads the
+    metaverse usageLocation only they fed, would never give Entra a value: it is left out and listed. The
+    onPremisesImmutableId flow reads cloudSourceAnchor (fed by them too) but tests it with IsPresent and falls back
+    to the AD-fed sourceAnchor: it stays."""
+    result = generate(_export("aadconnect-contoso"), GenerationPath.GRAPH)
+    assert result.valid, result.problems
+    user = _rule(result.config, "outbound", "entra", "user")
+    assert "usageLocation" not in user["flows"]
+    assert "cloudSourceAnchor" in expression_text(user["flows"]["onPremisesImmutableId"])
+    (listed,) = [i for i in result.left_out if i.agent == "entra" and i.attribute == "usageLocation"]
+    assert listed.kind is LeftOutKind.TARGET and "only the retired connector fed" in listed.reason
+
+
+def expression_text(flow: Any) -> str:
+    return str(flow["expression"]) if isinstance(flow, dict) else str(flow)
