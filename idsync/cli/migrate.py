@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from idsync.migrate.analysis import analyze
-from idsync.migrate.generate import GenerationPath, OutputExists, generate, write_workspace
+from idsync.migrate.generate import GenerationPath, OutputExists, generate, ruled_out_text, write_workspace
 from idsync.migrate.generate import as_json as generate_json
 from idsync.migrate.reader import ExportNotFoundError
 from idsync.migrate.recommend import Facts
@@ -127,6 +127,10 @@ def generate_command(
         cfg = result.config
         if result.dead_connectors:
             click.echo(f"Generated for: {result.path.value} (recommended: {result.recommended})")
+            if result.ruled_out:
+                click.echo(f"warning: {ruled_out_text(result)}")
+                for rule, text in result.ruled_out:
+                    click.echo(f"  - {rule}: {text}")
         else:
             click.echo(
                 "Nothing to migrate off: no agent of this export is the retired FIM Connector for Azure AD (no tenant "

@@ -324,6 +324,15 @@ class ManagementAgent:
     export does not say (AD and LDAP agents' DNs are LDAP DNs, SQL tables' and files' are not)."""
     code_page: str = ""
     """Delimited or fixed-width file agents: the Windows code page of the file (``<code_page>``, e.g. 1252)."""
+    delimiter: str = ""
+    """Delimited file agents: the field delimiter (``<delimited_format><delimiter>``, a character code)."""
+    text_qualifier: str = ""
+    """Delimited file agents: the character that quotes a field (``<text_qualifier>``); empty when none."""
+    header_row: bool | None = None
+    """Delimited file agents: whether the first row holds the column names; None when the export does not say."""
+    object_class_attribute: str = ""
+    """File (and other call-based) agents: the column naming each row's object class
+    (``<importing><object_class_attribute>``), when the file holds several object types."""
     password_sync_target: str = ""
     """AD MA: the agent password hashes are synchronized to (Connect)."""
     parameters: dict[str, str] = field(default_factory=dict)

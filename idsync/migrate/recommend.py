@@ -35,6 +35,11 @@ PATH_TITLES = {
     MigrationPath.NONE: "Nothing to migrate: no FIM Connector for Azure AD in this export",
 }
 
+IN_PLACE_TITLE = (
+    "Microsoft Entra Connect Sync, already in place (this export is a Connect Sync server; its Azure AD connector is "
+    "Connect's own, not the retired FIM one)"
+)
+
 CLOUD_SYNC_MAX_OBJECTS_PER_DOMAIN = 150_000
 CLOUD_SYNC_MAX_GROUP_MEMBERS = 50_000
 CLOUD_SYNC_MAX_SCOPES = 59
@@ -79,9 +84,13 @@ class Recommendation:
     alternatives: list[PathAssessment]
     changes: list[Reason]
     risks: list[Reason]
+    in_place: bool = False
+    """The export is already a server of the recommended path (a Connect Sync server): keep it."""
 
     @property
     def title(self) -> str:
+        if self.in_place:
+            return IN_PLACE_TITLE
         return PATH_TITLES[self.path]
 
 
@@ -201,15 +210,10 @@ def recommend(topo: Topology, facts: Facts | None = None) -> Recommendation:
     idsync = assess_graph(topo, facts, MigrationPath.IDSYNC_GRAPH)
     mim = assess_graph(topo, facts, MigrationPath.MIM_GRAPH)
     dead = ", ".join(repr(d.ma.name) for d in topo.dead_connectors)
-    reasons = [Reason("D1", f"{dead} is the FIM Connector for Azure AD ({'; '.join(topo.dead_connectors[0].signals)})")]
-    if topo.product == "aad-connect":
-        reasons.append(
-            Reason(
-                "D1",
-                "this export comes from Azure AD Connect, whose own connector of the same family is not the retired "
-                "FIM one; the analysis shows what taking these objects to another path would involve",
-            )
-        )
+    signals = "; ".join(topo.dead_connectors[0].signals)
+    if topo.connect_server:
+        return _recommend_connect_server(topo, facts, dead, signals, cloud, connect, idsync, mim)
+    reasons = [Reason("D1", f"{dead} is the FIM Connector for Azure AD ({signals})")]
     forests = topo.ad_forests
     if forests or topo.ldap_directories:
         if cloud.viable:
@@ -227,7 +231,7 @@ def recommend(topo: Topology, facts: Facts | None = None) -> Recommendation:
             )
         else:
             path = MigrationPath.CONNECT_SYNC
-            reasons.append(Reason("R5", "the topology is not one that cloud sync supports:"))
+            reasons.append(Reason("R5", _not_cloud_sync(cloud)))
             reasons.extend(cloud.blockers)
     else:
         reasons.append(
@@ -258,13 +262,71 @@ def recommend(topo: Topology, facts: Facts | None = None) -> Recommendation:
     return Recommendation(path, reasons, alternatives, _changes(topo, path), _risks(topo, facts, path))
 
 
+def _not_cloud_sync(cloud: PathAssessment) -> str:
+    rules = ", ".join(dict.fromkeys(b.rule for b in cloud.blockers))
+    return f"the topology is not one that cloud sync supports (blocked by {rules}, below)"
+
+
+def _recommend_connect_server(
+    topo: Topology,
+    facts: Facts,
+    dead: str,
+    signals: str,
+    cloud: PathAssessment,
+    connect: PathAssessment,
+    idsync: PathAssessment,
+    mim: PathAssessment,
+) -> Recommendation:
+    """An Azure AD Connect export: its Azure AD connector is Connect's own, so nothing depends on the retired FIM
+    connector and Connect Sync, one of the replacements, is already in place."""
+    reasons = [
+        Reason(
+            "D1-CONNECT",
+            f"this export is an Azure AD Connect (Connect Sync) server: {dead} is Connect's own Azure AD connector "
+            f"({signals}), not the retired FIM Connector for Azure AD, and it keeps working",
+        ),
+        Reason(
+            "CONNECT-KEEP",
+            "Connect Sync is one of the replacements Microsoft names; there is nothing to migrate away from, so keep "
+            "this server",
+        ),
+    ]
+    if cloud.viable:
+        reasons.append(
+            Reason("R4", "cloud sync would also fit this topology, should you choose to move to it (see below)")
+        )
+    else:
+        reasons.append(Reason("R5", _not_cloud_sync(cloud)))
+        reasons.extend(cloud.blockers)
+    connect.cautions = [c for c in connect.cautions if c.rule != "TOP-SERVER"]
+    alternatives = [cloud, idsync, mim]
+    changes = [
+        Reason(
+            "CONNECT-KEEP",
+            _anchor_text(topo, "Connect's sourceAnchor (the immutableId in Entra) comes from")
+            + "; a staging or rebuilt Connect server must be installed with the same sourceAnchor",
+        ),
+        Reason("ONE-TOOL", "keep every object in scope of exactly one synchronization tool"),
+    ]
+    return Recommendation(
+        MigrationPath.CONNECT_SYNC,
+        reasons,
+        alternatives,
+        changes,
+        _risks(topo, facts, MigrationPath.CONNECT_SYNC),
+        in_place=True,
+    )
+
+
 # --- what must change --------------------------------------------------------------------------------------------
 
 
-def _anchor_text(topo: Topology) -> str:
+def _anchor_text(
+    topo: Topology, what: str = "the old connector's sourceAnchor (the immutableId in Entra) came from"
+) -> str:
     trace = topo.source_anchor
     chain = "; ".join(trace.origins) if trace.origins else "no sourceAnchor flow was found"
-    return f"the old connector's sourceAnchor (the immutableId in Entra) came from: {chain}"
+    return f"{what}: {chain}"
 
 
 def _changes(topo: Topology, path: MigrationPath) -> list[Reason]:

@@ -107,6 +107,13 @@ RULES: dict[str, Rule] = {
             ("MIG", "VH", "AADX"),
         ),
         Rule(
+            "D1-CONNECT",
+            "Azure AD Connect's own Azure AD connector is of the same family (the same subtype and assembly), but it "
+            "is part of Connect Sync, one of the three replacements, and only Connect may talk to that back end: a "
+            "Connect Sync server does not depend on the retired FIM connector.",
+            ("MIG", "TOP", "AADX"),
+        ),
+        Rule(
             "R1",
             "If users and groups are not provisioned into any on-premises directory, MIM can use the connector for "
             "Microsoft Graph instead.",
@@ -185,6 +192,12 @@ RULES: dict[str, Rule] = {
             "TOP-SERVER",
             "Connect Sync: one active server per tenant, and every forest must be reachable from it.",
             ("TOP",),
+        ),
+        Rule(
+            "CONNECT-KEEP",
+            "A Connect Sync server is already on a supported path; a staging or rebuilt server must use the same "
+            "sourceAnchor so that the objects in Entra stay linked.",
+            ("MIG", "TOP", "DCON"),
         ),
         Rule(
             "DCON-ANCHOR",

@@ -5,6 +5,7 @@ carried, and which parts are .NET code that no declarative tool can take over as
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 
 from idsync.migrate.connector_flows import AttributeFlowView, inbound_flows, outbound_flows
@@ -15,6 +16,7 @@ from idsync.migrate.model import (
     ManagementAgent,
     ScriptedMapping,
     ServerExport,
+    SyncRule,
     SyncRuleMapping,
     mapping_sources,
     normalize_guid,
@@ -149,6 +151,11 @@ class Topology:
     source_anchor: SourceAnchorTrace
     mv_provisioning: str
 
+    @property
+    def connect_server(self) -> bool:
+        """The export is an Azure AD Connect (Connect Sync) server: its Azure AD connector is Connect's own."""
+        return self.product == "aad-connect"
+
     def of_kind(self, kind: AgentKind) -> list[AgentRole]:
         return [a for a in self.agents if a.kind is kind]
 
@@ -199,7 +206,6 @@ _GUID_ATTRIBUTES = {"objectguid", "ms-ds-consistencyguid", "msds-consistencyguid
 def analyze_topology(export: ServerExport) -> Topology:
     roles = [_role(export, ma) for ma in export.management_agents]
     dead = find_dead_connectors(export)
-    mv = export.metaverse
     return Topology(
         product="aad-connect" if export.layout is Layout.AAD_CONNECT or export.sync_rules else "mim",
         agents=roles,
@@ -207,8 +213,22 @@ def analyze_topology(export: ServerExport) -> Topology:
         cross_forest_joins=_cross_forest_joins(roles),
         untranslatable=_untranslatable(export),
         source_anchor=_trace_source_anchor(export, dead),
-        mv_provisioning=mv.provisioning if mv is not None else "unknown",
+        mv_provisioning=_mv_provisioning(export),
     )
+
+
+def _mv_provisioning(export: ServerExport) -> str:
+    """How objects are provisioned to connectors: the metaverse's own setting, or Connect's enabled outbound
+    rules with a Provision link (Connect's MV.xml says "none" because its rules do it)."""
+    rules = sorted(
+        r.name
+        for r in export.sync_rules
+        if r.direction.lower() == "outbound" and r.link_type.lower() == "provision" and not r.disabled
+    )
+    if rules:
+        return f"declarative: outbound synchronization rules with a Provision link ({', '.join(rules)})"
+    mv = export.metaverse
+    return mv.provisioning if mv is not None else "unknown"
 
 
 def _role(export: ServerExport, ma: ManagementAgent) -> AgentRole:
@@ -391,6 +411,51 @@ def _untranslatable(export: ServerExport) -> list[UntranslatableItem]:
     return items
 
 
+_SOURCE_OBJECT_TYPE = "sourceobjecttype"
+
+
+def _cs_key(rule: SyncRule) -> tuple[str, str]:
+    return normalize_guid(rule.connector_id), rule.source_object_type.lower()
+
+
+def _source_object_types_written(export: ServerExport) -> dict[tuple[str, str], set[str]]:
+    """Per connector and connector-space object type, the values Connect's inbound rules give the metaverse's
+    sourceObjectType (a constant, or the quoted literals of an expression): which objects an outbound rule scoped on
+    sourceObjectType can receive."""
+    out: dict[tuple[str, str], set[str]] = {}
+    for rule in export.sync_rules:
+        if rule.direction.lower() != "inbound" or rule.disabled:
+            continue
+        for m in rule.mappings:
+            if m.destination.lower() != _SOURCE_OBJECT_TYPE:
+                continue
+            values = {m.constant} if m.constant is not None else set(re.findall(r'"([^"]*)"', m.expression or ""))
+            out.setdefault(_cs_key(rule), set()).update(v.lower() for v in values if v)
+    return out
+
+
+def _scoped_source_object_types(export: ServerExport, flow: AttributeFlowView) -> set[str] | None:
+    """The sourceObjectType values the outbound rule behind ``flow`` is scoped to; None when it is not scoped on it."""
+    wanted: set[str] = set()
+    for rule in export.sync_rules:
+        if rule.direction.lower() != "outbound" or rule.name != flow.origin or not rule.scope_groups:
+            continue
+        for group in rule.scope_groups:
+            values = {
+                c.value.lower()
+                for c in group
+                if c.attribute.lower() == _SOURCE_OBJECT_TYPE and c.operator.upper() == "EQUAL"
+            }
+            if not values:
+                return None
+            wanted |= values
+    return wanted or None
+
+
+def _may_feed(wanted: set[str] | None, written: set[str]) -> bool:
+    return wanted is None or not written or bool(wanted & written)
+
+
 def _trace_source_anchor(export: ServerExport, dead: list[DeadConnector]) -> SourceAnchorTrace:
     flows = [f for d in dead for f in d.outbound if f.cd_attribute.lower() == "sourceanchor"]
     dead_ids = {normalize_guid(d.ma.id) for d in dead}
@@ -398,6 +463,7 @@ def _trace_source_anchor(export: ServerExport, dead: list[DeadConnector]) -> Sou
     names: set[str] = set()
     unknown = False
     mv = export.metaverse
+    written = _source_object_types_written(export)
     for f in flows:
         if f.kind == "scripted":
             unknown = True
@@ -413,11 +479,14 @@ def _trace_source_anchor(export: ServerExport, dead: list[DeadConnector]) -> Sou
                     and normalize_guid(i.ma_id) not in dead_ids
                 ]
             if not feeders:
+                wanted = _scoped_source_object_types(export, f)
                 for sr in export.sync_rules:
                     if (
                         sr.direction.lower() == "inbound"
                         and sr.target_object_type == f.mv_object_type
                         and normalize_guid(sr.connector_id) not in dead_ids
+                        and not sr.disabled
+                        and _may_feed(wanted, written.get(_cs_key(sr), set()))
                     ):
                         for m in sr.mappings:
                             if m.destination == src:

@@ -56,3 +56,28 @@ def test_analyze_exit_codes(tmp_path: Path) -> None:
     damaged = CliRunner().invoke(migrate, ["analyze", str(tmp_path)])
     assert damaged.exit_code == 1
     assert "MA-Bad.XML" in damaged.output and "truncated" in damaged.output
+
+
+def test_generate_warns_when_the_chosen_path_is_ruled_out(contoso: Path, tmp_path: Path) -> None:
+    out = tmp_path / "ws"
+    result = CliRunner().invoke(migrate, ["generate", str(contoso), "--path", "cloud-sync", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "warning: The analysis marks cloud-sync as not viable" in result.output
+    assert "CS-DEVICES: the Azure AD connector receives device objects" in result.output
+    readme = (out / "README.md").read_text()
+    assert "## Warning: the analysis rules this path out" in readme
+    assert "- **CS-DEVICES**: the Azure AD connector receives device objects" in readme
+    doc = json.loads(
+        CliRunner()
+        .invoke(migrate, ["generate", str(contoso), "--path", "cloud-sync", "--out", str(out), "--force", "--json"])
+        .output
+    )
+    assert [r["rule"] for r in doc["ruled_out"]] == ["CS-DEVICES"]
+
+
+def test_generate_on_the_recommended_path_has_no_warning(contoso: Path, tmp_path: Path) -> None:
+    out = tmp_path / "ws"
+    result = CliRunner().invoke(migrate, ["generate", str(contoso), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "warning:" not in result.output
+    assert "rules this path out" not in (out / "README.md").read_text()

@@ -188,3 +188,41 @@ def test_password_constants_are_redacted() -> None:
     assert isinstance(flow.mapping, SyncRuleMapping)
     assert flow.mapping.constant == "<redacted>"
     assert find_dead_connectors(export)
+
+
+def test_connect_sync_export_is_described_as_the_connect_server_it_is(contoso: Path) -> None:
+    a = analyze(contoso)
+    rec = a.recommendation
+    assert rec.path is MigrationPath.CONNECT_SYNC and rec.in_place
+    assert "already in place" in rec.title and "MIM provisions" not in rec.title
+    assert _rules(rec.reasons) == ["D1-CONNECT", "CONNECT-KEEP", "R5", "CS-DEVICES"]
+    assert "is the FIM Connector" not in " ".join(r.text for r in rec.reasons)
+    assert "not the retired FIM Connector" in rec.reasons[0].text
+    assert rec.reasons[2].text == "the topology is not one that cloud sync supports (blocked by CS-DEVICES, below)"
+    # the server already exists and nothing in it is the retired connector: nothing to install or remove
+    assert _rules(rec.changes) == ["CONNECT-KEEP", "ONE-TOOL"]
+    assert MigrationPath.CONNECT_SYNC not in [x.path for x in rec.alternatives]
+    assert a.topology.mv_provisioning.startswith("declarative")
+    assert "Out to AAD - User Join" in a.topology.mv_provisioning
+
+
+def test_connect_sync_anchor_chain_follows_the_source_object_type_scopes(contoso: Path) -> None:
+    origins = analyze(contoso).topology.source_anchor.origins
+    contact = [o for o in origins if o.endswith("AAD contact.sourceAnchor")]
+    user = [o for o in origins if o.endswith("AAD user.sourceAnchor")]
+    assert len(contact) == 1 and "(In from AD - Contact Common)" in contact[0]
+    assert user and not any("Contact Common" in o for o in user)
+    assert {o.split("(")[1].split(")")[0] for o in user} == {
+        "In from AD - User AccountEnabled",
+        "In from AD - User Common",
+        "In from AD - InetOrgPerson Common",
+        "In from AD - InetOrgPerson AccountEnabled",
+    }
+
+
+def test_generated_readme_spells_the_anchor_chain_out_once(contoso: Path) -> None:
+    from idsync.migrate.generate import GenerationPath, generate, readme
+
+    chain = "; ".join(analyze(contoso).topology.source_anchor.origins)
+    for path in (GenerationPath.CLOUD_SYNC, GenerationPath.CONNECT_SYNC):
+        assert readme(generate(contoso, path)).count(chain) == 1, path

@@ -391,7 +391,7 @@ def test_contoso_directory_side_adds_only_selected_attributes_with_a_source(path
 def test_mim_export_flows_without_allow_nulls_do_not_clear_the_target(tmp_path: Path) -> None:
     """MIM's export flow with "Allow Nulls" unchecked (suppress-deletions="true", also the default when the
     attribute is absent) leaves the target's value alone when the metaverse value is null; "false" clears it."""
-    tinyhr = _rule(generate(_export("mimdsc"), GenerationPath.GRAPH).config, "outbound", "tinyhr-person", "person")
+    tinyhr = _rule(generate(_export("mimdsc"), GenerationPath.GRAPH).config, "outbound", "tinyhr", "person")
     assert tinyhr["flows"]["JobTitle"] == "[Title]"  # suppress-deletions="false": a null clears JobTitle
     assert tinyhr["flows"]["Status"] == {"expression": '"AlwaysThisLate"', "skip_null": True}  # attribute absent
     export = tmp_path / "export"
@@ -414,8 +414,56 @@ def test_delimited_agents_keep_their_code_page_as_the_csv_encoding() -> None:
     result = generate(_export("mimdsc"), GenerationPath.GRAPH)
     assert result.valid, result.problems
     files = {name: c for name, c in result.config["connectors"].items() if c["type"] == "csv"}
-    assert {"grandhr", "tinyhr-person"} <= set(files)
+    assert {"grandhr", "tinyhr"} <= set(files)
     assert all(c["encoding"] == "cp1252" for c in files.values()), files
+
+
+def test_a_file_of_several_object_types_is_one_csv_connector_keyed_by_its_object_class_column() -> None:
+    """TinyHR is one delimited file whose ObjectType column (<importing><object_class_attribute>) names each row's
+    object type: the CSV connector's object_type_column and object_types read it as MIM did, in one connector."""
+    result = generate(_export("mimdsc"), GenerationPath.GRAPH)
+    assert result.valid, result.problems
+    names = [c.name for c in result.connectors if c.agent == "TinyHR"]
+    assert names == ["tinyhr"]
+    block = result.config["connectors"]["tinyhr"]
+    assert block["object_type_column"] == "ObjectType" and "object_type" not in block
+    assert block["object_types"] == ["contact", "person", "robot", "hybrid"]
+    assert (block["path"], block["anchor"]) == ("data/tinyhr.csv", "UserID")
+    (plan,) = [c for c in result.connectors if c.agent == "TinyHR"]
+    assert not any("split the rows" in n for n in plan.notes)
+    steps = {c for profile in result.config["profiles"].values() for step in profile for c in step}
+    assert not any(c.startswith("tinyhr-") for c in steps)
+    assert {r["object_type"] for r in result.config["inbound"] if r["connector"] == "tinyhr"} >= {"person", "contact"}
+
+
+def test_the_delimited_format_is_carried_into_the_csv_block(tmp_path: Path) -> None:
+    """<delimited_format>: the delimiter (a character code) goes into the block; a text qualifier other than '"'
+    and a file without a header row, which the CSV connector cannot be told, are notes on the connector."""
+    export = tmp_path / "export"
+    shutil.copytree(_export("mimdsc"), export)
+    tiny = export / "MA-TinyHR.XML"
+    text = tiny.read_text()
+    for old, new in (
+        ("<delimiter>44</delimiter>", "<delimiter>59</delimiter>"),
+        ("<text_qualifier>34</text_qualifier>", "<text_qualifier>39</text_qualifier>"),
+        ("<first_row_contains_headers>1<", "<first_row_contains_headers>0<"),
+    ):
+        assert old in text
+        text = text.replace(old, new)
+    tiny.write_text(text)
+    ma = next(m for m in read_export(export).management_agents if m.name == "TinyHR")
+    assert (ma.delimiter, ma.text_qualifier, ma.header_row) == (";", "'", False)
+    result = generate(export, GenerationPath.GRAPH)
+    assert result.valid, result.problems
+    assert result.config["connectors"]["tinyhr"]["delimiter"] == ";"
+    (plan,) = [c for c in result.connectors if c.agent == "TinyHR"]
+    assert any('text qualifier "\'"' in n for n in plan.notes), plan.notes
+    assert any("without a header row" in n and "UserID" in n for n in plan.notes), plan.notes
+    # the fixture as exported: a comma (the connector's default), '"' and a header row need nothing
+    original = generate(_export("mimdsc"), GenerationPath.GRAPH)
+    assert "delimiter" not in original.config["connectors"]["tinyhr"]
+    (plan,) = [c for c in original.connectors if c.agent == "TinyHR"]
+    assert not any("qualifier" in n or "header row" in n for n in plan.notes)
 
 
 def test_code_pages_map_to_python_encodings() -> None:
@@ -479,3 +527,21 @@ def test_export_without_a_retired_connector_claims_no_graph_path_or_cutover(tmp_
     assert "nothing to migrate off" in text
     out = CliRunner().invoke(migrate, ["generate", str(_export("mimdsc")), "--out", str(tmp_path / "ws")])
     assert "Generated for: graph" not in out.output and "Nothing to migrate off" in out.output
+
+
+def test_graph_flows_that_read_only_what_the_retired_connector_fed_are_left_out() -> None:
+    """On the Graph path the "In from AAD" rules are disabled, so Entra's usageLocation flow, which reads the
+    metaverse usageLocation only they fed, would never give Entra a value: it is left out and listed. The
+    onPremisesImmutableId flow reads cloudSourceAnchor (fed by them too) but tests it with IsPresent and falls back
+    to the AD-fed sourceAnchor: it stays."""
+    result = generate(_export("aadconnect-contoso"), GenerationPath.GRAPH)
+    assert result.valid, result.problems
+    user = _rule(result.config, "outbound", "entra", "user")
+    assert "usageLocation" not in user["flows"]
+    assert "cloudSourceAnchor" in expression_text(user["flows"]["onPremisesImmutableId"])
+    (listed,) = [i for i in result.left_out if i.agent == "entra" and i.attribute == "usageLocation"]
+    assert listed.kind is LeftOutKind.TARGET and "only the retired connector fed" in listed.reason
+
+
+def expression_text(flow: Any) -> str:
+    return str(flow["expression"]) if isinstance(flow, dict) else str(flow)

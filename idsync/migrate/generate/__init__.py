@@ -8,7 +8,7 @@ Entry points: :func:`generate` (an export folder, a read export or its analysis 
 from __future__ import annotations
 
 from idsync.migrate.generate.builder import default_path, generate
-from idsync.migrate.generate.emit import OutputExists, as_json, readme, write_workspace, yaml_text
+from idsync.migrate.generate.emit import OutputExists, as_json, readme, ruled_out_text, write_workspace, yaml_text
 from idsync.migrate.generate.model import (
     ConnectorPlan,
     DirectorySidePlan,
@@ -30,6 +30,7 @@ __all__ = [
     "default_path",
     "generate",
     "readme",
+    "ruled_out_text",
     "write_workspace",
     "yaml_text",
 ]

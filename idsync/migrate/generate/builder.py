@@ -62,6 +62,19 @@ def installed_types() -> TypeAvailable:
     return available
 
 
+_ASSESSED_AS = {
+    GenerationPath.GRAPH: MigrationPath.IDSYNC_GRAPH,
+    GenerationPath.CLOUD_SYNC: MigrationPath.CLOUD_SYNC,
+    GenerationPath.CONNECT_SYNC: MigrationPath.CONNECT_SYNC,
+}
+
+
+def _blockers(analysis: Analysis, chosen: GenerationPath) -> list[tuple[str, str]]:
+    """The analysis's hard blockers for the path chosen (none when it is the recommended one)."""
+    assessed = _ASSESSED_AS[chosen]
+    return [(b.rule, b.text) for a in analysis.recommendation.alternatives if a.path is assessed for b in a.blockers]
+
+
 def generate(
     source: Analysis | ServerExport | str | Path,
     path: GenerationPath | str | None = None,
@@ -122,6 +135,7 @@ def generate(
         mapping=draft.mapping,
         directory_side=plan,
         dead_connectors=[d.ma.name for d in analysis.topology.dead_connectors],
+        ruled_out=_blockers(analysis, chosen),
     )
     from idsync.migrate.generate.validation import settle
 

@@ -121,11 +121,76 @@ def _file_block(ma: ManagementAgent, object_type: str, name: str, anchor: str, p
     columns = _columns(ma, object_type)
     if columns:
         block["columns"] = columns
+    _file_format(ma, block)
+    if placeholder:
+        block["description"] = placeholder
+    return block
+
+
+def _file_format(ma: ManagementAgent, block: dict[str, Any]) -> None:
+    """The delimited file's delimiter and code page, as MIM read the file."""
+    if ma.delimiter and ma.delimiter != ",":
+        block["delimiter"] = ma.delimiter
     encoding = file_encoding(ma.code_page)
     if encoding:
         block["encoding"] = encoding
-    if placeholder:
-        block["description"] = placeholder
+
+
+def _code_page_notes(ma: ManagementAgent, block: dict[str, Any]) -> list[str]:
+    if ma.code_page and "encoding" not in block and ma.code_page.strip() != "65001":
+        return [
+            f"MIM read the file in code page {ma.code_page}, which has no known text encoding here: set encoding "
+            "in the block, or the file is read as UTF-8"
+        ]
+    return []
+
+
+def _file_format_notes(ma: ManagementAgent) -> list[str]:
+    """What of the file's format the CSV connector cannot be told: it quotes with '"' and reads the column names
+    from the first row."""
+    notes = []
+    if ma.text_qualifier and ma.text_qualifier != '"':
+        notes.append(
+            f"MIM read the {ma.name!r} file with the text qualifier {ma.text_qualifier!r}; the CSV connector quotes "
+            "fields with '\"': convert the file, or its quoted fields are read with the qualifier in them"
+        )
+    if ma.header_row is False:
+        notes.append(
+            f"MIM read the {ma.name!r} file without a header row; the CSV connector reads the column names from the "
+            f"first row: add one ({', '.join(ma.schema.attribute_types) or 'the columns in order'})"
+        )
+    return notes
+
+
+def _mixed_file_block(
+    role: AgentRole, types: list[str], join_attributes: dict[str, list[str]], name: str
+) -> dict[str, Any] | None:
+    """A delimited file holding several object types, told apart by the column MIM's object class attribute names:
+    one CSV connector with ``object_type_column`` and ``object_types`` reads it as MIM did. None when the agent
+    is not such a file (or its object types are keyed by different columns)."""
+    ma = role.ma
+    if role.kind is not AgentKind.FILE or not ma.object_class_attribute or len(types) < 2:
+        return None
+    all_types = list(dict.fromkeys([*types, *ma.object_types]))
+    anchors = {file_anchor(ma, t, join_attributes.get(t, [])) for t in all_types}
+    if len(anchors) != 1:
+        return None
+    name_anchor = next(iter(anchors))
+    block: dict[str, Any] = {
+        "type": "csv",
+        "description": f"file exported for the MIM agent {ma.name!r} ({', '.join(all_types)} objects)",
+        "path": f"data/{name}.csv",
+        "object_type_column": ma.object_class_attribute,
+        "object_types": all_types,
+        "anchor": name_anchor,
+    }
+    columns: dict[str, str] = {}
+    for t in all_types:
+        columns.update(_columns(ma, t))
+    columns.pop(ma.object_class_attribute, None)
+    if columns:
+        block["columns"] = columns
+    _file_format(ma, block)
     return block
 
 
@@ -213,6 +278,16 @@ def plan_connector(
         return [plan]
     plans = []
     placeholder_of = _PLACEHOLDER_KINDS.get(kind)
+    mixed = _mixed_file_block(role, types, join_attributes, name)
+    if mixed is not None:
+        plan = ConnectorPlan(name, ma.name, ma.category, "csv", agent_role, mixed)
+        plan.object_types = {t: t for t in mixed["object_types"]}
+        plan.notes.append(
+            f"place the {ma.name!r} file at {mixed['path']} (path relative to the workspace); as in MIM, the "
+            f"{ma.object_class_attribute} column names each row's object type"
+        )
+        plan.notes += _code_page_notes(ma, mixed) + _file_format_notes(ma)
+        return [plan]
     for t in types or ma.object_types[:1] or ["object"]:
         cname = name if len(types) <= 1 else f"{name}-{slug(t)}"
         anchor = file_anchor(ma, t, join_attributes.get(t, []))
@@ -228,11 +303,7 @@ def plan_connector(
             block["description"] = f"file exported for the MIM agent {ma.name!r} ({t} objects)"
         plan = ConnectorPlan(cname, ma.name, ma.category, "csv", agent_role, block, placeholder=bool(marker))
         plan.object_types = {t: t}
-        if ma.code_page and "encoding" not in block and ma.code_page.strip() != "65001":
-            plan.notes.append(
-                f"MIM read the file in code page {ma.code_page}, which has no known text encoding here: set encoding "
-                "in the block, or the file is read as UTF-8"
-            )
+        plan.notes += _code_page_notes(ma, block) + _file_format_notes(ma)
         if len(types) > 1:
             plan.notes.append(
                 f"MIM read the {ma.name!r} file for several object types; idsync reads one file per type: split the "

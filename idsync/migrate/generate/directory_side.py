@@ -337,7 +337,12 @@ def _pilot_steps(draft: Draft, tool: str, base: str, pilot: str, containers: lis
 
 def _notes(draft: Draft) -> list[tuple[str, str]]:
     topo = draft.analysis.topology
-    out = [(r.rule, r.text) for r in draft.analysis.recommendation.changes]
+    chain = "; ".join(topo.source_anchor.origins)
+    # The sourceAnchor chain is spelled out under Anchor: the list of changes points there instead of repeating it.
+    out = [
+        (r.rule, r.text.replace(chain, "see Anchor above") if chain else r.text)
+        for r in draft.analysis.recommendation.changes
+    ]
     if draft.path is GenerationPath.CLOUD_SYNC and topo.cross_forest_joins:
         out.append(
             (

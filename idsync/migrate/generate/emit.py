@@ -43,6 +43,14 @@ def path_title(result: GeneratedWorkspace) -> str:
     return PATH_TITLES[result.path]
 
 
+def ruled_out_text(result: GeneratedWorkspace) -> str:
+    """One sentence saying the chosen path is one the analysis rules out; its blocking findings follow it."""
+    return (
+        f"The analysis marks {result.path.value} as not viable for this deployment (it recommends "
+        f"{result.recommended}); the workspace is generated as asked, but these findings block the path:"
+    )
+
+
 class _Dumper(yaml.SafeDumper):
     """Block style, keys in the order built, long expressions folded at 110 columns."""
 
@@ -118,6 +126,9 @@ def readme(result: GeneratedWorkspace) -> str:
             "Then, before any write: `idsync migrate cutover --config idsync.yaml` (a dry run against the tenant;",
             "see the steps at the end).",
         ]
+    if result.ruled_out:
+        lines += ["", "## Warning: the analysis rules this path out", "", ruled_out_text(result), ""]
+        lines += [f"- **{r}**: {t}" for r, t in result.ruled_out]
     if result.problems:
         lines += ["", "## Validation problems", ""] + [f"- {p}" for p in result.problems]
     lines += ["", "## Connectors", ""]
@@ -249,6 +260,7 @@ def as_json(result: GeneratedWorkspace, out: Path | None = None) -> dict[str, An
         "out": str(out) if out is not None else None,
         "valid": result.valid,
         "problems": result.problems,
+        "ruled_out": [{"rule": r, "text": t} for r, t in result.ruled_out],
         "dead_connectors": result.dead_connectors,
         "connectors": [
             {

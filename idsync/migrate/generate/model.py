@@ -160,6 +160,8 @@ class GeneratedWorkspace:
     dead_connectors: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     """Validation problems that could not be settled by leaving a rule part out (a connector block, say)."""
+    ruled_out: list[tuple[str, str]] = field(default_factory=list)
+    """(rule, text): the analysis's blocking findings for the chosen path; empty when the path is viable."""
 
     @property
     def valid(self) -> bool:

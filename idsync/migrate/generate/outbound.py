@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from idsync.expressions import ExpressionError, compile_expression
+from idsync.expressions import Expression, ExpressionError, FlowSentinel, compile_expression
 from idsync.migrate.generate.draft import DIALECT, Draft
 from idsync.migrate.generate.graph_target import GRAPH_OBJECT_TYPES, GROUP_CREATE_DEFAULTS, REQUIRED_ON_CREATE, decide
 from idsync.migrate.generate.model import LeftOutKind
@@ -356,27 +356,45 @@ def fed_attributes(draft: Draft) -> set[tuple[str, str]]:
     }
 
 
+def _empty_without(expression: Expression, reads: Iterable[str], unfed: list[str]) -> bool:
+    """Whether the flow yields nothing (null, or a sentinel) when the unfed attributes are absent and every other
+    attribute it reads has a value. A flow that tests the unfed value first and falls back to a fed one (Connect's
+    sourceAnchor flow: IIF(IsPresent([cloudSourceAnchor]), ..., [sourceAnchor])) still writes; one that cannot be
+    evaluated so is kept."""
+    absent = {a.lower() for a in unfed}
+    sample = {a: "x" for a in reads if a.lower() not in absent}
+    try:
+        value = expression.evaluate(sample)
+    except Exception:  # any failure on sample values means: cannot tell, so keep the flow
+        return False
+    return value is None or value == "" or isinstance(value, FlowSentinel)
+
+
 def drop_unfed_reads(draft: Draft) -> None:
-    """Take out of the directory rules the flows that read a metaverse attribute only the retired connector fed,
-    when no inbound rule of the workspace feeds it any more: the flow would compute null for every object and
-    clear the directory's value (Exchange hybrid writeback, which the sync tool does itself on the directory
-    paths). Each is listed."""
+    """Take out of the rules the flows that read a metaverse attribute only the retired connector fed, when no
+    inbound rule of the workspace feeds it any more: on a directory the flow would compute null for every object
+    and clear the directory's value (Exchange hybrid writeback, which the sync tool does itself on the directory
+    paths); to Microsoft Graph (where the retired connector's inbound rules are disabled) one that yields nothing
+    without that attribute is left out, while one that tests it and falls back to a fed value stays. Each is
+    listed."""
     retired = retired_sources(draft)
     fed = fed_attributes(draft)
     for rule in draft.outbound:
-        if ORIGIN_MARK not in rule:
-            continue  # a Graph rule: the retired connector's own target
-        origins: dict[str, FlowIn] = rule.pop(ORIGIN_MARK)
+        graph = ORIGIN_MARK not in rule  # a Graph rule: the retired connector's own target
+        origins: dict[str, FlowIn] = {} if graph else rule.pop(ORIGIN_MARK)
         mv_type = rule["metaverse_type"]
         for attr in list(rule.get("flows", {})):
             text = expression_of(rule["flows"][attr])
             try:
-                reads = compile_expression(text, DIALECT).references
+                expression = compile_expression(text, DIALECT)
             except ExpressionError:
                 continue
+            reads = expression.references
             unfed = sorted(a for a in reads if (mv_type, a.lower()) in retired and (mv_type, a.lower()) not in fed)
             if not unfed:
                 continue
+            if graph and not _empty_without(expression, reads, unfed):
+                continue  # it tests the value first (IsPresent, IIF) and falls back to one that is fed
             del rule["flows"][attr]
             origin = origins.get(attr)
             draft.leave_out(
@@ -386,7 +404,12 @@ def drop_unfed_reads(draft: Draft) -> None:
                 attr,
                 text,
                 f"reads {', '.join(unfed)}, which only the retired connector fed and nothing in this workspace feeds: "
-                "the flow would write null and clear the value of every object",
+                + (
+                    "without it the flow yields nothing (null or IgnoreThisFlow) for every object, so Entra never "
+                    "gets a value from it"
+                    if graph
+                    else "the flow would write null and clear the value of every object"
+                ),
                 LeftOutKind.TARGET,
                 origin.location if origin is not None else Location("idsync.yaml", f"outbound/{rule['name']}"),
             )

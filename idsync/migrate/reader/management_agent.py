@@ -241,6 +241,8 @@ class ManagementAgentReader:
             self.ma.anchors.setdefault(oc, [])
             if text(a) and text(a) not in self.ma.anchors[oc]:
                 self.ma.anchors[oc].append(text(a))
+        if importing is not None and child_text(importing, "object_class_attribute"):
+            self.ma.object_class_attribute = child_text(importing, "object_class_attribute")
         values = child(config, "parameter-values")
         for param in children(values, "parameter") if values is not None else []:
             name = attr(param, "name")
@@ -253,6 +255,12 @@ class ManagementAgentReader:
             file_format = child(config, fmt)
             if file_format is not None and child_text(file_format, "code_page"):
                 self.ma.code_page = child_text(file_format, "code_page")
+        delimited = child(config, "delimited_format")
+        if delimited is not None:
+            self.ma.delimiter = _character(child_text(delimited, "delimiter"))
+            self.ma.text_qualifier = _character(child_text(delimited, "text_qualifier"))
+            if child_text(delimited, "first_row_contains_headers"):
+                self.ma.header_row = truthy(child_text(delimited, "first_row_contains_headers"))
         pwd = child(config, "password-extension-config")
         if pwd is not None and truthy(child_text(pwd, "password-extension-enabled")) and child_text(pwd, "dll"):
             self.ma.connector_extensions.append(child_text(pwd, "dll"))
@@ -311,3 +319,13 @@ class ManagementAgentReader:
 
     def _warn(self, where: str, message: str) -> None:
         self.issues.append(Issue(Severity.WARNING, Location(self.rel, where), message))
+
+
+def _character(code: str) -> str:
+    """A delimited file's delimiter or text qualifier, which the export gives as a character code (44 for a
+    comma, 9 for a tab, 34 for a double quote); empty when there is none or it is not a code."""
+    code = code.strip()
+    if not code.isdecimal():
+        return code if len(code) == 1 else ""
+    value = int(code)
+    return chr(value) if 0 < value < 0x110000 else ""

@@ -119,7 +119,8 @@ def build_document(analysis: Analysis) -> Document:
 
     for dead in topo.dead_connectors:
         ma = dead.ma
-        add(Heading(2, f"The FIM Connector for Azure AD: {ma.name}"))
+        what = "Connect's own Azure AD connector" if topo.connect_server else "The FIM Connector for Azure AD"
+        add(Heading(2, f"{what}: {ma.name}"))
         add(
             Bullets(
                 [
@@ -217,10 +218,15 @@ def build_document(analysis: Analysis) -> Document:
     )
     mv = export.metaverse
     if mv is not None:
+        provisioning = (
+            "by Provision-link synchronization rules"
+            if topo.mv_provisioning.startswith("declarative")
+            else mv.provisioning
+        )
         add(
             Paragraph(
                 f"Metaverse: {len(mv.schema.classes)} object type(s), {len(mv.schema.attribute_types)} attribute(s), "
-                f"{len(mv.import_flows)} import flow(s), provisioning {mv.provisioning}, "
+                f"{len(mv.import_flows)} import flow(s), provisioning {provisioning}, "
                 f"{len(mv.deletion_rules)} deletion rule(s)."
             )
         )
