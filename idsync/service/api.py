@@ -48,6 +48,9 @@ class Param:
     description: str = ""
     where: str = "query"
     required: bool = False
+    slashes: bool = False
+    """A path parameter that may contain "/" (an object reference: DNs can): it takes the rest of the path up to
+    what the route's path names after it."""
 
 
 class Query:
@@ -123,6 +126,16 @@ class Endpoint:
     params: tuple[Param, ...] = ()
     body: dict[str, Any] | None = None
     status: int = 200
+
+    @property
+    def route_path(self) -> str:
+        """``path`` as the router matches it: a parameter that may contain "/" takes the ``path`` converter (the
+        OpenAPI description keeps the plain ``{name}``)."""
+        path = self.path
+        for p in self.params:
+            if p.where == "path" and p.slashes:
+                path = path.replace(f"{{{p.name}}}", f"{{{p.name}:path}}")
+        return path
 
 
 # handlers ------------------------------------------------------------------------------------------------------
@@ -384,7 +397,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         _object,
         "An object with its lineage (cs:ID, mv:ID or CONNECTOR:ANCHOR)",
         "objects",
-        (Param("ref", where="path", required=True),),
+        (Param("ref", where="path", required=True, slashes=True),),
     ),
     Endpoint(
         "POST",
@@ -394,7 +407,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "clear: convert an explicit disconnector to a normal one). Recorded as a run; refused (409) while a run holds "
         "the store",
         "objects",
-        (Param("ref", where="path", required=True, description="cs:ID or CONNECTOR:ANCHOR-OR-IDENTIFIER"),),
+        (
+            Param(
+                "ref", where="path", required=True, slashes=True, description="cs:ID or CONNECTOR:ANCHOR-OR-IDENTIFIER"
+            ),
+        ),
         body={"type": "object", "properties": {"explicit": {"type": "boolean"}, "clear": {"type": "boolean"}}},
     ),
     Endpoint(
@@ -508,7 +525,7 @@ def route(endpoint: Endpoint, service: Service) -> Route:
             return error_response(*known)
         return JSONResponse(data, status_code=endpoint.status)
 
-    return Route(endpoint.path, handle, methods=[endpoint.method], name=f"api:{endpoint.method}:{endpoint.path}")
+    return Route(endpoint.route_path, handle, methods=[endpoint.method], name=f"api:{endpoint.method}:{endpoint.path}")
 
 
 def routes(service: Service) -> list[Route]:
