@@ -8,7 +8,7 @@ in a worker thread with that thread's store connection; every store query they r
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,6 +84,16 @@ class Query:
             return float(value)
         except ValueError:
             raise ApiError(400, f"{name}: expected a number (seconds since 1970), got {value!r}") from None
+
+    def choice(self, name: str, known: Sequence[str], what: str) -> str | None:
+        """A value that must be one of ``known``: another is a 400 naming them (it would match nothing)."""
+        value = self.text(name)
+        if value is not None:
+            rm.check_known(name, value, known, what)
+        return value
+
+    def connector(self, service: Service) -> str | None:
+        return self.choice("connector", list(service.config.connectors), "connector named")
 
     def flag(self, name: str) -> bool:
         value = (self.text(name) or "false").lower()
@@ -196,10 +206,10 @@ def _progress(c: Call) -> Any:
     return c.service.board.snapshot()
 
 
-def cs_query(q: Query) -> CSFilter:
+def cs_query(q: Query, service: Service) -> CSFilter:
     """The connector-space filters of a query string (shared by the API and the dashboard)."""
     return rm.cs_filter(
-        connector=q.text("connector"),
+        connector=q.connector(service),
         object_type=q.text("type"),
         attr=q.text("attr"),
         identifier=q.text("identifier"),
@@ -215,7 +225,7 @@ def cs_query(q: Query) -> CSFilter:
 
 def _cs(c: Call) -> Any:
     q = c.query
-    flt = cs_query(q)
+    flt = cs_query(q, c.service)
     limit = q.integer("limit", 50, low=1, high=rm.MAX_LIMIT) or 50
     return rm.search_cs(c.service.store(), flt, c.service.secrets, limit=limit, after=q.integer("after", 0) or 0)
 
@@ -250,13 +260,13 @@ def disconnect(service: Service, ref: str, *, explicit: bool, clear: bool) -> di
 
 
 def _pending_exports(c: Call) -> Any:
-    flt = rm.cs_filter(connector=c.query.text("connector"), pending_export=True)
+    flt = rm.cs_filter(connector=c.query.connector(c.service), pending_export=True)
     limit = c.query.integer("limit", 50, low=1, high=rm.MAX_LIMIT) or 50
     return rm.search_cs(c.service.store(), flt, c.service.secrets, limit=limit, after=c.query.integer("after", 0) or 0)
 
 
 def _errors(c: Call) -> Any:
-    flt = rm.cs_filter(connector=c.query.text("connector"), error=True)
+    flt = rm.cs_filter(connector=c.query.connector(c.service), error=True)
     limit = c.query.integer("limit", 50, low=1, high=rm.MAX_LIMIT) or 50
     return rm.search_cs(c.service.store(), flt, c.service.secrets, limit=limit, after=c.query.integer("after", 0) or 0)
 
@@ -298,13 +308,23 @@ def _approve(c: Call) -> Any:
     return {"connector": connector, "approved": approved, "pending_deletes": pending}
 
 
+def audit_connector(q: Query, service: Service) -> str | None:
+    """The audit trail outlives a connector's configuration: one no longer configured is known while the trail
+    still holds exports to it."""
+    name = q.text("connector")
+    if name is None or name in service.config.connectors:
+        return name
+    recorded = any(True for _ in service.store().audit_search(limit=1, connector=name))
+    return name if recorded else q.connector(service)
+
+
 def audit_query(q: Query, service: Service) -> dict[str, Any]:
     """The audit filters of a query string (shared by the API and the dashboard)."""
     query: dict[str, Any] = {
         "run_id": q.integer("run"),
-        "connector": q.text("connector"),
+        "connector": audit_connector(q, service),
         "identifier": q.text("identifier"),
-        "op": q.text("op"),
+        "op": q.choice("op", rm.AUDIT_OPS, "audited operation"),
         "rule": q.text("rule"),
         "since": q.number("since"),
         "until": q.number("until"),
@@ -420,7 +440,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         _pending_exports,
         "Pending exports",
         "exports",
-        (Param("connector"), LIMIT, Param("after", "integer")),
+        (
+            Param("connector", description="Only this connector (a name from idsync.yaml)."),
+            LIMIT,
+            Param("after", "integer"),
+        ),
     ),
     Endpoint(
         "GET",
@@ -428,7 +452,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         _errors,
         "Objects whose last sync or export failed",
         "exports",
-        (Param("connector"), LIMIT, Param("after", "integer")),
+        (
+            Param("connector", description="Only this connector (a name from idsync.yaml)."),
+            LIMIT,
+            Param("after", "integer"),
+        ),
     ),
     Endpoint(
         "POST",
@@ -465,7 +493,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         (
             Param("run", "integer"),
             Param("object", description="cs:ID or CONNECTOR:ANCHOR-OR-IDENTIFIER"),
-            Param("connector"),
+            Param("connector", description="Only exports to this connector (configured, or one the trail holds)."),
             Param("identifier", description="Exact identifier (also finds deleted objects)."),
             Param("op", description="add, update, delete, update+rename"),
             Param("rule"),

@@ -161,7 +161,7 @@ class Dashboard:
         if kind == "mv" and q.text("attr"):
             context["result"] = rm.search_mv(s.store(), q.text("attr") or "", s.secrets, object_type=q.text("type"))
         elif kind == "cs" and any(q.text(k) for k in ("connector", "attr", "identifier", "type")):
-            context["result"] = rm.search_cs(s.store(), cs_query(q), s.secrets, limit=50)
+            context["result"] = rm.search_cs(s.store(), cs_query(q, s), s.secrets, limit=50)
         return context
 
     def object(self, request: Request) -> dict[str, Any]:
@@ -178,7 +178,7 @@ class Dashboard:
     def exports(self, request: Request) -> dict[str, Any]:
         s = self.service
         store = s.store()
-        connector = Query(dict(request.query_params)).text("connector")
+        connector = Query(dict(request.query_params)).connector(s)
         pending = rm.search_cs(store, rm.cs_filter(connector=connector, pending_export=True), s.secrets, limit=100)
         failed = rm.search_cs(store, rm.cs_filter(connector=connector, error=True), s.secrets, limit=100)
         return {"pending": pending, "failed": failed, "connector": connector, "connectors": list(s.config.connectors)}

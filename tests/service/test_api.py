@@ -135,17 +135,22 @@ def test_injection_shaped_query_strings_are_harmless(populated: Site) -> None:
                 {"identifier": text},
                 {"attr": f"department={text}"},
                 {"attr": f"{text}=Sales"},
-                {"connector": text},
                 {"type": text},
             ):
                 found = c.get("/api/cs", params=params)
                 assert found.status_code == 200, (params, found.text)
                 assert found.json()["total"] == 0, params
+            # a connector is one of the configured names: anything else is refused before any query, naming them
+            for path in ("/api/cs", "/api/pending-exports", "/api/errors", "/api/audit"):
+                refused = _error(c.get(path, params={"connector": text}), 400)
+                assert refused.startswith("connector: no connector named") and "(known: hr, dir)" in refused
+                assert "E00" not in refused.replace(text, "")  # names the filter, shows no object
+            assert "op: no audited operation" in _error(c.get("/api/audit", params={"op": text}), 400)
             mv = c.get("/api/mv", params={"attr": f"sn={text}"})
             assert mv.status_code == 200 and mv.json()["objects"] == []
             mv = c.get("/api/mv", params={"attr": f"{text}=x", "type": text})
             assert mv.status_code == 200 and mv.json()["objects"] == []
-            audit = c.get("/api/audit", params={"identifier": text, "connector": text, "op": text, "rule": text})
+            audit = c.get("/api/audit", params={"identifier": text, "connector": "dir", "op": "add", "rule": text})
             assert audit.status_code == 200 and audit.json()["rows"] == []
             assert c.get(f"/api/objects/hr:{text}").status_code in (400, 404)
         after = c.get("/api/status").json()
@@ -587,3 +592,42 @@ def test_object_references_may_contain_a_slash(populated: Site) -> None:
         assert c.post("/api/objects/hr:E01%2Fx/elsewhere", json={}).status_code in (404, 405)
     with _dashboard(populated, "/objects/hr:E01%2Fx") as (_, page, _):
         assert "E01/x" in page
+
+
+@pytest.mark.parametrize("path", ["/api/cs", "/api/pending-exports", "/api/errors", "/api/audit"])
+def test_an_unknown_connector_filter_is_400_naming_the_known_ones(populated: Site, path: str) -> None:
+    with populated.client() as c:
+        message = _error(c.get(path, params={"connector": "nope"}), 400)
+        assert message.startswith("connector:") and "'nope'" in message and "hr, dir" in message, message
+        assert "did you mean 'dir'" in _error(c.get(path, params={"connector": "dirr"}), 400)
+        assert "did you mean 'hr'" in _error(c.get(path, params={"connector": "HR"}), 400)
+        assert c.get(path, params={"connector": "dir"}).status_code == 200
+
+
+def test_an_unknown_audit_operation_is_400_naming_the_known_ones(populated: Site) -> None:
+    with populated.client() as c:
+        message = _error(c.get("/api/audit", params={"op": "bogus"}), 400)
+        assert message.startswith("op:") and "add, update, delete, update+rename" in message, message
+        assert "did you mean 'delete'" in _error(c.get("/api/audit", params={"op": "delet"}), 400)
+        assert len(c.get("/api/audit", params={"op": "add"}).json()["rows"]) == 30
+
+
+def test_the_dashboard_names_an_unknown_filter(populated: Site) -> None:
+    with _dashboard(populated, "/") as (browser, _, _):
+        for path in ("/search?kind=cs&connector=nope", "/exports?connector=nope", "/audit?op=bogus"):
+            page = browser.get(path)
+            assert page.status_code == 400 and 'id="problem"' in page.text, (path, page.text)
+
+
+def test_the_audit_trail_knows_a_connector_no_longer_configured(populated: Site) -> None:
+    from types import SimpleNamespace
+
+    from idsync.service.api import Query, audit_query
+    from idsync.service.readmodel import BadReference
+
+    assert populated.service is not None
+    service = populated.service
+    without_dir: Any = SimpleNamespace(store=service.store, config=SimpleNamespace(connectors={"hr": {}}))
+    assert audit_query(Query({"connector": "dir"}), without_dir)["connector"] == "dir"  # its exports are recorded
+    with pytest.raises(BadReference, match="connector: no connector named 'nope' \\(known: hr\\)"):
+        audit_query(Query({"connector": "nope"}), without_dir)
