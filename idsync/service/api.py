@@ -253,10 +253,19 @@ def _disconnect(c: Call) -> Any:
     return disconnect(c.service, c.path_text("ref"), **flags)
 
 
-def disconnect(service: Service, ref: str, *, explicit: bool, clear: bool) -> dict[str, Any]:
-    """``disconnect_object`` for the API and the dashboard, in a workspace of the request's thread."""
-    with service.workspace() as ws:
-        return disconnect_object(ws, ref, explicit=explicit, clear=clear, secrets=service.secrets)
+def disconnect(
+    service: Service, ref: str, *, explicit: bool, clear: bool, ask_explicit: str = '{"explicit": true}'
+) -> dict[str, Any]:
+    """``disconnect_object`` for the API and the dashboard, in a workspace of the request's thread. Refusals are
+    worded for their caller: ``ask_explicit`` is how it asks for an explicit disconnect, and a held store is named
+    (this service's own run, or another process) with what to do."""
+    try:
+        with service.workspace() as ws:
+            return disconnect_object(ws, ref, explicit=explicit, clear=clear, secrets=service.secrets)
+    except DisconnectRefused as exc:
+        raise DisconnectRefused(exc.told(ask_explicit)) from None
+    except RunLocked as exc:
+        raise service.store_busy(exc.holder, f"disconnect {ref}") from None
 
 
 def _pending_exports(c: Call) -> Any:

@@ -186,9 +186,14 @@ class Scheduler:
                     state.spec.profile, origin=f"schedule {state.name}", on_finish=self.run_finished
                 )
             except RunLocked as exc:
+                holder = exc.holder or "another idsync process"
+                waiting = (
+                    f"{holder} (an idsync run, cycle or disconnect) holds this store; trying again every "
+                    f"{format_duration(self.retry_when_locked)}"
+                )
                 if state.waiting is None:
-                    log.info(f"schedule {state.name} waits: {exc}")
-                state.waiting = str(exc)
+                    log.info(f"schedule {state.name} waits: {waiting}")
+                state.waiting = waiting
                 state.next_due = now + self.retry_when_locked
                 return
             except AlreadyRunning as exc:

@@ -250,7 +250,13 @@ class Dashboard:
         mode = form.get("mode", "normal")
         if mode not in ("normal", "explicit", "clear"):
             raise ApiError(400, f"mode: expected normal, explicit or clear, got {mode!r}")
-        done = disconnect(self.service, request.path_params["ref"], explicit=mode == "explicit", clear=mode == "clear")
+        done = disconnect(
+            self.service,
+            request.path_params["ref"],
+            explicit=mode == "explicit",
+            clear=mode == "clear",
+            ask_explicit='the "Disconnect as explicit disconnector" button',
+        )
         run = f" (run {done['run_id']})" if done["run_id"] is not None else ""
         errors = "".join(f"; error: {e['reason']}" for e in done["errors"])
         return f"{done['message']}{run}{errors}"

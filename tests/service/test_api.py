@@ -631,3 +631,50 @@ def test_the_audit_trail_knows_a_connector_no_longer_configured(populated: Site)
     assert audit_query(Query({"connector": "dir"}), without_dir)["connector"] == "dir"  # its exports are recorded
     with pytest.raises(BadReference, match="connector: no connector named 'nope' \\(known: hr\\)"):
         audit_query(Query({"connector": "nope"}), without_dir)
+
+
+def test_conflicts_are_worded_for_the_api_and_dashboard_caller(populated: Site) -> None:
+    from idsync.engine.run_profiles import RUN_LOCK
+    from idsync.store import open_store
+
+    holder = "other-host:4242:1"
+    store = open_store(populated.store_url, populated.root)
+    with populated.client() as c, _dashboard(populated, "/objects/hr:E0003") as (browser, _, csrf):
+        # a process of the command line holds the store: say which, that nothing was done, and what to do
+        assert store.acquire_lock(RUN_LOCK, holder, 300)
+        try:
+            for message in (
+                _error(c.post("/api/runs", json={"profile": "sync"}), 409),
+                _error(c.post("/api/objects/hr:E0003/disconnect", json={}), 409),
+            ):
+                assert holder in message and "idsync run, cycle or disconnect" in message, message
+                assert "nothing was done" in message and "when it has finished" in message, message
+                assert "waiting" not in message and "another idsync run holds" not in message, message
+        finally:
+            store.release_lock(RUN_LOCK, holder)
+            store.close()
+        # a normal disconnect of a disconnector: how this caller asks for an explicit one
+        assert c.post("/api/objects/hr:E0003/disconnect", json={}).status_code == 200
+        refused = _error(c.post("/api/objects/hr:E0003/disconnect", json={}), 409)
+        assert '{"explicit": true} makes it an explicit disconnector' in refused and "--explicit" not in refused
+        button = browser.post(
+            "/ui/objects/hr:E0003/disconnect", data={"mode": "normal"}, headers={"X-CSRF-Token": csrf}
+        )
+        assert button.status_code == 409 and "Disconnect as explicit disconnector" in html.unescape(button.text)
+        assert "--explicit" not in button.text
+
+
+def test_a_disconnect_during_the_services_own_run_names_that_run(site: Site) -> None:
+    site.configure(slow=True, page_size=10, delay=0.2)
+    site.people(60)
+    with served(site) as s, s.client() as c:
+        assert s.run("full")["status"] == "success"
+        started = c.post("/api/runs", json={"profile": "hr-import"})
+        assert started.status_code == 202
+        run_id = started.json()["run_id"]
+        message = _error(c.post("/api/objects/hr:E0003/disconnect", json={}), 409)
+        assert f"run {run_id} (hr-import) of this service holds the store" in message, message
+        assert "when it has finished" in message and "another idsync" not in message, message
+        assert s.service is not None and s.service.owner not in message
+        assert s.service.wait_idle(30)
+        assert c.post("/api/objects/hr:E0003/disconnect", json={}).status_code == 200
