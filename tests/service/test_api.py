@@ -678,3 +678,11 @@ def test_a_disconnect_during_the_services_own_run_names_that_run(site: Site) -> 
         assert s.service is not None and s.service.owner not in message
         assert s.service.wait_idle(30)
         assert c.post("/api/objects/hr:E0003/disconnect", json={}).status_code == 200
+
+
+def test_the_login_page_says_where_the_token_comes_from(populated: Site) -> None:
+    with httpx.Client(base_url=populated.url) as browser:
+        page = html.unescape(browser.get("/login").text)
+    assert "is the value of" not in page
+    assert "${env:NAME}" in page and "${file:PATH}" in page and "service.token" in page
+    assert "token.txt" not in page  # which variable or file this service reads is not shown before login
