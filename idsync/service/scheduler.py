@@ -32,6 +32,15 @@ RETRY_WHEN_LOCKED = 15.0
 TICK = 1.0
 
 
+def zoned(ts: float, zone: ZoneInfo) -> str:
+    """A time as the schedules are read: wall clock in ``zone``, the zone named (``2026-11-28 02:00:00
+    Europe/Berlin (CET)``)."""
+    local = datetime.fromtimestamp(ts, zone)
+    abbreviation = local.tzname()
+    named = zone.key if abbreviation in (None, zone.key) else f"{zone.key} ({abbreviation})"
+    return f"{local:%Y-%m-%d %H:%M:%S} {named}"
+
+
 @dataclass
 class ScheduleState:
     name: str
@@ -43,16 +52,25 @@ class ScheduleState:
     running: int | None = None
     waiting: str | None = None
 
-    def describe(self) -> str:
+    def describe(self, zone: ZoneInfo | None = None) -> str:
+        """``every 30m``, or ``cron 0 2 * * *`` with the zone its wall clock is read in when given."""
         interval = self.spec.interval
-        return f"every {format_duration(interval)}" if interval is not None else f"cron {self.spec.cron}"
+        if interval is not None:
+            return f"every {format_duration(interval)}"
+        return f"cron {self.spec.cron}" + (f" {zone.key}" if zone is not None else "")
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, zone: ZoneInfo) -> dict[str, Any]:
+        """``next_due`` in seconds since 1970, and as text: in UTC and on the schedules' wall clock."""
+        due = self.next_due
         return {
             "name": self.name,
             "profile": self.spec.profile,
-            "when": self.describe(),
-            "next_due": self.next_due,
+            "when": self.describe(zone),
+            "timezone": zone.key,
+            "next_due": due,
+            "next_due_utc": None if due is None else datetime.fromtimestamp(due, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "next_due_local": None if due is None else datetime.fromtimestamp(due, zone).isoformat(),
+            "next_due_text": None if due is None else zoned(due, zone),
             "last_started": self.last,
             "last_run_id": self.last_run_id,
             "last_status": self.last_status,
@@ -131,7 +149,7 @@ class Scheduler:
 
     def snapshot(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [s.to_json() for s in self.states.values()]
+            return [s.to_json(self.zone) for s in self.states.values()]
 
     # ------------------------------------------------------------------------------------------------------------
     def _load(self) -> None:
@@ -147,10 +165,10 @@ class Scheduler:
                     state.last_run_id = data.get("run_id")
                     state.last_status = data.get("status")
                 state.next_due = next_due(state.spec, state.last, now, self.zone, catch_up=self.catch_up)
-                when = datetime.fromtimestamp(state.next_due, UTC).isoformat(timespec="seconds")
+                when = zoned(state.next_due, self.zone)
                 missed = state.last is not None and state.next_due <= now
                 log.info(
-                    f"schedule {state.name}: {state.spec.profile} {state.describe()}, next at {when}"
+                    f"schedule {state.name}: {state.spec.profile} {state.describe(self.zone)}, next at {when}"
                     + (" (catching up after downtime)" if missed else ""),
                     extra={"schedule": state.name},
                 )
