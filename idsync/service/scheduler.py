@@ -65,6 +65,7 @@ class ScheduleState:
         return {
             "name": self.name,
             "profile": self.spec.profile,
+            "enabled": self.spec.enabled,
             "when": self.describe(zone),
             "timezone": zone.key,
             "next_due": due,
@@ -109,7 +110,8 @@ class Scheduler:
         settings = service.settings
         self.zone = ZoneInfo(settings.timezone)
         self.catch_up = settings.catch_up
-        self.states = {name: ScheduleState(name, spec) for name, spec in settings.schedules.items() if spec.enabled}
+        self.states = {name: ScheduleState(name, spec) for name, spec in settings.schedules.items()}
+        """Every configured schedule; a disabled one is listed (with its last run) and never gets a next time."""
         self._loaded = False
         self.retry_when_locked = RETRY_WHEN_LOCKED
         self._lock = threading.Lock()
@@ -136,8 +138,6 @@ class Scheduler:
             self.catch_up = settings.catch_up
             states: dict[str, ScheduleState] = {}
             for name, spec in settings.schedules.items():
-                if not spec.enabled:
-                    continue
                 old = self.states.get(name)
                 if old is not None and old.spec == spec:
                     states[name] = old
@@ -164,6 +164,10 @@ class Scheduler:
                     state.last = data.get("last")
                     state.last_run_id = data.get("run_id")
                     state.last_status = data.get("status")
+                if not state.spec.enabled:
+                    state.next_due = None
+                    log.info(f"schedule {state.name}: disabled", extra={"schedule": state.name})
+                    continue
                 state.next_due = next_due(state.spec, state.last, now, self.zone, catch_up=self.catch_up)
                 when = zoned(state.next_due, self.zone)
                 missed = state.last is not None and state.next_due <= now
@@ -247,7 +251,8 @@ class Scheduler:
                 state.last = run.started
                 state.last_run_id = run.id
                 state.last_status = run.status.value
-                state.next_due = next_due(state.spec, state.last, now, self.zone, catch_up=self.catch_up)
+                if state.spec.enabled:
+                    state.next_due = next_due(state.spec, state.last, now, self.zone, catch_up=self.catch_up)
                 record = {"last": state.last, "run_id": run.id, "status": run.status.value}
                 store.set_meta(META_PREFIX + state.name, json.dumps(record))
         self._wake.set()

@@ -335,3 +335,34 @@ def test_next_runs_are_shown_in_the_schedules_zone_and_named(site: Site) -> None
             page = browser.get("/").text
         assert f"{local:%Y-%m-%d} 02:00:00 Europe/Berlin ({local.tzname()})" in page, page
         assert datetime.fromtimestamp(due, UTC).strftime("%H:%M:%SZ") not in page
+
+
+def test_disabled_schedules_are_listed_as_disabled_and_never_fire(site: Site) -> None:
+    from servicesite import TOKEN, served
+
+    _berlin(
+        site, "{nightly: {profile: full, cron: '0 2 * * *'}, paused: {profile: hr-import, every: 1m, enabled: false}}"
+    )
+    site.people(3)
+    with served(site) as s:
+        schedules = {str(x["name"]): x for x in _loaded(s)}
+        assert set(schedules) == {"nightly", "paused"}
+        paused = schedules["paused"]
+        assert paused["enabled"] is False and paused["next_due"] is None and paused["profile"] == "hr-import"
+        assert schedules["nightly"]["enabled"] is True
+        with httpx.Client(base_url=s.url) as browser:
+            browser.post("/login", data={"token": TOKEN, "next": "/"})
+            page = browser.get("/").text
+        row = page[page.index("<td>paused</td>") :].split("</tr>")[0]
+        assert "disabled" in row, row
+        time.sleep(1.5)  # a schedule every minute that never ran would have fired at once
+        assert _runs(s) == []
+        # switched off by a reload: still listed, as disabled
+        config = s.root / "idsync.yaml"
+        text = config.read_text(encoding="utf-8").replace("'0 2 * * *'}", "'0 2 * * *', enabled: false}")
+        config.write_text(text, encoding="utf-8")
+        with s.client() as c:
+            assert c.post("/api/config/reload", json={}).status_code == 200
+            listed = {x["name"]: x for x in c.get("/api/status").json()["service"]["schedules"]}
+        assert listed["nightly"]["enabled"] is False and listed["nightly"]["next_due"] is None
+        assert listed["paused"]["enabled"] is False
