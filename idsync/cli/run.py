@@ -236,7 +236,9 @@ def disconnect_command(state: CliState, obj: str, explicit: bool, clear: bool, a
     ws = state.open()
     try:
         data = disconnect_object(ws, obj, explicit=explicit, clear=clear)
-    except (BadReference, NotFound, DisconnectRefused) as exc:
+    except DisconnectRefused as exc:
+        raise click.UsageError(exc.told("--explicit")) from None
+    except (BadReference, NotFound) as exc:
         raise click.UsageError(str(exc)) from None
     except RunLocked as exc:
         console(stderr=True).print(f"[red]not done:[/red] {exc}")

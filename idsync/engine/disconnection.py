@@ -34,7 +34,16 @@ from idsync.model import (
 
 
 class DisconnectRefused(ValueError):
-    """The object cannot be changed as asked; the message names it and says why."""
+    """The object cannot be changed as asked; the message names it and says why. ``explicit_would``: an explicit
+    disconnect would do what was asked; each front end says how its callers ask for one (``told``)."""
+
+    def __init__(self, message: str, *, explicit_would: bool = False) -> None:
+        super().__init__(message)
+        self.explicit_would = explicit_would
+
+    def told(self, how: str) -> str:
+        """The message, with ``how`` (``--explicit``, ``{"explicit": true}``, a button) when it is the way on."""
+        return f"{self}; {how} makes it an explicit disconnector" if self.explicit_would else str(self)
 
 
 @dataclass
@@ -90,8 +99,8 @@ def disconnect(runner: Runner, cs_id: int, *, explicit: bool) -> Disconnection |
             return None
         if cs.mv_id is None and not explicit:
             raise DisconnectRefused(
-                f"{describe(cs)} is not joined to a metaverse object (it is a {cs.link_state.value}); "
-                "--explicit makes it an explicit disconnector"
+                f"{describe(cs)} is not joined to a metaverse object (it is a {cs.link_state.value})",
+                explicit_would=True,
             )
         pending = cs.pending_export
         if cs.mv_id is not None and cs.anchor is None and pending is not None and pending.op is ExportOp.ADD:
@@ -180,7 +189,7 @@ def _message(done: Disconnection, explicit: bool) -> str:
             text += " (deleted by its deletion rule)"
     text += "; an explicit disconnector" if explicit else "; a normal disconnector"
     if after.mv_id is not None:
-        text += f", and joined again at once by {after.link_rule} (--explicit keeps it apart)"
+        text += f", and joined again at once by {after.link_rule} (an explicit disconnect keeps it apart)"
     if done.dropped_export:
         text += f"; its pending export ({done.dropped_export}) was dropped"
     return text

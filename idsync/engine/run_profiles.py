@@ -44,7 +44,12 @@ class ProgressSink(Protocol):
 
 
 class RunLocked(Exception):
-    pass
+    """Another holder has the store's run lock. ``holder``: its owner (``host:pid:…``), when known, for front ends
+    that word the refusal for their own callers."""
+
+    def __init__(self, message: str, holder: str | None = None) -> None:
+        super().__init__(message)
+        self.holder = holder
 
 
 def lock_holder_dead(owner: str) -> bool:
@@ -134,7 +139,7 @@ class Runner:
             if self.store.acquire_lock(RUN_LOCK, self.owner, 6 * 3600):
                 return
         raise RunLocked(
-            f"another idsync run holds this workspace's store ({holder or 'unknown'}); wait for it to finish"
+            f"another idsync run holds this workspace's store ({holder or 'unknown'}); wait for it to finish", holder
         )
 
     @contextlib.contextmanager

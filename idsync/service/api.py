@@ -8,7 +8,7 @@ in a worker thread with that thread's store connection; every store query they r
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +48,9 @@ class Param:
     description: str = ""
     where: str = "query"
     required: bool = False
+    slashes: bool = False
+    """A path parameter that may contain "/" (an object reference: DNs can): it takes the rest of the path up to
+    what the route's path names after it."""
 
 
 class Query:
@@ -81,6 +84,16 @@ class Query:
             return float(value)
         except ValueError:
             raise ApiError(400, f"{name}: expected a number (seconds since 1970), got {value!r}") from None
+
+    def choice(self, name: str, known: Sequence[str], what: str) -> str | None:
+        """A value that must be one of ``known``: another is a 400 naming them (it would match nothing)."""
+        value = self.text(name)
+        if value is not None:
+            rm.check_known(name, value, known, what)
+        return value
+
+    def connector(self, service: Service) -> str | None:
+        return self.choice("connector", list(service.config.connectors), "connector named")
 
     def flag(self, name: str) -> bool:
         value = (self.text(name) or "false").lower()
@@ -123,6 +136,16 @@ class Endpoint:
     params: tuple[Param, ...] = ()
     body: dict[str, Any] | None = None
     status: int = 200
+
+    @property
+    def route_path(self) -> str:
+        """``path`` as the router matches it: a parameter that may contain "/" takes the ``path`` converter (the
+        OpenAPI description keeps the plain ``{name}``)."""
+        path = self.path
+        for p in self.params:
+            if p.where == "path" and p.slashes:
+                path = path.replace(f"{{{p.name}}}", f"{{{p.name}:path}}")
+        return path
 
 
 # handlers ------------------------------------------------------------------------------------------------------
@@ -183,10 +206,10 @@ def _progress(c: Call) -> Any:
     return c.service.board.snapshot()
 
 
-def cs_query(q: Query) -> CSFilter:
+def cs_query(q: Query, service: Service) -> CSFilter:
     """The connector-space filters of a query string (shared by the API and the dashboard)."""
     return rm.cs_filter(
-        connector=q.text("connector"),
+        connector=q.connector(service),
         object_type=q.text("type"),
         attr=q.text("attr"),
         identifier=q.text("identifier"),
@@ -202,7 +225,7 @@ def cs_query(q: Query) -> CSFilter:
 
 def _cs(c: Call) -> Any:
     q = c.query
-    flt = cs_query(q)
+    flt = cs_query(q, c.service)
     limit = q.integer("limit", 50, low=1, high=rm.MAX_LIMIT) or 50
     return rm.search_cs(c.service.store(), flt, c.service.secrets, limit=limit, after=q.integer("after", 0) or 0)
 
@@ -230,20 +253,29 @@ def _disconnect(c: Call) -> Any:
     return disconnect(c.service, c.path_text("ref"), **flags)
 
 
-def disconnect(service: Service, ref: str, *, explicit: bool, clear: bool) -> dict[str, Any]:
-    """``disconnect_object`` for the API and the dashboard, in a workspace of the request's thread."""
-    with service.workspace() as ws:
-        return disconnect_object(ws, ref, explicit=explicit, clear=clear, secrets=service.secrets)
+def disconnect(
+    service: Service, ref: str, *, explicit: bool, clear: bool, ask_explicit: str = '{"explicit": true}'
+) -> dict[str, Any]:
+    """``disconnect_object`` for the API and the dashboard, in a workspace of the request's thread. Refusals are
+    worded for their caller: ``ask_explicit`` is how it asks for an explicit disconnect, and a held store is named
+    (this service's own run, or another process) with what to do."""
+    try:
+        with service.workspace() as ws:
+            return disconnect_object(ws, ref, explicit=explicit, clear=clear, secrets=service.secrets)
+    except DisconnectRefused as exc:
+        raise DisconnectRefused(exc.told(ask_explicit)) from None
+    except RunLocked as exc:
+        raise service.store_busy(exc.holder, f"disconnect {ref}") from None
 
 
 def _pending_exports(c: Call) -> Any:
-    flt = rm.cs_filter(connector=c.query.text("connector"), pending_export=True)
+    flt = rm.cs_filter(connector=c.query.connector(c.service), pending_export=True)
     limit = c.query.integer("limit", 50, low=1, high=rm.MAX_LIMIT) or 50
     return rm.search_cs(c.service.store(), flt, c.service.secrets, limit=limit, after=c.query.integer("after", 0) or 0)
 
 
 def _errors(c: Call) -> Any:
-    flt = rm.cs_filter(connector=c.query.text("connector"), error=True)
+    flt = rm.cs_filter(connector=c.query.connector(c.service), error=True)
     limit = c.query.integer("limit", 50, low=1, high=rm.MAX_LIMIT) or 50
     return rm.search_cs(c.service.store(), flt, c.service.secrets, limit=limit, after=c.query.integer("after", 0) or 0)
 
@@ -285,13 +317,23 @@ def _approve(c: Call) -> Any:
     return {"connector": connector, "approved": approved, "pending_deletes": pending}
 
 
+def audit_connector(q: Query, service: Service) -> str | None:
+    """The audit trail outlives a connector's configuration: one no longer configured is known while the trail
+    still holds exports to it."""
+    name = q.text("connector")
+    if name is None or name in service.config.connectors:
+        return name
+    recorded = any(True for _ in service.store().audit_search(limit=1, connector=name))
+    return name if recorded else q.connector(service)
+
+
 def audit_query(q: Query, service: Service) -> dict[str, Any]:
     """The audit filters of a query string (shared by the API and the dashboard)."""
     query: dict[str, Any] = {
         "run_id": q.integer("run"),
-        "connector": q.text("connector"),
+        "connector": audit_connector(q, service),
         "identifier": q.text("identifier"),
-        "op": q.text("op"),
+        "op": q.choice("op", rm.AUDIT_OPS, "audited operation"),
         "rule": q.text("rule"),
         "since": q.number("since"),
         "until": q.number("until"),
@@ -384,7 +426,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         _object,
         "An object with its lineage (cs:ID, mv:ID or CONNECTOR:ANCHOR)",
         "objects",
-        (Param("ref", where="path", required=True),),
+        (Param("ref", where="path", required=True, slashes=True),),
     ),
     Endpoint(
         "POST",
@@ -394,7 +436,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "clear: convert an explicit disconnector to a normal one). Recorded as a run; refused (409) while a run holds "
         "the store",
         "objects",
-        (Param("ref", where="path", required=True, description="cs:ID or CONNECTOR:ANCHOR-OR-IDENTIFIER"),),
+        (
+            Param(
+                "ref", where="path", required=True, slashes=True, description="cs:ID or CONNECTOR:ANCHOR-OR-IDENTIFIER"
+            ),
+        ),
         body={"type": "object", "properties": {"explicit": {"type": "boolean"}, "clear": {"type": "boolean"}}},
     ),
     Endpoint(
@@ -403,7 +449,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         _pending_exports,
         "Pending exports",
         "exports",
-        (Param("connector"), LIMIT, Param("after", "integer")),
+        (
+            Param("connector", description="Only this connector (a name from idsync.yaml)."),
+            LIMIT,
+            Param("after", "integer"),
+        ),
     ),
     Endpoint(
         "GET",
@@ -411,7 +461,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         _errors,
         "Objects whose last sync or export failed",
         "exports",
-        (Param("connector"), LIMIT, Param("after", "integer")),
+        (
+            Param("connector", description="Only this connector (a name from idsync.yaml)."),
+            LIMIT,
+            Param("after", "integer"),
+        ),
     ),
     Endpoint(
         "POST",
@@ -448,7 +502,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         (
             Param("run", "integer"),
             Param("object", description="cs:ID or CONNECTOR:ANCHOR-OR-IDENTIFIER"),
-            Param("connector"),
+            Param("connector", description="Only exports to this connector (configured, or one the trail holds)."),
             Param("identifier", description="Exact identifier (also finds deleted objects)."),
             Param("op", description="add, update, delete, update+rename"),
             Param("rule"),
@@ -508,7 +562,7 @@ def route(endpoint: Endpoint, service: Service) -> Route:
             return error_response(*known)
         return JSONResponse(data, status_code=endpoint.status)
 
-    return Route(endpoint.path, handle, methods=[endpoint.method], name=f"api:{endpoint.method}:{endpoint.path}")
+    return Route(endpoint.route_path, handle, methods=[endpoint.method], name=f"api:{endpoint.method}:{endpoint.path}")
 
 
 def routes(service: Service) -> list[Route]:

@@ -8,12 +8,13 @@ framework, so the command line can use it without the ``web`` extra.
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from idsync.model import DEPROVISIONING, CSObject, ErrorRow, LinkState, MVObject, RunResult, StepResult
+from idsync.model import DEPROVISIONING, CSObject, ErrorRow, ExportOp, LinkState, MVObject, RunResult, StepResult
 from idsync.model.redaction import DEFAULT_SECRETS, SecretAttributes
 from idsync.store import CSFilter, Store
 
@@ -21,6 +22,8 @@ OBJECT_HELP = "OBJECT is cs:ID, mv:ID, or CONNECTOR:ANCHOR-OR-IDENTIFIER (for ex
 DISCONNECTED = (LinkState.DISCONNECTOR.value, LinkState.FILTERED.value, LinkState.EXPLICIT.value)
 LINK_STATES = tuple(s.value for s in LinkState)
 MAX_LIMIT = 1000
+AUDIT_OPS = (*(op.value for op in ExportOp), f"{ExportOp.UPDATE.value}+rename")
+"""The operations the audit trail records (an update that renames is ``update+rename``)."""
 
 
 class BadReference(ValueError):
@@ -164,6 +167,16 @@ def error_json(e: ErrorRow) -> dict[str, Any]:
         "reason": e.reason,
         "detail": e.detail,
     }
+
+
+def check_known(name: str, value: str, known: Sequence[str], what: str) -> None:
+    """Refuse a filter value that can match nothing (a misspelt connector would list nothing, as if there were
+    nothing to see): ``BadReference`` naming the parameter, the known values and the closest one."""
+    if value in known:
+        return
+    close = [k for k in known if k.casefold() == value.casefold()] or difflib.get_close_matches(value, known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise BadReference(f"{name}: no {what} {value!r} (known: {', '.join(known) or 'none'}){hint}")
 
 
 def resolve_object(store: Store, connectors: list[str], ref: str) -> tuple[str, int]:

@@ -364,13 +364,29 @@ class Service:
         if self._holds_run_lock:
             return
         if not self._acquire(store, RUN_LOCK, RUN_LOCK_TTL):
-            holder = store.lock_holder(RUN_LOCK) or "another idsync process"
-            raise RunLocked(f"{holder} (idsync run or cycle) holds this store; waiting for it to finish")
+            raise self.store_busy(store.lock_holder(RUN_LOCK), "start the run again")
         self._holds_run_lock = True
         for stale in store.interrupted_runs():
             # nothing of ours runs (we just took the lock), so these were left by a process that died
             store.set_run_status(stale.id, RunStatus.STOPPED_CANCELLED)
             log.warning(f"run {stale.id} ({stale.profile}) was interrupted earlier: marked stopped-cancelled")
+
+    def store_busy(self, holder: str | None, again: str) -> RunLocked:
+        """The refusal an API or dashboard caller gets while ``holder`` has the store's run lock: what holds it,
+        that nothing was done, and when to try ``again`` (what to do once the store is free). Nothing waits on the
+        caller's behalf: only schedules try again by themselves."""
+        if holder == self.owner:
+            with self._lock:
+                runs = [f"run {e.run_id} ({e.run.profile})" for e in self._runs.values()]
+            what = f"{', '.join(runs) or 'a run'} of this service holds the store"
+            then = f"{again} when it has finished (the overview page and GET /api/progress show how far it is)"
+        elif holder is not None and holder.startswith(f"{socket.gethostname()}:{os.getpid()}:"):
+            what = "a disconnect made through this service holds the store"
+            then = f"{again} in a moment"
+        else:
+            what = f"another idsync process ({holder or 'unknown'}: an idsync run, cycle or disconnect) holds the store"
+            then = f"{again} when it has finished"
+        return RunLocked(f"{what}: nothing was done; {then}", holder)
 
     def _finished_callback(self, extra: Callable[[RunExecution], None] | None) -> Callable[[RunExecution], None]:
         def finished(execution: RunExecution) -> None:

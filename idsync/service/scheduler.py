@@ -32,6 +32,15 @@ RETRY_WHEN_LOCKED = 15.0
 TICK = 1.0
 
 
+def zoned(ts: float, zone: ZoneInfo) -> str:
+    """A time as the schedules are read: wall clock in ``zone``, the zone named (``2026-11-28 02:00:00
+    Europe/Berlin (CET)``)."""
+    local = datetime.fromtimestamp(ts, zone)
+    abbreviation = local.tzname()
+    named = zone.key if abbreviation in (None, zone.key) else f"{zone.key} ({abbreviation})"
+    return f"{local:%Y-%m-%d %H:%M:%S} {named}"
+
+
 @dataclass
 class ScheduleState:
     name: str
@@ -43,16 +52,26 @@ class ScheduleState:
     running: int | None = None
     waiting: str | None = None
 
-    def describe(self) -> str:
+    def describe(self, zone: ZoneInfo | None = None) -> str:
+        """``every 30m``, or ``cron 0 2 * * *`` with the zone its wall clock is read in when given."""
         interval = self.spec.interval
-        return f"every {format_duration(interval)}" if interval is not None else f"cron {self.spec.cron}"
+        if interval is not None:
+            return f"every {format_duration(interval)}"
+        return f"cron {self.spec.cron}" + (f" {zone.key}" if zone is not None else "")
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, zone: ZoneInfo) -> dict[str, Any]:
+        """``next_due`` in seconds since 1970, and as text: in UTC and on the schedules' wall clock."""
+        due = self.next_due
         return {
             "name": self.name,
             "profile": self.spec.profile,
-            "when": self.describe(),
-            "next_due": self.next_due,
+            "enabled": self.spec.enabled,
+            "when": self.describe(zone),
+            "timezone": zone.key,
+            "next_due": due,
+            "next_due_utc": None if due is None else datetime.fromtimestamp(due, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "next_due_local": None if due is None else datetime.fromtimestamp(due, zone).isoformat(),
+            "next_due_text": None if due is None else zoned(due, zone),
             "last_started": self.last,
             "last_run_id": self.last_run_id,
             "last_status": self.last_status,
@@ -91,7 +110,8 @@ class Scheduler:
         settings = service.settings
         self.zone = ZoneInfo(settings.timezone)
         self.catch_up = settings.catch_up
-        self.states = {name: ScheduleState(name, spec) for name, spec in settings.schedules.items() if spec.enabled}
+        self.states = {name: ScheduleState(name, spec) for name, spec in settings.schedules.items()}
+        """Every configured schedule; a disabled one is listed (with its last run) and never gets a next time."""
         self._loaded = False
         self.retry_when_locked = RETRY_WHEN_LOCKED
         self._lock = threading.Lock()
@@ -118,8 +138,6 @@ class Scheduler:
             self.catch_up = settings.catch_up
             states: dict[str, ScheduleState] = {}
             for name, spec in settings.schedules.items():
-                if not spec.enabled:
-                    continue
                 old = self.states.get(name)
                 if old is not None and old.spec == spec:
                     states[name] = old
@@ -131,7 +149,7 @@ class Scheduler:
 
     def snapshot(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [s.to_json() for s in self.states.values()]
+            return [s.to_json(self.zone) for s in self.states.values()]
 
     # ------------------------------------------------------------------------------------------------------------
     def _load(self) -> None:
@@ -146,11 +164,15 @@ class Scheduler:
                     state.last = data.get("last")
                     state.last_run_id = data.get("run_id")
                     state.last_status = data.get("status")
+                if not state.spec.enabled:
+                    state.next_due = None
+                    log.info(f"schedule {state.name}: disabled", extra={"schedule": state.name})
+                    continue
                 state.next_due = next_due(state.spec, state.last, now, self.zone, catch_up=self.catch_up)
-                when = datetime.fromtimestamp(state.next_due, UTC).isoformat(timespec="seconds")
+                when = zoned(state.next_due, self.zone)
                 missed = state.last is not None and state.next_due <= now
                 log.info(
-                    f"schedule {state.name}: {state.spec.profile} {state.describe()}, next at {when}"
+                    f"schedule {state.name}: {state.spec.profile} {state.describe(self.zone)}, next at {when}"
                     + (" (catching up after downtime)" if missed else ""),
                     extra={"schedule": state.name},
                 )
@@ -186,9 +208,14 @@ class Scheduler:
                     state.spec.profile, origin=f"schedule {state.name}", on_finish=self.run_finished
                 )
             except RunLocked as exc:
+                holder = exc.holder or "another idsync process"
+                waiting = (
+                    f"{holder} (an idsync run, cycle or disconnect) holds this store; trying again every "
+                    f"{format_duration(self.retry_when_locked)}"
+                )
                 if state.waiting is None:
-                    log.info(f"schedule {state.name} waits: {exc}")
-                state.waiting = str(exc)
+                    log.info(f"schedule {state.name} waits: {waiting}")
+                state.waiting = waiting
                 state.next_due = now + self.retry_when_locked
                 return
             except AlreadyRunning as exc:
@@ -224,7 +251,8 @@ class Scheduler:
                 state.last = run.started
                 state.last_run_id = run.id
                 state.last_status = run.status.value
-                state.next_due = next_due(state.spec, state.last, now, self.zone, catch_up=self.catch_up)
+                if state.spec.enabled:
+                    state.next_due = next_due(state.spec, state.last, now, self.zone, catch_up=self.catch_up)
                 record = {"last": state.last, "run_id": run.id, "status": run.status.value}
                 store.set_meta(META_PREFIX + state.name, json.dumps(record))
         self._wake.set()

@@ -161,7 +161,7 @@ class Dashboard:
         if kind == "mv" and q.text("attr"):
             context["result"] = rm.search_mv(s.store(), q.text("attr") or "", s.secrets, object_type=q.text("type"))
         elif kind == "cs" and any(q.text(k) for k in ("connector", "attr", "identifier", "type")):
-            context["result"] = rm.search_cs(s.store(), cs_query(q), s.secrets, limit=50)
+            context["result"] = rm.search_cs(s.store(), cs_query(q, s), s.secrets, limit=50)
         return context
 
     def object(self, request: Request) -> dict[str, Any]:
@@ -178,7 +178,7 @@ class Dashboard:
     def exports(self, request: Request) -> dict[str, Any]:
         s = self.service
         store = s.store()
-        connector = Query(dict(request.query_params)).text("connector")
+        connector = Query(dict(request.query_params)).connector(s)
         pending = rm.search_cs(store, rm.cs_filter(connector=connector, pending_export=True), s.secrets, limit=100)
         failed = rm.search_cs(store, rm.cs_filter(connector=connector, error=True), s.secrets, limit=100)
         return {"pending": pending, "failed": failed, "connector": connector, "connectors": list(s.config.connectors)}
@@ -250,7 +250,13 @@ class Dashboard:
         mode = form.get("mode", "normal")
         if mode not in ("normal", "explicit", "clear"):
             raise ApiError(400, f"mode: expected normal, explicit or clear, got {mode!r}")
-        done = disconnect(self.service, request.path_params["ref"], explicit=mode == "explicit", clear=mode == "clear")
+        done = disconnect(
+            self.service,
+            request.path_params["ref"],
+            explicit=mode == "explicit",
+            clear=mode == "clear",
+            ask_explicit='the "Disconnect as explicit disconnector" button',
+        )
         run = f" (run {done['run_id']})" if done["run_id"] is not None else ""
         errors = "".join(f"; error: {e['reason']}" for e in done["errors"])
         return f"{done['message']}{run}{errors}"

@@ -135,17 +135,22 @@ def test_injection_shaped_query_strings_are_harmless(populated: Site) -> None:
                 {"identifier": text},
                 {"attr": f"department={text}"},
                 {"attr": f"{text}=Sales"},
-                {"connector": text},
                 {"type": text},
             ):
                 found = c.get("/api/cs", params=params)
                 assert found.status_code == 200, (params, found.text)
                 assert found.json()["total"] == 0, params
+            # a connector is one of the configured names: anything else is refused before any query, naming them
+            for path in ("/api/cs", "/api/pending-exports", "/api/errors", "/api/audit"):
+                refused = _error(c.get(path, params={"connector": text}), 400)
+                assert refused.startswith("connector: no connector named") and "(known: hr, dir)" in refused
+                assert "E00" not in refused.replace(text, "")  # names the filter, shows no object
+            assert "op: no audited operation" in _error(c.get("/api/audit", params={"op": text}), 400)
             mv = c.get("/api/mv", params={"attr": f"sn={text}"})
             assert mv.status_code == 200 and mv.json()["objects"] == []
             mv = c.get("/api/mv", params={"attr": f"{text}=x", "type": text})
             assert mv.status_code == 200 and mv.json()["objects"] == []
-            audit = c.get("/api/audit", params={"identifier": text, "connector": text, "op": text, "rule": text})
+            audit = c.get("/api/audit", params={"identifier": text, "connector": "dir", "op": "add", "rule": text})
             assert audit.status_code == 200 and audit.json()["rows"] == []
             assert c.get(f"/api/objects/hr:{text}").status_code in (400, 404)
         after = c.get("/api/status").json()
@@ -355,7 +360,7 @@ def test_openapi_describes_every_api_route(populated: Site) -> None:
         document = c.get("/api/openapi.json").json()
         assert populated.service is not None
         served = {
-            (method.lower(), route.path)
+            (method.lower(), re.sub(r":\w+\}", "}", route.path))  # {ref:path} is described as {ref}
             for route in _api_routes(populated)
             for method in route.methods or ()
             if method != "HEAD"
@@ -563,3 +568,121 @@ def test_a_standby_instance_changes_nothing(site: Site) -> None:
             assert len(c.get("/api/runs").json()["runs"]) == 2
     finally:
         first.stop()
+
+
+def test_object_references_may_contain_a_slash(populated: Site) -> None:
+    """DNs and other identifiers may hold "/": the API reads the whole rest of the path, as the dashboard does."""
+    populated.hr.add(
+        "person",
+        "E01/x",
+        {"employeeId": "E01/x", "givenName": "Ann", "sn": "Slash", "department": "Sales", "status": "active"},
+        anchor="E01/x",
+    )
+    assert populated.run("sync")["status"] == "success"
+    with populated.client() as c:
+        found = c.get("/api/objects/hr:E01%2Fx")
+        assert found.status_code == 200, found.text
+        assert found.json()["cs"]["anchor"] == "E01/x"
+        assert c.get("/api/objects/hr:E01/x").json()["cs"]["id"] == found.json()["cs"]["id"]
+        assert "'E01/y'" in _error(c.get("/api/objects/hr:E01%2Fy"), 404)
+        done = c.post("/api/objects/hr:E01%2Fx/disconnect", json={})
+        assert done.status_code == 200, done.text
+        assert done.json()["object"]["anchor"] == "E01/x" and done.json()["object"]["link_state"] == "disconnector"
+        # what follows the reference is still no endpoint
+        assert c.post("/api/objects/hr:E01%2Fx/elsewhere", json={}).status_code in (404, 405)
+    with _dashboard(populated, "/objects/hr:E01%2Fx") as (_, page, _):
+        assert "E01/x" in page
+
+
+@pytest.mark.parametrize("path", ["/api/cs", "/api/pending-exports", "/api/errors", "/api/audit"])
+def test_an_unknown_connector_filter_is_400_naming_the_known_ones(populated: Site, path: str) -> None:
+    with populated.client() as c:
+        message = _error(c.get(path, params={"connector": "nope"}), 400)
+        assert message.startswith("connector:") and "'nope'" in message and "hr, dir" in message, message
+        assert "did you mean 'dir'" in _error(c.get(path, params={"connector": "dirr"}), 400)
+        assert "did you mean 'hr'" in _error(c.get(path, params={"connector": "HR"}), 400)
+        assert c.get(path, params={"connector": "dir"}).status_code == 200
+
+
+def test_an_unknown_audit_operation_is_400_naming_the_known_ones(populated: Site) -> None:
+    with populated.client() as c:
+        message = _error(c.get("/api/audit", params={"op": "bogus"}), 400)
+        assert message.startswith("op:") and "add, update, delete, update+rename" in message, message
+        assert "did you mean 'delete'" in _error(c.get("/api/audit", params={"op": "delet"}), 400)
+        assert len(c.get("/api/audit", params={"op": "add"}).json()["rows"]) == 30
+
+
+def test_the_dashboard_names_an_unknown_filter(populated: Site) -> None:
+    with _dashboard(populated, "/") as (browser, _, _):
+        for path in ("/search?kind=cs&connector=nope", "/exports?connector=nope", "/audit?op=bogus"):
+            page = browser.get(path)
+            assert page.status_code == 400 and 'id="problem"' in page.text, (path, page.text)
+
+
+def test_the_audit_trail_knows_a_connector_no_longer_configured(populated: Site) -> None:
+    from types import SimpleNamespace
+
+    from idsync.service.api import Query, audit_query
+    from idsync.service.readmodel import BadReference
+
+    assert populated.service is not None
+    service = populated.service
+    without_dir: Any = SimpleNamespace(store=service.store, config=SimpleNamespace(connectors={"hr": {}}))
+    assert audit_query(Query({"connector": "dir"}), without_dir)["connector"] == "dir"  # its exports are recorded
+    with pytest.raises(BadReference, match="connector: no connector named 'nope' \\(known: hr\\)"):
+        audit_query(Query({"connector": "nope"}), without_dir)
+
+
+def test_conflicts_are_worded_for_the_api_and_dashboard_caller(populated: Site) -> None:
+    from idsync.engine.run_profiles import RUN_LOCK
+    from idsync.store import open_store
+
+    holder = "other-host:4242:1"
+    store = open_store(populated.store_url, populated.root)
+    with populated.client() as c, _dashboard(populated, "/objects/hr:E0003") as (browser, _, csrf):
+        # a process of the command line holds the store: say which, that nothing was done, and what to do
+        assert store.acquire_lock(RUN_LOCK, holder, 300)
+        try:
+            for message in (
+                _error(c.post("/api/runs", json={"profile": "sync"}), 409),
+                _error(c.post("/api/objects/hr:E0003/disconnect", json={}), 409),
+            ):
+                assert holder in message and "idsync run, cycle or disconnect" in message, message
+                assert "nothing was done" in message and "when it has finished" in message, message
+                assert "waiting" not in message and "another idsync run holds" not in message, message
+        finally:
+            store.release_lock(RUN_LOCK, holder)
+            store.close()
+        # a normal disconnect of a disconnector: how this caller asks for an explicit one
+        assert c.post("/api/objects/hr:E0003/disconnect", json={}).status_code == 200
+        refused = _error(c.post("/api/objects/hr:E0003/disconnect", json={}), 409)
+        assert '{"explicit": true} makes it an explicit disconnector' in refused and "--explicit" not in refused
+        button = browser.post(
+            "/ui/objects/hr:E0003/disconnect", data={"mode": "normal"}, headers={"X-CSRF-Token": csrf}
+        )
+        assert button.status_code == 409 and "Disconnect as explicit disconnector" in html.unescape(button.text)
+        assert "--explicit" not in button.text
+
+
+def test_a_disconnect_during_the_services_own_run_names_that_run(site: Site) -> None:
+    site.configure(slow=True, page_size=10, delay=0.2)
+    site.people(60)
+    with served(site) as s, s.client() as c:
+        assert s.run("full")["status"] == "success"
+        started = c.post("/api/runs", json={"profile": "hr-import"})
+        assert started.status_code == 202
+        run_id = started.json()["run_id"]
+        message = _error(c.post("/api/objects/hr:E0003/disconnect", json={}), 409)
+        assert f"run {run_id} (hr-import) of this service holds the store" in message, message
+        assert "when it has finished" in message and "another idsync" not in message, message
+        assert s.service is not None and s.service.owner not in message
+        assert s.service.wait_idle(30)
+        assert c.post("/api/objects/hr:E0003/disconnect", json={}).status_code == 200
+
+
+def test_the_login_page_says_where_the_token_comes_from(populated: Site) -> None:
+    with httpx.Client(base_url=populated.url) as browser:
+        page = html.unescape(browser.get("/login").text)
+    assert "is the value of" not in page
+    assert "${env:NAME}" in page and "${file:PATH}" in page and "service.token" in page
+    assert "token.txt" not in page  # which variable or file this service reads is not shown before login

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from servicesite import Site
 
@@ -294,3 +295,74 @@ def test_a_step_that_cannot_be_set_up_is_recorded_as_failed(site: Site, monkeypa
     assert run.id == run_id and run.status is RunStatus.STOPPED_SERVER
     (step,) = run.steps
     assert step.connector == "hr" and step.message is not None and "library is missing" in step.message
+
+
+def _berlin(site: Site, schedules: str) -> None:
+    site.configure(schedules=schedules)
+    config = site.root / "idsync.yaml"
+    text = config.read_text(encoding="utf-8").replace("service:\n", "service:\n  timezone: Europe/Berlin\n", 1)
+    config.write_text(text, encoding="utf-8")
+
+
+def _loaded(site: Site) -> list[dict[str, object]]:
+    """The schedules of /api/status once the scheduler has worked out their next times."""
+    deadline = time.monotonic() + 10
+    with site.client() as c:
+        while True:
+            schedules: list[dict[str, object]] = c.get("/api/status").json()["service"]["schedules"]
+            if all(s["next_due"] is not None for s in schedules if s.get("enabled", True)):
+                return schedules
+            assert time.monotonic() < deadline, schedules
+            time.sleep(0.05)
+
+
+def test_next_runs_are_shown_in_the_schedules_zone_and_named(site: Site) -> None:
+    from servicesite import TOKEN, served
+
+    _berlin(site, "{nightly: {profile: full, cron: '0 2 * * *'}}")
+    with served(site) as s:
+        (nightly,) = _loaded(s)
+        due = nightly["next_due"]
+        assert isinstance(due, float)
+        local = datetime.fromtimestamp(due, ZoneInfo("Europe/Berlin"))
+        assert (local.hour, local.minute) == (2, 0)
+        assert nightly["timezone"] == "Europe/Berlin"
+        assert nightly["next_due_utc"] == datetime.fromtimestamp(due, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert nightly["next_due_local"] == local.isoformat()
+        assert "Europe/Berlin" in str(nightly["when"])
+        with httpx.Client(base_url=s.url) as browser:
+            browser.post("/login", data={"token": TOKEN, "next": "/"})
+            page = browser.get("/").text
+        assert f"{local:%Y-%m-%d} 02:00:00 Europe/Berlin ({local.tzname()})" in page, page
+        assert datetime.fromtimestamp(due, UTC).strftime("%H:%M:%SZ") not in page
+
+
+def test_disabled_schedules_are_listed_as_disabled_and_never_fire(site: Site) -> None:
+    from servicesite import TOKEN, served
+
+    _berlin(
+        site, "{nightly: {profile: full, cron: '0 2 * * *'}, paused: {profile: hr-import, every: 1m, enabled: false}}"
+    )
+    site.people(3)
+    with served(site) as s:
+        schedules = {str(x["name"]): x for x in _loaded(s)}
+        assert set(schedules) == {"nightly", "paused"}
+        paused = schedules["paused"]
+        assert paused["enabled"] is False and paused["next_due"] is None and paused["profile"] == "hr-import"
+        assert schedules["nightly"]["enabled"] is True
+        with httpx.Client(base_url=s.url) as browser:
+            browser.post("/login", data={"token": TOKEN, "next": "/"})
+            page = browser.get("/").text
+        row = page[page.index("<td>paused</td>") :].split("</tr>")[0]
+        assert "disabled" in row, row
+        time.sleep(1.5)  # a schedule every minute that never ran would have fired at once
+        assert _runs(s) == []
+        # switched off by a reload: still listed, as disabled
+        config = s.root / "idsync.yaml"
+        text = config.read_text(encoding="utf-8").replace("'0 2 * * *'}", "'0 2 * * *', enabled: false}")
+        config.write_text(text, encoding="utf-8")
+        with s.client() as c:
+            assert c.post("/api/config/reload", json={}).status_code == 200
+            listed = {x["name"]: x for x in c.get("/api/status").json()["service"]["schedules"]}
+        assert listed["nightly"]["enabled"] is False and listed["nightly"]["next_due"] is None
+        assert listed["paused"]["enabled"] is False
