@@ -39,7 +39,7 @@ def deprovision(
         return True
     before = (cs.pending_export.to_json() if cs.pending_export else None, cs.mv_id, cs.link_state)
     if action == "delete" or (unsent_add and action == "disable"):
-        # an add in flight may have created the object: its delete stays in flight for the reconciliation
+        # disabling an add still in flight deletes what it may have created (the module's docstring)
         stage_delete(cs, rule.name)
         if mv_deleted:
             _unlink(cs)

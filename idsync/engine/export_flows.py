@@ -12,7 +12,7 @@ from idsync.engine.rules import CompiledFlow, CompiledOutbound
 from idsync.engine.secrets import secret_attributes, withheld
 from idsync.engine.uniqueness import unique_identifier, unique_in_target
 from idsync.expressions import AUTHORITATIVE_NULL, IGNORE_THIS_FLOW
-from idsync.model import AttributeSpec, CSObject, ExportOp, MVObject
+from idsync.model import AttributeSpec, CSObject, ExportOp, MVObject, PendingExport
 
 
 def desired_values(
@@ -112,6 +112,11 @@ def identifier_value(ctx: SyncContext, rule: CompiledOutbound, values: Any, own:
 
 def export_flows(ctx: SyncContext, cs: CSObject, mv: MVObject, scoped: list[CompiledOutbound], values: Any) -> bool:
     """Stage the export flows of a linked object (and a rename when its identifier flow moved)."""
+    pending = cs.pending_export
+    restored = pending is not None and pending.op is ExportOp.DELETE and pending.in_flight and cs.anchor is None
+    if restored and pending is not None:
+        # back in scope before the reconciliation: the delete of an add in flight is that add again, still in flight
+        cs.pending_export = PendingExport(ExportOp.ADD, [], None, pending.rule, in_flight=True)
     new_object = cs.anchor is None and cs.pending_export is not None and cs.pending_export.op is ExportOp.ADD
     before = (cs.identifier, cs.pending_export.new_identifier if cs.pending_export else None)
     desired = desired_values(ctx, mv, scoped, values, cs.connector, cs.object_type, initial=new_object, cs_id=cs.id)
@@ -135,7 +140,8 @@ def export_flows(ctx: SyncContext, cs: CSObject, mv: MVObject, scoped: list[Comp
     withdrawn = cs.pending_export is not None and cs.pending_export.op is ExportOp.DELETE and not new_object
     if withdrawn:
         cs.pending_export = None  # back in scope (or adopted again): the delete is withdrawn, and that is a change
-    changed = stage_update(cs, schema, desired, new_identifier=new_identifier, rule=scoped[0].name) or withdrawn
+    changed = stage_update(cs, schema, desired, new_identifier=new_identifier, rule=scoped[0].name)
+    changed = changed or withdrawn or restored
     if changed:
         ctx.store.cs_save([cs])
     after = (cs.identifier, cs.pending_export.new_identifier if cs.pending_export else None)

@@ -63,3 +63,22 @@ def test_an_in_flight_add_deprovisioned_meanwhile_is_removed_if_it_arrived(lab: 
     assert target.objects() == []  # Ann's interrupted add is undone; Bob's never arrived and is forgotten
     assert lab.cs_objects("dir") == []
     assert _adds(lab, "uid=2,ou=people") == []
+
+
+def test_an_in_flight_add_deprovisioned_then_back_in_scope_is_the_add_again(lab: Lab) -> None:
+    _crash_after_first_add(lab)
+    target = lab.dirs["dir"]
+    target.available = False
+    person(lab.dirs["hr"], "1", "Ann", "Lee", status="left")
+    lab.run(("hr", "delta-import"), ("hr", "delta-sync"))
+    person(lab.dirs["hr"], "1", "Ann", "Lee")  # back before the target was reachable again
+    lab.run(("hr", "delta-import"), ("hr", "delta-sync"))
+    ann = next(c for c in lab.cs_objects("dir") if c.identifier == "uid=1,ou=people")
+    assert ann.pending_export is not None
+    assert (ann.pending_export.op, ann.pending_export.in_flight) == (ExportOp.ADD, True)
+    target.available = True
+    after = lab.run(("dir", "export"), ("dir", "confirming-import"))
+    assert after.status is RunStatus.SUCCESS, [(s.connector, s.kind.value, s.message) for s in after.steps]
+    assert _adds(lab, "uid=1,ou=people") == ["add"]  # the interrupted add, adopted: not created twice, not deleted
+    assert sorted(o.identifier for o in target.objects()) == ["uid=1,ou=people", "uid=2,ou=people"]
+    assert target.find("uid=1,ou=people").attributes["accountEnabled"] == "True"
