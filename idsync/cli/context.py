@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +11,7 @@ import click
 
 from idsync.cli.output import console
 from idsync.config import ConfigError
+from idsync.model.names import closest
 from idsync.store import StoreError
 
 EXIT_OK = 0
@@ -50,14 +50,8 @@ def unknown_name(what: str, name: str, known: Iterable[str], where: str = "") ->
     """A usage error for a name that is not there (a connector, an object type, an attribute): the closest known
     name when one is close, else every known one, so the user sees what to type instead."""
     names = sorted(set(known))
-    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6) or difflib.get_close_matches(
-        name.casefold(), [n.casefold() for n in names], n=1, cutoff=0.6
-    )
-    if close:
-        match = next((n for n in names if n.casefold() == close[0].casefold()), close[0])
-        hint = f"did you mean {match!r}? (known: {', '.join(names)})"
-    else:
-        hint = f"known: {', '.join(names) or 'none'}"
+    match = closest(name, names)
+    hint = f"did you mean {match!r}? (known: {', '.join(names)})" if match else f"known: {', '.join(names) or 'none'}"
     return click.UsageError(f"no {what} {name!r}{where}; {hint}")
 
 

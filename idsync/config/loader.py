@@ -6,7 +6,6 @@ error per run is miserable.
 
 from __future__ import annotations
 
-import difflib
 import re
 import types
 from collections.abc import Callable, Sequence
@@ -18,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from idsync.config.models import NAME, InboundRule, OutboundRule, SettingError, WorkspaceConfig
+from idsync.model.names import closest
 
 Path_ = tuple[str | int, ...]
 
@@ -267,8 +267,8 @@ def _inner(annotation: Any, part: str | int) -> Any:
 
 def unknown_setting(name: str, known: Sequence[str]) -> str:
     message = f"unknown setting {name!r}"
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.7)
-    return f"{message}; did you mean {close[0]!r}?" if close else message
+    close = closest(name, known, cutoff=0.7)
+    return f"{message}; did you mean {close!r}?" if close else message
 
 
 def issues_from_validation(

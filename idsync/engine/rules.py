@@ -7,7 +7,6 @@ type), the ordered contributors of every metaverse attribute (precedence), and o
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +29,7 @@ from idsync.expressions import (
     ExpressionValidationError,
     compile_expression,
 )
-from idsync.model import AttributeSpec, AttributeType, ObjectTypeSchema, Schema
+from idsync.model import AttributeSpec, AttributeType, ObjectTypeSchema, Schema, closest
 from idsync.store import KeyConfig
 
 IDENTIFIER_KEY = "__identifier__"
@@ -317,9 +316,8 @@ class KnownSchemas:
 
 
 def _suggestion(name: str, known: list[str]) -> str:
-    same = [k for k in known if k.lower() == name.lower()]
-    close = same or difflib.get_close_matches(name, known, n=1, cutoff=0.75)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    close = closest(name, known, cutoff=0.75)
+    return f"; did you mean {close!r}?" if close else ""
 
 
 class _Compiler:

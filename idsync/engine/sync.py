@@ -114,8 +114,8 @@ class Synchronizer:
         if not unresolved:
             self.ctx.waiting_refs, self.ctx.waiting_owners = set(), set()
             return
-        pending = 0 if self.full else self.store.cs_count(CSFilter(connector=self.connector, pending_import=True))
-        if self.full or unresolved <= UNRESOLVED_READ_WHOLE * pending:
+        pending = CSFilter(connector=self.connector, pending_import=True)
+        if self.full or unresolved <= UNRESOLVED_READ_WHOLE * self.store.cs_count(pending):
             self.ctx.load_unresolved()
 
     # one object -------------------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ loop; sub-expressions whose inputs are all constants are folded into their value
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
@@ -48,6 +47,7 @@ from idsync.expressions.values import (
     truth,
     values_of,
 )
+from idsync.model.names import closest
 
 Attrs = Mapping[str, Any]
 Ctx = EvalContext | None
@@ -391,9 +391,9 @@ class _Compiler:
         found = self.attributes.get(name.lower())
         if found is None:
             message = f"unknown attribute [{name}]"
-            close = difflib.get_close_matches(name.lower(), list(self.attributes), n=1, cutoff=0.75)
+            close = closest(name, self.attributes.values(), cutoff=0.75)
             if close:
-                message += f"; did you mean [{self.attributes[close[0]]}]?"
+                message += f"; did you mean [{close}]?"
             raise self.error(node.start, node.end, message)
         return found if self.spelled else name
 
@@ -558,10 +558,9 @@ class _Compiler:
                 f"(set 'dialect: {other.value}' on the rule or flow)",
             )
         message = f"unknown function {node.name}"
-        names = {s.name.lower(): s.name for s in self.library.functions.values()}
-        close = difflib.get_close_matches(low, list(names), n=1, cutoff=0.7)
+        close = closest(node.name, (s.name for s in self.library.functions.values()), cutoff=0.7)
         if close:
-            message += f"; did you mean {names[close[0]]}?"
+            message += f"; did you mean {close}?"
         raise self.error(*where, message)
 
     def check_arguments(self, node: Call, spec: FunctionSpec) -> None:

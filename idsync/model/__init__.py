@@ -17,6 +17,7 @@ from idsync.model.attributes import (
     values_equal,
 )
 from idsync.model.changes import DEPROVISIONING, DISABLE, AttributeChange, ExportOp, PendingExport, ValueOp
+from idsync.model.names import closest
 from idsync.model.objects import (
     Attributes,
     Contribution,
@@ -56,6 +57,7 @@ __all__ = [
     "ValueOp",
     "as_list",
     "changed_attributes",
+    "closest",
     "coerce",
     "in_storage_form",
     "normalize",

@@ -8,13 +8,22 @@ framework, so the command line can use it without the ``web`` extra.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from idsync.model import DEPROVISIONING, CSObject, ErrorRow, ExportOp, LinkState, MVObject, RunResult, StepResult
+from idsync.model import (
+    DEPROVISIONING,
+    CSObject,
+    ErrorRow,
+    ExportOp,
+    LinkState,
+    MVObject,
+    RunResult,
+    StepResult,
+    closest,
+)
 from idsync.model.redaction import DEFAULT_SECRETS, SecretAttributes
 from idsync.store import CSFilter, Store
 
@@ -174,8 +183,8 @@ def check_known(name: str, value: str, known: Sequence[str], what: str) -> None:
     nothing to see): ``BadReference`` naming the parameter, the known values and the closest one."""
     if value in known:
         return
-    close = [k for k in known if k.casefold() == value.casefold()] or difflib.get_close_matches(value, known, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    close = closest(value, known)
+    hint = f"; did you mean {close!r}?" if close else ""
     raise BadReference(f"{name}: no {what} {value!r} (known: {', '.join(known) or 'none'}){hint}")
 
 
