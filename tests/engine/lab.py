@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from idsync.connectors.memory import OPTION, MemoryDirectory
 from idsync.engine.run_profiles import Runner, RunOptions
 from idsync.engine.workspace import Workspace
@@ -19,6 +21,8 @@ class Lab:
     root: Path
     dirs: dict[str, MemoryDirectory] = field(default_factory=dict)
     config: str = ""
+    store: str | None = None
+    """A store URL (PostgreSQL) instead of the workspace's own SQLite file."""
 
     def directory(self, name: str, **kwargs: Any) -> MemoryDirectory:
         self.dirs[name] = MemoryDirectory(**kwargs)
@@ -26,6 +30,8 @@ class Lab:
 
     def configure(self, text: str) -> None:
         self.config = textwrap.dedent(text)
+        if self.store is not None:
+            self.config = f"store: {self.store!r}\n" + self.config
         (self.root / "idsync.yaml").write_text(self.config, encoding="utf-8")
 
     def open(self) -> Workspace:
@@ -57,6 +63,10 @@ class Lab:
     def errors(self, run: RunResult) -> list[Any]:
         with self.open() as ws:
             return ws.store.errors(run_id=run.id)
+
+
+STORE_CHOSEN_BY_TEST = pytest.mark.parametrize("lab", ["sqlite"], indirect=True)
+"""For a test of one store's own statements: the ``lab`` fixture runs every other test on both stores."""
 
 
 def step(run: RunResult, connector: str, kind: str) -> Any:

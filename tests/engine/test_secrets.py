@@ -21,13 +21,23 @@ def configure(lab: Lab, flow: str = PASSWORD_FLOW, *, enabled_flow: bool = True)
 
 
 def stored_text(lab: Lab) -> str:
-    """Every value of every table of the workspace's store, as text."""
-    db = sqlite3.connect(lab.root / ".idsync" / "state.db")
-    try:
-        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        return "\n".join(repr(row) for t in tables for row in db.execute(f'SELECT * FROM "{t}"'))
-    finally:
-        db.close()
+    """Every value of every table of the workspace's store, as text (checked to hold the provisioned objects: a dump
+    that read nothing would prove nothing)."""
+    if lab.store is not None:
+        import psycopg  # the PostgreSQL runs only
+
+        with psycopg.connect(lab.store) as pg:
+            tables = [r[0] for r in pg.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")]
+            text = "\n".join(repr(row) for t in tables for row in pg.execute(f'SELECT * FROM "{t}"'))
+    else:
+        db = sqlite3.connect(lab.root / ".idsync" / "state.db")
+        try:
+            tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            text = "\n".join(repr(row) for t in tables for row in db.execute(f'SELECT * FROM "{t}"'))
+        finally:
+            db.close()
+    assert ",ou=people" in text
+    return text
 
 
 def passwords(lab: Lab) -> dict[str, str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import tempfile
 from collections import Counter
 
-from lab import HR_TO_DIR, Lab, ok, person
+from lab import HR_TO_DIR, STORE_CHOSEN_BY_TEST, Lab, ok, person
 
 from idsync.engine.run_profiles import Runner
 from idsync.model import StepKind
@@ -64,6 +64,7 @@ def _provisioned_as_expected(lab: Lab, people: int) -> None:
     assert any(ch.name == "manager" for ch in managers["E0011"].changes)
 
 
+@STORE_CHOSEN_BY_TEST
 def test_initial_sync_statements_do_not_grow_with_objects(lab: Lab) -> None:
     assert (
         "identifier: employeeId" in CONFIG
@@ -78,6 +79,7 @@ def test_initial_sync_statements_do_not_grow_with_objects(lab: Lab) -> None:
     _provisioned_as_expected(lab, people)
 
 
+@STORE_CHOSEN_BY_TEST
 def test_initial_sync_round_trips_on_postgres_do_not_grow_with_objects(lab: Lab, postgres_url: str) -> None:
     """A server store sends a page's new objects, key rows and links in batches, and its object scopes take no
     savepoint when they send nothing: no round trip per object."""

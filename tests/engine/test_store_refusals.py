@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import base64
 
-from lab import HR_TO_DIR, Lab, person, step
+from lab import HR_TO_DIR, STORE_CHOSEN_BY_TEST, Lab, person, step
 
 from idsync.model import RunStatus
 
 NUL = base64.b64encode(b"a\x00b").decode()
 
 
+@STORE_CHOSEN_BY_TEST
 def test_a_value_postgres_cannot_hold_is_an_error_row_and_the_sync_goes_on(lab: Lab, postgres_url: str) -> None:
     config = HR_TO_DIR.replace(
         """displayName: 'Join(" ", [givenName], [sn])'""",
