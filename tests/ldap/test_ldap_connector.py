@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import socket
+import ssl
+import threading
 from typing import Any
 
 import pytest
@@ -59,6 +62,39 @@ def test_starttls_verifies_and_unknown_ca_fails(make: MakeConnector, slapd_serve
         make(ca_file=str(other.cert_file), reconnect_seconds=0).test_connection()
     with pytest.raises(ValidationError, match="tls_verify"):
         make(tls_verify=False)
+
+
+def test_a_certificate_naming_another_host_is_refused(make: MakeConnector, tmp_path: Any) -> None:
+    """The host name (here an IP address) is checked against the certificate by both backends: a certificate its CA
+    signed for another host is refused before anything is sent: the server sees no request after the handshake
+    (ldap3 fails the handshake itself; libldap checks the name right after it)."""
+    from idsync.testing.directories import TestCA
+
+    ca = TestCA.create(tmp_path / "ca")
+    cert = ca.issue_server(tmp_path / "tls", host_names=("directory.example",), loopback=False)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert.cert_file, cert.key_file)
+    requests: list[bool] = []
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        served = threading.Thread(target=_handshake_once, args=(listener, context, requests), daemon=True)
+        served.start()
+        with pytest.raises(ConnectivityError, match=r"127\.0\.0\.1"):
+            make(url=f"ldaps://127.0.0.1:{port}", ca_file=str(ca.cert_file), reconnect_seconds=0).test_connection()
+        served.join(timeout=10)
+    assert requests == [False], "the client sent a request to a server whose certificate names another host"
+
+
+def _handshake_once(listener: socket.socket, context: ssl.SSLContext, requests: list[bool]) -> None:
+    """Accept one client and note whether it sent anything (an LDAP request) over TLS."""
+    conn, _ = listener.accept()
+    conn.settimeout(10)
+    with conn:
+        try:
+            with context.wrap_socket(conn, server_side=True) as tls:
+                requests.append(bool(tls.recv(1)))
+        except (ssl.SSLError, OSError):
+            requests.append(False)
 
 
 def test_wrong_password_is_a_connectivity_error_without_the_password(

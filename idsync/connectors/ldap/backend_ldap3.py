@@ -72,6 +72,23 @@ def _raw_entries_only(conn: Connection) -> None:
     strategy.decode_response_fast = decode
 
 
+class _VerifiedTls(Tls):
+    """TLS whose chain and host name the standard library verifies during the handshake, as the python-ldap backend's
+    libldap does. ldap3 turns the SSL context's host-name check off and matches names itself, with a copy of the
+    ``match_hostname`` Python 3.12 removed that knows no IP addresses: on 3.12 and later it refused a certificate
+    naming 127.0.0.1 for ldaps://127.0.0.1. ``wrap_socket`` is what ldap3 calls for LDAPS and for StartTLS."""
+
+    def __init__(self, host: str, ca_file: str | None) -> None:
+        super().__init__(validate=ssl.CERT_REQUIRED, ca_certs_file=ca_file)
+        self._host = host
+
+    def wrap_socket(self, connection: Any, do_handshake: bool = False) -> None:
+        context = ssl.create_default_context(cafile=self.ca_certs_file)
+        connection.socket = context.wrap_socket(
+            connection.socket, server_side=False, do_handshake_on_connect=do_handshake, server_hostname=self._host
+        )
+
+
 class Ldap3Backend(BackendBase[Connection]):
     name = "ldap3"
 
@@ -80,12 +97,10 @@ class Ldap3Backend(BackendBase[Connection]):
         parsed = urlparse(cfg.url)
         use_ssl = parsed.scheme.lower() == "ldaps"
         port = parsed.port or (636 if use_ssl else 389)
-        tls = Tls(
-            validate=ssl.CERT_REQUIRED if cfg.tls_verify else ssl.CERT_NONE,
-            ca_certs_file=cfg.ca_file,
-        )
+        host = parsed.hostname or "localhost"
+        tls = _VerifiedTls(host, cfg.ca_file) if cfg.tls_verify else Tls(validate=ssl.CERT_NONE)
         server = Server(
-            parsed.hostname or "localhost",
+            host,
             port=port,
             use_ssl=use_ssl,
             tls=tls,

@@ -36,7 +36,9 @@ def _issue(
     signer: rsa.RSAPrivateKey | None,
     extensions: list[tuple[x509.ExtensionType, bool]],
 ) -> tuple[Path, Path, rsa.RSAPrivateKey]:
-    """Make a key, a certificate for it valid for 30 days (signed by ``signer``, or self-signed), write both."""
+    """Make a key, a certificate for it valid for 30 days (signed by ``signer``, or self-signed), write both. Every
+    certificate names its key (Subject Key Identifier): Python 3.13 verifies strictly (X.509 v3 as RFC 5280 has it)
+    and refuses a chain whose CA does not."""
     folder.mkdir(parents=True, exist_ok=True)
     key = rsa.generate_private_key(public_exponent=65537, key_size=_KEY_SIZE)
     now = datetime.datetime.now(datetime.UTC)
@@ -49,7 +51,7 @@ def _issue(
         .not_valid_before(now - datetime.timedelta(hours=1))
         .not_valid_after(now + datetime.timedelta(days=30))
     )
-    for extension, critical in extensions:
+    for extension, critical in [*extensions, (x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)]:
         builder = builder.add_extension(extension, critical=critical)
     cert = builder.sign(signer or key, hashes.SHA256())
     cert_file = folder / f"{stem}.pem"
@@ -100,14 +102,18 @@ class TestCA:
         )
         return cls(cert_file=cert_file, key_file=key_file, name=name)
 
-    def issue_server(self, folder: Path, host_names: tuple[str, ...] = ()) -> ServerCertificate:
-        """A server certificate for loopback (IP and DNS names) plus ``host_names``."""
+    def issue_server(
+        self, folder: Path, host_names: tuple[str, ...] = (), *, loopback: bool = True
+    ) -> ServerCertificate:
+        """A server certificate for loopback (IP and DNS names) plus ``host_names``; for ``host_names`` alone
+        without ``loopback`` (a certificate a client on loopback must refuse)."""
         ca_key = serialization.load_pem_private_key(self.key_file.read_bytes(), password=None)
         assert isinstance(ca_key, rsa.RSAPrivateKey)
         ca_cert = x509.load_pem_x509_certificate(self.cert_file.read_bytes())
-        names = ("localhost", *host_names)
+        names = ("localhost", *host_names) if loopback else host_names
         alt: list[x509.GeneralName] = [x509.DNSName(n) for n in names]
-        alt += [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.IPAddress(ipaddress.ip_address("::1"))]
+        if loopback:
+            alt += [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.IPAddress(ipaddress.ip_address("::1"))]
         cert_file, key_file, _ = _issue(
             folder,
             "server",
