@@ -545,3 +545,25 @@ def test_graph_flows_that_read_only_what_the_retired_connector_fed_are_left_out(
 
 def expression_text(flow: Any) -> str:
     return str(flow["expression"]) if isinstance(flow, dict) else str(flow)
+
+
+def test_graph_group_rules_leave_out_distribution_groups_known_only_by_group_type() -> None:
+    """ad-forest-aad's securityEnabled came from a rules extension over groupType, and its metaverse has no
+    mailEnabled: only the AD groupType tells a distribution group (no 0x80000000 bit) from a security group, and
+    Graph cannot create a distribution group (only security and Microsoft 365 groups)."""
+    from idsync.expressions import compile_expression
+
+    result = generate(_export("ad-forest-aad"), GenerationPath.GRAPH)
+    assert result.valid, result.problems
+    groups = [r for r in result.config["outbound"] if r["connector"] == "entra" and r["object_type"] == "group"]
+    assert groups and any(r.get("provision") for r in groups)
+    security = [0x80000002 - (1 << 32), 0x80000004 - (1 << 32), 0x80000008 - (1 << 32)]
+    for rule in groups:
+        assert "scope" in rule, rule["name"]
+        scope = compile_expression(rule["scope"], "connect")
+        for group_type in (2, 4, 8):  # global, domain-local and universal distribution groups
+            assert scope.evaluate({"groupType": group_type}) is not True, (rule["name"], group_type)
+        for group_type in security:
+            assert scope.evaluate({"groupType": group_type}) is True, (rule["name"], group_type)
+    (listed,) = [i for i in result.left_out if i.rule == "MAIL-GROUPS" and i.what == "mail-enabled groups"]
+    assert listed.kind is LeftOutKind.TARGET and listed.attribute == "groupType" and "Exchange Online" in listed.reason

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from idsync.connectors.ad.accounts import SECURITY_ENABLED, as_int32
 from idsync.expressions import Expression, ExpressionError, FlowSentinel, compile_expression
 from idsync.migrate.generate.draft import DIALECT, Draft
 from idsync.migrate.generate.graph_target import GRAPH_OBJECT_TYPES, GROUP_CREATE_DEFAULTS, REQUIRED_ON_CREATE, decide
@@ -270,14 +271,25 @@ def _exclude_mail_groups(draft: Draft, rules: list[dict[str, Any]], union: dict[
     """Graph creates security and Microsoft 365 groups only, and manages no distribution list or mail-enabled
     security group (MAIL-GROUPS): a group with mailEnabled and securityEnabled both false is refused. The Graph
     rules' scope leaves out the groups the metaverse marks mail-enabled, and, where securityEnabled flows from the
-    metaverse, the ones that are not security groups; both are listed."""
+    metaverse, the ones that are not security groups; both are listed. Where no flow says which groups are security
+    groups (the old connector's came from a rules extension) the AD groupType in the metaverse does: a group whose
+    groupType lacks the security bit (0x80000000) is a distribution group, which only Exchange Online creates."""
     mv_type = rules[0]["metaverse_type"]
+    mv_attributes = draft.mv_attributes(mv_type)
     conditions: list[str] = []
-    if "mailEnabled" in draft.mv_attributes(mv_type):
+    read: list[str] = []
+    if "mailEnabled" in mv_attributes:
         conditions.append("IIF([mailEnabled] = True, False, True)")
+        read.append("mailEnabled")
     security = union.get("securityEnabled")
     if security is not None and expression_of(security).strip() != "True":
         conditions.append(f"({expression_of(security)}) = True")
+        read.append("securityEnabled")
+    elif "groupType" in mv_attributes:
+        conditions.append(
+            f"IIF(IsPresent([groupType]), CBool(BitAnd([groupType], {as_int32(SECURITY_ENABLED)})), True)"
+        )
+        read.append("groupType")
     if not conditions:
         return
     condition = " && ".join(conditions)
@@ -289,7 +301,7 @@ def _exclude_mail_groups(draft: Draft, rules: list[dict[str, Any]], union: dict[
         dead[0].ma.name if dead else rules[0]["connector"],
         "mail-enabled groups",
         "group",
-        "mailEnabled, securityEnabled",
+        ", ".join(read),
         condition,
         "Microsoft Graph creates only security and Microsoft 365 groups and cannot manage distribution lists or "
         "mail-enabled security groups: they are kept out of the Graph rules' scope (the condition here); manage them "
