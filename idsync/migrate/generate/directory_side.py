@@ -188,6 +188,7 @@ def plan(draft: Draft, dead_flows: list[FlowIn]) -> DirectorySidePlan:
         anchor=_anchor_steps(draft),
         scoping=_scoping(draft),
         notes=_notes(draft),
+        in_place=_in_place(draft),
     )
 
 
@@ -241,15 +242,23 @@ def _needed(draft: Draft, flows: list[ADExportFlow]) -> list[tuple[str, str]]:
         out["ms-DS-ConsistencyGuid"] = (
             "Connect's recommended sourceAnchor; or the attribute chosen at install (DCON-ANCHOR)"
         )
+    whose = "the Azure AD connector writes" if _in_place(draft) else "the retired connector wrote"
     for f in flows:
-        out.setdefault(f.directory_attribute, f"carries what the retired connector wrote to {f.aad_attribute}")
+        out.setdefault(f.directory_attribute, f"carries what {whose} to {f.aad_attribute}")
     return list(out.items())
 
 
 def _anchor_steps(draft: Draft) -> list[str]:
-    trace = draft.analysis.topology.source_anchor
+    topo = draft.analysis.topology
+    trace = topo.source_anchor
     origin = "; ".join(trace.origins) or "no sourceAnchor flow was found"
-    steps = [f"The retired connector's sourceAnchor (each object's immutableId in Entra) came from: {origin}."]
+    if _in_place(draft):
+        return [
+            f"Connect's sourceAnchor (each object's immutableId in Entra) comes from: {origin}. The server keeps "
+            "it; a staging or rebuilt server must be installed with the same sourceAnchor (CONNECT-KEEP)."
+        ]
+    whose = "Connect's" if topo.connect_server else "The retired connector's"
+    steps = [f"{whose} sourceAnchor (each object's immutableId in Entra) came from: {origin}."]
     if trace.guid_based is True:
         steps.append(
             "It derives from objectGUID (or ms-DS-ConsistencyGuid): the Microsoft tool presents the same value, so the "
@@ -287,10 +296,43 @@ def _scoping(draft: Draft) -> list[ScopePlan]:
         for part in domain_partitions(role.ma) or []:
             base = part.dn or part.name
             containers = [c for c in part.inclusions if c] or [base]
-            pilot = containers[0]
-            steps = _pilot_steps(draft, tool, base, pilot, containers, role)
+            if _in_place(draft):
+                steps, pilot = _connect_server_steps(base, containers, role), ""
+            else:
+                pilot = containers[0]
+                steps = _pilot_steps(draft, tool, base, pilot, containers, role)
             out.append(ScopePlan(role.name, dns_name(base) or base, containers, pilot, steps, len(containers)))
     return out
+
+
+def _in_place(draft: Draft) -> bool:
+    """Connect Sync generated from a Connect Sync server's own export: that server stays as it is."""
+    return draft.path is GenerationPath.CONNECT_SYNC and draft.analysis.topology.connect_server
+
+
+def _connect_server_steps(base: str, containers: list[str], role: AgentRole) -> list[str]:
+    """The export is the Connect Sync server itself: it already carries these containers to Entra with its own
+    Azure AD connector, so there is nothing to install, pilot or remove — only its settings to check and keep, and
+    the way to change them without exporting an unverified change (CONNECT-CHANGE)."""
+    domain = dns_name(base) or base
+    steps = [
+        f"Install nothing and remove nothing: this export is the Connect Sync server that already carries {domain} "
+        f"to Entra, and its Azure AD connector is Connect's own, not the retired one (CONNECT-KEEP).",
+        f"On that server, check the OU filtering of {domain} (the installation wizard's Domain and OU filtering "
+        f"page): it syncs {'; '.join(containers)}. An object filtered out after it was synchronized is deleted in "
+        "Entra, so narrow the filter only on purpose (CONNECT-CHANGE).",
+        "Check the sourceAnchor the server uses (see Anchor) and keep it: a staging or rebuilt server must be "
+        "installed with the same one, or the objects in Entra lose their link (CONNECT-KEEP).",
+        "Change the server's filtering or rules only with its scheduler disabled (Set-ADSyncScheduler "
+        "-SyncCycleEnabled $false) or with the server in staging mode: run a full synchronization, check what it "
+        "would export to Entra and a few objects there (the same object ids, no duplicates), then enable the "
+        "scheduler again (CONNECT-CHANGE, MATCH).",
+        "This workspace mirrors the server's rules towards the directory and starts in staging mode: let one of the "
+        "two write to the directory, never both, so that each object stays in scope of one tool (ONE-TOOL).",
+    ]
+    if role.kind is AgentKind.LDAP:
+        steps.append(f"{role.name!r} is not AD: the server reads it through Connect's generic LDAP connector (R6).")
+    return steps
 
 
 def _pilot_steps(draft: Draft, tool: str, base: str, pilot: str, containers: list[str], role: AgentRole) -> list[str]:

@@ -217,13 +217,21 @@ def _directory_section(result: GeneratedWorkspace) -> list[str]:
     assert plan is not None
     tool = "cloud sync" if plan.path is GenerationPath.CLOUD_SYNC else "Connect Sync"
     lines = ["", f"## AD-side changes for {tool}", ""]
-    lines += [
-        f"The retired connector's flows now go to the directory, for {tool} to carry to Entra. Flows marked `add`",
-        "are in this workspace's outbound rules already; if you keep MIM, add them to the agent's export flows.",
-        "Flows marked `not carried` are not: the agent does not have the attribute, or nothing feeds the value",
-        "(each is under Not carried over, with the reason).",
-        "",
-    ]
+    if plan.in_place:
+        lines += [
+            "What the server's Azure AD connector writes to Entra, by the directory attribute it comes from. Flows",
+            "marked `read` are read from the directory already; `add` are in this workspace's outbound rules;",
+            "`not carried` are not (each is under Not carried over, with the reason).",
+            "",
+        ]
+    else:
+        lines += [
+            f"The retired connector's flows now go to the directory, for {tool} to carry to Entra. Flows marked `add`",
+            "are in this workspace's outbound rules already; if you keep MIM, add them to the agent's export flows.",
+            "Flows marked `not carried` are not: the agent does not have the attribute, or nothing feeds the value",
+            "(each is under Not carried over, with the reason).",
+            "",
+        ]
     lines += _table(
         ["agent", "object type", "directory attribute", "was (retired connector)", "value", "status"],
         [
@@ -241,9 +249,14 @@ def _directory_section(result: GeneratedWorkspace) -> list[str]:
     lines += ["", f"### Attributes {tool} needs", ""]
     lines += [f"- `{a}`: {w}" for a, w in plan.needed_attributes]
     lines += ["", "### Anchor", ""] + [f"- {s}" for s in plan.anchor]
-    lines += ["", "### Pilot and scoping plan", ""]
+    lines += [
+        "",
+        "### Scoping on the existing Connect Sync server" if plan.in_place else "### Pilot and scoping plan",
+        "",
+    ]
     for s in plan.scoping:
-        lines += [f"**{s.agent}** ({s.domain}, {s.scopes} container scope(s)): pilot `{s.pilot}`", ""]
+        start = f"pilot `{s.pilot}`" if s.pilot else "synced by the server today"
+        lines += [f"**{s.agent}** ({s.domain}, {s.scopes} container scope(s)): {start}", ""]
         lines += [f"{n}. {step}" for n, step in enumerate(s.steps, 1)]
         lines.append("")
     if plan.notes:
