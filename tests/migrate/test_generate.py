@@ -437,8 +437,8 @@ def test_a_file_of_several_object_types_is_one_csv_connector_keyed_by_its_object
 
 
 def test_the_delimited_format_is_carried_into_the_csv_block(tmp_path: Path) -> None:
-    """<delimited_format>: the delimiter (a character code) goes into the block; a text qualifier other than '"'
-    and a file without a header row, which the CSV connector cannot be told, are notes on the connector."""
+    """<delimited_format>: the delimiter and the text qualifier (character codes) go into the block, and a file
+    without a header row is read with the agent's column list (<attributes>, in file order) as its columns."""
     export = tmp_path / "export"
     shutil.copytree(_export("mimdsc"), export)
     tiny = export / "MA-TinyHR.XML"
@@ -453,15 +453,45 @@ def test_the_delimited_format_is_carried_into_the_csv_block(tmp_path: Path) -> N
     tiny.write_text(text)
     ma = next(m for m in read_export(export).management_agents if m.name == "TinyHR")
     assert (ma.delimiter, ma.text_qualifier, ma.header_row) == (";", "'", False)
+    # the order of MA-TinyHR.XML's <delimited_format><attributes>
+    columns = ["UserID", "ObjectType", "FirstName", "Initial", "LastName", "Title", "JobTitle", "HireDate", "Status"]
+    assert ma.file_columns == columns
     result = generate(export, GenerationPath.GRAPH)
     assert result.valid, result.problems
-    assert result.config["connectors"]["tinyhr"]["delimiter"] == ";"
+    block = result.config["connectors"]["tinyhr"]
+    assert (block["delimiter"], block["quote_char"], block["header"], block["column_names"]) == (
+        ";",
+        "'",
+        False,
+        columns,
+    )
     (plan,) = [c for c in result.connectors if c.agent == "TinyHR"]
-    assert any('text qualifier "\'"' in n for n in plan.notes), plan.notes
-    assert any("without a header row" in n and "UserID" in n for n in plan.notes), plan.notes
+    assert not any("qualifier" in n or "header row" in n for n in plan.notes), plan.notes
+    # and the generated block reads such a file as MIM did
+    write_workspace(result, tmp_path / "ws")
+    data = tmp_path / "ws" / "data" / "tinyhr.csv"
+    data.parent.mkdir(parents=True, exist_ok=True)
+    data.write_text("7;person;Ann;;'Smith; Jr.';Dr;Engineer;01/01/1998;Active\n", encoding="cp1252")
+    from idsync.connectors.base import ConnectorContext
+    from idsync.connectors.csv import connector_type
+    from idsync.testing.contract import read_pages
+
+    reader = connector_type.create("tinyhr", block, ConnectorContext(str(tmp_path / "ws")))
+    (record,) = read_pages(reader.full_import()).records
+    assert (record.anchor, record.object_type, record.attributes["LastName"]) == ("7", "person", "Smith; Jr.")
+    # no text qualifier at all (a character code 0), and a header-less file whose column list lacks the anchor
+    tiny.write_text(
+        text.replace("<text_qualifier>39<", "<text_qualifier>0<").replace("<name>UserID</name>", "<name>Id</name>", 1)
+    )
+    result = generate(export, GenerationPath.GRAPH)
+    assert result.valid, result.problems
+    block = result.config["connectors"]["tinyhr"]
+    assert block["quote_char"] is None and "column_names" not in block
+    (plan,) = [c for c in result.connectors if c.agent == "TinyHR"]
+    assert any("without a header row" in n and "'UserID'" in n and "column_names" in n for n in plan.notes)
     # the fixture as exported: a comma (the connector's default), '"' and a header row need nothing
     original = generate(_export("mimdsc"), GenerationPath.GRAPH)
-    assert "delimiter" not in original.config["connectors"]["tinyhr"]
+    assert not {"delimiter", "quote_char", "header", "column_names"} & set(original.config["connectors"]["tinyhr"])
     (plan,) = [c for c in original.connectors if c.agent == "TinyHR"]
     assert not any("qualifier" in n or "header row" in n for n in plan.notes)
 
