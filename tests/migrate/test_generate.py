@@ -597,3 +597,33 @@ def test_graph_group_rules_leave_out_distribution_groups_known_only_by_group_typ
             assert scope.evaluate({"groupType": group_type}) is True, (rule["name"], group_type)
     (listed,) = [i for i in result.left_out if i.rule == "MAIL-GROUPS" and i.what == "mail-enabled groups"]
     assert listed.kind is LeftOutKind.TARGET and listed.attribute == "groupType" and "Exchange Online" in listed.reason
+
+
+@pytest.mark.parametrize(
+    "usage_location",
+    [
+        'IIF(IsNullOrEmpty([usageLocation]),"US",[usageLocation])',  # a default: a value on any sample
+        'IIF(IsPresent([usageLocation]),[usageLocation],Error("no usage location"))',  # fails on any sample
+    ],
+)
+def test_graph_flows_reading_only_unfed_attributes_are_left_out_whatever_they_make_of_it(
+    usage_location: str, tmp_path: Path
+) -> None:
+    """The decision rests on what the flow reads, not on evaluating it: a flow that reads only the usageLocation
+    the disabled "In from AAD" rule fed is left out even where, evaluated without it, it yields a default or fails,
+    which would have hidden that it no longer carries the value. A flow that reads a fed attribute too and falls
+    back to it (the onPremisesImmutableId guard) stays."""
+    export = tmp_path / "contoso"
+    shutil.copytree(_export("aadconnect-contoso"), export)
+    rule = export / "SynchronizationRules" / "SynchronizationRule_{6f1bc185-65f9-4175-a31e-70fc975f464a}.xml"
+    old = "IIF(IsNullOrEmpty([usageLocation]),IgnoreThisFlow,[usageLocation])"
+    text = rule.read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    rule.write_text(text.replace(old, usage_location), encoding="utf-8")
+    result = generate(export, GenerationPath.GRAPH)
+    assert result.valid, result.problems
+    user = _rule(result.config, "outbound", "entra", "user")
+    assert "usageLocation" not in user["flows"]
+    assert "cloudSourceAnchor" in expression_text(user["flows"]["onPremisesImmutableId"])
+    (listed,) = [i for i in result.left_out if i.agent == "entra" and i.attribute == "usageLocation"]
+    assert listed.detail == usage_location and "only the retired connector fed" in listed.reason
