@@ -247,6 +247,12 @@ def test_connect_sync_readme_for_a_connect_server_checks_the_server_instead_of_i
     text = readme(result)
     assert "### Scoping on the existing Connect Sync server" in text and "Pilot and scoping plan" not in text
     assert "The retired connector's sourceAnchor" not in text and "Connect's sourceAnchor" in text
-    # moving the same server's objects to cloud sync is a real migration: that path keeps its pilot
+    # moving the same server's objects to cloud sync is a real migration: that path keeps its pilot, which starts
+    # by stopping Connect flowing the pilot OU (not by filtering it out, which deletes its objects in Entra) and
+    # ends by retiring the Connect server, not a retired connector
     cloud = generate(contoso, GenerationPath.CLOUD_SYNC).directory_side
     assert cloud is not None and not cloud.in_place and cloud.scoping[0].pilot == scope.containers[0]
+    first, *_, last = cloud.scoping[0].steps
+    assert "cloudNoFlow" in first and "JoinNoFlow" in first and scope.containers[0] in first
+    assert "(CS-FROM-CONNECT)" in first and "retire the Connect Sync server" in last
+    assert not any("retired connector" in s for s in cloud.scoping[0].steps)

@@ -339,6 +339,15 @@ def _pilot_steps(draft: Draft, tool: str, base: str, pilot: str, containers: lis
     rest = [c for c in containers if c != pilot]
     group = f"CN=idsync-{tool.replace(' ', '-').lower()}-pilot,{pilot}"
     steps: list[str] = []
+    connect_server = draft.analysis.topology.connect_server
+    if draft.path is GenerationPath.CLOUD_SYNC and connect_server:
+        steps.append(
+            "On the Connect Sync server this export comes from, stop the scheduler (Set-ADSyncScheduler "
+            f"-SyncCycleEnabled $false) and add, for users, groups and contacts, an inbound rule scoped to DN "
+            f"ENDSWITH {pilot} that sets cloudNoFlow to True and an outbound rule to Entra of link type JoinNoFlow "
+            "scoped to cloudNoFlow = True; then start the scheduler again. Do not take the OU out of Connect's OU "
+            "filtering: that deletes its objects in Entra, groups for good (CS-FROM-CONNECT)."
+        )
     if draft.path is GenerationPath.CLOUD_SYNC:
         steps.append(
             f"Create one cloud sync configuration for {dns_name(base) or base} scoped to the OU {pilot} only (OU "
@@ -350,9 +359,10 @@ def _pilot_steps(draft: Draft, tool: str, base: str, pilot: str, containers: lis
             f"Install Connect Sync in staging mode, with OU filtering on {pilot} only for {dns_name(base) or base}; "
             "check what it would export, then leave staging mode (TOP-SERVER)."
         )
+    writer = "Connect's Azure AD connector" if connect_server else "the retired connector"
     steps.append(
-        "Before it runs: apply the AD-side changes above so the pilot objects carry every attribute the retired "
-        "connector wrote, and settle the source anchor (see Anchor)."
+        f"Before it runs: apply the AD-side changes above so the pilot objects carry every attribute {writer} "
+        "wrote, and settle the source anchor (see Anchor)."
     )
     steps.append(
         "Run it and check the pilot users in Entra: the same object ids as before (hard-matched on the immutableId), "
@@ -368,7 +378,13 @@ def _pilot_steps(draft: Draft, tool: str, base: str, pilot: str, containers: lis
             f"{len(containers)} containers exceed the 59 separate OUs one configuration takes: scope parent OUs "
             "instead (nested OUs are fine) (CS-SCOPES)."
         )
-    steps.append("When every object is carried, remove the retired connector from the sync engine (MIG-REMOVE).")
+    if connect_server:
+        steps.append(
+            "When cloud sync carries every container, retire the Connect Sync server this export comes from, so that "
+            "each object is in scope of one tool only (ONE-TOOL)."
+        )
+    else:
+        steps.append("When every object is carried, remove the retired connector from the sync engine (MIG-REMOVE).")
     if role.kind is AgentKind.LDAP:
         steps.append(
             f"{role.name!r} is not AD: Connect reads it through its generic LDAP connector; the attribute names above "
