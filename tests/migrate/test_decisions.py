@@ -234,7 +234,10 @@ def test_connect_sync_readme_for_a_connect_server_checks_the_server_instead_of_i
     from idsync.migrate.generate import GenerationPath, generate, readme
 
     result = generate(contoso, GenerationPath.CONNECT_SYNC)
+    from idsync.migrate.generate.directory_side import as_json
+
     assert result.directory_side is not None and result.directory_side.in_place
+    assert as_json(result.directory_side)["in_place"] is True
     (scope,) = result.directory_side.scoping
     # the contoso.com connector's partition includes OU=CORP only (its <inclusions>)
     assert scope.containers == ["OU=CORP,DC=contoso,DC=com"] and scope.pilot == ""

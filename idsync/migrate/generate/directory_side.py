@@ -415,6 +415,7 @@ def _notes(draft: Draft) -> list[tuple[str, str]]:
 def as_json(plan_: DirectorySidePlan) -> dict[str, Any]:
     return {
         "path": plan_.path.value,
+        "in_place": plan_.in_place,
         "flows": [
             {
                 "agent": f.agent,
