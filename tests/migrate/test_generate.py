@@ -469,6 +469,9 @@ def test_the_delimited_format_is_carried_into_the_csv_block(tmp_path: Path) -> N
     assert not any("qualifier" in n or "header row" in n for n in plan.notes), plan.notes
     # and the generated block reads such a file as MIM did
     write_workspace(result, tmp_path / "ws")
+    written = yaml.safe_load((tmp_path / "ws" / "idsync.yaml").read_text())["connectors"]["tinyhr"]
+    assert (written["quote_char"], written["header"], written["column_names"]) == ("'", False, columns)
+    assert _validate_cli(tmp_path / "ws")["valid"] is True
     data = tmp_path / "ws" / "data" / "tinyhr.csv"
     data.parent.mkdir(parents=True, exist_ok=True)
     data.write_text("7;person;Ann;;'Smith; Jr.';Dr;Engineer;01/01/1998;Active\n", encoding="cp1252")
