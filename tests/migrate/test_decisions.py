@@ -250,6 +250,10 @@ def test_connect_sync_readme_for_a_connect_server_checks_the_server_instead_of_i
     text = readme(result)
     assert "### Scoping on the existing Connect Sync server" in text and "Pilot and scoping plan" not in text
     assert "The retired connector's sourceAnchor" not in text and "Connect's sourceAnchor" in text
+    assert (
+        "| was (Azure AD connector) |" in text
+        and "retired connector" not in text.split("## Not carried over")[0].lower()
+    )
     # moving the same server's objects to cloud sync is a real migration: that path keeps its pilot, which starts
     # by stopping Connect flowing the pilot OU (not by filtering it out, which deletes its objects in Entra) and
     # ends by retiring the Connect server, not a retired connector
