@@ -326,10 +326,14 @@ class ManagementAgent:
     """Delimited or fixed-width file agents: the Windows code page of the file (``<code_page>``, e.g. 1252)."""
     delimiter: str = ""
     """Delimited file agents: the field delimiter (``<delimited_format><delimiter>``, a character code)."""
-    text_qualifier: str = ""
-    """Delimited file agents: the character that quotes a field (``<text_qualifier>``); empty when none."""
+    text_qualifier: str | None = None
+    """Delimited file agents: the character that quotes a field (``<text_qualifier>``); empty when none, None when
+    the export does not say."""
     header_row: bool | None = None
     """Delimited file agents: whether the first row holds the column names; None when the export does not say."""
+    file_columns: list[str] = field(default_factory=list)
+    """Delimited file agents: the file's columns in order (``<delimited_format><attributes>``), which name them
+    when the file has no header row."""
     object_class_attribute: str = ""
     """File (and other call-based) agents: the column naming each row's object class
     (``<importing><object_class_attribute>``), when the file holds several object types."""

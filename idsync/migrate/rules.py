@@ -76,6 +76,21 @@ SOURCES: dict[str, Source] = {
             f"{_LEARN}/entra/identity/hybrid/connect/how-to-connect-install-existing-tenant",
         ),
         Source(
+            "FILTER",
+            "Connect Sync: configure filtering",
+            f"{_LEARN}/entra/identity/hybrid/connect/how-to-connect-sync-configure-filtering",
+        ),
+        Source(
+            "CHANGE",
+            "Connect Sync: make a change to the default configuration",
+            f"{_LEARN}/entra/identity/hybrid/connect/how-to-connect-sync-change-the-configuration",
+        ),
+        Source(
+            "CSPILOT",
+            "Tutorial: migrate to cloud sync for a synced AD forest",
+            f"{_LEARN}/entra/identity/hybrid/cloud-sync/tutorial-pilot-aadc-aadccp",
+        ),
+        Source(
             "SOA",
             "Source of authority overview",
             f"{_LEARN}/entra/identity/hybrid/concept-source-of-authority-overview",
@@ -198,6 +213,22 @@ RULES: dict[str, Rule] = {
             "A Connect Sync server is already on a supported path; a staging or rebuilt server must use the same "
             "sourceAnchor so that the objects in Entra stay linked.",
             ("MIG", "TOP", "DCON"),
+        ),
+        Rule(
+            "CONNECT-CHANGE",
+            "Change a Connect Sync server's filtering or rules with its scheduler disabled (Set-ADSyncScheduler "
+            "-SyncCycleEnabled $false) or the server in staging mode, and verify a full synchronization before "
+            "anything is exported; OU filtering is changed in the installation wizard, and an object filtered out "
+            "after it was synchronized is deleted in Entra.",
+            ("FILTER", "CHANGE"),
+        ),
+        Rule(
+            "CS-FROM-CONNECT",
+            "To pilot cloud sync in a forest Connect Sync already synchronizes, stop Connect's scheduler and add rules "
+            "that stop it flowing the pilot objects (an inbound rule setting cloudNoFlow to True for the pilot OU, an "
+            "outbound JoinNoFlow rule scoped on cloudNoFlow = True, for users, groups and contacts); moving them out "
+            "of its scope deletes them in Entra (groups for good).",
+            ("CSPILOT",),
         ),
         Rule(
             "DCON-ANCHOR",

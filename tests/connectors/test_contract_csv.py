@@ -1,4 +1,6 @@
-"""The CSV connector passes the connector contract. The harness writes the file with the csv module directly."""
+"""The CSV connector passes the connector contract, with its default file format and with that of a MIM
+delimited-text agent set to another text qualifier and no header row. The harness writes the file with the csv
+module directly."""
 
 from __future__ import annotations
 
@@ -20,13 +22,27 @@ class CsvHarness(ContractHarness):
     multi = "mail"
     delta = "snapshot"
 
-    def __init__(self, folder: Path) -> None:
+    COLUMNS = ("id", "displayName", "mail")
+
+    def __init__(self, folder: Path, quote: str = '"', header: bool = True) -> None:
         self.folder = folder
         self.path = folder / "people.csv"
-        self._write(["id", "displayName", "mail"], [])
+        self.quote = quote
+        self.header = header
+        self._write(list(self.COLUMNS), [])
 
     def _config(self, path: str) -> dict[str, Any]:
-        return {"type": "csv", "path": path, "object_type": "person", "anchor": "id", "columns": {"mail": "string[]"}}
+        config: dict[str, Any] = {
+            "type": "csv",
+            "path": path,
+            "object_type": "person",
+            "anchor": "id",
+            "columns": {"mail": "string[]"},
+            "quote_char": self.quote,
+        }
+        if not self.header:
+            config |= {"header": False, "column_names": list(self.COLUMNS)}
+        return config
 
     def connect(self) -> Connector:
         return connector_type.create("people", self._config("people.csv"), ConnectorContext(str(self.folder)))
@@ -36,14 +52,16 @@ class CsvHarness(ContractHarness):
 
     def _read(self) -> tuple[list[str], list[dict[str, str]]]:
         with self.path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.DictReader(handle)
+            names = None if self.header else list(self.COLUMNS)
+            reader = csv.DictReader(handle, names, quotechar=self.quote)
             rows = list(reader)
             return list(reader.fieldnames or []), rows
 
     def _write(self, header: list[str], rows: list[dict[str, str]]) -> None:
         with self.path.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.DictWriter(handle, header)
-            writer.writeheader()
+            writer = csv.DictWriter(handle, header, quotechar=self.quote)
+            if self.header:
+                writer.writeheader()
             writer.writerows(rows)
 
     def _set(self, header: list[str], row: dict[str, str], attributes: Attributes) -> None:
@@ -74,3 +92,11 @@ class TestCsvContract(ConnectorContract):
     @pytest.fixture
     def harness(self, tmp_path: Path) -> ContractHarness:
         return CsvHarness(tmp_path)
+
+
+class TestCsvContractWithoutHeaderRow(ConnectorContract):
+    """The file of a MIM delimited-text agent with the text qualifier ' and "use first row for header names" off."""
+
+    @pytest.fixture
+    def harness(self, tmp_path: Path) -> ContractHarness:
+        return CsvHarness(tmp_path, quote="'", header=False)

@@ -493,3 +493,110 @@ def test_a_type_column_is_written_on_add_and_checked_on_export(tmp_path: Path) -
 def test_type_column_configuration_errors(options: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         CsvConfig.model_validate({"path": "x.csv", "object_type": "person", "anchor": "id", **options})
+
+
+# -- text qualifier and header row (MIM's delimited-text agent settings) ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"header": False}, "header: false needs column_names"),
+        ({"column_names": ["id", "name"]}, r"column_names is for a file without a header row \(header: false\)"),
+        ({"header": False, "column_names": ["name"]}, "anchor: 'id' is not one of column_names"),
+        ({"header": False, "column_names": ["id", "id"]}, "column_names: 'id' appears twice"),
+        ({"header": False, "column_names": ["id"], "columns": {"age": "integer"}}, "columns: 'age' is not one of"),
+        ({"quote_char": ","}, "quote_char ',' is also the delimiter"),
+        ({"quote_char": "''"}, "quote_char must be exactly one character"),
+        ({"quote_char": "\n"}, "quote_char cannot be"),
+    ],
+)
+def test_bad_header_and_quoting_settings_are_refused_naming_the_setting(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        CsvConfig.model_validate({"type": "csv", "path": "x.csv", "object_type": "person", "anchor": "id", **options})
+
+
+def test_the_text_qualifier_is_configurable(tmp_path: Path) -> None:
+    write(tmp_path, "id,name,note\n1,'Smith, John',\"quoted\"\n")
+    # with the default '"' the apostrophes are text and the comma between them splits the field
+    assert full(make(tmp_path)).issues
+    imported = full(make(tmp_path, quote_char="'"))
+    assert by_anchor(imported) == {"1": {"id": "1", "name": "Smith, John", "note": '"quoted"'}}
+    # no qualifier at all: every character is text, the delimiter always ends a field
+    write(tmp_path, "id,name\n1,\"Ann\"\n2,'Bo'\n")
+    assert by_anchor(full(make(tmp_path, quote_char=None))) == {
+        "1": {"id": "1", "name": '"Ann"'},
+        "2": {"id": "2", "name": "'Bo'"},
+    }
+
+
+def test_export_with_another_qualifier_quotes_with_it(tmp_path: Path) -> None:
+    path = write(tmp_path, "id,name\r\n1,Ann\r\n")
+    connector = make(tmp_path, quote_char="'")
+    (result,) = connector.export([add(1, "2", name="O'Brien, Siobhán")])
+    connector.close()
+    assert result.ok, result.error
+    assert path.read_bytes().decode("utf-8") == "id,name\r\n1,Ann\r\n2,'O''Brien, Siobhán'\r\n"
+    assert by_anchor(full(make(tmp_path, quote_char="'")))["2"]["name"] == "O'Brien, Siobhán"
+
+
+def test_without_a_qualifier_a_value_that_would_split_the_row_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "id,name\r\n1,Ann\r\n")
+    connector = make(tmp_path, quote_char=None)
+    results = connector.export(
+        [add(1, "2", name='Bo "the" Builder'), add(2, "3", name="Smith, John"), add(3, "4", name="two\nlines")]
+    )
+    connector.close()
+    assert [r.ok for r in results] == [True, False, False]
+    assert results[1].attribute == "name" and "the delimiter ','" in str(results[1].error)
+    assert "quote_char: null" in str(results[1].error) and "a line break" in str(results[2].error)
+    assert path.read_bytes().decode("utf-8") == 'id,name\r\n1,Ann\r\n2,Bo "the" Builder\r\n'
+
+
+def test_a_file_without_a_header_row_reads_and_writes_the_configured_columns(tmp_path: Path) -> None:
+    names = ["id", "name", "mail"]
+    path = write(tmp_path, "1,Ann,ann@example.org;a@x\n2,Bo,\n")
+    connector = make(tmp_path, header=False, column_names=names, columns={"mail": "string[]"})
+    assert by_anchor(full(connector)) == {
+        "1": {"id": "1", "name": "Ann", "mail": ["ann@example.org", "a@x"]},
+        "2": {"id": "2", "name": "Bo"},
+    }
+    results = connector.export(
+        [
+            update(1, "2", AttributeChange("name", ValueOp.REPLACE, ["Bob"])),
+            add(2, "3", name="Cy"),
+            add(3, "4", name="Di", title="Engineer"),  # no such column, and the file cannot gain one
+        ]
+    )
+    connector.close()
+    assert [r.ok for r in results] == [True, True, False] and results[2].attribute == "title"
+    assert path.read_bytes().decode("utf-8") == "1,Ann,ann@example.org;a@x\r\n2,Bob,\r\n3,Cy,\r\n"
+    assert [r.anchor for r in full(make(tmp_path, header=False, column_names=names)).records] == ["1", "2", "3"]
+    # a short row is reported against the configured names
+    write(tmp_path, "1,Ann\n")
+    (issue,) = full(make(tmp_path, header=False, column_names=names)).issues
+    assert "2 fields where the header has 3" in issue.reason and issue.attribute == "mail"
+
+
+def test_a_file_without_a_header_row_has_its_schema_before_it_exists(tmp_path: Path) -> None:
+    from idsync.connectors.csv.connector import offline_schema
+
+    config = CsvConfig(
+        path="new.csv", object_type="person", anchor="id", header=False, column_names=["id", "age"], missing_ok=True
+    )
+    for writing in (False, True):
+        schema = offline_schema(config, str(tmp_path), writing=writing)
+        assert schema is not None and set(schema.object_type("person").attributes) == {"id", "age"}
+    connector = make(tmp_path, path="new.csv", header=False, column_names=["id", "age"], missing_ok=True)
+    (result,) = connector.export([add(1, "7", age="41")])
+    connector.close()
+    assert result.ok and (tmp_path / "new.csv").read_bytes() == b"7,41\r\n"
+
+
+def test_an_empty_file_without_a_header_row_stops_the_import(tmp_path: Path) -> None:
+    """A header-less file that holds nothing cannot be told from one that failed to arrive: reading it as empty
+    would delete every object."""
+    write(tmp_path, "")
+    with pytest.raises(ConnectorError, match="is empty"):
+        full(make(tmp_path, header=False, column_names=["id"]))
+    assert full(make(tmp_path, header=False, column_names=["id"], missing_ok=True)).records == []

@@ -45,8 +45,8 @@ def rows(draw: st.DrawFn) -> dict[str, Any]:
     return out
 
 
-def connector(folder: Path, separator: str, delimiter: str) -> CsvConnector:
-    config = {
+def connector(folder: Path, separator: str, delimiter: str, quote: str = '"', header: bool = True) -> CsvConnector:
+    config: dict[str, Any] = {
         "type": "csv",
         "path": "out.csv",
         "object_type": "person",
@@ -55,6 +55,8 @@ def connector(folder: Path, separator: str, delimiter: str) -> CsvConnector:
         "multivalue_separator": separator,
         "delimiter": delimiter,
         "missing_ok": True,
+        "quote_char": quote,
+        **({} if header else {"header": False, "column_names": ["id", *COLUMNS]}),
     }
     made = connector_type.create("target", config, ConnectorContext(str(folder)))
     assert isinstance(made, CsvConnector)
@@ -68,12 +70,20 @@ def connector(folder: Path, separator: str, delimiter: str) -> CsvConnector:
     extra=rows(),
     separator=st.sampled_from([";", "|"]),
     delimiter=st.sampled_from([",", ";", "\t"]),
+    quote=st.sampled_from(['"', "'"]),
+    header=st.booleans(),
 )
 def test_export_then_import_reads_back_the_same_values(
-    first: dict[str, Any], second: dict[str, Any], extra: dict[str, Any], separator: str, delimiter: str
+    first: dict[str, Any],
+    second: dict[str, Any],
+    extra: dict[str, Any],
+    separator: str,
+    delimiter: str,
+    quote: str,
+    header: bool,
 ) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        target = connector(Path(folder), separator, delimiter)
+        target = connector(Path(folder), separator, delimiter, quote, header)
         results = target.export(
             [
                 ExportItem(1, "person", ExportOp.ADD, "a", changes=value_changes(first)),
@@ -84,11 +94,11 @@ def test_export_then_import_reads_back_the_same_values(
         assert [r.ok for r in results] == [True, True], [r.error for r in results]
         # a second step: multi-valued additions merged into cells written by the first
         more = {k: v for k, v in extra.items() if isinstance(v, list)}
-        target = connector(Path(folder), separator, delimiter)
+        target = connector(Path(folder), separator, delimiter, quote, header)
         (result,) = target.export([ExportItem(3, "person", ExportOp.UPDATE, "a", "a", value_changes(more))])
         target.close()
         assert result.ok, result.error
-        imported = read_pages(connector(Path(folder), separator, delimiter).full_import())
+        imported = read_pages(connector(Path(folder), separator, delimiter, quote, header).full_import())
         assert not imported.issues, imported.issues
         got = {r.anchor: r.attributes for r in imported.records}
         expected_first = {"id": "a", **first}

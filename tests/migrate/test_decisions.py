@@ -226,3 +226,40 @@ def test_generated_readme_spells_the_anchor_chain_out_once(contoso: Path) -> Non
     chain = "; ".join(analyze(contoso).topology.source_anchor.origins)
     for path in (GenerationPath.CLOUD_SYNC, GenerationPath.CONNECT_SYNC):
         assert readme(generate(contoso, path)).count(chain) == 1, path
+
+
+def test_connect_sync_readme_for_a_connect_server_checks_the_server_instead_of_installing_one(contoso: Path) -> None:
+    """The export is a Connect Sync server already: there is nothing to install in staging mode and no retired
+    connector to remove; the steps check and keep that server's filtering and sourceAnchor, and change it safely."""
+    from idsync.migrate.generate import GenerationPath, generate, readme
+
+    result = generate(contoso, GenerationPath.CONNECT_SYNC)
+    from idsync.migrate.generate.directory_side import as_json
+
+    assert result.directory_side is not None and result.directory_side.in_place
+    assert as_json(result.directory_side)["in_place"] is True
+    (scope,) = result.directory_side.scoping
+    # the contoso.com connector's partition includes OU=CORP only (its <inclusions>)
+    assert scope.containers == ["OU=CORP,DC=contoso,DC=com"] and scope.pilot == ""
+    steps = " ".join(scope.steps)
+    assert "Install Connect Sync" not in steps and "remove the retired connector" not in steps
+    assert "Install nothing and remove nothing" in steps
+    assert "check the OU filtering of contoso.com" in steps and scope.containers[0] in steps
+    assert "Set-ADSyncScheduler -SyncCycleEnabled $false" in steps and "(CONNECT-CHANGE" in steps
+    assert any("sourceAnchor" in s and "CONNECT-KEEP" in s for s in scope.steps)
+    text = readme(result)
+    assert "### Scoping on the existing Connect Sync server" in text and "Pilot and scoping plan" not in text
+    assert "The retired connector's sourceAnchor" not in text and "Connect's sourceAnchor" in text
+    assert (
+        "| was (Azure AD connector) |" in text
+        and "retired connector" not in text.split("## Not carried over")[0].lower()
+    )
+    # moving the same server's objects to cloud sync is a real migration: that path keeps its pilot, which starts
+    # by stopping Connect flowing the pilot OU (not by filtering it out, which deletes its objects in Entra) and
+    # ends by retiring the Connect server, not a retired connector
+    cloud = generate(contoso, GenerationPath.CLOUD_SYNC).directory_side
+    assert cloud is not None and not cloud.in_place and cloud.scoping[0].pilot == scope.containers[0]
+    first, *_, last = cloud.scoping[0].steps
+    assert "cloudNoFlow" in first and "JoinNoFlow" in first and scope.containers[0] in first
+    assert "(CS-FROM-CONNECT)" in first and "retire the Connect Sync server" in last
+    assert not any("retired connector" in s for s in cloud.scoping[0].steps)

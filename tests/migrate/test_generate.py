@@ -437,8 +437,8 @@ def test_a_file_of_several_object_types_is_one_csv_connector_keyed_by_its_object
 
 
 def test_the_delimited_format_is_carried_into_the_csv_block(tmp_path: Path) -> None:
-    """<delimited_format>: the delimiter (a character code) goes into the block; a text qualifier other than '"'
-    and a file without a header row, which the CSV connector cannot be told, are notes on the connector."""
+    """<delimited_format>: the delimiter and the text qualifier (character codes) go into the block, and a file
+    without a header row is read with the agent's column list (<attributes>, in file order) as its columns."""
     export = tmp_path / "export"
     shutil.copytree(_export("mimdsc"), export)
     tiny = export / "MA-TinyHR.XML"
@@ -453,15 +453,48 @@ def test_the_delimited_format_is_carried_into_the_csv_block(tmp_path: Path) -> N
     tiny.write_text(text)
     ma = next(m for m in read_export(export).management_agents if m.name == "TinyHR")
     assert (ma.delimiter, ma.text_qualifier, ma.header_row) == (";", "'", False)
+    # the order of MA-TinyHR.XML's <delimited_format><attributes>
+    columns = ["UserID", "ObjectType", "FirstName", "Initial", "LastName", "Title", "JobTitle", "HireDate", "Status"]
+    assert ma.file_columns == columns
     result = generate(export, GenerationPath.GRAPH)
     assert result.valid, result.problems
-    assert result.config["connectors"]["tinyhr"]["delimiter"] == ";"
+    block = result.config["connectors"]["tinyhr"]
+    assert (block["delimiter"], block["quote_char"], block["header"], block["column_names"]) == (
+        ";",
+        "'",
+        False,
+        columns,
+    )
     (plan,) = [c for c in result.connectors if c.agent == "TinyHR"]
-    assert any('text qualifier "\'"' in n for n in plan.notes), plan.notes
-    assert any("without a header row" in n and "UserID" in n for n in plan.notes), plan.notes
+    assert not any("qualifier" in n or "header row" in n for n in plan.notes), plan.notes
+    # and the generated block reads such a file as MIM did
+    write_workspace(result, tmp_path / "ws")
+    written = yaml.safe_load((tmp_path / "ws" / "idsync.yaml").read_text())["connectors"]["tinyhr"]
+    assert (written["quote_char"], written["header"], written["column_names"]) == ("'", False, columns)
+    assert _validate_cli(tmp_path / "ws")["valid"] is True
+    data = tmp_path / "ws" / "data" / "tinyhr.csv"
+    data.parent.mkdir(parents=True, exist_ok=True)
+    data.write_text("7;person;Ann;;'Smith; Jr.';Dr;Engineer;01/01/1998;Active\n", encoding="cp1252")
+    from idsync.connectors.base import ConnectorContext
+    from idsync.connectors.csv import connector_type
+    from idsync.testing.contract import read_pages
+
+    reader = connector_type.create("tinyhr", block, ConnectorContext(str(tmp_path / "ws")))
+    (record,) = read_pages(reader.full_import()).records
+    assert (record.anchor, record.object_type, record.attributes["LastName"]) == ("7", "person", "Smith; Jr.")
+    # no text qualifier at all (a character code 0), and a header-less file whose column list lacks the anchor
+    tiny.write_text(
+        text.replace("<text_qualifier>39<", "<text_qualifier>0<").replace("<name>UserID</name>", "<name>Id</name>", 1)
+    )
+    result = generate(export, GenerationPath.GRAPH)
+    assert result.valid, result.problems
+    block = result.config["connectors"]["tinyhr"]
+    assert block["quote_char"] is None and "column_names" not in block
+    (plan,) = [c for c in result.connectors if c.agent == "TinyHR"]
+    assert any("without a header row" in n and "'UserID'" in n and "column_names" in n for n in plan.notes)
     # the fixture as exported: a comma (the connector's default), '"' and a header row need nothing
     original = generate(_export("mimdsc"), GenerationPath.GRAPH)
-    assert "delimiter" not in original.config["connectors"]["tinyhr"]
+    assert not {"delimiter", "quote_char", "header", "column_names"} & set(original.config["connectors"]["tinyhr"])
     (plan,) = [c for c in original.connectors if c.agent == "TinyHR"]
     assert not any("qualifier" in n or "header row" in n for n in plan.notes)
 
@@ -545,3 +578,55 @@ def test_graph_flows_that_read_only_what_the_retired_connector_fed_are_left_out(
 
 def expression_text(flow: Any) -> str:
     return str(flow["expression"]) if isinstance(flow, dict) else str(flow)
+
+
+def test_graph_group_rules_leave_out_distribution_groups_known_only_by_group_type() -> None:
+    """ad-forest-aad's securityEnabled came from a rules extension over groupType, and its metaverse has no
+    mailEnabled: only the AD groupType tells a distribution group (no 0x80000000 bit) from a security group, and
+    Graph cannot create a distribution group (only security and Microsoft 365 groups)."""
+    from idsync.expressions import compile_expression
+
+    result = generate(_export("ad-forest-aad"), GenerationPath.GRAPH)
+    assert result.valid, result.problems
+    groups = [r for r in result.config["outbound"] if r["connector"] == "entra" and r["object_type"] == "group"]
+    assert groups and any(r.get("provision") for r in groups)
+    security = [0x80000002 - (1 << 32), 0x80000004 - (1 << 32), 0x80000008 - (1 << 32)]
+    for rule in groups:
+        assert "scope" in rule, rule["name"]
+        scope = compile_expression(rule["scope"], "connect")
+        for group_type in (2, 4, 8):  # global, domain-local and universal distribution groups
+            assert scope.evaluate({"groupType": group_type}) is not True, (rule["name"], group_type)
+        for group_type in security:
+            assert scope.evaluate({"groupType": group_type}) is True, (rule["name"], group_type)
+    (listed,) = [i for i in result.left_out if i.rule == "MAIL-GROUPS" and i.what == "mail-enabled groups"]
+    assert listed.kind is LeftOutKind.TARGET and listed.attribute == "groupType" and "Exchange Online" in listed.reason
+
+
+@pytest.mark.parametrize(
+    "usage_location",
+    [
+        'IIF(IsNullOrEmpty([usageLocation]),"US",[usageLocation])',  # a default: a value on any sample
+        'IIF(IsPresent([usageLocation]),[usageLocation],Error("no usage location"))',  # fails on any sample
+    ],
+)
+def test_graph_flows_reading_only_unfed_attributes_are_left_out_whatever_they_make_of_it(
+    usage_location: str, tmp_path: Path
+) -> None:
+    """The decision rests on what the flow reads, not on evaluating it: a flow that reads only the usageLocation
+    the disabled "In from AAD" rule fed is left out even where, evaluated without it, it yields a default or fails,
+    which would have hidden that it no longer carries the value. A flow that reads a fed attribute too and falls
+    back to it (the onPremisesImmutableId guard) stays."""
+    export = tmp_path / "contoso"
+    shutil.copytree(_export("aadconnect-contoso"), export)
+    rule = export / "SynchronizationRules" / "SynchronizationRule_{6f1bc185-65f9-4175-a31e-70fc975f464a}.xml"
+    old = "IIF(IsNullOrEmpty([usageLocation]),IgnoreThisFlow,[usageLocation])"
+    text = rule.read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    rule.write_text(text.replace(old, usage_location), encoding="utf-8")
+    result = generate(export, GenerationPath.GRAPH)
+    assert result.valid, result.problems
+    user = _rule(result.config, "outbound", "entra", "user")
+    assert "usageLocation" not in user["flows"]
+    assert "cloudSourceAnchor" in expression_text(user["flows"]["onPremisesImmutableId"])
+    (listed,) = [i for i in result.left_out if i.agent == "entra" and i.attribute == "usageLocation"]
+    assert listed.detail == usage_location and "only the retired connector fed" in listed.reason

@@ -9,11 +9,12 @@ MIM's delimited-text management agent does.
 from __future__ import annotations
 
 import codecs
+import csv
 import hashlib
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -98,6 +99,16 @@ class CsvConfig(ConnectorConfig):
     identifier: str | None = None
     """The column shown as the object's identifier; the anchor column when not set."""
     delimiter: str = ","
+    quote_char: str | None = '"'
+    """The text qualifier around a field that holds the delimiter, a quote or a line break (MIM's delimited-text
+    agent's "text qualifier"); ``null``: fields are never quoted, so a value holding the delimiter or a line
+    break cannot be written."""
+    header: bool = True
+    """The first row names the columns (MIM's "use first row for header names"); with ``false`` the file has no
+    header row and ``column_names`` gives the columns in order."""
+    column_names: list[str] | None = None
+    """With ``header: false``: the file's columns, in order. The file cannot gain a column: an export writes only
+    these."""
     encoding: str | None = None
     """Text encoding; when not set, files are read as ``utf-8-sig`` (with or without a BOM) and written as
     ``utf-8``."""
@@ -124,6 +135,11 @@ class CsvConfig(ConnectorConfig):
     def _check_separator(cls, value: str) -> str:
         return _single_character("multivalue_separator", value, '"\r\n\\')
 
+    @field_validator("quote_char")
+    @classmethod
+    def _check_quote_char(cls, value: str | None) -> str | None:
+        return None if value is None else _single_character("quote_char", value, "\r\n\\")
+
     @field_validator("encoding")
     @classmethod
     def _check_encoding(cls, value: str | None) -> str | None:
@@ -143,6 +159,9 @@ class CsvConfig(ConnectorConfig):
 
     @model_validator(mode="after")
     def _check_columns(self) -> CsvConfig:
+        self._check_header()
+        if self.quote_char is not None and self.quote_char in (self.delimiter, self.multivalue_separator):
+            raise ValueError(f"quote_char {self.quote_char!r} is also the delimiter or the multivalue_separator")
         if (self.object_type is None) == (self.object_type_column is None):
             raise ValueError("give either object_type (one type for every row) or object_type_column")
         if self.object_type_column is not None:
@@ -163,6 +182,42 @@ class CsvConfig(ConnectorConfig):
             if self.specs.get(group.column, AttributeSpec(group.column)).multivalued:
                 raise ValueError(f"groups: {group.object_type}: the column {group.column!r} is multi-valued")
         return self
+
+    def _check_header(self) -> None:
+        """Without a header row the configured names are the file's only columns: every column a setting names
+        must be one of them."""
+        if self.header:
+            if self.column_names is not None:
+                raise ValueError("column_names is for a file without a header row (header: false)")
+            return
+        if not self.column_names:
+            raise ValueError("header: false needs column_names: the file's columns, in order")
+        names = self.column_names
+        if any(not n.strip() for n in names):
+            raise ValueError("column_names: a column name must not be empty")
+        if len(set(names)) != len(names):
+            twice = sorted({n for n in names if names.count(n) > 1})
+            raise ValueError(f"column_names: {', '.join(map(repr, twice))} appears twice")
+        named = {
+            "anchor": [self.anchor],
+            "identifier": [self.identifier_column],
+            "object_type_column": [self.object_type_column] if self.object_type_column else [],
+            "columns": list(self.columns),
+            "attributes": self.attributes or [],
+            "groups": [c for g in self.groups for c in [g.column, *g.where]],
+        }
+        for setting, columns in named.items():
+            missing = [c for c in columns if c not in names]
+            if missing:
+                raise ValueError(
+                    f"{setting}: {', '.join(map(repr, missing))} is not one of column_names ({', '.join(names)})"
+                )
+
+    def csv_format(self) -> dict[str, Any]:
+        """The ``csv`` module's reader and writer settings for this file."""
+        if self.quote_char is None:
+            return {"delimiter": self.delimiter, "quoting": csv.QUOTE_NONE, "quotechar": None}
+        return {"delimiter": self.delimiter, "quotechar": self.quote_char}
 
     @property
     def types(self) -> list[str]:
@@ -203,12 +258,17 @@ class CsvConfig(ConnectorConfig):
         """Whether ``column`` is read into the object's attributes."""
         if column == self.object_type_column:
             return False
+        if self.column_names is not None and column not in self.column_names:
+            return False
         if self.attributes is None or column in (self.anchor, self.identifier_column):
             return True
         return column in self.attributes
 
     def initial_header(self) -> list[str]:
-        """The columns of a file this connector creates: keys first, then the configured ones."""
+        """The columns of a file this connector creates: keys first, then the configured ones (the configured
+        names, in order, for a file without a header row)."""
+        if self.column_names is not None:
+            return list(self.column_names)
         header = [self.object_type_column] if self.object_type_column else []
         for column in [self.anchor, self.identifier_column, *self.columns, *(self.attributes or [])]:
             if column not in header:
@@ -231,6 +291,8 @@ class CsvConfig(ConnectorConfig):
                 self.anchor,
                 self.identifier_column,
                 self.delimiter,
+                *([] if self.quote_char == '"' else [f"quote={self.quote_char!r}"]),
+                *([] if self.column_names is None else [f"names={self.column_names!r}"]),
                 self.read_encoding,
                 self.multivalue_separator,
                 repr(sorted(self.columns.items())),

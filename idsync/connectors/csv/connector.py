@@ -187,7 +187,9 @@ class CsvConnector:
             tally = _Tally(self, layout)
             seen: dict[str, int] = {}
             page = ImportPage()
+            rows = 0
             for line, fields in reader.rows():
+                rows += 1
                 record, issues = self._parse_row(layout, line, fields)
                 anchor = record.anchor if record is not None else _field(fields, layout.anchor)
                 if anchor:
@@ -209,6 +211,9 @@ class CsvConnector:
                 if len(page.records) + len(page.issues) >= page_size:
                     yield page
                     page = ImportPage()
+            if not rows and self.config.column_names is not None and not self.config.missing_ok:
+                # without a header row an empty file cannot be told from one that failed to arrive
+                raise ConnectorError(f"{self.name}: {self.path} is empty: it has no rows")
             page.records.extend(tally.records())
             page.watermark = reader.fingerprint(self._fingerprint).watermark()
             yield page
@@ -286,7 +291,7 @@ class CsvConnector:
     # -- helpers --------------------------------------------------------------------------------------------
 
     def _reader(self) -> RowReader:
-        return RowReader(self.path, self.config.read_encoding, self.config.delimiter)
+        return RowReader(self.path, self.config.read_encoding, self.config.csv_format(), self.config.column_names)
 
     def _layout(self, header: list[str]) -> _Layout:
         config = self.config
@@ -533,13 +538,30 @@ class _ExportSession:
             # the common case, text into a text column: nothing to coerce, and ASCII every encoding can write
             if not values[0].isascii():
                 self._encodable(item, name, values[0])
+            if config.quote_char is None:
+                self._unquoted(item, name, values[0])
             return values[0] or None
         try:
             value = change_value(spec, op, values)
         except AttributeValueError as exc:
             raise _Refused(f"{item.identifier}: {exc}", "invalid-value", name) from None
-        self._encodable(item, name, format_cell(spec, value, config.multivalue_separator))
+        text = format_cell(spec, value, config.multivalue_separator)
+        self._encodable(item, name, text)
+        if config.quote_char is None:
+            self._unquoted(item, name, text)
         return value
+
+    def _unquoted(self, item: ExportItem, name: str, text: str) -> None:
+        """Without a text qualifier a field cannot hold the delimiter or a line break: it would split the row."""
+        delimiter = self.connector.config.delimiter
+        for bad, what in ((delimiter, f"the delimiter {delimiter!r}"), ("\r", "a line break"), ("\n", "a line break")):
+            if bad in text:
+                raise _Refused(
+                    f"{item.identifier}: {name}: the value holds {what}, which a file without a text qualifier "
+                    "(quote_char: null) cannot hold",
+                    "invalid-value",
+                    name,
+                )
 
     def _encodable(self, item: ExportItem, name: str, text: str) -> None:
         encoding = self.connector.config.write_encoding
@@ -560,11 +582,15 @@ def create(name: str, config: CsvConfig | Mapping[str, Any], workspace: str) -> 
 def offline_schema(config: CsvConfig, workspace: str, *, writing: bool) -> Schema | None:
     """Reading: the file's header and the declared columns, once the file exists (a file still to be created, or
     one that cannot be read now, tells nothing yet). Writing: an export adds any column the file lacks, so only
-    ``attributes`` (the columns this connector keeps) limits what can be written."""
+    ``attributes`` (the columns this connector keeps) limits what can be written. A file without a header row
+    has exactly its ``column_names``, known with or without the file."""
+    if config.column_names is not None or (writing and config.attributes is not None):
+        types = {name: config.object_schema(name, None) for name in config.types}
+        if not writing:
+            types.update({g.object_type: g.object_schema() for g in config.groups})
+        return Schema(types)
     if writing:
-        if config.attributes is None:
-            return None
-        return Schema({name: config.object_schema(name, None) for name in config.types})
+        return None
     connector = CsvConnector("", config, workspace)
     if not connector.path.is_file():
         return None

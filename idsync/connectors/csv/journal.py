@@ -155,11 +155,14 @@ def apply(config: CsvConfig, path: Path, journal: Journal, touched: set[str] | N
         out = stack.enter_context(atomic_writer(path, config.write_encoding))
         reader = None
         if path.exists():  # entered last, closed first: the old file is closed before it is replaced
-            reader = stack.enter_context(RowReader(path, config.read_encoding, config.delimiter))
+            reader = stack.enter_context(
+                RowReader(path, config.read_encoding, config.csv_format(), config.column_names)
+            )
         old_header = (reader.header or []) if reader is not None else []
         header = wanted + [c for c in old_header if c not in wanted]
-        writer = csv.writer(out, delimiter=config.delimiter, lineterminator="\r\n")
-        writer.writerow(header)
+        writer = csv.writer(out, lineterminator="\r\n", **config.csv_format())
+        if config.header:
+            writer.writerow(header)
         prefix = header[: len(old_header)] == old_header
         pad = [""] * (len(header) - len(old_header))
         position = old_header.index(config.anchor) if config.anchor in old_header else -1

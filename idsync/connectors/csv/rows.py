@@ -66,12 +66,14 @@ class _HashingReader(io.RawIOBase):
 @dataclass(slots=True)
 class RowReader:
     """Rows of one open file. ``header`` is the first non-blank row (names stripped of spaces and of a BOM
-    left by a mismatched encoding); :meth:`rows` yields ``(line, fields)`` for the rest, where ``line`` is the
-    physical line the row starts on — the row number a spreadsheet shows when no cell spans lines."""
+    left by a mismatched encoding), or ``names`` for a file without a header row; :meth:`rows` yields
+    ``(line, fields)`` for the rest, where ``line`` is the physical line the row starts on — the row number a
+    spreadsheet shows when no cell spans lines. ``csv_format``: the ``csv`` module's delimiter and quoting."""
 
     path: Path
     encoding: str
-    delimiter: str
+    csv_format: dict[str, Any]
+    names: list[str] | None = None
     header: list[str] | None = None
     _hasher: _HashingReader | None = None
     _text: io.TextIOWrapper | None = None
@@ -85,7 +87,10 @@ class RowReader:
             raise ConnectorError(f"cannot read {self.path}: {exc.strerror or exc}") from None
         self._hasher = _HashingReader(raw)
         self._text = io.TextIOWrapper(io.BufferedReader(self._hasher, BUFFER), encoding=self.encoding, newline="")
-        self._reader = csv.reader(self._text, delimiter=self.delimiter, strict=False)
+        self._reader = csv.reader(self._text, strict=False, **self.csv_format)
+        if self.names is not None:
+            self.header = list(self.names)
+            return self
         for _line, fields in self._next_rows():
             self.header = [f.strip() for f in fields]
             if self.header:

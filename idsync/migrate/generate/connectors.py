@@ -128,12 +128,29 @@ def _file_block(ma: ManagementAgent, object_type: str, name: str, anchor: str, p
 
 
 def _file_format(ma: ManagementAgent, block: dict[str, Any]) -> None:
-    """The delimited file's delimiter and code page, as MIM read the file."""
+    """The delimited file's delimiter, text qualifier, header row and code page, as MIM read the file. Without a
+    header row the columns are named from the agent's column list, when every column the block names is in it."""
     if ma.delimiter and ma.delimiter != ",":
         block["delimiter"] = ma.delimiter
+    if ma.text_qualifier is not None and ma.text_qualifier != '"' and not _qualifier_clash(ma, block):
+        block["quote_char"] = ma.text_qualifier or None
+    if ma.header_row is False and ma.file_columns and not _unlisted_columns(ma, block):
+        block["header"] = False
+        block["column_names"] = list(ma.file_columns)
     encoding = file_encoding(ma.code_page)
     if encoding:
         block["encoding"] = encoding
+
+
+def _qualifier_clash(ma: ManagementAgent, block: dict[str, Any]) -> bool:
+    """The qualifier is also the delimiter or the connector's multi-value separator, which one file cannot mean."""
+    return bool(ma.text_qualifier) and ma.text_qualifier in (block.get("delimiter", ","), ";")
+
+
+def _unlisted_columns(ma: ManagementAgent, block: dict[str, Any]) -> list[str]:
+    """The columns the block names (keys, type column, typed columns) that the agent's column list lacks."""
+    named = [block.get("anchor"), block.get("identifier"), block.get("object_type_column"), *block.get("columns", {})]
+    return [c for c in dict.fromkeys(named) if c and c not in ma.file_columns]
 
 
 def _code_page_notes(ma: ManagementAgent, block: dict[str, Any]) -> list[str]:
@@ -145,20 +162,28 @@ def _code_page_notes(ma: ManagementAgent, block: dict[str, Any]) -> list[str]:
     return []
 
 
-def _file_format_notes(ma: ManagementAgent) -> list[str]:
-    """What of the file's format the CSV connector cannot be told: it quotes with '"' and reads the column names
-    from the first row."""
+def _file_format_notes(ma: ManagementAgent, block: dict[str, Any]) -> list[str]:
+    """What of the file's format the block could not carry: a text qualifier that is also a separator, a file
+    without a header row whose columns the export does not list in full."""
     notes = []
-    if ma.text_qualifier and ma.text_qualifier != '"':
+    if ma.text_qualifier is not None and ma.text_qualifier != '"' and "quote_char" not in block:
         notes.append(
-            f"MIM read the {ma.name!r} file with the text qualifier {ma.text_qualifier!r}; the CSV connector quotes "
-            "fields with '\"': convert the file, or its quoted fields are read with the qualifier in them"
+            f"MIM read the {ma.name!r} file with the text qualifier {ma.text_qualifier!r}, which the CSV connector "
+            "also uses to separate fields or values: set quote_char, delimiter and multivalue_separator in the block "
+            "to three different characters"
         )
-    if ma.header_row is False:
-        notes.append(
-            f"MIM read the {ma.name!r} file without a header row; the CSV connector reads the column names from the "
-            f"first row: add one ({', '.join(ma.schema.attribute_types) or 'the columns in order'})"
-        )
+    if ma.header_row is not False or "column_names" in block:
+        return notes
+    missing = _unlisted_columns(ma, block)
+    why = (
+        f"its column list lacks {', '.join(map(repr, missing))}"
+        if ma.file_columns and missing
+        else "the export does not list its columns"
+    )
+    notes.append(
+        f"MIM read the {ma.name!r} file without a header row, but {why}: set header: false and column_names (the "
+        f"file's columns in order) in the block, or add a header row to the file"
+    )
     return notes
 
 
@@ -286,7 +311,7 @@ def plan_connector(
             f"place the {ma.name!r} file at {mixed['path']} (path relative to the workspace); as in MIM, the "
             f"{ma.object_class_attribute} column names each row's object type"
         )
-        plan.notes += _code_page_notes(ma, mixed) + _file_format_notes(ma)
+        plan.notes += _code_page_notes(ma, mixed) + _file_format_notes(ma, mixed)
         return [plan]
     for t in types or ma.object_types[:1] or ["object"]:
         cname = name if len(types) <= 1 else f"{name}-{slug(t)}"
@@ -303,7 +328,7 @@ def plan_connector(
             block["description"] = f"file exported for the MIM agent {ma.name!r} ({t} objects)"
         plan = ConnectorPlan(cname, ma.name, ma.category, "csv", agent_role, block, placeholder=bool(marker))
         plan.object_types = {t: t}
-        plan.notes += _code_page_notes(ma, block) + _file_format_notes(ma)
+        plan.notes += _code_page_notes(ma, block) + _file_format_notes(ma, block)
         if len(types) > 1:
             plan.notes.append(
                 f"MIM read the {ma.name!r} file for several object types; idsync reads one file per type: split the "

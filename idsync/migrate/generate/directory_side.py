@@ -188,6 +188,7 @@ def plan(draft: Draft, dead_flows: list[FlowIn]) -> DirectorySidePlan:
         anchor=_anchor_steps(draft),
         scoping=_scoping(draft),
         notes=_notes(draft),
+        in_place=_in_place(draft),
     )
 
 
@@ -241,15 +242,23 @@ def _needed(draft: Draft, flows: list[ADExportFlow]) -> list[tuple[str, str]]:
         out["ms-DS-ConsistencyGuid"] = (
             "Connect's recommended sourceAnchor; or the attribute chosen at install (DCON-ANCHOR)"
         )
+    whose = "the Azure AD connector writes" if _in_place(draft) else "the retired connector wrote"
     for f in flows:
-        out.setdefault(f.directory_attribute, f"carries what the retired connector wrote to {f.aad_attribute}")
+        out.setdefault(f.directory_attribute, f"carries what {whose} to {f.aad_attribute}")
     return list(out.items())
 
 
 def _anchor_steps(draft: Draft) -> list[str]:
-    trace = draft.analysis.topology.source_anchor
+    topo = draft.analysis.topology
+    trace = topo.source_anchor
     origin = "; ".join(trace.origins) or "no sourceAnchor flow was found"
-    steps = [f"The retired connector's sourceAnchor (each object's immutableId in Entra) came from: {origin}."]
+    if _in_place(draft):
+        return [
+            f"Connect's sourceAnchor (each object's immutableId in Entra) comes from: {origin}. The server keeps "
+            "it; a staging or rebuilt server must be installed with the same sourceAnchor (CONNECT-KEEP)."
+        ]
+    whose = "Connect's" if topo.connect_server else "The retired connector's"
+    steps = [f"{whose} sourceAnchor (each object's immutableId in Entra) came from: {origin}."]
     if trace.guid_based is True:
         steps.append(
             "It derives from objectGUID (or ms-DS-ConsistencyGuid): the Microsoft tool presents the same value, so the "
@@ -287,16 +296,58 @@ def _scoping(draft: Draft) -> list[ScopePlan]:
         for part in domain_partitions(role.ma) or []:
             base = part.dn or part.name
             containers = [c for c in part.inclusions if c] or [base]
-            pilot = containers[0]
-            steps = _pilot_steps(draft, tool, base, pilot, containers, role)
+            if _in_place(draft):
+                steps, pilot = _connect_server_steps(base, containers, role), ""
+            else:
+                pilot = containers[0]
+                steps = _pilot_steps(draft, tool, base, pilot, containers, role)
             out.append(ScopePlan(role.name, dns_name(base) or base, containers, pilot, steps, len(containers)))
     return out
+
+
+def _in_place(draft: Draft) -> bool:
+    """Connect Sync generated from a Connect Sync server's own export: that server stays as it is."""
+    return draft.path is GenerationPath.CONNECT_SYNC and draft.analysis.topology.connect_server
+
+
+def _connect_server_steps(base: str, containers: list[str], role: AgentRole) -> list[str]:
+    """The export is the Connect Sync server itself: it already carries these containers to Entra with its own
+    Azure AD connector, so there is nothing to install, pilot or remove — only its settings to check and keep, and
+    the way to change them without exporting an unverified change (CONNECT-CHANGE)."""
+    domain = dns_name(base) or base
+    steps = [
+        f"Install nothing and remove nothing: this export is the Connect Sync server that already carries {domain} "
+        f"to Entra, and its Azure AD connector is Connect's own, not the retired one (CONNECT-KEEP).",
+        f"On that server, check the OU filtering of {domain} (the installation wizard's Domain and OU filtering "
+        f"page): it syncs {'; '.join(containers)}. An object filtered out after it was synchronized is deleted in "
+        "Entra, so narrow the filter only on purpose (CONNECT-CHANGE).",
+        "Check the sourceAnchor the server uses (see Anchor) and keep it: a staging or rebuilt server must be "
+        "installed with the same one, or the objects in Entra lose their link (CONNECT-KEEP).",
+        "Change the server's filtering or rules only with its scheduler disabled (Set-ADSyncScheduler "
+        "-SyncCycleEnabled $false) or with the server in staging mode: run a full synchronization, check what it "
+        "would export to Entra and a few objects there (the same object ids, no duplicates), then enable the "
+        "scheduler again (CONNECT-CHANGE, MATCH).",
+        "This workspace mirrors the server's rules towards the directory and starts in staging mode: let one of the "
+        "two write to the directory, never both, so that each object stays in scope of one tool (ONE-TOOL).",
+    ]
+    if role.kind is AgentKind.LDAP:
+        steps.append(f"{role.name!r} is not AD: the server reads it through Connect's generic LDAP connector (R6).")
+    return steps
 
 
 def _pilot_steps(draft: Draft, tool: str, base: str, pilot: str, containers: list[str], role: AgentRole) -> list[str]:
     rest = [c for c in containers if c != pilot]
     group = f"CN=idsync-{tool.replace(' ', '-').lower()}-pilot,{pilot}"
     steps: list[str] = []
+    connect_server = draft.analysis.topology.connect_server
+    if draft.path is GenerationPath.CLOUD_SYNC and connect_server:
+        steps.append(
+            "On the Connect Sync server this export comes from, stop the scheduler (Set-ADSyncScheduler "
+            f"-SyncCycleEnabled $false) and add, for users, groups and contacts, an inbound rule scoped to DN "
+            f"ENDSWITH {pilot} that sets cloudNoFlow to True and an outbound rule to Entra of link type JoinNoFlow "
+            "scoped to cloudNoFlow = True; then start the scheduler again. Do not take the OU out of Connect's OU "
+            "filtering: that deletes its objects in Entra, groups for good (CS-FROM-CONNECT)."
+        )
     if draft.path is GenerationPath.CLOUD_SYNC:
         steps.append(
             f"Create one cloud sync configuration for {dns_name(base) or base} scoped to the OU {pilot} only (OU "
@@ -308,9 +359,10 @@ def _pilot_steps(draft: Draft, tool: str, base: str, pilot: str, containers: lis
             f"Install Connect Sync in staging mode, with OU filtering on {pilot} only for {dns_name(base) or base}; "
             "check what it would export, then leave staging mode (TOP-SERVER)."
         )
+    writer = "Connect's Azure AD connector" if connect_server else "the retired connector"
     steps.append(
-        "Before it runs: apply the AD-side changes above so the pilot objects carry every attribute the retired "
-        "connector wrote, and settle the source anchor (see Anchor)."
+        f"Before it runs: apply the AD-side changes above so the pilot objects carry every attribute {writer} "
+        "wrote, and settle the source anchor (see Anchor)."
     )
     steps.append(
         "Run it and check the pilot users in Entra: the same object ids as before (hard-matched on the immutableId), "
@@ -326,7 +378,13 @@ def _pilot_steps(draft: Draft, tool: str, base: str, pilot: str, containers: lis
             f"{len(containers)} containers exceed the 59 separate OUs one configuration takes: scope parent OUs "
             "instead (nested OUs are fine) (CS-SCOPES)."
         )
-    steps.append("When every object is carried, remove the retired connector from the sync engine (MIG-REMOVE).")
+    if connect_server:
+        steps.append(
+            "When cloud sync carries every container, retire the Connect Sync server this export comes from, so that "
+            "each object is in scope of one tool only (ONE-TOOL)."
+        )
+    else:
+        steps.append("When every object is carried, remove the retired connector from the sync engine (MIG-REMOVE).")
     if role.kind is AgentKind.LDAP:
         steps.append(
             f"{role.name!r} is not AD: Connect reads it through its generic LDAP connector; the attribute names above "
@@ -357,6 +415,7 @@ def _notes(draft: Draft) -> list[tuple[str, str]]:
 def as_json(plan_: DirectorySidePlan) -> dict[str, Any]:
     return {
         "path": plan_.path.value,
+        "in_place": plan_.in_place,
         "flows": [
             {
                 "agent": f.agent,

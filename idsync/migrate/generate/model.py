@@ -125,6 +125,7 @@ class ScopePlan:
     domain: str
     containers: list[str]
     pilot: str
+    """The container the pilot starts with; empty where the export's own server already carries them all."""
     steps: list[str]
     scopes: int
 
@@ -142,6 +143,8 @@ class DirectorySidePlan:
     scoping: list[ScopePlan]
     notes: list[tuple[str, str]]
     """(rule, text): further changes, each citing a rule."""
+    in_place: bool = False
+    """The export is the Connect Sync server itself: the scoping steps check and keep it, with no pilot."""
 
 
 @dataclass(slots=True)

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from idsync.connectors.ad.accounts import SECURITY_ENABLED, as_int32
 from idsync.expressions import Expression, ExpressionError, FlowSentinel, compile_expression
 from idsync.migrate.generate.draft import DIALECT, Draft
 from idsync.migrate.generate.graph_target import GRAPH_OBJECT_TYPES, GROUP_CREATE_DEFAULTS, REQUIRED_ON_CREATE, decide
@@ -270,14 +271,25 @@ def _exclude_mail_groups(draft: Draft, rules: list[dict[str, Any]], union: dict[
     """Graph creates security and Microsoft 365 groups only, and manages no distribution list or mail-enabled
     security group (MAIL-GROUPS): a group with mailEnabled and securityEnabled both false is refused. The Graph
     rules' scope leaves out the groups the metaverse marks mail-enabled, and, where securityEnabled flows from the
-    metaverse, the ones that are not security groups; both are listed."""
+    metaverse, the ones that are not security groups; both are listed. Where no flow says which groups are security
+    groups (the old connector's came from a rules extension) the AD groupType in the metaverse does: a group whose
+    groupType lacks the security bit (0x80000000) is a distribution group, which only Exchange Online creates."""
     mv_type = rules[0]["metaverse_type"]
+    mv_attributes = draft.mv_attributes(mv_type)
     conditions: list[str] = []
-    if "mailEnabled" in draft.mv_attributes(mv_type):
+    read: list[str] = []
+    if "mailEnabled" in mv_attributes:
         conditions.append("IIF([mailEnabled] = True, False, True)")
+        read.append("mailEnabled")
     security = union.get("securityEnabled")
     if security is not None and expression_of(security).strip() != "True":
         conditions.append(f"({expression_of(security)}) = True")
+        read.append("securityEnabled")
+    elif "groupType" in mv_attributes:
+        conditions.append(
+            f"IIF(IsPresent([groupType]), CBool(BitAnd([groupType], {as_int32(SECURITY_ENABLED)})), True)"
+        )
+        read.append("groupType")
     if not conditions:
         return
     condition = " && ".join(conditions)
@@ -289,7 +301,7 @@ def _exclude_mail_groups(draft: Draft, rules: list[dict[str, Any]], union: dict[
         dead[0].ma.name if dead else rules[0]["connector"],
         "mail-enabled groups",
         "group",
-        "mailEnabled, securityEnabled",
+        ", ".join(read),
         condition,
         "Microsoft Graph creates only security and Microsoft 365 groups and cannot manage distribution lists or "
         "mail-enabled security groups: they are kept out of the Graph rules' scope (the condition here); manage them "
@@ -357,10 +369,10 @@ def fed_attributes(draft: Draft) -> set[tuple[str, str]]:
 
 
 def _empty_without(expression: Expression, reads: Iterable[str], unfed: list[str]) -> bool:
-    """Whether the flow yields nothing (null, or a sentinel) when the unfed attributes are absent and every other
-    attribute it reads has a value. A flow that tests the unfed value first and falls back to a fed one (Connect's
-    sourceAnchor flow: IIF(IsPresent([cloudSourceAnchor]), ..., [sourceAnchor])) still writes; one that cannot be
-    evaluated so is kept."""
+    """For a flow that reads fed attributes besides the unfed ones: whether it yields nothing (null, or a sentinel)
+    when the unfed attributes are absent and every other attribute it reads has a value. A flow that tests the
+    unfed value first and falls back to a fed one (Connect's sourceAnchor flow: IIF(IsPresent([cloudSourceAnchor]),
+    ..., [sourceAnchor])) still writes; one that cannot be evaluated so is kept."""
     absent = {a.lower() for a in unfed}
     sample = {a: "x" for a in reads if a.lower() not in absent}
     try:
@@ -374,8 +386,10 @@ def drop_unfed_reads(draft: Draft) -> None:
     """Take out of the rules the flows that read a metaverse attribute only the retired connector fed, when no
     inbound rule of the workspace feeds it any more: on a directory the flow would compute null for every object
     and clear the directory's value (Exchange hybrid writeback, which the sync tool does itself on the directory
-    paths); to Microsoft Graph (where the retired connector's inbound rules are disabled) one that yields nothing
-    without that attribute is left out, while one that tests it and falls back to a fed value stays. Each is
+    paths); to Microsoft Graph (where the retired connector's inbound rules are disabled) one whose references are
+    all such attributes is left out, whatever it makes of their absence (a default, an Error(), IgnoreThisFlow):
+    it no longer carries the value it carried. One that also reads a fed attribute stays when it yields a value
+    without the unfed ones (it tests them and falls back to a fed value, as the sourceAnchor guard does). Each is
     listed."""
     retired = retired_sources(draft)
     fed = fed_attributes(draft)
@@ -393,8 +407,8 @@ def drop_unfed_reads(draft: Draft) -> None:
             unfed = sorted(a for a in reads if (mv_type, a.lower()) in retired and (mv_type, a.lower()) not in fed)
             if not unfed:
                 continue
-            if graph and not _empty_without(expression, reads, unfed):
-                continue  # it tests the value first (IsPresent, IIF) and falls back to one that is fed
+            if graph and len(unfed) < len(reads) and not _empty_without(expression, reads, unfed):
+                continue  # it tests the unfed value first (IsPresent, IIF) and falls back to one that is fed
             del rule["flows"][attr]
             origin = origins.get(attr)
             draft.leave_out(
@@ -405,8 +419,8 @@ def drop_unfed_reads(draft: Draft) -> None:
                 text,
                 f"reads {', '.join(unfed)}, which only the retired connector fed and nothing in this workspace feeds: "
                 + (
-                    "without it the flow yields nothing (null or IgnoreThisFlow) for every object, so Entra never "
-                    "gets a value from it"
+                    "without it the flow no longer carries the value it carried to Entra (it reads nothing else, or "
+                    "yields nothing from what else it reads)"
                     if graph
                     else "the flow would write null and clear the value of every object"
                 ),

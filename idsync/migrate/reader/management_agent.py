@@ -258,7 +258,12 @@ class ManagementAgentReader:
         delimited = child(config, "delimited_format")
         if delimited is not None:
             self.ma.delimiter = _character(child_text(delimited, "delimiter"))
-            self.ma.text_qualifier = _character(child_text(delimited, "text_qualifier"))
+            if child(delimited, "text_qualifier") is not None:
+                self.ma.text_qualifier = _character(child_text(delimited, "text_qualifier"))
+            columns = child(delimited, "attributes")
+            if columns is not None:
+                names = (child_text(a, "name") for a in children(columns, "attribute"))
+                self.ma.file_columns = [n for n in names if n]
             if child_text(delimited, "first_row_contains_headers"):
                 self.ma.header_row = truthy(child_text(delimited, "first_row_contains_headers"))
         pwd = child(config, "password-extension-config")
