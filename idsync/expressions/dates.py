@@ -199,7 +199,7 @@ def _formatter(tok: _Token) -> _Formatter:
         return _offset(min(c, 3))
     if k == "K":
         return _offset(4)
-    return table[(k, min(c, 2))]
+    return table[(k, min(c, 3 if k in "dM" else 2))]  # ddd and MMM are the abbreviated names
 
 
 _Setter = Callable[[str, dict[str, int]], None]
@@ -213,6 +213,9 @@ class DateFormat:
     formatters: tuple[_Formatter, ...]
     pattern: re.Pattern[str]
     setters: tuple[_Setter, ...]
+    optional_fractions: frozenset[int] = frozenset()
+    """Where the F specifiers are: when one writes nothing, .NET drops the "." written just before it too
+    ("hh:mm:ss.F" gives "07:27:15" for a whole second)."""
 
     @classmethod
     def of(cls, text: str) -> DateFormat:
@@ -221,17 +224,30 @@ class DateFormat:
         tokens = tuple(_tokenize(text))
         parts: list[str] = []
         setters: list[_Setter] = []
-        for tok in tokens:
+        for i, tok in enumerate(tokens):
             regex, setter = _parse_piece(tok)
+            if tok.kind == "F" and i > 0 and tokens[i - 1].kind == "" and tokens[i - 1].text == ".":
+                # ParseExact reads ".FFF" as optional: "13:45:30" matches "HH:mm:ss.FFF" as well
+                parts[-1] = r"(?:\."
+                regex += ")?"
             parts.append(regex)
             if setter is not None:
                 setters.append(setter)
         formatters = tuple(_formatter(t) for t in tokens)
-        return cls(text, formatters, re.compile("".join(parts), re.IGNORECASE), tuple(setters))
+        fractions = frozenset(i for i, t in enumerate(tokens) if t.kind == "F")
+        return cls(text, formatters, re.compile("".join(parts), re.IGNORECASE), tuple(setters), fractions)
 
     def format(self, value: datetime) -> str:
         v = utc(value)
-        return "".join([f(v) for f in self.formatters])
+        if not self.optional_fractions:
+            return "".join([f(v) for f in self.formatters])
+        out = ""
+        for i, f in enumerate(self.formatters):
+            piece = f(v)
+            if not piece and i in self.optional_fractions and out.endswith("."):
+                out = out[:-1]
+            out += piece
+        return out
 
     def parse(self, text: str) -> datetime:
         """Parse ``text`` exactly as this format describes it (leading/trailing white space allowed, as with

@@ -354,6 +354,50 @@ def test_successfactors_format_example() -> None:
     assert expr.evaluate({"endDate": "12/31/2020 11:30:00 PM"}) == "2020-12-31"
 
 
+# The en-US and invariant-culture examples of .NET's "Custom date and time format strings" reference, which both
+# FormatDateTime references send their formats to.
+DOTNET_FORMATS: list[tuple[str, str, str]] = [
+    ("2008-08-29 19:27:15", "d, M", "29, 8"),
+    ("2008-08-29 19:27:15", "d MMMM", "29 August"),
+    ("2008-01-02 06:30:15", "dd, MM", "02, 01"),
+    ("2008-08-29 19:27:15", "ddd d MMM", "Fri 29 Aug"),
+    ("2008-08-29 19:27:15", "dddd dd MMMM", "Friday 29 August"),
+    ("2008-08-18 00:00:00", "(M) MMM, MMMM", "(8) Aug, August"),
+    ("2008-08-29 19:27:15.018", "hh:mm:ss.f", "07:27:15.0"),
+    ("2008-08-29 19:27:15.018", "hh:mm:ss.F", "07:27:15"),  # a zero F drops its decimal point too
+    ("2008-08-29 19:27:15.018", "hh:mm:ss.ff", "07:27:15.01"),
+    ("2008-08-29 19:27:15.018", "hh:mm:ss.FF", "07:27:15.01"),
+    ("2008-08-29 19:27:15.018", "hh:mm:ss.FFF", "07:27:15.018"),
+    ("2008-01-01 18:09:01", "h:m:s.F t", "6:9:1 P"),
+    ("2008-01-01 18:09:01.500", "h:m:s.F t", "6:9:1.5 P"),
+    ("2008-01-01 18:09:01.500", "hh:mm:ss.ff tt", "06:09:01.50 PM"),
+    ("2008-01-01 06:09:01", "H:mm:ss", "6:09:01"),
+    ("0070-08-04 00:00:00", "MM/dd/yyyy g", "08/04/0070 A.D."),
+    ("0001-12-01 00:00:00", "yyy", "001"),
+    ("2010-01-01 00:00:00", "yyyyy", "02010"),
+    ("2009-06-15 13:45:30", "h \\\\h", "1 h"),
+    ("2009-06-15 13:45:30", "'arr:' h:m t", "arr: 1:45 P"),
+    ("2009-06-15 13:45:30", "r", "Mon, 15 Jun 2009 13:45:30 GMT"),  # the standard RFC 1123 pattern
+]
+
+
+@pytest.mark.parametrize(("when", "fmt", "expected"), DOTNET_FORMATS, ids=[e[1] for e in DOTNET_FORMATS])
+def test_format_date_time_follows_dotnet_format_examples(when: str, fmt: str, expected: str) -> None:
+    connect = compile_expression(f'FormatDateTime(CDate("{when}"), "{fmt}")', dialect="connect")
+    assert connect.evaluate({}) == expected
+    entra = compile_expression(f'FormatDateTime([d], , "yyyy-MM-dd HH:mm:ss.FFF", "{fmt}")')
+    assert entra.evaluate({"d": when}) == expected
+
+
+def test_format_date_time_reads_a_missing_optional_fraction() -> None:
+    # ParseExact takes ".FFF" as optional, so one input format reads times with and without a fraction
+    expr = compile_expression('FormatDateTime([d], , "yyyy-MM-ddTHH:mm:ss.FFFFFFFK", "HH:mm:ss.fff")')
+    assert expr.evaluate({"d": "2009-06-15T13:45:30.6175425Z"}) == "13:45:30.617"
+    assert expr.evaluate({"d": "2009-06-15T13:45:30Z"}) == "13:45:30.000"
+    with pytest.raises(ExpressionEvaluationError, match="does not match"):
+        compile_expression('FormatDateTime([d], , "HH:mm:ss.fff", "HH")').evaluate({"d": "13:45:30"})
+
+
 def test_replace_regex_removes_what_the_pattern_matches() -> None:
     # The reference shows "19998887777" for this one, but its pattern [()\s-]+ does not match "+", which stays.
     expr = compile_expression('Replace([mobile], , "[()\\\\s-]+", , "", , )')
