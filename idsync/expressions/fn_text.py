@@ -296,22 +296,47 @@ _SEPARATOR_CATEGORIES = frozenset(
 )
 
 
+def _title_char(ch: str) -> str:
+    title = ch.title()
+    return title if len(title) == 1 else ch  # ǆ becomes ǅ; ß and the ligatures have no single title letter
+
+
+def _to_title_case(s: str) -> str:
+    """.NET's ToTitleCase of the lower-cased text, which Entra's PCase calls when no separators are given: a
+    word starts at a letter (so "1st" becomes "1St") and runs to the next separator; an apostrophe does not end
+    it ("o'neil" becomes "O'neil", which is why the reference passes "'" for "Pinto-De'Silva")."""
+    out: list[str] = []
+    in_word = False
+    for ch in simple_lower(s):
+        if in_word:
+            if ch != "'" and unicodedata.category(ch) in _SEPARATOR_CATEGORIES:
+                in_word = False
+            out.append(ch)
+        elif unicodedata.category(ch)[0] == "L":
+            out.append(_title_char(ch))
+            in_word = True
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 def pcase_entra(source: Any, word_separators: Any = None) -> str | None:
     """Entra's PCase: every word's first letter upper case, the rest lower case. Words are separated by the
-    given characters, or by .NET's ToTitleCase separators (spaces, punctuation, symbols)."""
+    given characters, or else as .NET's ToTitleCase separates them (spaces, punctuation, symbols)."""
     s = text(source)
     if s is None:
         return None
     seps = text(word_separators)
+    if not seps:
+        return _to_title_case(s)
     out: list[str] = []
     at_start = True
     for ch in s:
-        is_sep = (ch in seps) if seps else unicodedata.category(ch) in _SEPARATOR_CATEGORIES
-        if is_sep:
+        if ch in seps:
             out.append(ch)
             at_start = True
         elif at_start:
-            out.append(_upper_char(ch))
+            out.append(_title_char(ch))
             at_start = False
         else:
             out.append(_lower_char(ch))

@@ -433,6 +433,23 @@ def test_random_string_meets_its_minimums_and_avoids_characters() -> None:
         compile_expression("RandomString(3,2,2,0,0)").evaluate({})
 
 
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        # without wordSeparators PCase is .NET's ToTitleCase, where an apostrophe stays inside the word: that is
+        # why the reference passes " '-" to turn "PINTO-DE'SILVA" into "Pinto-De'Silva"
+        ("PINTO-DE'SILVA", "Pinto-De'silva"),
+        ("O'NEIL", "O'neil"),
+        ("MARY-JANE O’BRIEN", "Mary-Jane O’Brien"),  # the typographic apostrophe is punctuation, a separator
+        ("1ST AVENUE", "1St Avenue"),  # a word starts at its first letter
+        ("PABLO GONSALVES (SECOND)", "Pablo Gonsalves (Second)"),
+        ("ǆEMAL", "ǅemal"),  # a digraph takes its title-case form
+    ],
+)
+def test_pcase_without_separators_is_dotnet_title_case(given: str, expected: str) -> None:
+    assert compile_expression("PCase([s])").evaluate({"s": given}) == expected
+
+
 def test_guid_and_random_num() -> None:
     value = compile_expression("Guid()").evaluate({})
     assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", value)
