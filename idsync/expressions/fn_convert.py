@@ -128,7 +128,14 @@ def string_from_sid(value: Any) -> str | None:
 
 
 def not_(source: Any) -> bool:
-    return not truth(source)
+    """Entra: "If source value is True, returns False. Otherwise, returns True", so a value that is no boolean
+    at all is simply not true. Several values where one is expected stay an error."""
+    try:
+        return not truth(source)
+    except EvalFault:
+        if isinstance(source, list):
+            raise
+        return True
 
 
 # -- evaluation ---------------------------------------------------------------------------------------------------

@@ -450,6 +450,19 @@ def test_pcase_without_separators_is_dotnet_title_case(given: str, expected: str
     assert compile_expression("PCase([s])").evaluate({"s": given}) == expected
 
 
+def test_not_is_true_for_anything_but_true() -> None:
+    # "If source value is True, returns False. Otherwise, returns True."
+    expr = compile_expression("Not([accountDisabled])")
+    assert [expr.evaluate({"accountDisabled": v}) for v in ("True", "true", "False", "unknown", "", None)] == [
+        False,
+        False,
+        True,
+        True,
+        True,
+        True,
+    ]
+
+
 def test_guid_and_random_num() -> None:
     value = compile_expression("Guid()").evaluate({})
     assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", value)
