@@ -473,9 +473,18 @@ BIT_AND = _spec(
     2,
     2,
     impl=bit_and,
+    numbers=frozenset({0, 1}),
 )
 BIT_OR = _spec(
-    "BitOr", "BitOr(value1, value2)", "The bitwise OR of two numbers.", "BitOr(&H1, &H2)", "math", 2, 2, impl=bit_or
+    "BitOr",
+    "BitOr(value1, value2)",
+    "The bitwise OR of two numbers.",
+    "BitOr(&H1, &H2)",
+    "math",
+    2,
+    2,
+    impl=bit_or,
+    numbers=frozenset({0, 1}),
 )
 IS_BIT_SET = _spec(
     "IsBitSet",
@@ -486,6 +495,7 @@ IS_BIT_SET = _spec(
     2,
     2,
     impl=is_bit_set,
+    numbers=frozenset({0, 1}),
 )
 RANDOM_NUM = _spec(
     "RandomNum",
@@ -496,6 +506,7 @@ RANDOM_NUM = _spec(
     2,
     2,
     impl=random_num,
+    numbers=frozenset({0, 1}),
     context=True,
     deterministic=False,
 )
@@ -509,6 +520,7 @@ RANDOM_STRING = _spec(
     5,
     6,
     impl=random_string,
+    numbers=frozenset(range(5)),
     context=True,
     deterministic=False,
 )

@@ -168,6 +168,7 @@ DATE_ADD_ENTRA = FunctionSpec(
     3,
     3,
     impl=_date_add(ENTRA_INTERVALS),
+    numbers=frozenset({1}),
     check=_check_interval(ENTRA_INTERVALS),
 )
 DATE_ADD_CONNECT = FunctionSpec(
@@ -179,6 +180,7 @@ DATE_ADD_CONNECT = FunctionSpec(
     3,
     3,
     impl=_date_add(CONNECT_INTERVALS),
+    numbers=frozenset({1}),
     check=_check_interval(CONNECT_INTERVALS),
 )
 DATE_DIFF = FunctionSpec(
@@ -201,6 +203,7 @@ DATE_FROM_NUM = FunctionSpec(
     1,
     1,
     impl=date_from_num,
+    numbers=frozenset({0}),
 )
 NUM_FROM_DATE = FunctionSpec(
     "NumFromDate",

@@ -113,6 +113,7 @@ DN_COMPONENT = FunctionSpec(
     2,
     2,
     impl=dn_component,
+    numbers=frozenset({1}),
 )
 DN_COMPONENT_REV = FunctionSpec(
     "DNComponentRev",
@@ -123,6 +124,7 @@ DN_COMPONENT_REV = FunctionSpec(
     2,
     3,
     impl=dn_component_rev,
+    numbers=frozenset({1}),
 )
 ESCAPE_DN_COMPONENT = FunctionSpec(
     "EscapeDNComponent",

@@ -112,6 +112,7 @@ ITEM = FunctionSpec(
     2,
     kinds="ms",
     impl=item,
+    numbers=frozenset({1}),
 )
 ITEM_OR_NULL = FunctionSpec(
     "ItemOrNull",
@@ -123,6 +124,7 @@ ITEM_OR_NULL = FunctionSpec(
     2,
     kinds="ms",
     impl=item_or_null,
+    numbers=frozenset({1}),
 )
 CONTAINS = FunctionSpec(
     "Contains",
@@ -166,4 +168,5 @@ SPLIT_CONNECT = FunctionSpec(
     2,
     3,
     impl=split_connect,
+    numbers=frozenset({2}),
 )

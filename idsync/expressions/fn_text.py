@@ -578,6 +578,7 @@ LEFT = _spec(
     2,
     2,
     impl=left,
+    numbers=frozenset({1}),
 )
 RIGHT = _spec(
     "Right",
@@ -587,6 +588,7 @@ RIGHT = _spec(
     2,
     2,
     impl=right,
+    numbers=frozenset({1}),
 )
 MID_ENTRA = _spec(
     "Mid",
@@ -596,6 +598,7 @@ MID_ENTRA = _spec(
     3,
     3,
     impl=mid,
+    numbers=frozenset({1, 2}),
 )
 MID_CONNECT = _spec(
     "Mid",
@@ -605,6 +608,7 @@ MID_CONNECT = _spec(
     2,
     3,
     impl=mid,
+    numbers=frozenset({1, 2}),
 )
 LEN = _spec("Len", "Len(value)", "The number of characters.", 'Len("John Doe")', 1, 1, impl=length)
 TRIM = _spec(
@@ -629,6 +633,7 @@ PAD_LEFT = _spec(
     3,
     3,
     impl=_pad("left"),
+    numbers=frozenset({1}),
 )
 PAD_RIGHT = _spec(
     "PadRight",
@@ -638,6 +643,7 @@ PAD_RIGHT = _spec(
     3,
     3,
     impl=_pad("right"),
+    numbers=frozenset({1}),
 )
 INSTR = _spec(
     "InStr",
@@ -647,6 +653,7 @@ INSTR = _spec(
     2,
     4,
     impl=instr,
+    numbers=frozenset({2}),
 )
 INSTR_REV = _spec(
     "InStrRev",
@@ -656,6 +663,7 @@ INSTR_REV = _spec(
     2,
     4,
     impl=instr_rev,
+    numbers=frozenset({2}),
 )
 WORD = _spec(
     "Word",
@@ -665,6 +673,7 @@ WORD = _spec(
     3,
     3,
     impl=word,
+    numbers=frozenset({1}),
 )
 PCASE_ENTRA = _spec(
     "PCase",

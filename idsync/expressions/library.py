@@ -77,6 +77,8 @@ class FunctionSpec:
     """False for Now, Guid, the random functions and SelectUniqueValue: never folded, never constant."""
     empty_ok: frozenset[int] = frozenset()
     """Argument positions that may be left empty, as in ``Switch([a], , "1", "x")``."""
+    numbers: frozenset[int] = frozenset()
+    """Argument positions that take a number: a constant there that is no number is a validation error."""
     arity: Callable[[int], str | None] | None = None
     """An extra rule on the argument count beyond min/max; returns a message when broken."""
     check: Callable[[Sequence[Compiled]], None] | None = None

@@ -87,6 +87,33 @@ def test_validation_errors_for_arity_and_empty_arguments() -> None:
         compile_expression('IIF([a] = "x", , "y")')
 
 
+@pytest.mark.parametrize(
+    ("text", "dialect", "column", "width"),
+    [
+        ('Left([a], "three")', "entra", 11, 7),
+        ('IIF([a] = "x", Mid([b], "one", 2), [b])', "entra", 25, 5),  # a branch never taken is still ill-typed
+        ('DateAdd("d", "seven", CDate([hired]))', "entra", 14, 7),
+        ('Item([proxyAddresses], "first")', "entra", 24, 7),
+        ('RandomString(10, 2, "two", 2, 1)', "entra", 21, 5),
+        ('Split([a], ",", "all")', "connect", 17, 5),
+    ],
+)
+def test_a_constant_that_is_no_number_where_a_number_is_taken_fails_validation_at_it(
+    text: str, dialect: str, column: int, width: int
+) -> None:
+    with pytest.raises(ExpressionValidationError, match="must be a number, got '") as info:
+        compile_expression(text, dialect=dialect)
+    assert info.value.column == column
+    assert info.value.caret.split("\n")[1] == " " * (column - 1) + "^" * width
+
+
+def test_numeric_text_and_computed_numbers_are_numbers() -> None:
+    assert compile_expression('Left([a], "3")').evaluate({"a": "abcdef"}) == "abc"
+    assert compile_expression('Left([a], InStr([a], "d"))').evaluate({"a": "abcdef"}) == "abcd"
+    with pytest.raises(ExpressionValidationError, match="Coalesce takes at least 1 argument \\("):
+        compile_expression("Coalesce()")
+
+
 def test_unknown_function_suggests_a_close_name() -> None:
     with pytest.raises(ExpressionValidationError, match="did you mean NormalizeDiacritics"):
         compile_expression("NormaliseDiacritics([a])")
