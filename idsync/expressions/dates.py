@@ -401,7 +401,8 @@ _LOOSE_FORMATS = (
         re.IGNORECASE,
     ),
     re.compile(
-        r"(?P<day>\d{1,2})\s+(?P<monthname>" + _MONTH_ALTERNATION + r")\.?,?\s+(?P<year>\d{4})" + _TIME + _ZONE,
+        r"(?:(?:" + _DAY_ALTERNATION + r"),?\s+)?(?P<day>\d{1,2})\s+(?P<monthname>" + _MONTH_ALTERNATION + r")\.?,?"
+        r"\s+(?P<year>\d{4})" + _TIME + _ZONE,
         re.IGNORECASE,
     ),
 )
@@ -409,8 +410,9 @@ _LOOSE_FORMATS = (
 
 def parse_loose(text: str) -> datetime:
     """What CDate accepts: ISO 8601 dates with optional time and offset ("2020-03-16-07:00",
-    "2009-06-15T01:45:30-07:00"), en-US "12/25/2007 5:41:18 PM", LDAP generalized time, month names, and an
-    offset in hours ("2013-01-10 4:00 PM -8"). Without an offset the value is UTC."""
+    "2009-06-15T01:45:30-07:00"), en-US "12/25/2007 5:41:18 PM", LDAP generalized time, month names (RFC 1123's
+    "Mon, 15 Jun 2009 13:45:30 GMT", what FormatDateTime's "r" writes), and an offset in hours
+    ("2013-01-10 4:00 PM -8"). Without an offset the value is UTC."""
     s = text.strip()
     for pattern in _LOOSE_FORMATS:
         m = pattern.fullmatch(s)

@@ -389,6 +389,13 @@ def test_format_date_time_follows_dotnet_format_examples(when: str, fmt: str, ex
     assert entra.evaluate({"d": when}) == expected
 
 
+@pytest.mark.parametrize("fmt", ["r", "s", "u", "o", "G", "F", "dddd, d MMMM yyyy HH:mm:ss"])
+def test_cdate_reads_what_format_date_time_writes(fmt: str) -> None:
+    # CDate parses as .NET's DateTime.Parse does, which reads its own standard patterns back (RFC 1123 included)
+    expr = compile_expression(f'CDate(FormatDateTime(CDate("2009-06-15 13:45:30"), "{fmt}"))', dialect="connect")
+    assert expr.evaluate({}) == "2009-06-15T13:45:30Z"
+
+
 def test_format_date_time_reads_a_missing_optional_fraction() -> None:
     # ParseExact takes ".FFF" as optional, so one input format reads times with and without a fraction
     expr = compile_expression('FormatDateTime([d], , "yyyy-MM-ddTHH:mm:ss.FFFFFFFK", "HH:mm:ss.fff")')
