@@ -306,6 +306,11 @@ _MONTH_ALTERNATION = "|".join([*MONTHS, *(m[:3] for m in MONTHS)])
 _DAY_ALTERNATION = "|".join([*DAYS, *(d[:3] for d in DAYS)])
 
 
+_HOURS_MINUTES = r"[+-]\d{1,2}:?\d{2}"
+"""An offset as ParseExact reads zzz and K: the hours may have one digit and the colon may be left out
+("+5:30", "-0800", "-08:00")."""
+
+
 def _parse_piece(tok: _Token) -> tuple[str, _Setter | None]:
     k, c = tok.kind, tok.count
     if k == "":
@@ -345,9 +350,9 @@ def _parse_piece(tok: _Token) -> tuple[str, _Setter | None]:
             return r"([+-]\d{1,2})", _set_offset
         if c == 2:
             return r"([+-]\d{2})", _set_offset
-        return r"([+-]\d{2}:\d{2})", _set_offset
+        return rf"({_HOURS_MINUTES})", _set_offset
     if k == "K":
-        return r"(Z|[+-]\d{2}:\d{2})?", _set_offset
+        return rf"(Z|{_HOURS_MINUTES})?", _set_offset
     raise AssertionError(k)  # pragma: no cover
 
 

@@ -396,6 +396,14 @@ def test_cdate_reads_what_format_date_time_writes(fmt: str) -> None:
     assert expr.evaluate({}) == "2009-06-15T13:45:30Z"
 
 
+@pytest.mark.parametrize("offset", ["-08:00", "-0800", "-8:00"])
+def test_format_date_time_reads_an_offset_as_parse_exact_does(offset: str) -> None:
+    # zzz and K read the hours with one or two digits and the colon as optional
+    for fmt in ("zzz", "K"):
+        expr = compile_expression(f'FormatDateTime([d], , "yyyy-MM-ddTHH:mm:ss{fmt}", "yyyy-MM-dd HH:mm")')
+        assert expr.evaluate({"d": f"2020-12-31T20:00:00{offset}"}) == "2021-01-01 04:00"
+
+
 def test_format_date_time_reads_a_missing_optional_fraction() -> None:
     # ParseExact takes ".FFF" as optional, so one input format reads times with and without a fraction
     expr = compile_expression('FormatDateTime([d], , "yyyy-MM-ddTHH:mm:ss.FFFFFFFK", "HH:mm:ss.fff")')
