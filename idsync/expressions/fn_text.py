@@ -227,9 +227,11 @@ def strip_spaces(source: Any) -> str | None:
 
 def _pad(side: str) -> Any:
     def pad(string: Any, total: Any, pad_character: Any) -> str:
-        s = text_or_empty(string)
         if pad_character is None:
             raise EvalFault("the pad character cannot be null")
+        if string is None:
+            return ""  # "If string is null, the function returns an empty string."
+        s = text_or_empty(string)
         ch = _must_be_one_char(pad_character, "the pad character")
         missing = integer(total) - len(s)
         if missing <= 0:
