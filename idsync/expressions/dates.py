@@ -4,7 +4,8 @@ VBA's DateAdd/DateDiff arithmetic.
 Both Microsoft expression languages run on .NET in UTC with the en-US culture, so their documented outputs
 ("3/16/2020 7:00:00 AM", "yyyyMMddHHmmss.0Z") are .NET's. Reproducing .NET's format language here, rather than
 translating to strftime, is what lets an expression copied from a Microsoft rule give the documented result.
-Every datetime in here is timezone-aware and in UTC.
+Every datetime in here is timezone-aware and in UTC; only a format reading text that names no zone says so, so
+that K can write nothing for it, as .NET does for a DateTime of unspecified kind.
 """
 
 from __future__ import annotations
@@ -147,6 +148,8 @@ def _offset(style: int) -> _Formatter:
             return f"{sign}{hh:02d}"
         if style == 3:
             return f"{sign}{hh:02d}:{mm:02d}"
+        if v.tzinfo is None:
+            return ""  # K of a time of no known zone (.NET's Unspecified kind)
         return "Z" if (hh, mm) == (0, 0) else f"{sign}{hh:02d}:{mm:02d}"
 
     return offset
@@ -237,8 +240,11 @@ class DateFormat:
         fractions = frozenset(i for i, t in enumerate(tokens) if t.kind == "F")
         return cls(text, formatters, re.compile("".join(parts), re.IGNORECASE), tuple(setters), fractions)
 
-    def format(self, value: datetime) -> str:
+    def format(self, value: datetime, unspecified: bool = False) -> str:
+        """``value`` written in this format; ``unspecified`` when it was read from text that named no zone."""
         v = utc(value)
+        if unspecified:
+            v = v.replace(tzinfo=None)
         if not self.optional_fractions:
             return "".join([f(v) for f in self.formatters])
         out = ""
@@ -249,9 +255,10 @@ class DateFormat:
             out += piece
         return out
 
-    def parse(self, text: str) -> datetime:
+    def parse(self, text: str) -> tuple[datetime, bool]:
         """Parse ``text`` exactly as this format describes it (leading/trailing white space allowed, as with
-        .NET's default AllowLeadingWhite | AllowTrailingWhite)."""
+        .NET's default AllowLeadingWhite | AllowTrailingWhite), and tell whether it named its zone (Z or an
+        offset); a time without one is taken as UTC."""
         m = self.pattern.fullmatch(text.strip())
         if m is None:
             raise EvalFault(f"{text!r} does not match the date/time format {self.text!r}")
@@ -259,7 +266,7 @@ class DateFormat:
         for group, setter in zip(m.groups(), self.setters, strict=True):
             if group is not None:
                 setter(group, fields)
-        return _build(fields, text)
+        return _build(fields, text), "offset" in fields
 
 
 def _set(name: str) -> _Setter:

@@ -81,11 +81,14 @@ def num_from_date(value: Any) -> int | None:
     return None if value is None else to_filetime(as_datetime(value))
 
 
-def _styles(value: Any) -> None:
+def _styles(value: Any) -> set[str]:
+    names: set[str] = set()
     for part in text_or_empty(value).split(","):
         name = part.strip().removeprefix("DateTimeStyles.")
         if name and name.lower() not in _DATETIME_STYLES:
             raise EvalFault(f"{name!r} is not a DateTimeStyles value")
+        names.add(name.lower())
+    return names
 
 
 class _Formats:
@@ -106,10 +109,12 @@ class _Formats:
 
 def _build_format_entra(info: BuildInfo, args: Sequence[Compiled]) -> Closure:
     """FormatDateTime(source[, dateTimeStyles], inputFormat, outputFormat): app provisioning documents four
-    arguments, cloud sync three; both are accepted."""
+    arguments, cloud sync three; both are accepted. Under the default styles (RoundtripKind) a source that names
+    no zone stays of unspecified kind, which K writes as nothing; AssumeUniversal or AssumeLocal give it one."""
+    assumed = False
     if len(args) == 4:
         if args[1].const:
-            _styles(args[1].value)
+            assumed = bool(_styles(args[1].value) & {"assumeuniversal", "assumelocal"})
         source, in_fmt, out_fmt = args[0].fn, args[2], args[3]
     else:
         source, in_fmt, out_fmt = args[0].fn, args[1], args[2]
@@ -125,9 +130,10 @@ def _build_format_entra(info: BuildInfo, args: Sequence[Compiled]) -> Closure:
         value = source(a, c)
         if value is None:
             return None
-        if not isinstance(value, datetime):
-            value = formats.get(in_fn(a, c)).parse(text_or_empty(value))
-        return formats.get(out_fn(a, c)).format(value)
+        if isinstance(value, datetime):
+            return formats.get(out_fn(a, c)).format(value)
+        value, zoned = formats.get(in_fn(a, c)).parse(text_or_empty(value))
+        return formats.get(out_fn(a, c)).format(value, not (zoned or assumed))
 
     return format_date_time
 

@@ -404,6 +404,21 @@ def test_format_date_time_reads_an_offset_as_parse_exact_does(offset: str) -> No
         assert expr.evaluate({"d": f"2020-12-31T20:00:00{offset}"}) == "2021-01-01 04:00"
 
 
+@pytest.mark.parametrize(
+    ("source", "styles", "expected"),
+    [
+        # .NET's round-trip pattern: "2009-06-15T13:45:30 (DateTimeKind.Unspecified) --> 2009-06-15T13:45:30.0000000"
+        ("2009-06-15T13:45:30", "", "2009-06-15T13:45:30.0000000"),
+        ("2009-06-15T13:45:30Z", "", "2009-06-15T13:45:30.0000000Z"),  # Kind Utc
+        ("2009-06-15T13:45:30", '"AssumeUniversal, AdjustToUniversal"', "2009-06-15T13:45:30.0000000Z"),
+    ],
+)
+def test_format_date_time_keeps_a_source_without_zone_unspecified(source: str, styles: str, expected: str) -> None:
+    # the default dateTimeStyles are RoundtripKind: text that names no zone gives a DateTime of unspecified kind
+    expr = compile_expression(f'FormatDateTime([d], {styles}, "yyyy-MM-ddTHH:mm:ssK", "o")')
+    assert expr.evaluate({"d": source}) == expected
+
+
 def test_format_date_time_reads_a_missing_optional_fraction() -> None:
     # ParseExact takes ".FFF" as optional, so one input format reads times with and without a fraction
     expr = compile_expression('FormatDateTime([d], , "yyyy-MM-ddTHH:mm:ss.FFFFFFFK", "HH:mm:ss.fff")')
