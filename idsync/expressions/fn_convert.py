@@ -12,7 +12,7 @@ from typing import Any
 
 from idsync.expressions.dates import parse_loose
 from idsync.expressions.errors import EvalFault
-from idsync.expressions.library import ANY, FunctionSpec
+from idsync.expressions.library import ANY, FunctionSpec, check_constant
 from idsync.expressions.values import (
     EvalContext,
     as_datetime,
@@ -75,14 +75,19 @@ def convert_to_base64(source: Any) -> str | None:
     return base64.b64encode(text_or_empty(source).encode("utf-16-le")).decode("ascii")
 
 
-def convert_from_base64(source: Any, encoding: Any = None) -> str | None:
-    s = text(source)
-    if s is None:
-        return None
+def _codec(encoding: Any) -> str:
     name = "unicode" if encoding is None else text_or_empty(encoding).lower().replace("-", "")
     codec = _ENCODINGS.get(name)
     if codec is None:
         raise EvalFault(f"encoding must be Unicode, UTF8 or ASCII, got {encoding!r}")
+    return codec
+
+
+def convert_from_base64(source: Any, encoding: Any = None) -> str | None:
+    s = text(source)
+    if s is None:
+        return None
+    codec = _codec(encoding)
     try:
         raw = base64.b64decode(s, validate=True)
         return raw.decode(codec)
@@ -322,6 +327,7 @@ CONVERT_FROM_BASE64 = _spec(
     1,
     2,
     impl=convert_from_base64,
+    check=check_constant(1, _codec),
 )
 CONVERT_TO_UTF8_HEX = _spec(
     "ConvertToUTF8Hex",

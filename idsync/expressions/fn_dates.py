@@ -17,7 +17,7 @@ from idsync.expressions.dates import (
     to_filetime,
 )
 from idsync.expressions.errors import EvalFault
-from idsync.expressions.library import BuildInfo, Closure, Compiled, FunctionSpec
+from idsync.expressions.library import BuildInfo, Closure, Compiled, FunctionSpec, check_constant
 from idsync.expressions.values import EvalContext, as_datetime, integer, text_or_empty
 
 _DATETIME_STYLES = frozenset(
@@ -63,14 +63,6 @@ def _date_diff(interval: Any, date1: Any, date2: Any) -> int | None:
     if date1 is None or date2 is None:
         return None
     return date_diff(unit, as_datetime(date1), as_datetime(date2))
-
-
-def _check_interval(allowed: Collection[str]) -> Any:
-    def check(args: Sequence[Compiled]) -> None:
-        if args[0].const:
-            _interval(args[0].value, allowed)
-
-    return check
 
 
 def date_from_num(value: Any) -> datetime | None:
@@ -175,7 +167,7 @@ DATE_ADD_ENTRA = FunctionSpec(
     3,
     impl=_date_add(ENTRA_INTERVALS),
     numbers=frozenset({1}),
-    check=_check_interval(ENTRA_INTERVALS),
+    check=check_constant(0, lambda v: _interval(v, ENTRA_INTERVALS)),
 )
 DATE_ADD_CONNECT = FunctionSpec(
     "DateAdd",
@@ -187,7 +179,7 @@ DATE_ADD_CONNECT = FunctionSpec(
     3,
     impl=_date_add(CONNECT_INTERVALS),
     numbers=frozenset({1}),
-    check=_check_interval(CONNECT_INTERVALS),
+    check=check_constant(0, lambda v: _interval(v, CONNECT_INTERVALS)),
 )
 DATE_DIFF = FunctionSpec(
     "DateDiff",
@@ -198,7 +190,7 @@ DATE_DIFF = FunctionSpec(
     3,
     3,
     impl=_date_diff,
-    check=_check_interval(ENTRA_INTERVALS),
+    check=check_constant(0, lambda v: _interval(v, ENTRA_INTERVALS)),
 )
 DATE_FROM_NUM = FunctionSpec(
     "DateFromNum",

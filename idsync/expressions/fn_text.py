@@ -9,7 +9,7 @@ from typing import Any
 
 from idsync.expressions.diacritics import normalize_diacritics
 from idsync.expressions.errors import EvalFault
-from idsync.expressions.library import BuildInfo, Closure, Compiled, FunctionSpec
+from idsync.expressions.library import BuildInfo, Closure, Compiled, FunctionSpec, check_constant
 from idsync.expressions.values import integer, text, text_or_empty, values_of
 
 _TURKIC = ("tr", "az")
@@ -225,14 +225,18 @@ def strip_spaces(source: Any) -> str | None:
     return None if s is None else s.replace(" ", "")
 
 
+def _pad_character(value: Any) -> str:
+    if value is None:
+        raise EvalFault("the pad character cannot be null")
+    return _must_be_one_char(value, "the pad character")
+
+
 def _pad(side: str) -> Any:
     def pad(string: Any, total: Any, pad_character: Any) -> str:
-        if pad_character is None:
-            raise EvalFault("the pad character cannot be null")
+        ch = _pad_character(pad_character)
         if string is None:
             return ""  # "If string is null, the function returns an empty string."
         s = text_or_empty(string)
-        ch = _must_be_one_char(pad_character, "the pad character")
         missing = integer(total) - len(s)
         if missing <= 0:
             return s
@@ -560,11 +564,6 @@ def _build_replace_entra(info: BuildInfo, args: Sequence[Compiled]) -> Closure:
     return regex_mode
 
 
-def _check_pattern(arg: Compiled) -> None:
-    if arg.const:
-        parse_replace_pattern(text_or_empty(arg.value))
-
-
 # -- specifications -----------------------------------------------------------------------------------------------
 
 
@@ -635,6 +634,7 @@ PAD_LEFT = _spec(
     3,
     3,
     impl=_pad("left"),
+    check=check_constant(2, _pad_character),
     numbers=frozenset({1}),
 )
 PAD_RIGHT = _spec(
@@ -645,6 +645,7 @@ PAD_RIGHT = _spec(
     3,
     3,
     impl=_pad("right"),
+    check=check_constant(2, _pad_character),
     numbers=frozenset({1}),
 )
 INSTR = _spec(
@@ -655,6 +656,7 @@ INSTR = _spec(
     2,
     4,
     impl=instr,
+    check=check_constant(3, _text_compare),
     numbers=frozenset({2}),
 )
 INSTR_REV = _spec(
@@ -665,6 +667,7 @@ INSTR_REV = _spec(
     2,
     4,
     impl=instr_rev,
+    check=check_constant(3, _text_compare),
     numbers=frozenset({2}),
 )
 WORD = _spec(
@@ -723,5 +726,5 @@ REPLACE_CHARS = _spec(
     2,
     2,
     impl=replace_chars,
-    check=lambda args: _check_pattern(args[1]),
+    check=check_constant(1, lambda v: parse_replace_pattern(text_or_empty(v))),
 )

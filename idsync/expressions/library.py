@@ -44,6 +44,17 @@ def constant(value: Any) -> Compiled:
     return Compiled(const, True, value)
 
 
+def check_constant(index: int, validate: Callable[[Any], object]) -> Callable[[Sequence[Compiled]], None]:
+    """A compile-time check running ``validate`` on argument ``index`` when it is given as a constant (an
+    interval name, an encoding, a compare mode): a bad one would fail every object, so it fails validation."""
+
+    def check(args: Sequence[Compiled]) -> None:
+        if index < len(args) and args[index].const and args[index].value is not None:
+            validate(args[index].value)
+
+    return check
+
+
 @dataclass(frozen=True, slots=True)
 class BuildInfo:
     """What a special form's builder may want to know about its call site."""

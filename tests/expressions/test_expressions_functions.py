@@ -572,6 +572,13 @@ def test_select_unique_value_must_be_the_whole_expression() -> None:
         ('FormatDateTime([a], "Bogus", "yyyy-MM-dd", "yyyy")', "entra", "not a DateTimeStyles value"),
         ('Replace([a], "b")', "entra", "Replace takes 7 arguments"),
         ("CertThumbprint([userCertificate])", "connect", "X.509 certificates"),
+        ('ConvertFromBase64([a], "UTF16")', "entra", "encoding must be Unicode, UTF8 or ASCII"),
+        ('InStr([a], "b", 1, "vbCaseCompare")', "entra", "compare must be vbTextCompare or vbBinaryCompare"),
+        ('InStrRev([a], "b", 1, "text")', "connect", "compare must be vbTextCompare or vbBinaryCompare"),
+        ('Contains([p], "SMTP:", "IgnoreCase")', "connect", "case type must be CaseInsensitive or CaseSensitive"),
+        ('DNComponentRev(CRef([dn]), 1, "OU")', "connect", 'the only option is "DC"'),
+        ('Split([a], "")', "entra", "the delimiter is empty"),
+        ('PadLeft([a], 10, "00")', "connect", "the pad character must be exactly one character"),
     ],
 )
 def test_constant_arguments_are_checked_when_the_configuration_loads(text: str, dialect: str, message: str) -> None:
