@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 
 from idsync.expressions.catalog import LIBRARIES
 from idsync.expressions.errors import (
+    ArgumentFault,
     EvalFault,
     ExpressionEvaluationError,
     ExpressionValidationError,
@@ -635,7 +636,8 @@ class _Compiler:
             try:
                 spec.check(args)
             except EvalFault as exc:
-                raise self.error(node.start, node.end, f"{spec.name}: {exc}") from None
+                at = node.args[exc.index] if isinstance(exc, ArgumentFault) else node
+                raise self.error(at.start, at.end, f"{spec.name}: {exc}") from None
         if not spec.deterministic:
             self.deterministic = False
         if spec.name == "Redact":
@@ -644,7 +646,8 @@ class _Compiler:
             try:
                 built = spec.build(BuildInfo(spec.name, self.dialect, binder), args)
             except EvalFault as exc:
-                raise self.error(node.start, node.end, f"{spec.name}: {exc}") from None
+                at = node.args[exc.index] if isinstance(exc, ArgumentFault) else node
+                raise self.error(at.start, at.end, f"{spec.name}: {exc}") from None
             if isinstance(built, Compiled):
                 return built
             return Compiled(guard(spec.name, built))

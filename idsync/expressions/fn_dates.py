@@ -16,8 +16,8 @@ from idsync.expressions.dates import (
     from_filetime,
     to_filetime,
 )
-from idsync.expressions.errors import EvalFault
-from idsync.expressions.library import BuildInfo, Closure, Compiled, FunctionSpec, check_constant
+from idsync.expressions.errors import ArgumentFault, EvalFault
+from idsync.expressions.library import BuildInfo, Closure, Compiled, FunctionSpec, check_constant, vet_argument
 from idsync.expressions.values import EvalContext, as_datetime, integer, text_or_empty
 
 _DATETIME_STYLES = frozenset(
@@ -104,18 +104,16 @@ def _build_format_entra(info: BuildInfo, args: Sequence[Compiled]) -> Closure:
     arguments, cloud sync three; both are accepted. Under the default styles (RoundtripKind) a source that names
     no zone stays of unspecified kind, which K writes as nothing; AssumeUniversal or AssumeLocal give it one."""
     assumed = False
-    if len(args) == 4:
-        if args[1].const:
-            assumed = bool(_styles(args[1].value) & {"assumeuniversal", "assumelocal"})
-        source, in_fmt, out_fmt = args[0].fn, args[2], args[3]
-    else:
-        source, in_fmt, out_fmt = args[0].fn, args[1], args[2]
+    if len(args) == 4 and args[1].const:
+        assumed = bool(vet_argument(1, _styles, args[1].value) & {"assumeuniversal", "assumelocal"})
+    first = len(args) - 2
+    source, in_fmt, out_fmt = args[0].fn, args[first], args[first + 1]
     if in_fmt.const and in_fmt.value is None:
-        raise EvalFault("the input format is empty")
+        raise ArgumentFault("the input format is empty", first)
     formats = _Formats()
-    for arg in (in_fmt, out_fmt):
-        if arg.const:
-            formats.get(arg.value)
+    for index in (first, first + 1):
+        if args[index].const:
+            vet_argument(index, formats.get, args[index].value)
     in_fn, out_fn = in_fmt.fn, out_fmt.fn
 
     def format_date_time(a: Any, c: Any) -> Any:
@@ -133,7 +131,7 @@ def _build_format_entra(info: BuildInfo, args: Sequence[Compiled]) -> Closure:
 def _build_format_connect(info: BuildInfo, args: Sequence[Compiled]) -> Closure:
     formats = _Formats()
     if args[1].const:
-        formats.get(args[1].value)
+        vet_argument(1, formats.get, args[1].value)
     source, fmt = args[0].fn, args[1].fn
 
     def format_date_time(a: Any, c: Any) -> Any:

@@ -9,7 +9,7 @@ from typing import Any
 
 from idsync.expressions.diacritics import normalize_diacritics
 from idsync.expressions.errors import EvalFault
-from idsync.expressions.library import BuildInfo, Closure, Compiled, FunctionSpec, check_constant
+from idsync.expressions.library import BuildInfo, Closure, Compiled, FunctionSpec, check_constant, vet_argument
 from idsync.expressions.values import integer, text, text_or_empty, values_of
 
 _TURKIC = ("tr", "az")
@@ -522,7 +522,7 @@ def _build_replace_entra(info: BuildInfo, args: Sequence[Compiled]) -> Closure:
             "give oldValue (with replacementValue or template) or regexPattern (with replacementValue, or "
             "regexGroupName and replacementValue or replacementAttributeName)"
         )
-    regex = _regex_source(args[2])
+    regex = vet_argument(2, _regex_source, args[2])
     if given[3] and given[5]:
 
         def attribute_mode(a: Any, c: Any) -> Any:
@@ -546,7 +546,7 @@ def _build_replace_entra(info: BuildInfo, args: Sequence[Compiled]) -> Closure:
 
         return group_mode
     if args[4].const and args[2].const:
-        fixed = dotnet_substitution(text_or_empty(args[4].value), regex(None, None))
+        fixed = vet_argument(4, lambda v: dotnet_substitution(text_or_empty(v), regex(None, None)), args[4].value)
 
         def regex_mode_fixed(a: Any, c: Any) -> Any:
             s = text(source(a, c))

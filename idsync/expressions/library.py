@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from idsync.expressions.errors import ArgumentFault, EvalFault
+
 if TYPE_CHECKING:
     from idsync.expressions.values import Dialect, EvalContext
 
@@ -50,9 +52,17 @@ def check_constant(index: int, validate: Callable[[Any], object]) -> Callable[[S
 
     def check(args: Sequence[Compiled]) -> None:
         if index < len(args) and args[index].const and args[index].value is not None:
-            validate(args[index].value)
+            vet_argument(index, validate, args[index].value)
 
     return check
+
+
+def vet_argument(index: int, validate: Callable[[Any], Any], value: Any) -> Any:
+    """``validate(value)`` for argument ``index`` at compile time: its complaint names that argument."""
+    try:
+        return validate(value)
+    except EvalFault as exc:
+        raise ArgumentFault(str(exc), index) from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@ or raises the documented error types."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -88,20 +89,30 @@ def test_validation_errors_for_arity_and_empty_arguments() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "dialect", "column", "width"),
+    ("text", "dialect", "message", "column", "width"),
     [
-        ('Left([a], "three")', "entra", 11, 7),
-        ('IIF([a] = "x", Mid([b], "one", 2), [b])', "entra", 25, 5),  # a branch never taken is still ill-typed
-        ('DateAdd("d", "seven", CDate([hired]))', "entra", 14, 7),
-        ('Item([proxyAddresses], "first")', "entra", 24, 7),
-        ('RandomString(10, 2, "two", 2, 1)', "entra", 21, 5),
-        ('Split([a], ",", "all")', "connect", 17, 5),
+        # a constant that is no number where a number is taken fails every object, so it fails validation
+        ('Left([a], "three")', "entra", "argument 2 of Left must be a number, got 'three'", 11, 7),
+        ('IIF([a] = "x", Mid([b], "one", 2), [b])', "entra", "must be a number", 25, 5),  # even in a branch
+        ('DateAdd("d", "seven", CDate([hired]))', "entra", "must be a number", 14, 7),
+        ('Item([proxyAddresses], "first")', "entra", "must be a number", 24, 7),
+        ('RandomString(10, 2, "two", 2, 1)', "entra", "must be a number", 21, 5),
+        ('Split([a], ",", "all")', "connect", "must be a number", 17, 5),
+        # and so does a constant option the function does not know
+        ('DateAdd("fortnight", 1, CDate([hired]))', "entra", "interval must be one of", 9, 11),
+        ('InStr([a], "b", 1, "vbCaseCompare")', "entra", "compare must be", 20, 15),
+        ('FormatDateTime([d], , "yyyy\'", "yyyy")', "entra", "unterminated quoted literal", 23, 7),
+        ('FormatDateTime([d], "yyyy", "yyyy\'")', "entra", "unterminated quoted literal", 29, 7),
+        ('FormatDateTime([d], "Bogus", "yyyy", "yyyy")', "entra", "not a DateTimeStyles value", 21, 7),
+        ('Replace([a], , "(unclosed", , "x", , )', "entra", "invalid regular expression", 16, 11),
+        ('Replace([a], , "(?<n>x)", , "${m}", , )', "entra", "does not name", 29, 6),
+        ('Contains([p], "x", "IgnoreCase")', "connect", "case type must be", 20, 12),
     ],
 )
-def test_a_constant_that_is_no_number_where_a_number_is_taken_fails_validation_at_it(
-    text: str, dialect: str, column: int, width: int
+def test_a_bad_constant_argument_fails_validation_at_it(
+    text: str, dialect: str, message: str, column: int, width: int
 ) -> None:
-    with pytest.raises(ExpressionValidationError, match="must be a number, got '") as info:
+    with pytest.raises(ExpressionValidationError, match=re.escape(message)) as info:
         compile_expression(text, dialect=dialect)
     assert info.value.column == column
     assert info.value.caret.split("\n")[1] == " " * (column - 1) + "^" * width
