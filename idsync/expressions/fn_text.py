@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from idsync.expressions.diacritics import normalize_diacritics
@@ -415,7 +415,7 @@ def replace_chars(string: Any, replace_pattern: Any) -> str | None:
 _NET_NAMED_GROUP = re.compile(r"(?<!\\)\(\?<(?![=!])")
 _NET_QUOTED_GROUP = re.compile(r"(?<!\\)\(\?'([A-Za-z_]\w*)'")
 _NET_BACKREFERENCE = re.compile(r"\\k<([A-Za-z_]\w*)>")
-_NET_SUBSTITUTION = re.compile(r"\$(?:\{([A-Za-z_]\w*|\d+)\}|(\d+)|(\$))")
+_NET_SUBSTITUTION = re.compile(r"\$(?:\{([A-Za-z_]\w*|\d+)\}|(\d+)|(\$)|([&`'+_]))")
 
 
 def dotnet_regex(pattern: str) -> re.Pattern[str]:
@@ -429,14 +429,32 @@ def dotnet_regex(pattern: str) -> re.Pattern[str]:
         raise EvalFault(f"invalid regular expression {pattern!r}: {exc}") from None
 
 
+def _match_part(code: str, groups: int) -> Callable[[re.Match[str]], str]:
+    """.NET's substitutions of the match itself: $& the match, $` the input before it, $' the input after it,
+    $_ the whole input, $+ the last group."""
+    if code == "&":
+        return lambda m: m.group(0)
+    if code == "`":
+        return lambda m: m.string[: m.start()]
+    if code == "'":
+        return lambda m: m.string[m.end() :]
+    if code == "_":
+        return lambda m: m.string
+    return lambda m: (m.group(groups) or "") if groups else ""
+
+
 def dotnet_substitution(template: str, regex: re.Pattern[str]) -> Any:
-    """A .NET replacement string (``${name}``, ``$1``, ``$$``) as a function of a match."""
+    """A .NET replacement string (``${name}``, ``$1``, ``$$``, ``$&``...) as a function of a match."""
     parts: list[tuple[bool, str | int]] = []
+    specials: dict[int, Callable[[re.Match[str]], str]] = {}
     pos = 0
     for m in _NET_SUBSTITUTION.finditer(template):
         parts.append((False, template[pos : m.start()]))
         if m.group(3):
             parts.append((False, "$"))
+        elif m.group(4):
+            specials[len(parts)] = _match_part(m.group(4), regex.groups)
+            parts.append((False, ""))
         else:
             ref = m.group(1) or m.group(2)
             group: str | int = int(ref) if ref.isdecimal() else ref
@@ -447,6 +465,16 @@ def dotnet_substitution(template: str, regex: re.Pattern[str]) -> Any:
             parts.append((True, group))
         pos = m.end()
     parts.append((False, template[pos:]))
+
+    if specials:
+
+        def expand_with_match_parts(m: re.Match[str]) -> str:
+            return "".join(
+                specials[i](m) if i in specials else (m.group(p) or "") if is_group else str(p)
+                for i, (is_group, p) in enumerate(parts)
+            )
+
+        return expand_with_match_parts
 
     def expand(m: re.Match[str]) -> str:
         return "".join((m.group(p) or "") if is_group else str(p) for is_group, p in parts)

@@ -434,6 +434,22 @@ def test_replace_regex_removes_what_the_pattern_matches() -> None:
     assert expr.evaluate({"mobile": "+1 (999) 888-7777"}) == "+19998887777"
 
 
+@pytest.mark.parametrize(
+    ("replacement", "expected"),
+    [
+        # .NET's "Substitutions in Regular Expressions" examples on "aa1bb2cc3dd4ee5" with the pattern \d+
+        ("$`", "aaaabbaa1bbccaa1bb2ccddaa1bb2cc3ddeeaa1bb2cc3dd4ee"),
+        ("$'", "aabb2cc3dd4ee5bbcc3dd4ee5ccdd4ee5ddee5ee"),
+        ("($&)", "aa(1)bb(2)cc(3)dd(4)ee(5)"),  # "the ($&) replacement pattern adds parentheses"
+        ("$$", "aa$bb$cc$dd$ee$"),
+        ("<$_>", "aa<aa1bb2cc3dd4ee5>bb<aa1bb2cc3dd4ee5>cc<aa1bb2cc3dd4ee5>dd<aa1bb2cc3dd4ee5>ee<aa1bb2cc3dd4ee5>"),
+    ],
+)
+def test_replace_regex_substitutions_of_the_match(replacement: str, expected: str) -> None:
+    expr = compile_expression(f'Replace([a], , "\\\\d+", , "{replacement}", , )')
+    assert expr.evaluate({"a": "aa1bb2cc3dd4ee5"}) == expected
+
+
 def test_now_uses_the_run_time_from_the_context() -> None:
     now = datetime(2021, 7, 2, 15, 33, 38, tzinfo=UTC)
     assert compile_expression("Now()").evaluate({}, EvalContext(now=now)) == "7/2/2021 3:33:38 PM"
