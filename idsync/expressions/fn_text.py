@@ -414,15 +414,19 @@ def replace_chars(string: Any, replace_pattern: Any) -> str | None:
 
 _NET_NAMED_GROUP = re.compile(r"(?<!\\)\(\?<(?![=!])")
 _NET_QUOTED_GROUP = re.compile(r"(?<!\\)\(\?'([A-Za-z_]\w*)'")
-_NET_BACKREFERENCE = re.compile(r"\\k<([A-Za-z_]\w*)>")
+_NET_BACKREFERENCE = re.compile(r"\\k<([A-Za-z_]\w*)>|\\k'([A-Za-z_]\w*)'")
+_NET_END = re.compile(r"(?<!\\)\\([zZ])")
 _NET_SUBSTITUTION = re.compile(r"\$(?:\{([A-Za-z_]\w*|\d+)\}|(\d+)|(\$)|([&`'+_]))")
 
 
 def dotnet_regex(pattern: str) -> re.Pattern[str]:
-    """A .NET regular expression as Python's re: named groups are written (?<name>…) there, (?P<name>…) here."""
+    """A .NET regular expression as Python's re: named groups are written (?<name>…) there, (?P<name>…) here,
+    and the end anchors differ. What re cannot express (Unicode category classes, class subtraction) is refused."""
     converted = _NET_NAMED_GROUP.sub("(?P<", pattern)
     converted = _NET_QUOTED_GROUP.sub(r"(?P<\1>", converted)
-    converted = _NET_BACKREFERENCE.sub(r"(?P=\1)", converted)
+    converted = _NET_BACKREFERENCE.sub(lambda m: f"(?P={m.group(1) or m.group(2)})", converted)
+    # .NET's \z is the very end (Python's \Z); its \Z also matches before a final new line
+    converted = _NET_END.sub(lambda m: r"\Z" if m.group(1) == "z" else r"(?=\n?\Z)", converted)
     try:
         return re.compile(converted)
     except re.error as exc:

@@ -450,6 +450,19 @@ def test_replace_regex_substitutions_of_the_match(replacement: str, expected: st
     assert expr.evaluate({"a": "aa1bb2cc3dd4ee5"}) == expected
 
 
+@pytest.mark.parametrize(
+    ("pattern", "given", "expected"),
+    [
+        (r"\\d\\z", "a1\n2", "a1\nX"),  # \z: only at the very end
+        (r"\\d\\Z", "a1\n2\n", "a1\nX\n"),  # \Z: at the end or before a final new line
+        (r"(?<c>\\w)\\k'c'", "aabbc", "XXc"),  # a back reference written with quotes
+        (r"(?<c>\\w)\\k<c>", "aabbc", "XXc"),
+    ],
+)
+def test_replace_reads_dotnet_anchors_and_back_references(pattern: str, given: str, expected: str) -> None:
+    assert compile_expression(f'Replace([a], , "{pattern}", , "X", , )').evaluate({"a": given}) == expected
+
+
 def test_now_uses_the_run_time_from_the_context() -> None:
     now = datetime(2021, 7, 2, 15, 33, 38, tzinfo=UTC)
     assert compile_expression("Now()").evaluate({}, EvalContext(now=now)) == "7/2/2021 3:33:38 PM"
