@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 
 from idsync.expressions.catalog import LIBRARIES
 from idsync.expressions.errors import (
+    ArgumentFault,
     EvalFault,
     ExpressionEvaluationError,
     ExpressionValidationError,
@@ -40,6 +41,7 @@ from idsync.expressions.values import (
     FlowSignal,
     Scope,
     collect,
+    describe,
     equals,
     number,
     order,
@@ -575,7 +577,7 @@ class _Compiler:
                 expected = str(spec.min_args)
             else:
                 expected = f"{spec.min_args} to {spec.max_args}"
-            plural = "" if expected == "1" else "s"
+            plural = "" if expected in ("1", "at least 1") else "s"
             raise self.error(*where, f"{spec.name} takes {expected} argument{plural} ({spec.signature}), got {n}")
         if spec.arity is not None:
             problem = spec.arity(n)
@@ -586,6 +588,21 @@ class _Compiler:
                 raise self.error(
                     arg.start, arg.start + 1, f"argument {i + 1} of {spec.name} is empty ({spec.signature})"
                 )
+
+    def check_numbers(self, node: Call, spec: FunctionSpec, args: Sequence[Compiled]) -> None:
+        """A constant that is no number where the function takes one fails every object: say so now, at it."""
+        for i in spec.numbers:
+            if i < len(args) and args[i].const and args[i].value is not None:
+                try:
+                    number(args[i].value)
+                except EvalFault:
+                    arg = node.args[i]
+                    raise self.error(
+                        arg.start,
+                        arg.end,
+                        f"argument {i + 1} of {spec.name} must be a number, got {describe(args[i].value)} "
+                        f"({spec.signature})",
+                    ) from None
 
     def compile_call(self, node: Call, variables: frozenset[str], top: bool) -> Compiled:
         low = node.name.lower()
@@ -614,11 +631,13 @@ class _Compiler:
             if kind == MULTI:
                 compiled = self.region(arg, compiled)
             args.append(compiled)
+        self.check_numbers(node, spec, args)
         if spec.check is not None:
             try:
                 spec.check(args)
             except EvalFault as exc:
-                raise self.error(node.start, node.end, f"{spec.name}: {exc}") from None
+                at = node.args[exc.index] if isinstance(exc, ArgumentFault) else node
+                raise self.error(at.start, at.end, f"{spec.name}: {exc}") from None
         if not spec.deterministic:
             self.deterministic = False
         if spec.name == "Redact":
@@ -627,7 +646,8 @@ class _Compiler:
             try:
                 built = spec.build(BuildInfo(spec.name, self.dialect, binder), args)
             except EvalFault as exc:
-                raise self.error(node.start, node.end, f"{spec.name}: {exc}") from None
+                at = node.args[exc.index] if isinstance(exc, ArgumentFault) else node
+                raise self.error(at.start, at.end, f"{spec.name}: {exc}") from None
             if isinstance(built, Compiled):
                 return built
             return Compiled(guard(spec.name, built))

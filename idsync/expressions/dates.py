@@ -4,7 +4,8 @@ VBA's DateAdd/DateDiff arithmetic.
 Both Microsoft expression languages run on .NET in UTC with the en-US culture, so their documented outputs
 ("3/16/2020 7:00:00 AM", "yyyyMMddHHmmss.0Z") are .NET's. Reproducing .NET's format language here, rather than
 translating to strftime, is what lets an expression copied from a Microsoft rule give the documented result.
-Every datetime in here is timezone-aware and in UTC.
+Every datetime in here is timezone-aware and in UTC; only a format reading text that names no zone says so, so
+that K can write nothing for it, as .NET does for a DateTime of unspecified kind.
 """
 
 from __future__ import annotations
@@ -147,6 +148,8 @@ def _offset(style: int) -> _Formatter:
             return f"{sign}{hh:02d}"
         if style == 3:
             return f"{sign}{hh:02d}:{mm:02d}"
+        if v.tzinfo is None:
+            return ""  # K of a time of no known zone (.NET's Unspecified kind)
         return "Z" if (hh, mm) == (0, 0) else f"{sign}{hh:02d}:{mm:02d}"
 
     return offset
@@ -199,7 +202,7 @@ def _formatter(tok: _Token) -> _Formatter:
         return _offset(min(c, 3))
     if k == "K":
         return _offset(4)
-    return table[(k, min(c, 2))]
+    return table[(k, min(c, 3 if k in "dM" else 2))]  # ddd and MMM are the abbreviated names
 
 
 _Setter = Callable[[str, dict[str, int]], None]
@@ -213,6 +216,9 @@ class DateFormat:
     formatters: tuple[_Formatter, ...]
     pattern: re.Pattern[str]
     setters: tuple[_Setter, ...]
+    optional_fractions: frozenset[int] = frozenset()
+    """Where the F specifiers are: when one writes nothing, .NET drops the "." written just before it too
+    ("hh:mm:ss.F" gives "07:27:15" for a whole second)."""
 
     @classmethod
     def of(cls, text: str) -> DateFormat:
@@ -221,21 +227,38 @@ class DateFormat:
         tokens = tuple(_tokenize(text))
         parts: list[str] = []
         setters: list[_Setter] = []
-        for tok in tokens:
+        for i, tok in enumerate(tokens):
             regex, setter = _parse_piece(tok)
+            if tok.kind == "F" and i > 0 and tokens[i - 1].kind == "" and tokens[i - 1].text == ".":
+                # ParseExact reads ".FFF" as optional: "13:45:30" matches "HH:mm:ss.FFF" as well
+                parts[-1] = r"(?:\."
+                regex += ")?"
             parts.append(regex)
             if setter is not None:
                 setters.append(setter)
         formatters = tuple(_formatter(t) for t in tokens)
-        return cls(text, formatters, re.compile("".join(parts), re.IGNORECASE), tuple(setters))
+        fractions = frozenset(i for i, t in enumerate(tokens) if t.kind == "F")
+        return cls(text, formatters, re.compile("".join(parts), re.IGNORECASE), tuple(setters), fractions)
 
-    def format(self, value: datetime) -> str:
+    def format(self, value: datetime, unspecified: bool = False) -> str:
+        """``value`` written in this format; ``unspecified`` when it was read from text that named no zone."""
         v = utc(value)
-        return "".join([f(v) for f in self.formatters])
+        if unspecified:
+            v = v.replace(tzinfo=None)
+        if not self.optional_fractions:
+            return "".join([f(v) for f in self.formatters])
+        out = ""
+        for i, f in enumerate(self.formatters):
+            piece = f(v)
+            if not piece and i in self.optional_fractions and out.endswith("."):
+                out = out[:-1]
+            out += piece
+        return out
 
-    def parse(self, text: str) -> datetime:
+    def parse(self, text: str) -> tuple[datetime, bool]:
         """Parse ``text`` exactly as this format describes it (leading/trailing white space allowed, as with
-        .NET's default AllowLeadingWhite | AllowTrailingWhite)."""
+        .NET's default AllowLeadingWhite | AllowTrailingWhite), and tell whether it named its zone (Z or an
+        offset); a time without one is taken as UTC."""
         m = self.pattern.fullmatch(text.strip())
         if m is None:
             raise EvalFault(f"{text!r} does not match the date/time format {self.text!r}")
@@ -243,7 +266,7 @@ class DateFormat:
         for group, setter in zip(m.groups(), self.setters, strict=True):
             if group is not None:
                 setter(group, fields)
-        return _build(fields, text)
+        return _build(fields, text), "offset" in fields
 
 
 def _set(name: str) -> _Setter:
@@ -290,6 +313,11 @@ _MONTH_ALTERNATION = "|".join([*MONTHS, *(m[:3] for m in MONTHS)])
 _DAY_ALTERNATION = "|".join([*DAYS, *(d[:3] for d in DAYS)])
 
 
+_HOURS_MINUTES = r"[+-]\d{1,2}:?\d{2}"
+"""An offset as ParseExact reads zzz and K: the hours may have one digit and the colon may be left out
+("+5:30", "-0800", "-08:00")."""
+
+
 def _parse_piece(tok: _Token) -> tuple[str, _Setter | None]:
     k, c = tok.kind, tok.count
     if k == "":
@@ -329,9 +357,9 @@ def _parse_piece(tok: _Token) -> tuple[str, _Setter | None]:
             return r"([+-]\d{1,2})", _set_offset
         if c == 2:
             return r"([+-]\d{2})", _set_offset
-        return r"([+-]\d{2}:\d{2})", _set_offset
+        return rf"({_HOURS_MINUTES})", _set_offset
     if k == "K":
-        return r"(Z|[+-]\d{2}:\d{2})?", _set_offset
+        return rf"(Z|{_HOURS_MINUTES})?", _set_offset
     raise AssertionError(k)  # pragma: no cover
 
 
@@ -385,7 +413,8 @@ _LOOSE_FORMATS = (
         re.IGNORECASE,
     ),
     re.compile(
-        r"(?P<day>\d{1,2})\s+(?P<monthname>" + _MONTH_ALTERNATION + r")\.?,?\s+(?P<year>\d{4})" + _TIME + _ZONE,
+        r"(?:(?:" + _DAY_ALTERNATION + r"),?\s+)?(?P<day>\d{1,2})\s+(?P<monthname>" + _MONTH_ALTERNATION + r")\.?,?"
+        r"\s+(?P<year>\d{4})" + _TIME + _ZONE,
         re.IGNORECASE,
     ),
 )
@@ -393,8 +422,9 @@ _LOOSE_FORMATS = (
 
 def parse_loose(text: str) -> datetime:
     """What CDate accepts: ISO 8601 dates with optional time and offset ("2020-03-16-07:00",
-    "2009-06-15T01:45:30-07:00"), en-US "12/25/2007 5:41:18 PM", LDAP generalized time, month names, and an
-    offset in hours ("2013-01-10 4:00 PM -8"). Without an offset the value is UTC."""
+    "2009-06-15T01:45:30-07:00"), en-US "12/25/2007 5:41:18 PM", LDAP generalized time, month names (RFC 1123's
+    "Mon, 15 Jun 2009 13:45:30 GMT", what FormatDateTime's "r" writes), and an offset in hours
+    ("2013-01-10 4:00 PM -8"). Without an offset the value is UTC."""
     s = text.strip()
     for pattern in _LOOSE_FORMATS:
         m = pattern.fullmatch(s)

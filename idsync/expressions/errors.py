@@ -96,3 +96,11 @@ class ExpressionEvaluationError(ExpressionError):
 class EvalFault(Exception):
     """Internal: a function's complaint about its arguments. The compiled call that caught it re-raises it as an
     ExpressionEvaluationError that names the function, so helpers need not know who called them."""
+
+
+class ArgumentFault(EvalFault):
+    """Internal: a compile-time check's complaint about one argument, so that validation points at it."""
+
+    def __init__(self, message: str, index: int) -> None:
+        super().__init__(message)
+        self.index = index

@@ -12,7 +12,7 @@ from typing import Any
 
 from idsync.expressions.dates import parse_loose
 from idsync.expressions.errors import EvalFault
-from idsync.expressions.library import ANY, FunctionSpec
+from idsync.expressions.library import ANY, FunctionSpec, check_constant
 from idsync.expressions.values import (
     EvalContext,
     as_datetime,
@@ -75,14 +75,19 @@ def convert_to_base64(source: Any) -> str | None:
     return base64.b64encode(text_or_empty(source).encode("utf-16-le")).decode("ascii")
 
 
-def convert_from_base64(source: Any, encoding: Any = None) -> str | None:
-    s = text(source)
-    if s is None:
-        return None
+def _codec(encoding: Any) -> str:
     name = "unicode" if encoding is None else text_or_empty(encoding).lower().replace("-", "")
     codec = _ENCODINGS.get(name)
     if codec is None:
         raise EvalFault(f"encoding must be Unicode, UTF8 or ASCII, got {encoding!r}")
+    return codec
+
+
+def convert_from_base64(source: Any, encoding: Any = None) -> str | None:
+    s = text(source)
+    if s is None:
+        return None
+    codec = _codec(encoding)
     try:
         raw = base64.b64decode(s, validate=True)
         return raw.decode(codec)
@@ -128,7 +133,14 @@ def string_from_sid(value: Any) -> str | None:
 
 
 def not_(source: Any) -> bool:
-    return not truth(source)
+    """Entra: "If source value is True, returns False. Otherwise, returns True", so a value that is no boolean
+    at all is simply not true. Several values where one is expected stay an error."""
+    try:
+        return not truth(source)
+    except EvalFault:
+        if isinstance(source, list):
+            raise
+        return True
 
 
 # -- evaluation ---------------------------------------------------------------------------------------------------
@@ -315,6 +327,7 @@ CONVERT_FROM_BASE64 = _spec(
     1,
     2,
     impl=convert_from_base64,
+    check=check_constant(1, _codec),
 )
 CONVERT_TO_UTF8_HEX = _spec(
     "ConvertToUTF8Hex",
@@ -466,9 +479,18 @@ BIT_AND = _spec(
     2,
     2,
     impl=bit_and,
+    numbers=frozenset({0, 1}),
 )
 BIT_OR = _spec(
-    "BitOr", "BitOr(value1, value2)", "The bitwise OR of two numbers.", "BitOr(&H1, &H2)", "math", 2, 2, impl=bit_or
+    "BitOr",
+    "BitOr(value1, value2)",
+    "The bitwise OR of two numbers.",
+    "BitOr(&H1, &H2)",
+    "math",
+    2,
+    2,
+    impl=bit_or,
+    numbers=frozenset({0, 1}),
 )
 IS_BIT_SET = _spec(
     "IsBitSet",
@@ -479,6 +501,7 @@ IS_BIT_SET = _spec(
     2,
     2,
     impl=is_bit_set,
+    numbers=frozenset({0, 1}),
 )
 RANDOM_NUM = _spec(
     "RandomNum",
@@ -489,6 +512,7 @@ RANDOM_NUM = _spec(
     2,
     2,
     impl=random_num,
+    numbers=frozenset({0, 1}),
     context=True,
     deterministic=False,
 )
@@ -502,6 +526,7 @@ RANDOM_STRING = _spec(
     5,
     6,
     impl=random_string,
+    numbers=frozenset(range(5)),
     context=True,
     deterministic=False,
 )

@@ -16,8 +16,8 @@ from idsync.expressions.dates import (
     from_filetime,
     to_filetime,
 )
-from idsync.expressions.errors import EvalFault
-from idsync.expressions.library import BuildInfo, Closure, Compiled, FunctionSpec
+from idsync.expressions.errors import ArgumentFault, EvalFault
+from idsync.expressions.library import BuildInfo, Closure, Compiled, FunctionSpec, check_constant, vet_argument
 from idsync.expressions.values import EvalContext, as_datetime, integer, text_or_empty
 
 _DATETIME_STYLES = frozenset(
@@ -65,14 +65,6 @@ def _date_diff(interval: Any, date1: Any, date2: Any) -> int | None:
     return date_diff(unit, as_datetime(date1), as_datetime(date2))
 
 
-def _check_interval(allowed: Collection[str]) -> Any:
-    def check(args: Sequence[Compiled]) -> None:
-        if args[0].const:
-            _interval(args[0].value, allowed)
-
-    return check
-
-
 def date_from_num(value: Any) -> datetime | None:
     return None if value is None else from_filetime(integer(value))
 
@@ -81,11 +73,14 @@ def num_from_date(value: Any) -> int | None:
     return None if value is None else to_filetime(as_datetime(value))
 
 
-def _styles(value: Any) -> None:
+def _styles(value: Any) -> set[str]:
+    names: set[str] = set()
     for part in text_or_empty(value).split(","):
         name = part.strip().removeprefix("DateTimeStyles.")
         if name and name.lower() not in _DATETIME_STYLES:
             raise EvalFault(f"{name!r} is not a DateTimeStyles value")
+        names.add(name.lower())
+    return names
 
 
 class _Formats:
@@ -106,28 +101,29 @@ class _Formats:
 
 def _build_format_entra(info: BuildInfo, args: Sequence[Compiled]) -> Closure:
     """FormatDateTime(source[, dateTimeStyles], inputFormat, outputFormat): app provisioning documents four
-    arguments, cloud sync three; both are accepted."""
-    if len(args) == 4:
-        if args[1].const:
-            _styles(args[1].value)
-        source, in_fmt, out_fmt = args[0].fn, args[2], args[3]
-    else:
-        source, in_fmt, out_fmt = args[0].fn, args[1], args[2]
+    arguments, cloud sync three; both are accepted. Under the default styles (RoundtripKind) a source that names
+    no zone stays of unspecified kind, which K writes as nothing; AssumeUniversal or AssumeLocal give it one."""
+    assumed = False
+    if len(args) == 4 and args[1].const:
+        assumed = bool(vet_argument(1, _styles, args[1].value) & {"assumeuniversal", "assumelocal"})
+    first = len(args) - 2
+    source, in_fmt, out_fmt = args[0].fn, args[first], args[first + 1]
     if in_fmt.const and in_fmt.value is None:
-        raise EvalFault("the input format is empty")
+        raise ArgumentFault("the input format is empty", first)
     formats = _Formats()
-    for arg in (in_fmt, out_fmt):
-        if arg.const:
-            formats.get(arg.value)
+    for index in (first, first + 1):
+        if args[index].const:
+            vet_argument(index, formats.get, args[index].value)
     in_fn, out_fn = in_fmt.fn, out_fmt.fn
 
     def format_date_time(a: Any, c: Any) -> Any:
         value = source(a, c)
         if value is None:
             return None
-        if not isinstance(value, datetime):
-            value = formats.get(in_fn(a, c)).parse(text_or_empty(value))
-        return formats.get(out_fn(a, c)).format(value)
+        if isinstance(value, datetime):
+            return formats.get(out_fn(a, c)).format(value)
+        value, zoned = formats.get(in_fn(a, c)).parse(text_or_empty(value))
+        return formats.get(out_fn(a, c)).format(value, not (zoned or assumed))
 
     return format_date_time
 
@@ -135,7 +131,7 @@ def _build_format_entra(info: BuildInfo, args: Sequence[Compiled]) -> Closure:
 def _build_format_connect(info: BuildInfo, args: Sequence[Compiled]) -> Closure:
     formats = _Formats()
     if args[1].const:
-        formats.get(args[1].value)
+        vet_argument(1, formats.get, args[1].value)
     source, fmt = args[0].fn, args[1].fn
 
     def format_date_time(a: Any, c: Any) -> Any:
@@ -168,7 +164,8 @@ DATE_ADD_ENTRA = FunctionSpec(
     3,
     3,
     impl=_date_add(ENTRA_INTERVALS),
-    check=_check_interval(ENTRA_INTERVALS),
+    numbers=frozenset({1}),
+    check=check_constant(0, lambda v: _interval(v, ENTRA_INTERVALS)),
 )
 DATE_ADD_CONNECT = FunctionSpec(
     "DateAdd",
@@ -179,7 +176,8 @@ DATE_ADD_CONNECT = FunctionSpec(
     3,
     3,
     impl=_date_add(CONNECT_INTERVALS),
-    check=_check_interval(CONNECT_INTERVALS),
+    numbers=frozenset({1}),
+    check=check_constant(0, lambda v: _interval(v, CONNECT_INTERVALS)),
 )
 DATE_DIFF = FunctionSpec(
     "DateDiff",
@@ -190,7 +188,7 @@ DATE_DIFF = FunctionSpec(
     3,
     3,
     impl=_date_diff,
-    check=_check_interval(ENTRA_INTERVALS),
+    check=check_constant(0, lambda v: _interval(v, ENTRA_INTERVALS)),
 )
 DATE_FROM_NUM = FunctionSpec(
     "DateFromNum",
@@ -201,6 +199,7 @@ DATE_FROM_NUM = FunctionSpec(
     1,
     1,
     impl=date_from_num,
+    numbers=frozenset({0}),
 )
 NUM_FROM_DATE = FunctionSpec(
     "NumFromDate",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from idsync.expressions.errors import EvalFault
-from idsync.expressions.library import FunctionSpec
+from idsync.expressions.library import FunctionSpec, check_constant
 from idsync.expressions.values import integer, text, text_or_empty
 
 
@@ -59,16 +59,21 @@ def dn_component(dn: Any, number: Any) -> str | None:
     return _rdn_value(rdns[n - 1]) if 1 <= n <= len(rdns) else None
 
 
+def _skips_dc(options: Any) -> bool:
+    if options is None:
+        return False
+    if text_or_empty(options).upper() != "DC":
+        raise EvalFault(f'the only option is "DC" (ignore dc= components), got {options!r}')
+    return True
+
+
 def dn_component_rev(dn: Any, number: Any, options: Any = None) -> str | None:
     s = text(dn)
     if s is None:
         return None
     n = integer(number)
     rdns = split_dn(s)
-    if options is not None:
-        option = text_or_empty(options).upper()
-        if option != "DC":
-            raise EvalFault(f'the only option is "DC" (ignore dc= components), got {options!r}')
+    if _skips_dc(options):
         rdns = [r for r in rdns if _rdn_type(r) != "dc"]
     return _rdn_value(rdns[-n]) if 1 <= n <= len(rdns) else None
 
@@ -113,6 +118,7 @@ DN_COMPONENT = FunctionSpec(
     2,
     2,
     impl=dn_component,
+    numbers=frozenset({1}),
 )
 DN_COMPONENT_REV = FunctionSpec(
     "DNComponentRev",
@@ -123,6 +129,8 @@ DN_COMPONENT_REV = FunctionSpec(
     2,
     3,
     impl=dn_component_rev,
+    check=check_constant(2, _skips_dc),
+    numbers=frozenset({1}),
 )
 ESCAPE_DN_COMPONENT = FunctionSpec(
     "EscapeDNComponent",

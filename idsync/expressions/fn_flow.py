@@ -77,13 +77,17 @@ def _build_switch_entra(info: BuildInfo, args: Sequence[Compiled]) -> Closure:
 
 
 def _build_switch_connect(info: BuildInfo, args: Sequence[Compiled]) -> Closure:
+    """Connect's Switch "evaluates all expressions, even though it returns only one of them": a condition that
+    fails (a division by zero) fails the object even after an earlier one was true. Only the chosen value is
+    evaluated, which is what lets ``True, Error("Unknown city")`` close the list."""
     pairs = [(args[i].fn, args[i + 1].fn) for i in range(0, len(args), 2)]
 
     def switch(a: Attrs, c: Ctx) -> Any:
+        chosen = None
         for cf, vf in pairs:
-            if truth(cf(a, c)):
-                return vf(a, c)
-        return None
+            if truth(cf(a, c)) and chosen is None:
+                chosen = vf
+        return None if chosen is None else chosen(a, c)
 
     return switch
 

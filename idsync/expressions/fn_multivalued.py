@@ -6,7 +6,7 @@ from typing import Any
 
 from idsync.expressions.errors import EvalFault
 from idsync.expressions.fn_text import simple_lower
-from idsync.expressions.library import FunctionSpec
+from idsync.expressions.library import FunctionSpec, check_constant
 from idsync.expressions.values import integer, text, text_or_empty, values_of
 
 
@@ -28,15 +28,19 @@ def item_or_null(attribute: Any, index: Any) -> Any:
     return values[i - 1] if 1 <= i <= len(values) else None
 
 
+def _case_insensitive(case_type: Any) -> bool:
+    if case_type is None:
+        return False
+    kind = text_or_empty(case_type).lower()
+    if kind not in ("caseinsensitive", "casesensitive"):
+        raise EvalFault(f"case type must be CaseInsensitive or CaseSensitive, got {case_type!r}")
+    return kind == "caseinsensitive"
+
+
 def contains(attribute: Any, search: Any, case_type: Any = None) -> int:
     """The 1-based index of the first value containing ``search``, or 0."""
     needle = text_or_empty(search)
-    insensitive = False
-    if case_type is not None:
-        kind = text_or_empty(case_type).lower()
-        if kind not in ("caseinsensitive", "casesensitive"):
-            raise EvalFault(f"case type must be CaseInsensitive or CaseSensitive, got {case_type!r}")
-        insensitive = kind == "caseinsensitive"
+    insensitive = _case_insensitive(case_type)
     if insensitive:
         needle = simple_lower(needle)
     for i, value in enumerate(values_of(attribute), start=1):
@@ -58,14 +62,18 @@ def remove_duplicates(attribute: Any) -> Any:
     return out
 
 
+def _delimiter(delimiter: Any) -> str:
+    sep = text_or_empty(delimiter)
+    if not sep:
+        raise EvalFault("the delimiter is empty")
+    return sep
+
+
 def _split_parts(value: Any, delimiter: Any) -> tuple[str, str] | None:
     s = text(value)
     if s is None:
         return None
-    sep = text_or_empty(delimiter)
-    if not sep:
-        raise EvalFault("the delimiter is empty")
-    return s, sep
+    return s, _delimiter(delimiter)
 
 
 def split_entra(source: Any, delimiter: Any) -> list[str] | None:
@@ -112,6 +120,7 @@ ITEM = FunctionSpec(
     2,
     kinds="ms",
     impl=item,
+    numbers=frozenset({1}),
 )
 ITEM_OR_NULL = FunctionSpec(
     "ItemOrNull",
@@ -123,6 +132,7 @@ ITEM_OR_NULL = FunctionSpec(
     2,
     kinds="ms",
     impl=item_or_null,
+    numbers=frozenset({1}),
 )
 CONTAINS = FunctionSpec(
     "Contains",
@@ -135,6 +145,7 @@ CONTAINS = FunctionSpec(
     3,
     kinds="mss",
     impl=contains,
+    check=check_constant(2, _case_insensitive),
 )
 REMOVE_DUPLICATES = FunctionSpec(
     "RemoveDuplicates",
@@ -156,6 +167,7 @@ SPLIT_ENTRA = FunctionSpec(
     2,
     2,
     impl=split_entra,
+    check=check_constant(1, _delimiter),
 )
 SPLIT_CONNECT = FunctionSpec(
     "Split",
@@ -166,4 +178,6 @@ SPLIT_CONNECT = FunctionSpec(
     2,
     3,
     impl=split_connect,
+    check=check_constant(1, _delimiter),
+    numbers=frozenset({2}),
 )

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from idsync.expressions.diacritics import normalize_diacritics
 from idsync.expressions.errors import EvalFault
-from idsync.expressions.library import BuildInfo, Closure, Compiled, FunctionSpec
+from idsync.expressions.library import BuildInfo, Closure, Compiled, FunctionSpec, check_constant, vet_argument
 from idsync.expressions.values import integer, text, text_or_empty, values_of
 
 _TURKIC = ("tr", "az")
@@ -225,12 +225,18 @@ def strip_spaces(source: Any) -> str | None:
     return None if s is None else s.replace(" ", "")
 
 
+def _pad_character(value: Any) -> str:
+    if value is None:
+        raise EvalFault("the pad character cannot be null")
+    return _must_be_one_char(value, "the pad character")
+
+
 def _pad(side: str) -> Any:
     def pad(string: Any, total: Any, pad_character: Any) -> str:
+        ch = _pad_character(pad_character)
+        if string is None:
+            return ""  # "If string is null, the function returns an empty string."
         s = text_or_empty(string)
-        if pad_character is None:
-            raise EvalFault("the pad character cannot be null")
-        ch = _must_be_one_char(pad_character, "the pad character")
         missing = integer(total) - len(s)
         if missing <= 0:
             return s
@@ -296,22 +302,47 @@ _SEPARATOR_CATEGORIES = frozenset(
 )
 
 
+def _title_char(ch: str) -> str:
+    title = ch.title()
+    return title if len(title) == 1 else ch  # ǆ becomes ǅ; ß and the ligatures have no single title letter
+
+
+def _to_title_case(s: str) -> str:
+    """.NET's ToTitleCase of the lower-cased text, which Entra's PCase calls when no separators are given: a
+    word starts at a letter (so "1st" becomes "1St") and runs to the next separator; an apostrophe does not end
+    it ("o'neil" becomes "O'neil", which is why the reference passes "'" for "Pinto-De'Silva")."""
+    out: list[str] = []
+    in_word = False
+    for ch in simple_lower(s):
+        if in_word:
+            if ch != "'" and unicodedata.category(ch) in _SEPARATOR_CATEGORIES:
+                in_word = False
+            out.append(ch)
+        elif unicodedata.category(ch)[0] == "L":
+            out.append(_title_char(ch))
+            in_word = True
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 def pcase_entra(source: Any, word_separators: Any = None) -> str | None:
     """Entra's PCase: every word's first letter upper case, the rest lower case. Words are separated by the
-    given characters, or by .NET's ToTitleCase separators (spaces, punctuation, symbols)."""
+    given characters, or else as .NET's ToTitleCase separates them (spaces, punctuation, symbols)."""
     s = text(source)
     if s is None:
         return None
     seps = text(word_separators)
+    if not seps:
+        return _to_title_case(s)
     out: list[str] = []
     at_start = True
     for ch in s:
-        is_sep = (ch in seps) if seps else unicodedata.category(ch) in _SEPARATOR_CATEGORIES
-        if is_sep:
+        if ch in seps:
             out.append(ch)
             at_start = True
         elif at_start:
-            out.append(_upper_char(ch))
+            out.append(_title_char(ch))
             at_start = False
         else:
             out.append(_lower_char(ch))
@@ -383,29 +414,51 @@ def replace_chars(string: Any, replace_pattern: Any) -> str | None:
 
 _NET_NAMED_GROUP = re.compile(r"(?<!\\)\(\?<(?![=!])")
 _NET_QUOTED_GROUP = re.compile(r"(?<!\\)\(\?'([A-Za-z_]\w*)'")
-_NET_BACKREFERENCE = re.compile(r"\\k<([A-Za-z_]\w*)>")
-_NET_SUBSTITUTION = re.compile(r"\$(?:\{([A-Za-z_]\w*|\d+)\}|(\d+)|(\$))")
+_NET_BACKREFERENCE = re.compile(r"\\k<([A-Za-z_]\w*)>|\\k'([A-Za-z_]\w*)'")
+_NET_END = re.compile(r"(?<!\\)\\([zZ])")
+_NET_SUBSTITUTION = re.compile(r"\$(?:\{([A-Za-z_]\w*|\d+)\}|(\d+)|(\$)|([&`'+_]))")
 
 
 def dotnet_regex(pattern: str) -> re.Pattern[str]:
-    """A .NET regular expression as Python's re: named groups are written (?<name>…) there, (?P<name>…) here."""
+    """A .NET regular expression as Python's re: named groups are written (?<name>…) there, (?P<name>…) here,
+    and the end anchors differ. What re cannot express (Unicode category classes, class subtraction) is refused."""
     converted = _NET_NAMED_GROUP.sub("(?P<", pattern)
     converted = _NET_QUOTED_GROUP.sub(r"(?P<\1>", converted)
-    converted = _NET_BACKREFERENCE.sub(r"(?P=\1)", converted)
+    converted = _NET_BACKREFERENCE.sub(lambda m: f"(?P={m.group(1) or m.group(2)})", converted)
+    # .NET's \z is the very end (Python's \Z); its \Z also matches before a final new line
+    converted = _NET_END.sub(lambda m: r"\Z" if m.group(1) == "z" else r"(?=\n?\Z)", converted)
     try:
         return re.compile(converted)
     except re.error as exc:
         raise EvalFault(f"invalid regular expression {pattern!r}: {exc}") from None
 
 
+def _match_part(code: str, groups: int) -> Callable[[re.Match[str]], str]:
+    """.NET's substitutions of the match itself: $& the match, $` the input before it, $' the input after it,
+    $_ the whole input, $+ the last group."""
+    if code == "&":
+        return lambda m: m.group(0)
+    if code == "`":
+        return lambda m: m.string[: m.start()]
+    if code == "'":
+        return lambda m: m.string[m.end() :]
+    if code == "_":
+        return lambda m: m.string
+    return lambda m: (m.group(groups) or "") if groups else ""
+
+
 def dotnet_substitution(template: str, regex: re.Pattern[str]) -> Any:
-    """A .NET replacement string (``${name}``, ``$1``, ``$$``) as a function of a match."""
+    """A .NET replacement string (``${name}``, ``$1``, ``$$``, ``$&``...) as a function of a match."""
     parts: list[tuple[bool, str | int]] = []
+    specials: dict[int, Callable[[re.Match[str]], str]] = {}
     pos = 0
     for m in _NET_SUBSTITUTION.finditer(template):
         parts.append((False, template[pos : m.start()]))
         if m.group(3):
             parts.append((False, "$"))
+        elif m.group(4):
+            specials[len(parts)] = _match_part(m.group(4), regex.groups)
+            parts.append((False, ""))
         else:
             ref = m.group(1) or m.group(2)
             group: str | int = int(ref) if ref.isdecimal() else ref
@@ -416,6 +469,16 @@ def dotnet_substitution(template: str, regex: re.Pattern[str]) -> Any:
             parts.append((True, group))
         pos = m.end()
     parts.append((False, template[pos:]))
+
+    if specials:
+
+        def expand_with_match_parts(m: re.Match[str]) -> str:
+            return "".join(
+                specials[i](m) if i in specials else (m.group(p) or "") if is_group else str(p)
+                for i, (is_group, p) in enumerate(parts)
+            )
+
+        return expand_with_match_parts
 
     def expand(m: re.Match[str]) -> str:
         return "".join((m.group(p) or "") if is_group else str(p) for is_group, p in parts)
@@ -491,7 +554,7 @@ def _build_replace_entra(info: BuildInfo, args: Sequence[Compiled]) -> Closure:
             "give oldValue (with replacementValue or template) or regexPattern (with replacementValue, or "
             "regexGroupName and replacementValue or replacementAttributeName)"
         )
-    regex = _regex_source(args[2])
+    regex = vet_argument(2, _regex_source, args[2])
     if given[3] and given[5]:
 
         def attribute_mode(a: Any, c: Any) -> Any:
@@ -515,7 +578,7 @@ def _build_replace_entra(info: BuildInfo, args: Sequence[Compiled]) -> Closure:
 
         return group_mode
     if args[4].const and args[2].const:
-        fixed = dotnet_substitution(text_or_empty(args[4].value), regex(None, None))
+        fixed = vet_argument(4, lambda v: dotnet_substitution(text_or_empty(v), regex(None, None)), args[4].value)
 
         def regex_mode_fixed(a: Any, c: Any) -> Any:
             s = text(source(a, c))
@@ -533,11 +596,6 @@ def _build_replace_entra(info: BuildInfo, args: Sequence[Compiled]) -> Closure:
     return regex_mode
 
 
-def _check_pattern(arg: Compiled) -> None:
-    if arg.const:
-        parse_replace_pattern(text_or_empty(arg.value))
-
-
 # -- specifications -----------------------------------------------------------------------------------------------
 
 
@@ -553,6 +611,7 @@ LEFT = _spec(
     2,
     2,
     impl=left,
+    numbers=frozenset({1}),
 )
 RIGHT = _spec(
     "Right",
@@ -562,6 +621,7 @@ RIGHT = _spec(
     2,
     2,
     impl=right,
+    numbers=frozenset({1}),
 )
 MID_ENTRA = _spec(
     "Mid",
@@ -571,6 +631,7 @@ MID_ENTRA = _spec(
     3,
     3,
     impl=mid,
+    numbers=frozenset({1, 2}),
 )
 MID_CONNECT = _spec(
     "Mid",
@@ -580,6 +641,7 @@ MID_CONNECT = _spec(
     2,
     3,
     impl=mid,
+    numbers=frozenset({1, 2}),
 )
 LEN = _spec("Len", "Len(value)", "The number of characters.", 'Len("John Doe")', 1, 1, impl=length)
 TRIM = _spec(
@@ -604,6 +666,8 @@ PAD_LEFT = _spec(
     3,
     3,
     impl=_pad("left"),
+    check=check_constant(2, _pad_character),
+    numbers=frozenset({1}),
 )
 PAD_RIGHT = _spec(
     "PadRight",
@@ -613,6 +677,8 @@ PAD_RIGHT = _spec(
     3,
     3,
     impl=_pad("right"),
+    check=check_constant(2, _pad_character),
+    numbers=frozenset({1}),
 )
 INSTR = _spec(
     "InStr",
@@ -622,6 +688,8 @@ INSTR = _spec(
     2,
     4,
     impl=instr,
+    check=check_constant(3, _text_compare),
+    numbers=frozenset({2}),
 )
 INSTR_REV = _spec(
     "InStrRev",
@@ -631,6 +699,8 @@ INSTR_REV = _spec(
     2,
     4,
     impl=instr_rev,
+    check=check_constant(3, _text_compare),
+    numbers=frozenset({2}),
 )
 WORD = _spec(
     "Word",
@@ -640,6 +710,7 @@ WORD = _spec(
     3,
     3,
     impl=word,
+    numbers=frozenset({1}),
 )
 PCASE_ENTRA = _spec(
     "PCase",
@@ -687,5 +758,5 @@ REPLACE_CHARS = _spec(
     2,
     2,
     impl=replace_chars,
-    check=lambda args: _check_pattern(args[1]),
+    check=check_constant(1, lambda v: parse_replace_pattern(text_or_empty(v))),
 )

@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from idsync.expressions.errors import ArgumentFault, EvalFault
+
 if TYPE_CHECKING:
     from idsync.expressions.values import Dialect, EvalContext
 
@@ -42,6 +44,25 @@ def constant(value: Any) -> Compiled:
         return value
 
     return Compiled(const, True, value)
+
+
+def check_constant(index: int, validate: Callable[[Any], object]) -> Callable[[Sequence[Compiled]], None]:
+    """A compile-time check running ``validate`` on argument ``index`` when it is given as a constant (an
+    interval name, an encoding, a compare mode): a bad one would fail every object, so it fails validation."""
+
+    def check(args: Sequence[Compiled]) -> None:
+        if index < len(args) and args[index].const and args[index].value is not None:
+            vet_argument(index, validate, args[index].value)
+
+    return check
+
+
+def vet_argument(index: int, validate: Callable[[Any], Any], value: Any) -> Any:
+    """``validate(value)`` for argument ``index`` at compile time: its complaint names that argument."""
+    try:
+        return validate(value)
+    except EvalFault as exc:
+        raise ArgumentFault(str(exc), index) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +98,8 @@ class FunctionSpec:
     """False for Now, Guid, the random functions and SelectUniqueValue: never folded, never constant."""
     empty_ok: frozenset[int] = frozenset()
     """Argument positions that may be left empty, as in ``Switch([a], , "1", "x")``."""
+    numbers: frozenset[int] = frozenset()
+    """Argument positions that take a number: a constant there that is no number is a validation error."""
     arity: Callable[[int], str | None] | None = None
     """An extra rule on the argument count beyond min/max; returns a message when broken."""
     check: Callable[[Sequence[Compiled]], None] | None = None

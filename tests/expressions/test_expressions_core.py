@@ -348,6 +348,16 @@ def test_switch_connect_reference_example() -> None:
     assert ev('Switch([a] = 1, "one")', {"a": 2}, dialect="connect") is None
 
 
+def test_switch_connect_evaluates_every_condition() -> None:
+    # "Switch evaluates all expressions, even though it returns only one of them ... if the evaluation of any
+    # expression results in a division by zero error, an error occurs."
+    expr = compile_expression('Switch([a] = "x", "first", 10 / [n] > 1, "second")', dialect="connect")
+    assert expr.evaluate({"a": "y", "n": 2}) == "second"
+    assert expr.evaluate({"a": "x", "n": 2}) == "first"
+    with pytest.raises(ExpressionEvaluationError, match="division by zero"):
+        expr.evaluate({"a": "x", "n": 0})
+
+
 def test_switch_arguments_come_in_pairs() -> None:
     with pytest.raises(ExpressionValidationError, match="even number"):
         compile_expression('Switch([a], "d", "k", "v", "k2")')

@@ -75,10 +75,12 @@ def test_every_function_fails_bad_data_only_with_an_evaluation_error(dialect: st
 
 
 def test_null_behaviour_follows_the_references() -> None:
-    # Left, Mid, Word, PadLeft: "If string is null, return empty string"
+    # Left, Mid, Word, PadLeft, PadRight: "If string is null, return empty string" (unpadded)
     for text in ("Left([a], 2)", "Mid([a], 1, 2)", 'Word([a], 1, " ")'):
         assert compile_expression(text).evaluate({}) == ""
-    assert compile_expression('PadLeft([a], 3, "0")', dialect="connect").evaluate({}) == "000"
+    for text in ('PadLeft([a], 3, "0")', 'PadRight([a], 3, "0")'):
+        assert compile_expression(text, dialect="connect").evaluate({}) == ""
+    assert compile_expression('PadLeft([a], 3, "0")', dialect="connect").evaluate({"a": ""}) == "000"
     # most functions pass null through
     for text in ("ToLower([a])", "Trim([a])", "NormalizeDiacritics([a])", "CStr([a])", 'Split([a], ",")'):
         assert compile_expression(text).evaluate({}) is None

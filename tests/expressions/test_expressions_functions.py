@@ -354,10 +354,113 @@ def test_successfactors_format_example() -> None:
     assert expr.evaluate({"endDate": "12/31/2020 11:30:00 PM"}) == "2020-12-31"
 
 
+# The en-US and invariant-culture examples of .NET's "Custom date and time format strings" reference, which both
+# FormatDateTime references send their formats to.
+DOTNET_FORMATS: list[tuple[str, str, str]] = [
+    ("2008-08-29 19:27:15", "d, M", "29, 8"),
+    ("2008-08-29 19:27:15", "d MMMM", "29 August"),
+    ("2008-01-02 06:30:15", "dd, MM", "02, 01"),
+    ("2008-08-29 19:27:15", "ddd d MMM", "Fri 29 Aug"),
+    ("2008-08-29 19:27:15", "dddd dd MMMM", "Friday 29 August"),
+    ("2008-08-18 00:00:00", "(M) MMM, MMMM", "(8) Aug, August"),
+    ("2008-08-29 19:27:15.018", "hh:mm:ss.f", "07:27:15.0"),
+    ("2008-08-29 19:27:15.018", "hh:mm:ss.F", "07:27:15"),  # a zero F drops its decimal point too
+    ("2008-08-29 19:27:15.018", "hh:mm:ss.ff", "07:27:15.01"),
+    ("2008-08-29 19:27:15.018", "hh:mm:ss.FF", "07:27:15.01"),
+    ("2008-08-29 19:27:15.018", "hh:mm:ss.FFF", "07:27:15.018"),
+    ("2008-01-01 18:09:01", "h:m:s.F t", "6:9:1 P"),
+    ("2008-01-01 18:09:01.500", "h:m:s.F t", "6:9:1.5 P"),
+    ("2008-01-01 18:09:01.500", "hh:mm:ss.ff tt", "06:09:01.50 PM"),
+    ("2008-01-01 06:09:01", "H:mm:ss", "6:09:01"),
+    ("0070-08-04 00:00:00", "MM/dd/yyyy g", "08/04/0070 A.D."),
+    ("0001-12-01 00:00:00", "yyy", "001"),
+    ("2010-01-01 00:00:00", "yyyyy", "02010"),
+    ("2009-06-15 13:45:30", "h \\\\h", "1 h"),
+    ("2009-06-15 13:45:30", "'arr:' h:m t", "arr: 1:45 P"),
+    ("2009-06-15 13:45:30", "r", "Mon, 15 Jun 2009 13:45:30 GMT"),  # the standard RFC 1123 pattern
+]
+
+
+@pytest.mark.parametrize(("when", "fmt", "expected"), DOTNET_FORMATS, ids=[e[1] for e in DOTNET_FORMATS])
+def test_format_date_time_follows_dotnet_format_examples(when: str, fmt: str, expected: str) -> None:
+    connect = compile_expression(f'FormatDateTime(CDate("{when}"), "{fmt}")', dialect="connect")
+    assert connect.evaluate({}) == expected
+    entra = compile_expression(f'FormatDateTime([d], , "yyyy-MM-dd HH:mm:ss.FFF", "{fmt}")')
+    assert entra.evaluate({"d": when}) == expected
+
+
+@pytest.mark.parametrize("fmt", ["r", "s", "u", "o", "G", "F", "dddd, d MMMM yyyy HH:mm:ss"])
+def test_cdate_reads_what_format_date_time_writes(fmt: str) -> None:
+    # CDate parses as .NET's DateTime.Parse does, which reads its own standard patterns back (RFC 1123 included)
+    expr = compile_expression(f'CDate(FormatDateTime(CDate("2009-06-15 13:45:30"), "{fmt}"))', dialect="connect")
+    assert expr.evaluate({}) == "2009-06-15T13:45:30Z"
+
+
+@pytest.mark.parametrize("offset", ["-08:00", "-0800", "-8:00"])
+def test_format_date_time_reads_an_offset_as_parse_exact_does(offset: str) -> None:
+    # zzz and K read the hours with one or two digits and the colon as optional
+    for fmt in ("zzz", "K"):
+        expr = compile_expression(f'FormatDateTime([d], , "yyyy-MM-ddTHH:mm:ss{fmt}", "yyyy-MM-dd HH:mm")')
+        assert expr.evaluate({"d": f"2020-12-31T20:00:00{offset}"}) == "2021-01-01 04:00"
+
+
+@pytest.mark.parametrize(
+    ("source", "styles", "expected"),
+    [
+        # .NET's round-trip pattern: "2009-06-15T13:45:30 (DateTimeKind.Unspecified) --> 2009-06-15T13:45:30.0000000"
+        ("2009-06-15T13:45:30", "", "2009-06-15T13:45:30.0000000"),
+        ("2009-06-15T13:45:30Z", "", "2009-06-15T13:45:30.0000000Z"),  # Kind Utc
+        ("2009-06-15T13:45:30", '"AssumeUniversal, AdjustToUniversal"', "2009-06-15T13:45:30.0000000Z"),
+    ],
+)
+def test_format_date_time_keeps_a_source_without_zone_unspecified(source: str, styles: str, expected: str) -> None:
+    # the default dateTimeStyles are RoundtripKind: text that names no zone gives a DateTime of unspecified kind
+    expr = compile_expression(f'FormatDateTime([d], {styles}, "yyyy-MM-ddTHH:mm:ssK", "o")')
+    assert expr.evaluate({"d": source}) == expected
+
+
+def test_format_date_time_reads_a_missing_optional_fraction() -> None:
+    # ParseExact takes ".FFF" as optional, so one input format reads times with and without a fraction
+    expr = compile_expression('FormatDateTime([d], , "yyyy-MM-ddTHH:mm:ss.FFFFFFFK", "HH:mm:ss.fff")')
+    assert expr.evaluate({"d": "2009-06-15T13:45:30.6175425Z"}) == "13:45:30.617"
+    assert expr.evaluate({"d": "2009-06-15T13:45:30Z"}) == "13:45:30.000"
+    with pytest.raises(ExpressionEvaluationError, match="does not match"):
+        compile_expression('FormatDateTime([d], , "HH:mm:ss.fff", "HH")').evaluate({"d": "13:45:30"})
+
+
 def test_replace_regex_removes_what_the_pattern_matches() -> None:
     # The reference shows "19998887777" for this one, but its pattern [()\s-]+ does not match "+", which stays.
     expr = compile_expression('Replace([mobile], , "[()\\\\s-]+", , "", , )')
     assert expr.evaluate({"mobile": "+1 (999) 888-7777"}) == "+19998887777"
+
+
+@pytest.mark.parametrize(
+    ("replacement", "expected"),
+    [
+        # .NET's "Substitutions in Regular Expressions" examples on "aa1bb2cc3dd4ee5" with the pattern \d+
+        ("$`", "aaaabbaa1bbccaa1bb2ccddaa1bb2cc3ddeeaa1bb2cc3dd4ee"),
+        ("$'", "aabb2cc3dd4ee5bbcc3dd4ee5ccdd4ee5ddee5ee"),
+        ("($&)", "aa(1)bb(2)cc(3)dd(4)ee(5)"),  # "the ($&) replacement pattern adds parentheses"
+        ("$$", "aa$bb$cc$dd$ee$"),
+        ("<$_>", "aa<aa1bb2cc3dd4ee5>bb<aa1bb2cc3dd4ee5>cc<aa1bb2cc3dd4ee5>dd<aa1bb2cc3dd4ee5>ee<aa1bb2cc3dd4ee5>"),
+    ],
+)
+def test_replace_regex_substitutions_of_the_match(replacement: str, expected: str) -> None:
+    expr = compile_expression(f'Replace([a], , "\\\\d+", , "{replacement}", , )')
+    assert expr.evaluate({"a": "aa1bb2cc3dd4ee5"}) == expected
+
+
+@pytest.mark.parametrize(
+    ("pattern", "given", "expected"),
+    [
+        (r"\\d\\z", "a1\n2", "a1\nX"),  # \z: only at the very end
+        (r"\\d\\Z", "a1\n2\n", "a1\nX\n"),  # \Z: at the end or before a final new line
+        (r"(?<c>\\w)\\k'c'", "aabbc", "XXc"),  # a back reference written with quotes
+        (r"(?<c>\\w)\\k<c>", "aabbc", "XXc"),
+    ],
+)
+def test_replace_reads_dotnet_anchors_and_back_references(pattern: str, given: str, expected: str) -> None:
+    assert compile_expression(f'Replace([a], , "{pattern}", , "X", , )').evaluate({"a": given}) == expected
 
 
 def test_now_uses_the_run_time_from_the_context() -> None:
@@ -387,6 +490,36 @@ def test_random_string_meets_its_minimums_and_avoids_characters() -> None:
     assert a == expr.evaluate({}, EvalContext(random=random.Random(7)))
     with pytest.raises(ExpressionEvaluationError, match="do not fit"):
         compile_expression("RandomString(3,2,2,0,0)").evaluate({})
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        # without wordSeparators PCase is .NET's ToTitleCase, where an apostrophe stays inside the word: that is
+        # why the reference passes " '-" to turn "PINTO-DE'SILVA" into "Pinto-De'Silva"
+        ("PINTO-DE'SILVA", "Pinto-De'silva"),
+        ("O'NEIL", "O'neil"),
+        ("MARY-JANE O’BRIEN", "Mary-Jane O’Brien"),  # the typographic apostrophe is punctuation, a separator
+        ("1ST AVENUE", "1St Avenue"),  # a word starts at its first letter
+        ("PABLO GONSALVES (SECOND)", "Pablo Gonsalves (Second)"),
+        ("ǆEMAL", "ǅemal"),  # a digraph takes its title-case form
+    ],
+)
+def test_pcase_without_separators_is_dotnet_title_case(given: str, expected: str) -> None:
+    assert compile_expression("PCase([s])").evaluate({"s": given}) == expected
+
+
+def test_not_is_true_for_anything_but_true() -> None:
+    # "If source value is True, returns False. Otherwise, returns True."
+    expr = compile_expression("Not([accountDisabled])")
+    assert [expr.evaluate({"accountDisabled": v}) for v in ("True", "true", "False", "unknown", "", None)] == [
+        False,
+        False,
+        True,
+        True,
+        True,
+        True,
+    ]
 
 
 def test_guid_and_random_num() -> None:
@@ -468,6 +601,13 @@ def test_select_unique_value_must_be_the_whole_expression() -> None:
         ('FormatDateTime([a], "Bogus", "yyyy-MM-dd", "yyyy")', "entra", "not a DateTimeStyles value"),
         ('Replace([a], "b")', "entra", "Replace takes 7 arguments"),
         ("CertThumbprint([userCertificate])", "connect", "X.509 certificates"),
+        ('ConvertFromBase64([a], "UTF16")', "entra", "encoding must be Unicode, UTF8 or ASCII"),
+        ('InStr([a], "b", 1, "vbCaseCompare")', "entra", "compare must be vbTextCompare or vbBinaryCompare"),
+        ('InStrRev([a], "b", 1, "text")', "connect", "compare must be vbTextCompare or vbBinaryCompare"),
+        ('Contains([p], "SMTP:", "IgnoreCase")', "connect", "case type must be CaseInsensitive or CaseSensitive"),
+        ('DNComponentRev(CRef([dn]), 1, "OU")', "connect", 'the only option is "DC"'),
+        ('Split([a], "")', "entra", "the delimiter is empty"),
+        ('PadLeft([a], 10, "00")', "connect", "the pad character must be exactly one character"),
     ],
 )
 def test_constant_arguments_are_checked_when_the_configuration_loads(text: str, dialect: str, message: str) -> None:

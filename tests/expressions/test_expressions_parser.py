@@ -3,6 +3,7 @@ or raises the documented error types."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -85,6 +86,43 @@ def test_validation_errors_for_arity_and_empty_arguments() -> None:
     assert info.value.caret.split("\n")[1] == "^^^"
     with pytest.raises(ExpressionValidationError, match="argument 2 of IIF is empty"):
         compile_expression('IIF([a] = "x", , "y")')
+
+
+@pytest.mark.parametrize(
+    ("text", "dialect", "message", "column", "width"),
+    [
+        # a constant that is no number where a number is taken fails every object, so it fails validation
+        ('Left([a], "three")', "entra", "argument 2 of Left must be a number, got 'three'", 11, 7),
+        ('IIF([a] = "x", Mid([b], "one", 2), [b])', "entra", "must be a number", 25, 5),  # even in a branch
+        ('DateAdd("d", "seven", CDate([hired]))', "entra", "must be a number", 14, 7),
+        ('Item([proxyAddresses], "first")', "entra", "must be a number", 24, 7),
+        ('RandomString(10, 2, "two", 2, 1)', "entra", "must be a number", 21, 5),
+        ('Split([a], ",", "all")', "connect", "must be a number", 17, 5),
+        # and so does a constant option the function does not know
+        ('DateAdd("fortnight", 1, CDate([hired]))', "entra", "interval must be one of", 9, 11),
+        ('InStr([a], "b", 1, "vbCaseCompare")', "entra", "compare must be", 20, 15),
+        ('FormatDateTime([d], , "yyyy\'", "yyyy")', "entra", "unterminated quoted literal", 23, 7),
+        ('FormatDateTime([d], "yyyy", "yyyy\'")', "entra", "unterminated quoted literal", 29, 7),
+        ('FormatDateTime([d], "Bogus", "yyyy", "yyyy")', "entra", "not a DateTimeStyles value", 21, 7),
+        ('Replace([a], , "(unclosed", , "x", , )', "entra", "invalid regular expression", 16, 11),
+        ('Replace([a], , "(?<n>x)", , "${m}", , )', "entra", "does not name", 29, 6),
+        ('Contains([p], "x", "IgnoreCase")', "connect", "case type must be", 20, 12),
+    ],
+)
+def test_a_bad_constant_argument_fails_validation_at_it(
+    text: str, dialect: str, message: str, column: int, width: int
+) -> None:
+    with pytest.raises(ExpressionValidationError, match=re.escape(message)) as info:
+        compile_expression(text, dialect=dialect)
+    assert info.value.column == column
+    assert info.value.caret.split("\n")[1] == " " * (column - 1) + "^" * width
+
+
+def test_numeric_text_and_computed_numbers_are_numbers() -> None:
+    assert compile_expression('Left([a], "3")').evaluate({"a": "abcdef"}) == "abc"
+    assert compile_expression('Left([a], InStr([a], "d"))').evaluate({"a": "abcdef"}) == "abcd"
+    with pytest.raises(ExpressionValidationError, match="Coalesce takes at least 1 argument \\("):
+        compile_expression("Coalesce()")
 
 
 def test_unknown_function_suggests_a_close_name() -> None:
