@@ -8,6 +8,7 @@ import pytest
 
 from idsync.connectors.base import ExportItem
 from idsync.connectors.graph.connector import GraphConnector
+from idsync.connectors.graph.errors import failure
 from idsync.model import ExportOp
 from idsync.testing.graph_emulator import AppRegistration, GraphTenant
 
@@ -202,7 +203,8 @@ def test_refusals_are_per_object_with_graphs_code_and_message(connector: GraphCo
     }
     domain = results[2]
     assert not domain.ok and domain.code == "Request_BadRequest" and not domain.retryable
-    assert "verified domain" in (domain.error or "")
+    # "The domain portion of the userPrincipalName property is invalid": Graph names the property, so must we
+    assert domain.attribute == "userPrincipalName" and "verified domain" in (domain.error or "")
     assert results[3].attribute == "mailNickname" and "already exists" in (results[3].error or "")
     assert results[4].attribute == "department" and "Invalid value" in (results[4].error or "")
     assert results[5].attribute == "mailNickname"
@@ -284,3 +286,19 @@ def test_a_created_user_keeps_its_anchor_when_what_follows_is_refused(
     assert result.ok and result.anchor == tenant.find_users(mailNickname="orphan")[0]["id"]
     assert tenant.manager_of(result.anchor) is None
     assert "refused what follows" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("message", "attribute"),
+    [
+        # wordings Graph uses for a property it refuses, each naming it its own way
+        ("Property userPrincipalName is invalid.", "userPrincipalName"),
+        ("Property 'createdDateTime' is read-only and cannot be set.", "createdDateTime"),
+        ("Invalid value specified for property 'mailNickname' of resource 'User'.", "mailNickname"),
+        ("The domain portion of the userPrincipalName property is invalid.", "userPrincipalName"),
+        ("One or more properties contains invalid values.", None),
+    ],
+)
+def test_the_refused_property_is_read_from_graphs_message(message: str, attribute: str | None) -> None:
+    body = {"error": {"code": "Request_BadRequest", "message": message}}
+    assert failure(400, body).attribute == attribute
