@@ -69,10 +69,12 @@ class Directory:
         rng: random.Random,
         verified_domains: Callable[[], tuple[str, ...]],
         extension: Callable[[str], ExtensionSpec | None],
+        federated: Callable[[str], bool] = lambda domain: False,
     ) -> None:
         self.clock = clock
         self.rng = rng
         self.verified_domains = verified_domains
+        self.federated = federated
         self.extension = extension
         self.objects: dict[str, DirObject] = {}
         self.changes: list[Change] = []
@@ -283,6 +285,7 @@ class Directory:
             creating=creating,
             synced=bool(obj and obj.synced) and not trusted,
             verified_domains=self.verified_domains(),
+            federated=self.federated,
             extension=self.extension,
             current=obj.props if obj else {},
         )

@@ -477,7 +477,7 @@ class GraphService:
                 "name": d,
                 "isDefault": i == 0,
                 "isInitial": d.endswith(".onmicrosoft.com"),
-                "type": "Managed",
+                "type": tenant.authentication_type(d),
                 "capabilities": "Email, OfficeCommunicationsOnline",
             }
             for i, d in enumerate(tenant.domains)
@@ -492,7 +492,12 @@ class GraphService:
 
     def list_domains(self, call: _Call) -> EmuResponse:
         value = [
-            {"id": d, "isVerified": True, "isDefault": i == 0, "authenticationType": "Managed"}
+            {
+                "id": d,
+                "isVerified": True,
+                "isDefault": i == 0,
+                "authenticationType": self.tenant.authentication_type(d),
+            }
             for i, d in enumerate(self.tenant.domains)
         ]
         return EmuResponse(200, {"@odata.context": f"{call.root}/$metadata#domains", "value": value})

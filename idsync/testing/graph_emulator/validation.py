@@ -159,6 +159,7 @@ class WriteContext:
     creating: bool
     synced: bool
     verified_domains: tuple[str, ...]
+    federated: Callable[[str], bool]
     extension: Callable[[str], ExtensionSpec | None]
     current: Mapping[str, Any]
 
@@ -219,6 +220,11 @@ def _validate_user(out: Mapping[str, Any], merged: Mapping[str, Any], ctx: Write
         if not isinstance(out["userPrincipalName"], str):
             raise errors.invalid_value("userPrincipalName", "user")
         check_upn(out["userPrincipalName"], ctx.verified_domains)
+        domain = out["userPrincipalName"].rpartition("@")[2]
+        if ctx.creating and ctx.federated(domain) and not merged.get("onPremisesImmutableId"):
+            # "must be specified when creating a new user account ... if you're using a federated domain for the
+            # user's userPrincipalName" (user resource, onPremisesImmutableId)
+            raise errors.required("onPremisesImmutableId", "user")
     if "passwordProfile" in out:
         check_password(out["passwordProfile"] or {}, merged.get("passwordPolicies"))
     immutable = out.get("onPremisesImmutableId")
