@@ -201,3 +201,25 @@ def test_batch(emulated: Any) -> None:
     statuses = asyncio.run(run())
     assert statuses == {"get": 200, "missing": 404, "create": 201}
     assert {u["userPrincipalName"] for u in tenant.users()} == {"batched@contoso.com", "inbatch@contoso.com"}
+
+
+def test_type_casts_with_the_graph_alias(emulated: Any) -> None:
+    # The SDK spells casts with the CSDL's namespace alias ("graph.user", Alias="graph" on microsoft.graph): the
+    # deleted users, and the members of a group that are users or groups.
+    tenant, _, client, _ = emulated
+    kept, gone = tenant.seed_users(2)
+    group = tenant.add_group("Team")
+    inner = tenant.add_group("Inner")
+    tenant.add_member(group, kept)
+    tenant.add_member(group, inner)
+
+    async def run() -> tuple[list[str], list[str], list[str]]:
+        await client.users.by_user_id(gone).delete()
+        deleted = await client.directory.deleted_items.graph_user.get()
+        users = await client.groups.by_group_id(group).members.graph_user.get()
+        groups = await client.groups.by_group_id(group).members.graph_group.get()
+        return [u.id for u in deleted.value], [u.id for u in users.value], [g.id for g in groups.value]
+
+    deleted, users, groups = asyncio.run(run())
+    assert deleted == [gone]
+    assert users == [kept] and groups == [inner]

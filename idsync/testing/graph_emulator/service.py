@@ -82,6 +82,7 @@ class _ListState:
     source: str  # "collection", "members", "deleted", "memberOf", "directReports"
     owner: str | None
     expand_manager: tuple[str, ...] | None = None  # $expand=manager($select=...) on users
+    cast: bool = False  # an OData cast segment (/members/microsoft.graph.user): only objects of ``kind``
 
 
 Handler = Callable[["GraphService", _Call], EmuResponse]
@@ -345,11 +346,14 @@ class GraphService:
     def list_members(self, call: _Call) -> EmuResponse:
         directory = self.tenant.directory
         group = directory.get("group", call.params["key"])
-        state = self._resume(call) or _ListState("user", self._options(call, "user"), 0, "members", group.id)
+        cast = "cast" in call.params
+        kind = _cast_kind(call) if cast else "user"
+        state = self._resume(call) or _ListState(kind, self._options(call, kind), 0, "members", group.id, cast=cast)
 
         def members() -> Iterable[DirObject]:
             current = directory.get("group", state.owner or "")
-            return sorted((directory.objects[m] for m in current.members), key=lambda o: o.seq)
+            found = (directory.objects[m] for m in current.members)
+            return sorted((o for o in found if not state.cast or o.kind == state.kind), key=lambda o: o.seq)
 
         return self._list(call, state, members)
 
@@ -398,9 +402,7 @@ class GraphService:
     # ---- deleted items ------------------------------------------------------------------------------------------
 
     def list_deleted(self, call: _Call) -> EmuResponse:
-        kind = call.params["cast"].rsplit(".", 1)[-1].lower()
-        if kind not in ("user", "group"):
-            raise errors.bad_request(f"Resource not found for the segment '{call.params['cast']}'.", code="BadRequest")
+        kind = _cast_kind(call)
         state = self._resume(call) or _ListState(kind, self._options(call, kind), 0, "deleted", None)
         return self._list(call, state, lambda: self.tenant.directory.deleted_items(state.kind))
 
@@ -503,6 +505,16 @@ class GraphService:
         return EmuResponse(200, {"@odata.context": f"{call.root}/$metadata#domains", "value": value})
 
 
+def _cast_kind(call: _Call) -> str:
+    """The entity type an OData cast segment names: ``microsoft.graph.user``, or ``graph.user`` with the alias
+    Graph's CSDL declares for its namespace (the SDKs' spelling)."""
+    segment = call.params["cast"]
+    kind = segment.rsplit(".", 1)[-1].lower()
+    if kind not in ("user", "group"):
+        raise errors.bad_request(f"Resource not found for the segment '{segment}'.", code="BadRequest")
+    return kind
+
+
 def _odata_id(payload: Any) -> Any:
     if not isinstance(payload, Mapping) or "@odata.id" not in payload:
         raise errors.bad_request("A value is required for property '@odata.id' of resource 'DirectoryObject'.")
@@ -527,6 +539,8 @@ def _kinded(method: Callable[[GraphService, _Call, str], EmuResponse], kind: str
 
 
 _DELTA = r"(?:delta|delta\(\)|microsoft\.graph\.delta\(\)|microsoft\.graph\.delta)"
+# A type cast, with the namespace or its alias ("Namespace="microsoft.graph" Alias="graph"" in the CSDL).
+_CAST = r"(?P<cast>(?:microsoft\.)?graph\.\w+)"
 
 _ROUTES: list[tuple[str, re.Pattern[str], Handler]] = []
 
@@ -546,15 +560,16 @@ for _kind, _collection in (("user", "users"), ("group", "groups")):
     _add("GET", rf"{_collection}/{_ID}/memberOf", GraphService.member_of)
 
 _add("GET", rf"groups/{_ID}/members", GraphService.list_members)
+_add("GET", rf"groups/{_ID}/members/{_CAST}", GraphService.list_members)
 _add("POST", rf"groups/{_ID}/members/\$ref", GraphService.add_member_ref)
 _add("DELETE", rf"groups/{_ID}/members/(?P<member>[^/]+)/\$ref", GraphService.remove_member_ref)
 _add("GET", rf"users/{_ID}/manager", GraphService.get_manager)
 _add("PUT", rf"users/{_ID}/manager/\$ref", GraphService.put_manager_ref)
 _add("DELETE", rf"users/{_ID}/manager/\$ref", GraphService.delete_manager_ref)
 _add("GET", rf"users/{_ID}/directReports", GraphService.direct_reports)
-_add("GET", r"directory/deletedItems/(?P<cast>microsoft\.graph\.\w+)", GraphService.list_deleted)
+_add("GET", rf"directory/deletedItems/{_CAST}", GraphService.list_deleted)
 _add("GET", rf"directory/deletedItems/{_ID}", GraphService.get_deleted)
-_add("POST", rf"directory/deletedItems/{_ID}/(?:microsoft\.graph\.)?restore", GraphService.restore)
+_add("POST", rf"directory/deletedItems/{_ID}/(?:(?:microsoft\.)?graph\.)?restore", GraphService.restore)
 _add("DELETE", rf"directory/deletedItems/{_ID}", GraphService.purge)
 _add("GET", r"applications", GraphService.list_applications)
 _add("GET", rf"applications/{_ID}", GraphService.get_application)
