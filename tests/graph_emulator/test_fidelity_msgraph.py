@@ -223,3 +223,21 @@ def test_type_casts_with_the_graph_alias(emulated: Any) -> None:
     deleted, users, groups = asyncio.run(run())
     assert deleted == [gone]
     assert users == [kept] and groups == [inner]
+
+
+def test_an_invalid_value_names_its_property_in_the_details(emulated: Any) -> None:
+    # Graph's refusal of a bad value carries details [{"code": "InvalidValue", "target": property}] (the response
+    # quoted in microsoft-graph-docs-contrib issue 6580); the SDK exposes them as MainError.details.
+    _, _, client, _ = emulated
+    user = _new_user("bad")
+    user.mail_nickname = "naveen.mills,.jr."
+
+    async def run() -> APIError:
+        with pytest.raises(APIError) as info:
+            await client.users.post(user)
+        return info.value
+
+    error = asyncio.run(run())
+    assert error.response_status_code == 400 and error.error.code == "Request_BadRequest"
+    assert error.error.message == "Invalid value specified for property 'mailNickname' of resource 'User'."
+    assert [(d.code, d.target) for d in error.error.details] == [("InvalidValue", "mailNickname")]
