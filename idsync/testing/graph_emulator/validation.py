@@ -230,6 +230,10 @@ def _validate_user(out: Mapping[str, Any], merged: Mapping[str, Any], ctx: Write
     immutable = out.get("onPremisesImmutableId")
     if isinstance(immutable, str) and ("$" in immutable or "_" in immutable):
         raise errors.invalid_value("onPremisesImmutableId", "user")
+    phones = out.get("businessPhones")
+    if isinstance(phones, list) and len(phones) > 1:
+        # "Although it's a string collection, only one number can be set for this property." (user resource)
+        raise errors.invalid_value("businessPhones", "user")
     usage = out.get("usageLocation")
     if isinstance(usage, str) and not re.fullmatch(r"[A-Za-z]{2}", usage):
         raise errors.invalid_value("usageLocation", "user")

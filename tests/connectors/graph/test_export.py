@@ -302,3 +302,16 @@ def test_a_created_user_keeps_its_anchor_when_what_follows_is_refused(
 def test_the_refused_property_is_read_from_graphs_message(message: str, attribute: str | None) -> None:
     body = {"error": {"code": "Request_BadRequest", "message": message}}
     assert failure(400, body).attribute == attribute
+
+
+def test_a_second_business_phone_is_refused_for_its_user_only(connector: GraphConnector, tenant: GraphTenant) -> None:
+    # Graph takes one business phone number; the refusal names the property and the other user is still updated
+    user = tenant.add_user("tel@contoso.com", businessPhones=["+47 555 0100"])
+    other = tenant.add_user("other@contoso.com")
+    results = connector.export(
+        [update(1, "user", user, add("businessPhones", "+47 555 0101")), update(2, "user", other, put("city", "Oslo"))]
+    )
+    assert not results[0].ok and results[0].attribute == "businessPhones" and not results[0].retryable
+    assert "Invalid value specified for property 'businessPhones'" in (results[0].error or "")
+    assert tenant.get(user)["businessPhones"] == ["+47 555 0100"]
+    assert results[1].ok and tenant.get(other)["city"] == "Oslo"
