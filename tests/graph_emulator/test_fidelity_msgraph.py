@@ -241,3 +241,36 @@ def test_an_invalid_value_names_its_property_in_the_details(emulated: Any) -> No
     assert error.response_status_code == 400 and error.error.code == "Request_BadRequest"
     assert error.error.message == "Invalid value specified for property 'mailNickname' of resource 'User'."
     assert [(d.code, d.target) for d in error.error.details] == [("InvalidValue", "mailNickname")]
+
+
+def test_member_counts_and_casts_on_member_of_and_direct_reports(emulated: Any) -> None:
+    # "Get only a count of all membership" (List group members, ConsistencyLevel: eventual) and the casts the SDK
+    # offers on memberOf and directReports
+    tenant, _, client, _ = emulated
+    boss, worker = tenant.seed_users(2)
+    group = tenant.add_group("Team")
+    inner = tenant.add_group("Inner")
+    for member in (boss, worker, inner):
+        tenant.add_member(group, member)
+    tenant.set_manager(worker, boss)
+    eventual = RequestConfiguration()
+    eventual.headers.add("ConsistencyLevel", "eventual")
+
+    async def run() -> tuple[int, int, list[str], list[str], list[str]]:
+        members = client.groups.by_group_id(group).members
+        total = await members.count.get(request_configuration=eventual)
+        users = await members.graph_user.count.get(request_configuration=eventual)
+        member_of = await client.users.by_user_id(worker).member_of.graph_group.get()
+        reports = await client.users.by_user_id(boss).direct_reports.graph_user.get()
+        parents = await client.groups.by_group_id(inner).member_of.graph_group.get()
+        return (
+            total,
+            users,
+            [g.id for g in member_of.value],
+            [u.id for u in reports.value],
+            [g.id for g in parents.value],
+        )
+
+    total, users, member_of, reports, parents = asyncio.run(run())
+    assert (total, users) == (3, 2)
+    assert member_of == [group] and reports == [worker] and parents == [group]

@@ -286,12 +286,16 @@ class GraphService:
         return self._list(call, state, lambda: self.tenant.directory.live(kind))
 
     def count(self, call: _Call, kind: str) -> EmuResponse:
+        return self._count(call, kind, self.tenant.directory.live(kind))
+
+    def _count(self, call: _Call, kind: str, objects: Iterable[DirObject]) -> EmuResponse:
+        """A ``/$count`` segment: an advanced query, so only with ``ConsistencyLevel: eventual``."""
         if call.request.headers.get("consistencylevel", "").lower() != "eventual":
             raise errors.bad_request("$count is not currently supported.")
         options = odata.parse_options(
             {**call.request.query, "$count": "true"}, call.request.headers, known=self.known(kind), entity=kind
         )
-        total = sum(1 for o in self.tenant.directory.live(kind) if options.filter is None or options.filter(o.props))
+        total = sum(1 for o in objects if options.filter is None or options.filter(o.props))
         return EmuResponse(200, str(total), {"Content-Type": "text/plain;charset=utf-8"})
 
     def get_one(self, call: _Call, kind: str) -> EmuResponse:
@@ -344,18 +348,22 @@ class GraphService:
     # ---- links --------------------------------------------------------------------------------------------------
 
     def list_members(self, call: _Call) -> EmuResponse:
-        directory = self.tenant.directory
-        group = directory.get("group", call.params["key"])
+        group = self.tenant.directory.get("group", call.params["key"])
         cast = "cast" in call.params
         kind = _cast_kind(call) if cast else "user"
         state = self._resume(call) or _ListState(kind, self._options(call, kind), 0, "members", group.id, cast=cast)
+        return self._list(call, state, lambda: self._members(state.owner or "", state.kind if state.cast else None))
 
-        def members() -> Iterable[DirObject]:
-            current = directory.get("group", state.owner or "")
-            found = (directory.objects[m] for m in current.members)
-            return sorted((o for o in found if not state.cast or o.kind == state.kind), key=lambda o: o.seq)
+    def count_members(self, call: _Call) -> EmuResponse:
+        group = self.tenant.directory.get("group", call.params["key"])
+        cast = _cast_kind(call) if "cast" in call.params else None
+        return self._count(call, cast or "user", self._members(group.id, cast))
 
-        return self._list(call, state, members)
+    def _members(self, group_id: str, kind: str | None) -> list[DirObject]:
+        """A group's members in the order they were made, only those of ``kind`` when a cast names one."""
+        directory = self.tenant.directory
+        found = (directory.objects[m] for m in directory.get("group", group_id).members)
+        return sorted((o for o in found if kind is None or o.kind == kind), key=lambda o: o.seq)
 
     def add_member_ref(self, call: _Call) -> EmuResponse:
         member_id = object_id_from_url(_odata_id(call.request.json()))
@@ -391,13 +399,17 @@ class GraphService:
 
     def direct_reports(self, call: _Call) -> EmuResponse:
         user = self.tenant.directory.get("user", call.params["key"])
-        state = self._resume(call) or _ListState("user", self._options(call, "user"), 0, "directReports", user.id)
-        return self._list(call, state, lambda: self.tenant.directory.direct_reports(state.owner or ""))
+        kind = _cast_kind(call) if "cast" in call.params else "user"
+        state = self._resume(call) or _ListState(kind, self._options(call, kind), 0, "directReports", user.id)
+        reports = self.tenant.directory.direct_reports
+        return self._list(call, state, lambda: [o for o in reports(state.owner or "") if o.kind == state.kind])
 
     def member_of(self, call: _Call) -> EmuResponse:
         obj = self.tenant.directory.get(None, call.params["key"])
-        state = self._resume(call) or _ListState("group", self._options(call, "group"), 0, "memberOf", obj.id)
-        return self._list(call, state, lambda: self.tenant.directory.member_of(state.owner or ""))
+        kind = _cast_kind(call) if "cast" in call.params else "group"
+        state = self._resume(call) or _ListState(kind, self._options(call, kind), 0, "memberOf", obj.id)
+        groups = self.tenant.directory.member_of
+        return self._list(call, state, lambda: [o for o in groups(state.owner or "") if o.kind == state.kind])
 
     # ---- deleted items ------------------------------------------------------------------------------------------
 
@@ -558,15 +570,18 @@ for _kind, _collection in (("user", "users"), ("group", "groups")):
     _add("PATCH", rf"{_collection}/{_ID}", _kinded(GraphService.update, _kind))
     _add("DELETE", rf"{_collection}/{_ID}", _kinded(GraphService.delete, _kind))
     _add("GET", rf"{_collection}/{_ID}/memberOf", GraphService.member_of)
+    _add("GET", rf"{_collection}/{_ID}/memberOf/{_CAST}", GraphService.member_of)
 
 _add("GET", rf"groups/{_ID}/members", GraphService.list_members)
 _add("GET", rf"groups/{_ID}/members/{_CAST}", GraphService.list_members)
+_add("GET", rf"groups/{_ID}/members(?:/{_CAST})?/\$count", GraphService.count_members)
 _add("POST", rf"groups/{_ID}/members/\$ref", GraphService.add_member_ref)
 _add("DELETE", rf"groups/{_ID}/members/(?P<member>[^/]+)/\$ref", GraphService.remove_member_ref)
 _add("GET", rf"users/{_ID}/manager", GraphService.get_manager)
 _add("PUT", rf"users/{_ID}/manager/\$ref", GraphService.put_manager_ref)
 _add("DELETE", rf"users/{_ID}/manager/\$ref", GraphService.delete_manager_ref)
 _add("GET", rf"users/{_ID}/directReports", GraphService.direct_reports)
+_add("GET", rf"users/{_ID}/directReports/{_CAST}", GraphService.direct_reports)
 _add("GET", rf"directory/deletedItems/{_CAST}", GraphService.list_deleted)
 _add("GET", rf"directory/deletedItems/{_ID}", GraphService.get_deleted)
 _add("POST", rf"directory/deletedItems/{_ID}/(?:(?:microsoft\.)?graph\.)?restore", GraphService.restore)
