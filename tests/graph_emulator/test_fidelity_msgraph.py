@@ -216,6 +216,10 @@ def test_type_casts_with_the_graph_alias(emulated: Any) -> None:
     async def run() -> tuple[list[str], list[str], list[str]]:
         await client.users.by_user_id(gone).delete()
         deleted = await client.directory.deleted_items.graph_user.get()
+        one = await client.directory.deleted_items.by_directory_object_id(gone).graph_user.get()
+        assert one.id == gone and one.deleted_date_time is not None
+        with pytest.raises(APIError):  # a deleted user is not a group
+            await client.directory.deleted_items.by_directory_object_id(gone).graph_group.get()
         users = await client.groups.by_group_id(group).members.graph_user.get()
         groups = await client.groups.by_group_id(group).members.graph_group.get()
         return [u.id for u in deleted.value], [u.id for u in users.value], [g.id for g in groups.value]

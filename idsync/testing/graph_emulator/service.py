@@ -420,6 +420,8 @@ class GraphService:
 
     def get_deleted(self, call: _Call) -> EmuResponse:
         obj = self.tenant.directory.get_deleted(call.params["key"])
+        if "cast" in call.params and _cast_kind(call) != obj.kind:
+            raise errors.not_found(obj.id)
         select = [*schema.default_select(obj.kind), "deletedDateTime"]
         return EmuResponse(
             200,
@@ -584,6 +586,7 @@ _add("GET", rf"users/{_ID}/directReports", GraphService.direct_reports)
 _add("GET", rf"users/{_ID}/directReports/{_CAST}", GraphService.direct_reports)
 _add("GET", rf"directory/deletedItems/{_CAST}", GraphService.list_deleted)
 _add("GET", rf"directory/deletedItems/{_ID}", GraphService.get_deleted)
+_add("GET", rf"directory/deletedItems/{_ID}/{_CAST}", GraphService.get_deleted)
 _add("POST", rf"directory/deletedItems/{_ID}/(?:(?:microsoft\.)?graph\.)?restore", GraphService.restore)
 _add("DELETE", rf"directory/deletedItems/{_ID}", GraphService.purge)
 _add("GET", r"applications", GraphService.list_applications)
