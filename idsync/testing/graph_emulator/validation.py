@@ -239,9 +239,13 @@ def _validate_user(out: Mapping[str, Any], merged: Mapping[str, Any], ctx: Write
         raise errors.invalid_value("usageLocation", "user")
 
 
+def is_unified(props: Mapping[str, Any]) -> bool:
+    """A Microsoft 365 group: ``"Unified"`` among its groupTypes."""
+    return any(isinstance(t, str) and t.lower() == "unified" for t in props.get("groupTypes") or [])
+
+
 def _validate_group(out: Mapping[str, Any], merged: Mapping[str, Any], ctx: WriteContext) -> None:
-    group_types = merged.get("groupTypes") or []
-    unified = any(isinstance(t, str) and t.lower() == "unified" for t in group_types)
+    unified = is_unified(merged)
     touches_kind = ctx.creating or any(p in out for p in ("mailEnabled", "securityEnabled", "groupTypes"))
     if touches_kind and merged.get("mailEnabled") and not unified:
         # Graph creates only Microsoft 365 and security groups ("Create group").
