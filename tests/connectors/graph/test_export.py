@@ -315,3 +315,17 @@ def test_a_second_business_phone_is_refused_for_its_user_only(connector: GraphCo
     assert "Invalid value specified for property 'businessPhones'" in (results[0].error or "")
     assert tenant.get(user)["businessPhones"] == ["+47 555 0100"]
     assert results[1].ok and tenant.get(other)["city"] == "Oslo"
+
+
+def test_a_member_graph_will_not_take_fails_its_group_and_the_rest_go_in(
+    connector: GraphConnector, tenant: GraphTenant
+) -> None:
+    # a Microsoft 365 group is a member of no group: the bind of three is refused whole, so it is split and the
+    # two people go in; the refusal names the attribute, the member and Graph's message
+    first, second = tenant.seed_users(2)
+    team = tenant.add_group("Team", unified=True)
+    group = tenant.add_group("Staff")
+    (result,) = connector.export([update(1, "group", group, add("members", first, team, second))])
+    assert not result.ok and result.attribute == "members" and not result.retryable
+    assert team in (result.error or "") and "Unified Groups cannot be added" in (result.error or "")
+    assert sorted(tenant.members(group)) == sorted([first, second])
