@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 import pytest
@@ -182,3 +182,15 @@ def test_filter_limits_from_the_known_issues(client: httpx.Client, tenant: Graph
     assert client.get("/v1.0/users", params={"$filter": "displayName eq " + quote_literal("x" * 120)}).is_success
     long_value = client.get("/v1.0/users", params={"$filter": "displayName eq " + quote_literal("x" * 121)})
     assert long_value.status_code == 400 and error_of(long_value)["code"] == "Request_UnsupportedQuery"
+
+
+def test_a_next_link_carries_the_query_options(client: httpx.Client, tenant: GraphTenant) -> None:
+    # Graph's nextLink repeats the request's options beside the $skiptoken ("Paging Microsoft Graph data in your
+    # app"; ".../me/memberOf?$top=1&$skiptoken=..." in "JSON batching")
+    tenant.seed_users(3)
+    first = client.get("/v1.0/users", params={"$top": "2", "$select": "displayName"}).json()
+    query = parse_qs(urlsplit(first["@odata.nextLink"]).query)
+    assert query["$top"] == ["2"] and query["$select"] == ["displayName"] and len(query["$skiptoken"]) == 1
+    second = client.get(first["@odata.nextLink"].removeprefix("https://graph.local")).json()
+    assert len(second["value"]) == 1 and set(second["value"][0]) == {"displayName", "id"}
+    assert "@odata.nextLink" not in second

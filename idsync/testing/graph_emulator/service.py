@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from idsync.testing.graph_emulator import errors, odata, schema
 from idsync.testing.graph_emulator.directory import DirObject, object_id_from_url
@@ -250,7 +250,10 @@ class GraphService:
             self._pages[token] = dataclasses.replace(state, after_seq=page[-1].seq)
             while len(self._pages) > 100_000:
                 self._pages.popitem(last=False)
-            body["@odata.nextLink"] = f"{call.root}/{call.rel}?$skiptoken={token}"
+            # the request's own options, then the token (the token alone decides what the next page holds)
+            carried = {k: v for k, v in call.request.query.items() if k != "$skiptoken"}
+            query = urlencode({**carried, "$skiptoken": token}, safe="$(),'", quote_via=quote)
+            body["@odata.nextLink"] = f"{call.root}/{call.rel}?{query}"
         if state.expand_manager is not None:
             body["value"] = [self._render_with_manager(o, options.select, state.expand_manager) for o in page]
         else:
