@@ -194,3 +194,15 @@ def test_which_objects_a_group_may_hold(client: httpx.Client, tenant: GraphTenan
         "/v1.0/groups", json={**team, "groupTypes": ["Unified"], "members@odata.bind": [bind(security)]}
     )
     assert created.status_code == 400 and "new" not in {g["mailNickname"] for g in tenant.groups()}
+
+
+def test_a_role_assignable_group_holds_no_group(client: httpx.Client, tenant: GraphTenant) -> None:
+    # "Group nesting isn't supported. A group can't be added as a member of a role-assignable group." (Entra docs,
+    # "Use Microsoft Entra groups to manage role assignments")
+    (person,) = _users(tenant, 1)
+    admins = tenant.add_group("Admins", isAssignableToRole=True)
+    nested = tenant.add_group("Nested")
+    refused = client.post(f"/v1.0/groups/{admins}/members/$ref", json={"@odata.id": bind(nested)})
+    assert refused.status_code == 400 and "Nesting is currently not supported" in str(error_of(refused)["message"])
+    assert client.post(f"/v1.0/groups/{admins}/members/$ref", json={"@odata.id": bind(person)}).status_code == 204
+    assert tenant.members(admins) == [person]

@@ -444,6 +444,12 @@ class Directory:
                     raise errors.invalid_value("owners", "group")
                 if nav == "members" and target.kind == "group" and (unified or target.unified):
                     raise member_type_refused(unified, target)
+                if nav == "members" and target.kind == "group" and props.get("isAssignableToRole"):
+                    # "Group nesting isn't supported. A group can't be added as a member of a role-assignable
+                    # group." (Entra docs); the wording is the one PowerShell users quote (azure-docs issue #88710)
+                    raise errors.bad_request(
+                        "Nesting is currently not supported for groups that can be assigned to a role."
+                    )
                 if member_id in existing or member_id in seen:
                     raise already_member(nav)
                 seen.add(member_id)
