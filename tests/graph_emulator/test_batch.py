@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 import httpx
@@ -105,3 +107,13 @@ def test_batch_items_are_throttled_individually(client: httpx.Client, tenant: Gr
     assert statuses == [201, 201, 201, 429, 429]
     assert int(out["3"]["headers"]["Retry-After"]) >= 1
     assert len(tenant.users()) == 3
+
+
+def test_a_body_may_come_base64_encoded(client: httpx.Client, tenant: GraphTenant) -> None:
+    # "body: Might be a JSON object or a base64 URL-encoded value" (JSON batching): the same request either way
+    encoded = base64.urlsafe_b64encode(json.dumps(new_user("b64")).encode()).decode().rstrip("=")
+    batch = {"requests": [_item("1", "POST", "/users", encoded), _item("2", "POST", "/users", "not base64!")]}
+    out = _responses(client.post("/v1.0/$batch", json=batch))
+    assert out["1"]["status"] == 201, out["1"]
+    assert [u["userPrincipalName"] for u in tenant.users()] == ["b64@contoso.com"]
+    assert out["2"]["status"] == 400 and "JSON" in str(out["2"]["body"]["error"]["message"])

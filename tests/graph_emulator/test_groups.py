@@ -161,3 +161,48 @@ def test_security_groups_are_deleted_for_good_m365_groups_softly(client: httpx.C
     client.delete(f"/v1.0/groups/{m365}")
     deleted = client.get("/v1.0/directory/deletedItems/microsoft.graph.group").json()["value"]
     assert [d["id"] for d in deleted] == [m365]
+
+
+def test_which_objects_a_group_may_hold(client: httpx.Client, tenant: GraphTenant) -> None:
+    # "Add members": a security group holds users and security groups; a Microsoft 365 group holds users only, and
+    # is a member of no group (groups-allowed-member-types)
+    (person,) = _users(tenant, 1)
+    security, other_security = tenant.add_group("Sec"), tenant.add_group("Sec2")
+    m365, other_m365 = tenant.add_group("Team", unified=True), tenant.add_group("Team2", unified=True)
+
+    def add(group: str, member: str) -> httpx.Response:
+        return client.post(f"/v1.0/groups/{group}/members/$ref", json={"@odata.id": bind(member)})
+
+    assert add(security, other_security).status_code == 204
+    assert add(m365, person).status_code == 204
+    unified_in_unified = add(m365, other_m365)
+    assert unified_in_unified.status_code == 400
+    error = error_of(unified_in_unified)
+    assert str(error["message"]).startswith("Unified Groups cannot be added to Unified Groups.")
+    assert error["code"] == "Request_BadRequest"
+    assert add(security, m365).status_code == 400
+    assert add(m365, security).status_code == 400
+    # all or nothing: a bind of a user and a Microsoft 365 group adds neither
+    (late,) = tenant.seed_users(1, prefix="late")
+    both = client.patch(f"/v1.0/groups/{other_security}", json={"members@odata.bind": [bind(late), bind(m365)]})
+    assert both.status_code == 400
+    assert tenant.members(other_security) == []
+    assert tenant.members(security) == [other_security] and tenant.members(m365) == [person]
+    # the rule holds for the group being created too
+    team = {"displayName": "New", "mailEnabled": True, "mailNickname": "new", "securityEnabled": False}
+    created = client.post(
+        "/v1.0/groups", json={**team, "groupTypes": ["Unified"], "members@odata.bind": [bind(security)]}
+    )
+    assert created.status_code == 400 and "new" not in {g["mailNickname"] for g in tenant.groups()}
+
+
+def test_a_role_assignable_group_holds_no_group(client: httpx.Client, tenant: GraphTenant) -> None:
+    # "Group nesting isn't supported. A group can't be added as a member of a role-assignable group." (Entra docs,
+    # "Use Microsoft Entra groups to manage role assignments")
+    (person,) = _users(tenant, 1)
+    admins = tenant.add_group("Admins", isAssignableToRole=True)
+    nested = tenant.add_group("Nested")
+    refused = client.post(f"/v1.0/groups/{admins}/members/$ref", json={"@odata.id": bind(nested)})
+    assert refused.status_code == 400 and "Nesting is currently not supported" in str(error_of(refused)["message"])
+    assert client.post(f"/v1.0/groups/{admins}/members/$ref", json={"@odata.id": bind(person)}).status_code == 204
+    assert tenant.members(admins) == [person]

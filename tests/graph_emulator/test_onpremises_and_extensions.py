@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 
@@ -81,3 +83,28 @@ def test_extension_properties_endpoint(client: httpx.Client, tenant: GraphTenant
     assert [e["name"] for e in listed] == [name]
     assert client.post("/v1.0/users", json=new_user("badge", **{name: 7})).status_code == 201
     assert client.post("/v1.0/users", json=new_user("badge2", **{name: "seven"})).status_code == 400
+
+
+def test_a_user_in_a_federated_domain_needs_an_immutable_id(client: httpx.Client, tenant: GraphTenant) -> None:
+    # "onPremisesImmutableId ... Only needs to be specified when creating a new user account if you are using a
+    # federated domain for the user's userPrincipalName" (Create User)
+    tenant.add_domain("fabrikam.com", federated=True)
+    refused = client.post("/v1.0/users", json=new_user("fed", domain="fabrikam.com"))
+    assert refused.status_code == 400
+    error = error_of(refused)
+    assert error["code"] == "Request_BadRequest" and "'onPremisesImmutableId'" in str(error["message"])
+    made = client.post("/v1.0/users", json=new_user("fed", domain="fabrikam.com", onPremisesImmutableId="ZmVk"))
+    assert made.status_code == 201, made.text
+    assert client.post("/v1.0/users", json=new_user("managed")).status_code == 201  # contoso.com is managed
+    kinds = {d["id"]: d["authenticationType"] for d in client.get("/v1.0/domains").json()["value"]}
+    assert kinds == {"contoso.onmicrosoft.com": "Managed", "contoso.com": "Managed", "fabrikam.com": "Federated"}
+    (org,) = client.get("/v1.0/organization").json()["value"]
+    assert {d["name"]: d["type"] for d in org["verifiedDomains"]}["fabrikam.com"] == "Federated"
+
+
+def test_federated_domains_survive_a_saved_tenant(tenant: GraphTenant, tmp_path: Path) -> None:
+    tenant.add_domain("fabrikam.com", federated=True)
+    path = tmp_path / "tenant.json"
+    tenant.save(path)
+    again = GraphTenant.load(path)
+    assert again.federated("fabrikam.com") and not again.federated("contoso.com")

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 import pytest
@@ -158,3 +158,39 @@ def test_expand_manager_on_users_caps_pages_at_100(client: httpx.Client, tenant:
     assert one["manager"]["id"] == boss and one["manager"]["displayName"] == "boss"
     assert client.get("/v1.0/users?$expand=memberOf").status_code == 400
     assert client.get("/v1.0/groups?$expand=manager").status_code == 400
+
+
+def test_filter_limits_from_the_known_issues(client: httpx.Client, tenant: GraphTenant) -> None:
+    # Graph known issues, query parameters: "When using the in operator, the request is limited to 15 expressions
+    # in the filter clause by default OR a URL length of 2,048 characters when using advanced query capabilities",
+    # and "When filtering using the eq operator, the maximum limit of the value to match is 120 characters".
+    tenant.add_user("ann@contoso.com")
+    names = [f"u{i}@contoso.com" for i in range(15)] + ["ann@contoso.com"]
+
+    def in_filter(values: list[str]) -> str:
+        return "userPrincipalName in (" + ",".join(quote_literal(v) for v in values) + ")"
+
+    assert client.get("/v1.0/users", params={"$filter": in_filter(names[1:])}).status_code == 200
+    refused = client.get("/v1.0/users", params={"$filter": in_filter(names)})
+    assert refused.status_code == 400 and error_of(refused)["code"] == "Request_UnsupportedQuery"
+    advanced = client.get(
+        "/v1.0/users", params={"$filter": in_filter(names), "$count": "true"}, headers={"ConsistencyLevel": "eventual"}
+    )
+    assert advanced.status_code == 200 and [u["userPrincipalName"] for u in advanced.json()["value"]] == [
+        "ann@contoso.com"
+    ]
+    assert client.get("/v1.0/users", params={"$filter": "displayName eq " + quote_literal("x" * 120)}).is_success
+    long_value = client.get("/v1.0/users", params={"$filter": "displayName eq " + quote_literal("x" * 121)})
+    assert long_value.status_code == 400 and error_of(long_value)["code"] == "Request_UnsupportedQuery"
+
+
+def test_a_next_link_carries_the_query_options(client: httpx.Client, tenant: GraphTenant) -> None:
+    # Graph's nextLink repeats the request's options beside the $skiptoken ("Paging Microsoft Graph data in your
+    # app"; ".../me/memberOf?$top=1&$skiptoken=..." in "JSON batching")
+    tenant.seed_users(3)
+    first = client.get("/v1.0/users", params={"$top": "2", "$select": "displayName"}).json()
+    query = parse_qs(urlsplit(first["@odata.nextLink"]).query)
+    assert query["$top"] == ["2"] and query["$select"] == ["displayName"] and len(query["$skiptoken"]) == 1
+    second = client.get(first["@odata.nextLink"].removeprefix("https://graph.local")).json()
+    assert len(second["value"]) == 1 and set(second["value"][0]) == {"displayName", "id"}
+    assert "@odata.nextLink" not in second

@@ -154,3 +154,14 @@ def test_manager_ref(client: httpx.Client, tenant: GraphTenant) -> None:
         f"/v1.0/users/{worker}/manager/$ref", json={"@odata.id": "https://graph.microsoft.com/v1.0/users/x"}
     )
     assert bad.status_code == 400
+
+
+def test_one_business_phone_only(client: httpx.Client, tenant: GraphTenant) -> None:
+    # "Although it's a string collection, only one number can be set for this property." (user resource)
+    two = client.post("/v1.0/users", json=new_user("tel", businessPhones=["+47 555 0100", "+47 555 0101"]))
+    assert two.status_code == 400
+    assert error_of(two)["message"] == "Invalid value specified for property 'businessPhones' of resource 'User'."
+    user_id = client.post("/v1.0/users", json=new_user("tel", businessPhones=["+47 555 0100"])).json()["id"]
+    assert client.patch(f"/v1.0/users/{user_id}", json={"businessPhones": ["1", "2"]}).status_code == 400
+    assert client.patch(f"/v1.0/users/{user_id}", json={"businessPhones": []}).status_code == 204
+    assert tenant.get(user_id)["businessPhones"] == []

@@ -15,9 +15,13 @@ from typing import Any
 
 from idsync.connectors.base import ConnectorError
 
+# How Graph's messages name the property they refuse when ``details`` carries no target: "Invalid value specified
+# for property 'x'", "Property 'x' is read-only", "Property x is invalid.", "for property x already exists", "the
+# domain portion of the x property is invalid", "a property named 'x'".
 _PROPERTY_IN_MESSAGE = (
-    re.compile(r"property '([A-Za-z0-9_.@]+)'"),
-    re.compile(r"for property ([A-Za-z0-9_.@]+) already exists"),
+    re.compile(r"property '([A-Za-z0-9_.@]+)'", re.IGNORECASE),
+    re.compile(r"\bproperty ([A-Za-z0-9_.@]+) (?:already exists|is invalid)", re.IGNORECASE),
+    re.compile(r"\bthe ([A-Za-z][A-Za-z0-9_]*) property\b"),
     re.compile(r"named '([A-Za-z0-9_.@]+)'"),
 )
 

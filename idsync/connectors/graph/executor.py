@@ -253,13 +253,17 @@ class Executor:
             op.state = State.DONE
             work.object_id, work.exists = work.restore_id, True
             return
-        if op.kind is Kind.BIND_MEMBERS and (failure.already_exists or failure.status == 404):
+        if op.kind is Kind.BIND_MEMBERS and (
+            failure.already_exists or failure.status == 404 or _about_members(failure)
+        ):
+            # a bind is all or nothing and Graph does not say which member it refused: one by one, the others go in
             self.planner.split_members(op)
             return
-        if op.kind is Kind.ADD_MEMBER and failure.status == 404:
+        if op.kind is Kind.ADD_MEMBER:
             member = str((op.body or {}).get("@odata.id", "")).rsplit("/", 1)[-1]
+            what = "does not exist in Graph" if failure.status == 404 else "refused"
             failure = GraphFailure(
-                failure.status, failure.code, f"member {member} does not exist in Graph: {failure.message}", "members"
+                failure.status, failure.code, f"member {member} {what}: {failure.message}", "members"
             )
         if op.kind is Kind.MANAGER and failure.status == 404:
             failure = GraphFailure(failure.status, failure.code, failure.message, "manager")
@@ -305,3 +309,9 @@ class Executor:
                 work.fail(work.conflict)
             else:
                 work.ambiguous = False  # not there: sending it again is safe
+
+
+def _about_members(failure: GraphFailure) -> bool:
+    """A refusal Graph pins on the members (its details name a target such as ``membersWithLicenseErrors.members``
+    when a group may not hold one of them)."""
+    return failure.status == 400 and (failure.attribute or "").split(".")[-1] == "members"

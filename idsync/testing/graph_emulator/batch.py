@@ -1,8 +1,8 @@
 """JSON batching (``POST /$batch``), per "Combine multiple HTTP requests using JSON batching":
 
-- at most 20 requests, each with a unique ``id`` (case-insensitive), ``method`` and relative ``url``; a body needs
-  a ``Content-Type`` header; a malformed batch is a 400 for the whole request, otherwise the batch is a 200 and
-  each item carries its own status;
+- at most 20 requests, each with a unique ``id`` (case-insensitive), ``method`` and relative ``url``; a body (a JSON
+  object, or a base64 URL-encoded value) needs a ``Content-Type`` header; a malformed batch is a 400 for the whole
+  request, otherwise the batch is a 200 and each item carries its own status;
 - ``dependsOn`` names earlier requests; if one of them failed, the dependent request is not run and answers
   ``424 Failed Dependency``; a dependency on an id that does not come earlier is a 400;
 - each item is evaluated on its own against the throttling limits (429 per item).
@@ -13,6 +13,8 @@ the emulator sends a Graph-shaped error naming the failed dependency.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -76,7 +78,7 @@ def run_batch(service: GraphService, request: EmuRequest, app: AppRegistration, 
         path, query = split_url(url if url.startswith("/") else "/" + url)
         headers = {k.lower(): str(v) for k, v in (item.get("headers") or {}).items()}
         headers.setdefault("client-request-id", request.headers.get("client-request-id", item_id))
-        body_bytes = json.dumps(item["body"]).encode() if "body" in item else b""
+        body_bytes = _body_bytes(item["body"]) if "body" in item else b""
         sub = EmuRequest(item["method"].upper(), f"/{version}{path}", query, headers, body_bytes, request.base)
         response = service.handle(sub, batch_item=True, app=app)
         statuses[item_id.lower()] = response.status
@@ -90,3 +92,16 @@ def run_batch(service: GraphService, request: EmuRequest, app: AppRegistration, 
 def check_batch_url(url: str) -> None:
     if url.startswith("http"):
         raise errors.bad_request("The url of a batch request must be relative.", code="BadRequest")
+
+
+def _body_bytes(body: Any) -> bytes:
+    """A JSON body as sent; a string is the base64 URL-encoded form of the body ("Might be a JSON object or a base64
+    URL-encoded value"). Text that does not decode is passed on as it is, and refused as the request's JSON."""
+    if isinstance(body, str):
+        try:
+            # URL-safe or standard alphabet, padding optional
+            standard = body.replace("-", "+").replace("_", "/")
+            return base64.b64decode(standard + "=" * (-len(standard) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            return body.encode()
+    return json.dumps(body).encode()

@@ -19,7 +19,7 @@ from typing import Any
 from idsync.testing.graph_emulator import errors, validation
 from idsync.testing.graph_emulator.clock import Clock
 from idsync.testing.graph_emulator.errors import GraphError
-from idsync.testing.graph_emulator.validation import ExtensionSpec, WriteContext
+from idsync.testing.graph_emulator.validation import ExtensionSpec, WriteContext, is_unified
 
 MAX_LINK_CHANGES = 20
 
@@ -40,7 +40,7 @@ class DirObject:
 
     @property
     def unified(self) -> bool:
-        return any(isinstance(t, str) and t.lower() == "unified" for t in self.props.get("groupTypes") or [])
+        return is_unified(self.props)
 
     @property
     def synced(self) -> bool:
@@ -69,10 +69,12 @@ class Directory:
         rng: random.Random,
         verified_domains: Callable[[], tuple[str, ...]],
         extension: Callable[[str], ExtensionSpec | None],
+        federated: Callable[[str], bool] = lambda domain: False,
     ) -> None:
         self.clock = clock
         self.rng = rng
         self.verified_domains = verified_domains
+        self.federated = federated
         self.extension = extension
         self.objects: dict[str, DirObject] = {}
         self.changes: list[Change] = []
@@ -257,8 +259,7 @@ class Directory:
         from ``mail`` ("Changes to this property will also update the user's proxyAddresses")."""
         domains = self.verified_domains()
         if obj.kind == "group":
-            unified = any(isinstance(t, str) and t.lower() == "unified" for t in props.get("groupTypes") or [])
-            if unified and props.get("mailNickname") and domains:
+            if is_unified(props) and props.get("mailNickname") and domains:
                 mail = f"{props['mailNickname']}@{domains[0]}"
                 props["mail"] = mail
                 kept = [p for p in props.get("proxyAddresses") or [] if not p.startswith("SMTP:")]
@@ -283,6 +284,7 @@ class Directory:
             creating=creating,
             synced=bool(obj and obj.synced) and not trusted,
             verified_domains=self.verified_domains(),
+            federated=self.federated,
             extension=self.extension,
             current=obj.props if obj else {},
         )
@@ -307,7 +309,7 @@ class Directory:
         if kind == "group":
             props.setdefault("securityEnabled", False)
         self._derive(obj, props)
-        self._check_links(obj, links, adding=True)
+        self._check_links(obj, links, props)
         self._claim(obj, props)
         obj.props = props
         self.objects[obj.id] = obj
@@ -324,7 +326,7 @@ class Directory:
         changed = validation.validate_write(payload, self._context(obj, kind, creating=False, trusted=trusted))
         new_props = {**obj.props, **changed}
         self._derive(obj, new_props)
-        self._check_links(obj, links, adding=True)
+        self._check_links(obj, links, new_props)
         self._claim(obj, new_props)
         touched = {k for k in new_props if new_props.get(k) != obj.props.get(k)}
         obj.props = new_props
@@ -428,7 +430,9 @@ class Directory:
             raise errors.bad_request("A resource cannot contain more than 20 link changes.")
         return links
 
-    def _check_links(self, obj: DirObject, links: Mapping[str, list[str]], *, adding: bool) -> None:
+    def _check_links(self, obj: DirObject, links: Mapping[str, list[str]], props: Mapping[str, Any]) -> None:
+        """Links ``obj`` may take, ``props`` being its properties once the request is applied."""
+        unified = is_unified(props)
         for nav, ids in links.items():
             existing = obj.members if nav == "members" else obj.owners
             seen: set[str] = set()
@@ -438,6 +442,14 @@ class Directory:
                     raise errors.not_found(member_id)
                 if nav == "owners" and target.kind != "user":
                     raise errors.invalid_value("owners", "group")
+                if nav == "members" and target.kind == "group" and (unified or target.unified):
+                    raise member_type_refused(unified, target)
+                if nav == "members" and target.kind == "group" and props.get("isAssignableToRole"):
+                    # "Group nesting isn't supported. A group can't be added as a member of a role-assignable
+                    # group." (Entra docs); the wording is the one PowerShell users quote (azure-docs issue #88710)
+                    raise errors.bad_request(
+                        "Nesting is currently not supported for groups that can be assigned to a role."
+                    )
                 if member_id in existing or member_id in seen:
                     raise already_member(nav)
                 seen.add(member_id)
@@ -456,7 +468,7 @@ class Directory:
         group = self.get("group", group_key)
         if group.synced and not trusted:
             raise errors.on_premises_mastered()
-        self._check_links(group, {"members": [member_id]}, adding=True)
+        self._check_links(group, {"members": [member_id]}, group.props)
         self._apply_links(group, {"members": [member_id]})
 
     def remove_member(self, group_key: str, member_id: str, *, trusted: bool = False) -> None:
@@ -504,6 +516,21 @@ def already_member(nav: str) -> GraphError:
     """ "400 Bad Request if the object is already a member of the group" ("Add members"); Graph's wording."""
     return errors.bad_request(
         f"One or more added object references already exist for the following modified properties: '{nav}'."
+    )
+
+
+def member_type_refused(unified_group: bool, member: DirObject) -> GraphError:
+    """A group that may not hold this member ("Add members", groups-allowed-member-types): a Microsoft 365 group
+    holds users only and is a member of no group. The wording for two Microsoft 365 groups is Graph's (quoted in
+    microsoft-graph-docs-contrib issue #3884); the others follow it."""
+    kinds = f"{'Unified' if member.unified else 'Security'} Groups cannot be added to " + (
+        "Unified Groups" if unified_group else "Security Groups"
+    )
+    return GraphError(
+        400,
+        "Request_BadRequest",
+        f"{kinds}. paramName: Members, paramValue: , objectType: Microsoft.Online.DirectoryServices.Group",
+        details=[{"target": "membersWithLicenseErrors.members", "code": "InvalidValue"}],
     )
 
 

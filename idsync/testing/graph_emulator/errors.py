@@ -79,8 +79,13 @@ def required(prop: str, kind: str) -> GraphError:
 
 
 def invalid_value(prop: str, kind: str) -> GraphError:
+    """A refused value; Graph names the property in ``details`` too (the response quoted in
+    microsoft-graph-docs-contrib issue #6580)."""
     return GraphError(
-        400, "Request_BadRequest", f"Invalid value specified for property '{prop}' of resource '{_resource(kind)}'."
+        400,
+        "Request_BadRequest",
+        f"Invalid value specified for property '{prop}' of resource '{_resource(kind)}'.",
+        details=[{"code": "InvalidValue", "target": prop}],
     )
 
 

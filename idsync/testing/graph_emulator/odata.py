@@ -5,7 +5,8 @@
 ``collection/any(x:x eq 'v')``. String literals follow OData: single-quoted, a quote inside doubled (``'O''Brien'``).
 Directory string comparisons are case-insensitive. ``ne``, ``not`` and ``endswith`` are "advanced queries": Graph
 serves them only with ``ConsistencyLevel: eventual`` and ``$count=true`` (page "Advanced query capabilities on
-Microsoft Entra ID objects").
+Microsoft Entra ID objects"). The known issues' limits hold: at most 15 ``in`` expressions outside advanced queries,
+``eq`` values of at most 120 characters.
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ from idsync.testing.graph_emulator.errors import GraphError, bad_request, unsupp
 Predicate = Callable[[Mapping[str, Any]], bool]
 
 MAX_TOP = 999
+# Graph known issues, query parameters: "When using the in operator, the request is limited to 15 expressions in the
+# filter clause by default OR a URL length of 2,048 characters when using advanced query capabilities", and "When
+# filtering using the eq operator, the maximum limit of the value to match is 120 characters".
+MAX_IN_EXPRESSIONS = 15
+MAX_EQ_VALUE = 120
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,11 @@ def parse_options(
                 f"Unsupported or invalid query filter clause specified for property '{parsed.advanced_only}' "
                 f"of resource '{entity.capitalize()}'."
             )
+        if parsed.in_expressions > MAX_IN_EXPRESSIONS and not (advanced and count):
+            raise unsupported_query(
+                f"The 'in' operator is limited to {MAX_IN_EXPRESSIONS} expressions in the filter clause "
+                f"({parsed.in_expressions} given) unless the query is an advanced query."
+            )
         predicate = parsed.predicate
     return QueryOptions(
         select=parse_select(query.get("$select"), known, entity),
@@ -122,6 +133,7 @@ class _Token:
 class ParsedFilter:
     predicate: Predicate
     advanced_only: str | None
+    in_expressions: int = 0  # values in the filter's ``in`` lists: more than 15 need an advanced query
 
 
 class FilterParser:
@@ -134,6 +146,7 @@ class FilterParser:
         self.tokens = self._tokenize(text)
         self.pos = 0
         self.advanced_only: str | None = None
+        self.in_expressions = 0
         self._lambda_var: str | None = None
 
     def _error(self, detail: str) -> GraphError:
@@ -189,7 +202,7 @@ class FilterParser:
         predicate = self._or()
         if self._peek() is not None:
             raise self._error(f"unexpected '{self._peek().text}' in '{self.text}'.")  # type: ignore[union-attr]
-        return ParsedFilter(predicate, self.advanced_only)
+        return ParsedFilter(predicate, self.advanced_only, self.in_expressions)
 
     def _or(self) -> Predicate:
         left = self._and()
@@ -290,13 +303,20 @@ class FilterParser:
                 self.pos += 1
                 values.append(self._literal())
             self._expect(")")
+            self.in_expressions += len(values)
             wanted = [_fold(v) for v in values]
             return lambda obj: _fold(getter(obj)) in wanted
         if op not in _COMPARISONS:
             raise self._error(f"unknown operator '{op_token.text}'.")
         if op in _ADVANCED_OPERATORS:
             self.advanced_only = self.advanced_only or name
-        literal = _fold(self._literal())
+        raw = self._literal()
+        if op == "eq" and isinstance(raw, str) and len(raw) > MAX_EQ_VALUE:
+            raise unsupported_query(
+                f"The value to match with the 'eq' operator on property '{name}' is limited to {MAX_EQ_VALUE} "
+                "characters."
+            )
+        literal = _fold(raw)
 
         def compare(obj: Mapping[str, Any]) -> bool:
             value = getter(obj)

@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from idsync.testing.graph_emulator import errors, odata, schema
 from idsync.testing.graph_emulator.directory import DirObject, object_id_from_url
@@ -82,6 +82,7 @@ class _ListState:
     source: str  # "collection", "members", "deleted", "memberOf", "directReports"
     owner: str | None
     expand_manager: tuple[str, ...] | None = None  # $expand=manager($select=...) on users
+    cast: bool = False  # an OData cast segment (/members/microsoft.graph.user): only objects of ``kind``
 
 
 Handler = Callable[["GraphService", _Call], EmuResponse]
@@ -249,7 +250,10 @@ class GraphService:
             self._pages[token] = dataclasses.replace(state, after_seq=page[-1].seq)
             while len(self._pages) > 100_000:
                 self._pages.popitem(last=False)
-            body["@odata.nextLink"] = f"{call.root}/{call.rel}?$skiptoken={token}"
+            # the request's own options, then the token (the token alone decides what the next page holds)
+            carried = {k: v for k, v in call.request.query.items() if k != "$skiptoken"}
+            query = urlencode({**carried, "$skiptoken": token}, safe="$(),'", quote_via=quote)
+            body["@odata.nextLink"] = f"{call.root}/{call.rel}?{query}"
         if state.expand_manager is not None:
             body["value"] = [self._render_with_manager(o, options.select, state.expand_manager) for o in page]
         else:
@@ -285,12 +289,16 @@ class GraphService:
         return self._list(call, state, lambda: self.tenant.directory.live(kind))
 
     def count(self, call: _Call, kind: str) -> EmuResponse:
+        return self._count(call, kind, self.tenant.directory.live(kind))
+
+    def _count(self, call: _Call, kind: str, objects: Iterable[DirObject]) -> EmuResponse:
+        """A ``/$count`` segment: an advanced query, so only with ``ConsistencyLevel: eventual``."""
         if call.request.headers.get("consistencylevel", "").lower() != "eventual":
             raise errors.bad_request("$count is not currently supported.")
         options = odata.parse_options(
             {**call.request.query, "$count": "true"}, call.request.headers, known=self.known(kind), entity=kind
         )
-        total = sum(1 for o in self.tenant.directory.live(kind) if options.filter is None or options.filter(o.props))
+        total = sum(1 for o in objects if options.filter is None or options.filter(o.props))
         return EmuResponse(200, str(total), {"Content-Type": "text/plain;charset=utf-8"})
 
     def get_one(self, call: _Call, kind: str) -> EmuResponse:
@@ -343,15 +351,22 @@ class GraphService:
     # ---- links --------------------------------------------------------------------------------------------------
 
     def list_members(self, call: _Call) -> EmuResponse:
+        group = self.tenant.directory.get("group", call.params["key"])
+        cast = "cast" in call.params
+        kind = _cast_kind(call) if cast else "user"
+        state = self._resume(call) or _ListState(kind, self._options(call, kind), 0, "members", group.id, cast=cast)
+        return self._list(call, state, lambda: self._members(state.owner or "", state.kind if state.cast else None))
+
+    def count_members(self, call: _Call) -> EmuResponse:
+        group = self.tenant.directory.get("group", call.params["key"])
+        cast = _cast_kind(call) if "cast" in call.params else None
+        return self._count(call, cast or "user", self._members(group.id, cast))
+
+    def _members(self, group_id: str, kind: str | None) -> list[DirObject]:
+        """A group's members in the order they were made, only those of ``kind`` when a cast names one."""
         directory = self.tenant.directory
-        group = directory.get("group", call.params["key"])
-        state = self._resume(call) or _ListState("user", self._options(call, "user"), 0, "members", group.id)
-
-        def members() -> Iterable[DirObject]:
-            current = directory.get("group", state.owner or "")
-            return sorted((directory.objects[m] for m in current.members), key=lambda o: o.seq)
-
-        return self._list(call, state, members)
+        found = (directory.objects[m] for m in directory.get("group", group_id).members)
+        return sorted((o for o in found if kind is None or o.kind == kind), key=lambda o: o.seq)
 
     def add_member_ref(self, call: _Call) -> EmuResponse:
         member_id = object_id_from_url(_odata_id(call.request.json()))
@@ -387,25 +402,29 @@ class GraphService:
 
     def direct_reports(self, call: _Call) -> EmuResponse:
         user = self.tenant.directory.get("user", call.params["key"])
-        state = self._resume(call) or _ListState("user", self._options(call, "user"), 0, "directReports", user.id)
-        return self._list(call, state, lambda: self.tenant.directory.direct_reports(state.owner or ""))
+        kind = _cast_kind(call) if "cast" in call.params else "user"
+        state = self._resume(call) or _ListState(kind, self._options(call, kind), 0, "directReports", user.id)
+        reports = self.tenant.directory.direct_reports
+        return self._list(call, state, lambda: [o for o in reports(state.owner or "") if o.kind == state.kind])
 
     def member_of(self, call: _Call) -> EmuResponse:
         obj = self.tenant.directory.get(None, call.params["key"])
-        state = self._resume(call) or _ListState("group", self._options(call, "group"), 0, "memberOf", obj.id)
-        return self._list(call, state, lambda: self.tenant.directory.member_of(state.owner or ""))
+        kind = _cast_kind(call) if "cast" in call.params else "group"
+        state = self._resume(call) or _ListState(kind, self._options(call, kind), 0, "memberOf", obj.id)
+        groups = self.tenant.directory.member_of
+        return self._list(call, state, lambda: [o for o in groups(state.owner or "") if o.kind == state.kind])
 
     # ---- deleted items ------------------------------------------------------------------------------------------
 
     def list_deleted(self, call: _Call) -> EmuResponse:
-        kind = call.params["cast"].rsplit(".", 1)[-1].lower()
-        if kind not in ("user", "group"):
-            raise errors.bad_request(f"Resource not found for the segment '{call.params['cast']}'.", code="BadRequest")
+        kind = _cast_kind(call)
         state = self._resume(call) or _ListState(kind, self._options(call, kind), 0, "deleted", None)
         return self._list(call, state, lambda: self.tenant.directory.deleted_items(state.kind))
 
     def get_deleted(self, call: _Call) -> EmuResponse:
         obj = self.tenant.directory.get_deleted(call.params["key"])
+        if "cast" in call.params and _cast_kind(call) != obj.kind:
+            raise errors.not_found(obj.id)
         select = [*schema.default_select(obj.kind), "deletedDateTime"]
         return EmuResponse(
             200,
@@ -477,7 +496,7 @@ class GraphService:
                 "name": d,
                 "isDefault": i == 0,
                 "isInitial": d.endswith(".onmicrosoft.com"),
-                "type": "Managed",
+                "type": tenant.authentication_type(d),
                 "capabilities": "Email, OfficeCommunicationsOnline",
             }
             for i, d in enumerate(tenant.domains)
@@ -492,10 +511,25 @@ class GraphService:
 
     def list_domains(self, call: _Call) -> EmuResponse:
         value = [
-            {"id": d, "isVerified": True, "isDefault": i == 0, "authenticationType": "Managed"}
+            {
+                "id": d,
+                "isVerified": True,
+                "isDefault": i == 0,
+                "authenticationType": self.tenant.authentication_type(d),
+            }
             for i, d in enumerate(self.tenant.domains)
         ]
         return EmuResponse(200, {"@odata.context": f"{call.root}/$metadata#domains", "value": value})
+
+
+def _cast_kind(call: _Call) -> str:
+    """The entity type an OData cast segment names: ``microsoft.graph.user``, or ``graph.user`` with the alias
+    Graph's CSDL declares for its namespace (the SDKs' spelling)."""
+    segment = call.params["cast"]
+    kind = segment.rsplit(".", 1)[-1].lower()
+    if kind not in ("user", "group"):
+        raise errors.bad_request(f"Resource not found for the segment '{segment}'.", code="BadRequest")
+    return kind
 
 
 def _odata_id(payload: Any) -> Any:
@@ -522,6 +556,8 @@ def _kinded(method: Callable[[GraphService, _Call, str], EmuResponse], kind: str
 
 
 _DELTA = r"(?:delta|delta\(\)|microsoft\.graph\.delta\(\)|microsoft\.graph\.delta)"
+# A type cast, with the namespace or its alias ("Namespace="microsoft.graph" Alias="graph"" in the CSDL).
+_CAST = r"(?P<cast>(?:microsoft\.)?graph\.\w+)"
 
 _ROUTES: list[tuple[str, re.Pattern[str], Handler]] = []
 
@@ -539,17 +575,22 @@ for _kind, _collection in (("user", "users"), ("group", "groups")):
     _add("PATCH", rf"{_collection}/{_ID}", _kinded(GraphService.update, _kind))
     _add("DELETE", rf"{_collection}/{_ID}", _kinded(GraphService.delete, _kind))
     _add("GET", rf"{_collection}/{_ID}/memberOf", GraphService.member_of)
+    _add("GET", rf"{_collection}/{_ID}/memberOf/{_CAST}", GraphService.member_of)
 
 _add("GET", rf"groups/{_ID}/members", GraphService.list_members)
+_add("GET", rf"groups/{_ID}/members/{_CAST}", GraphService.list_members)
+_add("GET", rf"groups/{_ID}/members(?:/{_CAST})?/\$count", GraphService.count_members)
 _add("POST", rf"groups/{_ID}/members/\$ref", GraphService.add_member_ref)
 _add("DELETE", rf"groups/{_ID}/members/(?P<member>[^/]+)/\$ref", GraphService.remove_member_ref)
 _add("GET", rf"users/{_ID}/manager", GraphService.get_manager)
 _add("PUT", rf"users/{_ID}/manager/\$ref", GraphService.put_manager_ref)
 _add("DELETE", rf"users/{_ID}/manager/\$ref", GraphService.delete_manager_ref)
 _add("GET", rf"users/{_ID}/directReports", GraphService.direct_reports)
-_add("GET", r"directory/deletedItems/(?P<cast>microsoft\.graph\.\w+)", GraphService.list_deleted)
+_add("GET", rf"users/{_ID}/directReports/{_CAST}", GraphService.direct_reports)
+_add("GET", rf"directory/deletedItems/{_CAST}", GraphService.list_deleted)
 _add("GET", rf"directory/deletedItems/{_ID}", GraphService.get_deleted)
-_add("POST", rf"directory/deletedItems/{_ID}/(?:microsoft\.graph\.)?restore", GraphService.restore)
+_add("GET", rf"directory/deletedItems/{_ID}/{_CAST}", GraphService.get_deleted)
+_add("POST", rf"directory/deletedItems/{_ID}/(?:(?:microsoft\.)?graph\.)?restore", GraphService.restore)
 _add("DELETE", rf"directory/deletedItems/{_ID}", GraphService.purge)
 _add("GET", r"applications", GraphService.list_applications)
 _add("GET", rf"applications/{_ID}", GraphService.get_application)

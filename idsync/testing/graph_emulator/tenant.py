@@ -55,6 +55,8 @@ class GraphTenant:
         self.rng = random.Random(seed)
         self.tenant_id = tenant_id or str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
         self.domains: list[str] = list(domains or (f"{name}.onmicrosoft.com",))
+        # Domains whose sign-in is federated (AD FS and the like); the others are managed (cloud authentication).
+        self.federated_domains: set[str] = set()
         self.lock = threading.RLock()
         self.clock = Clock()
         self.authority = Authority(self.clock, self.tenant_id)
@@ -62,6 +64,7 @@ class GraphTenant:
             clock=self.clock,
             rng=self.rng,
             verified_domains=lambda: tuple(self.domains),
+            federated=self.federated,
             extension=self.extension,
         )
         self.delta = DeltaTracker(self.directory, self.clock, delta)
@@ -71,10 +74,21 @@ class GraphTenant:
 
     # ---- tenant and apps ----------------------------------------------------------------------------------------
 
-    def add_domain(self, domain: str) -> None:
+    def add_domain(self, domain: str, *, federated: bool = False) -> None:
+        """Verify ``domain`` in the tenant; ``federated`` makes its users sign in through a federation service,
+        so a user created in it needs an onPremisesImmutableId ("Create User")."""
         with self.lock:
             if domain.lower() not in (d.lower() for d in self.domains):
                 self.domains.append(domain)
+            if federated:
+                self.federated_domains.add(domain.lower())
+
+    def federated(self, domain: str) -> bool:
+        return domain.lower() in self.federated_domains
+
+    def authentication_type(self, domain: str) -> str:
+        """How a domain's users sign in, as ``/domains`` and ``/organization`` spell it."""
+        return "Federated" if self.federated(domain) else "Managed"
 
     def knows_tenant(self, key: str) -> bool:
         return key.lower() in {self.tenant_id, *(d.lower() for d in self.domains)}
@@ -348,6 +362,7 @@ class GraphTenant:
             "name": self.name,
             "tenant_id": self.tenant_id,
             "domains": self.domains,
+            "federated_domains": sorted(self.federated_domains),
             "clock_offset": self.clock.offset,
             "rng": [version, list(internal), gauss],
             "throttling": dataclasses.asdict(self.throttle.config),
@@ -372,6 +387,7 @@ class GraphTenant:
             faults=FaultConfig(**faults),
             delta=DeltaSettings(**data["delta_settings"]),
         )
+        tenant.federated_domains = {str(d).lower() for d in data.get("federated_domains") or ()}
         version, internal, gauss = data["rng"]
         tenant.rng.setstate((version, tuple(internal), gauss))
         tenant.clock.advance(float(data["clock_offset"]))

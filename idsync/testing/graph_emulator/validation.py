@@ -159,6 +159,7 @@ class WriteContext:
     creating: bool
     synced: bool
     verified_domains: tuple[str, ...]
+    federated: Callable[[str], bool]
     extension: Callable[[str], ExtensionSpec | None]
     current: Mapping[str, Any]
 
@@ -219,19 +220,32 @@ def _validate_user(out: Mapping[str, Any], merged: Mapping[str, Any], ctx: Write
         if not isinstance(out["userPrincipalName"], str):
             raise errors.invalid_value("userPrincipalName", "user")
         check_upn(out["userPrincipalName"], ctx.verified_domains)
+        domain = out["userPrincipalName"].rpartition("@")[2]
+        if ctx.creating and ctx.federated(domain) and not merged.get("onPremisesImmutableId"):
+            # "must be specified when creating a new user account ... if you're using a federated domain for the
+            # user's userPrincipalName" (user resource, onPremisesImmutableId)
+            raise errors.required("onPremisesImmutableId", "user")
     if "passwordProfile" in out:
         check_password(out["passwordProfile"] or {}, merged.get("passwordPolicies"))
     immutable = out.get("onPremisesImmutableId")
     if isinstance(immutable, str) and ("$" in immutable or "_" in immutable):
         raise errors.invalid_value("onPremisesImmutableId", "user")
+    phones = out.get("businessPhones")
+    if isinstance(phones, list) and len(phones) > 1:
+        # "Although it's a string collection, only one number can be set for this property." (user resource)
+        raise errors.invalid_value("businessPhones", "user")
     usage = out.get("usageLocation")
     if isinstance(usage, str) and not re.fullmatch(r"[A-Za-z]{2}", usage):
         raise errors.invalid_value("usageLocation", "user")
 
 
+def is_unified(props: Mapping[str, Any]) -> bool:
+    """A Microsoft 365 group: ``"Unified"`` among its groupTypes."""
+    return any(isinstance(t, str) and t.lower() == "unified" for t in props.get("groupTypes") or [])
+
+
 def _validate_group(out: Mapping[str, Any], merged: Mapping[str, Any], ctx: WriteContext) -> None:
-    group_types = merged.get("groupTypes") or []
-    unified = any(isinstance(t, str) and t.lower() == "unified" for t in group_types)
+    unified = is_unified(merged)
     touches_kind = ctx.creating or any(p in out for p in ("mailEnabled", "securityEnabled", "groupTypes"))
     if touches_kind and merged.get("mailEnabled") and not unified:
         # Graph creates only Microsoft 365 and security groups ("Create group").

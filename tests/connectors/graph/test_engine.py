@@ -140,3 +140,26 @@ def test_existing_cloud_users_are_adopted_by_a_join_rule_and_never_taken_over_wi
     assert "E003" not in users and tenant.get(stranger)["displayName"] == "Another Cai Eng"
     (refusal,) = [e for e in errors if e.code == "already-exists"]
     assert "cai.eng@contoso.com" in refusal.describe()
+
+
+def test_graph_refusals_become_error_rows_and_the_run_goes_on(
+    tenant: GraphTenant, app: AppRegistration, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """contoso.com is federated: Graph refuses every user created there without an onPremisesImmutableId. Each
+    refusal is an error row naming the user, the property and Graph's message; the groups are still exported."""
+    monkeypatch.setenv(SECRET_VARIABLE, app.client_secret)
+    tenant.add_domain("contoso.com", federated=True)
+    root = tmp_path / "ws"
+    write_workspace(root, app, None)
+    with open_workspace(root, {"graph_transport": tenant.transport()}) as ws:
+        run = Runner(ws).cycle()
+        errors = [e for e in ws.store.errors(run.id) if e.connector == "entra"]
+    assert run.status is RunStatus.COMPLETED_ERRORS
+    export = _step(run, "entra", StepKind.EXPORT)
+    assert export["errors"] == 9 and export["adds"] == 3
+    assert tenant.users() == [] and len(tenant.groups()) == 3
+    refused = {e.identifier: e for e in errors if e.attribute == "onPremisesImmutableId"}
+    assert "bo.dahl@contoso.com" in refused and len(refused) == 9
+    row = refused["bo.dahl@contoso.com"]
+    assert "A value is required for property 'onPremisesImmutableId' of resource 'User'." in row.reason
+    assert row.code == "Request_BadRequest" and "bo.dahl@contoso.com" in row.describe()

@@ -8,6 +8,7 @@ import pytest
 
 from idsync.connectors.base import ExportItem
 from idsync.connectors.graph.connector import GraphConnector
+from idsync.connectors.graph.errors import failure
 from idsync.model import ExportOp
 from idsync.testing.graph_emulator import AppRegistration, GraphTenant
 
@@ -202,7 +203,8 @@ def test_refusals_are_per_object_with_graphs_code_and_message(connector: GraphCo
     }
     domain = results[2]
     assert not domain.ok and domain.code == "Request_BadRequest" and not domain.retryable
-    assert "verified domain" in (domain.error or "")
+    # "The domain portion of the userPrincipalName property is invalid": Graph names the property, so must we
+    assert domain.attribute == "userPrincipalName" and "verified domain" in (domain.error or "")
     assert results[3].attribute == "mailNickname" and "already exists" in (results[3].error or "")
     assert results[4].attribute == "department" and "Invalid value" in (results[4].error or "")
     assert results[5].attribute == "mailNickname"
@@ -284,3 +286,46 @@ def test_a_created_user_keeps_its_anchor_when_what_follows_is_refused(
     assert result.ok and result.anchor == tenant.find_users(mailNickname="orphan")[0]["id"]
     assert tenant.manager_of(result.anchor) is None
     assert "refused what follows" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("message", "attribute"),
+    [
+        # wordings Graph uses for a property it refuses, each naming it its own way
+        ("Property userPrincipalName is invalid.", "userPrincipalName"),
+        ("Property 'createdDateTime' is read-only and cannot be set.", "createdDateTime"),
+        ("Invalid value specified for property 'mailNickname' of resource 'User'.", "mailNickname"),
+        ("The domain portion of the userPrincipalName property is invalid.", "userPrincipalName"),
+        ("One or more properties contains invalid values.", None),
+    ],
+)
+def test_the_refused_property_is_read_from_graphs_message(message: str, attribute: str | None) -> None:
+    body = {"error": {"code": "Request_BadRequest", "message": message}}
+    assert failure(400, body).attribute == attribute
+
+
+def test_a_second_business_phone_is_refused_for_its_user_only(connector: GraphConnector, tenant: GraphTenant) -> None:
+    # Graph takes one business phone number; the refusal names the property and the other user is still updated
+    user = tenant.add_user("tel@contoso.com", businessPhones=["+47 555 0100"])
+    other = tenant.add_user("other@contoso.com")
+    results = connector.export(
+        [update(1, "user", user, add("businessPhones", "+47 555 0101")), update(2, "user", other, put("city", "Oslo"))]
+    )
+    assert not results[0].ok and results[0].attribute == "businessPhones" and not results[0].retryable
+    assert "Invalid value specified for property 'businessPhones'" in (results[0].error or "")
+    assert tenant.get(user)["businessPhones"] == ["+47 555 0100"]
+    assert results[1].ok and tenant.get(other)["city"] == "Oslo"
+
+
+def test_a_member_graph_will_not_take_fails_its_group_and_the_rest_go_in(
+    connector: GraphConnector, tenant: GraphTenant
+) -> None:
+    # a Microsoft 365 group is a member of no group: the bind of three is refused whole, so it is split and the
+    # two people go in; the refusal names the attribute, the member and Graph's message
+    first, second = tenant.seed_users(2)
+    team = tenant.add_group("Team", unified=True)
+    group = tenant.add_group("Staff")
+    (result,) = connector.export([update(1, "group", group, add("members", first, team, second))])
+    assert not result.ok and result.attribute == "members" and not result.retryable
+    assert team in (result.error or "") and "Unified Groups cannot be added" in (result.error or "")
+    assert sorted(tenant.members(group)) == sorted([first, second])
