@@ -429,3 +429,30 @@ def test_member_of_written_from_the_members_side(samba_dc: SambaDC, samba_ou: st
     # an import shows memberships of the connector's groups only (everyone is in Domain Users, a primary group)
     record = by_dn(pages(conn.full_import())[0])[f"cn=lee,{samba_ou}".lower()]
     assert sorted(record.attributes["memberOf"]) == sorted([sales, finance])
+
+
+def test_an_add_outside_the_containers_is_refused_and_a_refused_move_names_its_target(
+    samba_dc: SambaDC, samba_ou: str
+) -> None:
+    """The containers are the OUs whose objects are imported and may be written: a user added elsewhere could
+    never be confirmed, so the add is refused before it is sent. A move the DC refuses says where it was going."""
+    samba_dc.tools.add(
+        f"dn: OU=In,{samba_ou}\nobjectClass: organizationalUnit\n\n"
+        f"dn: OU=Out,{samba_ou}\nobjectClass: organizationalUnit\n\n"
+    )
+    inside = f"OU=In,{samba_ou}"
+    conn = make_connector(samba_dc, [inside])
+    outside = f"CN=Stray,OU=Out,{samba_ou}"
+    results = conn.export(
+        [
+            item(1, ADD, f"CN=Kept,{inside}", change("sAMAccountName", "kept")),
+            item(2, ADD, outside, change("sAMAccountName", "stray")),
+        ]
+    )
+    assert [r.ok for r in results] == [True, False], results
+    assert results[1].code == "refused" and outside in (results[1].error or "")
+    assert "outside this connector's containers" in (results[1].error or "")
+    assert search(samba_dc, samba_ou, "(sAMAccountName=stray)", "cn") == []
+    target = f"CN=Kept,OU=Missing,{inside}"
+    (moved,) = conn.export([item(3, UPDATE, f"CN=Kept,{inside}", anchor=results[0].anchor, new_identifier=target)])
+    assert not moved.ok and f"renaming to {target}" in (moved.error or ""), moved.error

@@ -192,3 +192,45 @@ def test_an_oversize_value_fails_its_object_and_the_batch_goes_on(make: MakeConn
         [AttributeChange("description", ValueOp.REPLACE, ["fine"])],
     )
     check_batch(conn.export([big_update, small_update]), [False, True])
+
+
+def test_an_add_outside_the_containers_is_refused_and_a_refused_rename_names_its_target(
+    make: MakeConnector, slapd_server: SlapdServer, slapd_subtree: str
+) -> None:
+    """An entry added where no import looks could never be confirmed (the next full import would take it for
+    deleted, and provisioning would add it again): the add is refused before it is sent. A rename the server
+    refuses says which DN it was renaming to, which the server's own text does not."""
+    slapd_server.tools.add(
+        f"dn: ou=in,{slapd_subtree}\nobjectClass: organizationalUnit\nou: in\n\n"
+        f"dn: ou=out,{slapd_subtree}\nobjectClass: organizationalUnit\nou: out\n\n"
+        f"dn: uid=taken,ou=in,{slapd_subtree}\nobjectClass: inetOrgPerson\nuid: taken\ncn: T\nsn: T\n"
+    )
+    inside = f"ou=in,{slapd_subtree}"
+    conn = make(containers=[inside])
+    outside = f"uid=stray,ou=out,{slapd_subtree}"
+    results = conn.export(
+        [
+            add_item(1, f"uid=first,{inside}", sn="F", cn="F"),
+            add_item(2, outside, sn="S", cn="S"),
+            add_item(3, f"uid=last,{inside}", sn="L", cn="L"),
+        ]
+    )
+    check_batch(results, [True, False, True])
+    refused = results[1]
+    assert (refused.code, refused.retryable) == ("refused", False)
+    assert outside in (refused.error or "") and "outside this connector's containers" in (refused.error or "")
+    assert inside in (refused.error or "")  # which containers there are
+    assert "dn:" not in slapd_server.tools.search(f"ou=out,{slapd_subtree}", "(uid=stray)", "uid")
+    moving = f"uid=first,{inside}"
+    anchor = results[0].anchor
+    taken, no_parent = f"uid=taken,{inside}", f"uid=first,ou=missing,{inside}"
+    renames = conn.export(
+        [
+            ExportItem(1, "person", ExportOp.UPDATE, moving, anchor, new_identifier=taken),
+            ExportItem(1, "person", ExportOp.UPDATE, moving, anchor, new_identifier=no_parent),
+        ]
+    )
+    check_batch(renames, [False, False])
+    assert renames[0].code == "entryAlreadyExists" and f"renaming to {taken}" in (renames[0].error or "")
+    assert renames[1].code == "noSuchObject" and f"renaming to {no_parent}" in (renames[1].error or "")
+    assert all(moving in (r.error or "") for r in renames)

@@ -54,7 +54,7 @@ from idsync.connectors.ldap.backend import (
     ModOp,
     Scope,
 )
-from idsync.connectors.ldap.connector import LdapConnector, _failure, _search
+from idsync.connectors.ldap.connector import ExportRefused, LdapConnector, _failure, _search
 from idsync.connectors.ldap.decoding import EntryDecoder
 from idsync.connectors.ldap.escaping import (
     DNError,
@@ -109,14 +109,6 @@ FETCH_CHUNK = 200
 CONSTRAINT_VIOLATION = 19
 UNWILLING_TO_PERFORM = 53
 LINKED_VALUES = frozenset(a.lower() for a in ("member", "manager", "managedBy", "msExchCoManagedByLink"))
-
-
-class ExportRefused(ValueError):
-    """A value checked before export breaks a rule; the message names the attribute, the value and the rule."""
-
-    def __init__(self, attribute: str, message: str) -> None:
-        self.attribute = attribute
-        super().__init__(message)
 
 
 @dataclass(slots=True)
@@ -574,15 +566,7 @@ class AdConnector(LdapConnector):
         for index, item in enumerate(items):
             try:
                 ready.append((index, self._prepare(item)))
-            except ExportRefused as exc:
-                results[index] = ExportResult(
-                    cs_id=item.cs_id,
-                    ok=False,
-                    error=f"{item.identifier}: {exc}",
-                    code="refused",
-                    attribute=exc.attribute,
-                )
-            except (LdapOperationError, AttributeValueError, DNError, IdentityError) as exc:
+            except (LdapOperationError, AttributeValueError, DNError, IdentityError, ExportRefused) as exc:
                 results[index] = _failure(item, exc)
         sent = super().export([prepared.item for _, prepared in ready])
         for (index, prepared), result in zip(ready, sent, strict=True):

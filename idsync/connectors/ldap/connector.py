@@ -99,8 +99,21 @@ class _Add:
         return sum(len(v) for values in self.attributes.values() for v in values)
 
 
+class ExportRefused(ValueError):
+    """The connector refuses an export before sending it (a rule the server would not enforce, or enforce only
+    far from the flow that caused it); the message names the entry's attribute or DN, the value and the rule."""
+
+    def __init__(self, attribute: str | None, message: str) -> None:
+        self.attribute = attribute
+        super().__init__(message)
+
+
 def _failure(item: ExportItem, exc: Exception | None) -> ExportResult:
     """A per-object export error naming the entry and the server's reason."""
+    if isinstance(exc, ExportRefused):
+        return ExportResult(
+            cs_id=item.cs_id, ok=False, error=f"{item.identifier}: {exc}", code="refused", attribute=exc.attribute
+        )
     if isinstance(exc, LdapOperationError):
         return ExportResult(
             cs_id=item.cs_id,
@@ -750,7 +763,7 @@ class LdapConnector:
                     results[index] = self._export_update(item, type_schema)
                 else:
                     results[index] = self._export_delete(item)
-            except (LdapOperationError, AttributeValueError, DNError) as exc:
+            except (LdapOperationError, AttributeValueError, DNError, ExportRefused) as exc:
                 results[index] = _failure(item, exc)
         self._send_adds(adds, results)
         return [r if r is not None else _failure(items[i], None) for i, r in enumerate(results)]
@@ -777,6 +790,14 @@ class LdapConnector:
         if not dn.strip():
             raise DNError("an entry cannot be added at the empty DN")
         naming = leaf_values(dn)
+        if not self._in_scope(dn):
+            # added there, the entry would never be imported: the add could not be confirmed, and the next full
+            # import would take the object for deleted and provision it again
+            raise ExportRefused(
+                None,
+                f"the entry would be outside this connector's containers ({'; '.join(self.config.import_containers())})"
+                ", where no import sees it; build its DN under one of them or add its OU to containers",
+            )
         attrs: RawAttributes = {}
         type_config = self.config.object_types.get(item.object_type)
         if type_config is None:
@@ -924,18 +945,24 @@ class LdapConnector:
         new_parent = parent_dn(new_dn)
         superior = new_parent if normalize_dn(new_parent) != normalize_dn(parent_dn(dn)) else None
         try:
-            self._call(lambda b: b.rename(dn, new_rdn, superior), what=dn)
-        except LdapOperationError as exc:
-            if exc.code == NO_SUCH_OBJECT and self.config.create_parents and superior is not None:
-                exists = self._exists(dn)
-                if exists:
-                    self._create_parents(superior)
-                    self._call(lambda b: b.rename(dn, new_rdn, superior))
+            try:
+                self._call(lambda b: b.rename(dn, new_rdn, superior), what=dn)
+            except LdapOperationError as exc:
+                if exc.code == NO_SUCH_OBJECT and self.config.create_parents and superior is not None:
+                    exists = self._exists(dn)
+                    if exists:
+                        self._create_parents(superior)
+                        self._call(lambda b: b.rename(dn, new_rdn, superior))
+                        return new_dn
+                # replayed after a crash: already renamed
+                if exc.code == NO_SUCH_OBJECT and self._exists(new_dn):
                     return new_dn
-            # replayed after a crash: already renamed
-            if exc.code == NO_SUCH_OBJECT and self._exists(new_dn):
-                return new_dn
-            raise
+                raise
+        except LdapOperationError as exc:
+            # the server names neither the new DN nor whether the entry or its new parent is missing
+            raise LdapOperationError(
+                exc.code, exc.name, f"renaming to {new_dn}: {exc.reason or 'refused by the server'}", exc.dn or dn
+            ) from None
         return new_dn
 
     def _export_delete(self, item: ExportItem) -> ExportResult:
