@@ -456,3 +456,27 @@ def test_an_add_outside_the_containers_is_refused_and_a_refused_move_names_its_t
     target = f"CN=Kept,OU=Missing,{inside}"
     (moved,) = conn.export([item(3, UPDATE, f"CN=Kept,{inside}", anchor=results[0].anchor, new_identifier=target)])
     assert not moved.ok and f"renaming to {target}" in (moved.error or ""), moved.error
+
+
+def test_text_longer_than_the_schema_allows_is_refused_naming_the_limit(samba_dc: SambaDC, samba_ou: str) -> None:
+    """The DC's own answer to a value past the attribute's rangeUpper names neither the length nor the limit
+    ("contains at least one invalid value"): the connector holds values to the schema's limits first."""
+    samba_dc.tools.add(user_ldif(samba_ou, "Existing"))
+    conn = make_connector(samba_dc, [samba_ou])
+    exactly = "d" * 1024  # description's rangeUpper: the longest value the DC takes
+    results = conn.export(
+        [
+            item(1, ADD, f"CN=long,{samba_ou}", change("sAMAccountName", "long"), change("description", "x" * 1025)),
+            item(2, ADD, f"CN=id,{samba_ou}", change("sAMAccountName", "id"), change("employeeID", "1" * 17)),
+            item(3, UPDATE, f"CN=Existing,{samba_ou}", change("description", "y" * 2000)),
+            item(4, ADD, f"CN=fits,{samba_ou}", change("sAMAccountName", "fits"), change("description", exactly)),
+        ]
+    )
+    assert [r.ok for r in results] == [False, False, False, True], results
+    expected = [("description", "1,025", "1,024"), ("employeeID", "17", "16"), ("description", "2,000", "1,024")]
+    for result, (attribute, length, limit) in zip(results[:3], expected, strict=True):
+        assert (result.code, result.attribute) == ("refused", attribute), result
+        assert f"is {length} characters long" in (result.error or "") and f"at most {limit}" in (result.error or "")
+    assert read(samba_dc, f"CN=fits,{samba_ou}", "description")["description"] == [exactly]
+    assert "description" not in read(samba_dc, f"CN=Existing,{samba_ou}", "description")
+    assert search(samba_dc, samba_ou, "(|(sAMAccountName=long)(sAMAccountName=id))", "cn") == []

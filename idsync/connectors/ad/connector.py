@@ -108,6 +108,9 @@ CONSISTENCY_GUID = "mS-DS-ConsistencyGuid"
 FETCH_CHUNK = 200
 CONSTRAINT_VIOLATION = 19
 UNWILLING_TO_PERFORM = 53
+TEXT_SYNTAXES = ("2.5.5.12", "2.5.5.4", "2.5.5.5", "2.5.5.6")
+"""attributeSyntax of the text attributes whose rangeUpper counts characters (Unicode, teletex, printable and
+IA5, numeric strings)."""
 LINKED_VALUES = frozenset(a.lower() for a in ("member", "manager", "managedBy", "msExchCoManagedByLink"))
 
 
@@ -176,6 +179,7 @@ class AdConnector(LdapConnector):
         self._upn_suffixes: list[str] | None = None
         self._naming_context_checked = False
         self._constructed_names: frozenset[str] | None = None
+        self._text_limits: dict[str, int] | None = None
         self._scope_cache: dict[str, bool] = {}
         self._containers_lower = [c.lower() for c in config.import_containers()]
 
@@ -278,6 +282,41 @@ class AdConnector(LdapConnector):
                     names.update(v.decode("utf-8").lower() for e in entries for v in e.get("lDAPDisplayName"))
             self._constructed_names = frozenset(names)
         return self._constructed_names
+
+    def text_limits(self) -> dict[str, int]:
+        """The most characters each text attribute may hold (its rangeUpper in the schema: description 1,024,
+        employeeID 16, …), lower-case name -> limit. The DC refuses a longer value with a reason that names
+        neither the limit nor the length (Samba: "contains at least one invalid value"; Windows: 00002082
+        AtrErr), so values are held to it before they are sent."""
+        if self._text_limits is None:
+            schema_nc = self.root_dse().first_text("schemaNamingContext")
+            limits: dict[str, int] = {}
+            if schema_nc:
+                syntaxes = "".join(f"(attributeSyntax={s})" for s in TEXT_SYNTAXES)
+                flt = f"(&(objectClass=attributeSchema)(rangeUpper=*)(|{syntaxes}))"
+                for entries in self._pages(schema_nc, Scope.ONE, flt, ["lDAPDisplayName", "rangeUpper"]):
+                    for entry in entries:
+                        name, upper = entry.first_text("lDAPDisplayName"), entry.first_text("rangeUpper")
+                        if name and upper and upper.isdigit():
+                            limits[name.lower()] = int(upper)
+            self._text_limits = limits
+        return self._text_limits
+
+    def _check_length(self, name: str, values: Iterable[Any]) -> None:
+        limit = self.text_limits().get(name.lower())
+        if limit is None:
+            return
+        for value in values:
+            if not isinstance(value, str):
+                continue
+            length = len(value.encode("utf-16-le", "surrogatepass")) // 2  # Windows counts UTF-16 code units
+            if length > limit:
+                shown = value if len(value) <= 40 else value[:40] + "…"
+                raise ExportRefused(
+                    name,
+                    f"{name} {shown!r} is {length:,} characters long; Active Directory's schema allows at most "
+                    f"{limit:,} (rangeUpper)",
+                )
 
     # -- records ----------------------------------------------------------------------------------------------
 
@@ -624,6 +663,7 @@ class AdConnector(LdapConnector):
             else:
                 if change.op is not ValueOp.REMOVE and value is not None:
                     self._check_name(item, name, str(value))
+                    self._check_length(name, change.values)
                 kept.append(change)
         if flags or uac is not None:
             if uac is None:
