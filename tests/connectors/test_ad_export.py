@@ -480,3 +480,29 @@ def test_text_longer_than_the_schema_allows_is_refused_naming_the_limit(samba_dc
     assert read(samba_dc, f"CN=fits,{samba_ou}", "description")["description"] == [exactly]
     assert "description" not in read(samba_dc, f"CN=Existing,{samba_ou}", "description")
     assert search(samba_dc, samba_ou, "(|(sAMAccountName=long)(sAMAccountName=id))", "cn") == []
+
+
+@pytest.mark.parametrize("backend", ["python-ldap", "ldap3"])
+def test_a_reference_to_no_object_names_the_attribute_and_the_value(
+    samba_dc: SambaDC, samba_ou: str, backend: str
+) -> None:
+    """The DC refuses a manager or member DN with no object behind it without saying which value it is
+    ("Referenced object not found", "specified dn doesn't exist"): the error names the attribute and the DN."""
+    samba_dc.tools.add(user_ldif(samba_ou, "Real") + group_ldif(samba_ou, "team"))
+    conn = make_connector(samba_dc, [samba_ou], backend=backend)
+    real, ghost = f"CN=Real,{samba_ou}", f"CN=Ghost,{samba_ou}"
+    results = conn.export(
+        [
+            item(1, ADD, f"CN=u1,{samba_ou}", change("sAMAccountName", "u1"), change("manager", ghost)),
+            item(2, ADD, f"CN=g2,{samba_ou}", change("member", real, ghost), object_type="group"),
+            item(3, UPDATE, f"CN=team,{samba_ou}", change("member", ghost, op=ADD_VALUES), object_type="group"),
+            item(4, UPDATE, real, change("manager", ghost)),
+            item(5, ADD, f"CN=u5,{samba_ou}", change("sAMAccountName", "u5"), change("manager", real)),
+        ]
+    )
+    assert [r.ok for r in results] == [False, False, False, False, True], results
+    for result, attribute in zip(results[:4], ["manager", "member", "member", "manager"], strict=True):
+        assert result.attribute == attribute, result
+        assert f"{attribute}: no entry at {ghost}" in (result.error or ""), result.error
+        assert real not in (result.error or "").split("no entry at", 1)[1]  # only the value that is missing
+    assert "manager" not in read(samba_dc, real, "manager")

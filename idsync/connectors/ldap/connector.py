@@ -63,7 +63,15 @@ from idsync.connectors.ldap.schema import ServerSchema, build_schema
 from idsync.connectors.ldap.values import to_ldap
 from idsync.connectors.prefetch import prefetch
 from idsync.connectors.worker import forking_available, read_in_worker
-from idsync.model import AttributeSpec, AttributeValueError, ExportOp, ObjectTypeSchema, Schema, ValueOp
+from idsync.model import (
+    AttributeSpec,
+    AttributeType,
+    AttributeValueError,
+    ExportOp,
+    ObjectTypeSchema,
+    Schema,
+    ValueOp,
+)
 
 log = logging.getLogger("idsync.connectors.ldap")
 T = TypeVar("T")
@@ -73,6 +81,8 @@ READ_AHEAD_PAGES = 2
 EPOCH_WATERMARK = "19700101000000.000000Z"
 """Accesslog watermark when the log held nothing at the time of the full import."""
 _OPERATIONAL_SKIP = {"objectclass"}
+REFERENCE_REFUSALS = frozenset({"noSuchObject", "constraintViolation"})
+"""Result names a server gives an add or modify that holds a DN value with no entry behind it."""
 
 
 @dataclass(slots=True)
@@ -766,7 +776,32 @@ class LdapConnector:
             except (LdapOperationError, AttributeValueError, DNError, ExportRefused) as exc:
                 results[index] = _failure(item, exc)
         self._send_adds(adds, results)
-        return [r if r is not None else _failure(items[i], None) for i, r in enumerate(results)]
+        done = [r if r is not None else _failure(items[i], None) for i, r in enumerate(results)]
+        return [self._name_missing_references(item, result) for item, result in zip(items, done, strict=True)]
+
+    def _name_missing_references(self, item: ExportItem, result: ExportResult) -> ExportResult:
+        """A refusal that a reference value to no entry may have caused says which values those are: the server
+        does not (Active Directory: "Referenced object not found", "specified dn doesn't exist")."""
+        if result.ok or result.code not in REFERENCE_REFUSALS:
+            return result
+        type_schema = self.schema().object_type(item.object_type)
+        for change in item.changes:
+            if change.op is ValueOp.REMOVE or self._spec(type_schema, change.name).type is not AttributeType.REFERENCE:
+                continue
+            missing = [str(v) for v in change.values if v and not self._reference_exists(str(v))]
+            if missing:
+                more = f" and {len(missing) - 3:,} more" if len(missing) > 3 else ""
+                result.error = f"{result.error}; {change.name}: no entry at {'; '.join(missing[:3])}{more}"
+                result.attribute = change.name
+                return result
+        return result
+
+    def _reference_exists(self, dn: str) -> bool:
+        try:
+            parse_dn(dn)
+            return self._exists(dn)
+        except (DNError, LdapOperationError):
+            return False
 
     def _password_value(self, value: Any) -> bytes:
         if not self.config.encrypted and not self.config.allow_insecure:
