@@ -285,6 +285,40 @@ def test_delta_import(make: MakeConnector, slapd_server: SlapdServer, slapd_subt
     assert again == [] and mark3
 
 
+@pytest.mark.parametrize("method", ["accesslog", "syncrepl"])
+def test_delta_moves_keep_the_anchor_and_cross_the_containers(
+    make: MakeConnector, slapd_server: SlapdServer, slapd_subtree: str, method: str
+) -> None:
+    """A modrdn with newSuperior is recognised through the anchor, into an OU and to an RDN full of special
+    characters; a move out of the containers is a delete, a move into them an add."""
+    inside, outside = f"ou=in,{slapd_subtree}", f"ou=out,{slapd_subtree}"
+    odd_ou = f"{rdn('ou', 'R&D, Paris #1 ')},{inside}"
+    slapd_server.tools.add(
+        f"dn: {inside}\nobjectClass: organizationalUnit\nou: in\n\n"
+        f"dn: {outside}\nobjectClass: organizationalUnit\nou: out\n\n"
+        f"dn: {odd_ou}\nobjectClass: organizationalUnit\nou: R&D, Paris #1 \n\n"
+        + people_ldif(inside, 2)
+        + people_ldif(outside, 1, start=7)
+    )
+    conn = make(containers=[inside], delta=method)
+    before, _, watermark = all_records(conn.full_import())
+    anchor = {r.identifier.split(",")[0]: r.anchor for r in before}
+    odd_rdn = rdn("uid", "#x, y+z ")
+    slapd_server.tools.modify(
+        f"dn: uid=p00000,{inside}\nchangetype: modrdn\nnewrdn: {odd_rdn}\ndeleteoldrdn: 0\nnewsuperior: {odd_ou}\n\n"
+        f"dn: uid=p00001,{inside}\nchangetype: modrdn\nnewrdn: uid=p00001\ndeleteoldrdn: 1\nnewsuperior: {outside}\n\n"
+        f"dn: uid=p00007,{outside}\nchangetype: modrdn\nnewrdn: uid=p00007\ndeleteoldrdn: 1\nnewsuperior: {inside}\n"
+    )
+    changed, issues, _ = all_records(conn.delta_import(watermark))
+    assert issues == []
+    by_anchor = {r.anchor: r for r in changed}
+    moved = by_anchor[anchor["uid=p00000"]]
+    assert (moved.identifier, moved.delete) == (f"{odd_rdn},{odd_ou}", False)
+    assert by_anchor[anchor["uid=p00001"]].delete
+    [arrived] = [r for r in changed if r.anchor not in anchor.values()]
+    assert (arrived.identifier, arrived.delete) == (f"uid=p00007,{inside}", False)
+
+
 def test_full_import_survives_a_restart_between_pages(make: MakeConnector, slapd_factory: Any) -> None:
     server: SlapdServer = slapd_factory()
     server.tools.add(people_ldif(server.base_dn, 60))
