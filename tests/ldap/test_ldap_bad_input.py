@@ -234,3 +234,22 @@ def test_an_add_outside_the_containers_is_refused_and_a_refused_rename_names_its
     assert renames[0].code == "entryAlreadyExists" and f"renaming to {taken}" in (renames[0].error or "")
     assert renames[1].code == "noSuchObject" and f"renaming to {no_parent}" in (renames[1].error or "")
     assert all(moving in (r.error or "") for r in renames)
+
+
+def test_a_naming_value_differing_only_in_case_is_not_sent_twice(
+    make: MakeConnector, slapd_server: SlapdServer, slapd_subtree: str
+) -> None:
+    """cn is matched ignoring case: a cn flow giving the RDN's name in another case is that value (slapd refused
+    the pair as "provided more than once"); another name is kept beside the RDN's."""
+    conn = make()
+    results = conn.export(
+        [
+            add_item(1, f"cn=Same,{slapd_subtree}", sn="S", cn="same"),
+            add_item(2, f"cn=Two,{slapd_subtree}", sn="T", cn=["two", "Second name"]),
+        ]
+    )
+    check_batch(results, [True, True])
+    same = slapd_server.tools.search(f"cn=Same,{slapd_subtree}", "(objectClass=*)", "cn", scope="base")
+    assert sorted(line for line in same.splitlines() if line.startswith("cn:")) == ["cn: Same"]
+    two = slapd_server.tools.search(f"cn=Two,{slapd_subtree}", "(objectClass=*)", "cn", scope="base")
+    assert sorted(line for line in two.splitlines() if line.startswith("cn:")) == ["cn: Second name", "cn: Two"]

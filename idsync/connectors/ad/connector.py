@@ -169,6 +169,7 @@ class AdConnector(LdapConnector):
     config: AdConfig
     decoder_class = _AdEntryDecoder
     records_in_storage_form = False  # the computed attributes are typed by the import
+    naming_aliases = ("name",)
 
     def __init__(
         self, name: str, config: AdConfig, password: str | Callable[[], str | None] | None, secrets: Any = None

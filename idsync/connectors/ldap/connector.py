@@ -153,6 +153,8 @@ class LdapConnector:
     decoder_class: type[EntryDecoder] = EntryDecoder
     """How entries become records; a connector for one kind of server may choose types its own way."""
     records_in_storage_form = True
+    naming_aliases: tuple[str, ...] = ()
+    """Attributes besides the RDN's own that always hold the RDN's value (Active Directory's ``name``)."""
     """The decoder types every value from the schema (``ImportPage.storage_form``); a connector that adds values
     of its own to the records says whether they are too."""
 
@@ -845,13 +847,42 @@ class LdapConnector:
                 attrs.setdefault(change.name, []).extend(raw)
         if not any(k.lower() == "objectclass" for k in attrs):
             attrs["objectClass"] = [c.encode("utf-8") for c in type_config.classes_for_add()]
-        for attr, value in naming:
-            existing = next((k for k in attrs if k.lower() == attr.lower()), None)
-            if existing is None:
-                attrs[attr] = [value.encode("utf-8")]
-            elif value.encode("utf-8") not in attrs[existing]:
-                attrs[existing].append(value.encode("utf-8"))
+        for attr, _ in naming:
+            key = next((k for k in attrs if k.lower() == attr.lower()), attr)
+            attrs[key] = self._naming_values(type_schema, dn, key, attrs.get(key, []), adding=True) or []
+        for alias in self.naming_aliases:
+            found = next((k for k in attrs if k.lower() == alias.lower()), None)
+            if found is not None and self._naming_values(type_schema, dn, found, attrs[found]) is None:
+                del attrs[found]  # the directory sets it from the RDN
         return dn, attrs
+
+    def _naming_values(
+        self, type_schema: ObjectTypeSchema, dn: str, name: str, values: list[bytes], *, adding: bool = False
+    ) -> list[bytes] | None:
+        """The values of ``name`` to send for the entry at ``dn`` so they agree with its RDN, or None to send no
+        change of it. An attribute the RDN does not name goes as it is. A single-valued naming attribute
+        (Active Directory's cn) holds exactly the RDN's value: a flow that gives the same name (in any case) sends
+        nothing, since the DN sets it and the server refuses to modify it; another name is refused here, since
+        only a rename can change it. A multi-valued one (OpenLDAP's cn) gets the RDN's value besides the others
+        on add."""
+        leaf = leaf_values(dn)
+        lower = name.lower()
+        value = next((v for a, v in leaf if a.lower() == lower), None)
+        alias = value is None and lower in {a.lower() for a in self.naming_aliases}
+        if alias:
+            value = leaf[0][1]
+        if value is None:
+            return values
+        others = [v for v in values if v.decode("utf-8", "replace").casefold() != value.casefold()]
+        if alias or not self._spec(type_schema, name).multivalued:
+            if others:
+                raise ExportRefused(
+                    name,
+                    f"{name} {others[0].decode('utf-8', 'replace')!r} is not the name the DN gives the entry "
+                    f"({value!r}), and only a rename changes it: flow the new name into the identifier (DN)",
+                )
+            return [value.encode("utf-8")] if adding and not alias else None
+        return [value.encode("utf-8"), *others] if adding else values
 
     def _send_adds(self, adds: list[_Add], results: list[ExportResult | None]) -> None:
         """Pipeline the adds; those the server refused for a missing parent (when parents are created) or whose
@@ -938,18 +969,21 @@ class LdapConnector:
 
     def _export_update(self, item: ExportItem, type_schema: ObjectTypeSchema) -> ExportResult:
         dn = item.identifier
-        if item.new_identifier and item.new_identifier != dn:
-            dn = self._rename(dn, item.new_identifier)
+        target = item.new_identifier or dn
         replaces: list[tuple[ModOp, str, list[bytes]]] = []
         chunked: list[tuple[ModOp, str, list[bytes]]] = []
         for change in item.changes:
             raw = self._raw_values(type_schema, change.name, change.values)
             if change.op is ValueOp.REPLACE:
-                replaces.append((ModOp.REPLACE, change.name, raw))
+                fitted = self._naming_values(type_schema, target, change.name, raw)
+                if fitted is not None:
+                    replaces.append((ModOp.REPLACE, change.name, fitted))
             else:
                 op = ModOp.ADD if change.op is ValueOp.ADD else ModOp.DELETE
                 size = self.config.membership_chunk
                 chunked.extend((op, change.name, raw[i : i + size]) for i in range(0, len(raw), size))
+        if target != dn:
+            dn = self._rename(dn, target)
         if replaces:
             self._call(lambda b: b.modify(dn, replaces), what=dn)
         for op, name, values in chunked:
