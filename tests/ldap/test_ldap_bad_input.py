@@ -253,3 +253,31 @@ def test_a_naming_value_differing_only_in_case_is_not_sent_twice(
     assert sorted(line for line in same.splitlines() if line.startswith("cn:")) == ["cn: Same"]
     two = slapd_server.tools.search(f"cn=Two,{slapd_subtree}", "(objectClass=*)", "cn", scope="base")
     assert sorted(line for line in two.splitlines() if line.startswith("cn:")) == ["cn: Second name", "cn: Two"]
+
+
+def test_a_dn_the_rfc_does_not_allow_is_refused_saying_what_to_write(
+    make: MakeConnector, slapd_server: SlapdServer, slapd_subtree: str
+) -> None:
+    """slapd answers a name starting with an unescaped # (a hex-encoded value to it) or a backslash before an
+    ordinary character with a bare "invalid DN"; the connector refuses them first and says how to write them."""
+    conn = make()
+    hashed, backslash = f"cn=#1 fan,{slapd_subtree}", f"cn=C:\\temp,{slapd_subtree}"
+    results = conn.export(
+        [
+            add_item(1, hashed, sn="H"),
+            add_item(2, backslash, sn="B"),
+            add_item(3, f"cn=\\#1 fan,{slapd_subtree}", sn="F"),
+        ]
+    )
+    check_batch(results, [False, False, True])
+    assert results[0].code == "bad-value" and hashed in (results[0].error or "")
+    assert "hex-encoded" in (results[0].error or "") and "\\#" in (results[0].error or "")
+    assert results[1].code == "bad-value" and "\\t is not an escape" in (results[1].error or "")
+    [renamed] = conn.export(
+        [
+            ExportItem(
+                3, "person", ExportOp.UPDATE, results[2].identifier or "", results[2].anchor, new_identifier=hashed
+            )
+        ]
+    )
+    assert not renamed.ok and "hex-encoded" in (renamed.error or "")

@@ -50,6 +50,7 @@ from idsync.connectors.ldap.decoding import EntryDecoder
 from idsync.connectors.ldap.escaping import (
     DNError,
     canonical_dn,
+    check_dn,
     dn_within,
     escape_filter_value,
     leaf_rdn,
@@ -826,6 +827,7 @@ class LdapConnector:
         dn = item.identifier
         if not dn.strip():
             raise DNError("an entry cannot be added at the empty DN")
+        check_dn(dn)
         naming = leaf_values(dn)
         if not self._in_scope(dn):
             # added there, the entry would never be imported: the add could not be confirmed, and the next full
@@ -1010,6 +1012,7 @@ class LdapConnector:
         return exc.code == (TYPE_OR_VALUE_EXISTS if op is ModOp.ADD else NO_SUCH_ATTRIBUTE)
 
     def _rename(self, dn: str, new_dn: str) -> str:
+        check_dn(new_dn)
         new_rdn = leaf_rdn(new_dn)
         new_parent = parent_dn(new_dn)
         superior = new_parent if normalize_dn(new_parent) != normalize_dn(parent_dn(dn)) else None
