@@ -540,3 +540,31 @@ def test_a_cn_flow_beside_the_dn_renames_and_a_different_name_is_refused(samba_d
     assert read(samba_dc, jo, "cn") == {"cn": ["Jo"]}, "refused before the rename was sent"
     assert search(samba_dc, samba_ou, "(sAMAccountName=jb)", "cn") == []
     assert read(samba_dc, f"CN=Same,{samba_ou}", "cn") == {"cn": ["Same"]}
+
+
+def test_a_user_moved_since_the_last_import_is_updated_where_it_is_now(samba_dc: SambaDC, samba_ou: str) -> None:
+    """Found by objectGUID: disabling a user an administrator moved keeps the bits set on it, and deleting one
+    deletes it rather than taking it for gone."""
+    samba_dc.tools.add(
+        f"dn: OU=Elsewhere,{samba_ou}\nobjectClass: organizationalUnit\n\n"
+        + user_ldif(samba_ou, "Mo", strong_password(), userAccountControl=0x200 | 0x10000)
+        + user_ldif(samba_ou, "Del")
+    )
+    conn = make_connector(samba_dc, [samba_ou])
+    records = by_dn(pages(conn.full_import())[0])
+    mo, gone = f"CN=Mo,{samba_ou}", f"CN=Del,{samba_ou}"
+    samba_dc.tools.modify(
+        f"dn: {mo}\nchangetype: modrdn\nnewrdn: CN=Mo\ndeleteoldrdn: 1\nnewsuperior: OU=Elsewhere,{samba_ou}\n\n"
+        f"dn: {gone}\nchangetype: modrdn\nnewrdn: CN=Del2\ndeleteoldrdn: 1\n"
+    )
+    results = conn.export(
+        [
+            item(1, UPDATE, mo, change("accountEnabled", False), anchor=records[mo.lower()].anchor),
+            item(2, DELETE, gone, anchor=records[gone.lower()].anchor),
+        ]
+    )
+    assert [r.ok for r in results] == [True, True], results
+    now = f"CN=Mo,OU=Elsewhere,{samba_ou}"
+    assert results[0].identifier == now
+    assert uac(samba_dc, now) == 0x200 | 0x10000 | 0x2
+    assert search(samba_dc, samba_ou, "(cn=Del2)", "cn") == []

@@ -718,12 +718,19 @@ class AdConnector(LdapConnector):
             raise ExportRefused(name, str(exc)) from None
 
     def _current_int(self, item: ExportItem, attribute: str) -> int | None:
-        """An attribute as the server holds it now (the hologram may be a run old)."""
+        """An attribute as the server holds it now (the hologram may be a run old), found by the object's DN or,
+        when it has moved since the last import, by its objectGUID: folding flags into a guessed value would
+        clear the bits an administrator set."""
         found = self._call(
             partial(_search, base=item.identifier, scope=Scope.BASE, flt="(objectClass=*)", attrs=[attribute])
         )
+        if not found and item.anchor:
+            found = list(self._fetch([self.anchor_filter(item.anchor)], [attribute]))
         text = found[0].first_text(attribute) if found else None
         return int(text) if text is not None else None
+
+    def anchor_filter(self, anchor: str) -> str:
+        return f"(objectGUID={escape_binary(guid_bytes(anchor))})"
 
     def _check_name(self, item: ExportItem, name: str, value: str) -> None:
         lower = name.lower()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
@@ -773,7 +773,7 @@ class LdapConnector:
                 self._send_adds(adds, results)
                 adds = []
                 if item.op is ExportOp.UPDATE:
-                    results[index] = self._export_update(item, type_schema)
+                    results[index] = self._export_update_wherever(item, type_schema)
                 else:
                     results[index] = self._export_delete(item)
             except (LdapOperationError, AttributeValueError, DNError, ExportRefused) as exc:
@@ -1037,13 +1037,48 @@ class LdapConnector:
             ) from None
         return new_dn
 
+    def _export_update_wherever(self, item: ExportItem, type_schema: ObjectTypeSchema) -> ExportResult:
+        """An update sent to the entry's DN, or, when no entry is there, to wherever its anchor is now (moved or
+        renamed in the directory since the last import)."""
+        try:
+            return self._export_update(item, type_schema)
+        except LdapOperationError as exc:
+            moved = self._moved(item) if exc.code == NO_SUCH_OBJECT else None
+            if moved is None:
+                raise
+            log.info("connector %r: %s is now at %s; updating it there", self.name, item.identifier, moved)
+            return self._export_update(replace(item, identifier=moved), type_schema)
+
+    def anchor_filter(self, anchor: str) -> str:
+        """A filter matching the entry with this anchor (text as the connector reports it)."""
+        return f"({self.anchor_attribute()}={escape_filter_value(anchor)})"
+
+    def _moved(self, item: ExportItem) -> str | None:
+        """The DN the item's entry has now, when it is no longer its identifier, found by its anchor."""
+        if not item.anchor:
+            return None
+        try:
+            flt = self.anchor_filter(item.anchor)
+        except ValueError:
+            return None
+        search = partial(_search, base=self.config.base_dn, scope=Scope.SUBTREE, flt=flt, attrs=["1.1"], size_limit=2)
+        hits = self._call(search)
+        if len(hits) != 1 or normalize_dn(hits[0].dn) == normalize_dn(item.identifier):
+            return None
+        return canonical_dn(hits[0].dn)
+
     def _export_delete(self, item: ExportItem) -> ExportResult:
         dn = item.identifier
         try:
             self._call(lambda b: b.delete(dn), what=dn)
         except LdapOperationError as exc:
             if exc.code == NO_SUCH_OBJECT:
-                return ExportResult(cs_id=item.cs_id, ok=True, identifier=dn)
+                # gone is done, unless the entry was only moved or renamed since the last import
+                moved = self._moved(item)
+                if moved is None:
+                    return ExportResult(cs_id=item.cs_id, ok=True, identifier=dn)
+                log.info("connector %r: %s is now at %s; deleting it there", self.name, dn, moved)
+                return self._export_delete(replace(item, identifier=moved))
             if exc.code != NOT_ALLOWED_ON_NON_LEAF or not self.config.subtree_delete:
                 raise
             self._delete_subtree(dn)
