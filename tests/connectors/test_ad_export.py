@@ -568,3 +568,13 @@ def test_a_user_moved_since_the_last_import_is_updated_where_it_is_now(samba_dc:
     assert results[0].identifier == now
     assert uac(samba_dc, now) == 0x200 | 0x10000 | 0x2
     assert search(samba_dc, samba_ou, "(cn=Del2)", "cn") == []
+
+
+def test_one_member_with_no_object_does_not_keep_the_rest_of_its_chunk_out(samba_dc: SambaDC, samba_ou: str) -> None:
+    samba_dc.tools.add(user_ldif(samba_ou, "m1") + user_ldif(samba_ou, "m2") + group_ldif(samba_ou, "crew"))
+    conn = make_connector(samba_dc, [samba_ou])
+    crew, ghost = f"CN=crew,{samba_ou}", f"CN=ghost,{samba_ou}"
+    members = [f"CN=m1,{samba_ou}", ghost, f"CN=m2,{samba_ou}"]
+    (result,) = conn.export([item(1, UPDATE, crew, change("member", *members, op=ADD_VALUES), object_type="group")])
+    assert not result.ok and result.attribute == "member" and f"no entry at {ghost}" in (result.error or "")
+    assert sorted(str(m) for m in read(samba_dc, crew, "member")["member"]) == [members[0], members[2]]

@@ -993,19 +993,27 @@ class LdapConnector:
         return ExportResult(cs_id=item.cs_id, ok=True, anchor=item.anchor, identifier=canonical_dn(dn))
 
     def _modify_values(self, dn: str, op: ModOp, name: str, values: list[bytes]) -> None:
-        """Add or remove values; values already there (or already gone) are skipped, as replays require."""
+        """Add or remove values; values already there (or already gone) are skipped, as replays require. When
+        the server refuses some values of a chunk (a member with no entry behind it), the others are applied one
+        at a time and the first refusal is raised after them: one bad member does not keep a thousand out."""
         try:
             self._call(lambda b: b.modify(dn, [(op, name, values)]), what=dn)
             return
         except LdapOperationError as exc:
-            if not self._harmless(op, name, exc):
+            if not self._harmless(op, name, exc) and not (len(values) > 1 and exc.name in REFERENCE_REFUSALS):
                 raise
+        refused: LdapOperationError | None = None
         for value in values:  # one at a time, to apply the others
             try:
                 self._call(partial(_modify, dn=dn, changes=[(op, name, [value])]), what=dn)
             except LdapOperationError as exc:
-                if not self._harmless(op, name, exc):
+                if self._harmless(op, name, exc):
+                    continue
+                if exc.name not in REFERENCE_REFUSALS:
                     raise
+                refused = refused or exc
+        if refused is not None:
+            raise refused
 
     def _harmless(self, op: ModOp, name: str, exc: LdapOperationError) -> bool:
         """The server says the value is already there (adding) or already gone (removing)."""
