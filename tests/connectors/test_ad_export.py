@@ -429,3 +429,152 @@ def test_member_of_written_from_the_members_side(samba_dc: SambaDC, samba_ou: st
     # an import shows memberships of the connector's groups only (everyone is in Domain Users, a primary group)
     record = by_dn(pages(conn.full_import())[0])[f"cn=lee,{samba_ou}".lower()]
     assert sorted(record.attributes["memberOf"]) == sorted([sales, finance])
+
+
+def test_an_add_outside_the_containers_is_refused_and_a_refused_move_names_its_target(
+    samba_dc: SambaDC, samba_ou: str
+) -> None:
+    """The containers are the OUs whose objects are imported and may be written: a user added elsewhere could
+    never be confirmed, so the add is refused before it is sent. A move the DC refuses says where it was going."""
+    samba_dc.tools.add(
+        f"dn: OU=In,{samba_ou}\nobjectClass: organizationalUnit\n\n"
+        f"dn: OU=Out,{samba_ou}\nobjectClass: organizationalUnit\n\n"
+    )
+    inside = f"OU=In,{samba_ou}"
+    conn = make_connector(samba_dc, [inside])
+    outside = f"CN=Stray,OU=Out,{samba_ou}"
+    results = conn.export(
+        [
+            item(1, ADD, f"CN=Kept,{inside}", change("sAMAccountName", "kept")),
+            item(2, ADD, outside, change("sAMAccountName", "stray")),
+        ]
+    )
+    assert [r.ok for r in results] == [True, False], results
+    assert results[1].code == "refused" and outside in (results[1].error or "")
+    assert "outside this connector's containers" in (results[1].error or "")
+    assert search(samba_dc, samba_ou, "(sAMAccountName=stray)", "cn") == []
+    target = f"CN=Kept,OU=Missing,{inside}"
+    (moved,) = conn.export([item(3, UPDATE, f"CN=Kept,{inside}", anchor=results[0].anchor, new_identifier=target)])
+    assert not moved.ok and f"renaming to {target}" in (moved.error or ""), moved.error
+
+
+def test_text_longer_than_the_schema_allows_is_refused_naming_the_limit(samba_dc: SambaDC, samba_ou: str) -> None:
+    """The DC's own answer to a value past the attribute's rangeUpper names neither the length nor the limit
+    ("contains at least one invalid value"): the connector holds values to the schema's limits first."""
+    samba_dc.tools.add(user_ldif(samba_ou, "Existing"))
+    conn = make_connector(samba_dc, [samba_ou])
+    exactly = "d" * 1024  # description's rangeUpper: the longest value the DC takes
+    results = conn.export(
+        [
+            item(1, ADD, f"CN=long,{samba_ou}", change("sAMAccountName", "long"), change("description", "x" * 1025)),
+            item(2, ADD, f"CN=id,{samba_ou}", change("sAMAccountName", "id"), change("employeeID", "1" * 17)),
+            item(3, UPDATE, f"CN=Existing,{samba_ou}", change("description", "y" * 2000)),
+            item(4, ADD, f"CN=fits,{samba_ou}", change("sAMAccountName", "fits"), change("description", exactly)),
+        ]
+    )
+    assert [r.ok for r in results] == [False, False, False, True], results
+    expected = [("description", "1,025", "1,024"), ("employeeID", "17", "16"), ("description", "2,000", "1,024")]
+    for result, (attribute, length, limit) in zip(results[:3], expected, strict=True):
+        assert (result.code, result.attribute) == ("refused", attribute), result
+        assert f"is {length} characters long" in (result.error or "") and f"at most {limit}" in (result.error or "")
+    assert read(samba_dc, f"CN=fits,{samba_ou}", "description")["description"] == [exactly]
+    assert "description" not in read(samba_dc, f"CN=Existing,{samba_ou}", "description")
+    assert search(samba_dc, samba_ou, "(|(sAMAccountName=long)(sAMAccountName=id))", "cn") == []
+
+
+@pytest.mark.parametrize("backend", ["python-ldap", "ldap3"])
+def test_a_reference_to_no_object_names_the_attribute_and_the_value(
+    samba_dc: SambaDC, samba_ou: str, backend: str
+) -> None:
+    """The DC refuses a manager or member DN with no object behind it without saying which value it is
+    ("Referenced object not found", "specified dn doesn't exist"): the error names the attribute and the DN."""
+    samba_dc.tools.add(user_ldif(samba_ou, "Real") + group_ldif(samba_ou, "team"))
+    conn = make_connector(samba_dc, [samba_ou], backend=backend)
+    real, ghost = f"CN=Real,{samba_ou}", f"CN=Ghost,{samba_ou}"
+    results = conn.export(
+        [
+            item(1, ADD, f"CN=u1,{samba_ou}", change("sAMAccountName", "u1"), change("manager", ghost)),
+            item(2, ADD, f"CN=g2,{samba_ou}", change("member", real, ghost), object_type="group"),
+            item(3, UPDATE, f"CN=team,{samba_ou}", change("member", ghost, op=ADD_VALUES), object_type="group"),
+            item(4, UPDATE, real, change("manager", ghost)),
+            item(5, ADD, f"CN=u5,{samba_ou}", change("sAMAccountName", "u5"), change("manager", real)),
+        ]
+    )
+    assert [r.ok for r in results] == [False, False, False, False, True], results
+    for result, attribute in zip(results[:4], ["manager", "member", "member", "manager"], strict=True):
+        assert result.attribute == attribute, result
+        assert f"{attribute}: no entry at {ghost}" in (result.error or ""), result.error
+        assert real not in (result.error or "").split("no entry at", 1)[1]  # only the value that is missing
+    assert "manager" not in read(samba_dc, real, "manager")
+
+
+def test_a_cn_flow_beside_the_dn_renames_and_a_different_name_is_refused(samba_dc: SambaDC, samba_ou: str) -> None:
+    """cn (and name) hold the RDN's value and the DC refuses any modify of them, even to the same value: a flow
+    giving cn the name the DN gives sends nothing for it, so the usual pair — the DN and cn from displayName —
+    renames; a cn that differs from the DN's could only come from a rename and is refused before anything is
+    sent."""
+    samba_dc.tools.add(user_ldif(samba_ou, "Al") + user_ldif(samba_ou, "Jo"))
+    conn = make_connector(samba_dc, [samba_ou])
+    al, jo = f"CN=Al,{samba_ou}", f"CN=Jo,{samba_ou}"
+    renamed = f"CN=Alan Turing,{samba_ou}"
+    results = conn.export(
+        [
+            item(1, UPDATE, al, change("cn", "Alan Turing"), change("description", "x"), new_identifier=renamed),
+            item(2, UPDATE, jo, change("cn", "jo")),
+            item(3, UPDATE, jo, change("cn", "Joe"), new_identifier=f"CN=Joseph,{samba_ou}"),
+            item(4, UPDATE, jo, change("name", "Joe")),
+            item(5, ADD, f"CN=Jo Bloggs,{samba_ou}", change("sAMAccountName", "jb"), change("cn", "Joanne Bloggs")),
+            item(6, ADD, f"CN=Same,{samba_ou}", change("sAMAccountName", "same"), change("cn", "same")),
+        ]
+    )
+    assert [r.ok for r in results] == [True, True, False, False, False, True], results
+    assert results[0].identifier == renamed
+    assert read(samba_dc, renamed, "cn", "description") == {"cn": ["Alan Turing"], "description": ["x"]}
+    for result, (attribute, given, from_dn) in zip(
+        results[2:5],
+        [("cn", "Joe", "Joseph"), ("name", "Joe", "Jo"), ("cn", "Joanne Bloggs", "Jo Bloggs")],
+        strict=True,
+    ):
+        assert (result.code, result.attribute) == ("refused", attribute), result
+        assert f"{attribute} {given!r} is not the name the DN gives the entry ({from_dn!r})" in (result.error or "")
+    assert read(samba_dc, jo, "cn") == {"cn": ["Jo"]}, "refused before the rename was sent"
+    assert search(samba_dc, samba_ou, "(sAMAccountName=jb)", "cn") == []
+    assert read(samba_dc, f"CN=Same,{samba_ou}", "cn") == {"cn": ["Same"]}
+
+
+def test_a_user_moved_since_the_last_import_is_updated_where_it_is_now(samba_dc: SambaDC, samba_ou: str) -> None:
+    """Found by objectGUID: disabling a user an administrator moved keeps the bits set on it, and deleting one
+    deletes it rather than taking it for gone."""
+    samba_dc.tools.add(
+        f"dn: OU=Elsewhere,{samba_ou}\nobjectClass: organizationalUnit\n\n"
+        + user_ldif(samba_ou, "Mo", strong_password(), userAccountControl=0x200 | 0x10000)
+        + user_ldif(samba_ou, "Del")
+    )
+    conn = make_connector(samba_dc, [samba_ou])
+    records = by_dn(pages(conn.full_import())[0])
+    mo, gone = f"CN=Mo,{samba_ou}", f"CN=Del,{samba_ou}"
+    samba_dc.tools.modify(
+        f"dn: {mo}\nchangetype: modrdn\nnewrdn: CN=Mo\ndeleteoldrdn: 1\nnewsuperior: OU=Elsewhere,{samba_ou}\n\n"
+        f"dn: {gone}\nchangetype: modrdn\nnewrdn: CN=Del2\ndeleteoldrdn: 1\n"
+    )
+    results = conn.export(
+        [
+            item(1, UPDATE, mo, change("accountEnabled", False), anchor=records[mo.lower()].anchor),
+            item(2, DELETE, gone, anchor=records[gone.lower()].anchor),
+        ]
+    )
+    assert [r.ok for r in results] == [True, True], results
+    now = f"CN=Mo,OU=Elsewhere,{samba_ou}"
+    assert results[0].identifier == now
+    assert uac(samba_dc, now) == 0x200 | 0x10000 | 0x2
+    assert search(samba_dc, samba_ou, "(cn=Del2)", "cn") == []
+
+
+def test_one_member_with_no_object_does_not_keep_the_rest_of_its_chunk_out(samba_dc: SambaDC, samba_ou: str) -> None:
+    samba_dc.tools.add(user_ldif(samba_ou, "m1") + user_ldif(samba_ou, "m2") + group_ldif(samba_ou, "crew"))
+    conn = make_connector(samba_dc, [samba_ou])
+    crew, ghost = f"CN=crew,{samba_ou}", f"CN=ghost,{samba_ou}"
+    members = [f"CN=m1,{samba_ou}", ghost, f"CN=m2,{samba_ou}"]
+    (result,) = conn.export([item(1, UPDATE, crew, change("member", *members, op=ADD_VALUES), object_type="group")])
+    assert not result.ok and result.attribute == "member" and f"no entry at {ghost}" in (result.error or "")
+    assert sorted(str(m) for m in read(samba_dc, crew, "member")["member"]) == [members[0], members[2]]

@@ -197,6 +197,21 @@ def test_usn_delta_and_its_watermark_checks(samba_dc: SambaDC, samba_ou: str, ca
         list(conn.delta_import(watermark.replace("usn:", "dirsync:")))
 
 
+def test_usn_delta_sees_a_move_to_a_special_character_name_as_a_rename(samba_dc: SambaDC, samba_ou: str) -> None:
+    odd = 'Smith, "J" #1 '
+    samba_dc.tools.add(f"dn: OU=sub,{samba_ou}\nobjectClass: organizationalUnit\n\n" + user_ldif(samba_ou, "mover"))
+    conn = make_connector(samba_dc, [samba_ou], delta="usn")
+    (before,), _, watermark = pages(conn.full_import())
+    samba_dc.tools.modify(
+        f"dn: CN=mover,{samba_ou}\nchangetype: modrdn\nnewrdn: CN={escape_dn_value(odd)}\ndeleteoldrdn: 1\n"
+        f"newsuperior: OU=sub,{samba_ou}\n"
+    )
+    (moved,), issues, _ = pages(conn.delta_import(watermark))
+    assert issues == [] and moved.anchor == before.anchor and not moved.delete
+    assert moved.identifier == f"CN={escape_dn_value(odd)},OU=sub,{samba_ou}"
+    assert moved.attributes["container"] == f"OU=sub,{samba_ou}"
+
+
 def test_dirsync_needs_rights_or_object_security(samba_dc: SambaDC, samba_ou: str) -> None:
     password = strong_password()
     samba_dc.tools.add(user_ldif(samba_ou, "reader", password))

@@ -192,3 +192,92 @@ def test_an_oversize_value_fails_its_object_and_the_batch_goes_on(make: MakeConn
         [AttributeChange("description", ValueOp.REPLACE, ["fine"])],
     )
     check_batch(conn.export([big_update, small_update]), [False, True])
+
+
+def test_an_add_outside_the_containers_is_refused_and_a_refused_rename_names_its_target(
+    make: MakeConnector, slapd_server: SlapdServer, slapd_subtree: str
+) -> None:
+    """An entry added where no import looks could never be confirmed (the next full import would take it for
+    deleted, and provisioning would add it again): the add is refused before it is sent. A rename the server
+    refuses says which DN it was renaming to, which the server's own text does not."""
+    slapd_server.tools.add(
+        f"dn: ou=in,{slapd_subtree}\nobjectClass: organizationalUnit\nou: in\n\n"
+        f"dn: ou=out,{slapd_subtree}\nobjectClass: organizationalUnit\nou: out\n\n"
+        f"dn: uid=taken,ou=in,{slapd_subtree}\nobjectClass: inetOrgPerson\nuid: taken\ncn: T\nsn: T\n"
+    )
+    inside = f"ou=in,{slapd_subtree}"
+    conn = make(containers=[inside])
+    outside = f"uid=stray,ou=out,{slapd_subtree}"
+    results = conn.export(
+        [
+            add_item(1, f"uid=first,{inside}", sn="F", cn="F"),
+            add_item(2, outside, sn="S", cn="S"),
+            add_item(3, f"uid=last,{inside}", sn="L", cn="L"),
+        ]
+    )
+    check_batch(results, [True, False, True])
+    refused = results[1]
+    assert (refused.code, refused.retryable) == ("refused", False)
+    assert outside in (refused.error or "") and "outside this connector's containers" in (refused.error or "")
+    assert inside in (refused.error or "")  # which containers there are
+    assert "dn:" not in slapd_server.tools.search(f"ou=out,{slapd_subtree}", "(uid=stray)", "uid")
+    moving = f"uid=first,{inside}"
+    anchor = results[0].anchor
+    taken, no_parent = f"uid=taken,{inside}", f"uid=first,ou=missing,{inside}"
+    renames = conn.export(
+        [
+            ExportItem(1, "person", ExportOp.UPDATE, moving, anchor, new_identifier=taken),
+            ExportItem(1, "person", ExportOp.UPDATE, moving, anchor, new_identifier=no_parent),
+        ]
+    )
+    check_batch(renames, [False, False])
+    assert renames[0].code == "entryAlreadyExists" and f"renaming to {taken}" in (renames[0].error or "")
+    assert renames[1].code == "noSuchObject" and f"renaming to {no_parent}" in (renames[1].error or "")
+    assert all(moving in (r.error or "") for r in renames)
+
+
+def test_a_naming_value_differing_only_in_case_is_not_sent_twice(
+    make: MakeConnector, slapd_server: SlapdServer, slapd_subtree: str
+) -> None:
+    """cn is matched ignoring case: a cn flow giving the RDN's name in another case is that value (slapd refused
+    the pair as "provided more than once"); another name is kept beside the RDN's."""
+    conn = make()
+    results = conn.export(
+        [
+            add_item(1, f"cn=Same,{slapd_subtree}", sn="S", cn="same"),
+            add_item(2, f"cn=Two,{slapd_subtree}", sn="T", cn=["two", "Second name"]),
+        ]
+    )
+    check_batch(results, [True, True])
+    same = slapd_server.tools.search(f"cn=Same,{slapd_subtree}", "(objectClass=*)", "cn", scope="base")
+    assert sorted(line for line in same.splitlines() if line.startswith("cn:")) == ["cn: Same"]
+    two = slapd_server.tools.search(f"cn=Two,{slapd_subtree}", "(objectClass=*)", "cn", scope="base")
+    assert sorted(line for line in two.splitlines() if line.startswith("cn:")) == ["cn: Second name", "cn: Two"]
+
+
+def test_a_dn_the_rfc_does_not_allow_is_refused_saying_what_to_write(
+    make: MakeConnector, slapd_server: SlapdServer, slapd_subtree: str
+) -> None:
+    """slapd answers a name starting with an unescaped # (a hex-encoded value to it) or a backslash before an
+    ordinary character with a bare "invalid DN"; the connector refuses them first and says how to write them."""
+    conn = make()
+    hashed, backslash = f"cn=#1 fan,{slapd_subtree}", f"cn=C:\\temp,{slapd_subtree}"
+    results = conn.export(
+        [
+            add_item(1, hashed, sn="H"),
+            add_item(2, backslash, sn="B"),
+            add_item(3, f"cn=\\#1 fan,{slapd_subtree}", sn="F"),
+        ]
+    )
+    check_batch(results, [False, False, True])
+    assert results[0].code == "bad-value" and hashed in (results[0].error or "")
+    assert "hex-encoded" in (results[0].error or "") and "\\#" in (results[0].error or "")
+    assert results[1].code == "bad-value" and "\\t is not an escape" in (results[1].error or "")
+    [renamed] = conn.export(
+        [
+            ExportItem(
+                3, "person", ExportOp.UPDATE, results[2].identifier or "", results[2].anchor, new_identifier=hashed
+            )
+        ]
+    )
+    assert not renamed.ok and "hex-encoded" in (renamed.error or "")

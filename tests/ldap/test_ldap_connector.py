@@ -321,6 +321,70 @@ def test_delta_import(make: MakeConnector, slapd_server: SlapdServer, slapd_subt
     assert again == [] and mark3
 
 
+@pytest.mark.parametrize("method", ["accesslog", "syncrepl"])
+def test_delta_moves_keep_the_anchor_and_cross_the_containers(
+    make: MakeConnector, slapd_server: SlapdServer, slapd_subtree: str, method: str
+) -> None:
+    """A modrdn with newSuperior is recognised through the anchor, into an OU and to an RDN full of special
+    characters; a move out of the containers is a delete, a move into them an add."""
+    inside, outside = f"ou=in,{slapd_subtree}", f"ou=out,{slapd_subtree}"
+    odd_ou = f"{rdn('ou', 'R&D, Paris #1 ')},{inside}"
+    slapd_server.tools.add(
+        f"dn: {inside}\nobjectClass: organizationalUnit\nou: in\n\n"
+        f"dn: {outside}\nobjectClass: organizationalUnit\nou: out\n\n"
+        f"dn: {odd_ou}\nobjectClass: organizationalUnit\nou: R&D, Paris #1 \n\n"
+        + people_ldif(inside, 2)
+        + people_ldif(outside, 1, start=7)
+    )
+    conn = make(containers=[inside], delta=method)
+    before, _, watermark = all_records(conn.full_import())
+    anchor = {r.identifier.split(",")[0]: r.anchor for r in before}
+    odd_rdn = rdn("uid", "#x, y+z ")
+    slapd_server.tools.modify(
+        f"dn: uid=p00000,{inside}\nchangetype: modrdn\nnewrdn: {odd_rdn}\ndeleteoldrdn: 0\nnewsuperior: {odd_ou}\n\n"
+        f"dn: uid=p00001,{inside}\nchangetype: modrdn\nnewrdn: uid=p00001\ndeleteoldrdn: 1\nnewsuperior: {outside}\n\n"
+        f"dn: uid=p00007,{outside}\nchangetype: modrdn\nnewrdn: uid=p00007\ndeleteoldrdn: 1\nnewsuperior: {inside}\n"
+    )
+    changed, issues, _ = all_records(conn.delta_import(watermark))
+    assert issues == []
+    by_anchor = {r.anchor: r for r in changed}
+    moved = by_anchor[anchor["uid=p00000"]]
+    assert (moved.identifier, moved.delete) == (f"{odd_rdn},{odd_ou}", False)
+    assert by_anchor[anchor["uid=p00001"]].delete
+    [arrived] = [r for r in changed if r.anchor not in anchor.values()]
+    assert (arrived.identifier, arrived.delete) == (f"uid=p00007,{inside}", False)
+
+
+def test_an_update_or_delete_finds_an_entry_moved_since_the_last_import(
+    make: MakeConnector, slapd_server: SlapdServer, slapd_subtree: str
+) -> None:
+    """An entry moved or renamed in the directory after the import the export was computed from is found by its
+    anchor: the update lands on it, and a delete deletes it instead of counting it as already gone."""
+    a, b = f"ou=a,{slapd_subtree}", f"ou=b,{slapd_subtree}"
+    slapd_server.tools.add(
+        "".join(f"dn: {ou}\nobjectClass: organizationalUnit\nou: {ou[3]}\n\n" for ou in (a, b)) + people_ldif(a, 2)
+    )
+    conn = make()
+    anchor = {r.identifier: r.anchor for r in all_records(conn.full_import())[0]}
+    slapd_server.tools.modify(
+        f"dn: uid=p00000,{a}\nchangetype: modrdn\nnewrdn: uid=p00000\ndeleteoldrdn: 1\nnewsuperior: {b}\n\n"
+        f"dn: uid=p00001,{a}\nchangetype: modrdn\nnewrdn: uid=p00001x\ndeleteoldrdn: 1\n"
+    )
+    moved, renamed = f"uid=p00000,{a}", f"uid=p00001,{a}"
+    change = [AttributeChange("displayName", ValueOp.REPLACE, ["Moved"])]
+    results = conn.export(
+        [
+            ExportItem(1, "person", ExportOp.UPDATE, moved, anchor[moved], change),
+            ExportItem(2, "person", ExportOp.DELETE, renamed, anchor[renamed]),
+        ]
+    )
+    assert [r.ok for r in results] == [True, True], results
+    assert results[0].identifier == f"uid=p00000,{b}"
+    text = slapd_server.tools.search(b, "(uid=p00000)", "displayName")
+    assert "displayName: Moved" in text
+    assert "dn:" not in slapd_server.tools.search(slapd_subtree, "(uid=p00001x)", "uid")
+
+
 def test_full_import_survives_a_restart_between_pages(make: MakeConnector, slapd_factory: Any) -> None:
     server: SlapdServer = slapd_factory()
     server.tools.add(people_ldif(server.base_dn, 60))

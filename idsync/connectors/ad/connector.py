@@ -54,7 +54,7 @@ from idsync.connectors.ldap.backend import (
     ModOp,
     Scope,
 )
-from idsync.connectors.ldap.connector import LdapConnector, _failure, _search
+from idsync.connectors.ldap.connector import ExportRefused, LdapConnector, _failure, _search
 from idsync.connectors.ldap.decoding import EntryDecoder
 from idsync.connectors.ldap.escaping import (
     DNError,
@@ -108,15 +108,10 @@ CONSISTENCY_GUID = "mS-DS-ConsistencyGuid"
 FETCH_CHUNK = 200
 CONSTRAINT_VIOLATION = 19
 UNWILLING_TO_PERFORM = 53
+TEXT_SYNTAXES = ("2.5.5.12", "2.5.5.4", "2.5.5.5", "2.5.5.6")
+"""attributeSyntax of the text attributes whose rangeUpper counts characters (Unicode, teletex, printable and
+IA5, numeric strings)."""
 LINKED_VALUES = frozenset(a.lower() for a in ("member", "manager", "managedBy", "msExchCoManagedByLink"))
-
-
-class ExportRefused(ValueError):
-    """A value checked before export breaks a rule; the message names the attribute, the value and the rule."""
-
-    def __init__(self, attribute: str, message: str) -> None:
-        self.attribute = attribute
-        super().__init__(message)
 
 
 @dataclass(slots=True)
@@ -174,6 +169,7 @@ class AdConnector(LdapConnector):
     config: AdConfig
     decoder_class = _AdEntryDecoder
     records_in_storage_form = False  # the computed attributes are typed by the import
+    naming_aliases = ("name",)
 
     def __init__(
         self, name: str, config: AdConfig, password: str | Callable[[], str | None] | None, secrets: Any = None
@@ -184,6 +180,7 @@ class AdConnector(LdapConnector):
         self._upn_suffixes: list[str] | None = None
         self._naming_context_checked = False
         self._constructed_names: frozenset[str] | None = None
+        self._text_limits: dict[str, int] | None = None
         self._scope_cache: dict[str, bool] = {}
         self._containers_lower = [c.lower() for c in config.import_containers()]
 
@@ -286,6 +283,41 @@ class AdConnector(LdapConnector):
                     names.update(v.decode("utf-8").lower() for e in entries for v in e.get("lDAPDisplayName"))
             self._constructed_names = frozenset(names)
         return self._constructed_names
+
+    def text_limits(self) -> dict[str, int]:
+        """The most characters each text attribute may hold (its rangeUpper in the schema: description 1,024,
+        employeeID 16, …), lower-case name -> limit. The DC refuses a longer value with a reason that names
+        neither the limit nor the length (Samba: "contains at least one invalid value"; Windows: 00002082
+        AtrErr), so values are held to it before they are sent."""
+        if self._text_limits is None:
+            schema_nc = self.root_dse().first_text("schemaNamingContext")
+            limits: dict[str, int] = {}
+            if schema_nc:
+                syntaxes = "".join(f"(attributeSyntax={s})" for s in TEXT_SYNTAXES)
+                flt = f"(&(objectClass=attributeSchema)(rangeUpper=*)(|{syntaxes}))"
+                for entries in self._pages(schema_nc, Scope.ONE, flt, ["lDAPDisplayName", "rangeUpper"]):
+                    for entry in entries:
+                        name, upper = entry.first_text("lDAPDisplayName"), entry.first_text("rangeUpper")
+                        if name and upper and upper.isdigit():
+                            limits[name.lower()] = int(upper)
+            self._text_limits = limits
+        return self._text_limits
+
+    def _check_length(self, name: str, values: Iterable[Any]) -> None:
+        limit = self.text_limits().get(name.lower())
+        if limit is None:
+            return
+        for value in values:
+            if not isinstance(value, str):
+                continue
+            length = len(value.encode("utf-16-le", "surrogatepass")) // 2  # Windows counts UTF-16 code units
+            if length > limit:
+                shown = value if len(value) <= 40 else value[:40] + "…"
+                raise ExportRefused(
+                    name,
+                    f"{name} {shown!r} is {length:,} characters long; Active Directory's schema allows at most "
+                    f"{limit:,} (rangeUpper)",
+                )
 
     # -- records ----------------------------------------------------------------------------------------------
 
@@ -574,15 +606,7 @@ class AdConnector(LdapConnector):
         for index, item in enumerate(items):
             try:
                 ready.append((index, self._prepare(item)))
-            except ExportRefused as exc:
-                results[index] = ExportResult(
-                    cs_id=item.cs_id,
-                    ok=False,
-                    error=f"{item.identifier}: {exc}",
-                    code="refused",
-                    attribute=exc.attribute,
-                )
-            except (LdapOperationError, AttributeValueError, DNError, IdentityError) as exc:
+            except (LdapOperationError, AttributeValueError, DNError, IdentityError, ExportRefused) as exc:
                 results[index] = _failure(item, exc)
         sent = super().export([prepared.item for _, prepared in ready])
         for (index, prepared), result in zip(ready, sent, strict=True):
@@ -640,6 +664,7 @@ class AdConnector(LdapConnector):
             else:
                 if change.op is not ValueOp.REMOVE and value is not None:
                     self._check_name(item, name, str(value))
+                    self._check_length(name, change.values)
                 kept.append(change)
         if flags or uac is not None:
             if uac is None:
@@ -693,12 +718,19 @@ class AdConnector(LdapConnector):
             raise ExportRefused(name, str(exc)) from None
 
     def _current_int(self, item: ExportItem, attribute: str) -> int | None:
-        """An attribute as the server holds it now (the hologram may be a run old)."""
+        """An attribute as the server holds it now (the hologram may be a run old), found by the object's DN or,
+        when it has moved since the last import, by its objectGUID: folding flags into a guessed value would
+        clear the bits an administrator set."""
         found = self._call(
             partial(_search, base=item.identifier, scope=Scope.BASE, flt="(objectClass=*)", attrs=[attribute])
         )
+        if not found and item.anchor:
+            found = list(self._fetch([self.anchor_filter(item.anchor)], [attribute]))
         text = found[0].first_text(attribute) if found else None
         return int(text) if text is not None else None
+
+    def anchor_filter(self, anchor: str) -> str:
+        return f"(objectGUID={escape_binary(guid_bytes(anchor))})"
 
     def _check_name(self, item: ExportItem, name: str, value: str) -> None:
         lower = name.lower()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
@@ -50,6 +50,7 @@ from idsync.connectors.ldap.decoding import EntryDecoder
 from idsync.connectors.ldap.escaping import (
     DNError,
     canonical_dn,
+    check_dn,
     dn_within,
     escape_filter_value,
     leaf_rdn,
@@ -63,7 +64,15 @@ from idsync.connectors.ldap.schema import ServerSchema, build_schema
 from idsync.connectors.ldap.values import to_ldap
 from idsync.connectors.prefetch import prefetch
 from idsync.connectors.worker import forking_available, read_in_worker
-from idsync.model import AttributeSpec, AttributeValueError, ExportOp, ObjectTypeSchema, Schema, ValueOp
+from idsync.model import (
+    AttributeSpec,
+    AttributeType,
+    AttributeValueError,
+    ExportOp,
+    ObjectTypeSchema,
+    Schema,
+    ValueOp,
+)
 
 log = logging.getLogger("idsync.connectors.ldap")
 T = TypeVar("T")
@@ -73,6 +82,8 @@ READ_AHEAD_PAGES = 2
 EPOCH_WATERMARK = "19700101000000.000000Z"
 """Accesslog watermark when the log held nothing at the time of the full import."""
 _OPERATIONAL_SKIP = {"objectclass"}
+REFERENCE_REFUSALS = frozenset({"noSuchObject", "constraintViolation"})
+"""Result names a server gives an add or modify that holds a DN value with no entry behind it."""
 
 
 @dataclass(slots=True)
@@ -99,8 +110,21 @@ class _Add:
         return sum(len(v) for values in self.attributes.values() for v in values)
 
 
+class ExportRefused(ValueError):
+    """The connector refuses an export before sending it (a rule the server would not enforce, or enforce only
+    far from the flow that caused it); the message names the entry's attribute or DN, the value and the rule."""
+
+    def __init__(self, attribute: str | None, message: str) -> None:
+        self.attribute = attribute
+        super().__init__(message)
+
+
 def _failure(item: ExportItem, exc: Exception | None) -> ExportResult:
     """A per-object export error naming the entry and the server's reason."""
+    if isinstance(exc, ExportRefused):
+        return ExportResult(
+            cs_id=item.cs_id, ok=False, error=f"{item.identifier}: {exc}", code="refused", attribute=exc.attribute
+        )
     if isinstance(exc, LdapOperationError):
         return ExportResult(
             cs_id=item.cs_id,
@@ -130,6 +154,8 @@ class LdapConnector:
     decoder_class: type[EntryDecoder] = EntryDecoder
     """How entries become records; a connector for one kind of server may choose types its own way."""
     records_in_storage_form = True
+    naming_aliases: tuple[str, ...] = ()
+    """Attributes besides the RDN's own that always hold the RDN's value (Active Directory's ``name``)."""
     """The decoder types every value from the schema (``ImportPage.storage_form``); a connector that adds values
     of its own to the records says whether they are too."""
 
@@ -747,13 +773,38 @@ class LdapConnector:
                 self._send_adds(adds, results)
                 adds = []
                 if item.op is ExportOp.UPDATE:
-                    results[index] = self._export_update(item, type_schema)
+                    results[index] = self._export_update_wherever(item, type_schema)
                 else:
                     results[index] = self._export_delete(item)
-            except (LdapOperationError, AttributeValueError, DNError) as exc:
+            except (LdapOperationError, AttributeValueError, DNError, ExportRefused) as exc:
                 results[index] = _failure(item, exc)
         self._send_adds(adds, results)
-        return [r if r is not None else _failure(items[i], None) for i, r in enumerate(results)]
+        done = [r if r is not None else _failure(items[i], None) for i, r in enumerate(results)]
+        return [self._name_missing_references(item, result) for item, result in zip(items, done, strict=True)]
+
+    def _name_missing_references(self, item: ExportItem, result: ExportResult) -> ExportResult:
+        """A refusal that a reference value to no entry may have caused says which values those are: the server
+        does not (Active Directory: "Referenced object not found", "specified dn doesn't exist")."""
+        if result.ok or result.code not in REFERENCE_REFUSALS:
+            return result
+        type_schema = self.schema().object_type(item.object_type)
+        for change in item.changes:
+            if change.op is ValueOp.REMOVE or self._spec(type_schema, change.name).type is not AttributeType.REFERENCE:
+                continue
+            missing = [str(v) for v in change.values if v and not self._reference_exists(str(v))]
+            if missing:
+                more = f" and {len(missing) - 3:,} more" if len(missing) > 3 else ""
+                result.error = f"{result.error}; {change.name}: no entry at {'; '.join(missing[:3])}{more}"
+                result.attribute = change.name
+                return result
+        return result
+
+    def _reference_exists(self, dn: str) -> bool:
+        try:
+            parse_dn(dn)
+            return self._exists(dn)
+        except (DNError, LdapOperationError):
+            return False
 
     def _password_value(self, value: Any) -> bytes:
         if not self.config.encrypted and not self.config.allow_insecure:
@@ -776,7 +827,16 @@ class LdapConnector:
         dn = item.identifier
         if not dn.strip():
             raise DNError("an entry cannot be added at the empty DN")
+        check_dn(dn)
         naming = leaf_values(dn)
+        if not self._in_scope(dn):
+            # added there, the entry would never be imported: the add could not be confirmed, and the next full
+            # import would take the object for deleted and provision it again
+            raise ExportRefused(
+                None,
+                f"the entry would be outside this connector's containers ({'; '.join(self.config.import_containers())})"
+                ", where no import sees it; build its DN under one of them or add its OU to containers",
+            )
         attrs: RawAttributes = {}
         type_config = self.config.object_types.get(item.object_type)
         if type_config is None:
@@ -789,13 +849,42 @@ class LdapConnector:
                 attrs.setdefault(change.name, []).extend(raw)
         if not any(k.lower() == "objectclass" for k in attrs):
             attrs["objectClass"] = [c.encode("utf-8") for c in type_config.classes_for_add()]
-        for attr, value in naming:
-            existing = next((k for k in attrs if k.lower() == attr.lower()), None)
-            if existing is None:
-                attrs[attr] = [value.encode("utf-8")]
-            elif value.encode("utf-8") not in attrs[existing]:
-                attrs[existing].append(value.encode("utf-8"))
+        for attr, _ in naming:
+            key = next((k for k in attrs if k.lower() == attr.lower()), attr)
+            attrs[key] = self._naming_values(type_schema, dn, key, attrs.get(key, []), adding=True) or []
+        for alias in self.naming_aliases:
+            found = next((k for k in attrs if k.lower() == alias.lower()), None)
+            if found is not None and self._naming_values(type_schema, dn, found, attrs[found]) is None:
+                del attrs[found]  # the directory sets it from the RDN
         return dn, attrs
+
+    def _naming_values(
+        self, type_schema: ObjectTypeSchema, dn: str, name: str, values: list[bytes], *, adding: bool = False
+    ) -> list[bytes] | None:
+        """The values of ``name`` to send for the entry at ``dn`` so they agree with its RDN, or None to send no
+        change of it. An attribute the RDN does not name goes as it is. A single-valued naming attribute
+        (Active Directory's cn) holds exactly the RDN's value: a flow that gives the same name (in any case) sends
+        nothing, since the DN sets it and the server refuses to modify it; another name is refused here, since
+        only a rename can change it. A multi-valued one (OpenLDAP's cn) gets the RDN's value besides the others
+        on add."""
+        leaf = leaf_values(dn)
+        lower = name.lower()
+        value = next((v for a, v in leaf if a.lower() == lower), None)
+        alias = value is None and lower in {a.lower() for a in self.naming_aliases}
+        if alias:
+            value = leaf[0][1]
+        if value is None:
+            return values
+        others = [v for v in values if v.decode("utf-8", "replace").casefold() != value.casefold()]
+        if alias or not self._spec(type_schema, name).multivalued:
+            if others:
+                raise ExportRefused(
+                    name,
+                    f"{name} {others[0].decode('utf-8', 'replace')!r} is not the name the DN gives the entry "
+                    f"({value!r}), and only a rename changes it: flow the new name into the identifier (DN)",
+                )
+            return [value.encode("utf-8")] if adding and not alias else None
+        return [value.encode("utf-8"), *others] if adding else values
 
     def _send_adds(self, adds: list[_Add], results: list[ExportResult | None]) -> None:
         """Pipeline the adds; those the server refused for a missing parent (when parents are created) or whose
@@ -882,18 +971,21 @@ class LdapConnector:
 
     def _export_update(self, item: ExportItem, type_schema: ObjectTypeSchema) -> ExportResult:
         dn = item.identifier
-        if item.new_identifier and item.new_identifier != dn:
-            dn = self._rename(dn, item.new_identifier)
+        target = item.new_identifier or dn
         replaces: list[tuple[ModOp, str, list[bytes]]] = []
         chunked: list[tuple[ModOp, str, list[bytes]]] = []
         for change in item.changes:
             raw = self._raw_values(type_schema, change.name, change.values)
             if change.op is ValueOp.REPLACE:
-                replaces.append((ModOp.REPLACE, change.name, raw))
+                fitted = self._naming_values(type_schema, target, change.name, raw)
+                if fitted is not None:
+                    replaces.append((ModOp.REPLACE, change.name, fitted))
             else:
                 op = ModOp.ADD if change.op is ValueOp.ADD else ModOp.DELETE
                 size = self.config.membership_chunk
                 chunked.extend((op, change.name, raw[i : i + size]) for i in range(0, len(raw), size))
+        if target != dn:
+            dn = self._rename(dn, target)
         if replaces:
             self._call(lambda b: b.modify(dn, replaces), what=dn)
         for op, name, values in chunked:
@@ -901,42 +993,87 @@ class LdapConnector:
         return ExportResult(cs_id=item.cs_id, ok=True, anchor=item.anchor, identifier=canonical_dn(dn))
 
     def _modify_values(self, dn: str, op: ModOp, name: str, values: list[bytes]) -> None:
-        """Add or remove values; values already there (or already gone) are skipped, as replays require."""
+        """Add or remove values; values already there (or already gone) are skipped, as replays require. When
+        the server refuses some values of a chunk (a member with no entry behind it), the others are applied one
+        at a time and the first refusal is raised after them: one bad member does not keep a thousand out."""
         try:
             self._call(lambda b: b.modify(dn, [(op, name, values)]), what=dn)
             return
         except LdapOperationError as exc:
-            if not self._harmless(op, name, exc):
+            if not self._harmless(op, name, exc) and not (len(values) > 1 and exc.name in REFERENCE_REFUSALS):
                 raise
+        refused: LdapOperationError | None = None
         for value in values:  # one at a time, to apply the others
             try:
                 self._call(partial(_modify, dn=dn, changes=[(op, name, [value])]), what=dn)
             except LdapOperationError as exc:
-                if not self._harmless(op, name, exc):
+                if self._harmless(op, name, exc):
+                    continue
+                if exc.name not in REFERENCE_REFUSALS:
                     raise
+                refused = refused or exc
+        if refused is not None:
+            raise refused
 
     def _harmless(self, op: ModOp, name: str, exc: LdapOperationError) -> bool:
         """The server says the value is already there (adding) or already gone (removing)."""
         return exc.code == (TYPE_OR_VALUE_EXISTS if op is ModOp.ADD else NO_SUCH_ATTRIBUTE)
 
     def _rename(self, dn: str, new_dn: str) -> str:
+        check_dn(new_dn)
         new_rdn = leaf_rdn(new_dn)
         new_parent = parent_dn(new_dn)
         superior = new_parent if normalize_dn(new_parent) != normalize_dn(parent_dn(dn)) else None
         try:
-            self._call(lambda b: b.rename(dn, new_rdn, superior), what=dn)
-        except LdapOperationError as exc:
-            if exc.code == NO_SUCH_OBJECT and self.config.create_parents and superior is not None:
-                exists = self._exists(dn)
-                if exists:
-                    self._create_parents(superior)
-                    self._call(lambda b: b.rename(dn, new_rdn, superior))
+            try:
+                self._call(lambda b: b.rename(dn, new_rdn, superior), what=dn)
+            except LdapOperationError as exc:
+                if exc.code == NO_SUCH_OBJECT and self.config.create_parents and superior is not None:
+                    exists = self._exists(dn)
+                    if exists:
+                        self._create_parents(superior)
+                        self._call(lambda b: b.rename(dn, new_rdn, superior))
+                        return new_dn
+                # replayed after a crash: already renamed
+                if exc.code == NO_SUCH_OBJECT and self._exists(new_dn):
                     return new_dn
-            # replayed after a crash: already renamed
-            if exc.code == NO_SUCH_OBJECT and self._exists(new_dn):
-                return new_dn
-            raise
+                raise
+        except LdapOperationError as exc:
+            # the server names neither the new DN nor whether the entry or its new parent is missing
+            raise LdapOperationError(
+                exc.code, exc.name, f"renaming to {new_dn}: {exc.reason or 'refused by the server'}", exc.dn or dn
+            ) from None
         return new_dn
+
+    def _export_update_wherever(self, item: ExportItem, type_schema: ObjectTypeSchema) -> ExportResult:
+        """An update sent to the entry's DN, or, when no entry is there, to wherever its anchor is now (moved or
+        renamed in the directory since the last import)."""
+        try:
+            return self._export_update(item, type_schema)
+        except LdapOperationError as exc:
+            moved = self._moved(item) if exc.code == NO_SUCH_OBJECT else None
+            if moved is None:
+                raise
+            log.info("connector %r: %s is now at %s; updating it there", self.name, item.identifier, moved)
+            return self._export_update(replace(item, identifier=moved), type_schema)
+
+    def anchor_filter(self, anchor: str) -> str:
+        """A filter matching the entry with this anchor (text as the connector reports it)."""
+        return f"({self.anchor_attribute()}={escape_filter_value(anchor)})"
+
+    def _moved(self, item: ExportItem) -> str | None:
+        """The DN the item's entry has now, when it is no longer its identifier, found by its anchor."""
+        if not item.anchor:
+            return None
+        try:
+            flt = self.anchor_filter(item.anchor)
+        except ValueError:
+            return None
+        search = partial(_search, base=self.config.base_dn, scope=Scope.SUBTREE, flt=flt, attrs=["1.1"], size_limit=2)
+        hits = self._call(search)
+        if len(hits) != 1 or normalize_dn(hits[0].dn) == normalize_dn(item.identifier):
+            return None
+        return canonical_dn(hits[0].dn)
 
     def _export_delete(self, item: ExportItem) -> ExportResult:
         dn = item.identifier
@@ -944,7 +1081,12 @@ class LdapConnector:
             self._call(lambda b: b.delete(dn), what=dn)
         except LdapOperationError as exc:
             if exc.code == NO_SUCH_OBJECT:
-                return ExportResult(cs_id=item.cs_id, ok=True, identifier=dn)
+                # gone is done, unless the entry was only moved or renamed since the last import
+                moved = self._moved(item)
+                if moved is None:
+                    return ExportResult(cs_id=item.cs_id, ok=True, identifier=dn)
+                log.info("connector %r: %s is now at %s; deleting it there", self.name, dn, moved)
+                return self._export_delete(replace(item, identifier=moved))
             if exc.code != NOT_ALLOWED_ON_NON_LEAF or not self.config.subtree_delete:
                 raise
             self._delete_subtree(dn)

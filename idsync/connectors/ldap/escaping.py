@@ -48,9 +48,20 @@ def escape_dn_value(value: str) -> str:
     return "".join(out)
 
 
-def _unescape(text: str, dn: str) -> str:
-    """Value text of one AVA with its escapes resolved (``\\,`` and ``\\2C`` alike, multi-byte UTF-8 too)."""
+_HEX = frozenset("0123456789abcdefABCDEF")
+_ESCAPABLE = frozenset(_DN_SPECIAL | {" ", "#"})
+
+
+def _unescape(text: str, dn: str, strict: bool = False) -> str:
+    """Value text of one AVA with its escapes resolved (``\\,`` and ``\\2C`` alike, multi-byte UTF-8 too).
+    ``strict``: what RFC 4514 forbids and servers refuse as a bare "invalid DN" (a backslash before any other
+    character, a ``#`` that does not start a hex string) is refused here, saying what to write instead."""
     if text.startswith("#"):
+        if strict and (len(text) < 3 or len(text) % 2 == 0 or not _HEX.issuperset(text[1:])):
+            raise DNError(
+                f"DN {dn!r}: the value {text!r} starts with #, which marks a hex-encoded value; a name that starts "
+                "with # is written \\# (EscapeDNComponent does this)"
+            )
         return text  # BER-encoded value: kept as written
     raw = bytearray()
     i = 0
@@ -61,10 +72,15 @@ def _unescape(text: str, dn: str) -> str:
                 raise DNError(f"DN {dn!r}: a value ends with a lone backslash")
             nxt = text[i + 1]
             pair = text[i + 1 : i + 3]
-            if len(pair) == 2 and all(c in "0123456789abcdefABCDEF" for c in pair):
+            if len(pair) == 2 and _HEX.issuperset(pair):
                 raw.append(int(pair, 16))
                 i += 3
                 continue
+            if strict and nxt not in _ESCAPABLE:
+                raise DNError(
+                    f'DN {dn!r}: \\{nxt} is not an escape; a backslash goes before one of , + " \\ < > ; = # or a '
+                    "space, or two hex digits (write a backslash itself as \\\\)"
+                )
             raw += nxt.encode("utf-8")
             i += 2
             continue
@@ -106,8 +122,9 @@ RDN = tuple[tuple[str, str], ...]
 """One RDN: its attribute-value pairs (more than one for a multi-valued RDN such as ``cn=a+uid=b``)."""
 
 
-def parse_dn(dn: str) -> list[RDN]:
-    """The RDNs of ``dn``, leaf first, with values unescaped. The empty DN (the root) has none."""
+def parse_dn(dn: str, *, strict: bool = False) -> list[RDN]:
+    """The RDNs of ``dn``, leaf first, with values unescaped. The empty DN (the root) has none. ``strict`` (for a
+    DN about to be written) also refuses escapes and ``#`` values RFC 4514 does not allow."""
     if dn.strip() == "":
         return []
     try:
@@ -128,7 +145,7 @@ def parse_dn(dn: str) -> list[RDN]:
                 value = value[:-1]
             if value.startswith('"') and value.endswith('"') and len(value) >= 2:
                 value = value[1:-1]
-            avas.append((attr, _unescape(value, dn)))
+            avas.append((attr, _unescape(value, dn, strict)))
         rdns.append(tuple(avas))
     return rdns
 
@@ -144,6 +161,13 @@ def build_dn(rdns: list[RDN]) -> str:
 def rdn(attr: str, value: str) -> str:
     """``attr=value`` with the value escaped: how a DN is made from data."""
     return f"{attr}={escape_dn_value(value)}"
+
+
+def check_dn(dn: str) -> None:
+    """Raise :class:`DNError` for a DN that is not to be written as it is (see ``strict`` of :func:`parse_dn`);
+    only escapes and ``#`` can make it so, and most DNs have neither."""
+    if "\\" in dn or "#" in dn:
+        parse_dn(dn, strict=True)
 
 
 def parent_dn(dn: str) -> str:
