@@ -14,6 +14,7 @@ from typing import ClassVar
 import click
 
 from idsync import __version__
+from idsync.cli import logs
 from idsync.cli.context import EXIT_CONFIG, EXIT_STOPPED, EXIT_USAGE, CliState, report_config_error
 from idsync.config import ConfigError, SecretError
 from idsync.connectors.base import ConnectorError
@@ -98,8 +99,14 @@ class IdsyncGroup(click.Group):
     show_default=True,
     help="The workspace folder (the one holding idsync.yaml).",
 )
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Show the idsync loggers' info lines on stderr too (-vv: debug); warnings and errors show always.",
+)
 @click.pass_context
-def cli(ctx: click.Context, workspace: Path) -> None:
+def cli(ctx: click.Context, workspace: Path, verbose: int) -> None:
     """idsync — identity synchronization in MIM's model.
 
     Objects are imported from connected systems into connector spaces, joined or projected into the metaverse,
@@ -121,7 +128,7 @@ def cli(ctx: click.Context, workspace: Path) -> None:
     · 4 usage (also no such object, run, connector or profile; a malformed reference; refusing to overwrite)
     · 130 aborted (a second Ctrl-C)
     """
-    ctx.obj = CliState(workspace)
+    ctx.obj = CliState(workspace, log_handler=logs.install(ctx, verbose))
 
 
 def _register() -> None:
