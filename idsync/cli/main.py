@@ -88,6 +88,17 @@ class IdsyncGroup(click.Group):
         command: click.Command = getattr(module, attr)
         return command
 
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (ConnectorError, SecretError) as exc:
+            # a connected system, or a secret, failed outside any step (building a connector to read what it can
+            # do): the run stops, as a step's failure would stop it, with the message (never quoting a secret the
+            # workspace resolved) and no traceback
+            state = ctx.find_object(CliState)
+            click.echo(f"stopped: {state.scrub(str(exc)) if state else exc}", err=True)
+            raise click.exceptions.Exit(EXIT_STOPPED) from None
+
 
 @click.group(cls=IdsyncGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(__version__, prog_name="idsync")
@@ -159,9 +170,4 @@ def main() -> None:
     except ConfigError as exc:
         report_config_error(exc)
         sys.exit(EXIT_CONFIG)
-    except (ConnectorError, SecretError) as exc:
-        # a connected system, or a secret, failed outside any step (building a connector to read what it can
-        # do): the run stops, as a step's failure would stop it, with the message and no traceback
-        click.echo(f"stopped: {exc}", err=True)
-        sys.exit(EXIT_STOPPED)
     sys.exit(code if isinstance(code, int) else 0)

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from idsync.cli.main import cli
 from idsync.connectors import registry
-from idsync.connectors.base import ConnectivityError, ConnectorContext, ImportPage
+from idsync.connectors.base import ConnectivityError, ConnectorContext, ConnectorError, ImportPage
 from idsync.connectors.memory import MemoryConfig, MemoryConnector, MemoryDirectory
 from idsync.model.redaction import REDACTED
 
@@ -27,6 +27,7 @@ log = logging.getLogger("idsync.connectors.leaky")
 class LeakyConfig(MemoryConfig):
     type: Literal["leaky"] = "leaky"  # type: ignore[assignment]
     password: str = ""
+    unbuildable: bool = False
 
 
 class LeakyConnectorType:
@@ -40,18 +41,24 @@ class LeakyConnectorType:
     def create(name: str, config: Any, context: ConnectorContext) -> MemoryConnector:
         model = config if isinstance(config, LeakyConfig) else LeakyConfig.model_validate(dict(config))
         secret = context.secrets.resolve(model.password)
+        refusal = f"bind refused: password={quote_plus(secret)} ({secret})"
+        if model.unbuildable:
+            raise ConnectorError(f"connector {name!r}: {refusal}")
         connector = MemoryConnector(name, model, {model.directory: MemoryDirectory()})
         log.info("connector %r: binding with the configured password", name)
 
         def full_import() -> Iterator[ImportPage]:
-            refusal = f"bind refused: password={quote_plus(secret)} ({secret})"
             try:
                 raise RuntimeError(refusal)
             except RuntimeError:
                 log.warning("connector %r: the server refused the bind; retrying", name, exc_info=True)
             raise ConnectivityError(refusal)
 
+        def test_connection() -> None:
+            raise ConnectivityError(refusal)
+
         connector.full_import = full_import  # type: ignore[method-assign]
+        connector.test_connection = test_connection  # type: ignore[method-assign]
         return connector
 
 
@@ -82,8 +89,7 @@ def test_a_connector_warning_quoting_its_password_shows_without_it(workspace: Pa
     assert "WARNING idsync.connectors.leaky: connector 'hr': the server refused the bind; retrying" in done.stderr
     assert "Traceback" in done.stderr and f"bind refused: password={REDACTED} ({REDACTED})" in done.stderr
     assert "binding with the configured password" not in done.stderr  # info: only with -v
-    for form in (SECRET, quote_plus(SECRET), "zx81-unique"):
-        assert form not in done.output, form
+    _hidden(done.output)
 
 
 @pytest.mark.parametrize(("flags", "info"), [([], False), (["-v"], True), (["-vv"], True)])
@@ -98,3 +104,24 @@ def test_the_command_leaves_the_loggers_as_it_found_them(workspace: Path) -> Non
     before = (logger.handlers[:], logger.level, logger.propagate)
     CliRunner().invoke(cli, ["-vv", "-C", str(workspace), "run", "hr:full-import"])
     assert (logger.handlers[:], logger.level, logger.propagate) == before
+
+
+def _hidden(output: str) -> None:
+    for form in (SECRET, quote_plus(SECRET), "zx81-unique"):
+        assert form not in output, form
+
+
+def test_a_failed_connection_test_shows_the_message_without_the_password(workspace: Path) -> None:
+    done = CliRunner().invoke(cli, ["-C", str(workspace), "connector", "test", "hr"])
+    assert done.exit_code == 2
+    assert f"hr: cannot connect: bind refused: password={REDACTED} ({REDACTED})" in done.stderr
+    _hidden(done.output)
+
+
+def test_a_connector_failing_outside_a_step_stops_without_quoting_the_password(workspace: Path) -> None:
+    config = workspace / "idsync.yaml"
+    config.write_text(config.read_text().replace("password:", "unbuildable: true, password:"), encoding="utf-8")
+    done = CliRunner().invoke(cli, ["-C", str(workspace), "connector", "list"])
+    assert done.exit_code == 2
+    assert f"stopped: connector 'hr': bind refused: password={REDACTED} ({REDACTED})" in done.stderr
+    _hidden(done.output)
