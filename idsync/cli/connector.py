@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from idsync.cli.context import EXIT_STOPPED, CliState, pass_state
@@ -74,7 +75,7 @@ def test_connector(state: CliState, name: str) -> None:
         try:
             ws.connector(name).test_connection()
         except (ConnectorError, SecretError) as exc:
-            console(stderr=True).print(f"[red]{name}: cannot connect[/red]: {exc}", markup=True)
+            console(stderr=True).print(f"[red]{name}: cannot connect[/red]: {escape(state.scrub(str(exc)))}")
             raise click.exceptions.Exit(EXIT_STOPPED) from None
     finally:
         ws.close()
@@ -110,7 +111,7 @@ def show_schema(state: CliState, name: str, object_type: str | None, as_json: bo
         try:
             schema = ws.schema(name) if cached else ws.connector(name).schema()
         except (ConnectorError, SecretError) as exc:
-            console(stderr=True).print(f"[red]{name}: cannot read the schema[/red]: {exc}")
+            console(stderr=True).print(f"[red]{name}: cannot read the schema[/red]: {escape(state.scrub(str(exc)))}")
             raise click.exceptions.Exit(EXIT_STOPPED) from None
     finally:
         ws.close()

@@ -12,6 +12,7 @@ import click
 from idsync.cli.output import console
 from idsync.config import ConfigError
 from idsync.model.names import closest
+from idsync.model.redaction import SecretHidingHandler, scrub
 from idsync.store import StoreError
 
 EXIT_OK = 0
@@ -25,17 +26,29 @@ EXIT_USAGE = 4
 class CliState:
     workspace: Path
     options: dict[str, Any] = field(default_factory=dict)
+    log_handler: SecretHidingHandler | None = None
+    """Where the idsync loggers write (``idsync.cli.logs``); told the secrets of the workspace opened."""
+    secrets: frozenset[str] = frozenset()
+    """The resolved secret values of the workspace opened, which no line the command prints may quote."""
 
     def open(self) -> Any:
         from idsync.engine.workspace import Workspace
 
         try:
-            return Workspace.load(self.workspace, options=self.options)
+            ws = Workspace.load(self.workspace, options=self.options)
         except ConfigError as exc:
             report_config_error(exc)
             raise click.exceptions.Exit(EXIT_CONFIG) from None
         except StoreError as exc:
             raise click.ClickException(str(exc)) from None
+        self.secrets = frozenset(ws.all_secret_values())
+        if self.log_handler is not None:
+            self.log_handler.hide(self.secrets)
+        return ws
+
+    def scrub(self, text: str) -> str:
+        """``text`` (a connected system's message, which may quote what it was sent) without the secret values."""
+        return scrub(text, self.secrets) or text
 
 
 def report_config_error(exc: ConfigError) -> None:

@@ -14,6 +14,7 @@ from typing import ClassVar
 import click
 
 from idsync import __version__
+from idsync.cli import logs
 from idsync.cli.context import EXIT_CONFIG, EXIT_STOPPED, EXIT_USAGE, CliState, report_config_error
 from idsync.config import ConfigError, SecretError
 from idsync.connectors.base import ConnectorError
@@ -87,6 +88,17 @@ class IdsyncGroup(click.Group):
         command: click.Command = getattr(module, attr)
         return command
 
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (ConnectorError, SecretError) as exc:
+            # a connected system, or a secret, failed outside any step (building a connector to read what it can
+            # do): the run stops, as a step's failure would stop it, with the message (never quoting a secret the
+            # workspace resolved) and no traceback
+            state = ctx.find_object(CliState)
+            click.echo(f"stopped: {state.scrub(str(exc)) if state else exc}", err=True)
+            raise click.exceptions.Exit(EXIT_STOPPED) from None
+
 
 @click.group(cls=IdsyncGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(__version__, prog_name="idsync")
@@ -98,8 +110,14 @@ class IdsyncGroup(click.Group):
     show_default=True,
     help="The workspace folder (the one holding idsync.yaml).",
 )
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Show the idsync loggers' info lines on stderr too (-vv: debug); warnings and errors show always.",
+)
 @click.pass_context
-def cli(ctx: click.Context, workspace: Path) -> None:
+def cli(ctx: click.Context, workspace: Path, verbose: int) -> None:
     """idsync — identity synchronization in MIM's model.
 
     Objects are imported from connected systems into connector spaces, joined or projected into the metaverse,
@@ -121,7 +139,7 @@ def cli(ctx: click.Context, workspace: Path) -> None:
     · 4 usage (also no such object, run, connector or profile; a malformed reference; refusing to overwrite)
     · 130 aborted (a second Ctrl-C)
     """
-    ctx.obj = CliState(workspace)
+    ctx.obj = CliState(workspace, log_handler=logs.install(ctx, verbose))
 
 
 def _register() -> None:
@@ -152,9 +170,4 @@ def main() -> None:
     except ConfigError as exc:
         report_config_error(exc)
         sys.exit(EXIT_CONFIG)
-    except (ConnectorError, SecretError) as exc:
-        # a connected system, or a secret, failed outside any step (building a connector to read what it can
-        # do): the run stops, as a step's failure would stop it, with the message and no traceback
-        click.echo(f"stopped: {exc}", err=True)
-        sys.exit(EXIT_STOPPED)
     sys.exit(code if isinstance(code, int) else 0)

@@ -11,7 +11,7 @@ import click
 
 from idsync.cli.context import EXIT_CONFIG, CliState, pass_state, report_config_error
 from idsync.cli.output import console, print_json
-from idsync.config import CONFIG_FILE, ConfigError, WorkspaceConfig
+from idsync.config import CONFIG_FILE, ConfigError
 
 
 @click.command("init")
@@ -92,6 +92,7 @@ def config_schema() -> None:
 
 
 def workspace_json_schema() -> dict[str, Any]:
+    from idsync.config import WorkspaceConfig
     from idsync.connectors.registry import ConnectorRegistry, UnknownConnectorType
 
     schema = WorkspaceConfig.model_json_schema()

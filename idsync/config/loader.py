@@ -16,42 +16,9 @@ from typing import Annotated, Any, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from idsync.config.issues import ConfigError, ConfigIssue, Path_, Position
 from idsync.config.models import NAME, InboundRule, OutboundRule, SettingError, WorkspaceConfig
 from idsync.model.names import closest
-
-Path_ = tuple[str | int, ...]
-
-CONFIG_FILE = "idsync.yaml"
-
-
-@dataclass(frozen=True, slots=True)
-class Position:
-    file: str
-    line: int
-    column: int
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}"
-
-
-@dataclass(frozen=True, slots=True)
-class ConfigIssue:
-    message: str
-    position: Position | None = None
-    path: Path_ = ()
-
-    def __str__(self) -> str:
-        where = f"{self.position}: " if self.position else ""
-        dotted = ".".join(str(p) for p in self.path)
-        return f"{where}{dotted + ': ' if dotted else ''}{self.message}"
-
-
-class ConfigError(Exception):
-    """One or more configuration problems, each with its position."""
-
-    def __init__(self, issues: list[ConfigIssue]) -> None:
-        self.issues = issues
-        super().__init__("\n".join(str(i) for i in issues))
 
 
 @dataclass

@@ -188,7 +188,8 @@ class ConnectorType(Protocol):
     A type may also offer ``offline_schema(config, workspace, *, writing) -> Schema | None``: the attributes its
     objects have (``writing=False``: what an import reads) or take (``writing=True``: what an export can write),
     when that is known without contacting the system and complete — a file's header, a published schema — and
-    ``None`` otherwise. Validation checks the rules' attribute names against it; see :func:`offline_schema`.
+    ``None`` otherwise. A written schema names the attributes the system maintains (``ObjectTypeSchema.read_only``)
+    when the type knows them. Validation checks the rules' attribute names against it; see :func:`offline_schema`.
     """
 
     name: ClassVar[str]

@@ -82,6 +82,8 @@ class _Disconnecting(Synchronizer):
 
 
 def describe(cs: CSObject) -> str:
+    """An object as the run history names it (``Disconnected hr 'E0003' (cs:3)``: the run's name, in an operator's
+    words, the same in the dashboard and ``idsync history``) and as the step's message does."""
     return f"{cs.connector} {cs.identifier!r} (cs:{cs.id})"
 
 
@@ -109,7 +111,7 @@ def disconnect(runner: Runner, cs_id: int, *, explicit: bool) -> Disconnection |
                 "Let the export run first, or change the scope of the outbound rule that provisions it"
             )
         before = replace(cs)
-        label = f"disconnect{' --explicit' if explicit else ''} cs:{cs_id}"
+        label = f"Disconnected {describe(cs)}{' as an explicit disconnector' if explicit else ''}"
         run = store.run_start(label, runner.staging)
         step = store.step_start(run, cs.connector, StepKind.DELTA_SYNC)
         errors = ErrorLog(step, 0)
@@ -163,7 +165,7 @@ def make_normal(runner: Runner, cs_id: int) -> Disconnection:
             raise DisconnectRefused(f"no connector-space object cs:{cs_id}")
         if cs.link_state is not LinkState.EXPLICIT:
             raise DisconnectRefused(f"{describe(cs)} is not an explicit disconnector (it is a {cs.link_state.value})")
-        run = store.run_start(f"disconnect --clear cs:{cs_id}", runner.staging)
+        run = store.run_start(f"Converted {describe(cs)} to a normal disconnector", runner.staging)
         step = store.step_start(run, cs.connector, StepKind.DELTA_SYNC)
         done = Disconnection(run, cs, None)
         with store.transaction():

@@ -381,19 +381,35 @@ class _Compiler:
         return {DN: None, **found.attributes}
 
     def check_targets(self, rule: OutboundRule, path: tuple[str | int, ...]) -> None:
-        """Every flow target of an outbound rule must be an attribute the target can write: an unknown one fails
-        every export of every object otherwise. Target names are matched exactly, as the targets match them."""
+        """Every flow target of an outbound rule must be an attribute the target can write: an unknown or read-only
+        one fails every export of every object otherwise. Every join attribute must be one the target's objects
+        have: a join on anything else adopts nothing, and provisioning then makes a duplicate of every object that
+        is already there. Names are matched exactly, as the targets match them."""
         found = self.object_type(self.known.write, rule.connector, rule.object_type, path)
         if found is None:
             return
-        known = list(found.attributes)
+        objects = f"{rule.connector!r} {rule.object_type} objects"
+        writable = [name for name in found.attributes if name not in found.read_only]
         for kind, flows in (("flows", rule.flows), ("deprovision_flows", rule.deprovision_flows)):
             for target in flows:
-                if target not in found.attributes:
+                if target in found.read_only:
                     self.issue(
-                        f"flow target {target!r} is not an attribute of {rule.connector!r} {rule.object_type} "
-                        f"objects{_suggestion(target, known)}",
+                        f"flow target {target!r} is read-only in {objects}: the connected system maintains it and "
+                        "refuses to have it written",
                         (*path, kind, target),
+                    )
+                elif target not in found.attributes:
+                    self.issue(
+                        f"flow target {target!r} is not an attribute of {objects}{_suggestion(target, writable)}",
+                        (*path, kind, target),
+                    )
+        known = list(found.attributes)
+        for index, join in enumerate(rule.join):
+            for attribute in join:
+                if attribute not in found.attributes:
+                    self.issue(
+                        f"join attribute {attribute!r} is not an attribute of {objects}{_suggestion(attribute, known)}",
+                        (*path, "join", index, attribute),
                     )
 
     def issue(self, message: str, path: tuple[str | int, ...]) -> None:

@@ -127,6 +127,10 @@ class Workspace:
             found = self._secret_values[name] = connector_secret_values(self.secrets, self.config.connectors.get(name))
         return found
 
+    def all_secret_values(self) -> tuple[str, ...]:
+        """Every connector's ``secret_values``: what no log line of a process using this workspace may quote."""
+        return tuple(value for name in self.connector_names() for value in self.secret_values(name))
+
     def capabilities(self, name: str) -> Capabilities:
         return self.connector(name).capabilities
 

@@ -50,6 +50,10 @@ class AttributeSpec:
 class ObjectTypeSchema:
     name: str
     attributes: Mapping[str, AttributeSpec] = field(default_factory=dict)
+    read_only: frozenset[str] = frozenset()
+    """Those of the attributes the connected system maintains and refuses to be written (Graph's ``id``,
+    ``createdDateTime``), where a connector type says so: a flow to one fails every export, so validation refuses
+    it with that reason."""
 
     def spec(self, attribute: str) -> AttributeSpec:
         """The spec of ``attribute``; unknown attributes are treated as single-valued strings."""

@@ -9,9 +9,11 @@ connector configured with another password attribute). Names compare without cas
 from __future__ import annotations
 
 import json
+import logging
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TextIO
 from urllib.parse import quote, quote_plus
 
 REDACTED = "[redacted]"
@@ -81,3 +83,29 @@ def scrub(text: str | None, secrets: Iterable[str]) -> str | None:
         for form in {secret, quote_plus(secret), quote(secret, safe=""), json.dumps(secret)[1:-1]}:
             text = text.replace(form, REDACTED)
     return text
+
+
+class SecretHidingHandler(logging.StreamHandler[TextIO]):
+    """The log handler a process installs (the command line's stderr lines, the service's JSON lines): every line
+    it writes has the secret values it was told about replaced (``scrub``), whatever part of the line quotes them —
+    a connector's message, an exception's text in a traceback, a context field. The values live on this instance,
+    given by whoever resolved them (``hide``), so they go when the handler goes."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        super().__init__(stream)
+        self._secrets: frozenset[str] = frozenset()
+        self._adding = threading.Lock()
+
+    @property
+    def secrets(self) -> frozenset[str]:
+        return self._secrets
+
+    def hide(self, values: Iterable[str]) -> None:
+        """Add secret values (a reloaded configuration's come on top: a run may still use the old ones)."""
+        with self._adding:
+            self._secrets = self._secrets | frozenset(values)
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        secrets = self._secrets
+        return (scrub(line, secrets) or line) if secrets else line

@@ -216,8 +216,8 @@ def serve(
 
     from idsync.service.logs import configure
 
-    configure(log_level)
-    service = Service(root, options=options)
+    handler = configure(log_level)
+    service = Service(root, options=options, log_handler=handler)
     settings = service.settings
     try:
         access = Access(resolve_token(service))

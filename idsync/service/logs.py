@@ -3,8 +3,8 @@
 A step runs in its own thread; the ids are set once for that thread (``log_context``) and every line logged
 inside — by the service, the engine or a connector — carries them, so ``jq 'select(.run_id == 42)'`` finds all of
 a run. Secrets never reach a log line: only references are configured, object values are not logged, and the
-resolved values of the connectors' secret references are replaced in every line (``hide``), should a connected
-system's error quote one.
+resolved values of the connectors' secret references are replaced in every line by the handler ``configure``
+installs (the service tells it them, ``SecretHidingHandler.hide``), should a connected system's error quote one.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ import contextvars
 import json
 import logging
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from idsync.model.redaction import scrub
+from idsync.model.redaction import SecretHidingHandler
 
 FIELDS = ("run_id", "step_id", "connector", "step", "profile", "schedule", "cs_id", "mv_id", "identifier", "code")
 _context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("idsync_log_context", default=None)
@@ -38,23 +38,8 @@ def log_context(**fields: Any) -> Iterator[None]:
         _context.reset(token)
 
 
-_hidden: tuple[str, ...] = ()
-
-
-def hide(values: Iterable[str]) -> None:
-    """Secret values (the connectors' resolved secret references) no log line of this process may show (kept across
-    reloads: a run may still use the old ones): a connector's exception,
-    logged with its traceback, may quote what it sent."""
-    global _hidden
-    _hidden = tuple(sorted(set(_hidden) | set(values)))
-
-
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        line = self._format(record)
-        return (scrub(line, _hidden) or line) if _hidden else line
-
-    def _format(self, record: logging.LogRecord) -> str:
         data: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
@@ -74,9 +59,10 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False, default=str)
 
 
-def configure(level: str = "info", stream: Any = None) -> logging.Handler:
-    """JSON lines on stderr for the idsync loggers and the web server's."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+def configure(level: str = "info", stream: Any = None) -> SecretHidingHandler:
+    """JSON lines on stderr for the idsync loggers and the web server's; the service tells the handler returned the
+    secret values to hide."""
+    handler = SecretHidingHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
     for name in ("idsync", "uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)

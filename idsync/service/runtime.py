@@ -41,7 +41,8 @@ from idsync.engine.rules import RuleSet
 from idsync.engine.run_profiles import RUN_LOCK, RunLocked, Runner, lock_holder_dead
 from idsync.engine.workspace import Workspace, load_workspace_config
 from idsync.model import RunStatus, StepKind
-from idsync.service.logs import hide, log
+from idsync.model.redaction import SecretHidingHandler
+from idsync.service.logs import log
 from idsync.service.metrics import Metrics
 from idsync.service.progress import LiveBoard
 from idsync.service.readmodel import Secrets
@@ -73,11 +74,6 @@ class Generation:
         return self.loaded.config
 
 
-def hide_secret_values(ws: Workspace) -> None:
-    """Keep the connectors' resolved secret values out of every log line."""
-    hide(v for name in ws.connector_names() for v in ws.secret_values(name))
-
-
 class ServiceUnavailable(Exception):
     """This instance does not run anything now (standby, or stopping)."""
 
@@ -97,8 +93,11 @@ class Service:
         options: dict[str, Any] | None = None,
         heartbeat: float = HEARTBEAT,
         standby_poll: float = STANDBY_POLL,
+        log_handler: SecretHidingHandler | None = None,
     ) -> None:
         self.root = Path(root).resolve()
+        self.log_handler = log_handler
+        """The handler writing this process's log lines (``logs.configure``): told every configuration's secrets."""
         self.registry = registry or ConnectorRegistry()
         loaded, rules = load_workspace_config(self.root, self.registry)
         self._check_schedules(loaded)
@@ -126,7 +125,12 @@ class Service:
         self.scheduler = Scheduler(self)
         with self.workspace() as ws:
             self.secrets = Secrets.of_workspace(ws)
-            hide_secret_values(ws)
+            self._hide_secret_values(ws)
+
+    def _hide_secret_values(self, ws: Workspace) -> None:
+        """Keep the connectors' resolved secret values out of every log line."""
+        if self.log_handler is not None:
+            self.log_handler.hide(ws.all_secret_values())
 
     @property
     def loaded(self) -> LoadedConfig:
@@ -199,7 +203,7 @@ class Service:
                 generation = Generation(loaded, rules, self.generation.number + 1, time.time())
                 with self._workspace(generation) as ws:  # what a run would build first: its rules on the schemas
                     secrets = Secrets.of_workspace(ws)
-                    hide_secret_values(ws)
+                    self._hide_secret_values(ws)
             except Exception as exc:
                 error = exc if isinstance(exc, ConfigError) else ConfigError([ConfigIssue(f"cannot be used: {exc}")])
                 self.reload_error = str(error)

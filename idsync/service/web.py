@@ -188,8 +188,19 @@ class Dashboard:
 
     def audit(self, request: Request) -> dict[str, Any]:
         q = Query(dict(request.query_params))
-        rows = rm.audit_rows(self.service.store(), self.service.secrets, limit=100, **audit_query(q, self.service))
-        return {"rows": rows, "q": q.values, "next_before": rows[-1]["id"] if len(rows) == 100 else None}
+        query = audit_query(q, self.service)
+        rows = rm.audit_rows(self.service.store(), self.service.secrets, limit=100, **query)
+        # a choice, not a box to type a name into; a connector no longer configured that the trail still holds
+        # (a link kept from before) stays chosen
+        connectors = list(self.service.config.connectors)
+        if query["connector"] is not None and query["connector"] not in connectors:
+            connectors.append(query["connector"])
+        return {
+            "rows": rows,
+            "q": q.values,
+            "connectors": connectors,
+            "next_before": rows[-1]["id"] if len(rows) == 100 else None,
+        }
 
     # actions ---------------------------------------------------------------------------------------------------
     def action(self, work: Callable[[Request, dict[str, str]], str], *, changes: str | None = None) -> PageHandler:

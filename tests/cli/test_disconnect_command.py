@@ -75,7 +75,8 @@ def test_explicit_disconnect_is_found_by_state_kept_apart_by_cycles_and_cleared(
     assert found["total"] == 1 and [o["anchor"] for o in found["objects"]] == [eid]  # type: ignore[attr-defined]
 
     history = json.loads(idsync(demo, "history", "--json").stdout)
-    assert history[0]["profile"] == f"disconnect --explicit cs:{cs['id']}" and history[0]["status"] == "success"
+    named = f"Disconnected hr {cs['identifier']!r} (cs:{cs['id']}) as an explicit disconnector"
+    assert history[0]["profile"] == named and history[0]["status"] == "success"
     assert "explicit disconnector" in history[0]["steps"][0]["message"]
 
     for _ in range(2):  # neither projected nor joined again, delta or full

@@ -84,7 +84,7 @@ def test_a_disconnection_hands_each_value_to_the_next_contributor_and_the_next_s
     assert (cs.link_state, cs.mv_id, cs.link_rule) == (LinkState.DISCONNECTOR, None, None)
     # recorded in the run history, one sync step whose counters say what happened
     with lab.open() as ws:
-        (run,) = [r for r in ws.store.runs(5) if r.profile == f"disconnect cs:{hr.id}"]
+        (run,) = [r for r in ws.store.runs(5) if r.profile == f"Disconnected hr {hr.identifier!r} (cs:{hr.id})"]
     assert run.status is RunStatus.SUCCESS and run.steps[0].counters.disconnections == 1
     assert "disconnected from mv:" in (run.steps[0].message or "")
     # a normal disconnector: the next sync (a delta one will do) runs the join rules again

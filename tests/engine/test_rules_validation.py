@@ -198,6 +198,41 @@ def test_an_unknown_outbound_target_is_reported_at_its_key(tmp_path: Path) -> No
     ]
 
 
+def test_a_flow_to_a_property_graph_maintains_is_refused_with_the_reason(tmp_path: Path) -> None:
+    created = "      jobTitle: title\n      createdDateTime: hireDate\n"
+    text = SCHEMAS.replace("      jobTitle: title\n", created).replace(
+        "deprovision_flows: {accountEnabled: 'False'}",
+        "deprovision_flows: {accountEnabled: 'False', onPremisesSyncEnabled: 'False'}",
+    )
+    issues = validate(workspace(tmp_path, text))
+    assert [(i.message, where(i), i.path) for i in issues] == [
+        (
+            "flow target 'createdDateTime' is read-only in 'entra' user objects: the connected system maintains it "
+            "and refuses to have it written",
+            (36, 7),
+            ("outbound", 0, "flows", "createdDateTime"),
+        ),
+        (
+            "flow target 'onPremisesSyncEnabled' is read-only in 'entra' user objects: the connected system "
+            "maintains it and refuses to have it written",
+            (40, 50),
+            ("outbound", 0, "deprovision_flows", "onPremisesSyncEnabled"),
+        ),
+    ]
+
+
+def test_an_outbound_join_names_attributes_the_target_objects_have(tmp_path: Path) -> None:
+    # id is Graph's own (read-only, but there to join on); employeId is a typo that would never adopt anyone
+    joins = "    join: [{id: employeeId}, {employeId: employeeId}]\n"
+    text = SCHEMAS.replace("    deprovision: disable\n", joins + "    deprovision: disable\n")
+    (issue,) = validate(workspace(tmp_path, text))
+    assert (issue.message, where(issue), issue.path) == (
+        "join attribute 'employeId' is not an attribute of 'entra' user objects; did you mean 'employeeId'?",
+        (38, 31),
+        ("outbound", 0, "join", 1, "employeId"),
+    )
+
+
 def test_a_csv_target_limits_its_columns_only_with_attributes(tmp_path: Path) -> None:
     text = SCHEMAS.replace("missing_ok: true}", "missing_ok: true, attributes: [employeeId, displayName]}")
     (issue,) = validate(workspace(tmp_path, text))

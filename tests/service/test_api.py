@@ -12,7 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from servicesite import TOKEN, Site, served
+
+from idsync.cli.main import cli
 
 PROTECTED = [
     ("GET", "/api/status"),
@@ -272,14 +275,14 @@ def test_deletion_threshold_hold_and_approval(populated: Site) -> None:
 
 def test_disconnect_explicit_and_back_to_normal(populated: Site) -> None:
     with populated.client() as c:
-        mv_id = c.get("/api/objects/hr:E0003").json()["cs"]["mv_id"]
+        cs_id, mv_id = (c.get("/api/objects/hr:E0003").json()["cs"][key] for key in ("id", "mv_id"))
         assert isinstance(mv_id, int)
         done = c.post("/api/objects/hr:E0003/disconnect", json={})
         assert done.status_code == 200, done.text
         body = done.json()
         assert body["mv_id"] == mv_id and body["object"]["link_state"] == "disconnector"
         assert body["object"]["mv_id"] is None and "disconnect" in body["message"]
-        assert c.get(f"/api/runs/{body['run_id']}").json()["profile"].startswith("disconnect")
+        assert c.get(f"/api/runs/{body['run_id']}").json()["profile"] == f"Disconnected hr 'E0003' (cs:{cs_id})"
         # a normal disconnector can only be made explicit
         assert "explicit" in _error(c.post("/api/objects/hr:E0003/disconnect", json={}), 409)
         explicit = c.post("/api/objects/hr:E0003/disconnect", json={"explicit": True}).json()
@@ -297,6 +300,19 @@ def test_disconnect_explicit_and_back_to_normal(populated: Site) -> None:
         assert "metaverse object" in _error(c.post(f"/api/objects/mv:{mv_id}/disconnect", json={}), 400)
         _error(c.post("/api/objects/cs:999999/disconnect", json={}), 404)
         assert c.get("/api/objects/hr:E0004").json()["cs"]["link_state"] == "connector"
+
+    # the run history names the three in an operator's words: the dashboard's runs page and `idsync history` alike
+    named = [
+        f"Converted hr 'E0003' (cs:{cs_id}) to a normal disconnector",
+        f"Disconnected hr 'E0003' (cs:{cs_id}) as an explicit disconnector",
+        f"Disconnected hr 'E0003' (cs:{cs_id})",
+    ]
+    with _dashboard(populated, "/runs") as (_browser, page, _csrf):
+        shown = [html.unescape(p) for p in re.findall(r'class="run-link">\d+</a></td>\s*<td>([^<]*)<', page)]
+        assert shown[:3] == named
+        assert "idsync" not in " ".join(shown[:3]) and "--" not in " ".join(shown[:3])
+    history = CliRunner().invoke(cli, ["-C", str(populated.root), "history", "--json"], catch_exceptions=False)
+    assert [run["profile"] for run in json.loads(history.stdout)[:3]] == named
 
 
 def test_config_reload_applies_to_new_runs_and_a_broken_file_changes_nothing(populated: Site) -> None:
@@ -461,6 +477,17 @@ def test_dashboard_audit_pages_keep_their_filters(site: Site) -> None:
         assert "connector=dir" in link and "op=add" in link and "before=" in link
         second = browser.get(link)
         assert second.status_code == 200 and second.text.count("<td>add</td>") == 20
+
+
+def test_the_audit_page_offers_the_workspace_connectors_to_choose_from(populated: Site) -> None:
+    with _dashboard(populated, "/audit?connector=dir") as (_browser, page, _csrf):
+        chooser = re.search(r'<select name="connector">(.*?)</select>', page, re.S)
+        assert chooser is not None and '<input name="connector"' not in page
+        options = re.findall(r"<option ?(selected)?>([^<]+)</option>", chooser.group(1))
+        assert options == [("", "hr"), ("selected", "dir")]
+        assert page.count("<td>dir</td>") == 30 and "<td>hr</td>" not in page  # one add per person
+    with populated.client() as c:  # the API names what it does not know
+        assert "did you mean 'dir'" in _error(c.get("/api/audit", params={"connector": "dri"}), 400)
 
 
 @contextmanager

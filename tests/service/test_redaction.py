@@ -156,6 +156,7 @@ class LeakyConnectorType:
         connector = MemoryConnector(name, model, directories(context.options))
 
         def full_import() -> Iterator[ImportPage]:
+            logging.getLogger("idsync.connectors.leaky").warning("token endpoint refused %s; giving up", body)
             if model.unexpected:
                 raise RuntimeError(f"cannot parse the token answer to {body!r} (secret {secret})")
             raise ConnectivityError(f'token endpoint: 401 {{"error_description": "bad client in {body}"}}')
@@ -185,9 +186,9 @@ def test_a_connector_error_quoting_its_secret_is_recorded_and_logged_without_it(
     lines = io.StringIO()
     loggers = {n: logging.getLogger(n) for n in ("idsync", "uvicorn", "uvicorn.error", "uvicorn.access")}
     saved = {n: (g.handlers[:], g.level, g.propagate) for n, g in loggers.items()}
-    configure("info", lines)
+    handler = configure("info", lines)
     try:
-        with served(site) as s, s.client() as c:
+        with served(site, log_handler=handler) as s, s.client() as c:
             run = s.run("hr-import")
             history = c.get("/api/runs").text + c.get(f"/api/runs/{run['run_id']}").text
     finally:
@@ -198,5 +199,9 @@ def test_a_connector_error_quoting_its_secret_is_recorded_and_logged_without_it(
     assert f"client_secret={REDACTED}" in step["message"]
     logged = lines.getvalue()
     assert "client_secret=" in logged and REDACTED in logged
+    warning = next(json.loads(line) for line in logged.splitlines() if "token endpoint refused" in line)
+    assert (warning["level"], warning["logger"]) == ("warning", "idsync.connectors.leaky")
+    sent = f"grant_type=client_credentials&client_secret={REDACTED}"
+    assert warning["message"] == f"token endpoint refused {sent}; giving up"
     for form in (SECRET, quote_plus(SECRET), "zx81-unique"):
         assert form not in history and form not in logged, form

@@ -49,6 +49,7 @@ from idsync.connectors.graph.export import GraphExporter
 from idsync.connectors.graph.imports import GraphImporter
 from idsync.connectors.graph.lookup import Finder, Wanted
 from idsync.connectors.graph.operations import Planner
+from idsync.connectors.graph.properties import read_only_for
 from idsync.connectors.graph.throttle import RateGovernor
 from idsync.connectors.graph.values import graph_schema, manager_of, record, select_for
 from idsync.model import ObjectTypeSchema, Schema
@@ -309,10 +310,16 @@ class GraphConnectorType:
 
     @staticmethod
     def offline_schema(config: GraphConfig, workspace: str, *, writing: bool) -> Schema:
-        """Graph's published schema; an import reads only the attributes the connector selects."""
+        """Graph's published schema; an export cannot write the properties Graph maintains, and an import reads
+        only the attributes the connector selects."""
         schema = graph_schema(config)
         if writing:
-            return schema
+            return Schema(
+                {
+                    kind: ObjectTypeSchema(kind, found.attributes, frozenset(found.attributes) & read_only_for(kind))
+                    for kind, found in schema.object_types.items()
+                }
+            )
         read = {}
         for kind, found in schema.object_types.items():
             selected = set(config.attributes(kind))
