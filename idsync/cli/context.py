@@ -41,10 +41,15 @@ class CliState:
             raise click.exceptions.Exit(EXIT_CONFIG) from None
         except StoreError as exc:
             raise click.ClickException(str(exc)) from None
+        self.opened(ws)
+        return ws
+
+    def opened(self, ws: Any) -> None:
+        """Learn the resolved secrets of a workspace opened here, or by a command that opens its own (the cutover
+        dry run), so that neither the log lines nor the messages printed quote them."""
         self.secrets = frozenset(ws.all_secret_values())
         if self.log_handler is not None:
             self.log_handler.hide(self.secrets)
-        return ws
 
     def scrub(self, text: str) -> str:
         """``text`` (a connected system's message, which may quote what it was sent) without the secret values."""

@@ -182,15 +182,16 @@ def cutover_command(ctx: click.Context, config: Path, as_json: bool, md_out: Pat
 
     Exit codes: 0 clean run · 1 completed with object errors (ambiguous joins, ...) · 2 stopped (a system could not
     be reached) · 3 invalid configuration or no Graph connector."""
-    from idsync.cli.context import report_config_error
+    from idsync.cli.context import CliState, report_config_error
     from idsync.config import ConfigError
     from idsync.migrate.cutover import NoGraphConnector, dry_run
     from idsync.migrate.cutover.render import as_json as cutover_json
     from idsync.migrate.cutover.render import markdown, text
     from idsync.model import RunStatus
 
+    state = ctx.find_object(CliState)
     try:
-        report = dry_run(config)
+        report = dry_run(config, on_open=state.opened if state is not None else None)
     except ConfigError as exc:
         report_config_error(exc)
         ctx.exit(EXIT_CONFIG)

@@ -14,6 +14,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from idsync.cli.main import cli
 from idsync.cli.migrate import migrate
 from idsync.migrate.cutover import NoGraphConnector, dry_run
 from idsync.migrate.cutover.findings import mail_group_flag, proxy_flag, tenant_object
@@ -167,6 +168,29 @@ def test_cli_cutover_over_http(
     assert {c["what"] for c in doc["cannot"]} >= {"distribution list", "mail-enabled security group"}
     assert "# Cutover dry run" in out.read_text()
     assert app.client_secret not in result.output + out.read_text()
+
+
+def test_cli_cutover_never_logs_the_workspace_secrets(
+    tenant: GraphTenant, app: AppRegistration, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dry run opens a workspace of its own: the command line's log handler learns its secrets all the same."""
+    import logging
+
+    import idsync.migrate.cutover.run as cutover_run
+
+    collect = cutover_run.collect
+
+    def collect_and_warn(*args: Any) -> Any:
+        logging.getLogger("idsync.migrate").warning("the tenant said no to client_secret=%s", app.client_secret)
+        return collect(*args)
+
+    monkeypatch.setattr(cutover_run, "collect", collect_and_warn)
+    with tenant.serve() as base_url:
+        ws = workspace(tmp_path, app, monkeypatch, login_endpoint=base_url, graph_endpoint=base_url, insecure_http=True)
+        result = CliRunner().invoke(cli, ["migrate", "cutover", "--config", str(ws / "idsync.yaml"), "--json"])
+    assert result.exit_code == 1, result.output
+    assert "the tenant said no to client_secret=[redacted]" in result.stderr
+    assert app.client_secret not in result.output + result.stderr
 
 
 def test_cutover_needs_a_graph_connector(tmp_path: Path) -> None:

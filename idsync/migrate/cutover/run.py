@@ -11,6 +11,7 @@ sends nothing. The state store lives in a temporary folder and is deleted afterw
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +48,15 @@ def dry_run_steps(ws: Workspace) -> list[tuple[str, StepKind]]:
 
 
 def dry_run(
-    config: Path, *, registry: ConnectorRegistry | None = None, options: dict[str, Any] | None = None
+    config: Path,
+    *,
+    registry: ConnectorRegistry | None = None,
+    options: dict[str, Any] | None = None,
+    on_open: Callable[[Workspace], None] | None = None,
 ) -> CutoverReport:
     """Run the workspace at ``config`` in staging mode against its connected systems and report. Raises
     :class:`idsync.config.ConfigError` for an invalid configuration and :class:`NoGraphConnector` when it has no
-    Graph connector."""
+    Graph connector. ``on_open`` sees the workspace before anything runs (the command line learns its secrets)."""
     root = workspace_root(config).resolve()
     registry = registry or ConnectorRegistry()
     loaded, rules = load_workspace_config(root, registry)
@@ -59,6 +64,8 @@ def dry_run(
         store = open_store(f"sqlite:///{Path(scratch) / 'dry-run.db'}", Path(scratch))
         ws = Workspace(root, loaded, rules, store, registry, options)
         try:
+            if on_open is not None:
+                on_open(ws)
             ws.recompile()
             if not graph_connectors(ws):
                 raise NoGraphConnector(
