@@ -19,7 +19,8 @@ USER_CLASSES = ["top", "person", "organizationalPerson", "user"]
 
 def ldaps(dc: SambaDC, user: str, password: str) -> Connection:
     tls = Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=str(dc.ca_file))
-    server = Server("127.0.0.1", port=636, use_ssl=True, tls=tls, get_info=NONE)
+    # by name: ldap3 matches host names itself and, on Python 3.12 and later, cannot match an IP address
+    server = Server("localhost", port=636, use_ssl=True, tls=tls, get_info=NONE)
     return Connection(server, user, password, auto_bind=True)
 
 

@@ -168,7 +168,8 @@ def parse_ldif(text: str) -> Entries:
 def bind_result(dc: SambaDC, user: str, password: str) -> str:
     """``ok``, ``must-change`` (the password is right and must be changed: AD's "data 773") or ``refused``."""
     tls = Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=str(dc.ca_file))
-    server = Server("127.0.0.1", port=636, use_ssl=True, tls=tls, get_info=NONE)
+    # by name: ldap3 matches host names itself and, on Python 3.12 and later, cannot match an IP address
+    server = Server("localhost", port=636, use_ssl=True, tls=tls, get_info=NONE)
     conn = Connection(server, user, password)
     try:
         if conn.bind():
