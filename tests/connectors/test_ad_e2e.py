@@ -286,7 +286,8 @@ def test_bad_input_fails_one_object_with_ads_reason_and_the_rest_goes_on(
     # AD already has an skierkegaard (Søren's logon name); Chiara's initial password breaks the domain's policy;
     # Tomás' department makes a UPN-breaking name impossible, so his surname does: "Ruiz Díaz" has a space
     samba_dc.tools.add(f"dn: CN=Someone Else,{samba_ou}\nobjectClass: user\nsAMAccountName: skierkegaard\n\n")
-    (workspace / "secrets" / "E201.pw").write_text("abc", encoding="utf-8")
+    # too weak for AD; "Qz7" cannot turn up in the test OU's random hexadecimal suffix, as "abc" did
+    (workspace / "secrets" / "E201.pw").write_text("Qz7", encoding="utf-8")
     people = [list(p) for p in PEOPLE]
     people[3][2] = "Ruiz Díaz"
     write_csv(workspace / "hr.csv", HR_COLUMNS, [tuple(p) for p in people])
@@ -302,7 +303,7 @@ def test_bad_input_fails_one_object_with_ads_reason_and_the_rest_goes_on(
     duplicate = errors[f"CN=Søren Kierkegaard,{sales}"]
     assert "samAccountName 'skierkegaard' already in use" in duplicate.reason
     weak = errors[f"CN=Chiara D'Angelo,{sales}"]
-    assert "check_password_restrictions" in weak.reason and "abc" not in weak.reason
+    assert "check_password_restrictions" in weak.reason and "Qz7" not in weak.reason
     upn = errors[f"CN=Tomás Ruiz Díaz,{sales}"]
     assert upn.attribute == "userPrincipalName" and "spaces" in upn.reason
     assert len(search(samba_dc, samba_ou, "(employeeID=*)", "cn")) == len(PEOPLE) - 3
