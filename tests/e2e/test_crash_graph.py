@@ -11,6 +11,7 @@ people is killed after a random delay, then HR changes are killed the same way. 
 from __future__ import annotations
 
 import contextlib
+import csv
 import functools
 import os
 import random
@@ -145,6 +146,9 @@ def expected(serve: Callable[[], Served], tmp_path_factory: pytest.TempPathFacto
     write(folder, served)
     converge(folder, env=served.env)
     first = read_tenant(served.tenant)
+    with (folder / "data" / "hr.csv").open(encoding="utf-8", newline="") as handle:
+        people = {f"user:{row['employeeId']}" for row in csv.DictReader(handle)}
+    assert {key for key in first if key.startswith("user:")} == people  # what a trial must reach
     apply_changes(folder / "data" / "hr.csv", CHANGES, seed=5)
     converge(folder, env=served.env)
     return first, read_tenant(served.tenant)

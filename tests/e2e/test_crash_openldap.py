@@ -10,6 +10,7 @@ are modrdns, moves, leavers, hires) are killed the same way. The directory is re
 
 from __future__ import annotations
 
+import csv
 import os
 import random
 from collections.abc import Iterator
@@ -248,6 +249,9 @@ def expected(
     write_workspace(folder, slapd_server, base)
     converge(folder)
     first = read_directory(slapd_server, base)
+    with (folder / "hr.csv").open(encoding="utf-8", newline="") as handle:
+        active = {row["employeeId"] for row in csv.DictReader(handle) if row["status"] == "active"}
+    assert {uid for entry in first.values() for uid in entry.get("uid", [])} == active  # what a trial must reach
     apply_changes(folder / "hr.csv", CHANGES, seed=5)
     converge(folder)
     return first, read_directory(slapd_server, base)
