@@ -8,6 +8,7 @@ so one object's failure is an error row and the page goes on.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from operator import attrgetter
 from typing import Any
@@ -29,6 +30,11 @@ INBOUND_LINKS = ("joined:", "projected:")
 UNRESOLVED_READ_WHOLE = 20
 """A delta sync reads the unresolved references whole while there are at most this many per object it syncs."""
 
+RETRIES = "sync_retries"
+"""Meta keys: ``sync_retries`` holds how many parts ``sync_retries:<n>`` there are, each the MV ids a page of a sync
+left for the end of that sync (``retry_in``, ``retry_out``), written in the page's transaction. A sync killed
+before its end leaves them to the next sync (of any connector), which does them; the end of a sync clears them."""
+
 Progress = Callable[[int], None]
 
 _COUNTERS = StepCounters.__slots__
@@ -48,10 +54,14 @@ class Synchronizer:
         self.dirty: set[int] = set()
         self.loaded: tuple[Any, ...] = ()
         """The link fields of the object being processed, as read: its link is written only when they changed."""
+        self.kept: tuple[set[int], set[int]] = (set(), set())
+        """The retries written to the store so far (``RETRIES``), inbound and outbound."""
+        self.kept_parts = 0
 
     # driver ----------------------------------------------------------------------------------------------------
     def run(self) -> None:
         self._load_unresolved()
+        self._take_over_retries()
         filters = [CSFilter(connector=self.connector)]
         if not self.full:
             filters = [CSFilter(connector=self.connector, pending_import=True)]
@@ -83,6 +93,7 @@ class Synchronizer:
                         self.process(cs, known)
                         if self.ctx.errors.reached:
                             break
+                    self._keep_retries()
                     self.store.add_errors(self.ctx.errors.drain())
                 after = page[-1].id
                 if self.progress:
@@ -344,7 +355,7 @@ class Synchronizer:
         for _ in range(3):
             retry_in, retry_out = self.ctx.retry_in, self.ctx.retry_out
             if not retry_in and not retry_out:
-                return
+                break
             self.ctx.retry_in, self.ctx.retry_out = set(), set()
             todo = sorted(retry_in | retry_out)
             for start in range(0, len(todo), PAGE):
@@ -357,7 +368,42 @@ class Synchronizer:
                         if mv is None:
                             continue
                         self._retry_one(mv, links.get(mv_id, []), mv_id in retry_in)
+                    self._keep_retries()
                     self.store.add_errors(self.ctx.errors.drain())
+        self._forget_retries()
+
+    # retries that outlive the process -------------------------------------------------------------------------------
+    def _take_over_retries(self) -> None:
+        """What a sync killed before its end left to do: done at the end of this one."""
+        parts = int(self.store.get_meta(RETRIES) or 0)
+        for n in range(parts):
+            part = json.loads(self.store.get_meta(f"{RETRIES}:{n}") or "{}")
+            self.kept[0].update(part.get("in", []))
+            self.kept[1].update(part.get("out", []))
+        self.kept_parts = parts
+        self.ctx.retry_in |= self.kept[0]
+        self.ctx.retry_out |= self.kept[1]
+
+    def _keep_retries(self) -> None:
+        """Write the retries the page left that are not written yet, in the page's transaction."""
+        new_in, new_out = self.ctx.retry_in - self.kept[0], self.ctx.retry_out - self.kept[1]
+        if not new_in and not new_out:
+            return
+        self.store.set_meta(f"{RETRIES}:{self.kept_parts}", json.dumps({"in": sorted(new_in), "out": sorted(new_out)}))
+        self.kept_parts += 1
+        self.store.set_meta(RETRIES, str(self.kept_parts))
+        self.kept[0].update(new_in)
+        self.kept[1].update(new_out)
+
+    def _forget_retries(self) -> None:
+        if not self.kept_parts:
+            return
+        with self.store.transaction():
+            for n in range(self.kept_parts):
+                self.store.set_meta(f"{RETRIES}:{n}", None)
+            self.store.set_meta(RETRIES, None)
+        self.kept_parts = 0
+        self.kept = (set(), set())
 
     def _retry_one(self, mv: MVObject, links: list[CSObject], inbound: bool) -> None:
         self.ctx.scope_cache.clear()

@@ -7,44 +7,18 @@ import csv
 import os
 import random
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from idsync.cli.quickstart import write_workspace
+from idsync.testing.crash import converge, kill_cycles
 from idsync.testing.people import apply_changes
 from idsync.testing.postgres import PostgresServer
 
 TRIALS = int(os.environ.get("IDSYNC_CRASH_TRIALS", "6"))
 POSTGRES_TRIALS = int(os.environ.get("IDSYNC_CRASH_TRIALS_POSTGRES", "3"))
 PEOPLE = 400
-
-
-def idsync(workspace: Path, *args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "idsync", "-C", str(workspace), *args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-
-
-def finish(workspace: Path) -> None:
-    """Run cycles until one exports nothing (convergence), at most a few."""
-    for _ in range(4):
-        done = subprocess.run(
-            [sys.executable, "-m", "idsync", "-C", str(workspace), "cycle", "--json"], capture_output=True, timeout=300
-        )
-        assert done.returncode == 0, done.stderr.decode() + done.stdout.decode()[-2000:]
-        status = subprocess.run(
-            [sys.executable, "-m", "idsync", "-C", str(workspace), "status", "--json"], capture_output=True, check=True
-        ).stdout.decode()
-        if '"pending_exports": 0' in status and '"pending_imports": 0' in status:
-            return
-    raise AssertionError(f"no convergence after 4 cycles: {status}")
 
 
 def target_rows(workspace: Path) -> dict[str, dict[str, str]]:
@@ -66,7 +40,7 @@ def prepare(root: Path, store: str = "sqlite") -> None:
         text = config.read_text(encoding="utf-8")
         assert "\nstore: sqlite\n" in text
         config.write_text(text.replace("\nstore: sqlite\n", f"\nstore: {store!r}\n"), encoding="utf-8")
-    finish(root)
+    converge(root)
     apply_changes(root / "data" / "hr.csv", 60, seed=5)
 
 
@@ -81,7 +55,7 @@ def baseline(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def expected(baseline: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
     reference = tmp_path_factory.mktemp("crash") / "reference"
     shutil.copytree(baseline, reference)
-    finish(reference)
+    converge(reference)
     return target_rows(reference)
 
 
@@ -107,13 +81,8 @@ def test_sigkill_on_postgres_then_rerun_converges(
 
 def kill_and_converge(workspace: Path, rnd: random.Random, expected: dict[str, dict[str, str]]) -> None:
     # the first kill lands anywhere in a cycle (import, sync, export, confirming import); later ones again
-    for _ in range(rnd.randint(1, 3)):
-        proc = idsync(workspace, "cycle")
-        time.sleep(rnd.uniform(0.3, 2.5))
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=60)
-    finish(workspace)
+    kill_cycles(workspace, rnd)
+    converge(workspace)
     got = target_rows(workspace)
     differences = {
         key: {
