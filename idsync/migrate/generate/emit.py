@@ -8,11 +8,11 @@ from typing import Any
 
 import yaml
 
+from idsync.config import CONFIG_FILE
 from idsync.migrate.generate import directory_side
 from idsync.migrate.generate.model import GeneratedWorkspace, GenerationPath, LeftOut, LeftOutKind
 from idsync.migrate.rules import RULES
 
-CONFIG_FILE = "idsync.yaml"
 README_FILE = "README.md"
 
 PATH_TITLES = {

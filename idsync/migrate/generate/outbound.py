@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from idsync.config import CONFIG_FILE
 from idsync.connectors.ad.accounts import SECURITY_ENABLED, as_int32
 from idsync.expressions import Expression, ExpressionError, FlowSentinel, compile_expression
 from idsync.migrate.generate.draft import DIALECT, Draft
@@ -307,7 +308,7 @@ def _exclude_mail_groups(draft: Draft, rules: list[dict[str, Any]], union: dict[
         "mail-enabled security groups: they are kept out of the Graph rules' scope (the condition here); manage them "
         "in Exchange Online, or keep them on cloud sync or Connect Sync",
         LeftOutKind.TARGET,
-        dead[0].ma.location if dead else Location("idsync.yaml", f"outbound/{rules[0]['name']}"),
+        dead[0].ma.location if dead else Location(CONFIG_FILE, f"outbound/{rules[0]['name']}"),
         "MAIL-GROUPS",
     )
 
@@ -425,5 +426,5 @@ def drop_unfed_reads(draft: Draft) -> None:
                     else "the flow would write null and clear the value of every object"
                 ),
                 LeftOutKind.TARGET,
-                origin.location if origin is not None else Location("idsync.yaml", f"outbound/{rule['name']}"),
+                origin.location if origin is not None else Location(CONFIG_FILE, f"outbound/{rule['name']}"),
             )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from idsync.config import ConfigError, ConfigIssue, load_config_text
+from idsync.config import CONFIG_FILE, ConfigError, ConfigIssue, load_config_text
 from idsync.migrate.generate.draft import Draft
 from idsync.migrate.generate.model import GeneratedWorkspace, LeftOutKind
 from idsync.migrate.model import Location
@@ -34,7 +34,7 @@ def check(text: str) -> list[ConfigIssue]:
         root = Path(folder)
         (root / "data").mkdir()
         try:
-            loaded = load_config_text(text, "idsync.yaml", root, connector_model_lookup(registry))
+            loaded = load_config_text(text, CONFIG_FILE, root, connector_model_lookup(registry))
             compile_rules(loaded, known=known_schemas(root, loaded, registry))
         except ConfigError as exc:
             return list(exc.issues)
@@ -80,7 +80,7 @@ def settle(result: GeneratedWorkspace, draft: Draft) -> None:
 def _remove(draft: Draft, rule: dict[str, Any], section: str, rest: tuple[str | int, ...], issue: ConfigIssue) -> bool:
     """Take the failing part out of ``rule``; False when the issue is not about a part that can go."""
     part = str(rest[0])
-    where = Location("idsync.yaml", f"{section}/{rule.get('name', '?')}/{'/'.join(str(r) for r in rest)}")
+    where = Location(CONFIG_FILE, f"{section}/{rule.get('name', '?')}/{'/'.join(str(r) for r in rest)}")
     agent = str(rule.get("description", "")) or str(rule.get("connector", ""))
 
     def listed(attribute: str, detail: str) -> None:
