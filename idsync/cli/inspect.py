@@ -504,6 +504,8 @@ def _print_export(out: Any, pending: dict[str, Any], indent: str = "  ") -> None
     )
     for name, op, values, rule in pending.get("changes", []):
         out.print(f"{indent}  {op} {escape(name)} = {_trim(str(values), 70)}  [dim](rule {escape(str(rule))})[/dim]")
+    for warning in pending.get("warnings", []):
+        out.print(f"{indent}  [yellow]warning:[/yellow] {escape(warning)}")
 
 
 @click.command("preview")

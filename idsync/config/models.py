@@ -65,6 +65,11 @@ class Flow(Strict):
     """A null result hands over to the next contributor instead of setting null ("null is a value" otherwise)."""
     initial_only: bool = False
     """Inbound: only when the MV object is projected. Outbound: only when the target object is provisioned."""
+    manage: Literal["attribute", "known-values"] = "attribute"
+    """Outbound, multi-valued reference flows: ``attribute`` (MIM's export flow) makes the target hold exactly the
+    flow's values, removing any other; ``known-values`` adds the flow's values and removes only values that name an
+    object of the connector's connector space, leaving the others (members added by hand from outside the
+    connector's containers, from another forest) where they are."""
     dialect: Literal["entra", "connect"] | None = None
 
     @model_validator(mode="before")

@@ -44,6 +44,8 @@ class SyncContext:
     binary: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
     """(connector or "", object type) -> its binary attributes. Schemas change only when an import discovers them,
     never during a sync, so one lookup per type and step is exact."""
+    warnings: dict[int, list[str]] = field(default_factory=dict)
+    """CS object id -> what its staged pending export deserves a warning about (``engine.outside_values``)."""
     named_dn: dict[tuple[str, str], bool] = field(default_factory=dict)
     """(connector, object type) -> whether its inbound rules' expressions read ``[dn]`` (``cs_values``)."""
 

@@ -6,13 +6,14 @@ from typing import Any
 
 from idsync.engine.context import SyncContext
 from idsync.engine.evaluation import evaluate, evaluate_flow, typed
+from idsync.engine.outside_values import settle_removals
 from idsync.engine.pending_exports import stage_update
 from idsync.engine.references import record_unresolved, referrers, resolve_outbound
 from idsync.engine.rules import CompiledFlow, CompiledOutbound
 from idsync.engine.secrets import secret_attributes, withheld
 from idsync.engine.uniqueness import unique_identifier, unique_in_target
 from idsync.expressions import AUTHORITATIVE_NULL, IGNORE_THIS_FLOW
-from idsync.model import AttributeSpec, CSObject, ExportOp, MVObject, PendingExport
+from idsync.model import AttributeChange, AttributeSpec, CSObject, ExportOp, MVObject, PendingExport
 
 
 def desired_values(
@@ -140,12 +141,24 @@ def export_flows(ctx: SyncContext, cs: CSObject, mv: MVObject, scoped: list[Comp
     withdrawn = cs.pending_export is not None and cs.pending_export.op is ExportOp.DELETE and not new_object
     if withdrawn:
         cs.pending_export = None  # back in scope (or adopted again): the delete is withdrawn, and that is a change
-    changed = stage_update(cs, schema, desired, new_identifier=new_identifier, rule=scoped[0].name)
+    warnings: list[str] = []
+
+    def review(changes: list[AttributeChange]) -> tuple[list[AttributeChange], list[str]]:
+        kept, found = settle_removals(ctx, cs, scoped, desired, changes)
+        warnings.extend(found)
+        return kept, found
+
+    changed = stage_update(cs, schema, desired, new_identifier=new_identifier, rule=scoped[0].name, review=review)
+    if warnings:
+        ctx.warnings[cs.id] = warnings
+    else:
+        ctx.warnings.pop(cs.id, None)
     changed = changed or withdrawn or restored
     if changed:
         ctx.store.cs_save([cs])
     after = (cs.identifier, cs.pending_export.new_identifier if cs.pending_export else None)
-    if before != after and caps.references_by == "identifier":
-        # references to this object hold its identifier: the objects that name it must name the new one
+    if (before != after or withdrawn) and caps.references_by == "identifier":
+        # references to this object hold its identifier: the objects that name it must name the new one, or name it
+        # again now that its delete is withdrawn (``references.resolve_outbound`` leaves out an object being deleted)
         ctx.retry_out |= referrers(ctx, mv.id)
     return changed

@@ -8,7 +8,7 @@ same changes once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -96,6 +96,10 @@ def add_changes(schema: ObjectTypeSchema, desired: Mapping[str, tuple[Any, str]]
     return changes
 
 
+Review = Callable[[list[AttributeChange]], tuple[list[AttributeChange], list[str]]]
+"""What an update's changes go through before they are staged: the changes to keep, and warnings about them."""
+
+
 def stage_update(
     cs: CSObject,
     schema: ObjectTypeSchema,
@@ -104,6 +108,7 @@ def stage_update(
     new_identifier: str | None,
     rule: str | None,
     deprovisioning: bool = False,
+    review: Review | None = None,
 ) -> bool:
     """Recompute ``cs.pending_export`` for a linked object. Returns True when it changed.
 
@@ -116,10 +121,13 @@ def stage_update(
         cs.pending_export = PendingExport(ExportOp.ADD, changes, None, rule, in_flight=previous.in_flight)
     else:
         changes = attribute_changes(schema, desired, expected_state(cs))
+        warnings: list[str] = []
+        if review is not None and changes:
+            changes, warnings = review(changes)
         if changes or new_identifier is not None:
             tries = cs.pending_export.tries if cs.pending_export else 0
             cs.pending_export = PendingExport(
-                ExportOp.UPDATE, changes, new_identifier, rule, tries, deprovisioning=deprovisioning
+                ExportOp.UPDATE, changes, new_identifier, rule, tries, deprovisioning=deprovisioning, warnings=warnings
             )
         else:
             cs.pending_export = None

@@ -144,8 +144,20 @@ def resolve_outbound(ctx: SyncContext, connector: str, mv_refs: Iterable[str]) -
     if targets and ctx.capabilities(connector).references_by == "identifier":
         # whether an add or a rename is about to set an identifier shows only in the pending export, which a CSRef
         # does not carry: the referenced objects are read whole, in one query for all of them
-        changing = {i for i, cs in ctx.store.cs_get_many(t.id for t in targets).items() if identifier_pending(cs)}
+        whole = ctx.store.cs_get_many(t.id for t in targets)
+        changing = {i for i, cs in whole.items() if identifier_pending(cs)}
+        # an object whose delete is staged is no longer named: the value goes in the export that deletes it, while
+        # the object is still in the connector space (a directory without referential integrity keeps a deleted
+        # entry's DN in the groups that listed it, and a known-values flow removes only what names a CS object)
+        leaving = {i for i, cs in whole.items() if _deleting(cs)}
+        missing += [str(t.mv_id) for t in targets if t.id in leaving]
+        targets = [t for t in targets if t.id not in leaving]
     return [outbound_key(ctx, t, identifier_changing=t.id in changing) for t in targets], missing
+
+
+def _deleting(cs: CSObject) -> bool:
+    pending = cs.pending_export
+    return pending is not None and pending.op is ExportOp.DELETE
 
 
 def waiting_for_link(ctx: SyncContext, cs: CSObject) -> None:

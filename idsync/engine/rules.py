@@ -33,6 +33,8 @@ from idsync.model import AttributeSpec, AttributeType, ObjectTypeSchema, Schema,
 from idsync.store import KeyConfig
 
 IDENTIFIER_KEY = "__identifier__"
+KNOWN_VALUES = "known-values"
+"""A flow's ``manage`` setting: remove only the values that name objects of the connector space."""
 DN = "dn"
 """The name under which inbound expressions read a connector-space object's identifier."""
 
@@ -50,6 +52,8 @@ class CompiledFlow:
     skip_null: bool
     initial_only: bool
     order: int
+    known_values: bool = False
+    """Outbound ``manage: known-values``: the flow removes only values that name objects of the connector space."""
     picks_unique: bool = field(init=False)
     """SelectUniqueValue needs to ask the store whether a candidate is taken."""
 
@@ -434,8 +438,50 @@ class _Compiler:
             if expr is None:
                 continue
             precedence = flow.precedence if flow.precedence is not None else default_precedence
-            out.append(CompiledFlow(target, expr, precedence, flow.skip_null, flow.initial_only, order_base + index))
+            known = flow.manage == KNOWN_VALUES
+            out.append(
+                CompiledFlow(target, expr, precedence, flow.skip_null, flow.initial_only, order_base + index, known)
+            )
         return out
+
+    def check_manage(
+        self,
+        flows: Mapping[str, Flow],
+        compiled: list[CompiledFlow] | None,
+        path: tuple[str | int, ...],
+        mv_schema: ObjectTypeSchema | None,
+    ) -> None:
+        """``manage: known-values`` decides which values of a multi-valued reference attribute an outbound flow may
+        remove; anywhere else it would mean nothing without saying so, so it is refused where it is written.
+        ``compiled`` is None for flows it never applies to (inbound and deprovision flows)."""
+        by_target = {f.target: f for f in compiled or []}
+        for target, flow in flows.items():
+            if flow.manage != KNOWN_VALUES:
+                continue
+            where = (*path, target, "manage")
+            if compiled is None:
+                kind = "an inbound flow" if path[0] == "inbound" else "a deprovision flow"
+                self.issue(f"manage: known-values applies to outbound flows only, not to {kind}", where)
+                continue
+            found = by_target.get(target)
+            if found is None:
+                continue  # its expression failed to compile: that is said already
+            source = found.expression.direct_attribute
+            spec = mv_schema.attributes.get(source) if source is not None and mv_schema is not None else None
+            if spec is None:
+                why = f"its expression {found.expression.text!r} is not an MV attribute"
+            elif spec.type is not AttributeType.REFERENCE:
+                why = f"MV attribute {source!r} is not a reference ({spec.type.value})"
+            elif not spec.multivalued:
+                why = f"MV attribute {source!r} is single-valued"
+            else:
+                continue
+            self.issue(
+                f"manage: known-values on flow {target!r}: {why}; it applies to a flow that copies a multi-valued "
+                "reference attribute (for example member: members), the values of which name objects idsync may or "
+                "may not know",
+                where,
+            )
 
     def joins(
         self,
@@ -478,6 +524,7 @@ class _Compiler:
                 if rule.scope
                 else None
             )
+            self.check_manage(rule.flows, None, (*path, "flows"), None)
             compiled = CompiledInbound(
                 rule,
                 i,
@@ -511,6 +558,8 @@ class _Compiler:
             deprovision = self.flows(
                 orule.deprovision_flows, (*path, "deprovision_flows"), orule.precedence, orule.dialect, attrs, multi, 0
             )
+            self.check_manage(orule.flows, flows, (*path, "flows"), schema)
+            self.check_manage(orule.deprovision_flows, None, (*path, "deprovision_flows"), schema)
             references = frozenset(
                 f.target
                 for f in flows

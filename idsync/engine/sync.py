@@ -17,6 +17,7 @@ from idsync.engine.context import DN, SyncContext
 from idsync.engine.deprovisioning import deprovision
 from idsync.engine.errors import ObjectError
 from idsync.engine.join import join_metaverse
+from idsync.engine.outside_values import step_warning
 from idsync.engine.page import PageLinks, read_ahead
 from idsync.engine.precedence import contributed_attributes, recompute, rule_applies
 from idsync.engine.provisioning import linking_rule, outbound
@@ -100,6 +101,7 @@ class Synchronizer:
                     self.progress(len(page))
                 self.ctx.errors.check_limit()
         self.retry_references()
+        self.ctx.step.message = step_warning(self.ctx.warnings) or self.ctx.step.message
 
     def process(self, cs: CSObject, known: tuple[MVObject | None, list[CSObject]] | None = None) -> None:
         """Sync one CS object. ``known``: its MV object and links, when the caller read them with the page."""

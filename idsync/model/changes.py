@@ -61,6 +61,8 @@ class PendingExport:
     in_flight: bool = False
     deprovisioning: bool = False
     """An update a deprovision action staged (``disable``): the deletion threshold counts it with the deletes."""
+    warnings: list[str] = field(default_factory=list)
+    """What the operator should know before this is sent (values it removes that name no object idsync knows)."""
 
     @property
     def kind(self) -> str:
@@ -85,6 +87,8 @@ class PendingExport:
             out["in_flight"] = True
         if self.deprovisioning:
             out["deprovision"] = True
+        if self.warnings:
+            out["warnings"] = self.warnings
         return out
 
     @classmethod
@@ -97,4 +101,5 @@ class PendingExport:
             tries=int(data.get("tries", 0)),
             in_flight=bool(data.get("in_flight", False)),
             deprovisioning=bool(data.get("deprovision", False)),
+            warnings=list(data.get("warnings", [])),
         )

@@ -252,3 +252,68 @@ def test_names_checked_against_a_source_still_read_in_any_case() -> None:
     assert expression.evaluate({"employeeid": "7"}) == "7"
     with pytest.raises(ExpressionValidationError, match=r"did you mean \[employeeId\]"):
         compile_expression("[employeId]", attributes=["employeeId"], spelled=False)
+
+
+MANAGE = """\
+connectors:
+  hr: {type: csv, path: hr.csv, object_type: person, anchor: employeeId}
+  dir: {type: csv, path: dir.csv, object_type: group, anchor: cn}
+metaverse:
+  group:
+    attributes: {name: string, members: "reference[]", owner: reference, aliases: "string[]"}
+inbound:
+  - name: hr-groups
+    connector: hr
+    object_type: person
+    metaverse_type: group
+    flows:
+      members: {inbound}
+outbound:
+  - name: dir-groups
+    connector: dir
+    metaverse_type: group
+    object_type: group
+    flows:
+      member: {outbound}
+"""
+
+
+@pytest.mark.parametrize(
+    ("inbound", "outbound", "line", "column", "reason"),
+    [
+        ("members", "{expression: owner, manage: known-values}", 20, 35, "MV attribute 'owner' is single-valued"),
+        ("members", "{expression: aliases, manage: known-values}", 20, 37, "'aliases' is not a reference (string)"),
+        ("members", "{expression: 'Split([name], \";\")', manage: known-values}", 20, 50, "is not an MV attribute"),
+        ("{expression: members, manage: known-values}", "members", 13, 38, "outbound flows only, not to an inbound"),
+    ],
+)
+def test_manage_known_values_is_refused_where_it_means_nothing(
+    inbound: str, outbound: str, line: int, column: int, reason: str
+) -> None:
+    (issue,) = problems(MANAGE.replace("{inbound}", inbound).replace("{outbound}", outbound))
+    assert "manage: known-values" in issue.message and reason in issue.message, issue.message
+    assert where(issue) == (line, column)
+
+
+def test_manage_known_values_on_a_multi_valued_reference_flow_compiles() -> None:
+    text = MANAGE.replace("{inbound}", "members").replace("{outbound}", "{expression: members, manage: known-values}")
+    loaded = load_config_text(text, "idsync.yaml", Path("."), connector_model_lookup(ConnectorRegistry()))
+    (rule,) = compile_rules(loaded).outbound
+    assert [(f.target, f.known_values) for f in rule.flows] == [("member", True)]
+    assert rule.reference_targets == {"member"}
+
+
+def test_an_unknown_manage_value_names_the_choices() -> None:
+    text = MANAGE.replace("{inbound}", "members").replace("{outbound}", "{expression: members, manage: merge}")
+    with pytest.raises(ConfigError) as info:
+        load_config_text(text, "idsync.yaml", Path("."), connector_model_lookup(ConnectorRegistry()))
+    (issue,) = info.value.issues
+    assert "'attribute' or 'known-values'" in issue.message and where(issue) == (20, 37), issue.message
+
+
+def test_manage_known_values_is_refused_on_a_deprovision_flow() -> None:
+    text = MANAGE.replace("{inbound}", "members").replace("{outbound}", "members")
+    text += "    deprovision: disable\n    deprovision_flows:\n"
+    text += "      member: {expression: members, manage: known-values}\n"
+    (issue,) = problems(text)
+    assert "outbound flows only, not to a deprovision flow" in issue.message and where(issue) == (23, 37)
