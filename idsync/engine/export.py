@@ -15,6 +15,7 @@ from typing import Any
 from idsync.config import Safety
 from idsync.connectors.base import Connector, ExportItem, ExportResult
 from idsync.engine.errors import ErrorLog, ObjectError
+from idsync.engine.outside_values import step_warning
 from idsync.engine.reconciliation import record_success, set_in_flight
 from idsync.engine.references import PLACEHOLDER, identifier_pending
 from idsync.engine.rules import RuleSet
@@ -78,6 +79,8 @@ class Exporter:
         self._schema: Schema | None = None
         self._failed: set[int] = set()
         """Objects whose send failed in this step: a later pass does not send them again (one error row each)."""
+        self.warnings: dict[int, list[str]] = {}
+        """Object -> the warnings of the pending export sent (or, staging, kept) for it: the step's message."""
         for rule in rules.outbound:
             if rule.connector == name:
                 self.reference_attributes.setdefault(rule.object_type, set()).update(rule.reference_targets)
@@ -101,7 +104,7 @@ class Exporter:
             approval_used(self.store, self.name)
         remaining = self.store.cs_count(CSFilter(connector=self.name, pending_export=True))
         self.step.counters.exported_pending = remaining
-        return None
+        return step_warning(self.warnings, f"idsync audit --run {self.step.run_id} --connector {self.name}")
 
     def _stage_only(self) -> str:
         counters = self.step.counters
@@ -113,13 +116,17 @@ class Exporter:
                 break
             for cs in page:
                 self._count(cs.pending_export)
+                if cs.pending_export is not None and cs.pending_export.warnings:
+                    self.warnings[cs.id] = cs.pending_export.warnings
                 total += 1
             after = page[-1].id
         counters.exported_pending = total
-        return (
+        staged = (
             f"staging mode: {total} pending exports computed and kept, nothing sent "
             f"(see them with `idsync search cs --connector {self.name} --pending-export`)"
         )
+        warning = step_warning(self.warnings, f"idsync search cs --connector {self.name} --pending-export")
+        return f"{staged}; {warning}" if warning else staged
 
     def _count(self, pending: PendingExport | None) -> None:
         counters = self.step.counters
@@ -323,6 +330,8 @@ class Exporter:
                 return row
             cs.anchor = anchor
         self._count(pending)
+        if pending.warnings:
+            self.warnings[cs.id] = pending.warnings
         cs.error = None
         if pending.op is ExportOp.DELETE:
             self.store.cs_delete([cs.id])

@@ -53,13 +53,14 @@ def settle_removals(
     return kept, warnings
 
 
-def step_warning(warnings: dict[int, list[str]]) -> str | None:
-    """The sync step's message about them: the first in full, and how many objects more."""
+def step_warning(warnings: dict[int, list[str]], others: str) -> str | None:
+    """A step's message about them: the first in full, and how many objects more (``others`` says where to see
+    them)."""
     texts = [w for found in warnings.values() for w in found]
     if not texts:
         return None
     more = len(warnings) - 1
-    tail = f" (and {more} more objects: idsync search cs --pending-export, then idsync show)" if more else ""
+    tail = f" (and {more} more objects: {others})" if more else ""
     return f"warning: {texts[0]}{tail}"
 
 

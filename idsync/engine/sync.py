@@ -101,7 +101,8 @@ class Synchronizer:
                     self.progress(len(page))
                 self.ctx.errors.check_limit()
         self.retry_references()
-        self.ctx.step.message = step_warning(self.ctx.warnings) or self.ctx.step.message
+        pending = "idsync search cs --pending-export, then idsync show"
+        self.ctx.step.message = step_warning(self.ctx.warnings, pending) or self.ctx.step.message
 
     def process(self, cs: CSObject, known: tuple[MVObject | None, list[CSObject]] | None = None) -> None:
         """Sync one CS object. ``known``: its MV object and links, when the caller read them with the page."""

@@ -109,19 +109,23 @@ def test_a_flow_that_owns_member_removes_a_value_outside_the_connector_space_and
     (warning,) = group.pending_export.warnings
     for part in (GROUP, "removes 1 member value", OUTSIDE, "'dir-groups'", "manage: known-values"):
         assert part in warning
-    run = ok(lab.cycle())  # a warning, not an error: the export goes on
-    assert step(run, "dir", "export").counters.updates == 1
+    run = ok(lab.cycle())  # a warning, not an error: the export goes on, and its step says what it removed
+    export = step(run, "dir", "export")
+    assert export.counters.updates == 1 and export.message == f"warning: {warning}"
     assert members(target) == {"uid=1,ou=people", "uid=2,ou=people"}
     again = ok(lab.cycle())
     assert step(again, "dir", "export").counters.updates == 0
     assert not any("warning" in m for m in sync_messages(again))
 
 
-def test_the_run_summary_of_the_sync_carries_the_warning(lab: Lab) -> None:
-    start(lab, OWNS)
-    run = ok(lab.cycle())
+def test_the_run_summary_of_the_sync_and_of_a_staging_export_carries_the_warning(lab: Lab) -> None:
+    _, target = start(lab, OWNS)
+    run = ok(lab.cycle(staging=True))
     warned = [m for m in sync_messages(run) if m.startswith("warning:")]
     assert len(warned) == 1 and GROUP in warned[0] and OUTSIDE in warned[0], sync_messages(run)
+    staged = step(run, "dir", "export").message
+    assert staged.startswith("staging mode:") and warned[0] in staged
+    assert OUTSIDE in members(target)
 
 
 def test_a_known_values_flow_keeps_a_member_from_outside_the_connector_space(lab: Lab) -> None:
