@@ -630,3 +630,20 @@ def test_graph_flows_reading_only_unfed_attributes_are_left_out_whatever_they_ma
     assert "cloudSourceAnchor" in expression_text(user["flows"]["onPremisesImmutableId"])
     (listed,) = [i for i in result.left_out if i.agent == "entra" and i.attribute == "usageLocation"]
     assert listed.detail == usage_location and "only the retired connector fed" in listed.reason
+
+
+def test_an_inclusion_inside_another_is_carried_by_the_outer_container() -> None:
+    """MIM includes an OU inside an excluded one; idsync's containers have no exclusions, and nested containers
+    are refused (their entries would be read twice): the outer one carries it, and the plan says so."""
+    export = read_export(EXPORTS / "ad-forest-aad")
+    corp = next(ma for ma in export.management_agents if ma.name == "CORP")
+    part = next(p for p in corp.partitions if p.selected and "corp" in (p.dn or p.name).lower())
+    part.inclusions.append("OU=Interns,OU=Contractors,OU=Staff,DC=corp,DC=contoso,DC=com")
+    part.exclusions.append("OU=Contractors,OU=Staff,DC=corp,DC=contoso,DC=com")
+    result = generate(export, GenerationPath.CLOUD_SYNC, type_available=lambda name: True)
+    assert result.valid, result.problems
+    block = result.config["connectors"]["corp"]
+    assert block["containers"] == ["OU=Staff,DC=corp,DC=contoso,DC=com", "OU=Groups,DC=corp,DC=contoso,DC=com"]
+    (plan,) = [c for c in result.connectors if c.agent == "CORP"]
+    (note,) = [n for n in plan.notes if "OU=Interns" in n]
+    assert "OU=Contractors,OU=Staff" in note and "not carried" in note

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from idsync.config import SecretRef, SettingError
 from idsync.connectors.base import ConnectorConfig
-from idsync.connectors.ldap.escaping import DNError, parse_dn
+from idsync.connectors.ldap.escaping import DNError, dn_within, parse_dn
 
 DEFAULT_REFERENCES = ("member", "uniqueMember", "manager", "seeAlso", "owner", "secretary", "roleOccupant")
 
@@ -101,6 +101,29 @@ class LdapConfig(ConnectorConfig):
     @classmethod
     def _dns_parse(cls, value: str | list[str] | None) -> str | list[str] | None:
         return check_dns(value)
+
+    @model_validator(mode="after")
+    def _containers_within_base(self) -> LdapConfig:
+        """Each container is a subtree of ``base_dn`` that no other container holds. A container elsewhere (the
+        commonest cause: ``containers: [ou=people,dc=example,dc=org]``, a YAML flow list that splits the DN at
+        its commas into three "containers") would make the connector search the wrong places, and nested ones
+        would read the same entries twice."""
+        for container in self.containers:
+            if not dn_within(container, self.base_dn):
+                raise SettingError(
+                    "containers",
+                    f"container {container!r} is not within base_dn {self.base_dn!r}; a DN in a [a, b] list is "
+                    "split at its commas: quote each DN, or write one per line",
+                )
+        for inner in self.containers:
+            for outer in self.containers:
+                if inner is not outer and dn_within(inner, outer):
+                    raise SettingError(
+                        "containers",
+                        f"container {inner!r} lies within container {outer!r}: its entries would be read twice; "
+                        f"list {outer!r} alone",
+                    )
+        return self
 
     @field_validator("url")
     @classmethod

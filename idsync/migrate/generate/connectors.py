@@ -17,6 +17,7 @@ import codecs
 from collections.abc import Callable
 from typing import Any
 
+from idsync.connectors.ldap.escaping import DNError, dn_within
 from idsync.migrate.generate.model import ConnectorPlan, Role, env_name, slug
 from idsync.migrate.model import ManagementAgent, Partition
 from idsync.migrate.topology import AgentKind, AgentRole
@@ -84,6 +85,16 @@ def _directory_block(
     host = ma.forest_name if ad and ma.forest_name else dns_name(base)
     secret = env_name(name, "password")
     containers = [c for p in parts[:1] for c in p.inclusions if c.lower() != base.lower()]
+    nested = [c for c in containers if any(o is not c and _within(c, o) for o in containers)]
+    if nested:
+        # MIM includes an OU inside an excluded one; idsync's containers have no exclusions, so the outer one
+        # reads it already (and nested containers would read its entries twice)
+        containers = [c for c in containers if c not in nested]
+        notes.append(
+            f"{ma.name!r} includes {'; '.join(nested)} inside another included container: the outer one covers it; "
+            f"its exclusions ({'; '.join(parts[0].exclusions) or 'none'}) are not carried: narrow the containers or "
+            "add a scope filter to the rules"
+        )
     block: dict[str, Any] = {
         "type": "ad" if ad and ad_available else "ldap",
         "description": "",
@@ -365,3 +376,12 @@ def graph_connector(name: str, agent: str, role: Role, tenant: str | None = None
         "Group.ReadWrite.All (application permissions, admin consent); its secret goes in the environment variable"
     )
     return plan
+
+
+def _within(dn: str, base: str) -> bool:
+    """``dn`` below ``base``; a DN the export spells in a way no parser takes is taken as not nested (validation
+    names it)."""
+    try:
+        return dn_within(dn, base)
+    except DNError:
+        return False
