@@ -228,6 +228,35 @@ def test_impossible_writes_are_refused_before_sending(connector: GraphConnector,
     assert connector.stats == {} or connector.stats["batches"] == 0
 
 
+def test_values_graph_refuses_are_named_per_object_before_sending(
+    connector: GraphConnector, tenant: GraphTenant
+) -> None:
+    # usageLocation takes ISO 3166 codes only (the United Kingdom is GB, not UK); ageGroup, userType and
+    # passwordPolicies take their documented words
+    user = tenant.add_user("pat@contoso.com")
+    items = [
+        new_user(1, "uk.user", put("usageLocation", "UK")),
+        update(2, "user", user, put("ageGroup", "Teen")),
+        update(3, "user", user, put("passwordPolicies", "DisablePasswordExpiration, NeverLock")),
+        update(4, "user", user, put("userType", "Admin")),
+        new_user(5, "gb.user", put("usageLocation", "GB"), put("consentProvidedForMinor", "Granted")),
+    ]
+    results = connector.export(items)
+    assert [r.ok for r in results] == [False, False, False, False, True]
+    for result, attribute, value in [
+        (results[0], "usageLocation", "'UK'"),
+        (results[1], "ageGroup", "'Teen'"),
+        (results[2], "passwordPolicies", "'DisablePasswordExpiration, NeverLock'"),
+        (results[3], "userType", "'Admin'"),
+    ]:
+        assert result.attribute == attribute and not result.retryable
+        assert f"{attribute} {value} is not" in (result.error or "") and "Graph refuses it" in (result.error or "")
+    assert "ISO 3166" in (results[0].error or "") and "Adult" in (results[1].error or "")
+    assert [u["userPrincipalName"] for u in tenant.find_users(usageLocation="GB")] == ["gb.user@contoso.com"]
+    assert not tenant.find_users(mailNickname="uk.user")  # nothing was sent for the refused add
+    assert {"ageGroup", "passwordPolicies", "userType"}.isdisjoint(tenant.get(user))
+
+
 def test_on_premises_mastered_objects_refuse_writes(connector: GraphConnector, tenant: GraphTenant) -> None:
     synced = tenant.add_user("synced@contoso.com")
     tenant.mark_synced(synced, immutable_id="c3luY2Vk")
