@@ -253,9 +253,7 @@ class Executor:
             op.state = State.DONE
             work.object_id, work.exists = work.restore_id, True
             return
-        if op.kind is Kind.BIND_MEMBERS and (
-            failure.already_exists or failure.status == 404 or _about_members(failure)
-        ):
+        if op.kind is Kind.BIND_MEMBERS and (failure.already_exists or failure.status == 404 or failure.about_members):
             # a bind is all or nothing and Graph does not say which member it refused: one by one, the others go in
             self.planner.split_members(op)
             return
@@ -309,9 +307,3 @@ class Executor:
                 work.fail(work.conflict)
             else:
                 work.ambiguous = False  # not there: sending it again is safe
-
-
-def _about_members(failure: GraphFailure) -> bool:
-    """A refusal Graph pins on the members (its details name a target such as ``membersWithLicenseErrors.members``
-    when a group may not hold one of them)."""
-    return failure.status == 400 and (failure.attribute or "").split(".")[-1] == "members"

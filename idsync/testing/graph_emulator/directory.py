@@ -445,11 +445,7 @@ class Directory:
                 if nav == "members" and target.kind == "group" and (unified or target.unified):
                     raise member_type_refused(unified, target)
                 if nav == "members" and target.kind == "group" and props.get("isAssignableToRole"):
-                    # "Group nesting isn't supported. A group can't be added as a member of a role-assignable
-                    # group." (Entra docs); the wording is the one PowerShell users quote (azure-docs issue #88710)
-                    raise errors.bad_request(
-                        "Nesting is currently not supported for groups that can be assigned to a role."
-                    )
+                    raise nesting_refused()
                 if member_id in existing or member_id in seen:
                     raise already_member(nav)
                 seen.add(member_id)
@@ -516,6 +512,20 @@ def already_member(nav: str) -> GraphError:
     """ "400 Bad Request if the object is already a member of the group" ("Add members"); Graph's wording."""
     return errors.bad_request(
         f"One or more added object references already exist for the following modified properties: '{nav}'."
+    )
+
+
+def nesting_refused() -> GraphError:
+    """A group offered as a member of a role-assignable group: "Group nesting isn't supported. A group can't be added
+    as a member of a role-assignable group." (Entra docs, "Use Microsoft Entra groups to manage role assignments").
+    The message is the one Graph's callers quote (azure-docs issue #88710, scripts that match it); the reports show
+    no ``details``, so the entry here is modelled on :func:`member_type_refused`'s, naming the navigation property
+    the way :func:`errors.invalid_value` names a property. Like Graph, it does not say which member it refused."""
+    return GraphError(
+        400,
+        "Request_BadRequest",
+        "Nesting is currently not supported for groups that can be assigned to a role.",
+        details=[{"code": "InvalidValue", "target": "members"}],
     )
 
 

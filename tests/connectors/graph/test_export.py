@@ -358,3 +358,25 @@ def test_a_member_graph_will_not_take_fails_its_group_and_the_rest_go_in(
     assert not result.ok and result.attribute == "members" and not result.retryable
     assert team in (result.error or "") and "Unified Groups cannot be added" in (result.error or "")
     assert sorted(tenant.members(group)) == sorted([first, second])
+
+
+def test_a_group_offered_to_a_role_assignable_group_fails_its_bind_and_the_rest_go_in(
+    connector: GraphConnector, tenant: GraphTenant
+) -> None:
+    # "A group can't be added as a member of a role-assignable group": Graph refuses the bind of twenty whole and
+    # does not say which member it refused, so the bind is split and only the nested group is reported
+    people = tenant.seed_users(19)
+    admins = tenant.add_group("Helpdesk admins", isAssignableToRole=True)
+    nested = tenant.add_group("Helpdesk tier 2")
+    (result,) = connector.export([update(1, "group", admins, add("members", *people[:10], nested, *people[10:]))])
+    assert not result.ok and result.attribute == "members" and not result.retryable
+    assert nested in (result.error or "") and "Nesting is currently not supported" in (result.error or "")
+    assert sorted(tenant.members(admins)) == sorted(people)
+
+
+def test_the_nesting_refusal_is_about_the_members_without_details() -> None:
+    # Graph's callers quote the message only; without details the connector still knows a member was refused
+    message = "Nesting is currently not supported for groups that can be assigned to a role."
+    assert failure(400, {"error": {"code": "Request_BadRequest", "message": message}}).about_members
+    other = {"error": {"code": "Request_BadRequest", "message": "One or more properties contains invalid values."}}
+    assert not failure(400, other).about_members
