@@ -188,7 +188,7 @@ def test_refusals_are_per_object_with_graphs_code_and_message(connector: GraphCo
     items = [
         new_user(1, "ok.one"),
         new_user(2, "wrong.domain", domain="fabrikam.com"),
-        new_user(3, "dup", put("mailNickname", "taken")),
+        new_user(3, "taken", put("mailNickname", "taken2")),
         new_user(4, "long", put("department", "x" * 65)),
         new_user(5, "bad", put("mailNickname", "bad name;")),
         new_group(6, "mail-security", put("mailEnabled", True)),
@@ -205,7 +205,7 @@ def test_refusals_are_per_object_with_graphs_code_and_message(connector: GraphCo
     assert not domain.ok and domain.code == "Request_BadRequest" and not domain.retryable
     # "The domain portion of the userPrincipalName property is invalid": Graph names the property, so must we
     assert domain.attribute == "userPrincipalName" and "verified domain" in (domain.error or "")
-    assert results[3].attribute == "mailNickname" and "already exists" in (results[3].error or "")
+    assert results[3].attribute == "userPrincipalName" and "already exists" in (results[3].error or "")
     assert results[4].attribute == "department" and "Invalid value" in (results[4].error or "")
     assert results[5].attribute == "mailNickname"
     assert "mail-enabled groups" in (results[6].error or "")
