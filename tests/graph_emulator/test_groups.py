@@ -215,3 +215,26 @@ def test_a_role_assignable_group_holds_no_group(client: httpx.Client, tenant: Gr
     assert tenant.members(admins) == []
     assert client.post(f"/v1.0/groups/{admins}/members/$ref", json={"@odata.id": bind(person)}).status_code == 204
     assert tenant.members(admins) == [person]
+
+
+def test_is_assignable_to_role_is_set_at_creation_on_a_security_group_only(
+    client: httpx.Client, tenant: GraphTenant
+) -> None:
+    # "This property can only be set while creating the group and is immutable. If set to true, the securityEnabled
+    # property must also be set to true ... and the group can't be a dynamic group" (group resource)
+    base = {"displayName": "Admins", "mailEnabled": False, "mailNickname": "admins", "securityEnabled": True}
+    dynamic = {**base, "groupTypes": ["DynamicMembership"], "isAssignableToRole": True}
+    not_security = {**base, "securityEnabled": False, "isAssignableToRole": True}
+    for body in (dynamic, not_security):
+        refused = client.post("/v1.0/groups", json=body)
+        assert refused.status_code == 400
+        assert error_of(refused)["details"] == [{"code": "InvalidValue", "target": "isAssignableToRole"}]
+    assert tenant.groups() == []
+    admins = client.post("/v1.0/groups", json={**base, "isAssignableToRole": True}).json()["id"]
+    plain = tenant.add_group("Plain")
+    assert client.patch(f"/v1.0/groups/{plain}", json={"isAssignableToRole": True}).status_code == 400
+    assert client.patch(f"/v1.0/groups/{admins}", json={"isAssignableToRole": False}).status_code == 400
+    assert client.patch(f"/v1.0/groups/{admins}", json={"securityEnabled": False}).status_code == 400
+    assert client.patch(f"/v1.0/groups/{admins}", json={"isAssignableToRole": True}).status_code == 204  # unchanged
+    assert client.patch(f"/v1.0/groups/{plain}", json={"isAssignableToRole": False}).status_code == 204
+    assert tenant.get(admins)["isAssignableToRole"] is True and not tenant.get(plain).get("isAssignableToRole")

@@ -269,3 +269,21 @@ def _validate_group(out: Mapping[str, Any], merged: Mapping[str, Any], ctx: Writ
     visibility = out.get("visibility")
     if visibility is not None and visibility not in ("Public", "Private", "HiddenMembership"):
         raise errors.invalid_value("visibility", "group")
+    # isAssignableToRole "can only be set while creating the group and is immutable. If set to true, the
+    # securityEnabled property must also be set to true ... and the group can't be a dynamic group (that is,
+    # groupTypes can't contain DynamicMembership)" (group resource). Graph's wording for these refusals is not
+    # published: they take its wording for an invalid value.
+    assignable = bool(merged.get("isAssignableToRole"))
+    if (
+        "isAssignableToRole" in out
+        and not ctx.creating
+        and bool(out["isAssignableToRole"]) != bool(ctx.current.get("isAssignableToRole"))
+    ):
+        raise errors.invalid_value("isAssignableToRole", "group")
+    dynamic = any(isinstance(t, str) and t.lower() == "dynamicmembership" for t in merged.get("groupTypes") or [])
+    if (
+        assignable
+        and (touches_kind or "isAssignableToRole" in out)
+        and (merged.get("securityEnabled") is not True or dynamic)
+    ):
+        raise errors.invalid_value("isAssignableToRole", "group")
