@@ -67,19 +67,42 @@ def test_depends_on_failure_gives_424_and_does_not_run(client: httpx.Client, ten
     group = tenant.add_group("g1")
     batch = {
         "requests": [
-            _item("a", "POST", "/users", {"displayName": "missing the rest"}),
-            _item("b", "POST", "/users", new_user("never"), depends=["a"]),
-            _item("c", "POST", "/users", new_user("runs")),
+            _item("a", "POST", "/users", new_user("runs")),
+            _item("b", "POST", "/users", {"displayName": "missing the rest"}, depends=["a"]),
+            _item("c", "POST", "/users", new_user("never"), depends=["b"]),
             _item("d", "PATCH", f"/groups/{group}", {"description": "after c"}, depends=["c"]),
         ]
     }
     out = _responses(client.post("/v1.0/$batch", json=batch))
-    assert out["a"]["status"] == 400
-    assert out["b"]["status"] == 424
-    assert out["c"]["status"] == 201
-    assert out["d"]["status"] == 204
+    assert [out[i]["status"] for i in "abcd"] == [201, 400, 424, 424]  # a failure fails everything after it
     assert [u["userPrincipalName"] for u in tenant.users()] == ["runs@contoso.com"]
-    assert tenant.get(group)["description"] == "after c"
+    assert "description" not in tenant.get(group)
+
+
+@pytest.mark.parametrize(
+    "depends",
+    [
+        # the page's old example: 1 and 3 first, then 2 after 1, then 4 after 2 and 3 (issue #2339: a 400)
+        {"2": ["1"], "4": ["2", "3"]},
+        {"2": ["1"]},  # a chain beside a request on its own
+        {"2": ["1"], "3": ["1"], "4": ["1"]},  # all after the same one: not a sequence either
+        {"3": ["1"], "4": ["3"]},  # skips a request
+    ],
+)
+def test_a_batch_is_fully_sequential_or_fully_parallel(
+    client: httpx.Client, tenant: GraphTenant, depends: dict[str, list[str]]
+) -> None:
+    ids = ["1", "2", "3", "4"]
+    batch = {"requests": [_item(i, "POST", "/users", new_user(f"seq{i}"), depends=depends.get(i)) for i in ids]}
+    response = client.post("/v1.0/$batch", json=batch)
+    assert response.status_code == 400
+    assert error_of(response)["message"] == "Batch should be either fully sequential or fully parallel."
+    assert tenant.users() == []
+    sequence = [
+        _item(i, "POST", "/users", new_user(f"seq{i}"), depends=[ids[n - 1]] if n else None) for n, i in enumerate(ids)
+    ]
+    out = _responses(client.post("/v1.0/$batch", json={"requests": sequence}))
+    assert [out[i]["status"] for i in ids] == [201] * 4
 
 
 @pytest.mark.parametrize(

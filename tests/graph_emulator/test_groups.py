@@ -203,6 +203,38 @@ def test_a_role_assignable_group_holds_no_group(client: httpx.Client, tenant: Gr
     admins = tenant.add_group("Admins", isAssignableToRole=True)
     nested = tenant.add_group("Nested")
     refused = client.post(f"/v1.0/groups/{admins}/members/$ref", json={"@odata.id": bind(nested)})
-    assert refused.status_code == 400 and "Nesting is currently not supported" in str(error_of(refused)["message"])
+    assert refused.status_code == 400
+    error = error_of(refused)
+    assert error["message"] == "Nesting is currently not supported for groups that can be assigned to a role."
+    # the refusal is pinned on the members, not on one of them (Graph does not say which one it refused)
+    assert error["details"] == [{"code": "InvalidValue", "target": "members"}]
+    assert nested not in str(error)
+    # a bind holding a group is refused whole
+    both = client.patch(f"/v1.0/groups/{admins}", json={"members@odata.bind": [bind(person), bind(nested)]})
+    assert both.status_code == 400 and error_of(both)["details"] == error["details"]
+    assert tenant.members(admins) == []
     assert client.post(f"/v1.0/groups/{admins}/members/$ref", json={"@odata.id": bind(person)}).status_code == 204
     assert tenant.members(admins) == [person]
+
+
+def test_is_assignable_to_role_is_set_at_creation_on_a_security_group_only(
+    client: httpx.Client, tenant: GraphTenant
+) -> None:
+    # "This property can only be set while creating the group and is immutable. If set to true, the securityEnabled
+    # property must also be set to true ... and the group can't be a dynamic group" (group resource)
+    base = {"displayName": "Admins", "mailEnabled": False, "mailNickname": "admins", "securityEnabled": True}
+    dynamic = {**base, "groupTypes": ["DynamicMembership"], "isAssignableToRole": True}
+    not_security = {**base, "securityEnabled": False, "isAssignableToRole": True}
+    for body in (dynamic, not_security):
+        refused = client.post("/v1.0/groups", json=body)
+        assert refused.status_code == 400
+        assert error_of(refused)["details"] == [{"code": "InvalidValue", "target": "isAssignableToRole"}]
+    assert tenant.groups() == []
+    admins = client.post("/v1.0/groups", json={**base, "isAssignableToRole": True}).json()["id"]
+    plain = tenant.add_group("Plain")
+    assert client.patch(f"/v1.0/groups/{plain}", json={"isAssignableToRole": True}).status_code == 400
+    assert client.patch(f"/v1.0/groups/{admins}", json={"isAssignableToRole": False}).status_code == 400
+    assert client.patch(f"/v1.0/groups/{admins}", json={"securityEnabled": False}).status_code == 400
+    assert client.patch(f"/v1.0/groups/{admins}", json={"isAssignableToRole": True}).status_code == 204  # unchanged
+    assert client.patch(f"/v1.0/groups/{plain}", json={"isAssignableToRole": False}).status_code == 204
+    assert tenant.get(admins)["isAssignableToRole"] is True and not tenant.get(plain).get("isAssignableToRole")

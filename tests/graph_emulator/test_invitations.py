@@ -42,3 +42,10 @@ def test_invitation_refusals(client: httpx.Client) -> None:
     assert _invite(client, invitedUserType="Owner").status_code == 400
     own_domain = _invite(client, invitedUserEmailAddress="bob@contoso.com")
     assert own_domain.status_code == 400 and "verified domain" in str(error_of(own_domain)["message"])
+
+
+def test_the_invited_user_type_follows_the_user_type_rule(client: httpx.Client, tenant: GraphTenant) -> None:
+    # invitedUserType becomes the guest's userType, whose words (Member, Guest) are taken in any case there too
+    response = _invite(client, invitedUserType="member")
+    assert response.status_code == 201
+    assert tenant.get(response.json()["invitedUser"]["id"])["userType"] == "member"

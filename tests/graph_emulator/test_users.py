@@ -59,13 +59,49 @@ def test_upn_domain_must_be_verified(client: httpx.Client, tenant: GraphTenant) 
         ("displayName", "x" * 257),
         ("givenName", "g" * 65),
         ("onPremisesImmutableId", "has_underscore"),
-        ("usageLocation", "USA"),
+        ("usageLocation", "USA"),  # longer than the CSDL's MaxLength of 2
+        ("ageGroup", "Teen"),
+        ("consentProvidedForMinor", "Yes"),
+        ("userType", "Admin"),
+        ("passwordPolicies", "DisablePasswordExpiry"),
+        ("passwordPolicies", "DisableStrongPassword, NeverExpire"),
     ],
 )
 def test_invalid_values_are_refused_with_graph_wording(client: httpx.Client, prop: str, value: str) -> None:
     response = client.post("/v1.0/users", json=new_user("dora", **{prop: value}))
     assert response.status_code == 400
     assert error_of(response)["message"] == f"Invalid value specified for property '{prop}' of resource 'User'."
+
+
+@pytest.mark.parametrize("code", ["UK", "XX", "U1", ""])
+def test_usage_location_must_be_an_iso_3166_country_code(client: httpx.Client, code: str) -> None:
+    # "A two-letter country code (ISO standard 3166)"; UK is refused (the United Kingdom is GB)
+    response = client.post("/v1.0/users", json=new_user("gil", usageLocation=code))
+    assert response.status_code == 400
+    error = error_of(response)
+    assert (error["code"], error["message"]) == ("Request_BadRequest", "Property usageLocation is invalid.")
+    assert error["details"] == [{"code": "InvalidValue", "target": "usageLocation"}]
+
+
+@pytest.mark.parametrize(
+    ("prop", "value"),
+    [
+        ("usageLocation", "GB"),
+        ("usageLocation", "jp"),
+        ("ageGroup", "NotAdult"),
+        ("ageGroup", "minor"),
+        ("consentProvidedForMinor", "NotRequired"),
+        ("consentProvidedForMinor", "granted"),
+        ("userType", "Guest"),
+        ("passwordPolicies", "DisablePasswordExpiration, DisableStrongPassword"),
+        ("passwordPolicies", "DisablePasswordExpiration"),
+        ("passwordPolicies", "None"),
+    ],
+)
+def test_documented_values_are_taken(client: httpx.Client, tenant: GraphTenant, prop: str, value: str) -> None:
+    response = client.post("/v1.0/users", json=new_user("hana", **{prop: value}))
+    assert response.status_code == 201, response.text
+    assert tenant.get(response.json()["id"])[prop] == value
 
 
 def test_maximum_lengths_are_inclusive(client: httpx.Client) -> None:
@@ -93,7 +129,6 @@ def test_weak_password_and_wrong_types(client: httpx.Client) -> None:
     ("first", "second", "prop"),
     [
         (new_user("gus"), new_user("gus2", userPrincipalName="GUS@contoso.com"), "userPrincipalName"),
-        (new_user("hal"), new_user("hal2", mailNickname="HAL"), "mailNickname"),
         (new_user("ida", mail="ida@contoso.com"), new_user("ida2", mail="IDA@contoso.com"), "proxyAddresses"),
         (
             new_user("jon", onPremisesImmutableId="abc123"),
@@ -110,6 +145,16 @@ def test_uniqueness(client: httpx.Client, tenant: GraphTenant, first: dict, seco
     assert error["message"] == f"Another object with the same value for property {prop} already exists."
     assert error["details"] == [{"target": prop, "code": "ObjectConflict"}]
     assert len(tenant.users()) == 1
+
+
+def test_users_may_share_a_mail_nickname(client: httpx.Client, tenant: GraphTenant) -> None:
+    # unlike userPrincipalName and proxyAddresses, a user's mailNickname carries no uniqueness rule in Graph
+    first = client.post("/v1.0/users", json=new_user("hal"))
+    second = client.post("/v1.0/users", json=new_user("hal2", mailNickname="HAL"))
+    assert (first.status_code, second.status_code) == (201, 201)
+    third = client.post("/v1.0/users", json=new_user("hal3"))
+    assert client.patch(f"/v1.0/users/{third.json()['id']}", json={"mailNickname": "hal"}).status_code == 204
+    assert len(tenant.find_users(mailNickname="hal")) == 3
 
 
 def test_update_conflict_leaves_object_unchanged(client: httpx.Client, tenant: GraphTenant) -> None:

@@ -240,6 +240,22 @@ def test_untranslatable_flows_are_left_out_and_the_rest_validates(tmp_path: Path
     _validate_cli(tmp_path / "ws")
 
 
+def test_a_constant_graph_refuses_is_left_out_and_listed(tmp_path: Path) -> None:
+    # usageLocation takes ISO 3166 codes: a constant "UK" (the United Kingdom is GB) would fail every user's export
+    export = tmp_path / "export"
+    shutil.copytree(EXPORTS / "hr-sql-aad", export)
+    ma = export / "MA-AzureAD.XML"
+    flow = "<src>US</src><dest>usageLocation</dest>"
+    assert flow in ma.read_text()
+    ma.write_text(ma.read_text().replace(flow, "<src>UK</src><dest>usageLocation</dest>"))
+    result = generate(export, GenerationPath.GRAPH)
+    assert result.valid, result.problems
+    assert "usageLocation" not in _rule(result.config, "outbound", "entra", "user")["flows"]
+    (listed,) = [i for i in result.left_out if i.attribute == "usageLocation"]
+    assert listed.kind is LeftOutKind.TARGET and listed.object_type == "user"
+    assert "'UK' is not a two-letter ISO 3166 country code" in listed.reason and "correct the constant" in listed.reason
+
+
 def test_validation_takes_out_what_does_not_compile_and_lists_it() -> None:
     result = generate(EXPORTS / "ad-forest-aad", GenerationPath.CLOUD_SYNC)
     rule = _rule(result.config, "outbound", "corp", "user")

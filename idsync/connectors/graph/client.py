@@ -55,7 +55,6 @@ class BatchItem:
     url: str
     body: JSON | None = None
     headers: dict[str, str] = field(default_factory=dict)
-    depends_on: list[str] = field(default_factory=list)
 
     def to_json(self) -> JSON:
         out: JSON = {"id": self.id, "method": self.method, "url": self.url}
@@ -65,8 +64,6 @@ class BatchItem:
             headers.setdefault("Content-Type", "application/json")
         if headers:
             out["headers"] = headers
-        if self.depends_on:
-            out["dependsOn"] = list(self.depends_on)
         return out
 
 

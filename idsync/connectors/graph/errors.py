@@ -26,6 +26,10 @@ _PROPERTY_IN_MESSAGE = (
 )
 
 
+# "Nesting is currently not supported for groups that can be assigned to a role."
+_NESTING = "Nesting is currently not supported"
+
+
 @dataclass(frozen=True)
 class GraphFailure:
     status: int
@@ -44,6 +48,15 @@ class GraphFailure:
     def already_exists(self) -> bool:
         """Adding a link that is already there ("One or more added object references already exist")."""
         return self.status == 400 and "already exist" in self.message and "references" in self.message
+
+    @property
+    def about_members(self) -> bool:
+        """A refusal of one of the members a request offered, without saying which: Graph's ``details`` name a
+        ``members`` target (``membersWithLicenseErrors.members`` when a group may not hold a member's type), or
+        the message is the refusal to nest a group in a role-assignable group, which may come with no details."""
+        if self.status != 400:
+            return False
+        return (self.attribute or "").split(".")[-1] == "members" or _NESTING in self.message
 
     @property
     def conflict(self) -> bool:

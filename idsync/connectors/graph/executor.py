@@ -1,12 +1,11 @@
 """Running the operations of a batch of export items: JSON ``$batch`` requests of up to 20, sent concurrently.
 
-Each round packs the operations that can go now (a predecessor done, or riding along with ``dependsOn``), sends
-the batches side by side under the rate governor, and reads every answer on its own: done; throttled (wait its
-``Retry-After``, and make everyone wait); a failed dependency (try again with it); a server error or a lost
-answer (back off and retry - but a create whose answer was lost is looked up before it is sent again); or a
-refusal, which ends that item and no other. An item whose create may have happened and cannot be settled stops
-the export with a connectivity error, so the engine keeps it in flight and reconciles it on the next run instead
-of guessing.
+Each round packs the operations that can go now (the one before them answered) into batches without ``dependsOn``,
+sends them side by side under the rate governor, and reads every answer on its own: done; throttled (wait its
+``Retry-After``, and make everyone wait); a server error or a lost answer (back off and retry - but a create whose
+answer was lost is looked up before it is sent again); or a refusal, which ends that item and no other. An item
+whose create may have happened and cannot be settled stops the export with a connectivity error, so the engine
+keeps it in flight and reconciles it on the next run instead of guessing.
 """
 
 from __future__ import annotations
@@ -73,8 +72,8 @@ class Executor:
             if not pending:
                 break
             now = self.clock()
-            units = self._units(pending, now)
-            if not units:
+            ready = self._ready(pending, now)
+            if not ready:
                 later = [op.not_before for op in pending if op.not_before > now]
                 if not later:
                     for op in pending:  # waiting on something that will not happen: a bug, said plainly
@@ -83,7 +82,7 @@ class Executor:
                     break
                 self.sleep(max(0.0, min(later) - now))
                 continue
-            batches = self._pack(self._allowed(units))
+            batches = self._pack(self._allowed(ready))
             admitted = throttled = 0
             for sent in self.pool.map(self._send, batches):
                 done, refused = self._read(sent)
@@ -104,62 +103,21 @@ class Executor:
             )
 
     # scheduling ---------------------------------------------------------------------------------------------------
-    def _units(self, pending: list[Op], now: float) -> list[list[Op]]:
-        """Groups of operations to send now: an operation with the ones that ride along with it (dependsOn)."""
-        ready = {
-            id(op) for op in pending if op.not_before <= now and (op.after is None or op.after.state is State.DONE)
-        }
-        riders: dict[int, list[Op]] = {}
-        for op in pending:
-            if id(op) in ready or op.not_before > now or op.after is None or not op.rides_with_predecessor():
-                continue
-            if op.after.state is State.PENDING:
-                riders.setdefault(id(op.after), []).append(op)
-        units: list[list[Op]] = []
-        for op in pending:
-            if id(op) not in ready:
-                continue
-            unit = [op]
-            stack = list(riders.get(id(op), []))
-            while stack:
-                rider = stack.pop(0)
-                unit.append(rider)
-                stack.extend(riders.get(id(rider), []))
-            units.append(unit)
-        return units
+    def _ready(self, pending: list[Op], now: float) -> list[Op]:
+        """The operations that can go now: not waiting out a delay, and the one before them answered. One never
+        rides in the same batch as the one it follows: Graph takes a ``$batch`` fully in parallel or fully in
+        sequence only ("Batch should be either fully sequential or fully parallel"), and batches here are parallel."""
+        return [op for op in pending if op.not_before <= now and (op.after is None or op.after.state is State.DONE)]
 
-    def _allowed(self, units: list[list[Op]]) -> list[list[Op]]:
-        if self._allowance is None:
-            return units
-        chosen: list[list[Op]] = []
-        count = 0
-        for unit in units:
-            if count and count + len(unit) > self._allowance:
-                break
-            chosen.append(unit)
-            count += len(unit)
-        return chosen
+    def _allowed(self, ready: list[Op]) -> list[Op]:
+        return ready if self._allowance is None else ready[: max(self._allowance, 1)]
 
-    def _pack(self, units: list[list[Op]]) -> list[list[Op]]:
+    def _pack(self, ready: list[Op]) -> list[list[Op]]:
         size = self.config.batch_size
-        batches: list[list[Op]] = []
-        current: list[Op] = []
-        for unit in units:
-            unit = unit[:size]
-            if len(current) + len(unit) > size:
-                batches.append(current)
-                current = []
-            current.extend(unit)
-        if current:
-            batches.append(current)
-        return batches
+        return [ready[start : start + size] for start in range(0, len(ready), size)]
 
     def _send(self, ops: list[Op]) -> _Sent:
-        index = {id(op): str(n + 1) for n, op in enumerate(ops)}
-        items = []
-        for op in ops:
-            depends = [index[id(op.after)]] if op.after is not None and id(op.after) in index else []
-            items.append(BatchItem(index[id(op)], op.method, op.resolved_path(), op.body, depends_on=depends))
+        items = [BatchItem(str(n), op.method, op.resolved_path(), op.body) for n, op in enumerate(ops, start=1)]
         try:
             return _Sent(ops, self.client.batch(items, what="exporting to Graph"))
         except (AmbiguousRequest, GraphRequestError) as exc:
@@ -194,8 +152,6 @@ class Executor:
             elif answer.status == 429:
                 self._throttled(op, answer)
                 throttled += 1
-            elif answer.status == 424:
-                self._after_dependency(op)
             elif answer.status >= 500 or answer.status == 408:
                 self._transient(op, answer, ambiguous=True)
             else:
@@ -225,13 +181,6 @@ class Executor:
             op.work.gave_up = f"still throttled by Graph after {op.throttles} waits; it will be sent again later"
             op.work.cancel_rest()
 
-    def _after_dependency(self, op: Op) -> None:
-        before = op.after
-        if before is None or before.state is State.CANCELLED:
-            return
-        # the operation before it did not go through this time (throttled, an error): both go again
-        op.not_before = max(op.not_before, before.not_before)
-
     def _transient(self, op: Op, answer: BatchAnswer | None, *, ambiguous: bool) -> None:
         op.attempts += 1
         if ambiguous and op.kind in (Kind.CREATE, Kind.INVITE):
@@ -253,9 +202,7 @@ class Executor:
             op.state = State.DONE
             work.object_id, work.exists = work.restore_id, True
             return
-        if op.kind is Kind.BIND_MEMBERS and (
-            failure.already_exists or failure.status == 404 or _about_members(failure)
-        ):
+        if op.kind is Kind.BIND_MEMBERS and (failure.already_exists or failure.status == 404 or failure.about_members):
             # a bind is all or nothing and Graph does not say which member it refused: one by one, the others go in
             self.planner.split_members(op)
             return
@@ -309,9 +256,3 @@ class Executor:
                 work.fail(work.conflict)
             else:
                 work.ambiguous = False  # not there: sending it again is safe
-
-
-def _about_members(failure: GraphFailure) -> bool:
-    """A refusal Graph pins on the members (its details name a target such as ``membersWithLicenseErrors.members``
-    when a group may not hold one of them)."""
-    return failure.status == 400 and (failure.attribute or "").split(".")[-1] == "members"

@@ -3,7 +3,7 @@
 A user is looked up by userPrincipalName, onPremisesImmutableId and mailNickname, a group by mailNickname. What
 is found must also agree with every other single value the add carried (display name, employee id, ...): an
 object that merely shares a name with the one idsync wanted is somebody else's, and an existing cloud object is
-never taken over without a join rule. Several matches are an error, never a guess.
+never taken over without a join rule. Several objects that agree are an error, never a guess.
 """
 
 from __future__ import annotations
@@ -109,16 +109,21 @@ class Finder:
         return found
 
     def _choose(self, wanted: Wanted, candidates: list[dict[str, Any]]) -> dict[str, Any] | ConnectorError | None:
-        if not candidates:
-            return None
-        if len(candidates) > 1:
-            ids = ", ".join(str(c.get("id")) for c in candidates)
+        """The one candidate that carries every value sent. A key Graph does not keep unique (a user's
+        mailNickname) can find somebody else too: among several that agree, the one named by the identifier wins;
+        several still agreeing are an error, never a guess."""
+        agreeing = [c for c in candidates if agrees(wanted.kind, c, wanted.keys)]
+        if len(agreeing) > 1 and wanted.identifier:
+            key = identifier_attribute(wanted.kind)
+            named = [c for c in agreeing if _same(c.get(key), wanted.identifier)]
+            agreeing = named or agreeing
+        if len(agreeing) > 1:
+            ids = ", ".join(str(c.get("id")) for c in agreeing)
             return ConnectorError(
-                f"looking up {_describe(wanted)}: {len(candidates)} Graph objects match ({ids}); "
+                f"looking up {_describe(wanted)}: {len(agreeing)} Graph objects match ({ids}); "
                 "resolve the duplicate in the tenant first"
             )
-        found = candidates[0]
-        return found if agrees(wanted.kind, found, wanted.keys) else None
+        return agreeing[0] if agreeing else None
 
     def read(self, kind: str, wanted: Sequence[tuple[str, Sequence[str]]]) -> list[dict[str, Any] | None]:
         """Objects by id, each with its own ``$select``, twenty per ``$batch``; None for one that cannot be read

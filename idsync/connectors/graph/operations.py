@@ -1,9 +1,10 @@
 """One export item as the Graph requests it takes, in order.
 
 An item becomes a small chain of operations: create the user, then set its manager; create the group, then bind
-its members twenty at a time; restore a soft-deleted user, then update it. An operation that can address its
-object without knowing the new id (a user by its userPrincipalName, a restored user by its known id) rides in the
-same ``$batch`` as its predecessor with ``dependsOn``; one that needs the id Graph assigns waits for the answer.
+its members twenty at a time; restore a soft-deleted user, then update it. An operation goes once the one before it
+has been answered (``after``), in a later ``$batch``: Graph takes a batch either fully in parallel or fully in
+sequence, and a sequence would make one item's refusal fail the items after it. An operation that needs the id Graph
+assigns (``{id}`` in its path) is addressed with it then.
 """
 
 from __future__ import annotations
@@ -82,10 +83,6 @@ class Op:
             assert self.work.object_id is not None
             return self.path.replace(ID, quote(self.work.object_id, safe=""))
         return self.path
-
-    def rides_with_predecessor(self) -> bool:
-        """May go in the same batch as ``after`` (with dependsOn) instead of waiting for its answer."""
-        return self.after is not None and not self.needs_id
 
 
 @dataclass(eq=False)

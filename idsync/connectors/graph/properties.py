@@ -166,3 +166,55 @@ GROUP_ON_PREMISES_MASTERED = frozenset(
         "members",
     }
 )
+
+
+# ---- values Graph accepts for user properties that hold a code or a choice ("user resource type") ----------------
+
+# ISO 3166-1 alpha-2, the officially assigned codes: usageLocation is "A two-letter country code (ISO standard 3166)",
+# and Graph refuses a code that is not one, such as UK for the United Kingdom (GB) - a refusal users of other
+# provisioning tools report as "Property usageLocation is invalid."
+_COUNTRY_CODES = """
+    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ
+    CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR
+    GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO
+    JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR
+    MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO
+    RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV
+    TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
+"""
+COUNTRY_CODES = frozenset(_COUNTRY_CODES.split())
+
+# The documented values of the user properties that take one of a few words. The pages spell them in two cases
+# (the values table says ``Minor`` and ``Granted``, the example next to it ``minor`` and ``granted``), so they are
+# compared without regard to case.
+USER_CHOICES: dict[str, tuple[str, ...]] = {
+    "ageGroup": ("Minor", "NotAdult", "Adult"),
+    "consentProvidedForMinor": ("Granted", "Denied", "NotRequired"),
+    "userType": ("Member", "Guest"),
+}
+# "DisableStrongPassword ... DisablePasswordExpiration can also be specified. The two might be specified together;
+# for example: DisablePasswordExpiration, DisableStrongPassword"; ``None`` clears them (Microsoft 365's "Set an
+# individual user's password to never expire" sets ``-PasswordPolicies None`` to make a password expire again).
+PASSWORD_POLICIES = ("DisableStrongPassword", "DisablePasswordExpiration")
+
+
+def value_problem(kind: str, name: str, value: object) -> str | None:
+    """Why Graph refuses ``value`` for property ``name`` of a ``kind``, or None when it takes it. Null (clearing)
+    is left to the property's own rules. The connector asks before sending, the tenant emulator when it receives."""
+    if kind != "user" or not isinstance(value, str):
+        return None
+    if name == "usageLocation":
+        if value.upper() in COUNTRY_CODES:
+            return None
+        return f"usageLocation {value!r} is not a two-letter ISO 3166 country code (for example US, JP or GB)"
+    if name == "passwordPolicies":
+        if value.strip().lower() == "none":
+            return None
+        allowed = {p.lower() for p in PASSWORD_POLICIES}
+        if all(part.strip().lower() in allowed for part in value.split(",")):
+            return None
+        return f"passwordPolicies {value!r} is not {' or '.join(PASSWORD_POLICIES)} (comma separated), or None"
+    choices = USER_CHOICES.get(name)
+    if choices is None or value.lower() in {c.lower() for c in choices}:
+        return None
+    return f"{name} {value!r} is not one of {', '.join(choices)}"

@@ -4,7 +4,8 @@ Reading: a Graph object becomes an ``ImportRecord`` holding the configured attri
 ``onPremisesExtensionAttributes`` appear as ``extensionAttribute1..15``, the manager and members as Graph ids (the
 connector's anchors). Writing: a list of attribute changes becomes a request body plus the link changes Graph
 wants as separate requests (manager ``$ref``, member binds and removals); a change Graph cannot accept (a read-only
-or unknown property, a value of the wrong type) is named before anything is sent.
+or unknown property, a value of the wrong type, a value outside a property's documented codes or choices) is named
+before anything is sent.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from idsync.connectors.graph.properties import (
     PropertySpec,
     properties_for,
     read_only_for,
+    value_problem,
 )
 from idsync.model import (
     AttributeChange,
@@ -208,6 +210,10 @@ def write_plan(
                 plan.properties[name] = None if value is None else _graph_value(spec, ext, value)
         except AttributeValueError as exc:
             plan.problems.append((name, str(exc)))
+            continue
+        problem = value_problem(kind, name, plan.properties[name])
+        if problem is not None:
+            plan.problems.append((name, f"{problem}; Microsoft Graph refuses it"))
     return plan
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from idsync.config import CONFIG_FILE
 from idsync.connectors.ad.accounts import SECURITY_ENABLED, as_int32
+from idsync.connectors.graph.properties import value_problem
 from idsync.expressions import Expression, ExpressionError, FlowSentinel, compile_expression
 from idsync.migrate.generate.draft import DIALECT, Draft
 from idsync.migrate.generate.graph_target import GRAPH_OBJECT_TYPES, GROUP_CREATE_DEFAULTS, REQUIRED_ON_CREATE, decide
@@ -101,6 +102,19 @@ def carry(draft: Draft, flows: Iterable[FlowIn], *, graph: bool) -> dict[str, An
                 f.agent, f.what, f.cd_type, f.attribute, f.text, problem, LeftOutKind.TRANSLATION, f.location
             )
             continue
+        refused = _refused_constant(f.cd_type, target, f.text) if graph else None
+        if refused:
+            draft.leave_out(
+                f.agent,
+                "flow Microsoft Graph cannot take",
+                f.cd_type,
+                f.attribute,
+                f.text,
+                f"{refused}, so every object's export would be refused; correct the constant",
+                LeftOutKind.TARGET,
+                f.location,
+            )
+            continue
         if target in out:
             draft.note("flows", f"{f.cd_type}.{target} had two flows in the export; the first is kept ({f.location})")
             continue
@@ -108,6 +122,19 @@ def carry(draft: Draft, flows: Iterable[FlowIn], *, graph: bool) -> dict[str, An
         if graph:
             draft.mapping.append((f.cd_type, f.attribute, target, f.text))
     return out
+
+
+def _refused_constant(cd_type: str, graph_property: str, text: str) -> str | None:
+    """Why Graph refuses the value of a constant flow (usageLocation "UK"), or None. Only a constant can be judged
+    now; a computed value is checked per object by the connector before it sends it."""
+    expression = compile_expression(text, DIALECT)
+    if not expression.is_constant:
+        return None
+    try:
+        value = expression.evaluate({})
+    except ExpressionError:
+        return None
+    return value_problem(cd_type.lower(), graph_property, value)
 
 
 def graph_joins(

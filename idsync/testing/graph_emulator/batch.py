@@ -5,6 +5,11 @@
   request, otherwise the batch is a 200 and each item carries its own status;
 - ``dependsOn`` names earlier requests; if one of them failed, the dependent request is not run and answers
   ``424 Failed Dependency``; a dependency on an id that does not come earlier is a 400;
+- "Batch should be either fully sequential or fully parallel": either no request has ``dependsOn``, or each request
+  after the first depends on the one before it (the order of the page's example). Anything else is refused whole
+  with that sentence, the 400 Graph gives (microsoft-graph-docs-contrib issue #2339, where Microsoft corrected the
+  page's mixed example); the error code is modelled on the other batch refusals. Several requests depending on the
+  same one are refused too, as the words say, though older SDKs allowed that shape;
 - each item is evaluated on its own against the throttling limits (429 per item).
 
 Items run in the order given, which satisfies every valid ``dependsOn``. Graph gives no body for 424 in the docs;
@@ -55,6 +60,7 @@ def run_batch(service: GraphService, request: EmuRequest, app: AppRegistration, 
         if "body" in item and not any(k.lower() == "content-type" for k in (item.get("headers") or {})):
             raise _invalid(f"Content-Type header is required when a body is present (request Id '{item['id']}').")
         seen.append(item_id)
+    check_sequencing(items)
 
     statuses: dict[str, int] = {}
     responses: list[dict[str, Any]] = []
@@ -87,6 +93,16 @@ def run_batch(service: GraphService, request: EmuRequest, app: AppRegistration, 
             entry["body"] = response.body
         responses.append(entry)
     return EmuResponse(200, {"responses": responses})
+
+
+def check_sequencing(items: list[dict[str, Any]]) -> None:
+    """Fully parallel (no ``dependsOn``) or fully sequential (each request depends on the one before it)."""
+    depends = [[str(d).lower() for d in item.get("dependsOn") or []] for item in items]
+    if not any(depends):
+        return
+    chained = all(depends[n] == [str(items[n - 1]["id"]).lower()] for n in range(1, len(items)))
+    if depends[0] or not chained:
+        raise _invalid("Batch should be either fully sequential or fully parallel.")
 
 
 def check_batch_url(url: str) -> None:

@@ -83,7 +83,6 @@ class Directory:
         self._object_seq = 0
         # Uniqueness indexes, keys lower-cased.
         self._upn: dict[str, str] = {}
-        self._user_nickname: dict[str, str] = {}
         self._group_nickname: dict[str, str] = {}
         self._proxy: dict[str, str] = {}
         self._immutable: dict[str, str] = {}
@@ -146,7 +145,7 @@ class Directory:
     def load_state(self, state: Mapping[str, Any]) -> None:
         """Replace everything with what :meth:`to_state` wrote; the uniqueness indexes are rebuilt."""
         self.objects = {}
-        for index in (self._upn, self._user_nickname, self._group_nickname, self._proxy, self._immutable):
+        for index in (self._upn, self._group_nickname, self._proxy, self._immutable):
             index.clear()
         self._live_count = {}
         for item in state["objects"]:
@@ -222,14 +221,19 @@ class Directory:
     # ---- uniqueness ------------------------------------------------------------------------------------------------
 
     def _keys(self, obj: DirObject, props: Mapping[str, Any]) -> list[tuple[dict[str, str], str, str]]:
-        """(index, key, property name) triples this object would occupy with ``props``."""
+        """(index, key, property name) triples this object would occupy with ``props``.
+
+        What is unique: userPrincipalName and proxyAddresses across users, groups and contacts ("These two
+        attributes are generally required to be unique across all User, Group, or Contact objects", Entra's
+        "duplicate attribute resiliency"; "proxyAddresses are unique across directory objects", user resource);
+        a group's mailNickname "unique for Microsoft 365 groups in the organization" (group resource); and
+        onPremisesImmutableId, the hard-match key. A user's mailNickname is not: the user resource states no such
+        rule for it, and the documents that list Entra's unique attributes do not name it."""
         keys: list[tuple[dict[str, str], str, str]] = []
         nickname = props.get("mailNickname")
         if obj.kind == "user":
             if props.get("userPrincipalName"):
                 keys.append((self._upn, props["userPrincipalName"].lower(), "userPrincipalName"))
-            if nickname:
-                keys.append((self._user_nickname, nickname.lower(), "mailNickname"))
             if props.get("onPremisesImmutableId"):
                 keys.append((self._immutable, props["onPremisesImmutableId"].lower(), "onPremisesImmutableId"))
         elif nickname and props.get("mailEnabled"):
@@ -445,11 +449,7 @@ class Directory:
                 if nav == "members" and target.kind == "group" and (unified or target.unified):
                     raise member_type_refused(unified, target)
                 if nav == "members" and target.kind == "group" and props.get("isAssignableToRole"):
-                    # "Group nesting isn't supported. A group can't be added as a member of a role-assignable
-                    # group." (Entra docs); the wording is the one PowerShell users quote (azure-docs issue #88710)
-                    raise errors.bad_request(
-                        "Nesting is currently not supported for groups that can be assigned to a role."
-                    )
+                    raise nesting_refused()
                 if member_id in existing or member_id in seen:
                     raise already_member(nav)
                 seen.add(member_id)
@@ -516,6 +516,20 @@ def already_member(nav: str) -> GraphError:
     """ "400 Bad Request if the object is already a member of the group" ("Add members"); Graph's wording."""
     return errors.bad_request(
         f"One or more added object references already exist for the following modified properties: '{nav}'."
+    )
+
+
+def nesting_refused() -> GraphError:
+    """A group offered as a member of a role-assignable group: "Group nesting isn't supported. A group can't be added
+    as a member of a role-assignable group." (Entra docs, "Use Microsoft Entra groups to manage role assignments").
+    The message is the one Graph's callers quote (azure-docs issue #88710, scripts that match it); the reports show
+    no ``details``, so the entry here is modelled on :func:`member_type_refused`'s, naming the navigation property
+    the way :func:`errors.invalid_value` names a property. Like Graph, it does not say which member it refused."""
+    return GraphError(
+        400,
+        "Request_BadRequest",
+        "Nesting is currently not supported for groups that can be assigned to a role.",
+        details=[{"code": "InvalidValue", "target": "members"}],
     )
 
 

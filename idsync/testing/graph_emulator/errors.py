@@ -89,6 +89,17 @@ def invalid_value(prop: str, kind: str) -> GraphError:
     )
 
 
+def invalid_property(prop: str) -> GraphError:
+    """The wording reported for a refused usageLocation ("Property usageLocation is invalid.", for the code UK); the
+    ``details`` entry is modelled on :func:`invalid_value`'s."""
+    return GraphError(
+        400,
+        "Request_BadRequest",
+        f"Property {prop} is invalid.",
+        details=[{"code": "InvalidValue", "target": prop}],
+    )
+
+
 def unknown_property(prop: str, kind: str) -> GraphError:
     return GraphError(
         400,

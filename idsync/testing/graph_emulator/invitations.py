@@ -12,6 +12,7 @@ import re
 import secrets
 from typing import TYPE_CHECKING, Any
 
+from idsync.connectors.graph.properties import value_problem
 from idsync.testing.graph_emulator import errors
 
 if TYPE_CHECKING:
@@ -32,7 +33,8 @@ def invite(tenant: GraphTenant, payload: Any, root: str) -> dict[str, Any]:
     if not _EMAIL.match(email):
         raise errors.invalid_value("invitedUserEmailAddress", "invitation")
     user_type = payload.get("invitedUserType") or "Guest"
-    if user_type not in ("Guest", "Member"):
+    if not isinstance(user_type, str) or value_problem("user", "userType", user_type) is not None:
+        # the user's userType, under the same rule as when it is written to the user
         raise errors.invalid_value("invitedUserType", "invitation")
     local, _, domain = email.partition("@")
     if domain.lower() in (d.lower() for d in tenant.domains):

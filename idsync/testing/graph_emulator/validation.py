@@ -1,6 +1,8 @@
 """Property validation for user and group writes, in the order Graph checks: known property, writable, type,
 length, then the per-property rules from the "Create user", "Update user" and "Create group" pages (UPN domain
-verified in the tenant, mailNickname characters, strong password, the ``$``/``_`` ban in onPremisesImmutableId).
+verified in the tenant, mailNickname characters, strong password, the ``$``/``_`` ban in onPremisesImmutableId, the
+country code in usageLocation and the documented values of passwordPolicies, ageGroup, consentProvidedForMinor and
+userType).
 Uniqueness needs the whole directory and lives in ``directory``."""
 
 from __future__ import annotations
@@ -10,7 +12,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from idsync.connectors.graph.properties import GROUP_ON_PREMISES_MASTERED, USER_ON_PREMISES_MASTERED
+from idsync.connectors.graph.properties import (
+    GROUP_ON_PREMISES_MASTERED,
+    USER_CHOICES,
+    USER_ON_PREMISES_MASTERED,
+    value_problem,
+)
 from idsync.testing.graph_emulator import errors, schema
 from idsync.testing.graph_emulator.schema import PropertySpec
 
@@ -97,7 +104,7 @@ def check_password(profile: Mapping[str, Any], policies: str | None) -> None:
     password = profile.get("password")
     if not isinstance(password, str) or not password:
         raise errors.invalid_value("passwordProfile", "user")
-    if policies and "DisableStrongPassword" in policies:
+    if policies and "disablestrongpassword" in policies.lower():
         return
     classes = sum(
         (
@@ -234,9 +241,13 @@ def _validate_user(out: Mapping[str, Any], merged: Mapping[str, Any], ctx: Write
     if isinstance(phones, list) and len(phones) > 1:
         # "Although it's a string collection, only one number can be set for this property." (user resource)
         raise errors.invalid_value("businessPhones", "user")
-    usage = out.get("usageLocation")
-    if isinstance(usage, str) and not re.fullmatch(r"[A-Za-z]{2}", usage):
-        raise errors.invalid_value("usageLocation", "user")
+    for prop in ("usageLocation", "passwordPolicies", *USER_CHOICES):
+        if value_problem("user", prop, out.get(prop)) is not None:
+            # usageLocation's wording is the one reported for a code such as UK; the others take Graph's wording
+            # for an invalid value (the form errors.invalid_value quotes)
+            if prop == "usageLocation":
+                raise errors.invalid_property(prop)
+            raise errors.invalid_value(prop, "user")
 
 
 def is_unified(props: Mapping[str, Any]) -> bool:
@@ -258,3 +269,21 @@ def _validate_group(out: Mapping[str, Any], merged: Mapping[str, Any], ctx: Writ
     visibility = out.get("visibility")
     if visibility is not None and visibility not in ("Public", "Private", "HiddenMembership"):
         raise errors.invalid_value("visibility", "group")
+    # isAssignableToRole "can only be set while creating the group and is immutable. If set to true, the
+    # securityEnabled property must also be set to true ... and the group can't be a dynamic group (that is,
+    # groupTypes can't contain DynamicMembership)" (group resource). Graph's wording for these refusals is not
+    # published: they take its wording for an invalid value.
+    assignable = bool(merged.get("isAssignableToRole"))
+    if (
+        "isAssignableToRole" in out
+        and not ctx.creating
+        and bool(out["isAssignableToRole"]) != bool(ctx.current.get("isAssignableToRole"))
+    ):
+        raise errors.invalid_value("isAssignableToRole", "group")
+    dynamic = any(isinstance(t, str) and t.lower() == "dynamicmembership" for t in merged.get("groupTypes") or [])
+    if (
+        assignable
+        and (touches_kind or "isAssignableToRole" in out)
+        and (merged.get("securityEnabled") is not True or dynamic)
+    ):
+        raise errors.invalid_value("isAssignableToRole", "group")

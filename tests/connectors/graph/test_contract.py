@@ -26,7 +26,7 @@ class GraphHarness(ContractHarness):
 
     delta = "changes"
     lookup_by_single = False
-    """Graph finds objects by their unique keys (userPrincipalName, mailNickname, onPremisesImmutableId)."""
+    """Graph finds objects by their keys (userPrincipalName, mailNickname, onPremisesImmutableId)."""
 
     def __init__(self, tenant: GraphTenant, app: AppRegistration, workspace: Path) -> None:
         self.tenant = tenant

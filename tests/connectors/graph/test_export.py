@@ -54,14 +54,22 @@ def test_users_are_created_with_every_exportable_attribute(
     connector.close()
 
 
-def test_a_manager_rides_in_the_same_batch_as_the_create(connector: GraphConnector, tenant: GraphTenant) -> None:
+def test_a_manager_follows_the_create_in_a_parallel_batch(
+    tenant: GraphTenant, app: AppRegistration, tmp_path: Path
+) -> None:
+    # Graph runs a $batch fully in parallel or fully in sequence, and refuses a batch of ten create-then-manager
+    # pairs ("Batch should be either fully sequential or fully parallel"): the creates go in one batch, the
+    # managers in the next, none with dependsOn
+    counting = Counting(tenant.transport())
+    connector = connect(tenant, app, tmp_path, options={"graph_transport": counting})
     boss = tenant.add_user("boss@contoso.com")
     items = [new_user(i, f"worker{i}", put("manager", boss)) for i in range(1, 11)]
     results = connector.export(items)
     assert all(r.ok for r in results)
     assert {tenant.manager_of(r.anchor or "") for r in results} == {boss}
-    # ten creates and ten manager links: twenty requests, one $batch (dependsOn keeps each pair in order)
-    assert connector.stats["batches"] == 1 and connector.stats["batch_items"] == 20
+    batches = [[(r["method"], "dependsOn" in r) for r in batch["requests"]] for batch in counting.batches]
+    assert batches == [[("POST", False)] * 10, [("PUT", False)] * 10]
+    connector.close()
 
 
 def test_groups_bind_members_twenty_at_a_time_and_remove_by_ref(connector: GraphConnector, tenant: GraphTenant) -> None:
@@ -188,7 +196,7 @@ def test_refusals_are_per_object_with_graphs_code_and_message(connector: GraphCo
     items = [
         new_user(1, "ok.one"),
         new_user(2, "wrong.domain", domain="fabrikam.com"),
-        new_user(3, "dup", put("mailNickname", "taken")),
+        new_user(3, "taken", put("mailNickname", "taken2")),
         new_user(4, "long", put("department", "x" * 65)),
         new_user(5, "bad", put("mailNickname", "bad name;")),
         new_group(6, "mail-security", put("mailEnabled", True)),
@@ -205,7 +213,7 @@ def test_refusals_are_per_object_with_graphs_code_and_message(connector: GraphCo
     assert not domain.ok and domain.code == "Request_BadRequest" and not domain.retryable
     # "The domain portion of the userPrincipalName property is invalid": Graph names the property, so must we
     assert domain.attribute == "userPrincipalName" and "verified domain" in (domain.error or "")
-    assert results[3].attribute == "mailNickname" and "already exists" in (results[3].error or "")
+    assert results[3].attribute == "userPrincipalName" and "already exists" in (results[3].error or "")
     assert results[4].attribute == "department" and "Invalid value" in (results[4].error or "")
     assert results[5].attribute == "mailNickname"
     assert "mail-enabled groups" in (results[6].error or "")
@@ -226,6 +234,35 @@ def test_impossible_writes_are_refused_before_sending(connector: GraphConnector,
     assert "not an attribute of a Graph user" in (results[2].error or "")
     assert "no manager" in (results[3].error or "")
     assert connector.stats == {} or connector.stats["batches"] == 0
+
+
+def test_values_graph_refuses_are_named_per_object_before_sending(
+    connector: GraphConnector, tenant: GraphTenant
+) -> None:
+    # usageLocation takes ISO 3166 codes only (the United Kingdom is GB, not UK); ageGroup, userType and
+    # passwordPolicies take their documented words
+    user = tenant.add_user("pat@contoso.com")
+    items = [
+        new_user(1, "uk.user", put("usageLocation", "UK")),
+        update(2, "user", user, put("ageGroup", "Teen")),
+        update(3, "user", user, put("passwordPolicies", "DisablePasswordExpiration, NeverLock")),
+        update(4, "user", user, put("userType", "Admin")),
+        new_user(5, "gb.user", put("usageLocation", "GB"), put("consentProvidedForMinor", "Granted")),
+    ]
+    results = connector.export(items)
+    assert [r.ok for r in results] == [False, False, False, False, True]
+    for result, attribute, value in [
+        (results[0], "usageLocation", "'UK'"),
+        (results[1], "ageGroup", "'Teen'"),
+        (results[2], "passwordPolicies", "'DisablePasswordExpiration, NeverLock'"),
+        (results[3], "userType", "'Admin'"),
+    ]:
+        assert result.attribute == attribute and not result.retryable
+        assert f"{attribute} {value} is not" in (result.error or "") and "Graph refuses it" in (result.error or "")
+    assert "ISO 3166" in (results[0].error or "") and "Adult" in (results[1].error or "")
+    assert [u["userPrincipalName"] for u in tenant.find_users(usageLocation="GB")] == ["gb.user@contoso.com"]
+    assert not tenant.find_users(mailNickname="uk.user")  # nothing was sent for the refused add
+    assert {"ageGroup", "passwordPolicies", "userType"}.isdisjoint(tenant.get(user))
 
 
 def test_on_premises_mastered_objects_refuse_writes(connector: GraphConnector, tenant: GraphTenant) -> None:
@@ -329,3 +366,25 @@ def test_a_member_graph_will_not_take_fails_its_group_and_the_rest_go_in(
     assert not result.ok and result.attribute == "members" and not result.retryable
     assert team in (result.error or "") and "Unified Groups cannot be added" in (result.error or "")
     assert sorted(tenant.members(group)) == sorted([first, second])
+
+
+def test_a_group_offered_to_a_role_assignable_group_fails_its_bind_and_the_rest_go_in(
+    connector: GraphConnector, tenant: GraphTenant
+) -> None:
+    # "A group can't be added as a member of a role-assignable group": Graph refuses the bind of twenty whole and
+    # does not say which member it refused, so the bind is split and only the nested group is reported
+    people = tenant.seed_users(19)
+    admins = tenant.add_group("Helpdesk admins", isAssignableToRole=True)
+    nested = tenant.add_group("Helpdesk tier 2")
+    (result,) = connector.export([update(1, "group", admins, add("members", *people[:10], nested, *people[10:]))])
+    assert not result.ok and result.attribute == "members" and not result.retryable
+    assert nested in (result.error or "") and "Nesting is currently not supported" in (result.error or "")
+    assert sorted(tenant.members(admins)) == sorted(people)
+
+
+def test_the_nesting_refusal_is_about_the_members_without_details() -> None:
+    # Graph's callers quote the message only; without details the connector still knows a member was refused
+    message = "Nesting is currently not supported for groups that can be assigned to a role."
+    assert failure(400, {"error": {"code": "Request_BadRequest", "message": message}}).about_members
+    other = {"error": {"code": "Request_BadRequest", "message": "One or more properties contains invalid values."}}
+    assert not failure(400, other).about_members

@@ -106,6 +106,13 @@ def test_lookup_adopts_only_what_agrees_and_refuses_to_guess(
     assert connector.lookup("user", "ann@contoso.com", {"employeeId": "E2"}) is None
     assert connector.lookup("user", "nobody@contoso.com", {}) is None
     assert connector.lookup("user", ann, {}) is not None  # by Graph id
+    # a user's mailNickname is not unique in Graph: the lookup that also asks by it finds the right user
+    sam, other_sam = tenant.add_user("sam@contoso.com"), tenant.add_user("sam.two@contoso.com", mailNickname="sam")
+    for keys in ({"mailNickname": "sam", "userPrincipalName": "sam.two@contoso.com"}, {"mailNickname": "sam"}):
+        again = connector.lookup("user", "sam.two@contoso.com", keys)
+        assert again is not None and again.anchor == other_sam
+    first_sam = connector.lookup("user", "sam@contoso.com", {"mailNickname": "sam"})
+    assert first_sam is not None and first_sam.anchor == sam
     first, second = tenant.add_group("Twins"), tenant.add_group("Twins")
     with pytest.raises(ConnectorError, match="2 Graph objects match"):
         connector.lookup("group", "Twins", {})
