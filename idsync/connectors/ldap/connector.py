@@ -53,6 +53,7 @@ from idsync.connectors.ldap.escaping import (
     check_dn,
     dn_within,
     escape_filter_value,
+    leaf_case_key,
     leaf_rdn,
     leaf_values,
     normalize_dn,
@@ -175,6 +176,7 @@ class LdapConnector:
             references_by="identifier",
             identifier_is_anchor=False,
             case_insensitive_identifiers=True,
+            identifier_case_key=leaf_case_key,
             export_batch_size=config.export_batch_size or 100,
             export_results_carry_anchor=True,
             secret_attributes=frozenset({config.password_attribute}),
@@ -863,10 +865,11 @@ class LdapConnector:
     ) -> list[bytes] | None:
         """The values of ``name`` to send for the entry at ``dn`` so they agree with its RDN, or None to send no
         change of it. An attribute the RDN does not name goes as it is. A single-valued naming attribute
-        (Active Directory's cn) holds exactly the RDN's value: a flow that gives the same name (in any case) sends
-        nothing, since the DN sets it and the server refuses to modify it; another name is refused here, since
-        only a rename can change it. A multi-valued one (OpenLDAP's cn) gets the RDN's value besides the others
-        on add."""
+        (Active Directory's cn) holds exactly the RDN's value, in the DN's case: a flow that gives that name sends
+        nothing, since the DN sets it and the server refuses to modify it; another name, or the same one in another
+        case, is refused here, since only a rename changes it (the server would keep the DN's spelling, and the
+        confirming import would never see the flow's). A multi-valued one (OpenLDAP's cn) gets the RDN's value
+        besides the others on add."""
         leaf = leaf_values(dn)
         lower = name.lower()
         value = next((v for a, v in leaf if a.lower() == lower), None)
@@ -882,6 +885,13 @@ class LdapConnector:
                     name,
                     f"{name} {others[0].decode('utf-8', 'replace')!r} is not the name the DN gives the entry "
                     f"({value!r}), and only a rename changes it: flow the new name into the identifier (DN)",
+                )
+            recased = next((v.decode("utf-8", "replace") for v in values if v != value.encode("utf-8")), None)
+            if recased is not None:
+                raise ExportRefused(
+                    name,
+                    f"{name} {recased!r} differs only in case from the name the DN gives the entry ({value!r}), and "
+                    "the directory keeps the DN's: flow the same text into the identifier (DN), which renames it",
                 )
             return [value.encode("utf-8")] if adding and not alias else None
         return [value.encode("utf-8"), *others] if adding else values

@@ -263,3 +263,12 @@ def leaf_values(dn: str) -> RDN:
     if not rdns:
         raise DNError("the empty DN has no RDN")
     return rdns[0]
+
+
+def leaf_case_key(dn: str) -> str:
+    """The DN's leaf RDN with its attribute types in lower case and its values as written: what differs when an
+    entry's own name changes case, and not when only its type's or its parents' spelling does."""
+    try:
+        return "+".join(sorted(f"{attr.lower()}={value}" for attr, value in leaf_values(dn)))
+    except DNError:
+        return dn
