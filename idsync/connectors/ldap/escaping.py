@@ -174,6 +174,14 @@ def parent_dn(dn: str) -> str:
     return build_dn(parse_dn(dn)[1:])
 
 
+def parent_text(dn: str) -> str:
+    """The parent DN, as written when nothing in the DN is escaped or quoted (the usual case: no parse), else as
+    :func:`parent_dn` spells it."""
+    if "\\" in dn or '"' in dn:
+        return parent_dn(dn)
+    return dn.split(",", 1)[1] if "," in dn else ""
+
+
 def leaf_rdn(dn: str) -> str:
     parts = parse_dn(dn)
     if not parts:
