@@ -591,3 +591,17 @@ def test_one_member_with_no_object_does_not_keep_the_rest_of_its_chunk_out(samba
     (result,) = conn.export([item(1, UPDATE, crew, change("member", *members, op=ADD_VALUES), object_type="group")])
     assert not result.ok and result.attribute == "member" and f"no entry at {ghost}" in (result.error or "")
     assert sorted(str(m) for m in read(samba_dc, crew, "member")["member"]) == [members[0], members[2]]
+
+
+def test_one_member_with_no_object_keeps_no_later_chunk_out(samba_dc: SambaDC, samba_ou: str) -> None:
+    """The chunks after the one holding the bad member are sent too: before, the refusal ended the update there, so
+    the members of the later chunks never landed while the bad value stayed in the flow."""
+    names = ["m1", "m2", "m3", "m4"]
+    samba_dc.tools.add("".join(user_ldif(samba_ou, n) for n in names) + group_ldif(samba_ou, "crew"))
+    conn = make_connector(samba_dc, [samba_ou], membership_chunk=2)
+    crew, ghost = f"CN=crew,{samba_ou}", f"CN=ghost,{samba_ou}"
+    real = [f"CN={n},{samba_ou}" for n in names]
+    members = [real[0], ghost, *real[1:]]
+    (result,) = conn.export([item(1, UPDATE, crew, change("member", *members, op=ADD_VALUES), object_type="group")])
+    assert not result.ok and result.attribute == "member" and f"no entry at {ghost}" in (result.error or "")
+    assert sorted(str(m) for m in read(samba_dc, crew, "member")["member"]) == real

@@ -799,7 +799,9 @@ class AdConnector(LdapConnector):
             if self.config.consistency_guid and not self._is_group_type(item.object_type):
                 self._stamp_consistency_guid(item, dn, result.anchor)
             for op, group in prepared.memberships:
-                self._modify_values(group, op, "member", [dn.encode("utf-8")])
+                refused = self._modify_values(group, op, "member", [dn.encode("utf-8")])
+                if refused is not None:
+                    raise refused
         except LdapOperationError as exc:
             if item.op is not ExportOp.ADD:
                 raise

@@ -1040,20 +1040,31 @@ class LdapConnector:
             dn = self._rename(dn, target)
         if replaces:
             self._call(lambda b: b.modify(dn, replaces), what=dn)
+        refused: LdapOperationError | None = None
         for op, name, values in chunked:
-            self._modify_values(dn, op, name, values)
+            found = self._modify_values(dn, op, name, values)
+            refused = refused or found
+        if refused is not None:
+            raise refused  # after every other chunk: one bad member keeps no later chunk out either
         return ExportResult(cs_id=item.cs_id, ok=True, anchor=item.anchor, identifier=canonical_dn(dn))
 
-    def _modify_values(self, dn: str, op: ModOp, name: str, values: list[bytes]) -> None:
+    def _modify_values(self, dn: str, op: ModOp, name: str, values: list[bytes]) -> LdapOperationError | None:
         """Add or remove values; values already there (or already gone) are skipped, as replays require. When
-        the server refuses some values of a chunk (a member with no entry behind it), the others are applied one
-        at a time and the first refusal is raised after them: one bad member does not keep a thousand out."""
+        the server refuses some values (a member with no entry behind it), the others are applied one at a time
+        and the first refusal is returned: one bad member does not keep a thousand out. Any other refusal is
+        raised, and so is noSuchObject when the entry itself is gone (moved since the last import, say), before a
+        thousand values are each sent to no entry."""
         try:
             self._call(lambda b: b.modify(dn, [(op, name, values)]), what=dn)
-            return
+            return None
         except LdapOperationError as exc:
-            if not self._harmless(op, name, exc) and not (len(values) > 1 and exc.name in REFERENCE_REFUSALS):
+            if self._harmless(op, name, exc):
+                if len(values) == 1:
+                    return None
+            elif exc.name not in REFERENCE_REFUSALS or (exc.code == NO_SUCH_OBJECT and not self._exists(dn)):
                 raise
+            elif len(values) == 1:
+                return exc
         refused: LdapOperationError | None = None
         for value in values:  # one at a time, to apply the others
             try:
@@ -1064,8 +1075,7 @@ class LdapConnector:
                 if exc.name not in REFERENCE_REFUSALS:
                     raise
                 refused = refused or exc
-        if refused is not None:
-            raise refused
+        return refused
 
     def _harmless(self, op: ModOp, name: str, exc: LdapOperationError) -> bool:
         """The server says the value is already there (adding) or already gone (removing)."""
