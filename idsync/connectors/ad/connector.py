@@ -16,6 +16,7 @@ What it adds to the LDAP connector:
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -579,8 +580,6 @@ class AdConnector(LdapConnector):
             if lower == "objectguid":
                 return f"(objectGUID={escape_binary(guid_bytes(str(value)))})"
             if lower == "sourceanchor":
-                import base64
-
                 raw = escape_binary(base64.b64decode(str(value), validate=True))
                 return f"(|({CONSISTENCY_GUID}={raw})(objectGUID={raw}))"
             if lower in SID_ATTRIBUTES:
