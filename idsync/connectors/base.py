@@ -8,7 +8,7 @@ every connector passes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
@@ -48,6 +48,11 @@ class Capabilities:
     identifier_is_anchor: bool = False
     """The identifier an add is created with is also its anchor (a CSV key column), so it needs no result."""
     case_insensitive_identifiers: bool = False
+    identifier_case_key: Callable[[str], str] | None = None
+    """With case-insensitive identifiers, the part of an identifier whose case the object keeps as written and a
+    rename changes (an LDAP DN's leaf RDN values; the case of the attribute type and of the parent entries' names
+    is not the object's own). A wanted identifier that differs from the current one only in the case of that part
+    is a rename; without this key a difference of case alone never is one."""
     export_batch_size: int = 100
     export_results_carry_anchor: bool = True
     secret_attributes: frozenset[str] = frozenset()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from idsync.connectors.base import Capabilities
 from idsync.engine.context import SyncContext
 from idsync.engine.evaluation import evaluate, evaluate_flow, typed
 from idsync.engine.outside_values import settle_removals
@@ -111,6 +112,17 @@ def identifier_value(ctx: SyncContext, rule: CompiledOutbound, values: Any, own:
     return text or None
 
 
+def same_identifier(caps: Capabilities, wanted: str, current: str) -> bool:
+    """No rename is due: equal under the target's case rules, and no change of case the object itself would keep
+    (a name corrected from "Mcdonald" to "McDonald" is a rename the directory performs)."""
+    if not caps.case_insensitive_identifiers:
+        return wanted == current
+    if wanted.casefold() != current.casefold():
+        return False
+    key = caps.identifier_case_key
+    return wanted == current or key is None or key(wanted) == key(current)
+
+
 def export_flows(ctx: SyncContext, cs: CSObject, mv: MVObject, scoped: list[CompiledOutbound], values: Any) -> bool:
     """Stage the export flows of a linked object (and a rename when its identifier flow moved)."""
     pending = cs.pending_export
@@ -127,11 +139,7 @@ def export_flows(ctx: SyncContext, cs: CSObject, mv: MVObject, scoped: list[Comp
     if identifier_rule is not None:
         wanted = identifier_value(ctx, identifier_rule, values, own=cs.id)
         if wanted is not None:
-            same = (
-                wanted.casefold() == cs.identifier.casefold()
-                if caps.case_insensitive_identifiers
-                else wanted == cs.identifier
-            )
+            same = same_identifier(caps, wanted, cs.identifier)
             if not same:
                 if new_object:
                     cs.identifier = wanted

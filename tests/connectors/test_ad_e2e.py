@@ -115,6 +115,7 @@ outbound:
         expression: 'Join("@", ToLower(NormalizeDiacritics(Join(".", [givenName], [sn]))), "example.test")'
         dialect: entra
       employeeID: employeeId
+      cn: displayName
       givenName: givenName
       sn: sn
       displayName: displayName
@@ -307,3 +308,31 @@ def test_bad_input_fails_one_object_with_ads_reason_and_the_rest_goes_on(
     upn = errors[f"CN=Tomás Ruiz Díaz,{sales}"]
     assert upn.attribute == "userPrincipalName" and "spaces" in upn.reason
     assert len(search(samba_dc, samba_ou, "(employeeID=*)", "cn")) == len(PEOPLE) - 3
+
+
+def test_a_name_changed_only_in_case_renames_the_user_once(workspace: Path, samba_dc: SambaDC, samba_ou: str) -> None:
+    """The DC refuses any modify of cn but takes a rename to the same name in another case, and keeps the case
+    written in the DN, cn and name: a corrected surname reaches AD, the confirming import confirms the cn flow,
+    and the next cycle sends nothing."""
+    people = [list(p) for p in PEOPLE]
+    people[4][2] = "O'BRIEN"
+    write_csv(workspace / "hr.csv", HR_COLUMNS, [tuple(p) for p in people])
+    succeeded(cycle(workspace))
+    rnd = f"OU=R&D\\, Labs,{samba_ou}"
+    assert user(samba_dc, samba_ou, "E300")[0] == f"CN=Aoife O'BRIEN,{rnd}"
+    write_csv(workspace / "hr.csv", HR_COLUMNS, PEOPLE)
+    fixed = succeeded(cycle(workspace))
+    export = steps(fixed, "corp", StepKind.EXPORT).counters
+    assert (export.adds, export.renames, export.deletes, export.errors) == (0, 1, 0, 0)
+    assert steps(fixed, "corp", StepKind.CONFIRMING_IMPORT).counters.errors == 0
+    dn, _ = user(samba_dc, samba_ou, "E300")
+    assert dn == f"CN=Aoife O'Brien,{rnd}"
+    assert read(samba_dc, dn, "cn", "name", "sn") == {
+        "cn": ["Aoife O'Brien"],
+        "name": ["Aoife O'Brien"],
+        "sn": ["O'Brien"],
+    }
+    again = succeeded(cycle(workspace))
+    export = steps(again, "corp", StepKind.EXPORT).counters
+    assert (export.adds, export.updates, export.renames, export.deletes) == (0, 0, 0, 0)
+    assert steps(again, "corp", StepKind.CONFIRMING_IMPORT).counters.errors == 0

@@ -511,23 +511,26 @@ def test_a_reference_to_no_object_names_the_attribute_and_the_value(
 def test_a_cn_flow_beside_the_dn_renames_and_a_different_name_is_refused(samba_dc: SambaDC, samba_ou: str) -> None:
     """cn (and name) hold the RDN's value and the DC refuses any modify of them, even to the same value: a flow
     giving cn the name the DN gives sends nothing for it, so the usual pair — the DN and cn from displayName —
-    renames; a cn that differs from the DN's could only come from a rename and is refused before anything is
-    sent."""
-    samba_dc.tools.add(user_ldif(samba_ou, "Al") + user_ldif(samba_ou, "Jo"))
+    renames, in another case too (the DC takes a rename to the same name in another case and keeps it). A cn that
+    differs from the DN's, if only in case, could only come from a rename (the DC keeps the DN's spelling, so the
+    flow's would never be confirmed) and is refused before anything is sent."""
+    samba_dc.tools.add(user_ldif(samba_ou, "Al") + user_ldif(samba_ou, "Jo") + user_ldif(samba_ou, "Mcdonald"))
     conn = make_connector(samba_dc, [samba_ou])
     al, jo = f"CN=Al,{samba_ou}", f"CN=Jo,{samba_ou}"
-    renamed = f"CN=Alan Turing,{samba_ou}"
+    renamed, recased = f"CN=Alan Turing,{samba_ou}", f"CN=McDonald,{samba_ou}"
     results = conn.export(
         [
             item(1, UPDATE, al, change("cn", "Alan Turing"), change("description", "x"), new_identifier=renamed),
-            item(2, UPDATE, jo, change("cn", "jo")),
+            item(2, UPDATE, jo, change("cn", "Jo")),
             item(3, UPDATE, jo, change("cn", "Joe"), new_identifier=f"CN=Joseph,{samba_ou}"),
             item(4, UPDATE, jo, change("name", "Joe")),
             item(5, ADD, f"CN=Jo Bloggs,{samba_ou}", change("sAMAccountName", "jb"), change("cn", "Joanne Bloggs")),
             item(6, ADD, f"CN=Same,{samba_ou}", change("sAMAccountName", "same"), change("cn", "same")),
+            item(7, UPDATE, jo, change("cn", "jo")),
+            item(8, UPDATE, f"CN=Mcdonald,{samba_ou}", change("cn", "McDonald"), new_identifier=recased),
         ]
     )
-    assert [r.ok for r in results] == [True, True, False, False, False, True], results
+    assert [r.ok for r in results] == [True, True, False, False, False, False, False, True], results
     assert results[0].identifier == renamed
     assert read(samba_dc, renamed, "cn", "description") == {"cn": ["Alan Turing"], "description": ["x"]}
     for result, (attribute, given, from_dn) in zip(
@@ -537,9 +540,19 @@ def test_a_cn_flow_beside_the_dn_renames_and_a_different_name_is_refused(samba_d
     ):
         assert (result.code, result.attribute) == ("refused", attribute), result
         assert f"{attribute} {given!r} is not the name the DN gives the entry ({from_dn!r})" in (result.error or "")
+    for result, (given, from_dn) in zip(results[5:7], [("same", "Same"), ("jo", "Jo")], strict=True):
+        assert (result.code, result.attribute) == ("refused", "cn"), result
+        assert f"cn {given!r} differs only in case from the name the DN gives the entry ({from_dn!r})" in (
+            result.error or ""
+        )
     assert read(samba_dc, jo, "cn") == {"cn": ["Jo"]}, "refused before the rename was sent"
-    assert search(samba_dc, samba_ou, "(sAMAccountName=jb)", "cn") == []
-    assert read(samba_dc, f"CN=Same,{samba_ou}", "cn") == {"cn": ["Same"]}
+    assert search(samba_dc, samba_ou, "(|(sAMAccountName=jb)(sAMAccountName=same))", "cn") == []
+    assert results[7].identifier == recased
+    assert read(samba_dc, recased, "cn", "name", "distinguishedName") == {
+        "cn": ["McDonald"],
+        "name": ["McDonald"],
+        "distinguishedName": [recased],
+    }
 
 
 def test_a_user_moved_since_the_last_import_is_updated_where_it_is_now(samba_dc: SambaDC, samba_ou: str) -> None:
@@ -578,3 +591,17 @@ def test_one_member_with_no_object_does_not_keep_the_rest_of_its_chunk_out(samba
     (result,) = conn.export([item(1, UPDATE, crew, change("member", *members, op=ADD_VALUES), object_type="group")])
     assert not result.ok and result.attribute == "member" and f"no entry at {ghost}" in (result.error or "")
     assert sorted(str(m) for m in read(samba_dc, crew, "member")["member"]) == [members[0], members[2]]
+
+
+def test_one_member_with_no_object_keeps_no_later_chunk_out(samba_dc: SambaDC, samba_ou: str) -> None:
+    """The chunks after the one holding the bad member are sent too: before, the refusal ended the update there, so
+    the members of the later chunks never landed while the bad value stayed in the flow."""
+    names = ["m1", "m2", "m3", "m4"]
+    samba_dc.tools.add("".join(user_ldif(samba_ou, n) for n in names) + group_ldif(samba_ou, "crew"))
+    conn = make_connector(samba_dc, [samba_ou], membership_chunk=2)
+    crew, ghost = f"CN=crew,{samba_ou}", f"CN=ghost,{samba_ou}"
+    real = [f"CN={n},{samba_ou}" for n in names]
+    members = [real[0], ghost, *real[1:]]
+    (result,) = conn.export([item(1, UPDATE, crew, change("member", *members, op=ADD_VALUES), object_type="group")])
+    assert not result.ok and result.attribute == "member" and f"no entry at {ghost}" in (result.error or "")
+    assert sorted(str(m) for m in read(samba_dc, crew, "member")["member"]) == real

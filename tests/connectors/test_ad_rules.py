@@ -8,10 +8,11 @@ import pytest
 
 from idsync.connectors.ad import accounts
 from idsync.connectors.ad.config import AdConfig
-from idsync.connectors.ad.connector import _ends_with_rdns, _parent
+from idsync.connectors.ad.connector import _ends_with_rdns
 from idsync.connectors.ad.delta import member_dn
 from idsync.connectors.ad.identity import IdentityError, guid_bytes, guid_text, sid_bytes, sid_text, source_anchor
 from idsync.connectors.ldap import ber
+from idsync.connectors.ldap.escaping import parent_text
 
 # BUILTIN\Administrators in MS-DTYP's binary layout: revision 1, two sub-authorities, authority 5 (NT), 32, 544
 ADMINISTRATORS = bytes.fromhex("01020000000000052000000020020000")
@@ -120,8 +121,8 @@ def test_scope_checks_respect_escaped_commas() -> None:
     assert not _ends_with_rdns("cn=a\\,ou=staff,dc=x", "ou=staff,dc=x"), "a comma inside a name"
     assert _ends_with_rdns("cn=a\\\\,ou=staff,dc=x", "ou=staff,dc=x"), "an escaped backslash, then a real comma"
     assert not _ends_with_rdns("cn=a,ou=notstaff,dc=x", "ou=staff,dc=x")
-    assert _parent("CN=a,OU=b,DC=x") == "OU=b,DC=x"
-    assert _parent("CN=Smith\\, John,OU=b,DC=x") == "OU=b,DC=x"
+    assert parent_text("CN=a,OU=b,DC=x") == "OU=b,DC=x"
+    assert parent_text("CN=Smith\\, John,OU=b,DC=x") == "OU=b,DC=x"
 
 
 def test_dirsync_member_values_may_carry_extended_dns() -> None:

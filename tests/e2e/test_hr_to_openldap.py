@@ -389,3 +389,42 @@ def test_syncrepl_deletes_of_entries_never_imported_are_ignored(make_workspace: 
     confirming = step(run, "dir", "confirming-import")
     assert (confirming["deletes"], confirming["errors"], confirming["status"]) == (0, 0, "success")
     check_round_one(workspace.directory(), names(workspace.base))
+
+
+def test_a_name_changed_only_in_case_renames_the_entry_once(make_workspace: MakeWorkspace) -> None:
+    """slapd takes a modrdn to the same name in another case and keeps the case written (in the DN and in cn), so a
+    corrected name reaches the directory, and the group that lists the entry names it as it is now; the confirming
+    import confirms it and the next cycle has nothing left to do."""
+    workspace = make_workspace()
+    typo = [row.replace("Dennis,Ritchie", "Dennis,RITCHIE") for row in HR_BEFORE]
+    workspace.write_hr(typo)
+    workspace.run("initial")
+    n = names(workspace.base)
+    shouting = n["dennis"].replace("Ritchie", "RITCHIE")
+    assert workspace.directory()[shouting]["cn"] == ["Dennis RITCHIE"]
+    workspace.write_hr(HR_BEFORE)
+    fixed = workspace.run("delta")
+    changes = exported(fixed)
+    assert (changes["adds"], changes["renames"], changes["deletes"], changes["errors"]) == (0, 1, 0, 0), fixed
+    confirming = step(fixed, "dir", "confirming-import")
+    assert (confirming["renames"], confirming["errors"]) == (0, 0)
+    directory = workspace.directory()
+    assert shouting not in directory and directory[n["dennis"]]["cn"] == ["Dennis Ritchie"]
+    assert sorted(directory[n["sales"]]["member"]) == sorted([n["ken"], n["dennis"]]), "the group names the new DN"
+    again = workspace.run("delta")
+    assert exported(again) == NOTHING and step(again, "dir", "confirming-import")["errors"] == 0
+
+
+def test_parents_spelled_in_another_case_than_the_identifier_flow_are_no_rename(make_workspace: MakeWorkspace) -> None:
+    """slapd names an entry with its parents' names as they are stored (ou=PEOPLE where the flow says ou=people) and
+    its RDN's attribute type as the schema spells it: neither is the entry's own name, so no rename is staged."""
+    workspace = make_workspace(batch=100)
+    workspace.server.tools.add(f"dn: ou=PEOPLE,{workspace.base}\nobjectClass: organizationalUnit\nou: PEOPLE\n")
+    workspace.write_hr(HR_BEFORE)
+    first = workspace.run("initial")
+    assert exported(first)["errors"] == 0
+    assert all(",ou=PEOPLE," in dn for dn in workspace.directory() if dn.startswith("cn=") and "ou=groups" not in dn)
+    for _ in range(2):
+        again = workspace.run("delta")
+        assert exported(again) == NOTHING
+        assert step(again, "dir", "confirming-import")["renames"] == 0

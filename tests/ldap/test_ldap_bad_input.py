@@ -281,3 +281,47 @@ def test_a_dn_the_rfc_does_not_allow_is_refused_saying_what_to_write(
         ]
     )
     assert not renamed.ok and "hex-encoded" in (renamed.error or "")
+
+
+def test_a_refused_group_names_its_missing_members_with_a_search_per_few_hundred(
+    make: MakeConnector, slapd_server: SlapdServer, slapd_subtree: str
+) -> None:
+    """A refusal a reference with no entry may have caused names those values, the first three and how many more:
+    the members are looked up under their parents, a few hundred per search (a group of 50,000 with one bad value
+    cost 50,000 searches), and a member spelled otherwise than the server spells it is found all the same."""
+    people = 600
+    slapd_server.tools.add(
+        "".join(
+            f"dn: uid=m{i},{slapd_subtree}\nobjectClass: inetOrgPerson\nuid: m{i}\ncn: M{i}\nsn: S\n\n"
+            for i in range(people)
+        )
+        + f"dn: cn=R&D\\, Europe,{slapd_subtree}\nobjectClass: inetOrgPerson\ncn: R&D, Europe\nsn: S\n"
+    )
+    members = [f"uid=m{i},{slapd_subtree}" for i in range(people)]
+    ghosts = [f"uid=ghost{i},{slapd_subtree}" for i in range(4)]
+    elsewhere = f"uid=m1,ou=nowhere,{slapd_subtree}"
+    values = [*members[:300], ghosts[0], f"cn=R&D\\2C Europe,{slapd_subtree}", *ghosts[1:], *members[300:]]
+    values.append(elsewhere)
+    conn = make()
+    conn.test_connection()
+    backend = conn._connected()
+    searches: list[str] = []
+    search = backend.search
+
+    def counted(base: str, *args: Any, **kwargs: Any) -> list[Entry]:
+        searches.append(base)
+        return search(base, *args, **kwargs)
+
+    backend.search = counted  # type: ignore[method-assign]
+    group = ExportItem(
+        1,
+        "group",
+        ExportOp.ADD,
+        f"cn=crew,ou=gone,{slapd_subtree}",
+        changes=[AttributeChange("member", ValueOp.ADD, values)],
+    )
+    [result] = conn.export([group])
+    assert not result.ok and result.code == "noSuchObject" and result.attribute == "member", result
+    named = "; ".join(ghosts[:3])
+    assert f"member: no entry at {named} and 2 more" in (result.error or ""), result.error
+    assert len(searches) <= 8, f"{len(searches)} searches for {len(values)} members"

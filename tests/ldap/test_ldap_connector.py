@@ -385,6 +385,40 @@ def test_an_update_or_delete_finds_an_entry_moved_since_the_last_import(
     assert "dn:" not in slapd_server.tools.search(slapd_subtree, "(uid=p00001x)", "uid")
 
 
+def test_members_for_a_group_moved_since_the_last_import_are_not_sent_one_by_one_to_its_old_dn(
+    make: MakeConnector, slapd_server: SlapdServer, slapd_subtree: str
+) -> None:
+    """A group an administrator moved gets its new members where it is now: noSuchObject for the whole entry is no
+    member's refusal, so the members are not each sent to the old DN first (a thousand requests per chunk)."""
+    a, b = f"ou=a,{slapd_subtree}", f"ou=b,{slapd_subtree}"
+    members = [f"uid=p{i:05d},{a}" for i in range(4)]
+    slapd_server.tools.add(
+        "".join(f"dn: {ou}\nobjectClass: organizationalUnit\nou: {ou[3]}\n\n" for ou in (a, b))
+        + people_ldif(a, 4)
+        + f"dn: cn=crew,{a}\nobjectClass: groupOfNames\ncn: crew\nmember: {members[0]}\n"
+    )
+    conn = make()
+    anchor = next(r.anchor for r in all_records(conn.full_import())[0] if r.object_type == "group")
+    slapd_server.tools.modify(
+        f"dn: cn=crew,{a}\nchangetype: modrdn\nnewrdn: cn=crew\ndeleteoldrdn: 1\nnewsuperior: {b}\n"
+    )
+    backend = conn._connected()
+    modified: list[str] = []
+    modify = backend.modify
+
+    def counted(dn: str, changes: Any) -> None:
+        modified.append(dn)
+        modify(dn, changes)
+
+    backend.modify = counted  # type: ignore[method-assign]
+    change = AttributeChange("member", ValueOp.ADD, members[1:])
+    [result] = conn.export([ExportItem(1, "group", ExportOp.UPDATE, f"cn=crew,{a}", anchor, [change])])
+    assert result.ok and result.identifier == f"cn=crew,{b}", result
+    assert modified == [f"cn=crew,{a}", f"cn=crew,{b}"]
+    text = slapd_server.tools.search(b, "(cn=crew)", "member")
+    assert sorted(line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("member:")) == members
+
+
 def test_full_import_survives_a_restart_between_pages(make: MakeConnector, slapd_factory: Any) -> None:
     server: SlapdServer = slapd_factory()
     server.tools.add(people_ldif(server.base_dn, 60))

@@ -12,6 +12,7 @@ from idsync.connectors.ldap.escaping import (
     dn_within,
     escape_dn_value,
     escape_filter_value,
+    leaf_case_key,
     leaf_rdn,
     leaf_values,
     normalize_dn,
@@ -123,3 +124,13 @@ def test_leaf_values_refuses_a_dn_whose_other_parts_are_not_attribute_value(dn: 
     # an unescaped comma inside a name leaves a part with no "=": refused here, naming it, not by the server
     with pytest.raises(DNError, match="is not attribute=value"):
         leaf_values(dn)
+
+
+def test_the_case_key_of_a_dn_is_its_own_name_as_written() -> None:
+    """A rename is due when an entry's own name changes case, never for the spelling of its attribute type or of
+    its parents (which the entry cannot change): a rename for those would be sent again at every cycle."""
+    dn = r"cn=Mcdonald\, Jo,ou=Sales,dc=example,dc=org"
+    assert leaf_case_key(dn) == leaf_case_key(r"CN=Mcdonald\2C Jo,OU=SALES,DC=Example,DC=org")
+    assert leaf_case_key(dn) != leaf_case_key(r"cn=McDonald\, Jo,ou=Sales,dc=example,dc=org")
+    assert leaf_case_key("cn=A+uid=b,o=x") == leaf_case_key("UID=b+CN=A,o=x") != leaf_case_key("cn=a+uid=b,o=x")
+    assert leaf_case_key("not a dn") == "not a dn"

@@ -16,6 +16,7 @@ What it adds to the LDAP connector:
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -54,7 +55,7 @@ from idsync.connectors.ldap.backend import (
     ModOp,
     Scope,
 )
-from idsync.connectors.ldap.connector import ExportRefused, LdapConnector, _failure, _search
+from idsync.connectors.ldap.connector import FILTER_CHUNK, ExportRefused, LdapConnector, _failure, _search
 from idsync.connectors.ldap.decoding import EntryDecoder
 from idsync.connectors.ldap.escaping import (
     DNError,
@@ -63,6 +64,7 @@ from idsync.connectors.ldap.escaping import (
     format_rdn,
     normalize_dn,
     parent_dn,
+    parent_text,
     parse_dn,
 )
 from idsync.model import (
@@ -105,7 +107,6 @@ CONTAINER = "container"
 """The object's parent DN: imported with every object; an export that sets it moves the object there."""
 UNIQUE_KEYS = ("objectGUID", "sAMAccountName", "userPrincipalName", "mS-DS-ConsistencyGuid", "sourceAnchor")
 CONSISTENCY_GUID = "mS-DS-ConsistencyGuid"
-FETCH_CHUNK = 200
 CONSTRAINT_VIOLATION = 19
 UNWILLING_TO_PERFORM = 53
 TEXT_SYNTAXES = ("2.5.5.12", "2.5.5.4", "2.5.5.5", "2.5.5.6")
@@ -125,13 +126,6 @@ class _Prepared:
     """Where the object is to live after this export (a leaver's OU), if it says."""
     memberships: list[tuple[ModOp, str]] = field(default_factory=list)
     """Groups to add the object to or remove it from (``memberOf`` written from the member's side)."""
-
-
-def _parent(dn: str) -> str:
-    """The parent DN, without a full parse when nothing in the DN is escaped or quoted (the usual case)."""
-    if "\\" in dn or '"' in dn:
-        return parent_dn(dn)
-    return dn.split(",", 1)[1] if "," in dn else ""
 
 
 def _ends_with_rdns(dn: str, suffix: str) -> bool:
@@ -376,7 +370,7 @@ class AdConnector(LdapConnector):
             managed = [dn for dn in attrs[MEMBER_OF] if self._in_scope(dn)]
             attrs[MEMBER_OF] = managed or None
         attrs["objectGUID"] = record.anchor
-        attrs[CONTAINER] = _parent(record.identifier)
+        attrs[CONTAINER] = parent_text(record.identifier)
         consistency = entry.get(CONSISTENCY_GUID)
         attrs["sourceAnchor"] = source_anchor(consistency[0] if consistency else guid_bytes(record.anchor))
         uac = attrs.get("userAccountControl")
@@ -445,8 +439,8 @@ class AdConnector(LdapConnector):
         """Entries matching the import filter and any of ``clauses``, from the whole domain, in chunks."""
         flt = self._type_filter()
         attrs = attributes or self._read_attributes()
-        for start in range(0, len(clauses), FETCH_CHUNK):
-            ors = "".join(clauses[start : start + FETCH_CHUNK])
+        for start in range(0, len(clauses), FILTER_CHUNK):
+            ors = "".join(clauses[start : start + FILTER_CHUNK])
             search = partial(
                 _search, base=self.config.base_dn, scope=Scope.SUBTREE, flt=f"(&{flt}(|{ors}))", attrs=attrs
             )
@@ -586,8 +580,6 @@ class AdConnector(LdapConnector):
             if lower == "objectguid":
                 return f"(objectGUID={escape_binary(guid_bytes(str(value)))})"
             if lower == "sourceanchor":
-                import base64
-
                 raw = escape_binary(base64.b64decode(str(value), validate=True))
                 return f"(|({CONSISTENCY_GUID}={raw})(objectGUID={raw}))"
             if lower in SID_ATTRIBUTES:
@@ -806,7 +798,9 @@ class AdConnector(LdapConnector):
             if self.config.consistency_guid and not self._is_group_type(item.object_type):
                 self._stamp_consistency_guid(item, dn, result.anchor)
             for op, group in prepared.memberships:
-                self._modify_values(group, op, "member", [dn.encode("utf-8")])
+                refused = self._modify_values(group, op, "member", [dn.encode("utf-8")])
+                if refused is not None:
+                    raise refused
         except LdapOperationError as exc:
             if item.op is not ExportOp.ADD:
                 raise

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from idsync.connectors.ad.identity import guid_text
 from idsync.connectors.base import ConnectorError, WatermarkExpired
 from idsync.connectors.ldap.backend import SHOW_DELETED_OID, DirSyncResult, Entry, LdapOperationError, Scope
 from idsync.connectors.ldap.escaping import DNError, normalize_dn
@@ -167,8 +168,6 @@ def _dc_state(conn: AdConnector) -> dict[str, object]:
     raw = ntds[0].get("invocationId") if ntds else []
     if not raw:
         raise ConnectorError(f"connector {conn.name!r}: cannot read the invocationId of {service}")
-    from idsync.connectors.ad.identity import guid_text
-
     return {"dc": service, "invocation": guid_text(raw[0]), "usn": int(usn)}
 
 

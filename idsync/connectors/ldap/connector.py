@@ -53,10 +53,12 @@ from idsync.connectors.ldap.escaping import (
     check_dn,
     dn_within,
     escape_filter_value,
+    leaf_case_key,
     leaf_rdn,
     leaf_values,
     normalize_dn,
     parent_dn,
+    parent_text,
     parse_dn,
 )
 from idsync.connectors.ldap.passwords import is_hashed, ssha
@@ -84,6 +86,10 @@ EPOCH_WATERMARK = "19700101000000.000000Z"
 _OPERATIONAL_SKIP = {"objectclass"}
 REFERENCE_REFUSALS = frozenset({"noSuchObject", "constraintViolation"})
 """Result names a server gives an add or modify that holds a DN value with no entry behind it."""
+FILTER_CHUNK = 200
+"""Values ORed into one search filter (entries read again by anchor, references looked up by name)."""
+MISSING_NAMED = 3
+"""Reference values with no entry that a refused export's error names; it counts the others."""
 
 
 @dataclass(slots=True)
@@ -138,6 +144,11 @@ def _failure(item: ExportItem, exc: Exception | None) -> ExportResult:
     return ExportResult(cs_id=item.cs_id, ok=False, error=f"{item.identifier}: {exc}", code="bad-value")
 
 
+def _rdn_key(rdn: Sequence[tuple[str, str]]) -> tuple[str, ...]:
+    """An RDN as a comparison key: attribute types and values case-folded, in a fixed order."""
+    return tuple(sorted(f"{a.lower()}={v.casefold()}" for a, v in rdn))
+
+
 def _search(b: Backend, *, base: str, scope: Scope, flt: str, attrs: list[str], size_limit: int = 0) -> list[Entry]:
     return b.search(base, scope, flt, attrs, size_limit)
 
@@ -175,6 +186,7 @@ class LdapConnector:
             references_by="identifier",
             identifier_is_anchor=False,
             case_insensitive_identifiers=True,
+            identifier_case_key=leaf_case_key,
             export_batch_size=config.export_batch_size or 100,
             export_results_carry_anchor=True,
             secret_attributes=frozenset({config.password_attribute}),
@@ -466,8 +478,8 @@ class LdapConnector:
         live = [c for c in latest.values() if not c.delete]
         found: dict[str, Entry] = {}
         by_anchor = [c for c in live if c.anchor]
-        for start in range(0, len(by_anchor), 200):
-            chunk = by_anchor[start : start + 200]
+        for start in range(0, len(by_anchor), FILTER_CHUNK):
+            chunk = by_anchor[start : start + FILTER_CHUNK]
             ors = "".join(f"({anchor_attr}={escape_filter_value(c.anchor or '')})" for c in chunk)
             flt = f"(&{self._type_filter()}(|{ors}))"
             for entry in self._call(
@@ -784,27 +796,59 @@ class LdapConnector:
 
     def _name_missing_references(self, item: ExportItem, result: ExportResult) -> ExportResult:
         """A refusal that a reference value to no entry may have caused says which values those are: the server
-        does not (Active Directory: "Referenced object not found", "specified dn doesn't exist")."""
+        does not (Active Directory: "Referenced object not found", "specified dn doesn't exist"). The first few
+        are named and the rest counted; finding them costs a search per few hundred values, not one per value."""
         if result.ok or result.code not in REFERENCE_REFUSALS:
             return result
         type_schema = self.schema().object_type(item.object_type)
         for change in item.changes:
             if change.op is ValueOp.REMOVE or self._spec(type_schema, change.name).type is not AttributeType.REFERENCE:
                 continue
-            missing = [str(v) for v in change.values if v and not self._reference_exists(str(v))]
+            try:
+                missing = self._missing_entries([str(v) for v in change.values if v])
+            except (LdapOperationError, ConnectivityError) as exc:
+                log.info(
+                    "connector %r: could not look up the %s values of %s: %s",
+                    self.name,
+                    change.name,
+                    item.identifier,
+                    exc,
+                )
+                return result
             if missing:
-                more = f" and {len(missing) - 3:,} more" if len(missing) > 3 else ""
-                result.error = f"{result.error}; {change.name}: no entry at {'; '.join(missing[:3])}{more}"
+                more = len(missing) - MISSING_NAMED
+                rest = f" and {more:,} more" if more > 0 else ""
+                result.error = f"{result.error}; {change.name}: no entry at {'; '.join(missing[:MISSING_NAMED])}{rest}"
                 result.attribute = change.name
                 return result
         return result
 
-    def _reference_exists(self, dn: str) -> bool:
-        try:
-            parse_dn(dn)
-            return self._exists(dn)
-        except (DNError, LdapOperationError):
-            return False
+    def _missing_entries(self, dns: Sequence[str]) -> list[str]:
+        """The DNs of ``dns`` no entry has (or that are no DNs), in their order. Entries are looked for under their
+        parent, a one-level search ORing the RDNs of up to ``FILTER_CHUNK`` of its children (the RDN's attribute
+        is usually indexed: uid, cn), so a group of 50,000 members costs a few hundred searches."""
+        unique = list(dict.fromkeys(dns))
+        groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        wanted: dict[str, tuple[str, tuple[str, ...]]] = {}
+        for dn in unique:
+            try:
+                rdn_values = leaf_values(dn)
+                parent = parent_text(dn)
+            except DNError:
+                continue
+            wanted[dn] = (parent.casefold(), _rdn_key(rdn_values))
+            clauses = "".join(f"({a}={escape_filter_value(v)})" for a, v in rdn_values)
+            types = "+".join(sorted(a.lower() for a, _ in rdn_values))
+            group = groups.setdefault((parent.casefold(), types), [])
+            group.append((parent, clauses if len(rdn_values) == 1 else f"(&{clauses})"))
+        found: set[tuple[str, tuple[str, ...]]] = set()
+        for (parent_key, _types), members in groups.items():
+            base = members[0][0]
+            for start in range(0, len(members), FILTER_CHUNK):
+                ors = "".join(clause for _, clause in members[start : start + FILTER_CHUNK])
+                search = partial(_search, base=base, scope=Scope.ONE, flt=f"(|{ors})", attrs=["1.1"])
+                found.update((parent_key, _rdn_key(leaf_values(entry.dn))) for entry in self._call(search))
+        return [dn for dn in unique if wanted.get(dn) not in found]
 
     def _password_value(self, value: Any) -> bytes:
         if not self.config.encrypted and not self.config.allow_insecure:
@@ -863,10 +907,11 @@ class LdapConnector:
     ) -> list[bytes] | None:
         """The values of ``name`` to send for the entry at ``dn`` so they agree with its RDN, or None to send no
         change of it. An attribute the RDN does not name goes as it is. A single-valued naming attribute
-        (Active Directory's cn) holds exactly the RDN's value: a flow that gives the same name (in any case) sends
-        nothing, since the DN sets it and the server refuses to modify it; another name is refused here, since
-        only a rename can change it. A multi-valued one (OpenLDAP's cn) gets the RDN's value besides the others
-        on add."""
+        (Active Directory's cn) holds exactly the RDN's value, in the DN's case: a flow that gives that name sends
+        nothing, since the DN sets it and the server refuses to modify it; another name, or the same one in another
+        case, is refused here, since only a rename changes it (the server would keep the DN's spelling, and the
+        confirming import would never see the flow's). A multi-valued one (OpenLDAP's cn) gets the RDN's value
+        besides the others on add."""
         leaf = leaf_values(dn)
         lower = name.lower()
         value = next((v for a, v in leaf if a.lower() == lower), None)
@@ -882,6 +927,13 @@ class LdapConnector:
                     name,
                     f"{name} {others[0].decode('utf-8', 'replace')!r} is not the name the DN gives the entry "
                     f"({value!r}), and only a rename changes it: flow the new name into the identifier (DN)",
+                )
+            recased = next((v.decode("utf-8", "replace") for v in values if v != value.encode("utf-8")), None)
+            if recased is not None:
+                raise ExportRefused(
+                    name,
+                    f"{name} {recased!r} differs only in case from the name the DN gives the entry ({value!r}), and "
+                    "the directory keeps the DN's: flow the same text into the identifier (DN), which renames it",
                 )
             return [value.encode("utf-8")] if adding and not alias else None
         return [value.encode("utf-8"), *others] if adding else values
@@ -988,20 +1040,31 @@ class LdapConnector:
             dn = self._rename(dn, target)
         if replaces:
             self._call(lambda b: b.modify(dn, replaces), what=dn)
+        refused: LdapOperationError | None = None
         for op, name, values in chunked:
-            self._modify_values(dn, op, name, values)
+            found = self._modify_values(dn, op, name, values)
+            refused = refused or found
+        if refused is not None:
+            raise refused  # after every other chunk: one bad member keeps no later chunk out either
         return ExportResult(cs_id=item.cs_id, ok=True, anchor=item.anchor, identifier=canonical_dn(dn))
 
-    def _modify_values(self, dn: str, op: ModOp, name: str, values: list[bytes]) -> None:
+    def _modify_values(self, dn: str, op: ModOp, name: str, values: list[bytes]) -> LdapOperationError | None:
         """Add or remove values; values already there (or already gone) are skipped, as replays require. When
-        the server refuses some values of a chunk (a member with no entry behind it), the others are applied one
-        at a time and the first refusal is raised after them: one bad member does not keep a thousand out."""
+        the server refuses some values (a member with no entry behind it), the others are applied one at a time
+        and the first refusal is returned: one bad member does not keep a thousand out. Any other refusal is
+        raised, and so is noSuchObject when the entry itself is gone (moved since the last import, say), before a
+        thousand values are each sent to no entry."""
         try:
             self._call(lambda b: b.modify(dn, [(op, name, values)]), what=dn)
-            return
+            return None
         except LdapOperationError as exc:
-            if not self._harmless(op, name, exc) and not (len(values) > 1 and exc.name in REFERENCE_REFUSALS):
+            if self._harmless(op, name, exc):
+                if len(values) == 1:
+                    return None
+            elif exc.name not in REFERENCE_REFUSALS or (exc.code == NO_SUCH_OBJECT and not self._exists(dn)):
                 raise
+            elif len(values) == 1:
+                return exc
         refused: LdapOperationError | None = None
         for value in values:  # one at a time, to apply the others
             try:
@@ -1012,8 +1075,7 @@ class LdapConnector:
                 if exc.name not in REFERENCE_REFUSALS:
                     raise
                 refused = refused or exc
-        if refused is not None:
-            raise refused
+        return refused
 
     def _harmless(self, op: ModOp, name: str, exc: LdapOperationError) -> bool:
         """The server says the value is already there (adding) or already gone (removing)."""

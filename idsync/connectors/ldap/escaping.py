@@ -174,6 +174,14 @@ def parent_dn(dn: str) -> str:
     return build_dn(parse_dn(dn)[1:])
 
 
+def parent_text(dn: str) -> str:
+    """The parent DN, as written when nothing in the DN is escaped or quoted (the usual case: no parse), else as
+    :func:`parent_dn` spells it."""
+    if "\\" in dn or '"' in dn:
+        return parent_dn(dn)
+    return dn.split(",", 1)[1] if "," in dn else ""
+
+
 def leaf_rdn(dn: str) -> str:
     parts = parse_dn(dn)
     if not parts:
@@ -263,3 +271,12 @@ def leaf_values(dn: str) -> RDN:
     if not rdns:
         raise DNError("the empty DN has no RDN")
     return rdns[0]
+
+
+def leaf_case_key(dn: str) -> str:
+    """The DN's leaf RDN with its attribute types in lower case and its values as written: what differs when an
+    entry's own name changes case, and not when only its type's or its parents' spelling does."""
+    try:
+        return "+".join(sorted(f"{attr.lower()}={value}" for attr, value in leaf_values(dn)))
+    except DNError:
+        return dn
