@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import random
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -463,6 +465,56 @@ def test_replace_reads_dotnet_anchors_and_back_references(pattern: str, given: s
     assert compile_expression(f'Replace([a], , "{pattern}", , "X", , )').evaluate({"a": given}) == expected
 
 
+@pytest.mark.parametrize(
+    ("pattern", "given", "expected"),
+    [
+        # identity data: keep the letters (and combining marks) of any script, drop digits and punctuation
+        (r"[^\p{L}\p{M}\s'-]", "José Núñez-O'Brien (contractor) #42", "José Núñez-O'Brien contractor "),
+        (r"\P{L}+", "Ἀλέξανδρος Παπαδόπουλος", "ἈλέξανδροςΠαπαδόπουλος"),
+        (r"[^\p{Lu}]", "Анна-Мария Ödegård", "АМÖ"),
+        (r"\p{IsCJKUnifiedIdeographs}+", "张伟 (Zhang Wei)", " (Zhang Wei)"),
+        (r"\p{IsCyrillic}+", "Ivan Иван", "Ivan "),
+        # a letter outside Basic Latin: .NET's class subtraction of a named block from a category
+        (r"[\p{L}-[\p{IsBasicLatin}]]", "Zoë Åström", "Zo? ?str?m"),
+        # .NET's documentation: [a-z-[d-w-[m-o]]] is [abcmnoxyz]; [\u0000-\uFFFF-[\s\p{P}\p{IsGreek}\x85]]
+        (r"[a-z-[d-w-[m-o]]]", "abcdmnopxyz", "???d???p???"),
+        (r"[\u0000-\uFFFF-[\s\p{P}\p{IsGreek}\x85]]", "ab, Ωμ!", "??, Ωμ!"),
+        # literal set-operator characters in a class stay literal, also in a pattern run by the regex package
+        (r"[-&|~\p{Nd}]+", "a-&|~1b", "a?b"),
+    ],
+)
+def test_replace_reads_dotnet_unicode_categories_blocks_and_class_subtraction(
+    pattern: str, given: str, expected: str
+) -> None:
+    replacement = "" if "?" not in expected else "?"
+    assert compile_expression(f'Replace([a], , "{pattern}", , "{replacement}", , )').evaluate({"a": given}) == expected
+
+
+def test_replace_class_subtraction_matches_dotnets_documented_example() -> None:
+    # ^[0-9-[2468]]+$ "matches zero and odd digits"; of the documentation's inputs, two match
+    expr = compile_expression('Replace([a], , "^[0-9-[2468]]+$", , "odd", , )')
+    inputs = ["123", "13579753", "3557798", "335599901"]
+    assert [expr.evaluate({"a": i}) for i in inputs] == ["123", "odd", "3557798", "odd"]
+
+
+def test_replace_reads_dotnets_named_block_example() -> None:
+    pattern = r"\b(\p{IsGreek}+(\s)?)+\p{Pd}\s(\p{IsBasicLatin}+(\s)?)+"
+    expr = compile_expression(f'Replace([a], , "{pattern}", , "<$&>", , )')
+    assert expr.evaluate({"a": "Κατα Μαθθαίον - The Gospel of Matthew"}) == "<Κατα Μαθθαίον - The Gospel of Matthew>"
+
+
+def test_plain_patterns_do_not_load_the_regex_package() -> None:
+    script = (
+        "import sys\n"
+        "from idsync.expressions import compile_expression\n"
+        "compile_expression('Replace([a], , \"[a-z]+\\\\d\", , \"x\", , )').evaluate({'a': 'ab1'})\n"
+        "assert 'regex' not in sys.modules\n"
+        'compile_expression(\'Replace([a], , "\\\\p{L}", , "x", , )\')\n'
+        "assert 'regex' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)
+
+
 def test_now_uses_the_run_time_from_the_context() -> None:
     now = datetime(2021, 7, 2, 15, 33, 38, tzinfo=UTC)
     assert compile_expression("Now()").evaluate({}, EvalContext(now=now)) == "7/2/2021 3:33:38 PM"
@@ -596,6 +648,9 @@ def test_select_unique_value_must_be_the_whole_expression() -> None:
         ('Replace([a], , "(unclosed", , "x", , )', "entra", "invalid regular expression"),
         ('Replace([a], , , , "x", , )', "entra", "give oldValue"),
         ('Replace([a], , "(?<n>x)", , "${m}", , )', "entra", "does not name"),
+        ('Replace([a], , "\\p{Latin}", , "", , )', "entra", "unknown property \\p{Latin}"),
+        ('Replace([a], , "\\P{IsKlingon}", , "", , )', "entra", "'Klingon' is not a Unicode block"),
+        ('Replace([a], , "[a-z-[aeiou]b]", , "", , )', "entra", "must come last in its character class"),
         ('ReplaceChars([a], "ab:c")', "connect", "exactly one character"),
         ('FormatDateTime([a], , "yyyy\'", "yyyy")', "entra", "unterminated quoted literal"),
         ('FormatDateTime([a], "Bogus", "yyyy-MM-dd", "yyyy")', "entra", "not a DateTimeStyles value"),
