@@ -421,6 +421,87 @@ def test_format_date_time_keeps_a_source_without_zone_unspecified(source: str, s
     assert expr.evaluate({"d": source}) == expected
 
 
+@pytest.mark.parametrize(
+    ("source", "styles", "expected"),
+    [
+        # K writes a DateTime's Kind: an offset other than Z gives Kind Local, converted to the service's local
+        # time (UTC), whose offset K writes as zzz would; Z under RoundtripKind (the default) gives Kind Utc
+        ("2009-06-15T13:45:30+02:00", "", "2009-06-15T11:45:30.0000000+00:00"),
+        ("2009-06-15T13:45:30-07:00", "", "2009-06-15T20:45:30.0000000+00:00"),
+        ("2009-06-15T13:45:30+02:00", '"AdjustToUniversal"', "2009-06-15T11:45:30.0000000Z"),
+        ("2009-06-15T13:45:30Z", '"None"', "2009-06-15T13:45:30.0000000+00:00"),  # without RoundtripKind: Local
+        ("2009-06-15T13:45:30Z", '"RoundtripKind"', "2009-06-15T13:45:30.0000000Z"),
+        # no zone: Unspecified, unless assumed; assumed without AdjustToUniversal it is converted to local time
+        ("2009-06-15T13:45:30", '"AdjustToUniversal"', "2009-06-15T13:45:30.0000000"),
+        ("2009-06-15T13:45:30", '"AssumeUniversal"', "2009-06-15T13:45:30.0000000+00:00"),
+        ("2009-06-15T13:45:30", '"AssumeLocal"', "2009-06-15T13:45:30.0000000+00:00"),
+        ("2009-06-15T13:45:30", '"AssumeLocal, AdjustToUniversal"', "2009-06-15T13:45:30.0000000Z"),
+    ],
+)
+def test_format_date_time_k_writes_the_kind_parse_exact_gives(source: str, styles: str, expected: str) -> None:
+    expr = compile_expression(f'FormatDateTime([d], {styles}, "yyyy-MM-ddTHH:mm:ssK", "o")')
+    assert expr.evaluate({"d": source}) == expected
+
+
+def test_format_date_time_reads_the_styles_from_an_attribute() -> None:
+    expr = compile_expression('FormatDateTime([d], [styles], "yyyy-MM-ddTHH:mm:sszzz", "HH:mm K")')
+    assert expr.evaluate({"d": "2009-06-15T13:45:30+02:00", "styles": "AdjustToUniversal"}) == "11:45 Z"
+    assert expr.evaluate({"d": "2009-06-15T13:45:30+02:00", "styles": ""}) == "11:45 +00:00"
+    with pytest.raises(ExpressionEvaluationError, match="'Sideways' is not a DateTimeStyles value"):
+        expr.evaluate({"d": "2009-06-15T13:45:30+02:00", "styles": "Sideways"})
+
+
+@pytest.mark.parametrize(
+    ("source", "styles", "expected"),
+    [
+        ("  2009-06-15 13:45  ", "", "2009-06-15T13:45"),  # the default allows leading and trailing white space
+        ("  2009-06-15 13:45", '"AllowLeadingWhite"', "2009-06-15T13:45"),
+        ("2009-06-15 13:45  ", '"AllowTrailingWhite"', "2009-06-15T13:45"),
+        ("2009 -06- 15   13 :45", '"AllowInnerWhite"', "2009-06-15T13:45"),
+        ("2009-06-1513:45", '"AllowInnerWhite"', "2009-06-15T13:45"),  # a space of the format may be left out
+        ("\t2009 - 06 - 15 13:45 ", '"AllowWhiteSpaces"', "2009-06-15T13:45"),
+    ],
+)
+def test_format_date_time_allows_white_space_where_the_styles_say(source: str, styles: str, expected: str) -> None:
+    expr = compile_expression(f'FormatDateTime([d], {styles}, "yyyy-MM-dd HH:mm", "yyyy-MM-ddTHH:mm")')
+    assert expr.evaluate({"d": source}) == expected
+
+
+@pytest.mark.parametrize(
+    ("source", "styles"),
+    [
+        (" 2009-06-15 13:45", '"None"'),  # styles given replace the default, white space included
+        ("2009-06-15 13:45 ", '"AllowLeadingWhite"'),
+        (" 2009-06-15 13:45", '"AllowTrailingWhite"'),
+        ("2009-06-15  13:45", '"AllowLeadingWhite, AllowTrailingWhite"'),
+        ("2009 -06-15 13:45", ""),
+    ],
+)
+def test_format_date_time_refuses_white_space_the_styles_do_not_allow(source: str, styles: str) -> None:
+    expr = compile_expression(f'FormatDateTime([d], {styles}, "yyyy-MM-dd HH:mm", "yyyy-MM-ddTHH:mm")')
+    with pytest.raises(ExpressionEvaluationError, match="does not match"):
+        expr.evaluate({"d": source})
+
+
+@pytest.mark.parametrize(
+    ("in_fmt", "source", "styles", "expected"),
+    [
+        # a time alone is read on the current date (the run's), unless NoCurrentDateDefault asks for 1/1/0001
+        ("HH:mm", "13:45", "", "2021-07-02 13:45"),
+        ("HH:mm", "13:45", '"NoCurrentDateDefault"', "0001-01-01 13:45"),
+        ("HH:mmzzz", "23:30-08:00", "", "2021-07-02 07:30"),  # today where the offset is: July 1st, 23:30 -08:00
+        ("MM-dd HH:mm", "12-25 08:00", '"NoCurrentDateDefault"', "2021-12-25 08:00"),  # a date in part: this year
+        ("yyyy HH:mm", "2019 08:00", "", "2019-01-01 08:00"),
+    ],
+)
+def test_format_date_time_fills_a_missing_date_as_parse_exact_does(
+    in_fmt: str, source: str, styles: str, expected: str
+) -> None:
+    ctx = EvalContext(now=datetime(2021, 7, 2, 3, 0, tzinfo=UTC))
+    expr = compile_expression(f'FormatDateTime([d], {styles}, "{in_fmt}", "yyyy-MM-dd HH:mm")')
+    assert expr.evaluate({"d": source}, ctx) == expected
+
+
 def test_format_date_time_reads_a_missing_optional_fraction() -> None:
     # ParseExact takes ".FFF" as optional, so one input format reads times with and without a fraction
     expr = compile_expression('FormatDateTime([d], , "yyyy-MM-ddTHH:mm:ss.FFFFFFFK", "HH:mm:ss.fff")')
@@ -654,6 +735,8 @@ def test_select_unique_value_must_be_the_whole_expression() -> None:
         ('ReplaceChars([a], "ab:c")', "connect", "exactly one character"),
         ('FormatDateTime([a], , "yyyy\'", "yyyy")', "entra", "unterminated quoted literal"),
         ('FormatDateTime([a], "Bogus", "yyyy-MM-dd", "yyyy")', "entra", "not a DateTimeStyles value"),
+        ('FormatDateTime([a], "AssumeLocal, AssumeUniversal", "yyyy", "yyyy")', "entra", "cannot be used together"),
+        ('FormatDateTime([a], "RoundtripKind, AdjustToUniversal", "yyyy", "yyyy")', "entra", "RoundtripKind cannot"),
         ('Replace([a], "b")', "entra", "Replace takes 7 arguments"),
         ("CertThumbprint([userCertificate])", "connect", "X.509 certificates"),
         ('ConvertFromBase64([a], "UTF16")', "entra", "encoding must be Unicode, UTF8 or ASCII"),
