@@ -596,6 +596,26 @@ def test_plain_patterns_do_not_load_the_regex_package() -> None:
     subprocess.run([sys.executable, "-c", script], check=True)
 
 
+def test_connect_contains_matches_a_reference_value_whole_and_a_string_value_in_part() -> None:
+    # "For multi-valued string attributes the search will find substrings in the values. For reference
+    # attributes, the searched string must exactly match the value to be considered a match."
+    dns = {"manager": ["CN=Ann Lee,OU=Staff,DC=corp,DC=example"], "seeAlso": ["CN=Ann Lee,OU=Staff,DC=corp,DC=example"]}
+    refs = ["manager"]
+    whole = 'Contains([manager], "CN=Ann Lee,OU=Staff,DC=corp,DC=example")'
+    assert compile_expression(whole, "connect", reference_attributes=refs).evaluate(dns) == 1
+    part = compile_expression('Contains([manager], "CN=Ann Lee")', "connect", reference_attributes=refs)
+    assert part.evaluate(dns) == 0
+    assert (
+        compile_expression('Contains([seeAlso], "CN=Ann Lee")', "connect", reference_attributes=refs).evaluate(dns) == 1
+    )
+    lower = compile_expression(
+        'Contains([manager], "cn=ann lee,ou=staff,dc=corp,dc=example")', "connect", reference_attributes=refs
+    )
+    assert lower.evaluate(dns) == 0  # documented as case-sensitive
+    with pytest.raises(ExpressionValidationError, match="takes no case type"):
+        compile_expression('Contains([Manager], "CN=x", CaseInsensitive)', "connect", reference_attributes=refs)
+
+
 def test_now_uses_the_run_time_from_the_context() -> None:
     now = datetime(2021, 7, 2, 15, 33, 38, tzinfo=UTC)
     assert compile_expression("Now()").evaluate({}, EvalContext(now=now)) == "7/2/2021 3:33:38 PM"
