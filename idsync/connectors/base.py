@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
-
-from pydantic import BaseModel, ConfigDict
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from idsync.model import AttributeChange, Attributes, ExportOp, Schema
+
+if TYPE_CHECKING:
+    from idsync.connectors.config import ConnectorConfig
 
 
 class ConnectorError(Exception):
@@ -132,16 +133,6 @@ class ExportResult:
     retryable: bool = False
     """The same export may succeed later (throttling, a missing parent created later, a busy server)."""
     attribute: str | None = None
-
-
-class ConnectorConfig(BaseModel):
-    """Base of every connector's configuration block. ``type`` picks the connector."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    type: str
-    description: str = ""
-    export_batch_size: int | None = None
 
 
 @runtime_checkable
