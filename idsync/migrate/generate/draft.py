@@ -10,7 +10,14 @@ from typing import Any
 
 from idsync.expressions import ExpressionError, compile_expression
 from idsync.migrate.analysis import Analysis
-from idsync.migrate.generate.model import ConnectorPlan, GenerationPath, LeftOut, LeftOutKind, slug
+from idsync.migrate.generate.model import (
+    ConnectorPlan,
+    GenerationPath,
+    LeftOut,
+    LeftOutKind,
+    entra_connector,
+    slug,
+)
 from idsync.migrate.model import Location, ManagementAgent, ServerExport, normalize_guid
 
 DIALECT = "connect"
@@ -55,6 +62,10 @@ class Draft:
         if found is not None and found.object_type == "*":
             return Target(found.connector, object_type)
         return found
+
+    @property
+    def entra_connector(self) -> str:
+        return entra_connector(self.analysis.topology.connect_server)
 
     def is_dead(self, ma_id: str) -> bool:
         return normalize_guid(ma_id) in self.dead_ids

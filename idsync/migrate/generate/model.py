@@ -75,6 +75,7 @@ class Role(enum.StrEnum):
     TARGET = "target"
     SOURCE_AND_TARGET = "source and target"
     REPLACEMENT = "replaces the retired connector"
+    CONNECT_REPLACEMENT = "replaces Connect's Azure AD connector"
     UNUSED = "not used by any rule"
 
 
@@ -96,6 +97,12 @@ class ConnectorPlan:
     notes: list[str] = field(default_factory=list)
     secrets: list[str] = field(default_factory=list)
     """Environment variables the block's secret references name."""
+
+
+def entra_connector(connect_server: bool) -> str:
+    """What the text calls the agent that wrote to Entra: the retired FIM Connector for Azure AD, or, in an Azure
+    AD Connect server's own export, Connect's Azure AD connector, which is not retired."""
+    return "Connect's Azure AD connector" if connect_server else "the retired connector"
 
 
 @dataclass(slots=True)
@@ -145,6 +152,12 @@ class DirectorySidePlan:
     """(rule, text): further changes, each citing a rule."""
     in_place: bool = False
     """The export is the Connect Sync server itself: the scoping steps check and keep it, with no pilot."""
+    connect_server: bool = False
+    """The export is an Azure AD Connect server's, whose Azure AD connector is not the retired one."""
+
+    @property
+    def entra_connector(self) -> str:
+        return entra_connector(self.connect_server)
 
 
 @dataclass(slots=True)
@@ -161,6 +174,9 @@ class GeneratedWorkspace:
     """(object type, retired connector attribute, Graph property, metaverse source) for every flow carried."""
     directory_side: DirectorySidePlan | None = None
     dead_connectors: list[str] = field(default_factory=list)
+    connect_server: bool = False
+    """The export is an Azure AD Connect server's: its Azure AD connector (in ``dead_connectors``) is Connect's
+    own, not the retired FIM Connector for Azure AD."""
     problems: list[str] = field(default_factory=list)
     """Validation problems that could not be settled by leaving a rule part out (a connector block, say)."""
     ruled_out: list[tuple[str, str]] = field(default_factory=list)
