@@ -135,6 +135,9 @@ def _translate(pattern: str) -> _Translation:
             piece, i = _escape(pattern, i, found)
         elif ch == "[":
             piece, i = _character_class(pattern, i, found)
+        elif pattern.startswith("(?#", i):  # a comment: copied as it is, brackets and all
+            end = pattern.find(")", i)
+            piece, i = (pattern[i:], len(pattern)) if end < 0 else (pattern[i : end + 1], end + 1)
         else:
             piece, i = ch, i + 1
         out.append(piece)

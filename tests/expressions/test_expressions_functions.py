@@ -562,6 +562,7 @@ def test_replace_reads_dotnet_anchors_and_back_references(pattern: str, given: s
         (r"[\u0000-\uFFFF-[\s\p{P}\p{IsGreek}\x85]]", "ab, Ωμ!", "??, Ωμ!"),
         # literal set-operator characters in a class stay literal, also in a pattern run by the regex package
         (r"[-&|~\p{Nd}]+", "a-&|~1b", "a?b"),
+        (r"\p{Lu}(?# a capital [of any script)", "Ödegård", "?degård"),  # a comment holds no class
     ],
 )
 def test_replace_reads_dotnet_unicode_categories_blocks_and_class_subtraction(
