@@ -18,6 +18,16 @@ if TYPE_CHECKING:
     from idsync.connectors.config import ConnectorConfig
 
 
+def __getattr__(name: str) -> Any:
+    """``ConnectorConfig`` lives in idsync.connectors.config (it loads pydantic, which the command line's start-up
+    does without); connector types written against this module still import it from here."""
+    if name == "ConnectorConfig":
+        from idsync.connectors.config import ConnectorConfig
+
+        return ConnectorConfig
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 class ConnectorError(Exception):
     """A failure of the connector as a whole (not of one object)."""
 

@@ -335,7 +335,7 @@ class DateFormat:
             return value.replace(tzinfo=None)
         if styles & DateTimeStyles.ADJUST_TO_UNIVERSAL or (styles & DateTimeStyles.ROUNDTRIP_KIND and "utc" in fields):
             return value
-        return value.replace(tzinfo=LOCAL)  # an offset other than Z: converted to local time
+        return value.replace(tzinfo=LOCAL)  # an offset, or Z without RoundtripKind: converted to local time
 
 
 def _default_date(fields: dict[str, int], styles: DateTimeStyles, now: datetime | None) -> None:
