@@ -285,6 +285,19 @@ def test_a_connect_servers_azure_ad_connector_is_never_called_retired(contoso: P
         assert "replaces Connect's Azure AD connector" in text
 
 
+def test_the_analysis_report_draws_a_connect_servers_azure_ad_connector_as_connects(contoso: Path) -> None:
+    from idsync.migrate.report.document import build_document
+    from idsync.migrate.report.render import to_html, to_markdown
+
+    document = build_document(analyze(contoso))
+    text = to_markdown(document) + to_html(document)
+    assert "Connect's Azure AD connector" in text and "Each attribute Connect's Azure AD connector wrote" in text
+    assert "retired Azure AD connector" not in text and "class a2 retired" not in text
+    assert "red: the retired FIM Connector" not in text
+    fim = to_markdown(build_document(analyze(EXPORTS / "hr-sql-aad")))
+    assert "retired Azure AD connector" in fim and "Each attribute the retired connector wrote" in fim
+
+
 def test_a_fim_export_still_names_the_retired_connector() -> None:
     from idsync.migrate.generate import GenerationPath, generate, readme
 

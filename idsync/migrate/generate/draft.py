@@ -10,15 +10,9 @@ from typing import Any
 
 from idsync.expressions import ExpressionError, compile_expression
 from idsync.migrate.analysis import Analysis
-from idsync.migrate.generate.model import (
-    ConnectorPlan,
-    GenerationPath,
-    LeftOut,
-    LeftOutKind,
-    entra_connector,
-    slug,
-)
+from idsync.migrate.generate.model import ConnectorPlan, GenerationPath, LeftOut, LeftOutKind, slug
 from idsync.migrate.model import Location, ManagementAgent, ServerExport, normalize_guid
+from idsync.migrate.topology import entra_connector
 
 DIALECT = "connect"
 """The dialect of every generated expression: Connect Sync's (VBA-like) functions are MIM's own, so MIM's

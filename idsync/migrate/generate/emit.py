@@ -10,8 +10,9 @@ import yaml
 
 from idsync.config import CONFIG_FILE
 from idsync.migrate.generate import directory_side
-from idsync.migrate.generate.model import GeneratedWorkspace, GenerationPath, LeftOut, LeftOutKind, entra_connector
+from idsync.migrate.generate.model import GeneratedWorkspace, GenerationPath, LeftOut, LeftOutKind
 from idsync.migrate.rules import RULES
+from idsync.migrate.topology import entra_connector
 
 README_FILE = "README.md"
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from idsync.migrate.model import Location
+from idsync.migrate.topology import entra_connector
 
 
 class GenerationPath(enum.StrEnum):
@@ -97,12 +98,6 @@ class ConnectorPlan:
     notes: list[str] = field(default_factory=list)
     secrets: list[str] = field(default_factory=list)
     """Environment variables the block's secret references name."""
-
-
-def entra_connector(connect_server: bool) -> str:
-    """What the text calls the agent that wrote to Entra: the retired FIM Connector for Azure AD, or, in an Azure
-    AD Connect server's own export, Connect's Azure AD connector, which is not retired."""
-    return "Connect's Azure AD connector" if connect_server else "the retired connector"
 
 
 @dataclass(slots=True)
