@@ -93,10 +93,22 @@ def expr() -> None:
     metavar="NAME=VALUE",
     help="An attribute value; repeat a name to give a multi-valued attribute several values.",
 )
+@click.option(
+    "--reference",
+    "reference_names",
+    multiple=True,
+    metavar="NAME",
+    help="An attribute that holds references (DNs), as a reference attribute of the metaverse or a source would.",
+)
 @click.option("--now", "now_text", metavar="ISO-8601", help="The time Now() returns (default: the current time).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 def eval_command(
-    expression: str, dialect: str, attr_pairs: tuple[str, ...], now_text: str | None, as_json: bool
+    expression: str,
+    dialect: str,
+    attr_pairs: tuple[str, ...],
+    reference_names: tuple[str, ...],
+    now_text: str | None,
+    as_json: bool,
 ) -> None:
     """Evaluate EXPRESSION against the given attribute values and print the result."""
     attrs, multivalued = _parse_attrs(attr_pairs)
@@ -110,7 +122,9 @@ def eval_command(
             now = now.replace(tzinfo=UTC)
     report: dict[str, Any] = {"expression": expression, "dialect": dialect}
     try:
-        compiled = compile_expression(expression, dialect=dialect, multivalued=multivalued)
+        compiled = compile_expression(
+            expression, dialect=dialect, multivalued=multivalued, reference_attributes=reference_names
+        )
         report["references"] = sorted(compiled.references)
         value = compiled.evaluate(attrs, EvalContext(now=now))
     except (ExpressionSyntaxError, ExpressionValidationError) as err:

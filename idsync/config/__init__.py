@@ -1,7 +1,8 @@
 """Workspace configuration: pydantic models, the YAML loader with positions, secret references.
 
-The problems (``ConfigError``) and secret references load with the package; the models and the loader, most of
-the command line's start-up time, load when a name of theirs is first used: ``idsync --help`` needs neither.
+The problems (``ConfigError``) and secret references load with the package; the models (``SecretRef``, the
+pydantic field type of a secret, among them) and the loader, most of the command line's start-up time, load when a
+name of theirs is first used: ``idsync --help`` needs neither, and imports no pydantic.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from idsync.config.issues import CONFIG_FILE, ConfigError, ConfigIssue, Position
-from idsync.config.secrets import SecretError, SecretRef, SecretResolver, is_reference
+from idsync.config.secrets import SecretError, SecretResolver, is_reference
 
 if TYPE_CHECKING:
     from idsync.config.loader import LoadedConfig, PositionMap, load_config, load_config_text
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
         MVType,
         OutboundRule,
         Safety,
+        SecretRef,
         SettingError,
         Step,
         WorkspaceConfig,
@@ -39,6 +41,7 @@ _LAZY = {
             "MVType",
             "OutboundRule",
             "Safety",
+            "SecretRef",
             "SettingError",
             "Step",
             "WorkspaceConfig",

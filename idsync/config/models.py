@@ -7,16 +7,19 @@ below the expression layer), with the file positions the loader recorded, so an 
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from idsync.config.schedule import Cron, parse_duration
-from idsync.config.secrets import SecretRef, check_url_password
+from idsync.config.secrets import check_reference, check_url_password
 from idsync.model import AttributeSpec, AttributeType, Compare, ObjectTypeSchema
 
 NAME = r"^[A-Za-z_][A-Za-z0-9_.-]*$"
 BARE_ATTRIBUTE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+SecretRef = Annotated[str, AfterValidator(check_reference)]
+"""A configuration field that holds a secret reference; a literal secret fails validation."""
 
 
 class SettingError(ValueError):

@@ -10,10 +10,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
 from urllib.parse import quote, urlsplit
-
-from pydantic import AfterValidator
 
 REFERENCE = re.compile(r"^\$\{(env|file):([^}]+)\}$")
 LOOKS_LIKE_REFERENCE = re.compile(r"^\s*\$\{|^\s*\$?\{?\s*(env|file)\s*:", re.IGNORECASE)
@@ -25,7 +22,9 @@ class SecretError(Exception):
     """A reference that cannot be resolved. The message names the reference, never a value."""
 
 
-def _check_reference(text: str) -> str:
+def check_reference(text: str) -> str:
+    """``text`` when it is a secret reference; a typed-in secret or a malformed reference raises ValueError
+    (pydantic's way of failing a field) without repeating the value."""
     if not REFERENCE.match(text):
         if LOOKS_LIKE_REFERENCE.search(text):
             raise ValueError(
@@ -34,10 +33,6 @@ def _check_reference(text: str) -> str:
             )
         raise ValueError(f"secrets must be references, not values: write {FORMS} (the value you typed was not kept)")
     return text
-
-
-SecretRef = Annotated[str, AfterValidator(_check_reference)]
-"""A configuration field that holds a secret reference; a literal secret fails validation."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +78,7 @@ def check_url_password(url: str) -> str:
     password = url_password(url)
     if password:
         try:
-            _check_reference(password)
+            check_reference(password)
         except ValueError as exc:
             raise ValueError(
                 f"the password in the URL: {exc}; for example postgresql://USER:${{file:PATH}}@HOST/DB"

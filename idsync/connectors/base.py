@@ -10,11 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
-
-from pydantic import BaseModel, ConfigDict
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from idsync.model import AttributeChange, Attributes, ExportOp, Schema
+
+if TYPE_CHECKING:
+    from idsync.connectors.config import ConnectorConfig
+
+
+def __getattr__(name: str) -> Any:
+    """``ConnectorConfig`` lives in idsync.connectors.config (it loads pydantic, which the command line's start-up
+    does without); connector types written against this module still import it from here."""
+    if name == "ConnectorConfig":
+        from idsync.connectors.config import ConnectorConfig
+
+        return ConnectorConfig
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class ConnectorError(Exception):
@@ -137,16 +148,6 @@ class ExportResult:
     retryable: bool = False
     """The same export may succeed later (throttling, a missing parent created later, a busy server)."""
     attribute: str | None = None
-
-
-class ConnectorConfig(BaseModel):
-    """Base of every connector's configuration block. ``type`` picks the connector."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    type: str
-    description: str = ""
-    export_batch_size: int | None = None
 
 
 @runtime_checkable

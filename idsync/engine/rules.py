@@ -343,6 +343,7 @@ class _Compiler:
         attributes: Mapping[str, Any] | None,
         multivalued: frozenset[str] = frozenset(),
         spelled: bool = True,
+        references: frozenset[str] = frozenset(),
     ) -> Expression | None:
         try:
             return compile_expression(
@@ -351,6 +352,7 @@ class _Compiler:
                 attributes=list(attributes) if attributes is not None else None,
                 multivalued=multivalued,
                 spelled=spelled,
+                reference_attributes=references,
             )
         except ExpressionError as exc:
             # the error's offset in the expression text is mapped back into the YAML value, folded lines and all
@@ -429,11 +431,12 @@ class _Compiler:
         multivalued: frozenset[str],
         order_base: int,
         spelled: bool = True,
+        references: frozenset[str] = frozenset(),
     ) -> list[CompiledFlow]:
         out = []
         for index, (target, flow) in enumerate(flows.items()):
             expr = self.expression(
-                flow.expression, (*path, target), flow.dialect or dialect, attributes, multivalued, spelled
+                flow.expression, (*path, target), flow.dialect or dialect, attributes, multivalued, spelled, references
             )
             if expr is None:
                 continue
@@ -491,12 +494,15 @@ class _Compiler:
         attributes: Mapping[str, Any] | None,
         multivalued: frozenset[str],
         spelled: bool = True,
+        references: frozenset[str] = frozenset(),
     ) -> list[JoinCriterion]:
         out = []
         for index, join in enumerate(joins):
             pairs = []
             for attr, text in join.items():
-                expr = self.expression(text, (*path, index, attr), dialect, attributes, multivalued, spelled)
+                expr = self.expression(
+                    text, (*path, index, attr), dialect, attributes, multivalued, spelled, references
+                )
                 if expr is not None:
                     pairs.append((attr, expr))
             if pairs:
@@ -512,15 +518,15 @@ class _Compiler:
             path: tuple[str | int, ...] = ("inbound", i)
             # the connector's schema is known once it has been imported; until then no attribute is multi-valued
             source = self.schemas.get(rule.connector)
+            cs_type = source.object_type(rule.object_type) if source is not None else None
             cs_multi = (
-                frozenset(a.name for a in source.object_type(rule.object_type).attributes.values() if a.multivalued)
-                if source is not None
-                else frozenset()
+                frozenset(a.name for a in cs_type.attributes.values() if a.multivalued) if cs_type else frozenset()
             )
+            cs_refs = frozenset(cs_type.references()) if cs_type else frozenset()
             # names are checked against what the source's objects have, where that is known; they read any case
             cs_attrs = self.source_attributes(rule, path)
             scope = (
-                self.expression(rule.scope, (*path, "scope"), rule.dialect, cs_attrs, cs_multi, spelled=False)
+                self.expression(rule.scope, (*path, "scope"), rule.dialect, cs_attrs, cs_multi, False, cs_refs)
                 if rule.scope
                 else None
             )
@@ -529,9 +535,17 @@ class _Compiler:
                 rule,
                 i,
                 scope,
-                self.joins(rule.join, (*path, "join"), rule.dialect, cs_attrs, cs_multi, spelled=False),
+                self.joins(rule.join, (*path, "join"), rule.dialect, cs_attrs, cs_multi, False, cs_refs),
                 self.flows(
-                    rule.flows, (*path, "flows"), rule.precedence, rule.dialect, cs_attrs, cs_multi, i * 1000, False
+                    rule.flows,
+                    (*path, "flows"),
+                    rule.precedence,
+                    rule.dialect,
+                    cs_attrs,
+                    cs_multi,
+                    i * 1000,
+                    False,
+                    cs_refs,
                 ),
             )
             rules.inbound.append(compiled)
@@ -548,15 +562,30 @@ class _Compiler:
             schema = self.mv_schemas.get(orule.metaverse_type)
             attrs = schema.attributes if schema else None
             multi = frozenset(a.name for a in schema.attributes.values() if a.multivalued) if schema else frozenset()
-            scope = self.expression(orule.scope, (*path, "scope"), orule.dialect, attrs, multi) if orule.scope else None
+            refs = frozenset(schema.references()) if schema else frozenset()
+            scope = (
+                self.expression(orule.scope, (*path, "scope"), orule.dialect, attrs, multi, True, refs)
+                if orule.scope
+                else None
+            )
             identifier = (
-                self.expression(orule.identifier, (*path, "identifier"), orule.dialect, attrs, multi)
+                self.expression(orule.identifier, (*path, "identifier"), orule.dialect, attrs, multi, True, refs)
                 if orule.identifier
                 else None
             )
-            flows = self.flows(orule.flows, (*path, "flows"), orule.precedence, orule.dialect, attrs, multi, i * 1000)
+            flows = self.flows(
+                orule.flows, (*path, "flows"), orule.precedence, orule.dialect, attrs, multi, i * 1000, True, refs
+            )
             deprovision = self.flows(
-                orule.deprovision_flows, (*path, "deprovision_flows"), orule.precedence, orule.dialect, attrs, multi, 0
+                orule.deprovision_flows,
+                (*path, "deprovision_flows"),
+                orule.precedence,
+                orule.dialect,
+                attrs,
+                multi,
+                0,
+                True,
+                refs,
             )
             self.check_manage(orule.flows, flows, (*path, "flows"), schema)
             self.check_manage(orule.deprovision_flows, None, (*path, "deprovision_flows"), schema)
@@ -572,7 +601,7 @@ class _Compiler:
                 i,
                 scope,
                 identifier,
-                self.joins(orule.join, (*path, "join"), orule.dialect, attrs, multi),
+                self.joins(orule.join, (*path, "join"), orule.dialect, attrs, multi, True, refs),
                 flows,
                 deprovision,
                 references,

@@ -362,6 +362,7 @@ class _Compiler:
     spelled: bool = True
     """The values read are keyed by exactly the spellings in ``attributes``; otherwise the names only check the
     expression and it reads the names as written, in any case."""
+    reference_typed: frozenset[str] = frozenset()  # lower-case names of the reference attributes
     references: set[str] = field(default_factory=set)
     deterministic: bool = True
     redacted: bool = False
@@ -420,6 +421,14 @@ class _Compiler:
         ):
             return node.args[0].value
         return None
+
+    def reference_args(self, node: Call) -> frozenset[int]:
+        """The positions of ``node``'s arguments that read a reference attribute whole."""
+        return frozenset(
+            i
+            for i, arg in enumerate(node.args)
+            if (name := self.attr_name(arg)) is not None and name.lower() in self.reference_typed
+        )
 
     # -- multi-valued regions ----------------------------------------------------------------------------------
 
@@ -644,7 +653,8 @@ class _Compiler:
             self.redacted = True
         if spec.build is not None:
             try:
-                built = spec.build(BuildInfo(spec.name, self.dialect, binder), args)
+                info = BuildInfo(spec.name, self.dialect, binder, self.reference_args(node))
+                built = spec.build(info, args)
             except EvalFault as exc:
                 at = node.args[exc.index] if isinstance(exc, ArgumentFault) else node
                 raise self.error(at.start, at.end, f"{spec.name}: {exc}") from None
@@ -680,9 +690,18 @@ def compile_tree(
     multivalued: Collection[str],
     origin: Origin | None,
     spelled: bool = True,
+    reference_attributes: Collection[str] = (),
 ) -> CompileResult:
     attribute_map = None if attributes is None else {a.lower(): a for a in attributes}
-    compiler = _Compiler(source, dialect, attribute_map, frozenset(m.lower() for m in multivalued), origin, spelled)
+    compiler = _Compiler(
+        source,
+        dialect,
+        attribute_map,
+        frozenset(m.lower() for m in multivalued),
+        origin,
+        spelled,
+        frozenset(r.lower() for r in reference_attributes),
+    )
     root = compiler.compile_root(node)
     direct = None
     if isinstance(node, Attr):

@@ -4,8 +4,10 @@ VBA's DateAdd/DateDiff arithmetic.
 Both Microsoft expression languages run on .NET in UTC with the en-US culture, so their documented outputs
 ("3/16/2020 7:00:00 AM", "yyyyMMddHHmmss.0Z") are .NET's. Reproducing .NET's format language here, rather than
 translating to strftime, is what lets an expression copied from a Microsoft rule give the documented result.
-Every datetime in here is timezone-aware and in UTC; only a format reading text that names no zone says so, so
-that K can write nothing for it, as .NET does for a DateTime of unspecified kind.
+Every datetime in here is in UTC. What .NET calls a DateTime's Kind rides on its tzinfo: ``UTC`` for Kind Utc,
+``LOCAL`` (the service's own zone, which is UTC too) for Kind Local and none for Kind Unspecified, so that K writes
+"Z", "+00:00" or nothing as .NET does. Only FormatDateTime's parsing (DateTime.ParseExact under DateTimeStyles)
+gives the last two.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from enum import IntFlag
 
 from idsync.expressions.errors import EvalFault
 
@@ -59,6 +62,56 @@ _STANDARD_FORMATS = {
 }
 
 _SPECIFIER_LETTERS = frozenset("dfFghHKmMstyz")
+
+LOCAL = timezone(timedelta(0), "local")
+"""The zone of a DateTime of Local kind. Microsoft's services run in UTC, so local time is UTC time; what differs
+is only how K writes it ("+00:00", not "Z")."""
+
+
+class DateTimeStyles(IntFlag):
+    """.NET's System.Globalization.DateTimeStyles, with its values, as Entra's FormatDateTime passes them to
+    DateTime.ParseExact."""
+
+    NONE = 0
+    ALLOW_LEADING_WHITE = 1
+    ALLOW_TRAILING_WHITE = 2
+    ALLOW_INNER_WHITE = 4
+    ALLOW_WHITE_SPACES = 7
+    NO_CURRENT_DATE_DEFAULT = 8
+    ADJUST_TO_UNIVERSAL = 16
+    ASSUME_LOCAL = 32
+    ASSUME_UNIVERSAL = 64
+    ROUNDTRIP_KIND = 128
+
+
+DEFAULT_STYLES = (
+    DateTimeStyles.ROUNDTRIP_KIND | DateTimeStyles.ALLOW_LEADING_WHITE | DateTimeStyles.ALLOW_TRAILING_WHITE
+)
+"""What Entra uses when the dateTimeStyles argument is left empty (its reference says so)."""
+
+_STYLE_NAMES = {name.replace("_", "").lower(): m for name, m in DateTimeStyles.__members__.items()}
+
+
+def parse_styles(text: str) -> DateTimeStyles:
+    """A DateTimeStyles value as .NET's Enum.Parse reads it ("AssumeUniversal, AdjustToUniversal", names
+    in any case, with or without "DateTimeStyles."), checked as ParseExact checks it."""
+    styles = DateTimeStyles.NONE
+    for part in text.split(","):
+        name = part.strip().removeprefix("DateTimeStyles.")
+        if not name:
+            continue
+        member = _STYLE_NAMES.get(name.lower())
+        if member is None:
+            raise EvalFault(f"{name!r} is not a DateTimeStyles value")
+        styles |= member
+    assume = DateTimeStyles.ASSUME_LOCAL | DateTimeStyles.ASSUME_UNIVERSAL
+    if styles & assume == assume:
+        raise EvalFault("the DateTimeStyles AssumeLocal and AssumeUniversal cannot be used together")
+    if styles & DateTimeStyles.ROUNDTRIP_KIND and styles & (assume | DateTimeStyles.ADJUST_TO_UNIVERSAL):
+        raise EvalFault(
+            "the DateTimeStyles RoundtripKind cannot be used with AssumeLocal, AssumeUniversal or AdjustToUniversal"
+        )
+    return styles
 
 
 def utc(value: datetime) -> datetime:
@@ -150,7 +203,7 @@ def _offset(style: int) -> _Formatter:
             return f"{sign}{hh:02d}:{mm:02d}"
         if v.tzinfo is None:
             return ""  # K of a time of no known zone (.NET's Unspecified kind)
-        return "Z" if (hh, mm) == (0, 0) else f"{sign}{hh:02d}:{mm:02d}"
+        return "Z" if v.tzinfo is UTC else f"{sign}{hh:02d}:{mm:02d}"
 
     return offset
 
@@ -215,6 +268,8 @@ class DateFormat:
     text: str
     formatters: tuple[_Formatter, ...]
     pattern: re.Pattern[str]
+    inner_white: re.Pattern[str]
+    """The pattern under AllowInnerWhite: white space allowed between any two elements, spaces optional."""
     setters: tuple[_Setter, ...]
     optional_fractions: frozenset[int] = frozenset()
     """Where the F specifiers are: when one writes nothing, .NET drops the "." written just before it too
@@ -238,13 +293,13 @@ class DateFormat:
                 setters.append(setter)
         formatters = tuple(_formatter(t) for t in tokens)
         fractions = frozenset(i for i, t in enumerate(tokens) if t.kind == "F")
-        return cls(text, formatters, re.compile("".join(parts), re.IGNORECASE), tuple(setters), fractions)
+        pattern = re.compile("".join(parts), re.IGNORECASE)
+        inner = re.compile(r"\s*".join(p for p in parts if p != re.escape(" ")), re.IGNORECASE)
+        return cls(text, formatters, pattern, inner, tuple(setters), fractions)
 
-    def format(self, value: datetime, unspecified: bool = False) -> str:
-        """``value`` written in this format; ``unspecified`` when it was read from text that named no zone."""
-        v = utc(value)
-        if unspecified:
-            v = v.replace(tzinfo=None)
+    def format(self, value: datetime) -> str:
+        """``value`` written in this format; its kind (see the module's docstring) decides what K writes."""
+        v = value if value.tzinfo is None or value.tzinfo is LOCAL else utc(value)
         if not self.optional_fractions:
             return "".join([f(v) for f in self.formatters])
         out = ""
@@ -255,18 +310,44 @@ class DateFormat:
             out += piece
         return out
 
-    def parse(self, text: str) -> tuple[datetime, bool]:
-        """Parse ``text`` exactly as this format describes it (leading/trailing white space allowed, as with
-        .NET's default AllowLeadingWhite | AllowTrailingWhite), and tell whether it named its zone (Z or an
-        offset); a time without one is taken as UTC."""
-        m = self.pattern.fullmatch(text.strip())
+    def parse(self, text: str, styles: DateTimeStyles = DEFAULT_STYLES, now: datetime | None = None) -> datetime:
+        """``text`` read exactly as this format describes it, as DateTime.ParseExact reads it under ``styles``:
+        white space only where they allow it, the date of ``now`` (the run's time) for a time alone unless
+        NoCurrentDateDefault, and the kind of the result from the zone the text names (Z, an offset or none)."""
+        if styles & DateTimeStyles.ALLOW_LEADING_WHITE:
+            text = text.lstrip()
+        if styles & DateTimeStyles.ALLOW_TRAILING_WHITE:
+            text = text.rstrip()
+        pattern = self.inner_white if styles & DateTimeStyles.ALLOW_INNER_WHITE else self.pattern
+        m = pattern.fullmatch(text)
         if m is None:
             raise EvalFault(f"{text!r} does not match the date/time format {self.text!r}")
         fields: dict[str, int] = {}
         for group, setter in zip(m.groups(), self.setters, strict=True):
             if group is not None:
                 setter(group, fields)
-        return _build(fields, text), "offset" in fields
+        if not {"year", "month", "day"} <= fields.keys():
+            _default_date(fields, styles, now)
+        value = _build(fields, text)
+        if "offset" not in fields:
+            if styles & (DateTimeStyles.ASSUME_LOCAL | DateTimeStyles.ASSUME_UNIVERSAL):
+                return value if styles & DateTimeStyles.ADJUST_TO_UNIVERSAL else value.replace(tzinfo=LOCAL)
+            return value.replace(tzinfo=None)
+        if styles & DateTimeStyles.ADJUST_TO_UNIVERSAL or (styles & DateTimeStyles.ROUNDTRIP_KIND and "utc" in fields):
+            return value
+        return value.replace(tzinfo=LOCAL)  # an offset, or Z without RoundtripKind: converted to local time
+
+
+def _default_date(fields: dict[str, int], styles: DateTimeStyles, now: datetime | None) -> None:
+    """.NET's defaults for a date the text leaves out: today (in the zone the text names) when it gives none
+    of year, month and day, unless NoCurrentDateDefault asks for 1/1/0001; else the current year, month 1,
+    day 1."""
+    if not fields.keys() & {"year", "month", "day"} and styles & DateTimeStyles.NO_CURRENT_DATE_DEFAULT:
+        return
+    today = (now or datetime.now(UTC)) + timedelta(minutes=fields.get("offset", 0))
+    if not fields.keys() & {"year", "month", "day"}:
+        fields.update(year=today.year, month=today.month, day=today.day)
+    fields.setdefault("year", today.year)
 
 
 def _set(name: str) -> _Setter:
@@ -301,6 +382,7 @@ def _set_ampm(text: str, fields: dict[str, int]) -> None:
 def _set_offset(text: str, fields: dict[str, int]) -> None:
     if text.upper() == "Z":
         fields["offset"] = 0
+        fields["utc"] = 1
         return
     sign = -1 if text[0] == "-" else 1
     body = text[1:].replace(":", "")

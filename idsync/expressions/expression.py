@@ -95,6 +95,7 @@ def compile_expression(
     origin: Origin | tuple[str, int, int] | None = None,
     *,
     spelled: bool = True,
+    reference_attributes: Collection[str] = (),
 ) -> Expression:
     """Parse, validate and compile an expression once, when the configuration loads.
 
@@ -103,7 +104,9 @@ def compile_expression(
     where one value is expected runs the expression per value. ``spelled=False`` says the names only check the
     expression (a connector's schema, whose objects might spell a name in another case): it then reads every name
     as written, in any case, exactly as without ``attributes``. ``origin`` is where the text sits in the
-    configuration file; errors then report that file's line and column.
+    configuration file; errors then report that file's line and column. ``reference_attributes`` names the
+    attributes that hold references (DNs), which some functions treat apart (Connect's Contains matches them
+    whole).
     """
     try:
         d = Dialect(dialect)
@@ -112,7 +115,14 @@ def compile_expression(
     where = Origin(*origin) if origin is not None else None
     tree = parse(text, where)
     result = compile_tree(
-        tree, source=text, dialect=d, attributes=attributes, multivalued=multivalued, origin=where, spelled=spelled
+        tree,
+        source=text,
+        dialect=d,
+        attributes=attributes,
+        multivalued=multivalued,
+        origin=where,
+        spelled=spelled,
+        reference_attributes=reference_attributes,
     )
     return Expression(
         text=text,

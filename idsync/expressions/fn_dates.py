@@ -9,32 +9,19 @@ from typing import Any
 
 from idsync.expressions.dates import (
     CONNECT_INTERVALS,
+    DEFAULT_STYLES,
     ENTRA_INTERVALS,
     DateFormat,
+    DateTimeStyles,
     date_add,
     date_diff,
     from_filetime,
+    parse_styles,
     to_filetime,
 )
 from idsync.expressions.errors import ArgumentFault, EvalFault
 from idsync.expressions.library import BuildInfo, Closure, Compiled, FunctionSpec, check_constant, vet_argument
 from idsync.expressions.values import EvalContext, as_datetime, integer, text_or_empty
-
-_DATETIME_STYLES = frozenset(
-    s.lower()
-    for s in (
-        "None",
-        "AllowLeadingWhite",
-        "AllowTrailingWhite",
-        "AllowInnerWhite",
-        "AllowWhiteSpaces",
-        "NoCurrentDateDefault",
-        "AdjustToUniversal",
-        "AssumeLocal",
-        "AssumeUniversal",
-        "RoundtripKind",
-    )
-)
 
 
 def now(ctx: EvalContext | None) -> datetime:
@@ -73,14 +60,10 @@ def num_from_date(value: Any) -> int | None:
     return None if value is None else to_filetime(as_datetime(value))
 
 
-def _styles(value: Any) -> set[str]:
-    names: set[str] = set()
-    for part in text_or_empty(value).split(","):
-        name = part.strip().removeprefix("DateTimeStyles.")
-        if name and name.lower() not in _DATETIME_STYLES:
-            raise EvalFault(f"{name!r} is not a DateTimeStyles value")
-        names.add(name.lower())
-    return names
+def _styles(value: Any) -> DateTimeStyles:
+    """The dateTimeStyles argument; left empty, Entra's default."""
+    text = text_or_empty(value)
+    return parse_styles(text) if text.strip() else DEFAULT_STYLES
 
 
 class _Formats:
@@ -101,11 +84,13 @@ class _Formats:
 
 def _build_format_entra(info: BuildInfo, args: Sequence[Compiled]) -> Closure:
     """FormatDateTime(source[, dateTimeStyles], inputFormat, outputFormat): app provisioning documents four
-    arguments, cloud sync three; both are accepted. Under the default styles (RoundtripKind) a source that names
-    no zone stays of unspecified kind, which K writes as nothing; AssumeUniversal or AssumeLocal give it one."""
-    assumed = False
-    if len(args) == 4 and args[1].const:
-        assumed = bool(vet_argument(1, _styles, args[1].value) & {"assumeuniversal", "assumelocal"})
+    arguments, cloud sync three; both are accepted. The source is read as DateTime.ParseExact reads it under the
+    styles (by default RoundtripKind, AllowLeadingWhite and AllowTrailingWhite), which decide the kind K writes."""
+    styles_arg = args[1] if len(args) == 4 else None
+    fixed_styles = DEFAULT_STYLES
+    if styles_arg is not None and styles_arg.const:
+        fixed_styles = vet_argument(1, _styles, styles_arg.value)
+    styles_fn = styles_arg.fn if styles_arg is not None and not styles_arg.const else None
     first = len(args) - 2
     source, in_fmt, out_fmt = args[0].fn, args[first], args[first + 1]
     if in_fmt.const and in_fmt.value is None:
@@ -122,8 +107,9 @@ def _build_format_entra(info: BuildInfo, args: Sequence[Compiled]) -> Closure:
             return None
         if isinstance(value, datetime):
             return formats.get(out_fn(a, c)).format(value)
-        value, zoned = formats.get(in_fn(a, c)).parse(text_or_empty(value))
-        return formats.get(out_fn(a, c)).format(value, not (zoned or assumed))
+        styles = fixed_styles if styles_fn is None else _styles(styles_fn(a, c))
+        parsed = formats.get(in_fn(a, c)).parse(text_or_empty(value), styles, now(c))
+        return formats.get(out_fn(a, c)).format(parsed)
 
     return format_date_time
 
@@ -221,6 +207,7 @@ FORMAT_DATE_TIME_ENTRA = FunctionSpec(
     4,
     build=_build_format_entra,
     empty_ok=frozenset({1}),
+    deterministic=False,  # a time without a date is read on the run's date
 )
 FORMAT_DATE_TIME_CONNECT = FunctionSpec(
     "FormatDateTime",

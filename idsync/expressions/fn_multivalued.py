@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from idsync.expressions.errors import EvalFault
+from idsync.expressions.errors import ArgumentFault, EvalFault
 from idsync.expressions.fn_text import simple_lower
-from idsync.expressions.library import FunctionSpec, check_constant
+from idsync.expressions.library import BuildInfo, Closure, Compiled, FunctionSpec, check_constant
 from idsync.expressions.values import integer, text, text_or_empty, values_of
 
 
@@ -48,6 +49,31 @@ def contains(attribute: Any, search: Any, case_type: Any = None) -> int:
         if s is not None and needle in (simple_lower(s) if insensitive else s):
             return i
     return 0
+
+
+def contains_reference(attribute: Any, search: Any) -> int:
+    """Connect's Contains on a reference attribute: "the searched string must exactly match the value"."""
+    needle = text_or_empty(search)
+    for i, value in enumerate(values_of(attribute), start=1):
+        if text(value) == needle:
+            return i
+    return 0
+
+
+def _build_contains(info: BuildInfo, args: Sequence[Compiled]) -> Closure:
+    """Contains matches a substring of a string value, and a reference value (a DN) only whole, with no case
+    type (Connect documents ``Contains(mvref attribute, str search)`` as case-sensitive and nothing else)."""
+    attribute, search = args[0].fn, args[1].fn
+    if 0 in info.reference_args:
+        if len(args) == 3:
+            raise ArgumentFault(
+                "a reference attribute is matched whole and case-sensitively: Contains takes no case type for it", 2
+            )
+        return lambda a, c: contains_reference(attribute(a, c), search(a, c))
+    if len(args) == 3:
+        case_type = args[2].fn
+        return lambda a, c: contains(attribute(a, c), search(a, c), case_type(a, c))
+    return lambda a, c: contains(attribute(a, c), search(a, c))
 
 
 def remove_duplicates(attribute: Any) -> Any:
@@ -137,14 +163,14 @@ ITEM_OR_NULL = FunctionSpec(
 CONTAINS = FunctionSpec(
     "Contains",
     "Contains(attribute, search[, caseType])",
-    "The index (from 1) of the first value containing search, or 0; caseType is CaseSensitive (default) or "
-    "CaseInsensitive.",
+    "The index (from 1) of the first value containing search (of a reference attribute: equal to it), or 0; "
+    "caseType is CaseSensitive (default) or CaseInsensitive.",
     'Contains([proxyAddresses], "SMTP:")',
     "multi-valued",
     2,
     3,
     kinds="mss",
-    impl=contains,
+    build=_build_contains,
     check=check_constant(2, _case_insensitive),
 )
 REMOVE_DUPLICATES = FunctionSpec(

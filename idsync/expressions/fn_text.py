@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from idsync.expressions.diacritics import normalize_diacritics
 from idsync.expressions.errors import EvalFault
 from idsync.expressions.library import BuildInfo, Closure, Compiled, FunctionSpec, check_constant, vet_argument
+from idsync.expressions.netregex import Pattern, dotnet_regex, dotnet_substitution
 from idsync.expressions.values import integer, text, text_or_empty, values_of
 
 _TURKIC = ("tr", "az")
@@ -412,81 +413,8 @@ def replace_chars(string: Any, replace_pattern: Any) -> str | None:
 
 # -- Entra's Replace: plain, template and .NET regular-expression modes ------------------------------------------
 
-_NET_NAMED_GROUP = re.compile(r"(?<!\\)\(\?<(?![=!])")
-_NET_QUOTED_GROUP = re.compile(r"(?<!\\)\(\?'([A-Za-z_]\w*)'")
-_NET_BACKREFERENCE = re.compile(r"\\k<([A-Za-z_]\w*)>|\\k'([A-Za-z_]\w*)'")
-_NET_END = re.compile(r"(?<!\\)\\([zZ])")
-_NET_SUBSTITUTION = re.compile(r"\$(?:\{([A-Za-z_]\w*|\d+)\}|(\d+)|(\$)|([&`'+_]))")
 
-
-def dotnet_regex(pattern: str) -> re.Pattern[str]:
-    """A .NET regular expression as Python's re: named groups are written (?<name>…) there, (?P<name>…) here,
-    and the end anchors differ. What re cannot express (Unicode category classes, class subtraction) is refused."""
-    converted = _NET_NAMED_GROUP.sub("(?P<", pattern)
-    converted = _NET_QUOTED_GROUP.sub(r"(?P<\1>", converted)
-    converted = _NET_BACKREFERENCE.sub(lambda m: f"(?P={m.group(1) or m.group(2)})", converted)
-    # .NET's \z is the very end (Python's \Z); its \Z also matches before a final new line
-    converted = _NET_END.sub(lambda m: r"\Z" if m.group(1) == "z" else r"(?=\n?\Z)", converted)
-    try:
-        return re.compile(converted)
-    except re.error as exc:
-        raise EvalFault(f"invalid regular expression {pattern!r}: {exc}") from None
-
-
-def _match_part(code: str, groups: int) -> Callable[[re.Match[str]], str]:
-    """.NET's substitutions of the match itself: $& the match, $` the input before it, $' the input after it,
-    $_ the whole input, $+ the last group."""
-    if code == "&":
-        return lambda m: m.group(0)
-    if code == "`":
-        return lambda m: m.string[: m.start()]
-    if code == "'":
-        return lambda m: m.string[m.end() :]
-    if code == "_":
-        return lambda m: m.string
-    return lambda m: (m.group(groups) or "") if groups else ""
-
-
-def dotnet_substitution(template: str, regex: re.Pattern[str]) -> Any:
-    """A .NET replacement string (``${name}``, ``$1``, ``$$``, ``$&``...) as a function of a match."""
-    parts: list[tuple[bool, str | int]] = []
-    specials: dict[int, Callable[[re.Match[str]], str]] = {}
-    pos = 0
-    for m in _NET_SUBSTITUTION.finditer(template):
-        parts.append((False, template[pos : m.start()]))
-        if m.group(3):
-            parts.append((False, "$"))
-        elif m.group(4):
-            specials[len(parts)] = _match_part(m.group(4), regex.groups)
-            parts.append((False, ""))
-        else:
-            ref = m.group(1) or m.group(2)
-            group: str | int = int(ref) if ref.isdecimal() else ref
-            if isinstance(group, int) and group > regex.groups:
-                raise EvalFault(f"the replacement refers to group ${group}, which the pattern does not have")
-            if isinstance(group, str) and group not in regex.groupindex:
-                raise EvalFault(f"the replacement refers to group ${{{group}}}, which the pattern does not name")
-            parts.append((True, group))
-        pos = m.end()
-    parts.append((False, template[pos:]))
-
-    if specials:
-
-        def expand_with_match_parts(m: re.Match[str]) -> str:
-            return "".join(
-                specials[i](m) if i in specials else (m.group(p) or "") if is_group else str(p)
-                for i, (is_group, p) in enumerate(parts)
-            )
-
-        return expand_with_match_parts
-
-    def expand(m: re.Match[str]) -> str:
-        return "".join((m.group(p) or "") if is_group else str(p) for is_group, p in parts)
-
-    return expand
-
-
-def replace_group(regex: re.Pattern[str], group: str, source: str, replacement: str) -> str:
+def replace_group(regex: Pattern, group: str, source: str, replacement: str) -> str:
     """Replace only the text the named group matched, in every match."""
     if group not in regex.groupindex:
         raise EvalFault(f"the pattern has no group named {group!r}")
@@ -512,10 +440,10 @@ def _regex_source(arg: Compiled) -> Any:
     if arg.const:
         compiled = dotnet_regex(text_or_empty(arg.value))
         return lambda a, c: compiled
-    cache: dict[str, re.Pattern[str]] = {}
+    cache: dict[str, Pattern] = {}
     fn = arg.fn
 
-    def regex(a: Any, c: Any) -> re.Pattern[str]:
+    def regex(a: Any, c: Any) -> Pattern:
         pattern = text_or_empty(fn(a, c))
         found = cache.get(pattern)
         if found is None:

@@ -73,6 +73,8 @@ class BuildInfo:
     dialect: Dialect
     binder: str = ""
     """The $variable a binding form (Select, Where, With) binds."""
+    reference_args: frozenset[int] = frozenset()
+    """The argument positions that read a reference attribute (a DN, Connect's ref and mvref) whole."""
 
 
 Builder = Callable[[BuildInfo, Sequence[Compiled]], "Closure | Compiled"]

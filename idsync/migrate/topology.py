@@ -66,6 +66,12 @@ def classify(ma: ManagementAgent) -> AgentKind:
     return AgentKind.OTHER
 
 
+def entra_connector(connect_server: bool) -> str:
+    """What the text calls the agent that wrote to Entra: the retired FIM Connector for Azure AD, or, in an Azure
+    AD Connect server's own export, Connect's Azure AD connector, which is not retired."""
+    return "Connect's Azure AD connector" if connect_server else "the retired connector"
+
+
 @dataclass(slots=True)
 class AgentRole:
     ma: ManagementAgent
@@ -155,6 +161,10 @@ class Topology:
     def connect_server(self) -> bool:
         """The export is an Azure AD Connect (Connect Sync) server: its Azure AD connector is Connect's own."""
         return self.product == "aad-connect"
+
+    @property
+    def entra_connector(self) -> str:
+        return entra_connector(self.connect_server)
 
     def of_kind(self, kind: AgentKind) -> list[AgentRole]:
         return [a for a in self.agents if a.kind is kind]

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from idsync.config import ConfigError, SecretError, SecretResolver, load_config_text
-from idsync.config.secrets import SecretRef, resolve_url_password
+from idsync.config import ConfigError, SecretError, SecretRef, SecretResolver, load_config_text
+from idsync.config.secrets import resolve_url_password
 from idsync.store import StoreError, open_store
 
 

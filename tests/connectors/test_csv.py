@@ -12,7 +12,9 @@ from pydantic import ValidationError
 from idsync.connectors.base import ConnectivityError, ConnectorContext, ConnectorError, ExportItem
 from idsync.connectors.csv import CsvConfig, CsvConnector, connector_type
 from idsync.connectors.csv.journal import Journal, JournalOp, apply, journal_path
-from idsync.model import AttributeChange, AttributeType, ExportOp, ValueOp
+from idsync.engine.run_profiles import Runner
+from idsync.engine.workspace import Workspace
+from idsync.model import AttributeChange, AttributeType, ExportOp, RunStatus, ValueOp
 from idsync.testing.contract import Imported, read_pages, value_changes
 
 
@@ -593,10 +595,56 @@ def test_a_file_without_a_header_row_has_its_schema_before_it_exists(tmp_path: P
     assert result.ok and (tmp_path / "new.csv").read_bytes() == b"7,41\r\n"
 
 
-def test_an_empty_file_without_a_header_row_stops_the_import(tmp_path: Path) -> None:
-    """A header-less file that holds nothing cannot be told from one that failed to arrive: reading it as empty
-    would delete every object."""
+def test_an_empty_file_without_a_header_row_is_a_source_with_no_objects(tmp_path: Path) -> None:
+    """Without a header row, zero rows is how the file says it holds nothing: a full import reads no object (the
+    engine then deletes them all, and the deletion threshold holds the export that would follow)."""
     write(tmp_path, "")
-    with pytest.raises(ConnectorError, match="is empty"):
-        full(make(tmp_path, header=False, column_names=["id"]))
-    assert full(make(tmp_path, header=False, column_names=["id"], missing_ok=True)).records == []
+    connector = make(tmp_path, header=False, column_names=["id", "name"])
+    imported = full(connector)
+    assert imported.records == [] and imported.issues == [] and imported.watermark is not None
+    assert list(connector.delta_import(imported.watermark)) == []  # unchanged: nothing to read
+    write(tmp_path, "1,Ann\r\n")
+    assert by_anchor(read_pages(connector.delta_import(imported.watermark))) == {"1": {"id": "1", "name": "Ann"}}
+    connector.close()
+
+
+def test_the_deletion_threshold_holds_what_an_emptied_header_less_source_would_delete(tmp_path: Path) -> None:
+    """A header-less HR file that arrives empty by accident reads as "everyone left": the deletes it causes in a
+    target wait at the deletion threshold, and nothing is written there until they are approved."""
+    (tmp_path / "idsync.yaml").write_text(
+        """
+connectors:
+  hr: {type: csv, path: hr.csv, object_type: person, anchor: id, header: false, column_names: [id, name]}
+  out: {type: csv, path: out.csv, object_type: person, anchor: id, missing_ok: true}
+metaverse:
+  person:
+    attributes: {id: string, name: string}
+    deletion: {when: authoritative, authoritative: [hr]}
+inbound:
+  - {name: people, connector: hr, object_type: person, metaverse_type: person, project: true,
+     join: [{id: id}], flows: {id: id, name: name}}
+outbound:
+  - {name: copy, connector: out, object_type: person, metaverse_type: person, provision: true,
+     identifier: '[id]', join: [{id: id}], flows: {id: id, name: name}, deprovision: delete}
+safety: {deletion_threshold: 2}
+""",
+        encoding="utf-8",
+    )
+    write(tmp_path, "1,Ann\r\n2,Bo\r\n3,Cy\r\n")
+    with Workspace.load(tmp_path) as ws:
+        assert Runner(ws).cycle().status is RunStatus.SUCCESS
+    exported = (tmp_path / "out.csv").read_bytes()
+    assert exported.count(b"\r\n") == 4  # the header and three people
+    write(tmp_path, "")
+    with Workspace.load(tmp_path) as ws:
+        run = Runner(ws).cycle()
+    held = [s for s in run.steps if s.connector == "out" and s.status is RunStatus.STOPPED_DELETION_THRESHOLD]
+    assert run.status is RunStatus.STOPPED_DELETION_THRESHOLD and held, [(s.connector, s.status) for s in run.steps]
+    assert "3 pending deletes" in (held[0].message or "")
+    assert (tmp_path / "out.csv").read_bytes() == exported
+    write(tmp_path, "1,Ann\r\n2,Bo\r\n3,Cy\r\n")  # the complete file arrives: the people join what the target kept
+    with Workspace.load(tmp_path) as ws:
+        run = Runner(ws).cycle()
+    assert run.status is RunStatus.SUCCESS, [(s.connector, s.kind, s.status, s.message) for s in run.steps]
+    assert all(s.counters.deletes == 0 for s in run.steps if s.connector == "out")
+    assert (tmp_path / "out.csv").read_bytes() == exported

@@ -317,3 +317,43 @@ def test_manage_known_values_is_refused_on_a_deprovision_flow() -> None:
     text += "      member: {expression: members, manage: known-values}\n"
     (issue,) = problems(text)
     assert "outbound flows only, not to a deprovision flow" in issue.message and where(issue) == (23, 37)
+
+
+def test_connect_contains_matches_a_reference_attribute_whole() -> None:
+    # Connect: "For reference attributes, the searched string must exactly match the value"; strings: substrings
+    text = """\
+connectors:
+  out: {type: csv, path: out.csv, object_type: group, anchor: name, missing_ok: true}
+metaverse:
+  group:
+    attributes: {name: string, members: "reference[]", aliases: "string[]"}
+outbound:
+  - name: groups-out
+    connector: out
+    object_type: group
+    metaverse_type: group
+    dialect: connect
+    flows:
+      name: name
+      inMembers: 'Contains([members], "CN=Ann Lee,OU=Staff,DC=corp,DC=example")'
+      partOfMember: 'Contains([members], "CN=Ann Lee")'
+      partOfAlias: 'Contains([aliases], "CN=Ann Lee")'
+"""
+    loaded = load_config_text(text, "idsync.yaml", Path("."), connector_model_lookup(ConnectorRegistry()))
+    flows = {f.target: f.expression for f in compile_rules(loaded).outbound[0].flows}
+    values = {
+        "members": ["CN=Bo Ek,OU=Staff,DC=corp,DC=example", "CN=Ann Lee,OU=Staff,DC=corp,DC=example"],
+        "aliases": ["CN=Ann Lee (old)", "x"],
+    }
+    assert flows["inMembers"].evaluate(values) == 2
+    assert flows["partOfMember"].evaluate(values) == 0
+    assert flows["partOfAlias"].evaluate(values) == 1
+    with pytest.raises(ConfigError, match="takes no case type"):
+        compile_rules(
+            load_config_text(
+                text.replace('DC=example")', 'DC=example", CaseInsensitive)'),
+                "idsync.yaml",
+                Path("."),
+                connector_model_lookup(ConnectorRegistry()),
+            )
+        )

@@ -9,7 +9,6 @@ from typing import Any, ClassVar
 
 from idsync.connectors.base import (
     Capabilities,
-    ConnectorConfig,
     ConnectorContext,
     ExportItem,
     ExportResult,
@@ -17,6 +16,7 @@ from idsync.connectors.base import (
     ImportRecord,
     ValueDelta,
 )
+from idsync.connectors.config import ConnectorConfig
 from idsync.connectors.registry import ConnectorRegistry
 from idsync.engine.run_profiles import Runner
 from idsync.engine.workspace import Workspace

@@ -33,6 +33,14 @@ def test_eval_repeated_attribute_is_multi_valued() -> None:
     assert doc["references"] == ["proxyAddresses"]
 
 
+def test_eval_reads_a_reference_attribute_as_one() -> None:
+    # Connect's Contains matches a reference value whole; --reference says which attributes hold references
+    member = "--attr=member=CN=Ann Lee,OU=Staff,DC=corp,DC=example"
+    expression = 'Contains([member], "CN=Ann Lee")'
+    assert run("eval", expression, "--dialect", "connect", member) == (0, "1\n", "")
+    assert run("eval", expression, "--dialect", "connect", member, "--reference", "member") == (0, "0\n", "")
+
+
 def test_eval_values_may_contain_equals_signs() -> None:
     code, out, _ = run("eval", "DNComponent([dn], 2)", "--attr", "dn=CN=Joe,OU=Sales,DC=x")
     assert (code, out) == (0, "Sales\n")

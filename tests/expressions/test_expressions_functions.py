@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import random
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -419,6 +421,87 @@ def test_format_date_time_keeps_a_source_without_zone_unspecified(source: str, s
     assert expr.evaluate({"d": source}) == expected
 
 
+@pytest.mark.parametrize(
+    ("source", "styles", "expected"),
+    [
+        # K writes a DateTime's Kind: an offset other than Z gives Kind Local, converted to the service's local
+        # time (UTC), whose offset K writes as zzz would; Z under RoundtripKind (the default) gives Kind Utc
+        ("2009-06-15T13:45:30+02:00", "", "2009-06-15T11:45:30.0000000+00:00"),
+        ("2009-06-15T13:45:30-07:00", "", "2009-06-15T20:45:30.0000000+00:00"),
+        ("2009-06-15T13:45:30+02:00", '"AdjustToUniversal"', "2009-06-15T11:45:30.0000000Z"),
+        ("2009-06-15T13:45:30Z", '"None"', "2009-06-15T13:45:30.0000000+00:00"),  # without RoundtripKind: Local
+        ("2009-06-15T13:45:30Z", '"RoundtripKind"', "2009-06-15T13:45:30.0000000Z"),
+        # no zone: Unspecified, unless assumed; assumed without AdjustToUniversal it is converted to local time
+        ("2009-06-15T13:45:30", '"AdjustToUniversal"', "2009-06-15T13:45:30.0000000"),
+        ("2009-06-15T13:45:30", '"AssumeUniversal"', "2009-06-15T13:45:30.0000000+00:00"),
+        ("2009-06-15T13:45:30", '"AssumeLocal"', "2009-06-15T13:45:30.0000000+00:00"),
+        ("2009-06-15T13:45:30", '"AssumeLocal, AdjustToUniversal"', "2009-06-15T13:45:30.0000000Z"),
+    ],
+)
+def test_format_date_time_k_writes_the_kind_parse_exact_gives(source: str, styles: str, expected: str) -> None:
+    expr = compile_expression(f'FormatDateTime([d], {styles}, "yyyy-MM-ddTHH:mm:ssK", "o")')
+    assert expr.evaluate({"d": source}) == expected
+
+
+def test_format_date_time_reads_the_styles_from_an_attribute() -> None:
+    expr = compile_expression('FormatDateTime([d], [styles], "yyyy-MM-ddTHH:mm:sszzz", "HH:mm K")')
+    assert expr.evaluate({"d": "2009-06-15T13:45:30+02:00", "styles": "AdjustToUniversal"}) == "11:45 Z"
+    assert expr.evaluate({"d": "2009-06-15T13:45:30+02:00", "styles": ""}) == "11:45 +00:00"
+    with pytest.raises(ExpressionEvaluationError, match="'Sideways' is not a DateTimeStyles value"):
+        expr.evaluate({"d": "2009-06-15T13:45:30+02:00", "styles": "Sideways"})
+
+
+@pytest.mark.parametrize(
+    ("source", "styles", "expected"),
+    [
+        ("  2009-06-15 13:45  ", "", "2009-06-15T13:45"),  # the default allows leading and trailing white space
+        ("  2009-06-15 13:45", '"AllowLeadingWhite"', "2009-06-15T13:45"),
+        ("2009-06-15 13:45  ", '"AllowTrailingWhite"', "2009-06-15T13:45"),
+        ("2009 -06- 15   13 :45", '"AllowInnerWhite"', "2009-06-15T13:45"),
+        ("2009-06-1513:45", '"AllowInnerWhite"', "2009-06-15T13:45"),  # a space of the format may be left out
+        ("\t2009 - 06 - 15 13:45 ", '"AllowWhiteSpaces"', "2009-06-15T13:45"),
+    ],
+)
+def test_format_date_time_allows_white_space_where_the_styles_say(source: str, styles: str, expected: str) -> None:
+    expr = compile_expression(f'FormatDateTime([d], {styles}, "yyyy-MM-dd HH:mm", "yyyy-MM-ddTHH:mm")')
+    assert expr.evaluate({"d": source}) == expected
+
+
+@pytest.mark.parametrize(
+    ("source", "styles"),
+    [
+        (" 2009-06-15 13:45", '"None"'),  # styles given replace the default, white space included
+        ("2009-06-15 13:45 ", '"AllowLeadingWhite"'),
+        (" 2009-06-15 13:45", '"AllowTrailingWhite"'),
+        ("2009-06-15  13:45", '"AllowLeadingWhite, AllowTrailingWhite"'),
+        ("2009 -06-15 13:45", ""),
+    ],
+)
+def test_format_date_time_refuses_white_space_the_styles_do_not_allow(source: str, styles: str) -> None:
+    expr = compile_expression(f'FormatDateTime([d], {styles}, "yyyy-MM-dd HH:mm", "yyyy-MM-ddTHH:mm")')
+    with pytest.raises(ExpressionEvaluationError, match="does not match"):
+        expr.evaluate({"d": source})
+
+
+@pytest.mark.parametrize(
+    ("in_fmt", "source", "styles", "expected"),
+    [
+        # a time alone is read on the current date (the run's), unless NoCurrentDateDefault asks for 1/1/0001
+        ("HH:mm", "13:45", "", "2021-07-02 13:45"),
+        ("HH:mm", "13:45", '"NoCurrentDateDefault"', "0001-01-01 13:45"),
+        ("HH:mmzzz", "23:30-08:00", "", "2021-07-02 07:30"),  # today where the offset is: July 1st, 23:30 -08:00
+        ("MM-dd HH:mm", "12-25 08:00", '"NoCurrentDateDefault"', "2021-12-25 08:00"),  # a date in part: this year
+        ("yyyy HH:mm", "2019 08:00", "", "2019-01-01 08:00"),
+    ],
+)
+def test_format_date_time_fills_a_missing_date_as_parse_exact_does(
+    in_fmt: str, source: str, styles: str, expected: str
+) -> None:
+    ctx = EvalContext(now=datetime(2021, 7, 2, 3, 0, tzinfo=UTC))
+    expr = compile_expression(f'FormatDateTime([d], {styles}, "{in_fmt}", "yyyy-MM-dd HH:mm")')
+    assert expr.evaluate({"d": source}, ctx) == expected
+
+
 def test_format_date_time_reads_a_missing_optional_fraction() -> None:
     # ParseExact takes ".FFF" as optional, so one input format reads times with and without a fraction
     expr = compile_expression('FormatDateTime([d], , "yyyy-MM-ddTHH:mm:ss.FFFFFFFK", "HH:mm:ss.fff")')
@@ -461,6 +544,77 @@ def test_replace_regex_substitutions_of_the_match(replacement: str, expected: st
 )
 def test_replace_reads_dotnet_anchors_and_back_references(pattern: str, given: str, expected: str) -> None:
     assert compile_expression(f'Replace([a], , "{pattern}", , "X", , )').evaluate({"a": given}) == expected
+
+
+@pytest.mark.parametrize(
+    ("pattern", "given", "expected"),
+    [
+        # identity data: keep the letters (and combining marks) of any script, drop digits and punctuation
+        (r"[^\p{L}\p{M}\s'-]", "José Núñez-O'Brien (contractor) #42", "José Núñez-O'Brien contractor "),
+        (r"\P{L}+", "Ἀλέξανδρος Παπαδόπουλος", "ἈλέξανδροςΠαπαδόπουλος"),
+        (r"[^\p{Lu}]", "Анна-Мария Ödegård", "АМÖ"),
+        (r"\p{IsCJKUnifiedIdeographs}+", "张伟 (Zhang Wei)", " (Zhang Wei)"),
+        (r"\p{IsCyrillic}+", "Ivan Иван", "Ivan "),
+        # a letter outside Basic Latin: .NET's class subtraction of a named block from a category
+        (r"[\p{L}-[\p{IsBasicLatin}]]", "Zoë Åström", "Zo? ?str?m"),
+        # .NET's documentation: [a-z-[d-w-[m-o]]] is [abcmnoxyz]; [\u0000-\uFFFF-[\s\p{P}\p{IsGreek}\x85]]
+        (r"[a-z-[d-w-[m-o]]]", "abcdmnopxyz", "???d???p???"),
+        (r"[\u0000-\uFFFF-[\s\p{P}\p{IsGreek}\x85]]", "ab, Ωμ!", "??, Ωμ!"),
+        # literal set-operator characters in a class stay literal, also in a pattern run by the regex package
+        (r"[-&|~\p{Nd}]+", "a-&|~1b", "a?b"),
+        (r"\p{Lu}(?# a capital [of any script)", "Ödegård", "?degård"),  # a comment holds no class
+    ],
+)
+def test_replace_reads_dotnet_unicode_categories_blocks_and_class_subtraction(
+    pattern: str, given: str, expected: str
+) -> None:
+    replacement = "" if "?" not in expected else "?"
+    assert compile_expression(f'Replace([a], , "{pattern}", , "{replacement}", , )').evaluate({"a": given}) == expected
+
+
+def test_replace_class_subtraction_matches_dotnets_documented_example() -> None:
+    # ^[0-9-[2468]]+$ "matches zero and odd digits"; of the documentation's inputs, two match
+    expr = compile_expression('Replace([a], , "^[0-9-[2468]]+$", , "odd", , )')
+    inputs = ["123", "13579753", "3557798", "335599901"]
+    assert [expr.evaluate({"a": i}) for i in inputs] == ["123", "odd", "3557798", "odd"]
+
+
+def test_replace_reads_dotnets_named_block_example() -> None:
+    pattern = r"\b(\p{IsGreek}+(\s)?)+\p{Pd}\s(\p{IsBasicLatin}+(\s)?)+"
+    expr = compile_expression(f'Replace([a], , "{pattern}", , "<$&>", , )')
+    assert expr.evaluate({"a": "Κατα Μαθθαίον - The Gospel of Matthew"}) == "<Κατα Μαθθαίον - The Gospel of Matthew>"
+
+
+def test_plain_patterns_do_not_load_the_regex_package() -> None:
+    script = (
+        "import sys\n"
+        "from idsync.expressions import compile_expression\n"
+        "compile_expression('Replace([a], , \"[a-z]+\\\\d\", , \"x\", , )').evaluate({'a': 'ab1'})\n"
+        "assert 'regex' not in sys.modules\n"
+        'compile_expression(\'Replace([a], , "\\\\p{L}", , "x", , )\')\n'
+        "assert 'regex' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)
+
+
+def test_connect_contains_matches_a_reference_value_whole_and_a_string_value_in_part() -> None:
+    # "For multi-valued string attributes the search will find substrings in the values. For reference
+    # attributes, the searched string must exactly match the value to be considered a match."
+    dns = {"manager": ["CN=Ann Lee,OU=Staff,DC=corp,DC=example"], "seeAlso": ["CN=Ann Lee,OU=Staff,DC=corp,DC=example"]}
+    refs = ["manager"]
+    whole = 'Contains([manager], "CN=Ann Lee,OU=Staff,DC=corp,DC=example")'
+    assert compile_expression(whole, "connect", reference_attributes=refs).evaluate(dns) == 1
+    part = compile_expression('Contains([manager], "CN=Ann Lee")', "connect", reference_attributes=refs)
+    assert part.evaluate(dns) == 0
+    assert (
+        compile_expression('Contains([seeAlso], "CN=Ann Lee")', "connect", reference_attributes=refs).evaluate(dns) == 1
+    )
+    lower = compile_expression(
+        'Contains([manager], "cn=ann lee,ou=staff,dc=corp,dc=example")', "connect", reference_attributes=refs
+    )
+    assert lower.evaluate(dns) == 0  # documented as case-sensitive
+    with pytest.raises(ExpressionValidationError, match="takes no case type"):
+        compile_expression('Contains([Manager], "CN=x", CaseInsensitive)', "connect", reference_attributes=refs)
 
 
 def test_now_uses_the_run_time_from_the_context() -> None:
@@ -596,9 +750,14 @@ def test_select_unique_value_must_be_the_whole_expression() -> None:
         ('Replace([a], , "(unclosed", , "x", , )', "entra", "invalid regular expression"),
         ('Replace([a], , , , "x", , )', "entra", "give oldValue"),
         ('Replace([a], , "(?<n>x)", , "${m}", , )', "entra", "does not name"),
+        ('Replace([a], , "\\p{Latin}", , "", , )', "entra", "unknown property \\p{Latin}"),
+        ('Replace([a], , "\\P{IsKlingon}", , "", , )', "entra", "'Klingon' is not a Unicode block"),
+        ('Replace([a], , "[a-z-[aeiou]b]", , "", , )', "entra", "must come last in its character class"),
         ('ReplaceChars([a], "ab:c")', "connect", "exactly one character"),
         ('FormatDateTime([a], , "yyyy\'", "yyyy")', "entra", "unterminated quoted literal"),
         ('FormatDateTime([a], "Bogus", "yyyy-MM-dd", "yyyy")', "entra", "not a DateTimeStyles value"),
+        ('FormatDateTime([a], "AssumeLocal, AssumeUniversal", "yyyy", "yyyy")', "entra", "cannot be used together"),
+        ('FormatDateTime([a], "RoundtripKind, AdjustToUniversal", "yyyy", "yyyy")', "entra", "RoundtripKind cannot"),
         ('Replace([a], "b")', "entra", "Replace takes 7 arguments"),
         ("CertThumbprint([userCertificate])", "connect", "X.509 certificates"),
         ('ConvertFromBase64([a], "UTF16")', "entra", "encoding must be Unicode, UTF8 or ASCII"),

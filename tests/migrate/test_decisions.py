@@ -263,3 +263,44 @@ def test_connect_sync_readme_for_a_connect_server_checks_the_server_instead_of_i
     assert "cloudNoFlow" in first and "JoinNoFlow" in first and scope.containers[0] in first
     assert "(CS-FROM-CONNECT)" in first and "retire the Connect Sync server" in last
     assert not any("retired connector" in s for s in cloud.scoping[0].steps)
+
+
+@pytest.mark.parametrize("path", ["cloud-sync", "connect-sync", "graph"])
+def test_a_connect_servers_azure_ad_connector_is_never_called_retired(contoso: Path, path: str) -> None:
+    """Only the FIM Connector for Azure AD is retired: generated from a Connect Sync export, on every path, the
+    README and the configuration name Connect's connector as Connect's, in the AD-side introduction and its table,
+    the attributes the sync tool needs, the rules' descriptions, what is not carried and the cutover steps."""
+    from idsync.migrate.generate import GenerationPath, generate, readme, yaml_text
+
+    result = generate(contoso, GenerationPath(path))
+    text = readme(result) + yaml_text(result)
+    said = [line for line in text.splitlines() if "retired" in line.lower()]
+    allowed = ("not the retired FIM Connector for Azure AD", "not the retired one (CONNECT-KEEP)")
+    assert all(any(a in line for a in allowed) for line in said), said
+    if path == "cloud-sync":
+        assert "The flows of Connect's Azure AD connector now go to the directory, for cloud sync" in text
+        assert "| was (Connect's Azure AD connector) |" in text and "if you keep MIM" not in text
+    if path == "graph":
+        assert "6. Retire the Connect Sync server this export comes from" in text
+        assert "replaces Connect's Azure AD connector" in text
+
+
+def test_the_analysis_report_draws_a_connect_servers_azure_ad_connector_as_connects(contoso: Path) -> None:
+    from idsync.migrate.report.document import build_document
+    from idsync.migrate.report.render import to_html, to_markdown
+
+    document = build_document(analyze(contoso))
+    text = to_markdown(document) + to_html(document)
+    assert "Connect's Azure AD connector" in text and "Each attribute Connect's Azure AD connector wrote" in text
+    assert "retired Azure AD connector" not in text and "class a2 retired" not in text
+    assert "red: the retired FIM Connector" not in text
+    fim = to_markdown(build_document(analyze(EXPORTS / "hr-sql-aad")))
+    assert "retired Azure AD connector" in fim and "Each attribute the retired connector wrote" in fim
+
+
+def test_a_fim_export_still_names_the_retired_connector() -> None:
+    from idsync.migrate.generate import GenerationPath, generate, readme
+
+    text = readme(generate(EXPORTS / "hr-sql-aad", GenerationPath.CLOUD_SYNC))
+    assert "- Retired connector(s):" in text and "The flows of the retired connector now go to the directory" in text
+    assert "| was (retired connector) |" in text and "if you keep MIM, add them" in text

@@ -375,7 +375,7 @@ def test_contoso_merged_proxy_addresses_are_not_replaced_and_every_dropped_rule_
     export = read_export(_export("aadconnect-contoso"))
     in_from_aad = {r.name for r in export.sync_rules if r.name.startswith("In from AAD")}
     assert len(in_from_aad) == 7 and in_from_aad <= rules
-    unfed = {i.attribute for i in result.left_out if "only the retired connector fed" in i.reason}
+    unfed = {i.attribute for i in result.left_out if "only Connect's Azure AD connector fed" in i.reason}
     assert {"msExchUCVoiceMailSettings", "msExchSafeSendersHash"} <= unfed
     text = readme(result)
     assert "In from AAD - User Exchange Hybrid" in text and "MergeCaseInsensitive" in text
@@ -589,7 +589,7 @@ def test_graph_flows_that_read_only_what_the_retired_connector_fed_are_left_out(
     assert "usageLocation" not in user["flows"]
     assert "cloudSourceAnchor" in expression_text(user["flows"]["onPremisesImmutableId"])
     (listed,) = [i for i in result.left_out if i.agent == "entra" and i.attribute == "usageLocation"]
-    assert listed.kind is LeftOutKind.TARGET and "only the retired connector fed" in listed.reason
+    assert listed.kind is LeftOutKind.TARGET and "only Connect's Azure AD connector fed" in listed.reason
 
 
 def expression_text(flow: Any) -> str:
@@ -645,7 +645,7 @@ def test_graph_flows_reading_only_unfed_attributes_are_left_out_whatever_they_ma
     assert "usageLocation" not in user["flows"]
     assert "cloudSourceAnchor" in expression_text(user["flows"]["onPremisesImmutableId"])
     (listed,) = [i for i in result.left_out if i.agent == "entra" and i.attribute == "usageLocation"]
-    assert listed.detail == usage_location and "only the retired connector fed" in listed.reason
+    assert listed.detail == usage_location and "only Connect's Azure AD connector fed" in listed.reason
 
 
 def test_an_inclusion_inside_another_is_carried_by_the_outer_container() -> None:

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from idsync.connectors.base import ConnectorConfig
+from idsync.connectors.config import ConnectorConfig
 from idsync.model import AttributeSpec, AttributeType, ObjectTypeSchema
 
 READ_ENCODING = "utf-8-sig"

@@ -187,9 +187,7 @@ class CsvConnector:
             tally = _Tally(self, layout)
             seen: dict[str, int] = {}
             page = ImportPage()
-            rows = 0
             for line, fields in reader.rows():
-                rows += 1
                 record, issues = self._parse_row(layout, line, fields)
                 anchor = record.anchor if record is not None else _field(fields, layout.anchor)
                 if anchor:
@@ -211,9 +209,6 @@ class CsvConnector:
                 if len(page.records) + len(page.issues) >= page_size:
                     yield page
                     page = ImportPage()
-            if not rows and self.config.column_names is not None and not self.config.missing_ok:
-                # without a header row an empty file cannot be told from one that failed to arrive
-                raise ConnectorError(f"{self.name}: {self.path} is empty: it has no rows")
             page.records.extend(tally.records())
             page.watermark = reader.fingerprint(self._fingerprint).watermark()
             yield page

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from idsync.config import SecretRef
-from idsync.connectors.base import ConnectorConfig
+from idsync.connectors.config import ConnectorConfig
 from idsync.connectors.graph.properties import (
     EXTENSION_ATTRIBUTES,
     GROUP,

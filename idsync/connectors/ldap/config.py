@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from idsync.config import SecretRef, SettingError
-from idsync.connectors.base import ConnectorConfig
+from idsync.connectors.config import ConnectorConfig
 from idsync.connectors.ldap.escaping import DNError, dn_within, parse_dn
 
 DEFAULT_REFERENCES = ("member", "uniqueMember", "manager", "seeAlso", "owner", "secretary", "roleOccupant")

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from idsync.connectors.base import ConnectorConfig
+from idsync.connectors.config import ConnectorConfig
 
 
 class MemoryConfig(ConnectorConfig):

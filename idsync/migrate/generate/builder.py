@@ -118,7 +118,7 @@ def generate(
     if chosen is GenerationPath.GRAPH and analysis.topology.mail_enabled_groups:
         draft.note(
             "MAIL-GROUPS",
-            "the retired connector wrote mail attributes of groups, so some were mail-enabled: Graph creates only "
+            f"{draft.entra_connector} wrote mail attributes of groups, so some were mail-enabled: Graph creates only "
             "security and Microsoft 365 groups (new groups here are security groups); distribution lists and "
             "mail-enabled security groups must be managed in Exchange Online (the cutover report names them)",
         )
@@ -135,6 +135,7 @@ def generate(
         mapping=draft.mapping,
         directory_side=plan,
         dead_connectors=[d.ma.name for d in analysis.topology.dead_connectors],
+        connect_server=analysis.topology.connect_server,
         ruled_out=_blockers(analysis, chosen),
     )
     from idsync.migrate.generate.validation import settle
@@ -212,7 +213,8 @@ def _connectors(draft: Draft, available: TypeAvailable) -> None:
             if draft.path is not GenerationPath.GRAPH:
                 continue
             name = _unique(draft, "entra" if len(dead) == 1 else f"entra-{slug(ma.name)}")
-            plan = graph_connector(name, ma.name, Role.REPLACEMENT, _tenant_domain(role))
+            replacing = Role.CONNECT_REPLACEMENT if draft.analysis.topology.connect_server else Role.REPLACEMENT
+            plan = graph_connector(name, ma.name, replacing, _tenant_domain(role))
             _register(draft, key, plan, ["user", "group", "contact", "device", "publicFolder"])
             continue
         if role.kind is AgentKind.GRAPH:

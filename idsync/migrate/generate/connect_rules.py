@@ -91,7 +91,7 @@ def _leave_out_merged(draft: Draft, rule: SyncRule, agent: str, object_type: str
 
 
 def _not_on_this_path(draft: Draft, rule: SyncRule, agent: str) -> None:
-    """A rule that reads from Entra through the retired connector, on a path where nothing in the workspace reads
+    """A rule that reads from Entra through the Azure AD connector, on a path where nothing in the workspace reads
     Entra: listed with what it fed, so whatever reads those attributes can be checked."""
     fed = ", ".join(m.destination for m in rule.mappings)
     draft.leave_out(
@@ -100,7 +100,7 @@ def _not_on_this_path(draft: Draft, rule: SyncRule, agent: str) -> None:
         rule.source_object_type,
         fed,
         rule.name,
-        f"reads Microsoft Entra through the retired connector; on the {draft.path.value} path Entra is read by the "
+        f"reads Microsoft Entra through {draft.entra_connector}; on the {draft.path.value} path Entra is read by the "
         f"sync tool, not by this workspace, so what the rule fed ({fed or 'nothing'}) has no source here",
         LeftOutKind.TARGET,
         rule.location,
@@ -229,9 +229,9 @@ def _graph_scope(rule: SyncRule) -> tuple[SyncRule, str]:
 
 
 def _graph_source(m: RuleMapping, object_type: str) -> tuple[str | None, str]:
-    """An import flow from the retired connector, read from the Graph property that carries the same value."""
+    """An import flow from Connect's Azure AD connector, read from the Graph property that carries the same value."""
     if m.expression is not None or m.constant is not None or len(m.sources) != 1:
-        return None, "reads the retired connector's own attributes through an expression"
+        return None, "reads the Azure AD connector's own attributes through an expression"
     prop = inbound_property(object_type, m.sources[0])
     if prop is None:
         return None, f"Microsoft Graph has no property that carries {m.sources[0]}"

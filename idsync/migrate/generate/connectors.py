@@ -356,13 +356,18 @@ PLACEHOLDER_TENANT = "your-tenant.onmicrosoft.com"
 
 
 def graph_connector(name: str, agent: str, role: Role, tenant: str | None = None) -> ConnectorPlan:
-    """The block of idsync's Graph connector that takes over from the retired connector. The tenant (a verified
+    """The block of idsync's Graph connector that takes over from the retired connector (or from Connect's Azure AD
+    connector, or MIM's own Graph agent). The tenant (a verified
     domain, guessed from the userPrincipalName suffix the flows write) and the application's client id are not
     secrets and not in the export: the README says to set both; the client secret is a reference."""
     secret = env_name(name, "client_secret")
+    replaced = {
+        Role.REPLACEMENT: "the retired connector",
+        Role.CONNECT_REPLACEMENT: "Connect's Azure AD connector",
+    }.get(role, "the agent")
     block: dict[str, Any] = {
         "type": GRAPH_CONNECTOR_TYPE,
-        "description": f"Microsoft Entra ID through Microsoft Graph, in place of the retired connector {agent!r}",
+        "description": f"Microsoft Entra ID through Microsoft Graph, in place of {replaced} {agent!r}",
         "tenant": tenant or PLACEHOLDER_TENANT,
         "client_id": PLACEHOLDER_CLIENT_ID,
         "client_secret": f"${{env:{secret}}}",

@@ -189,6 +189,7 @@ def plan(draft: Draft, dead_flows: list[FlowIn]) -> DirectorySidePlan:
         scoping=_scoping(draft),
         notes=_notes(draft),
         in_place=_in_place(draft),
+        connect_server=draft.analysis.topology.connect_server,
     )
 
 
@@ -212,7 +213,7 @@ def _add_to_rules(draft: Draft, ma_id: str, cd_type: str, mv_type: str, moved: l
         deprovision="keep",
         scope=None,
         precedence=None,
-        description=f"what the retired connector carried to Entra, now written to {target.connector!r} for {tool} "
+        description=f"what {draft.entra_connector} carried to Entra, now written to {target.connector!r} for {tool} "
         "to carry on",
     )
     for rule in draft.outbound:
@@ -242,7 +243,7 @@ def _needed(draft: Draft, flows: list[ADExportFlow]) -> list[tuple[str, str]]:
         out["ms-DS-ConsistencyGuid"] = (
             "Connect's recommended sourceAnchor; or the attribute chosen at install (DCON-ANCHOR)"
         )
-    whose = "the Azure AD connector writes" if _in_place(draft) else "the retired connector wrote"
+    whose = "the Azure AD connector writes" if _in_place(draft) else f"{draft.entra_connector} wrote"
     for f in flows:
         out.setdefault(f.directory_attribute, f"carries what {whose} to {f.aad_attribute}")
     return list(out.items())

@@ -12,6 +12,7 @@ from idsync.expressions import ExpressionError, compile_expression
 from idsync.migrate.analysis import Analysis
 from idsync.migrate.generate.model import ConnectorPlan, GenerationPath, LeftOut, LeftOutKind, slug
 from idsync.migrate.model import Location, ManagementAgent, ServerExport, normalize_guid
+from idsync.migrate.topology import entra_connector
 
 DIALECT = "connect"
 """The dialect of every generated expression: Connect Sync's (VBA-like) functions are MIM's own, so MIM's
@@ -55,6 +56,10 @@ class Draft:
         if found is not None and found.object_type == "*":
             return Target(found.connector, object_type)
         return found
+
+    @property
+    def entra_connector(self) -> str:
+        return entra_connector(self.analysis.topology.connect_server)
 
     def is_dead(self, ma_id: str) -> bool:
         return normalize_guid(ma_id) in self.dead_ids

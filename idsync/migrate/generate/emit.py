@@ -12,6 +12,7 @@ from idsync.config import CONFIG_FILE
 from idsync.migrate.generate import directory_side
 from idsync.migrate.generate.model import GeneratedWorkspace, GenerationPath, LeftOut, LeftOutKind
 from idsync.migrate.rules import RULES
+from idsync.migrate.topology import entra_connector
 
 README_FILE = "README.md"
 
@@ -114,6 +115,9 @@ def readme(result: GeneratedWorkspace) -> str:
             f"- Connect's own Azure AD connector (kept with its server): {', '.join(map(repr, result.dead_connectors))}"
             "."
             if result.directory_side is not None and result.directory_side.in_place
+            else f"- Connect's own Azure AD connector (not the retired FIM Connector for Azure AD): "
+            f"{', '.join(map(repr, result.dead_connectors))}."
+            if result.connect_server
             else f"- Retired connector(s): {', '.join(repr(d) for d in result.dead_connectors) or 'none found'}."
         ),
         f"- {len(cfg['connectors'])} connectors, {len(cfg['metaverse'])} metaverse types, "
@@ -172,9 +176,10 @@ def readme(result: GeneratedWorkspace) -> str:
         ],
     )
     if result.mapping:
-        lines += ["", "## Attribute mapping: the retired connector's names -> Microsoft Graph", ""]
+        replaced = entra_connector(result.connect_server)
+        lines += ["", f"## Attribute mapping: {replaced}'s names -> Microsoft Graph", ""]
         lines += _table(
-            ["object type", "retired connector attribute", "Graph property", "value (metaverse side)"],
+            ["object type", f"{replaced.removeprefix('the ')} attribute", "Graph property", "value (metaverse side)"],
             [[t, a, g, f"`{s}`"] for t, a, g, s in result.mapping],
         )
     if result.notes:
@@ -199,7 +204,7 @@ def readme(result: GeneratedWorkspace) -> str:
         lines += ["", "## Rules cited", ""]
         lines += [f"- **{r}**: {RULES[r].statement} ({', '.join(RULES[r].sources)})" for r in cited if r in RULES]
     if result.path is GenerationPath.GRAPH and result.dead_connectors:
-        lines += ["", "## Cutover", "", *CUTOVER_STEPS]
+        lines += ["", "## Cutover", "", *CUTOVER_STEPS, CONNECT_REMOVAL if result.connect_server else FIM_REMOVAL]
     return "\n".join(lines) + "\n"
 
 
@@ -213,8 +218,12 @@ CUTOVER_STEPS = [
     "4. Switch the source of authority of the objects still synced from on-premises (the report lists them and the",
     "   request for each), once nothing on-premises writes to them any more.",
     "5. Set `staging: false`, run `idsync run full-cycle`, then schedule `idsync run delta-cycle`.",
-    "6. Remove the retired connector from the MIM server (MIG-REMOVE).",
 ]
+FIM_REMOVAL = "6. Remove the retired connector from the MIM server (MIG-REMOVE)."
+CONNECT_REMOVAL = (
+    "6. Retire the Connect Sync server this export comes from, so that each object is in scope of one tool only "
+    "(ONE-TOOL)."
+)
 
 
 def _directory_section(result: GeneratedWorkspace) -> list[str]:
@@ -222,7 +231,7 @@ def _directory_section(result: GeneratedWorkspace) -> list[str]:
     assert plan is not None
     tool = "cloud sync" if plan.path is GenerationPath.CLOUD_SYNC else "Connect Sync"
     lines = ["", f"## AD-side changes for {tool}", ""]
-    was = "Azure AD connector" if plan.in_place else "retired connector"
+    was = "Azure AD connector" if plan.in_place else plan.entra_connector.removeprefix("the ")
     if plan.in_place:
         lines += [
             "What the server's Azure AD connector writes to Entra, by the directory attribute it comes from. Flows",
@@ -232,8 +241,9 @@ def _directory_section(result: GeneratedWorkspace) -> list[str]:
         ]
     else:
         lines += [
-            f"The retired connector's flows now go to the directory, for {tool} to carry to Entra. Flows marked `add`",
-            "are in this workspace's outbound rules already; if you keep MIM, add them to the agent's export flows.",
+            f"The flows of {plan.entra_connector} now go to the directory, for {tool} to carry to Entra. Flows marked",
+            "`add` are in this workspace's outbound rules already"
+            + ("." if plan.connect_server else "; if you keep MIM, add them to the agent's export flows."),
             "Flows marked `not carried` are not: the agent does not have the attribute, or nothing feeds the value",
             "(each is under Not carried over, with the reason).",
             "",

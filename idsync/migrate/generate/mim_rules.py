@@ -120,7 +120,7 @@ def build_inbound(draft: Draft, ma: ManagementAgent) -> None:
                 f.cd_object_type,
                 f.mv_attribute,
                 describe_mapping(f.mapping),
-                f"reads Microsoft Entra through the retired connector; on the {draft.path.value} path Entra is read "
+                f"reads Microsoft Entra through {draft.entra_connector}; on the {draft.path.value} path Entra is read "
                 f"by the sync tool, not by this workspace, so {f.mv_object_type}.{f.mv_attribute} has no source here",
                 LeftOutKind.TARGET,
                 f.location,

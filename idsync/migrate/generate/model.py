@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from idsync.migrate.model import Location
+from idsync.migrate.topology import entra_connector
 
 
 class GenerationPath(enum.StrEnum):
@@ -75,6 +76,7 @@ class Role(enum.StrEnum):
     TARGET = "target"
     SOURCE_AND_TARGET = "source and target"
     REPLACEMENT = "replaces the retired connector"
+    CONNECT_REPLACEMENT = "replaces Connect's Azure AD connector"
     UNUSED = "not used by any rule"
 
 
@@ -145,6 +147,12 @@ class DirectorySidePlan:
     """(rule, text): further changes, each citing a rule."""
     in_place: bool = False
     """The export is the Connect Sync server itself: the scoping steps check and keep it, with no pilot."""
+    connect_server: bool = False
+    """The export is an Azure AD Connect server's, whose Azure AD connector is not the retired one."""
+
+    @property
+    def entra_connector(self) -> str:
+        return entra_connector(self.connect_server)
 
 
 @dataclass(slots=True)
@@ -161,6 +169,9 @@ class GeneratedWorkspace:
     """(object type, retired connector attribute, Graph property, metaverse source) for every flow carried."""
     directory_side: DirectorySidePlan | None = None
     dead_connectors: list[str] = field(default_factory=list)
+    connect_server: bool = False
+    """The export is an Azure AD Connect server's: its Azure AD connector (in ``dead_connectors``) is Connect's
+    own, not the retired FIM Connector for Azure AD."""
     problems: list[str] = field(default_factory=list)
     """Validation problems that could not be settled by leaving a rule part out (a connector block, say)."""
     ruled_out: list[tuple[str, str]] = field(default_factory=list)

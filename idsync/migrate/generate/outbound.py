@@ -284,7 +284,7 @@ def finish_graph_provisioning(draft: Draft) -> None:
             if identifier is None or missing:
                 draft.note(
                     rule["name"],
-                    f"the retired connector provisioned {cd_type} objects, but no flow gives "
+                    f"{draft.entra_connector} provisioned {cd_type} objects, but no flow gives "
                     f"{', '.join(missing)}, which Graph needs to create one; provisioning is off in this rule until "
                     "such a flow is added",
                 )
@@ -445,7 +445,8 @@ def drop_unfed_reads(draft: Draft) -> None:
                 origin.cd_type if origin is not None else rule["object_type"],
                 attr,
                 text,
-                f"reads {', '.join(unfed)}, which only the retired connector fed and nothing in this workspace feeds: "
+                f"reads {', '.join(unfed)}, which only {draft.entra_connector} fed and nothing in this workspace "
+                "feeds: "
                 + (
                     "without it the flow no longer carries the value it carried to Entra (it reads nothing else, or "
                     "yields nothing from what else it reads)"

@@ -22,16 +22,24 @@ class _Node:
     y: int
 
 
-def _label(role: AgentRole, dead: bool) -> tuple[str, str]:
+def _label(role: AgentRole, dead: bool, connect_server: bool) -> tuple[str, str]:
+    """``dead``: the retired FIM Connector for Azure AD (drawn in red); Connect's own is drawn as it is."""
     kind = "retired Azure AD connector" if dead else role.kind.value
+    if role.kind is AgentKind.AAD_CONNECTOR and connect_server:
+        kind = "Connect's Azure AD connector"
     if role.kind is AgentKind.AD and role.ma.forest_name:
         kind = f"AD forest {role.ma.forest_name}"
     name = role.name if len(role.name) <= 34 else role.name[:33] + "…"
     return name, kind
 
 
+def _retired(topo: Topology) -> set[int]:
+    """The agents to mark as retired: the FIM Connector for Azure AD, never an Azure AD Connect server's own."""
+    return set() if topo.connect_server else {id(d.ma) for d in topo.dead_connectors}
+
+
 def topology_svg(topo: Topology) -> str:
-    dead_ids = {id(d.ma) for d in topo.dead_connectors}
+    dead_ids = _retired(topo)
     sources = [a for a in topo.agents if not a.writes]
     targets = [a for a in topo.agents if a.writes]
     rows = max(len(sources), len(targets), 1)
@@ -61,7 +69,7 @@ def topology_svg(topo: Topology) -> str:
         fill, stroke = ("#fde2e2", "#c0392b") if dead else ("#ffffff", "#555555")
         if not node.role.reads and not node.role.writes:
             fill, stroke = "#f2f2f2", "#aaaaaa"
-        name, kind = _label(node.role, dead)
+        name, kind = _label(node.role, dead, topo.connect_server)
         parts.append(
             f'<rect x="{node.x}" y="{node.y}" width="{_BOX_W}" height="{_BOX_H}" rx="6" fill="{fill}" '
             f'stroke="{stroke}" stroke-width="{2 if dead else 1}"/>'
@@ -75,9 +83,10 @@ def topology_svg(topo: Topology) -> str:
             parts.append(_line(mv_x + _MV_W, cy - 6, node.x, cy - 6, dashed=False))
             if node.role.reads:
                 parts.append(_line(node.x, cy + 8, mv_x + _MV_W, cy + 8, dashed=True))
+    legend = "; red: the retired FIM Connector for Azure AD" if dead_ids else ""
     parts.append(
         f'<text x="{left_x}" y="{height - 8}" fill="#444">solid arrow: attribute flow; dashed: flows back into the '
-        "metaverse from an agent that is also written to; red: the retired FIM Connector for Azure AD</text>"
+        f"metaverse from an agent that is also written to{legend}</text>"
     )
     parts.append("</svg>")
     return "\n".join(parts)
@@ -92,12 +101,12 @@ def _line(x1: int, y1: int, x2: int, y2: int, dashed: bool) -> str:
 
 
 def topology_mermaid(topo: Topology) -> str:
-    dead_ids = {id(d.ma) for d in topo.dead_connectors}
+    dead_ids = _retired(topo)
     lines = ["flowchart LR", '  MV(("metaverse"))']
     dead_nodes = []
     for n, role in enumerate(topo.agents, 1):
         node = f"a{n}"
-        name, kind = _label(role, id(role.ma) in dead_ids)
+        name, kind = _label(role, id(role.ma) in dead_ids, topo.connect_server)
         label = f"{name}<br/>{kind}".replace('"', "#quot;")
         lines.append(f'  {node}["{label}"]')
         if role.reads:

@@ -149,7 +149,8 @@ def build_document(analysis: Analysis) -> Document:
         add(Heading(2, "Mapping to Microsoft Graph"))
         add(
             Paragraph(
-                "Each attribute the retired connector wrote, the Graph v1.0 property it becomes, whether Graph lets "
+                f"Each attribute {analysis.topology.entra_connector} wrote, the Graph v1.0 property it becomes, "
+                "whether Graph lets "
                 "a writer set it (for a cloud-managed object), and the AD attribute that feeds it on the cloud sync "
                 "and Connect Sync paths."
             )

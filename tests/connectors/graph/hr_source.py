@@ -10,13 +10,13 @@ from typing import Any, ClassVar, Literal
 
 from idsync.connectors.base import (
     Capabilities,
-    ConnectorConfig,
     ConnectorContext,
     ExportItem,
     ExportResult,
     ImportPage,
     ImportRecord,
 )
+from idsync.connectors.config import ConnectorConfig
 from idsync.model import AttributeSpec, AttributeType, ObjectTypeSchema, Schema
 
 COLUMNS = ("employeeId", "givenName", "sn", "department", "managerId", "status")
