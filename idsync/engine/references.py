@@ -8,9 +8,7 @@ one, and never dropped silently.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 
 from idsync.engine.context import SyncContext
 from idsync.model import CSObject, ExportOp
@@ -83,24 +81,28 @@ def resolve_inbound(ctx: SyncContext, connector: str, keys: Iterable[str]) -> tu
     return resolved, missing
 
 
-@dataclass
-class _Deferred:
-    rows: list[tuple[str, str, str, list[str]]] = field(default_factory=list)
-    owner: int = 0
-
-
-@contextmanager
-def deferred_unresolved(ctx: SyncContext) -> Iterator[_Deferred]:
+class DeferredUnresolved:
     """A projection computes its MV object before the object has an id: references it cannot resolve yet are
-    held here and recorded under the id once the object is written."""
-    deferred = _Deferred()
-    previous, ctx.deferred_unresolved = ctx.deferred_unresolved, deferred.rows
-    try:
-        yield deferred
-    finally:
-        ctx.deferred_unresolved = previous
-    for attribute, direction, connector, refs in deferred.rows:
-        record_unresolved(ctx, deferred.owner, attribute, direction, connector, refs)
+    held here and recorded under the id (``owner``, set once the object is written) when the block ends without
+    an error. One per projected object: a class, not a generator."""
+
+    __slots__ = ("ctx", "owner", "previous", "rows")
+
+    def __init__(self, ctx: SyncContext) -> None:
+        self.ctx = ctx
+        self.owner = 0
+        self.rows: list[tuple[str, str, str, list[str]]] = []
+        self.previous: list[tuple[str, str, str, list[str]]] | None = None
+
+    def __enter__(self) -> DeferredUnresolved:
+        self.previous, self.ctx.deferred_unresolved = self.ctx.deferred_unresolved, self.rows
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        self.ctx.deferred_unresolved = self.previous
+        if kind is None:
+            for attribute, direction, connector, refs in self.rows:
+                record_unresolved(self.ctx, self.owner, attribute, direction, connector, refs)
 
 
 def record_unresolved(
