@@ -111,11 +111,11 @@ def record_unresolved(
     if mv_id == 0 and ctx.deferred_unresolved is not None:
         ctx.deferred_unresolved.append((attribute, direction, connector, refs))
         return
-    rows = [Unresolved(direction, mv_id, attribute, connector, r) for r in dict.fromkeys(refs)]
     owner = (mv_id, attribute, direction)
+    if ctx.waiting_refs is not None and not refs and owner not in ctx.waiting_owners:
+        return  # nothing was waiting and nothing waits now: no statement (the commonest case, decided first)
+    rows = [Unresolved(direction, mv_id, attribute, connector, r) for r in dict.fromkeys(refs)]
     if ctx.waiting_refs is not None:
-        if not rows and owner not in ctx.waiting_owners:
-            return  # nothing was waiting and nothing waits now: no statement
         if rows:
             ctx.waiting_owners.add(owner)
             ctx.waiting_refs.update((direction, connector, r.ref) for r in rows)
@@ -153,6 +153,8 @@ def resolve_outbound(ctx: SyncContext, connector: str, mv_refs: Iterable[str]) -
 def waiting_for_link(ctx: SyncContext, cs: CSObject) -> None:
     """``cs`` was just linked: inbound references that named it can resolve now; retry them at the end."""
     known = ctx.waiting_refs
+    if known is not None and not known:
+        return  # nothing waits for anything (a first sync, mostly)
     keys = [k for k in keys_of(ctx, cs) if known is None or ("in", cs.connector, k) in known]
     if keys:
         for row in ctx.store.unresolved_waiting_for("in", cs.connector, keys):
