@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from idsync.connectors.base import Capabilities
 from idsync.engine.errors import ErrorLog
@@ -15,6 +15,8 @@ from idsync.model import CSObject, MVObject, ObjectTypeSchema, StepResult
 from idsync.store import Store
 
 __all__ = ["DN", "SyncContext"]
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -50,17 +52,11 @@ class SyncContext:
     """(connector, object type) -> whether its inbound rules' expressions read ``[dn]`` (``cs_values``)."""
 
     def __post_init__(self) -> None:
-        # a connector's capabilities do not change during a step: ask the workspace once per connector
-        known: dict[str, Capabilities] = {}
-        ask = self.capabilities
-
-        def capabilities(connector: str) -> Capabilities:
-            found = known.get(connector)
-            if found is None:
-                found = known[connector] = ask(connector)
-            return found
-
-        self.capabilities = capabilities
+        # neither a connector's capabilities nor its schemas change during a step (only an import discovers a
+        # schema): ask the workspace once per connector and object type (an undiscovered type's empty schema
+        # would otherwise be made anew at every provisioning)
+        self.capabilities = _once(self.capabilities)
+        self.cs_schema = _once(self.cs_schema)
 
     def load_unresolved(self) -> None:
         rows = self.store.unresolved_all()
@@ -94,3 +90,16 @@ class SyncContext:
         if binary is None:
             binary = self.binary[key] = binary_attributes(self.mv_schema(mv.object_type))
         return expression_input(mv.attributes, binary)
+
+
+def _once(ask: Callable[..., T]) -> Callable[..., T]:
+    """``ask``, answering each combination of arguments from the first answer."""
+    known: dict[tuple[Any, ...], T] = {}
+
+    def once(*args: Any) -> T:
+        found = known.get(args)
+        if found is None:
+            found = known[args] = ask(*args)
+        return found
+
+    return once

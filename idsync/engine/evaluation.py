@@ -51,14 +51,26 @@ def expression_input(attrs: Mapping[str, Any], binary: frozenset[str]) -> Mappin
     return out
 
 
-def evaluate(expr: Expression, values: Mapping[str, Any], ctx: EvalContext, *, what: str, attribute: str | None) -> Any:
+def evaluate(
+    expr: Expression,
+    values: Mapping[str, Any],
+    ctx: EvalContext,
+    *,
+    what: str,
+    attribute: str | None,
+    about: tuple[Any, ...] = (),
+) -> Any:
+    """``what`` names the expression in the error a failure becomes, with ``about`` put into its fields
+    only then: a sync evaluates several expressions per object and almost never fails."""
     try:
         return expr.evaluate(values, ctx)
     except ExpressionEvaluationError as exc:
-        raise ObjectError(f"{what}: {exc}", attribute=attribute, code="expression-error") from None
+        raise ObjectError(f"{what.format(*about)}: {exc}", attribute=attribute, code="expression-error") from None
     except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
         raise ObjectError(
-            f"{what}: {type(exc).__name__}: {exc} in {expr.text!r}", attribute=attribute, code="expression-error"
+            f"{what.format(*about)}: {type(exc).__name__}: {exc} in {expr.text!r}",
+            attribute=attribute,
+            code="expression-error",
         ) from None
 
 
@@ -77,13 +89,15 @@ def evaluate_flow(
             return value
     if unique is not None and flow.picks_unique:
         ctx = ctx.with_unique(unique)
-    return evaluate(flow.expression, values, ctx, what=f"flow {flow.target!r} of rule {rule!r}", attribute=flow.target)
+    return evaluate(
+        flow.expression, values, ctx, what="flow {!r} of rule {!r}", about=(flow.target, rule), attribute=flow.target
+    )
 
 
 def in_scope(expr: Expression | None, values: Mapping[str, Any], ctx: EvalContext, rule: str) -> bool:
     if expr is None:
         return True
-    return truthy(evaluate(expr, values, ctx, what=f"scope of rule {rule!r}", attribute=None))
+    return truthy(evaluate(expr, values, ctx, what="scope of rule {!r}", about=(rule,), attribute=None))
 
 
 def typed(spec: AttributeSpec | None, value: Any) -> Any:

@@ -103,7 +103,9 @@ def identifier_value(ctx: SyncContext, rule: CompiledOutbound, values: Any, own:
     eval_ctx = ctx.eval_ctx
     if rule.identifier_picks_unique:
         eval_ctx = eval_ctx.with_unique(unique_identifier(ctx, rule.connector, own))
-    result = evaluate(rule.identifier, values, eval_ctx, what=f"identifier of rule {rule.name!r}", attribute=None)
+    result = evaluate(
+        rule.identifier, values, eval_ctx, what="identifier of rule {!r}", about=(rule.name,), attribute=None
+    )
     if result is None or result is IGNORE_THIS_FLOW or result is AUTHORITATIVE_NULL:
         return None
     if isinstance(result, list):

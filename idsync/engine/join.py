@@ -39,7 +39,12 @@ def _criterion_values(
         if result is _MISSING or isinstance(result, list):
             # anything but a plain value of the attribute goes through the expression
             result = evaluate(
-                expr, values, ctx.eval_ctx, what=f"join rule {criterion.index + 1} of {rule!r}", attribute=attr
+                expr,
+                values,
+                ctx.eval_ctx,
+                what="join rule {} of {!r}",
+                about=(criterion.index + 1, rule),
+                attribute=attr,
             )
         if result is None or result is IGNORE_THIS_FLOW or result is AUTHORITATIVE_NULL:
             return None

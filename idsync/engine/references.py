@@ -8,9 +8,7 @@ one, and never dropped silently.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 
 from idsync.engine.context import SyncContext
 from idsync.model import CSObject, ExportOp
@@ -83,24 +81,28 @@ def resolve_inbound(ctx: SyncContext, connector: str, keys: Iterable[str]) -> tu
     return resolved, missing
 
 
-@dataclass
-class _Deferred:
-    rows: list[tuple[str, str, str, list[str]]] = field(default_factory=list)
-    owner: int = 0
-
-
-@contextmanager
-def deferred_unresolved(ctx: SyncContext) -> Iterator[_Deferred]:
+class DeferredUnresolved:
     """A projection computes its MV object before the object has an id: references it cannot resolve yet are
-    held here and recorded under the id once the object is written."""
-    deferred = _Deferred()
-    previous, ctx.deferred_unresolved = ctx.deferred_unresolved, deferred.rows
-    try:
-        yield deferred
-    finally:
-        ctx.deferred_unresolved = previous
-    for attribute, direction, connector, refs in deferred.rows:
-        record_unresolved(ctx, deferred.owner, attribute, direction, connector, refs)
+    held here and recorded under the id (``owner``, set once the object is written) when the block ends without
+    an error. One per projected object: a class, not a generator."""
+
+    __slots__ = ("ctx", "owner", "previous", "rows")
+
+    def __init__(self, ctx: SyncContext) -> None:
+        self.ctx = ctx
+        self.owner = 0
+        self.rows: list[tuple[str, str, str, list[str]]] = []
+        self.previous: list[tuple[str, str, str, list[str]]] | None = None
+
+    def __enter__(self) -> DeferredUnresolved:
+        self.previous, self.ctx.deferred_unresolved = self.ctx.deferred_unresolved, self.rows
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        self.ctx.deferred_unresolved = self.previous
+        if kind is None:
+            for attribute, direction, connector, refs in self.rows:
+                record_unresolved(self.ctx, self.owner, attribute, direction, connector, refs)
 
 
 def record_unresolved(
@@ -109,11 +111,11 @@ def record_unresolved(
     if mv_id == 0 and ctx.deferred_unresolved is not None:
         ctx.deferred_unresolved.append((attribute, direction, connector, refs))
         return
-    rows = [Unresolved(direction, mv_id, attribute, connector, r) for r in dict.fromkeys(refs)]
     owner = (mv_id, attribute, direction)
+    if ctx.waiting_refs is not None and not refs and owner not in ctx.waiting_owners:
+        return  # nothing was waiting and nothing waits now: no statement (the commonest case, decided first)
+    rows = [Unresolved(direction, mv_id, attribute, connector, r) for r in dict.fromkeys(refs)]
     if ctx.waiting_refs is not None:
-        if not rows and owner not in ctx.waiting_owners:
-            return  # nothing was waiting and nothing waits now: no statement
         if rows:
             ctx.waiting_owners.add(owner)
             ctx.waiting_refs.update((direction, connector, r.ref) for r in rows)
@@ -163,6 +165,8 @@ def _deleting(cs: CSObject) -> bool:
 def waiting_for_link(ctx: SyncContext, cs: CSObject) -> None:
     """``cs`` was just linked: inbound references that named it can resolve now; retry them at the end."""
     known = ctx.waiting_refs
+    if known is not None and not known:
+        return  # nothing waits for anything (a first sync, mostly)
     keys = [k for k in keys_of(ctx, cs) if known is None or ("in", cs.connector, k) in known]
     if keys:
         for row in ctx.store.unresolved_waiting_for("in", cs.connector, keys):

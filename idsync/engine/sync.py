@@ -21,7 +21,7 @@ from idsync.engine.outside_values import step_warning
 from idsync.engine.page import PageLinks, read_ahead
 from idsync.engine.precedence import contributed_attributes, recompute, rule_applies
 from idsync.engine.provisioning import linking_rule, outbound
-from idsync.engine.references import deferred_unresolved, mark_referrers, waiting_for_link
+from idsync.engine.references import DeferredUnresolved, mark_referrers, waiting_for_link
 from idsync.model import CSObject, ImportOp, LinkState, MVObject, PendingImport, StepCounters
 from idsync.store import CSFilter, StoreError
 from idsync.store.rows import key_value
@@ -225,7 +225,7 @@ class Synchronizer:
             return
         # projection: the new MV object's values are computed first, so it is written once
         mv = MVObject(0, projector.mv_type, created_run=self.ctx.step.run_id)
-        with deferred_unresolved(self.ctx) as waiting:
+        with DeferredUnresolved(self.ctx) as waiting:
             changed = recompute(self.ctx, mv, [cs], contributed_attributes(self.ctx, mv, cs, None), projecting=cs)
             self.store.mv_insert(mv)
             waiting.owner = mv.id

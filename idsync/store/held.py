@@ -83,13 +83,15 @@ class HeldWrites:
         return self.sent + len(self.entries)
 
     # holding ---------------------------------------------------------------------------------------------------
-    def insert_cs(self, params: Row, key_rows: Iterable[Row]) -> None:
-        """``params`` in the ``CS`` shape; ``key_rows`` in the ``CS_KEYS`` shape."""
+    def insert_cs(self, params: Row, key_rows: Iterable[Row]) -> CSRef:
+        """``params`` in the ``CS`` shape; ``key_rows`` in the ``CS_KEYS`` shape. Returns the new row's reference
+        (the lookup memory takes the same one: ``Transactions.hold_cs_insert``)."""
         self.entries.append((CS, params))
-        self._new_cs(params)
+        ref = self._new_cs(params)
         for row in key_rows:
             self.entries.append((CS_KEYS, row))
             self._key(self.cs_key_ids, row)
+        return ref
 
     def insert_mv(self, params: Row, key_rows: Iterable[Row]) -> None:
         self.entries.append((MV, params))
@@ -109,12 +111,13 @@ class HeldWrites:
         if mv_id is not None:
             self.links_to.setdefault(mv_id, []).append(cs_id)
 
-    def _new_cs(self, params: Row) -> None:
+    def _new_cs(self, params: Row) -> CSRef:
         ref = CSRef(params[0], params[1], params[2], params[3], params[4], params[8])
         self.new_by_identifier.setdefault((ref.connector, params[5]), []).append(ref)
         self.new_refs[ref.id] = ref
         if ref.mv_id is not None:
             self.new_by_mv.setdefault(ref.mv_id, []).append(ref)
+        return ref
 
     @staticmethod
     def _key(index: dict[tuple[str, str, str], list[int]], row: Row) -> None:
@@ -356,6 +359,12 @@ class Transactions:
         self.memory.end()
         self.held.clear()
         self.ended()
+
+    def hold_cs_insert(self, params: Row, key_rows: Sequence[Row]) -> None:
+        """Hold back a new CS object (``params`` in the ``CS`` shape, with the id the store allocated): the held
+        writes index it for the lookups that go to the database, and the lookup memory's entries take the same
+        reference (a new id: no entry holds it yet)."""
+        self.memory.cs_inserted(self.held.insert_cs(params, key_rows), params[5])
 
     def object_scope(self) -> AbstractContextManager[None]:
         """One object's work inside a page: rolled back alone when it fails, so the page goes on. Outside a

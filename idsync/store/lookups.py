@@ -202,7 +202,13 @@ class LookupMemory:
         for obj in objs:
             if obj.id in self.refs:
                 self._leave(obj.id)
-            self._join(obj)
+            self._join(obj, identifier_key(obj.identifier))
+
+    def cs_inserted(self, ref: CSRef, key: str) -> None:
+        """A CS object with an id no row had was inserted (or held back to be): its reference, and the key of its
+        identifier, join the entries they select."""
+        if self.by_anchor or self.by_identifier or self.by_mv:
+            self._join(ref, key)
 
     def cs_deleted(self, ids: Iterable[int]) -> None:
         if not self.refs:
@@ -227,17 +233,20 @@ class LookupMemory:
             if refs:
                 _without(refs, cs_id)
 
-    def _join(self, obj: CSObject) -> None:
-        """Put ``obj``'s reference into the remembered entries its anchor, identifier and MV object select."""
+    def _join(self, obj: CSObject | CSRef, key: str) -> None:
+        """Put ``obj``'s reference into the remembered entries its anchor, identifier (``key``, normalized) and MV
+        object select."""
         anchor_key = (obj.connector, obj.anchor) if obj.anchor is not None else None
         by_anchor = anchor_key is not None and anchor_key in self.by_anchor
-        by_identifier = (
-            self.by_identifier.get((obj.connector, identifier_key(obj.identifier))) if self.by_identifier else None
-        )
+        by_identifier = self.by_identifier.get((obj.connector, key)) if self.by_identifier else None
         by_mv = self.by_mv.get(obj.mv_id) if obj.mv_id is not None else None
         if not by_anchor and by_identifier is None and by_mv is None:
             return
-        ref = CSRef(obj.id, obj.connector, obj.object_type, obj.anchor, obj.identifier, obj.mv_id)
+        ref = (
+            obj
+            if isinstance(obj, CSRef)
+            else CSRef(obj.id, obj.connector, obj.object_type, obj.anchor, obj.identifier, obj.mv_id)
+        )
         if anchor_key is not None and by_anchor:
             self.by_anchor[anchor_key] = ref
         if by_identifier is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Protocol, TypeVar
@@ -213,23 +214,28 @@ def mv_keys(obj: MVObject, attributes: Iterable[str]) -> list[tuple[str, str, st
     return out
 
 
-def cs_keys(obj: CSObject, attributes: Iterable[str]) -> list[tuple[str, str, str, int]]:
+STAGED_OPS = frozenset({ValueOp.REPLACE, ValueOp.ADD})
+"""The changes of a pending export whose values the target is about to hold (``cs_keys``)."""
+
+
+def cs_keys(obj: CSObject, attributes: AbstractSet[str]) -> list[tuple[str, str, str, int]]:
     """Index values of a CS object: what the target holds and what is about to be written there.
 
     Staged adds and replaces count, so a uniqueness check (SelectUniqueValue) sees values not exported yet.
     """
     out: set[tuple[str, str, str, int]] = set()
-    attrs = set(attributes)
-    for attr in attrs:
-        for v in as_list(obj.hologram.get(attr)):
-            out.add((obj.connector, attr, key_value(v), obj.id))
+    connector, cs_id, hologram = obj.connector, obj.id, obj.hologram
+    if hologram:  # a provisioned object's is empty until the target confirms it
+        for attr in attributes:
+            for v in as_list(hologram.get(attr)):
+                out.add((connector, attr, key_value(v), cs_id))
     if obj.pending_export is not None:
         for change in obj.pending_export.changes:
-            if change.name in attrs and change.op in (ValueOp.REPLACE, ValueOp.ADD):
+            if change.name in attributes and change.op in STAGED_OPS:
                 for v in change.values:
-                    out.add((obj.connector, change.name, key_value(v), obj.id))
-    if attrs and "__identifier__" in attrs:
-        out.add((obj.connector, "__identifier__", identifier_key(obj.identifier), obj.id))
+                    out.add((connector, change.name, key_value(v), cs_id))
+    if "__identifier__" in attributes:
+        out.add((connector, "__identifier__", identifier_key(obj.identifier), cs_id))
     return sorted(out)
 
 

@@ -67,6 +67,7 @@ def test_a_flow_failing_on_one_object_does_not_stop_the_others(lab: Lab) -> None
     (error,) = lab.errors(run)
     assert error.identifier == "2" and error.attribute == "department"
     assert "department BROKEN is not a department" in error.reason
+    assert error.reason.startswith("flow 'department' of rule 'hr-people': ")  # which flow of which rule
     assert [o.identifier for o in lab.dirs["dir"].objects()] == ["uid=1,ou=people"]
     # fixed at the source: the object goes through at the next cycle
     person(hr, "2", "Bob", "Ray", department="Legal")

@@ -350,9 +350,8 @@ class SQLiteStore:
             obj.id = self._ids.new("cs")
             attrs = self._keys.cs.get(obj.connector)
             keys = cs_keys(obj, attrs) if attrs else []
-            self._held.insert_cs((obj.id, *cs_to_params(obj)), keys)
+            self._tx.hold_cs_insert((obj.id, *cs_to_params(obj)), keys)
             self._presence.written(CS_KEYS, keys)
-            self._memory.cs_written([obj])
             return obj.id
         self._ids.forget("cs")
         with self.transaction():
