@@ -40,6 +40,7 @@ from idsync.model import (
     coerce,
     in_storage_form,
     normalize,
+    recased,
     values_equal,
 )
 from idsync.store import Store
@@ -335,7 +336,7 @@ class Importer:
         for attr, memo in list(cs.unconfirmed.items()):
             spec = schema.spec(attr)
             wanted = memo.get("value")
-            if values_equal(spec, imported.get(attr), wanted):
+            if values_equal(spec, imported.get(attr), wanted) and not recased(spec, imported.get(attr), wanted):
                 confirmed = True
                 del cs.unconfirmed[attr]
                 continue

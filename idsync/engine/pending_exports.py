@@ -23,6 +23,7 @@ from idsync.model import (
     ValueOp,
     as_list,
     normalize,
+    recased,
     values_equal,
 )
 
@@ -64,7 +65,7 @@ def attribute_changes(
         value, rule = desired[attr]
         current = expected.get(attr)
         spec = _spec(schema, attr, value, current)
-        if values_equal(spec, current, value):
+        if values_equal(spec, current, value) and not recased(spec, current, value):
             continue
         if spec.multivalued:
             want = {normalize(spec, v): v for v in as_list(value)}

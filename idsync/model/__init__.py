@@ -14,6 +14,7 @@ from idsync.model.attributes import (
     coerce,
     in_storage_form,
     normalize,
+    recased,
     values_equal,
 )
 from idsync.model.changes import DEPROVISIONING, DISABLE, AttributeChange, ExportOp, PendingExport, ValueOp
@@ -61,5 +62,6 @@ __all__ = [
     "coerce",
     "in_storage_form",
     "normalize",
+    "recased",
     "values_equal",
 ]

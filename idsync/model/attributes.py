@@ -217,6 +217,22 @@ def normalize(spec: AttributeSpec, value: Any) -> Any:
     return value
 
 
+def recased(spec: AttributeSpec, a: Any, b: Any) -> bool:
+    """Two texts of a single-valued text attribute that its comparison rule finds equal, written in another case: a
+    correction ("Mcdonald" to "McDonald") the target keeps once written (directories and Graph preserve the case
+    they are given), so an export flow sends it and only the value as written confirms it. Multi-valued attributes
+    and references keep comparing by their rule: a server refuses a value its rule already holds, and names
+    entries in its own case."""
+    return (
+        spec.compare is Compare.IGNORE_CASE
+        and spec.type is AttributeType.STRING
+        and not spec.multivalued
+        and type(a) is str
+        and type(b) is str
+        and a != b
+    )
+
+
 def as_list(value: Any) -> list[Any]:
     if value is None:
         return []
