@@ -112,3 +112,15 @@ def test_lookup_finds_nothing_outside_the_connector_space(
     assert conn.lookup("person", "", {"mail": "p1@example.org"}) is not None
     # the intern's container is searched on its own and within Staff: one entry, found once
     assert conn.lookup("person", "", {"mail": "p4@example.org"}) is not None
+
+
+def test_openldap_leaves_the_excluded_subtree_out_on_the_server(
+    make: MakeConnector, slapd_server: SlapdServer, tree: Tree
+) -> None:
+    """slapd evaluates entryDN's subtree match, so the full import's search of a container does not carry the
+    entries of an excluded subtree inside it over the wire (read by ldapsearch, not by the connector)."""
+    conn = tree.connector(make)
+    searched = conn._excluding_filter(tree.staff, conn._type_filter())
+    sent = slapd_server.tools.search(tree.staff, searched, "uid")
+    assert sorted(line for line in sent.splitlines() if line.startswith("uid:")) == ["uid: p00000", "uid: p00001"]
+    assert conn._excluding_filter(tree.interns, "(objectClass=*)") == "(objectClass=*)", "nothing excluded inside"

@@ -52,6 +52,7 @@ from idsync.connectors.ldap.escaping import (
     canonical_dn,
     check_dn,
     dn_key,
+    dn_within,
     escape_filter_value,
     leaf_case_key,
     leaf_rdn,
@@ -199,6 +200,7 @@ class LdapConnector:
         self._specs: dict[tuple[str, str], AttributeSpec] = {}
         self._entry_decoder: EntryDecoder | None = None
         self._scope = config.container_scope()
+        self._subtree_matching: bool | None = None
 
     # -- connection -------------------------------------------------------------------------------------------
 
@@ -433,13 +435,38 @@ class LdapConnector:
         attributes = self._read_attributes()
         excluding = bool(self.config.excluded_containers)
         for container in self.config.import_containers():
-            for entries in self._pages(container, Scope.SUBTREE, filter_text, attributes):
+            searched = self._excluding_filter(container, filter_text) if excluding else filter_text
+            for entries in self._pages(container, Scope.SUBTREE, searched, attributes):
                 if excluding:
-                    # an excluded subtree's entries come with the container's; a container inside it reads its own
+                    # a server without the subtree filter sends an excluded subtree's entries with the container's
                     entries = [e for e in entries if self._in_scope(e.dn)]
                 page = self._page(entries, seen)
                 if page.records or page.issues:
                     yield page
+
+    def _excluding_filter(self, container: str, filter_text: str) -> str:
+        """``filter_text`` with the excluded subtrees inside ``container`` left out on the server, when it offers
+        OpenLDAP's entryDN subtree match (a container inside an excluded subtree is searched on its own)."""
+        inside = [e for e in self.config.excluded_containers if e is not container and dn_within(e, container)]
+        if not inside or not self._subtree_match():
+            return filter_text
+        nots = "".join(f"(!(entryDN:dnSubtreeMatch:={escape_filter_value(e)}))" for e in inside)
+        return f"(&{filter_text}{nots})"
+
+    def _subtree_match(self) -> bool:
+        """Whether the server evaluates ``entryDN:dnSubtreeMatch:=`` (OpenLDAP). A server without it finds the
+        clause undefined, and its negation would match nothing, so it is asked once: the base_dn entry matches
+        its own subtree only where the rule exists."""
+        if self._subtree_matching is None:
+            base = self.config.base_dn
+            flt = f"(entryDN:dnSubtreeMatch:={escape_filter_value(base)})"
+            try:
+                self._subtree_matching = (
+                    len(self._call(partial(_search, base=base, scope=Scope.BASE, flt=flt, attrs=["1.1"]))) == 1
+                )
+            except LdapOperationError:
+                self._subtree_matching = False
+        return self._subtree_matching
 
     # -- delta ------------------------------------------------------------------------------------------------
 
