@@ -605,3 +605,30 @@ def test_one_member_with_no_object_keeps_no_later_chunk_out(samba_dc: SambaDC, s
     (result,) = conn.export([item(1, UPDATE, crew, change("member", *members, op=ADD_VALUES), object_type="group")])
     assert not result.ok and result.attribute == "member" and f"no entry at {ghost}" in (result.error or "")
     assert sorted(str(m) for m in read(samba_dc, crew, "member")["member"]) == real
+
+
+def test_an_add_or_a_membership_in_an_excluded_container_is_refused_naming_it(samba_dc: SambaDC, samba_ou: str) -> None:
+    """An object added inside an excluded OU would never be imported, and a group there is not one idsync
+    manages: both are refused before anything is sent, naming the exclusion. An OU included inside it takes adds."""
+    staff = f"OU=Staff,{samba_ou}"
+    contractors = f"OU=Contractors,{staff}"
+    interns = f"OU=Interns,{contractors}"
+    samba_dc.tools.add(
+        "".join(f"dn: {dn}\nobjectClass: organizationalUnit\n\n" for dn in (staff, contractors, interns))
+        + user_ldif(staff, "member1")
+        + group_ldif(contractors, "hidden1")
+    )
+    conn = make_connector(samba_dc, [staff, interns], excluded_containers=[contractors])
+    hidden = f"CN=hidden1,{contractors}"
+    results = conn.export(
+        [
+            item(1, ADD, f"CN=ctr1,{contractors}", change("sAMAccountName", "ctr1")),
+            item(2, UPDATE, f"CN=member1,{staff}", change("memberOf", hidden, op=ADD_VALUES)),
+            item(3, ADD, f"CN=intern1,{interns}", change("sAMAccountName", "intern1")),
+        ]
+    )
+    assert [r.ok for r in results] == [False, False, True], results
+    assert f"inside {contractors!r}, one of this connector's excluded_containers" in (results[0].error or "")
+    assert f"inside excluded container {contractors!r}" in (results[1].error or "")
+    assert search(samba_dc, samba_ou, "(sAMAccountName=ctr1)", "cn") == []
+    assert read(samba_dc, hidden, "member").get("member") in (None, [])

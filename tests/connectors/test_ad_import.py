@@ -269,3 +269,44 @@ def test_a_dc_restored_from_backup_invalidates_the_usn_watermark(
     _, _, again = pages(fresh.full_import())
     assert again and new_id in again
     assert pages(fresh.delta_import(again))[0] == []
+
+
+@pytest.mark.parametrize("method", ["dirsync", "usn"])
+def test_excluded_containers_stay_out_of_import_delta_and_lookup(samba_dc: SambaDC, samba_ou: str, method: str) -> None:
+    """MIM's include-inside-exclude: Staff is in, Contractors inside it is out, Interns inside that is in again.
+    The full import and every delta leave Contractors out (a move into it is a delete, out of it an add), a
+    memberOf value naming a group there is not shown, and a lookup by its DN finds nothing."""
+    staff = f"OU=Staff,{samba_ou}"
+    contractors, tag = f"OU=Contractors,{staff}", method[0]
+    interns = f"OU=Interns,{contractors}"
+    hidden_group = f"CN=hidden{tag},{contractors}"
+    samba_dc.tools.add(
+        "".join(f"dn: {dn}\nobjectClass: organizationalUnit\n\n" for dn in (staff, contractors, interns))
+        + "".join(user_ldif(staff, f"{n}{tag}") for n in ("stay", "leave"))
+        + "".join(user_ldif(contractors, f"{n}{tag}") for n in ("ctr", "arrive"))
+        + user_ldif(interns, f"intern{tag}")
+        + group_ldif(contractors, f"hidden{tag}", [f"CN=stay{tag},{staff}"])
+    )
+    conn = make_connector(samba_dc, [staff, interns], excluded_containers=[contractors], delta=method)
+    before, issues, watermark = pages(conn.full_import())
+    assert issues == [] and watermark
+    names = {r.identifier.split(",")[0].lower(): r for r in before}
+    assert set(names) == {f"cn={n}{tag}" for n in ("stay", "leave", "intern")}
+    assert names[f"cn=stay{tag}"].attributes.get("memberOf") is None, "a group in the excluded OU is not shown"
+    samba_dc.tools.modify(
+        move(f"CN=leave{tag},{staff}", contractors)
+        + move(f"CN=arrive{tag},{contractors}", staff)
+        + f"dn: CN=ctr{tag},{contractors}\nchangetype: modify\nreplace: description\ndescription: hidden\n\n"
+        f"dn: CN=intern{tag},{interns}\nchangetype: modify\nreplace: description\ndescription: shown\n"
+    )
+    delta, issues, _ = pages(conn.delta_import(watermark))
+    assert issues == []
+    live = {r.identifier.split(",")[0].lower(): r for r in delta if not r.delete}
+    assert set(live) == {f"cn=arrive{tag}", f"cn=intern{tag}"}
+    assert live[f"cn=arrive{tag}"].identifier.lower() == f"cn=arrive{tag},{staff}".lower()
+    assert live[f"cn=intern{tag}"].attributes["description"] == ["shown"]
+    assert names[f"cn=leave{tag}"].anchor in {r.anchor for r in delta if r.delete}
+    assert conn.lookup("user", f"CN=ctr{tag},{contractors}", {}) is None
+    assert conn.lookup("user", "", {"sAMAccountName": f"ctr{tag}"}) is None
+    assert conn.lookup("group", hidden_group, {}) is None
+    assert conn.lookup("user", "", {"sAMAccountName": f"intern{tag}"}) is not None

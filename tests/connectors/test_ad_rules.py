@@ -8,11 +8,11 @@ import pytest
 
 from idsync.connectors.ad import accounts
 from idsync.connectors.ad.config import AdConfig
-from idsync.connectors.ad.connector import _ends_with_rdns
 from idsync.connectors.ad.delta import member_dn
 from idsync.connectors.ad.identity import IdentityError, guid_bytes, guid_text, sid_bytes, sid_text, source_anchor
 from idsync.connectors.ldap import ber
 from idsync.connectors.ldap.escaping import parent_text
+from idsync.connectors.ldap.scope import ends_with_rdns
 
 # BUILTIN\Administrators in MS-DTYP's binary layout: revision 1, two sub-authorities, authority 5 (NT), 32, 544
 ADMINISTRATORS = bytes.fromhex("01020000000000052000000020020000")
@@ -117,10 +117,10 @@ def test_dirsync_flags_go_out_as_a_signed_32_bit_integer() -> None:
 
 
 def test_scope_checks_respect_escaped_commas() -> None:
-    assert _ends_with_rdns("cn=a,ou=staff,dc=x", "ou=staff,dc=x")
-    assert not _ends_with_rdns("cn=a\\,ou=staff,dc=x", "ou=staff,dc=x"), "a comma inside a name"
-    assert _ends_with_rdns("cn=a\\\\,ou=staff,dc=x", "ou=staff,dc=x"), "an escaped backslash, then a real comma"
-    assert not _ends_with_rdns("cn=a,ou=notstaff,dc=x", "ou=staff,dc=x")
+    assert ends_with_rdns("cn=a,ou=staff,dc=x", "ou=staff,dc=x")
+    assert not ends_with_rdns("cn=a\\,ou=staff,dc=x", "ou=staff,dc=x"), "a comma inside a name"
+    assert ends_with_rdns("cn=a\\\\,ou=staff,dc=x", "ou=staff,dc=x"), "an escaped backslash, then a real comma"
+    assert not ends_with_rdns("cn=a,ou=notstaff,dc=x", "ou=staff,dc=x")
     assert parent_text("CN=a,OU=b,DC=x") == "OU=b,DC=x"
     assert parent_text("CN=Smith\\, John,OU=b,DC=x") == "OU=b,DC=x"
 

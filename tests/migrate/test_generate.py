@@ -648,18 +648,33 @@ def test_graph_flows_reading_only_unfed_attributes_are_left_out_whatever_they_ma
     assert listed.detail == usage_location and "only Connect's Azure AD connector fed" in listed.reason
 
 
-def test_an_inclusion_inside_another_is_carried_by_the_outer_container() -> None:
-    """MIM includes an OU inside an excluded one; idsync's containers have no exclusions, and nested containers
-    are refused (their entries would be read twice): the outer one carries it, and the plan says so."""
+@pytest.mark.parametrize("path", [GenerationPath.CLOUD_SYNC, GenerationPath.CONNECT_SYNC])
+def test_exclusions_are_carried_and_an_inclusion_inside_one_stays_a_container(path: GenerationPath) -> None:
+    """MIM includes OU=Staff but not OU=Contractors inside it, and OU=Interns inside that again: the connector
+    leaves Contractors out (excluded_containers) and keeps Interns as a container of its own, or a migrated source
+    would import, project and provision the objects MIM never managed. MIM's excluded partition root leaves out
+    nothing the containers hold and is not carried; an inclusion inside another with no exclusion between is
+    carried by the outer one (nested containers would read its entries twice). The directory-side plan says what
+    stays out of scope."""
+    staff, contractors = "OU=Staff,DC=corp,DC=contoso,DC=com", "OU=Contractors,OU=Staff,DC=corp,DC=contoso,DC=com"
+    interns, sales = f"OU=Interns,{contractors}", f"OU=Sales,{staff}"
     export = read_export(EXPORTS / "ad-forest-aad")
     corp = next(ma for ma in export.management_agents if ma.name == "CORP")
     part = next(p for p in corp.partitions if p.selected and "corp" in (p.dn or p.name).lower())
-    part.inclusions.append("OU=Interns,OU=Contractors,OU=Staff,DC=corp,DC=contoso,DC=com")
-    part.exclusions.append("OU=Contractors,OU=Staff,DC=corp,DC=contoso,DC=com")
-    result = generate(export, GenerationPath.CLOUD_SYNC, type_available=lambda name: True)
+    assert part.exclusions == ["DC=corp,DC=contoso,DC=com"]
+    part.inclusions += [interns, sales]
+    part.exclusions.append(contractors)
+    result = generate(export, path, type_available=lambda name: True)
     assert result.valid, result.problems
     block = result.config["connectors"]["corp"]
-    assert block["containers"] == ["OU=Staff,DC=corp,DC=contoso,DC=com", "OU=Groups,DC=corp,DC=contoso,DC=com"]
+    assert block["containers"] == [staff, "OU=Groups,DC=corp,DC=contoso,DC=com", interns]
+    assert block["excluded_containers"] == [contractors]
     (plan,) = [c for c in result.connectors if c.agent == "CORP"]
-    (note,) = [n for n in plan.notes if "OU=Interns" in n]
-    assert "OU=Contractors,OU=Staff" in note and "not carried" in note
+    (note,) = [n for n in plan.notes if "OU=Sales" in n]
+    assert "the outer one covers it" in note
+    assert not any(interns in n for n in plan.notes)
+    assert result.directory_side is not None
+    (scope,) = [s for s in result.directory_side.scoping if s.agent == "CORP"]
+    assert scope.excluded == [contractors]
+    (step,) = [s for s in scope.steps if s.startswith(f"Keep {contractors} out of scope")]
+    assert ("Domain and OU filtering" in step) is (path is GenerationPath.CONNECT_SYNC)

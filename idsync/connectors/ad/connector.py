@@ -128,18 +128,6 @@ class _Prepared:
     """Groups to add the object to or remove it from (``memberOf`` written from the member's side)."""
 
 
-def _ends_with_rdns(dn: str, suffix: str) -> bool:
-    """``dn`` is ``suffix`` or below it, as written (both lower case): the comma before the suffix must separate
-    RDNs, not be an escaped comma inside a name (``CN=a\\,OU=Staff`` is not below ``OU=Staff``)."""
-    if dn == suffix:
-        return True
-    start = len(dn) - len(suffix) - 1
-    if start < 0 or not dn.endswith(suffix) or dn[start] != ",":
-        return False
-    backslashes = len(dn[:start]) - len(dn[:start].rstrip("\\"))
-    return backslashes % 2 == 0
-
-
 def _truthy(value: Any) -> bool:
     return bool(coerce(AttributeSpec("flag", AttributeType.BOOLEAN), value))
 
@@ -176,7 +164,6 @@ class AdConnector(LdapConnector):
         self._constructed_names: frozenset[str] | None = None
         self._text_limits: dict[str, int] | None = None
         self._scope_cache: dict[str, bool] = {}
-        self._containers_lower = [c.lower() for c in config.import_containers()]
 
     # -- schema -----------------------------------------------------------------------------------------------
 
@@ -386,13 +373,11 @@ class AdConnector(LdapConnector):
     # -- full and delta import --------------------------------------------------------------------------------
 
     def _in_scope(self, dn: str) -> bool:
-        """Within the containers. Every memberOf value of every user asks, and groups repeat, so answers are
-        remembered (a bounded cache) and the common case — the DN ends with a container as written — skips
-        parsing."""
+        """The connector space's answer, remembered (a bounded cache): every memberOf value of every user asks,
+        and groups repeat."""
         found = self._scope_cache.get(dn)
         if found is None:
-            lowered = dn.lower()
-            found = any(_ends_with_rdns(lowered, c) for c in self._containers_lower) or super()._in_scope(dn)
+            found = super()._in_scope(dn)
             if len(self._scope_cache) >= 50_000:
                 self._scope_cache.clear()
             self._scope_cache[dn] = found
@@ -557,13 +542,10 @@ class AdConnector(LdapConnector):
                     )
                 )
             ]
+            hits = self._in_space(hits)
             if len(hits) == 1:
                 candidates = hits
-        for entry in candidates:
-            item = self._record(entry)
-            if isinstance(item, ImportRecord) and item.object_type == object_type:
-                return item
-        return None
+        return self._found(object_type, candidates)
 
     @staticmethod
     def _key_clause(key: str, value: Any) -> str | None:
@@ -683,10 +665,12 @@ class AdConnector(LdapConnector):
             group = str(value)
             parse_dn(group)
             if not self._in_scope(group):
+                excluded = self._scope.excluded_by(group)
+                where = f"inside excluded container {excluded!r}" if excluded else "outside this connector's containers"
                 raise ExportRefused(
                     MEMBER_OF,
-                    f"memberOf {group!r}: the group is outside this connector's containers, so the membership "
-                    "could never be confirmed by an import",
+                    f"memberOf {group!r}: the group is {where}, so the membership could never be confirmed by an "
+                    "import",
                 )
             out.append((op, group))
         return out

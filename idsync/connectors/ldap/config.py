@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from idsync.config import SecretRef, SettingError
 from idsync.connectors.config import ConnectorConfig
-from idsync.connectors.ldap.escaping import DNError, dn_within, parse_dn
+from idsync.connectors.ldap.escaping import DNError, dn_key, dn_within, parse_dn
+from idsync.connectors.ldap.scope import ContainerScope
 
 DEFAULT_REFERENCES = ("member", "uniqueMember", "manager", "seeAlso", "owner", "secretary", "roleOccupant")
 
@@ -58,6 +59,9 @@ class LdapConfig(ConnectorConfig):
     base_dn: str
     containers: list[str] = Field(default_factory=list)
     """Subtrees to import from (default: the whole ``base_dn``)."""
+    excluded_containers: list[str] = Field(default_factory=list)
+    """Subtrees inside the containers whose entries are not part of the connector space (MIM's excluded
+    containers); a container inside one of them brings its own subtree back in."""
     object_types: dict[str, ObjectTypeConfig] = Field(
         default_factory=lambda: {"person": ObjectTypeConfig(object_class="inetOrgPerson")}
     )
@@ -97,17 +101,19 @@ class LdapConfig(ConnectorConfig):
     reconnect_seconds: float = Field(default=30.0, ge=0)
     """How long to keep trying to reconnect after the connection drops before giving up the step."""
 
-    @field_validator("base_dn", "bind_dn", "accesslog_base", "changelog_base", "containers")
+    @field_validator("base_dn", "bind_dn", "accesslog_base", "changelog_base", "containers", "excluded_containers")
     @classmethod
     def _dns_parse(cls, value: str | list[str] | None) -> str | list[str] | None:
         return check_dns(value)
 
     @model_validator(mode="after")
     def _containers_within_base(self) -> LdapConfig:
-        """Each container is a subtree of ``base_dn`` that no other container holds. A container elsewhere (the
+        """Each container is a subtree of ``base_dn`` that no other container already holds, and each exclusion a
+        subtree of the containers that no other exclusion already leaves out. A container elsewhere (the
         commonest cause: ``containers: [ou=people,dc=example,dc=org]``, a YAML flow list that splits the DN at
-        its commas into three "containers") would make the connector search the wrong places, and nested ones
-        would read the same entries twice."""
+        its commas into three "containers") would make the connector search the wrong places, and one already
+        held would read the same entries twice; a container inside an excluded subtree is not held, and brings
+        its own subtree back in, as MIM's include-inside-exclude does."""
         for container in self.containers:
             if not dn_within(container, self.base_dn):
                 raise SettingError(
@@ -116,13 +122,31 @@ class LdapConfig(ConnectorConfig):
                     "split at its commas: quote each DN, or write one per line",
                 )
         for inner in self.containers:
-            for outer in self.containers:
-                if inner is not outer and dn_within(inner, outer):
-                    raise SettingError(
-                        "containers",
-                        f"container {inner!r} lies within container {outer!r}: its entries would be read twice; "
-                        f"list {outer!r} alone",
-                    )
+            others = ContainerScope.of([c for c in self.containers if c is not inner], self.excluded_containers)
+            outer = others.holder(inner)
+            if outer is not None:
+                raise SettingError(
+                    "containers",
+                    f"container {inner!r} lies within container {outer!r}: its entries would be read twice; "
+                    f"list {outer!r} alone (a container inside an excluded_containers subtree is the exception)",
+                )
+        containers = self.import_containers()
+        for excluded in self.excluded_containers:
+            if dn_key(excluded) in {dn_key(c) for c in containers}:
+                raise SettingError(
+                    "excluded_containers",
+                    f"excluded container {excluded!r} is one of the containers; remove it from one of the lists",
+                )
+            others = ContainerScope.of(containers, [e for e in self.excluded_containers if e is not excluded])
+            if not others.includes(excluded):
+                already = others.excluded_by(excluded)
+                why = (
+                    f"lies within excluded container {already!r} already"
+                    if already is not None
+                    else f"is not within the containers ({'; '.join(containers)}); a DN in a [a, b] list is split "
+                    "at its commas: quote each DN, or write one per line"
+                )
+                raise SettingError("excluded_containers", f"excluded container {excluded!r} {why}")
         return self
 
     @field_validator("url")
@@ -167,3 +191,7 @@ class LdapConfig(ConnectorConfig):
 
     def import_containers(self) -> list[str]:
         return self.containers or [self.base_dn]
+
+    def container_scope(self) -> ContainerScope:
+        """The entries of the connector space: within the containers, less the excluded ones."""
+        return ContainerScope.of(self.import_containers(), self.excluded_containers)

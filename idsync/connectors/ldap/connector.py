@@ -51,6 +51,7 @@ from idsync.connectors.ldap.escaping import (
     DNError,
     canonical_dn,
     check_dn,
+    dn_key,
     dn_within,
     escape_filter_value,
     leaf_case_key,
@@ -198,6 +199,8 @@ class LdapConnector:
         self._schema: Schema | None = None
         self._specs: dict[tuple[str, str], AttributeSpec] = {}
         self._entry_decoder: EntryDecoder | None = None
+        self._scope = config.container_scope()
+        self._subtree_matching: bool | None = None
 
     # -- connection -------------------------------------------------------------------------------------------
 
@@ -373,7 +376,8 @@ class LdapConnector:
         return list(dict.fromkeys([*wanted, "objectClass", self.anchor_attribute()]))
 
     def _in_scope(self, dn: str) -> bool:
-        return any(dn_within(dn, c) for c in self.config.import_containers())
+        """Within the containers and not left out by an excluded one: the connector space."""
+        return self._scope.includes(dn)
 
     def _decoder(self) -> EntryDecoder:
         if self._entry_decoder is None:
@@ -429,11 +433,40 @@ class LdapConnector:
         seen: set[str] = set()
         filter_text = self._type_filter()
         attributes = self._read_attributes()
+        excluding = bool(self.config.excluded_containers)
         for container in self.config.import_containers():
-            for entries in self._pages(container, Scope.SUBTREE, filter_text, attributes):
+            searched = self._excluding_filter(container, filter_text) if excluding else filter_text
+            for entries in self._pages(container, Scope.SUBTREE, searched, attributes):
+                if excluding:
+                    # a server without the subtree filter sends an excluded subtree's entries with the container's
+                    entries = [e for e in entries if self._in_scope(e.dn)]
                 page = self._page(entries, seen)
                 if page.records or page.issues:
                     yield page
+
+    def _excluding_filter(self, container: str, filter_text: str) -> str:
+        """``filter_text`` with the excluded subtrees inside ``container`` left out on the server, when it offers
+        OpenLDAP's entryDN subtree match (a container inside an excluded subtree is searched on its own)."""
+        inside = [e for e in self.config.excluded_containers if e is not container and dn_within(e, container)]
+        if not inside or not self._subtree_match():
+            return filter_text
+        nots = "".join(f"(!(entryDN:dnSubtreeMatch:={escape_filter_value(e)}))" for e in inside)
+        return f"(&{filter_text}{nots})"
+
+    def _subtree_match(self) -> bool:
+        """Whether the server evaluates ``entryDN:dnSubtreeMatch:=`` (OpenLDAP). A server without it finds the
+        clause undefined, and its negation would match nothing, so it is asked once: the base_dn entry matches
+        its own subtree only where the rule exists."""
+        if self._subtree_matching is None:
+            base = self.config.base_dn
+            flt = f"(entryDN:dnSubtreeMatch:={escape_filter_value(base)})"
+            try:
+                self._subtree_matching = (
+                    len(self._call(partial(_search, base=base, scope=Scope.BASE, flt=flt, attrs=["1.1"]))) == 1
+                )
+            except LdapOperationError:
+                self._subtree_matching = False
+        return self._subtree_matching
 
     # -- delta ------------------------------------------------------------------------------------------------
 
@@ -760,9 +793,22 @@ class LdapConnector:
                 hits += self._call(
                     partial(_search, base=container, scope=Scope.SUBTREE, flt=key_filter, attrs=attrs, size_limit=2)
                 )
+            hits = self._in_space(hits)
             if len(hits) == 1:
                 candidates = hits
+        return self._found(object_type, candidates)
+
+    def _in_space(self, hits: list[Entry]) -> list[Entry]:
+        """The entries of searches of each container that are in the connector space, each once (a container
+        inside an excluded subtree is searched on its own and within its outer container too)."""
+        return list({dn_key(e.dn): e for e in hits if self._in_scope(e.dn)}.values())
+
+    def _found(self, object_type: str, candidates: list[Entry]) -> ImportRecord | None:
+        """The record a lookup found: an entry of the connector space (an entry elsewhere is one no import sees,
+        so reconciliation or adoption must not take it) and of the object type asked for."""
         for entry in candidates:
+            if not self._in_scope(entry.dn):
+                continue
             item = self._record(entry)
             if isinstance(item, ImportRecord) and item.object_type == object_type:
                 return item
@@ -873,13 +919,14 @@ class LdapConnector:
             raise DNError("an entry cannot be added at the empty DN")
         check_dn(dn)
         naming = leaf_values(dn)
-        if not self._in_scope(dn):
+        refusal = self._scope.refusal(dn)
+        if refusal is not None:
             # added there, the entry would never be imported: the add could not be confirmed, and the next full
             # import would take the object for deleted and provision it again
             raise ExportRefused(
                 None,
-                f"the entry would be outside this connector's containers ({'; '.join(self.config.import_containers())})"
-                ", where no import sees it; build its DN under one of them or add its OU to containers",
+                f"{refusal}, where no import sees it; build its DN under one of the containers (and outside the "
+                "excluded ones) or change the containers",
             )
         attrs: RawAttributes = {}
         type_config = self.config.object_types.get(item.object_type)

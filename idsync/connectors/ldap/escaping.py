@@ -247,6 +247,18 @@ def _plain_key(dn: str) -> str:
     return ",".join(f"{a.strip()}={v.strip()}" for a, _, v in (p.partition("=") for p in dn.split(","))).casefold()
 
 
+def dn_key(dn: str) -> str:
+    """The comparison key :func:`normalize_dn` gives, cheaply for a plain DN (one where no character would be
+    escaped), which is what directories return; a DN that does not parse is its case-folded text."""
+    plain = _simple(dn) and dn.isprintable() and not ("<" in dn or ">" in dn or "#" in dn)
+    if plain and dn.count("=") == dn.count(",") + 1:
+        return _plain_key(dn)
+    try:
+        return normalize_dn(dn)
+    except DNError:
+        return dn.casefold()
+
+
 def dn_keys(dn: str) -> tuple[str, str]:
     """Comparison keys of ``dn`` and of its parent (``""`` for the root), cheaply for plain DNs."""
     if _simple(dn):

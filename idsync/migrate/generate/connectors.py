@@ -17,7 +17,7 @@ import codecs
 from collections.abc import Callable
 from typing import Any
 
-from idsync.connectors.ldap.escaping import DNError, dn_within
+from idsync.connectors.ldap.scope import ContainerScope
 from idsync.migrate.generate.model import ConnectorPlan, Role, env_name, slug
 from idsync.migrate.model import ManagementAgent, Partition
 from idsync.migrate.topology import AgentKind, AgentRole
@@ -85,15 +85,14 @@ def _directory_block(
     host = ma.forest_name if ad and ma.forest_name else dns_name(base)
     secret = env_name(name, "password")
     containers = [c for p in parts[:1] for c in p.inclusions if c.lower() != base.lower()]
-    nested = [c for c in containers if any(o is not c and _within(c, o) for o in containers)]
+    excluded = carried_exclusions(containers or [base], parts[0].exclusions if parts else [])
+    nested = [c for c in containers if _held(c, containers, excluded)]
     if nested:
-        # MIM includes an OU inside an excluded one; idsync's containers have no exclusions, so the outer one
-        # reads it already (and nested containers would read its entries twice)
+        # an OU included inside another with no exclusion between: the outer one reads it already (nested
+        # containers would read its entries twice); one inside an exclusion stays, as MIM's include-inside-exclude
         containers = [c for c in containers if c not in nested]
         notes.append(
-            f"{ma.name!r} includes {'; '.join(nested)} inside another included container: the outer one covers it; "
-            f"its exclusions ({'; '.join(parts[0].exclusions) or 'none'}) are not carried: narrow the containers or "
-            "add a scope filter to the rules"
+            f"{ma.name!r} includes {'; '.join(nested)} inside another included container: the outer one covers it"
         )
     block: dict[str, Any] = {
         "type": "ad" if ad and ad_available else "ldap",
@@ -105,6 +104,8 @@ def _directory_block(
     }
     if containers:
         block["containers"] = containers
+    if excluded:
+        block["excluded_containers"] = excluded
     block["object_types"] = {t: {"object_class": t} for t in types}
     if ad:
         block["anchor"] = "objectGUID"
@@ -383,10 +384,17 @@ def graph_connector(name: str, agent: str, role: Role, tenant: str | None = None
     return plan
 
 
-def _within(dn: str, base: str) -> bool:
-    """``dn`` below ``base``; a DN the export spells in a way no parser takes is taken as not nested (validation
-    names it)."""
-    try:
-        return dn_within(dn, base)
-    except DNError:
-        return False
+def carried_exclusions(containers: list[str], exclusions: list[str]) -> list[str]:
+    """MIM's exclusions that ``excluded_containers`` carries, outer ones first. MIM excludes the partition's root
+    and includes OUs below it: an exclusion no container holds, or one inside another exclusion with no inclusion
+    between, leaves out only what is out already (and validation would refuse it), so it is not carried."""
+    kept: list[str] = []
+    for dn in sorted(exclusions, key=lambda dn: dn.count(",")):
+        if ContainerScope.of(containers, kept).includes(dn) and dn.lower() not in {c.lower() for c in containers}:
+            kept.append(dn)
+    return kept
+
+
+def _held(container: str, containers: list[str], excluded: list[str]) -> bool:
+    """Another container already holds ``container`` (no exclusion between): its entries would be read twice."""
+    return ContainerScope.of([c for c in containers if c is not container], excluded).includes(container)

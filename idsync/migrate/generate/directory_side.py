@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from idsync.expressions import ExpressionError, compile_expression
-from idsync.migrate.generate.connectors import dns_name, domain_partitions
+from idsync.migrate.generate.connectors import carried_exclusions, dns_name, domain_partitions
 from idsync.migrate.generate.draft import DIALECT, Draft
 from idsync.migrate.generate.model import (
     ADExportFlow,
@@ -297,12 +297,14 @@ def _scoping(draft: Draft) -> list[ScopePlan]:
         for part in domain_partitions(role.ma) or []:
             base = part.dn or part.name
             containers = [c for c in part.inclusions if c] or [base]
+            excluded = carried_exclusions(containers, part.exclusions)
             if _in_place(draft):
-                steps, pilot = _connect_server_steps(base, containers, role), ""
+                steps, pilot = _connect_server_steps(base, containers, excluded, role), ""
             else:
                 pilot = containers[0]
-                steps = _pilot_steps(draft, tool, base, pilot, containers, role)
-            out.append(ScopePlan(role.name, dns_name(base) or base, containers, pilot, steps, len(containers)))
+                steps = _pilot_steps(draft, tool, base, pilot, containers, excluded, role)
+            domain = dns_name(base) or base
+            out.append(ScopePlan(role.name, domain, containers, pilot, steps, len(containers), excluded))
     return out
 
 
@@ -311,7 +313,20 @@ def _in_place(draft: Draft) -> bool:
     return draft.path is GenerationPath.CONNECT_SYNC and draft.analysis.topology.connect_server
 
 
-def _connect_server_steps(base: str, containers: list[str], role: AgentRole) -> list[str]:
+def _exclusion_step(tool: str, excluded: list[str]) -> str:
+    """MIM left these subtrees out of its containers: the new tool must too, or it carries to Entra objects MIM
+    never managed."""
+    if tool == "cloud sync":
+        how = (
+            "an OU in cloud sync's OU scoping brings the OUs below it, so scope the OUs beside an excluded one "
+            "instead of their parent"
+        )
+    else:
+        how = "clear them under the selected OUs in Connect's Domain and OU filtering"
+    return f"Keep {'; '.join(excluded)} out of scope, as MIM excluded them: {how} (ONE-TOOL)."
+
+
+def _connect_server_steps(base: str, containers: list[str], excluded: list[str], role: AgentRole) -> list[str]:
     """The export is the Connect Sync server itself: it already carries these containers to Entra with its own
     Azure AD connector, so there is nothing to install, pilot or remove — only its settings to check and keep, and
     the way to change them without exporting an unverified change (CONNECT-CHANGE)."""
@@ -320,8 +335,8 @@ def _connect_server_steps(base: str, containers: list[str], role: AgentRole) -> 
         f"Install nothing and remove nothing: this export is the Connect Sync server that already carries {domain} "
         f"to Entra, and its Azure AD connector is Connect's own, not the retired one (CONNECT-KEEP).",
         f"On that server, check the OU filtering of {domain} (the installation wizard's Domain and OU filtering "
-        f"page): it syncs {'; '.join(containers)}. An object filtered out after it was synchronized is deleted in "
-        "Entra, so narrow the filter only on purpose (CONNECT-CHANGE).",
+        f"page): it syncs {'; '.join(containers)}{_leaving_out(excluded)}. An object filtered out after it was "
+        "synchronized is deleted in Entra, so narrow the filter only on purpose (CONNECT-CHANGE).",
         "Check the sourceAnchor the server uses (see Anchor) and keep it: a staging or rebuilt server must be "
         "installed with the same one, or the objects in Entra lose their link (CONNECT-KEEP).",
         "Change the server's filtering or rules only with its scheduler disabled (Set-ADSyncScheduler "
@@ -336,7 +351,13 @@ def _connect_server_steps(base: str, containers: list[str], role: AgentRole) -> 
     return steps
 
 
-def _pilot_steps(draft: Draft, tool: str, base: str, pilot: str, containers: list[str], role: AgentRole) -> list[str]:
+def _leaving_out(excluded: list[str]) -> str:
+    return f", leaving out {'; '.join(excluded)}" if excluded else ""
+
+
+def _pilot_steps(
+    draft: Draft, tool: str, base: str, pilot: str, containers: list[str], excluded: list[str], role: AgentRole
+) -> list[str]:
     rest = [c for c in containers if c != pilot]
     group = f"CN=idsync-{tool.replace(' ', '-').lower()}-pilot,{pilot}"
     steps: list[str] = []
@@ -360,6 +381,8 @@ def _pilot_steps(draft: Draft, tool: str, base: str, pilot: str, containers: lis
             f"Install Connect Sync in staging mode, with OU filtering on {pilot} only for {dns_name(base) or base}; "
             "check what it would export, then leave staging mode (TOP-SERVER)."
         )
+    if excluded:
+        steps.append(_exclusion_step(tool, excluded))
     writer = "Connect's Azure AD connector" if connect_server else "the retired connector"
     steps.append(
         f"Before it runs: apply the AD-side changes above so the pilot objects carry every attribute {writer} "
@@ -436,6 +459,7 @@ def as_json(plan_: DirectorySidePlan) -> dict[str, Any]:
                 "agent": s.agent,
                 "domain": s.domain,
                 "containers": s.containers,
+                "excluded_containers": s.excluded,
                 "pilot": s.pilot,
                 "scopes": s.scopes,
                 "steps": s.steps,

@@ -130,6 +130,8 @@ class ScopePlan:
     """The container the pilot starts with; empty where the export's own server already carries them all."""
     steps: list[str]
     scopes: int
+    excluded: list[str] = field(default_factory=list)
+    """Subtrees inside the containers that MIM left out: they stay out of scope."""
 
 
 @dataclass(slots=True)
