@@ -16,6 +16,7 @@ from idsync.model import (
     AttributeChange,
     Attributes,
     AttributeSpec,
+    AttributeType,
     CSObject,
     ExportOp,
     ObjectTypeSchema,
@@ -72,6 +73,11 @@ def attribute_changes(
             have = {normalize(spec, v): v for v in as_list(current)}
             added = [v for k, v in want.items() if k not in have]
             removed = [v for k, v in have.items() if k not in want]
+            if spec.type is AttributeType.STRING and (_recased(want, have) or _same_but_case(added, removed)):
+                # a value rewritten in another case: added and removed one by one, a server that compares them
+                # ignoring case takes the add for the value it holds and then removes it; one replace is exact
+                changes.append(AttributeChange(attr, ValueOp.REPLACE, list(want.values()), rule))
+                continue
             if added:
                 changes.append(AttributeChange(attr, ValueOp.ADD, added, rule))
             if removed:
@@ -79,6 +85,17 @@ def attribute_changes(
         else:
             changes.append(AttributeChange(attr, ValueOp.REPLACE, [] if value is None else [value], rule))
     return changes
+
+
+def _recased(want: dict[Any, Any], have: dict[Any, Any]) -> bool:
+    """A value kept under the comparison rule but written in another case."""
+    return any(want[key] != have[key] for key in want.keys() & have.keys())
+
+
+def _same_but_case(added: list[Any], removed: list[Any]) -> bool:
+    """An added and a removed value that differ only in case (a rule that compares exactly saw two values)."""
+    removing = {v.casefold() for v in removed if isinstance(v, str)}
+    return any(isinstance(v, str) and v.casefold() in removing for v in added)
 
 
 def add_changes(schema: ObjectTypeSchema, desired: Mapping[str, tuple[Any, str]]) -> list[AttributeChange]:

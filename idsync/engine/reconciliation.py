@@ -55,7 +55,8 @@ def record_success(cs: CSObject, *, sent: list[Any] | None = None, secrets: Cont
             continue
         current = state.get(change.name)
         if change.op is ValueOp.REPLACE:
-            value = change.values[0] if change.values else None
+            # one value, or a multi-valued attribute's whole new set (a correction of case, ``attribute_changes``)
+            value = change.values[0] if len(change.values) == 1 else (list(change.values) or None)
         else:
             values = list(current) if isinstance(current, list) else ([] if current is None else [current])
             if change.op is ValueOp.ADD:

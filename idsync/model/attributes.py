@@ -218,19 +218,17 @@ def normalize(spec: AttributeSpec, value: Any) -> Any:
 
 
 def recased(spec: AttributeSpec, a: Any, b: Any) -> bool:
-    """Two texts of a single-valued text attribute that its comparison rule finds equal, written in another case: a
-    correction ("Mcdonald" to "McDonald") the target keeps once written (directories and Graph preserve the case
-    they are given), so an export flow sends it and only the value as written confirms it. Multi-valued attributes
-    and references keep comparing by their rule: a server refuses a value its rule already holds, and names
-    entries in its own case."""
-    return (
-        spec.compare is Compare.IGNORE_CASE
-        and spec.type is AttributeType.STRING
-        and not spec.multivalued
-        and type(a) is str
-        and type(b) is str
-        and a != b
-    )
+    """Text values of an attribute that its comparison rule finds equal, written in another case: a correction
+    ("Mcdonald" to "McDonald", a secondary address made primary, "smtp:" to "SMTP:") the target keeps once written
+    (directories and Graph preserve the case they are given), so an export flow sends it and only the values as
+    written confirm it. References keep comparing by their rule: servers name entries in their own case."""
+    if spec.compare is not Compare.IGNORE_CASE or spec.type is not AttributeType.STRING:
+        return False
+    if type(a) is str and type(b) is str:
+        return a != b
+    if not spec.multivalued or a is None or b is None:
+        return False
+    return {v for v in as_list(a) if type(v) is str} != {v for v in as_list(b) if type(v) is str}
 
 
 def as_list(value: Any) -> list[Any]:

@@ -632,3 +632,29 @@ def test_an_add_or_a_membership_in_an_excluded_container_is_refused_naming_it(sa
     assert f"inside excluded container {contractors!r}" in (results[1].error or "")
     assert search(samba_dc, samba_ou, "(sAMAccountName=ctr1)", "cn") == []
     assert read(samba_dc, hidden, "member").get("member") in (None, [])
+
+
+def test_a_secondary_address_made_primary_reaches_ad_without_losing_an_address(
+    samba_dc: SambaDC, samba_ou: str
+) -> None:
+    """proxyAddresses "smtp:" (secondary) to "SMTP:" (primary) is a change of case only. Staged as an add and a
+    remove, a directory that compares the values ignoring case (Windows AD's Unicode strings) skips the add as a
+    value it holds and then removes it: the address is lost (Samba compares them exactly, so it kept them). The
+    engine stages one replace, computed here against the schema the connector reads, and AD takes it."""
+    from idsync.engine.pending_exports import attribute_changes
+
+    dn = f"CN=Ada Lovelace,{samba_ou}"
+    held = ["SMTP:ada@contoso.example", "smtp:lovelace@contoso.example"]
+    samba_dc.tools.add(user_ldif(samba_ou, "Ada Lovelace", proxyAddresses=held))
+    conn = make_connector(samba_dc, [samba_ou])
+    record = by_dn(pages(conn.full_import())[0])[dn.lower()]
+    assert sorted(record.attributes["proxyAddresses"]) == sorted(held)
+    wanted = ["smtp:ada@contoso.example", "SMTP:lovelace@contoso.example"]
+    changes = attribute_changes(
+        conn.schema().object_type("user"), {"proxyAddresses": (wanted, "rule")}, record.attributes
+    )
+    assert [(c.op, c.values) for c in changes] == [(ValueOp.REPLACE, wanted)]
+    (result,) = conn.export([item(1, UPDATE, dn, *changes)])
+    assert result.ok, result.error
+    now = read(samba_dc, dn, "proxyAddresses")["proxyAddresses"]
+    assert sorted(str(v) for v in now) == sorted(wanted)

@@ -416,21 +416,24 @@ def test_a_name_changed_only_in_case_renames_the_entry_once(make_workspace: Make
 
 
 def test_a_value_corrected_only_in_case_reaches_the_directory_once(make_workspace: MakeWorkspace) -> None:
-    """displayName compares ignoring case in slapd's schema (caseIgnoreMatch), yet slapd keeps the case written: a
-    correction of case in HR is a change the directory must get, confirmed only as written, and the next cycle has
-    nothing to send. (A multi-valued attribute such as title is left as it is: its values are added and removed one
-    by one, and slapd takes an added value in another case for one it holds.)"""
+    """displayName (single-valued) and title (multi-valued) compare ignoring case in slapd's schema
+    (caseIgnoreMatch), yet slapd keeps the case written: a correction of case in HR is a change the directory must
+    get (title's as one replace: an add of "Sales lead" beside "SALES LEAD" would be refused as a value it holds),
+    confirmed only as written, and the next cycle has nothing to send."""
     workspace = make_workspace()
-    workspace.write_hr([row.replace("Ken,Thompson", "ken,Thompson") for row in HR_BEFORE])
+    workspace.write_hr(
+        [row.replace("Ken,Thompson,Sales,Sales lead", "ken,Thompson,Sales,SALES LEAD") for row in HR_BEFORE]
+    )
     workspace.run("initial")
     n = names(workspace.base)
     lower = n["ken"].replace("cn=Ken Thompson", "cn=ken Thompson")
-    assert workspace.directory()[lower]["displayname"] == ["ken Thompson"]
+    entry = workspace.directory()[lower]
+    assert (entry["displayname"], entry["title"]) == (["ken Thompson"], ["SALES LEAD"])
     workspace.write_hr(HR_BEFORE)
     fixed = workspace.run("delta")
     assert exported(fixed)["errors"] == 0 and step(fixed, "dir", "confirming-import")["errors"] == 0, fixed
     entry = workspace.directory()[n["ken"]]
-    assert (entry["cn"], entry["displayname"]) == (["Ken Thompson"], ["Ken Thompson"])
+    assert (entry["cn"], entry["displayname"], entry["title"]) == (["Ken Thompson"], ["Ken Thompson"], ["Sales lead"])
     again = workspace.run("delta")
     assert exported(again) == NOTHING and step(again, "dir", "confirming-import")["errors"] == 0
 
