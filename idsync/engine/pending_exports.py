@@ -73,7 +73,9 @@ def attribute_changes(
             have = {normalize(spec, v): v for v in as_list(current)}
             added = [v for k, v in want.items() if k not in have]
             removed = [v for k, v in have.items() if k not in want]
-            if spec.type is AttributeType.STRING and (_recased(want, have) or _same_but_case(added, removed)):
+            if spec.type is AttributeType.STRING and (
+                _kept_in_another_case(want, have) or _same_but_case(added, removed)
+            ):
                 # a value rewritten in another case: added and removed one by one, a server that compares them
                 # ignoring case takes the add for the value it holds and then removes it; one replace is exact
                 changes.append(AttributeChange(attr, ValueOp.REPLACE, list(want.values()), rule))
@@ -87,8 +89,8 @@ def attribute_changes(
     return changes
 
 
-def _recased(want: dict[Any, Any], have: dict[Any, Any]) -> bool:
-    """A value kept under the comparison rule but written in another case."""
+def _kept_in_another_case(want: dict[Any, Any], have: dict[Any, Any]) -> bool:
+    """A value both hold under the comparison rule (``want``, ``have``: key -> value), written in another case."""
     return any(want[key] != have[key] for key in want.keys() & have.keys())
 
 

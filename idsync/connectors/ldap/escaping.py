@@ -247,11 +247,21 @@ def _plain_key(dn: str) -> str:
     return ",".join(f"{a.strip()}={v.strip()}" for a, _, v in (p.partition("=") for p in dn.split(","))).casefold()
 
 
+def _plain(dn: str) -> bool:
+    """A DN whose comparison key is its text split at commas, as :func:`normalize_dn` would give it: nothing in it
+    would be escaped, and every comma separates RDNs (which is what directories return)."""
+    return (
+        _simple(dn)
+        and dn.isprintable()
+        and not ("<" in dn or ">" in dn or "#" in dn)
+        and dn.count("=") == dn.count(",") + 1
+    )
+
+
 def dn_key(dn: str) -> str:
-    """The comparison key :func:`normalize_dn` gives, cheaply for a plain DN (one where no character would be
-    escaped), which is what directories return; a DN that does not parse is its case-folded text."""
-    plain = _simple(dn) and dn.isprintable() and not ("<" in dn or ">" in dn or "#" in dn)
-    if plain and dn.count("=") == dn.count(",") + 1:
+    """The comparison key :func:`normalize_dn` gives, cheaply for a plain DN; a DN that does not parse is its
+    case-folded text."""
+    if _plain(dn):
         return _plain_key(dn)
     try:
         return normalize_dn(dn)
@@ -260,8 +270,8 @@ def dn_key(dn: str) -> str:
 
 
 def dn_keys(dn: str) -> tuple[str, str]:
-    """Comparison keys of ``dn`` and of its parent (``""`` for the root), cheaply for plain DNs."""
-    if _simple(dn):
+    """Comparison keys of ``dn`` and of its parent (``""`` for the root), as :func:`dn_key` gives them."""
+    if _plain(dn):
         parent = dn.partition(",")[2]
         return _plain_key(dn), _plain_key(parent) if parent else ""
     try:
