@@ -1,11 +1,12 @@
 """Running, and operator actions that write sync state: ``run PROFILE|CONNECTOR:STEP``, ``cycle``, ``approve-deletes``,
-``disconnect``."""
+``disconnect``, ``join``."""
 
 from __future__ import annotations
 
 import signal
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.markup import escape
@@ -14,6 +15,9 @@ from idsync.cli.context import CliState, pass_state, unknown_name
 from idsync.cli.output import console, print_json, print_run
 from idsync.cli.progress import RichProgress
 from idsync.model import RunResult, RunStatus, StepKind
+
+if TYPE_CHECKING:
+    from idsync.engine.workspace import Workspace
 
 JSON_HELP = "Print one JSON document (run id, status, per-step counters) instead of tables."
 STAGING_HELP = "Compute everything, write nothing to any connected system (pending exports stay for review)."
@@ -227,17 +231,58 @@ def disconnect_command(state: CliState, obj: str, explicit: bool, clear: bool, a
     because it joins nothing: it only lifts the operator's earlier decision, and the join rules decide again.
     """
     from idsync.engine.disconnection import DisconnectRefused
-    from idsync.engine.run_profiles import RunLocked
     from idsync.service.actions import disconnect_object
-    from idsync.service.readmodel import BadReference, NotFound
 
     if explicit and clear:
         raise click.UsageError("--explicit and --clear ask for opposite things; give one of them")
-    ws = state.open()
     try:
-        data = disconnect_object(ws, obj, explicit=explicit, clear=clear)
+        _operator_action(state, lambda ws: disconnect_object(ws, obj, explicit=explicit, clear=clear), as_json)
     except DisconnectRefused as exc:
         raise click.UsageError(exc.told("--explicit")) from None
+
+
+@click.command("join")
+@click.argument("obj", metavar="OBJECT")
+@click.option("--to", "to", metavar="MV-OBJECT", required=True, help="The metaverse object to join it to: mv:ID.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of text.")
+@pass_state
+def join_command(state: CliState, obj: str, to: str, as_json: bool) -> None:
+    """Join the connector-space object OBJECT to the metaverse object MV-OBJECT now, as MIM's Joiner does: for
+    what the join rules cannot settle (an "ambiguous" join error, an account without the value its join rule
+    needs). The object's values flow into the metaverse object by precedence, and the other connectors of that
+    metaverse object are evaluated outbound.
+
+    The link is an explicit connector: join and scope rules never undo it; 'idsync disconnect' does. OBJECT is
+    cs:ID or CONNECTOR:ANCHOR-OR-IDENTIFIER, a disconnector of any kind (explicit ones too: the operator decides
+    again). Find candidates with 'idsync search mv --attr NAME=VALUE' and compare with 'idsync show'.
+
+    \b
+    Examples:
+      idsync join hr:E1042 --to mv:311
+      idsync join cs:5120 --to mv:311 --json
+
+    The command takes the run lock and is recorded in the run history. Exit codes: 0 done, 1 done with error rows
+    (a flow of the object failed, or a target's objection), 2 a run holds the store, 4 refused (unknown object, one
+    joined already, a metaverse object holding another object of that connector, no rule between the two types).
+    """
+    from idsync.engine.joiner import JoinRefused
+    from idsync.service.actions import join_object
+
+    try:
+        _operator_action(state, lambda ws: join_object(ws, obj, to), as_json)
+    except JoinRefused as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _operator_action(state: CliState, act: Callable[[Workspace], dict[str, Any]], as_json: bool) -> None:
+    """Run an operator action (``idsync.service.actions``) and print its answer: its message and error rows, or the
+    JSON; the exit code is its run's. A bad reference is a usage error; a held store, exit code 2."""
+    from idsync.engine.run_profiles import RunLocked
+    from idsync.service.readmodel import BadReference, NotFound
+
+    ws = state.open()
+    try:
+        data = act(ws)
     except (BadReference, NotFound) as exc:
         raise click.UsageError(str(exc)) from None
     except RunLocked as exc:
@@ -256,4 +301,4 @@ def disconnect_command(state: CliState, obj: str, explicit: bool, clear: bool, a
     raise click.exceptions.Exit(RunStatus(data["status"]).exit_code)
 
 
-COMMANDS = [run_command, cycle_command, approve_deletes, disconnect_command]
+COMMANDS = [run_command, cycle_command, approve_deletes, disconnect_command, join_command]

@@ -12,6 +12,7 @@ object just disconnected) is an error row on that run, never a reason to keep a 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from idsync.engine.context import SyncContext
@@ -67,8 +68,9 @@ class Disconnection:
         return self.run.status
 
 
-class _Disconnecting(Synchronizer):
-    """The sync, for one CS object an operator disconnects: outbound evaluations wait for the retry pass."""
+class OperatorSync(Synchronizer):
+    """The sync, for one CS object an operator disconnects or joins: outbound evaluations wait for the retry pass,
+    after the operator's decision commits."""
 
     def __init__(self, ctx: SyncContext, connector: str) -> None:
         super().__init__(ctx, connector, full=False)
@@ -79,6 +81,46 @@ class _Disconnecting(Synchronizer):
             self.ctx.retry_out.add(mv.id)
             return
         super()._outbound(mv, links)
+
+
+class OperatorAction:
+    """One operator decision on a CS object's link, run as a sync of that object: a run of one sync step in the
+    history, the decision in one transaction, its outbound consequences after it commits (a target's objection is
+    an error row on that run, never a reason to undo the decision). The caller holds the run lock."""
+
+    def __init__(self, runner: Runner, cs: CSObject, label: str) -> None:
+        self.runner = runner
+        self.before = replace(cs)
+        self.run = runner.store.run_start(label, runner.staging)
+        self.step = runner.store.step_start(self.run, cs.connector, StepKind.DELTA_SYNC)
+        self.errors = ErrorLog(self.step, 0)
+        self.sync = OperatorSync(runner.sync_context(self.step, self.errors), cs.connector)
+
+    def apply(self, change: Callable[[], None]) -> bool:
+        """Make ``change`` in one transaction, then evaluate what waits. False when it failed and left nothing (nor
+        its counts): an error row on the run says why."""
+        step, counters = self.step, replace(self.step.counters)
+        try:
+            with self.runner.store.transaction():
+                change()
+        except ObjectError as exc:
+            step.counters = counters
+            self.errors.from_exception(exc, cs=self.before)
+            step.status = RunStatus.COMPLETED_ERRORS
+            return False
+        self.sync.deferring = False
+        self.sync.retry_references()
+        step.status = RunStatus.COMPLETED_ERRORS if self.errors.total else RunStatus.SUCCESS
+        return True
+
+    def finish(self, message: Callable[[CSObject | None], str]) -> list[ErrorRow]:
+        """Record the run, its step's ``message`` (given the object as it is now); returns the run's error rows."""
+        store = self.runner.store
+        store.add_errors(self.errors.drain())
+        self.step.message = message(store.cs_get(self.before.id))
+        rows = store.errors(run_id=self.run.id, limit=100)
+        finish_run(self.runner, self.run, self.step)
+        return rows
 
 
 def describe(cs: CSObject) -> str:
@@ -110,48 +152,39 @@ def disconnect(runner: Runner, cs_id: int, *, explicit: bool) -> Disconnection |
                 f"{describe(cs)} is an add not exported yet: {cs.connector} has no such object to disconnect. "
                 "Let the export run first, or change the scope of the outbound rule that provisions it"
             )
-        before = replace(cs)
         label = f"Disconnected {describe(cs)}{' as an explicit disconnector' if explicit else ''}"
-        run = store.run_start(label, runner.staging)
-        step = store.step_start(run, cs.connector, StepKind.DELTA_SYNC)
-        errors = ErrorLog(step, 0)
-        sync = _Disconnecting(runner.sync_context(step, errors), cs.connector)
-        done = Disconnection(run, before, None, mv_id=cs.mv_id)
-        counters = replace(step.counters)
-        try:
-            with store.transaction():
-                waiting = cs.pending_import
-                if cs.mv_id is not None:
-                    done.dropped_export = pending.op.value if pending is not None else None
-                    cs.pending_export = None
-                    mv = store.mv_get(cs.mv_id)
-                    if mv is not None:
-                        sync.disconnect(cs, mv)
-                        done.mv_deleted = store.mv_get(mv.id) is None
-                    else:
-                        cs.mv_id, cs.link_state, cs.link_rule = None, LinkState.DISCONNECTOR, None
-                # a change an import staged is still to be synced; a normal disconnector gets its second look at
-                # the next sync, delta or full, as one whose join value changed does
-                cs.pending_import = waiting
-                if explicit:
-                    cs.link_state = LinkState.EXPLICIT
-                elif waiting is None:
-                    cs.pending_import = PendingImport(ImportOp.UPDATE, [])
-                store.cs_save([cs])
-            done.disconnected = True
-            sync.deferring = False
-            sync.retry_references()
-            step.status = RunStatus.COMPLETED_ERRORS if errors.total else RunStatus.SUCCESS
-        except ObjectError as exc:
-            # the disconnection itself failed (a remaining contributor's flow): nothing of it stays, nor its counts
-            step.counters = counters
-            errors.from_exception(exc, cs=before)
-            step.status = RunStatus.COMPLETED_ERRORS
-        store.add_errors(errors.drain())
-        done.after = store.cs_get(cs_id)
-        step.message = _message(done, explicit)
-        done.errors = store.errors(run_id=run.id, limit=100)
-        _finish(runner, run, step)
+        action = OperatorAction(runner, cs, label)
+        sync, store = action.sync, runner.store
+        done = Disconnection(action.run, action.before, None, mv_id=cs.mv_id)
+
+        def change() -> None:
+            waiting = cs.pending_import
+            if cs.mv_id is not None:
+                done.dropped_export = pending.op.value if pending is not None else None
+                cs.pending_export = None
+                mv = store.mv_get(cs.mv_id)
+                if mv is not None:
+                    sync.disconnect(cs, mv)
+                    done.mv_deleted = store.mv_get(mv.id) is None
+                else:
+                    cs.mv_id, cs.link_state, cs.link_rule = None, LinkState.DISCONNECTOR, None
+            # a change an import staged is still to be synced; a normal disconnector gets its second look at
+            # the next sync, delta or full, as one whose join value changed does
+            cs.pending_import = waiting
+            if explicit:
+                cs.link_state = LinkState.EXPLICIT
+            elif waiting is None:
+                cs.pending_import = PendingImport(ImportOp.UPDATE, [])
+            store.cs_save([cs])
+
+        # a failure is the disconnection's own (a remaining contributor's flow): nothing of it stays
+        done.disconnected = action.apply(change)
+
+        def message(after: CSObject | None) -> str:
+            done.after = after
+            return _message(done, explicit)
+
+        done.errors = action.finish(message)
         return done
 
 
@@ -176,7 +209,7 @@ def make_normal(runner: Runner, cs_id: int) -> Disconnection:
         step.status = RunStatus.SUCCESS
         step.message = f"operator: {describe(cs)} is a normal disconnector again; the next sync tries its join rules"
         done.after = store.cs_get(cs_id)
-        _finish(runner, run, step)
+        finish_run(runner, run, step)
         return done
 
 
@@ -197,7 +230,7 @@ def _message(done: Disconnection, explicit: bool) -> str:
     return text
 
 
-def _finish(runner: Runner, run: RunResult, step: StepResult) -> None:
+def finish_run(runner: Runner, run: RunResult, step: StepResult) -> None:
     step.ended = time.time()
     runner.store.step_save(step)
     run.steps = [step]

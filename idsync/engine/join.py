@@ -62,8 +62,10 @@ def run_join_rules(
     rule: str,
     lookup: Callable[[str, list[str]], dict[str, list[int]]],
     describe: Callable[[int], str],
+    remedy: str = "make the join rule more specific or fix the data",
 ) -> JoinMatch | None:
-    """Try each criterion in order; ``lookup(attribute, keys)`` returns key -> candidate ids."""
+    """Try each criterion in order; ``lookup(attribute, keys)`` returns key -> candidate ids; an ambiguity's error
+    ends with ``remedy``."""
     for criterion in criteria:
         pairs = _criterion_values(ctx, criterion, values, rule)
         if pairs is None:
@@ -83,7 +85,7 @@ def run_join_rules(
             attrs = ", ".join(a for a, _ in pairs)
             raise ObjectError(
                 f"ambiguous join: rule {rule!r} join {criterion.index + 1} on {attrs} matches {len(candidates)} "
-                f"objects ({listed}{more}); make the join rule more specific or fix the data",
+                f"objects ({listed}{more}); {remedy}",
                 attribute=pairs[0][0],
                 code="ambiguous-join",
             )
@@ -100,7 +102,8 @@ def join_metaverse(
         values,
         rule,
         lambda attr, keys: ctx.store.mv_find(mv_type, attr, keys),
-        lambda i: f"MV #{i}",
+        lambda i: f"mv:{i}",
+        "make the join rule more specific, fix the data, or join it by hand: idsync join OBJECT --to mv:ID",
     )
 
 

@@ -202,18 +202,7 @@ class Synchronizer:
                     f"{clash.identifier!r} in {cs.connector}; one MV object has at most one object per connector",
                     code="join-conflict",
                 )
-            self._link(cs, target, f"joined:{rule.name}")
-            counters.joins += 1
-            links = [*others, cs]
-            changed = recompute(self.ctx, target, links, contributed_attributes(self.ctx, target, cs, None))
-            if changed:
-                self.store.mv_save([target])
-                counters.updates += 1
-                self._mv_changed(target, changed)
-            else:
-                counters.unchanged += 1
-            self._after_link(cs)
-            self._outbound(target, links)
+            self.join(cs, target, others, f"joined:{rule.name}")
             return
         projector = next((r for r in applicable if r.project), None)
         if projector is None:
@@ -235,6 +224,23 @@ class Synchronizer:
         self._mv_changed(mv, changed)
         waiting_for_link(self.ctx, cs)  # a new MV id: nothing references it yet
         self._outbound(mv, [cs])
+
+    def join(self, cs: CSObject, mv: MVObject, others: list[CSObject], how: str) -> None:
+        """Link ``cs`` to ``mv`` (whose links are ``others``) and flow it: a join rule's match, or an operator's
+        (:mod:`idsync.engine.joiner`). Every attribute ``cs`` contributes is computed again, as at projection."""
+        counters = self.ctx.step.counters
+        self._link(cs, mv, how)
+        counters.joins += 1
+        links = [*others, cs]
+        changed = recompute(self.ctx, mv, links, contributed_attributes(self.ctx, mv, cs, None))
+        if changed:
+            self.store.mv_save([mv])
+            counters.updates += 1
+            self._mv_changed(mv, changed)
+        else:
+            counters.unchanged += 1
+        self._after_link(cs)
+        self._outbound(mv, links)
 
     def _links(self, mv: MVObject, cs: CSObject, known: list[CSObject] | None = None) -> list[CSObject]:
         links = known if known is not None else self.store.cs_by_mv([mv.id]).get(mv.id, [])

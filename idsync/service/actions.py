@@ -1,5 +1,5 @@
-"""What an operator's object actions do, once for every front end: the ``disconnect`` command, the REST API and the
-dashboard's buttons give the same answer in the same shape (secrets redacted).
+"""What an operator's object actions do, once for every front end: the ``disconnect`` and ``join`` commands, the
+REST API and the dashboard's buttons give the same answer in the same shape (secrets redacted).
 
 Like ``readmodel``, nothing here imports a web framework, so the command line uses it without the ``web`` extra.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from idsync.engine.disconnection import disconnect, make_normal
+from idsync.engine.joiner import join
 from idsync.engine.run_profiles import Runner
 from idsync.engine.workspace import Workspace
 from idsync.service.readmodel import BadReference, NotFound, Secrets, cs_json, error_json, resolve_object
@@ -51,6 +52,36 @@ def disconnect_object(
         "mv_id": done.mv_id,
         "mv_deleted": done.mv_deleted,
         "dropped_export": done.dropped_export,
+        "object": cs_json(done.after, secrets) if done.after else None,
+        "errors": [error_json(e) for e in done.errors],
+    }
+
+
+def join_object(ws: Workspace, ref: str, to: str, *, secrets: Secrets | None = None) -> dict[str, Any]:
+    """MIM's Joiner: join the CS object ``ref`` names to the MV object ``to`` names, as an explicit connector. The
+    answer has the shape of ``disconnect_object``'s. Raises ``BadReference``/``NotFound`` for references that name
+    no such objects, ``JoinRefused`` when the join cannot be made, ``RunLocked`` while a run holds the store."""
+    names = ws.connector_names()
+    kind, ident = resolve_object(ws.store, names, ref)
+    if kind != "cs":
+        raise BadReference(
+            f"join takes a connector-space object first (cs:ID or CONNECTOR:ANCHOR); {ref} is a metaverse object. "
+            "Give the metaverse object to join it to after --to"
+        )
+    target_kind, target = resolve_object(ws.store, names, to)
+    if target_kind != "mv":
+        raise BadReference(f"{to} is a connector-space object; join it to a metaverse object (mv:ID)")
+    if ws.store.cs_get(ident) is None:
+        raise NotFound(f"no connector-space object cs:{ident}")
+    if ws.store.mv_get(target) is None:
+        raise NotFound(f"no metaverse object mv:{target}")
+    done = join(Runner(ws), ident, target)
+    secrets = secrets if secrets is not None else Secrets.of_workspace(ws)
+    return {
+        "run_id": done.run.id,
+        "status": done.status.value,
+        "message": done.run.steps[0].message,
+        "mv_id": done.mv_id,
         "object": cs_json(done.after, secrets) if done.after else None,
         "errors": [error_json(e) for e in done.errors],
     }

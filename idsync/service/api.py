@@ -20,10 +20,11 @@ from starlette.routing import Route
 from idsync import __version__
 from idsync.config import ConfigError
 from idsync.engine.disconnection import DisconnectRefused
+from idsync.engine.joiner import JoinRefused
 from idsync.engine.run_profiles import RunLocked
 from idsync.model import StepKind
 from idsync.service import readmodel as rm
-from idsync.service.actions import disconnect_object
+from idsync.service.actions import disconnect_object, join_object
 from idsync.service.runtime import AlreadyRunning, Service, ServiceUnavailable
 from idsync.store import CSFilter
 
@@ -268,6 +269,18 @@ def disconnect(
         raise service.store_busy(exc.holder, f"disconnect {ref}") from None
 
 
+def _join(c: Call) -> Any:
+    to = c.body.get("to")
+    if not isinstance(to, str) or not to:
+        raise ApiError(400, f"to: expected the metaverse object to join to (mv:ID), got {to!r}")
+    ref = c.path_text("ref")
+    try:
+        with c.service.workspace() as ws:
+            return join_object(ws, ref, to, secrets=c.service.secrets)
+    except RunLocked as exc:
+        raise c.service.store_busy(exc.holder, f"join {ref}") from None
+
+
 def _pending_exports(c: Call) -> Any:
     flt = rm.cs_filter(connector=c.query.connector(c.service), pending_export=True)
     limit = c.query.integer("limit", 50, low=1, high=rm.MAX_LIMIT) or 50
@@ -444,6 +457,20 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         body={"type": "object", "properties": {"explicit": {"type": "boolean"}, "clear": {"type": "boolean"}}},
     ),
     Endpoint(
+        "POST",
+        "/api/objects/{ref}/join",
+        _join,
+        "Join a connector-space object to the metaverse object `to` names (mv:ID) as an explicit connector, as MIM's "
+        "Joiner does. Recorded as a run; refused (409) when the join cannot be made or while a run holds the store",
+        "objects",
+        (
+            Param(
+                "ref", where="path", required=True, slashes=True, description="cs:ID or CONNECTOR:ANCHOR-OR-IDENTIFIER"
+            ),
+        ),
+        body={"type": "object", "properties": {"to": {"type": "string"}}, "required": ["to"]},
+    ),
+    Endpoint(
         "GET",
         "/api/pending-exports",
         _pending_exports,
@@ -525,7 +552,7 @@ def translate(exc: Exception) -> tuple[int, str] | None:
         return 404, str(exc)
     if isinstance(exc, rm.BadReference):
         return 400, str(exc)
-    if isinstance(exc, AlreadyRunning | RunLocked | DisconnectRefused | rm.Conflict):
+    if isinstance(exc, AlreadyRunning | RunLocked | DisconnectRefused | JoinRefused | rm.Conflict):
         return 409, str(exc)
     if isinstance(exc, ServiceUnavailable):
         return 503, str(exc)

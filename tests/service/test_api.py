@@ -27,6 +27,7 @@ PROTECTED = [
     ("GET", "/api/audit"),
     ("POST", "/api/holds/dir/approve"),
     ("POST", "/api/objects/hr:E0001/disconnect"),
+    ("POST", "/api/objects/hr:E0001/join"),
     ("POST", "/api/config/reload"),
     ("GET", "/metrics"),
 ]
@@ -313,6 +314,27 @@ def test_disconnect_explicit_and_back_to_normal(populated: Site) -> None:
         assert "idsync" not in " ".join(shown[:3]) and "--" not in " ".join(shown[:3])
     history = CliRunner().invoke(cli, ["-C", str(populated.root), "history", "--json"], catch_exceptions=False)
     assert [run["profile"] for run in json.loads(history.stdout)[:3]] == named
+
+
+def test_join_a_disconnected_account_back_by_hand(populated: Site) -> None:
+    with populated.client() as c:
+        person = c.get("/api/objects/hr:E0005").json()
+        mv_id = person["mv"]["id"]
+        account = next(link for link in person["links"] if link["connector"] != "hr")
+        ref = f"cs:{account['id']}"
+        assert c.post(f"/api/objects/{ref}/disconnect", json={"explicit": True}).status_code == 200
+        done = c.post(f"/api/objects/{ref}/join", json={"to": f"mv:{mv_id}"})
+        assert done.status_code == 200, done.text
+        body = done.json()
+        assert body["status"] == "success" and body["mv_id"] == mv_id
+        assert (body["object"]["link_state"], body["object"]["link_rule"]) == ("connector", "joined-manually")
+        assert c.get(f"/api/runs/{body['run_id']}").json()["profile"].startswith(f"Joined {account['connector']} ")
+        # refusals: joined already (409), a bad or missing "to" (400), unknown objects (404)
+        assert "already" in _error(c.post(f"/api/objects/{ref}/join", json={"to": f"mv:{mv_id}"}), 409)
+        assert "to:" in _error(c.post(f"/api/objects/{ref}/join", json={}), 400)
+        assert "metaverse object" in _error(c.post(f"/api/objects/{ref}/join", json={"to": ref}), 400)
+        _error(c.post("/api/objects/cs:999999/join", json={"to": f"mv:{mv_id}"}), 404)
+        assert "mv:999999" in _error(c.post(f"/api/objects/{ref}/join", json={"to": "mv:999999"}), 404)
 
 
 def test_config_reload_applies_to_new_runs_and_a_broken_file_changes_nothing(populated: Site) -> None:

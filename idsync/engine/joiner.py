@@ -1,0 +1,113 @@
+"""MIM's Joiner: an operator joins a connector-space object to the metaverse object of their choice.
+
+The join rules cannot settle every case: two people share the join value (the sync's "ambiguous" error), an account
+predates the employee number it should carry, a contractor's record in one system names nothing another holds. MIM's
+Joiner lets an operator pick the metaverse object, and the result is an *explicit connector*: a link the join and
+scope rules did not make, so they never undo it. Here such a link's rule is ``joined-manually``; the sync
+disconnects an object that leaves the inbound rules' scope only when a join or projection rule linked it, so a
+manual link stays until an operator disconnects it (``idsync disconnect``) or the object is deleted.
+
+The join runs the sync's own code for a joined object (every attribute the object contributes computed again, the
+references waiting for it resolved, the other connectors evaluated outbound after the join commits), under the run
+lock, recorded in the run history as a run of one sync step, as a disconnection is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from idsync.engine.disconnection import OperatorAction, describe
+from idsync.engine.run_profiles import Runner
+from idsync.model import CSObject, ErrorRow, ImportOp, LinkState, MVObject, RunResult, RunStatus
+
+MANUAL = "joined-manually"
+"""The link rule of an operator's join (MIM's explicit connector)."""
+
+
+class JoinRefused(ValueError):
+    """The join cannot be made as asked; the message names the objects and says why, and what to do instead."""
+
+
+@dataclass
+class ManualJoin:
+    """What an operator's join did: the object before and after, and the error rows of its consequences."""
+
+    run: RunResult
+    before: CSObject
+    after: CSObject | None
+    mv_id: int
+    joined: bool = False
+    """False when the join failed and left nothing (the error rows say why)."""
+    errors: list[ErrorRow] = field(default_factory=list)
+
+    @property
+    def status(self) -> RunStatus:
+        return self.run.status
+
+
+def join(runner: Runner, cs_id: int, mv_id: int) -> ManualJoin:
+    """Join ``cs_id`` to ``mv_id`` now, as an explicit connector. Raises ``JoinRefused`` for an unknown object, one
+    joined already, one whose delete is waiting to be synced, an MV object that holds another object of the same
+    connector, and an MV type no rule pairs with the object's type (nothing would flow)."""
+    store = runner.store
+    with runner.holding_run_lock():
+        cs = store.cs_get(cs_id)
+        if cs is None:
+            raise JoinRefused(f"no connector-space object cs:{cs_id}")
+        mv = store.mv_get(mv_id)
+        if mv is None:
+            raise JoinRefused(f"no metaverse object mv:{mv_id}")
+        _check(runner, cs, mv)
+        action = OperatorAction(runner, cs, f"Joined {describe(cs)} to mv:{mv.id}")
+        done = ManualJoin(action.run, action.before, None, mv.id)
+
+        def change() -> None:
+            cs.error = None
+            others = store.cs_by_mv([mv.id]).get(mv.id, [])
+            action.sync.join(cs, mv, others, MANUAL)
+
+        # a failure (a flow of the joined object) undoes the join whole, and says so
+        done.joined = action.apply(change)
+
+        def message(after: CSObject | None) -> str:
+            done.after = after
+            return _message(done)
+
+        done.errors = action.finish(message)
+        return done
+
+
+def _check(runner: Runner, cs: CSObject, mv: MVObject) -> None:
+    who = describe(cs)
+    if cs.mv_id is not None:
+        how = "an explicit connector" if cs.link_rule == MANUAL else f"by {cs.link_rule}"
+        raise JoinRefused(
+            f"{who} is joined to mv:{cs.mv_id} already ({how}); 'idsync disconnect cs:{cs.id}' first, then join it"
+        )
+    if cs.pending_import is not None and cs.pending_import.op is ImportOp.DELETE:
+        raise JoinRefused(f"{who} was deleted in {cs.connector} (an import staged its delete); a sync removes it")
+    holder = next((o for o in runner.store.cs_by_mv([mv.id]).get(mv.id, []) if o.connector == cs.connector), None)
+    if holder is not None:
+        raise JoinRefused(
+            f"mv:{mv.id} is joined to {describe(holder)} already; one metaverse object holds at most one object of "
+            f"each connector: 'idsync disconnect cs:{holder.id}' first, or join {who} to another metaverse object"
+        )
+    rules = runner.ws.rules
+    inbound = any(r.mv_type == mv.object_type for r in rules.inbound_for(cs.connector, cs.object_type))
+    outbound = (cs.connector, cs.object_type) in rules.outbound_for(mv.object_type)
+    if not inbound and not outbound:
+        raise JoinRefused(
+            f"no inbound or outbound rule pairs {cs.connector} {cs.object_type!r} objects with {mv.object_type!r} "
+            f"metaverse objects, so nothing would flow between {who} and mv:{mv.id}"
+        )
+
+
+def _message(done: ManualJoin) -> str:
+    after = done.after
+    if after is None or not done.joined:
+        return f"operator: {describe(done.before)} was not joined to mv:{done.mv_id} (see the error rows)"
+    state = "" if done.before.link_state is LinkState.DISCONNECTOR else f", was a {done.before.link_state.value}"
+    return (
+        f"operator: {describe(done.before)} joined to mv:{done.mv_id} as an explicit connector{state}; "
+        "join and scope rules leave the link alone until 'idsync disconnect'"
+    )
