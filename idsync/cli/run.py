@@ -1,5 +1,5 @@
 """Running, and operator actions that write sync state: ``run PROFILE|CONNECTOR:STEP``, ``cycle``, ``approve-deletes``,
-``disconnect``, ``join``."""
+``disconnect``, ``join``, ``project``."""
 
 from __future__ import annotations
 
@@ -274,6 +274,41 @@ def join_command(state: CliState, obj: str, to: str, as_json: bool) -> None:
         raise click.UsageError(str(exc)) from None
 
 
+@click.command("project")
+@click.argument("obj", metavar="OBJECT")
+@click.option(
+    "--type",
+    "mv_type",
+    metavar="MV-TYPE",
+    help="The metaverse object type to project into; needed only when the object's inbound rules flow into several.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of text.")
+@pass_state
+def project_command(state: CliState, obj: str, mv_type: str | None, as_json: bool) -> None:
+    """Project the connector-space object OBJECT into a new metaverse object now, as MIM's Joiner's "Project" does:
+    for an object no projection rule takes (a connector whose rules only join, an object the join rules miss that
+    is a person of its own). Its values flow into the new object through its inbound rules, and the metaverse
+    object's targets are evaluated outbound (provisioning included).
+
+    The link is an explicit connector: join and scope rules never undo it; 'idsync disconnect' does. OBJECT is
+    cs:ID or CONNECTOR:ANCHOR-OR-IDENTIFIER, a disconnector of any kind.
+
+    \b
+    Examples:
+      idsync project ad:CN=Ann Lee,OU=Contractors,DC=example,DC=org
+      idsync project cs:5120 --type person --json
+
+    Recorded in the run history; exit codes as for 'idsync join'.
+    """
+    from idsync.engine.joiner import JoinRefused
+    from idsync.service.actions import project_object
+
+    try:
+        _operator_action(state, lambda ws: project_object(ws, obj, mv_type), as_json)
+    except JoinRefused as exc:
+        raise click.UsageError(str(exc)) from None
+
+
 def _operator_action(state: CliState, act: Callable[[Workspace], dict[str, Any]], as_json: bool) -> None:
     """Run an operator action (``idsync.service.actions``) and print its answer: its message and error rows, or the
     JSON; the exit code is its run's. A bad reference is a usage error; a held store, exit code 2."""
@@ -301,4 +336,4 @@ def _operator_action(state: CliState, act: Callable[[Workspace], dict[str, Any]]
     raise click.exceptions.Exit(RunStatus(data["status"]).exit_code)
 
 
-COMMANDS = [run_command, cycle_command, approve_deletes, disconnect_command, join_command]
+COMMANDS = [run_command, cycle_command, approve_deletes, disconnect_command, join_command, project_command]

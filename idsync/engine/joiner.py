@@ -1,11 +1,13 @@
-"""MIM's Joiner: an operator joins a connector-space object to the metaverse object of their choice.
+"""MIM's Joiner: an operator joins a connector-space object to the metaverse object of their choice, or projects it
+into a new one.
 
 The join rules cannot settle every case: two people share the join value (the sync's "ambiguous" error), an account
 predates the employee number it should carry, a contractor's record in one system names nothing another holds. MIM's
 Joiner lets an operator pick the metaverse object, and the result is an *explicit connector*: a link the join and
-scope rules did not make, so they never undo it. Here such a link's rule is ``joined-manually``; the sync
-disconnects an object that leaves the inbound rules' scope only when a join or projection rule linked it, so a
-manual link stays until an operator disconnects it (``idsync disconnect``) or the object is deleted.
+scope rules did not make, so they never undo it. Here such a link's rule is ``joined-manually`` (or
+``projected-manually``); the sync disconnects an object that leaves the inbound rules' scope only when a join or
+projection rule linked it, so a manual link stays until an operator disconnects it (``idsync disconnect``) or the
+object is deleted. Projecting by hand is for an object no projection rule takes (a connector whose rules only join).
 
 The join runs the sync's own code for a joined object (every attribute the object contributes computed again, the
 references waiting for it resolved, the other connectors evaluated outbound after the join commits), under the run
@@ -22,6 +24,8 @@ from idsync.model import CSObject, ErrorRow, ImportOp, LinkState, MVObject, RunR
 
 MANUAL = "joined-manually"
 """The link rule of an operator's join (MIM's explicit connector)."""
+MANUAL_PROJECTION = "projected-manually"
+"""The link rule of an operator's projection."""
 
 
 class JoinRefused(ValueError):
@@ -30,12 +34,14 @@ class JoinRefused(ValueError):
 
 @dataclass
 class ManualJoin:
-    """What an operator's join did: the object before and after, and the error rows of its consequences."""
+    """What an operator's join or projection did: the object before and after, the MV object, and the error rows of
+    its consequences."""
 
     run: RunResult
     before: CSObject
     after: CSObject | None
-    mv_id: int
+    mv_id: int | None
+    """The MV object joined to, or projected (None when the projection failed)."""
     joined: bool = False
     """False when the join failed and left nothing (the error rows say why)."""
     errors: list[ErrorRow] = field(default_factory=list)
@@ -77,15 +83,75 @@ def join(runner: Runner, cs_id: int, mv_id: int) -> ManualJoin:
         return done
 
 
-def _check(runner: Runner, cs: CSObject, mv: MVObject) -> None:
+def project(runner: Runner, cs_id: int, mv_type: str | None = None) -> ManualJoin:
+    """Project ``cs_id`` into a new MV object of ``mv_type`` now, as an explicit connector; without ``mv_type``, the
+    one type its inbound rules flow into. Raises ``JoinRefused`` as ``join`` does, and for a type no inbound rule of
+    the object flows into (the new object would get no values)."""
+    store = runner.store
+    with runner.holding_run_lock():
+        cs = store.cs_get(cs_id)
+        if cs is None:
+            raise JoinRefused(f"no connector-space object cs:{cs_id}")
+        _check_unlinked(cs, "project")
+        mv_type = _projection_type(runner, cs, mv_type)
+        action = OperatorAction(runner, cs, f"Projected {describe(cs)} into a new {mv_type}")
+        done = ManualJoin(action.run, action.before, None, None)
+
+        def change() -> None:
+            cs.error = None
+            done.mv_id = action.sync.project(cs, mv_type, MANUAL_PROJECTION).id
+
+        if not action.apply(change):
+            done.mv_id = None  # rolled back with the rest
+        done.joined = done.mv_id is not None
+
+        def message(after: CSObject | None) -> str:
+            done.after = after
+            if not done.joined:
+                return f"operator: {describe(done.before)} was not projected (see the error rows)"
+            return (
+                f"operator: {describe(done.before)} projected into mv:{done.mv_id} ({mv_type}) as an explicit "
+                "connector; join and scope rules leave the link alone until 'idsync disconnect'"
+            )
+
+        done.errors = action.finish(message)
+        return done
+
+
+def _projection_type(runner: Runner, cs: CSObject, wanted: str | None) -> str:
+    types = sorted({r.mv_type for r in runner.ws.rules.inbound_for(cs.connector, cs.object_type)})
+    if wanted is None:
+        if len(types) == 1:
+            return types[0]
+        if not types:
+            raise JoinRefused(
+                f"no inbound rule flows {cs.connector} {cs.object_type!r} objects into the metaverse, so a projection "
+                f"of {describe(cs)} would hold no values"
+            )
+        raise JoinRefused(f"{describe(cs)} could be projected into {', '.join(types)}: say which type")
+    if wanted not in types:
+        have = f" (its inbound rules flow into {', '.join(types)})" if types else ""
+        raise JoinRefused(
+            f"no inbound rule flows {cs.connector} {cs.object_type!r} objects into {wanted!r} metaverse objects, so "
+            f"a projection of {describe(cs)} would hold no values{have}"
+        )
+    return wanted
+
+
+def _check_unlinked(cs: CSObject, verb: str) -> None:
     who = describe(cs)
     if cs.mv_id is not None:
-        how = "an explicit connector" if cs.link_rule == MANUAL else f"by {cs.link_rule}"
+        how = "an explicit connector" if cs.link_rule in (MANUAL, MANUAL_PROJECTION) else f"by {cs.link_rule}"
         raise JoinRefused(
-            f"{who} is joined to mv:{cs.mv_id} already ({how}); 'idsync disconnect cs:{cs.id}' first, then join it"
+            f"{who} is joined to mv:{cs.mv_id} already ({how}); 'idsync disconnect cs:{cs.id}' first, then {verb} it"
         )
     if cs.pending_import is not None and cs.pending_import.op is ImportOp.DELETE:
         raise JoinRefused(f"{who} was deleted in {cs.connector} (an import staged its delete); a sync removes it")
+
+
+def _check(runner: Runner, cs: CSObject, mv: MVObject) -> None:
+    who = describe(cs)
+    _check_unlinked(cs, "join")
     holder = next((o for o in runner.store.cs_by_mv([mv.id]).get(mv.id, []) if o.connector == cs.connector), None)
     if holder is not None:
         raise JoinRefused(

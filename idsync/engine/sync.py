@@ -212,18 +212,24 @@ class Synchronizer:
             counters.unchanged += 1
             self._flag_adopters(cs)
             return
-        # projection: the new MV object's values are computed first, so it is written once
-        mv = MVObject(0, projector.mv_type, created_run=self.ctx.step.run_id)
+        self.project(cs, projector.mv_type, f"projected:{projector.name}")
+
+    def project(self, cs: CSObject, mv_type: str, how: str) -> MVObject:
+        """Project ``cs`` into a new MV object of ``mv_type`` and flow it: a projection rule's, or an operator's
+        (:mod:`idsync.engine.joiner`). The new MV object's values are computed first, so it is written once."""
+        counters = self.ctx.step.counters
+        mv = MVObject(0, mv_type, created_run=self.ctx.step.run_id)
         with DeferredUnresolved(self.ctx) as waiting:
             changed = recompute(self.ctx, mv, [cs], contributed_attributes(self.ctx, mv, cs, None), projecting=cs)
             self.store.mv_insert(mv)
             waiting.owner = mv.id
-        self._link(cs, mv, f"projected:{projector.name}")
+        self._link(cs, mv, how)
         counters.projections += 1
         counters.adds += 1
         self._mv_changed(mv, changed)
         waiting_for_link(self.ctx, cs)  # a new MV id: nothing references it yet
         self._outbound(mv, [cs])
+        return mv
 
     def join(self, cs: CSObject, mv: MVObject, others: list[CSObject], how: str) -> None:
         """Link ``cs`` to ``mv`` (whose links are ``others``) and flow it: a join rule's match, or an operator's

@@ -1,5 +1,5 @@
-"""What an operator's object actions do, once for every front end: the ``disconnect`` and ``join`` commands, the
-REST API and the dashboard's buttons give the same answer in the same shape (secrets redacted).
+"""What an operator's object actions do, once for every front end: the ``disconnect``, ``join`` and ``project``
+commands, the REST API and the dashboard's buttons give the same answer in the same shape (secrets redacted).
 
 Like ``readmodel``, nothing here imports a web framework, so the command line uses it without the ``web`` extra.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from idsync.engine.disconnection import disconnect, make_normal
-from idsync.engine.joiner import join
+from idsync.engine.joiner import ManualJoin, join, project
 from idsync.engine.run_profiles import Runner
 from idsync.engine.workspace import Workspace
 from idsync.service.readmodel import BadReference, NotFound, Secrets, cs_json, error_json, resolve_object
@@ -25,14 +25,7 @@ def disconnect_object(
     ``DisconnectRefused`` when the object cannot be changed so, ``RunLocked`` while a run holds the store."""
     if explicit and clear:
         raise BadReference("explicit and clear ask for opposite things; give one of them")
-    kind, ident = resolve_object(ws.store, ws.connector_names(), ref)
-    if kind != "cs":
-        raise BadReference(
-            f"disconnect takes a connector-space object (cs:ID or CONNECTOR:ANCHOR); {ref} is a metaverse object, "
-            "whose links are listed by: idsync show " + ref
-        )
-    if ws.store.cs_get(ident) is None:
-        raise NotFound(f"no connector-space object cs:{ident}")
+    ident = _cs_object(ws, ref, "disconnect", f" Its links are listed by: idsync show {ref}")
     runner = Runner(ws)
     done = make_normal(runner, ident) if clear else disconnect(runner, ident, explicit=explicit)
     secrets = secrets if secrets is not None else Secrets.of_workspace(ws)
@@ -61,21 +54,36 @@ def join_object(ws: Workspace, ref: str, to: str, *, secrets: Secrets | None = N
     """MIM's Joiner: join the CS object ``ref`` names to the MV object ``to`` names, as an explicit connector. The
     answer has the shape of ``disconnect_object``'s. Raises ``BadReference``/``NotFound`` for references that name
     no such objects, ``JoinRefused`` when the join cannot be made, ``RunLocked`` while a run holds the store."""
-    names = ws.connector_names()
-    kind, ident = resolve_object(ws.store, names, ref)
-    if kind != "cs":
-        raise BadReference(
-            f"join takes a connector-space object first (cs:ID or CONNECTOR:ANCHOR); {ref} is a metaverse object. "
-            "Give the metaverse object to join it to after --to"
-        )
-    target_kind, target = resolve_object(ws.store, names, to)
+    ident = _cs_object(ws, ref, "join", " Give the metaverse object to join it to after --to")
+    target_kind, target = resolve_object(ws.store, ws.connector_names(), to)
     if target_kind != "mv":
         raise BadReference(f"{to} is a connector-space object; join it to a metaverse object (mv:ID)")
-    if ws.store.cs_get(ident) is None:
-        raise NotFound(f"no connector-space object cs:{ident}")
     if ws.store.mv_get(target) is None:
         raise NotFound(f"no metaverse object mv:{target}")
-    done = join(Runner(ws), ident, target)
+    return _joined(ws, join(Runner(ws), ident, target), secrets)
+
+
+def project_object(
+    ws: Workspace, ref: str, mv_type: str | None = None, *, secrets: Secrets | None = None
+) -> dict[str, Any]:
+    """MIM's Joiner's "Project": a new MV object (of ``mv_type``, or the one type the object's inbound rules flow
+    into) from the CS object ``ref`` names, as an explicit connector. The answer has ``join_object``'s shape."""
+    ident = _cs_object(ws, ref, "project", "")
+    return _joined(ws, project(Runner(ws), ident, mv_type), secrets)
+
+
+def _cs_object(ws: Workspace, ref: str, verb: str, hint: str) -> int:
+    kind, ident = resolve_object(ws.store, ws.connector_names(), ref)
+    if kind != "cs":
+        raise BadReference(
+            f"{verb} takes a connector-space object (cs:ID or CONNECTOR:ANCHOR); {ref} is a metaverse object.{hint}"
+        )
+    if ws.store.cs_get(ident) is None:
+        raise NotFound(f"no connector-space object cs:{ident}")
+    return ident
+
+
+def _joined(ws: Workspace, done: ManualJoin, secrets: Secrets | None) -> dict[str, Any]:
     secrets = secrets if secrets is not None else Secrets.of_workspace(ws)
     return {
         "run_id": done.run.id,

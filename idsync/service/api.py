@@ -24,7 +24,7 @@ from idsync.engine.joiner import JoinRefused
 from idsync.engine.run_profiles import RunLocked
 from idsync.model import StepKind
 from idsync.service import readmodel as rm
-from idsync.service.actions import disconnect_object, join_object
+from idsync.service.actions import disconnect_object, join_object, project_object
 from idsync.service.runtime import AlreadyRunning, Service, ServiceUnavailable
 from idsync.store import CSFilter
 
@@ -273,12 +273,25 @@ def _join(c: Call) -> Any:
     to = c.body.get("to")
     if not isinstance(to, str) or not to:
         raise ApiError(400, f"to: expected the metaverse object to join to (mv:ID), got {to!r}")
+    return _object_action(c, "join", lambda ws, ref: join_object(ws, ref, to, secrets=c.service.secrets))
+
+
+def _project(c: Call) -> Any:
+    mv_type = c.body.get("type")
+    if mv_type is not None and (not isinstance(mv_type, str) or not mv_type):
+        raise ApiError(400, f"type: expected a metaverse object type, got {mv_type!r}")
+    return _object_action(c, "project", lambda ws, ref: project_object(ws, ref, mv_type, secrets=c.service.secrets))
+
+
+def _object_action(c: Call, verb: str, act: Callable[[Any, str], dict[str, Any]]) -> dict[str, Any]:
+    """An operator action on the object the path names, in a workspace of the request's thread; a held store is
+    named with what to do."""
     ref = c.path_text("ref")
     try:
         with c.service.workspace() as ws:
-            return join_object(ws, ref, to, secrets=c.service.secrets)
+            return act(ws, ref)
     except RunLocked as exc:
-        raise c.service.store_busy(exc.holder, f"join {ref}") from None
+        raise c.service.store_busy(exc.holder, f"{verb} {ref}") from None
 
 
 def _pending_exports(c: Call) -> Any:
@@ -469,6 +482,21 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             ),
         ),
         body={"type": "object", "properties": {"to": {"type": "string"}}, "required": ["to"]},
+    ),
+    Endpoint(
+        "POST",
+        "/api/objects/{ref}/project",
+        _project,
+        "Project a connector-space object into a new metaverse object (of `type`, or the one type its inbound rules "
+        "flow into) as an explicit connector, as MIM's Joiner does. Recorded as a run; refused (409) when the "
+        "projection cannot be made or while a run holds the store",
+        "objects",
+        (
+            Param(
+                "ref", where="path", required=True, slashes=True, description="cs:ID or CONNECTOR:ANCHOR-OR-IDENTIFIER"
+            ),
+        ),
+        body={"type": "object", "properties": {"type": {"type": "string"}}},
     ),
     Endpoint(
         "GET",

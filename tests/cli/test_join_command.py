@@ -3,6 +3,7 @@ stays joined through cycles, and refusals exit with the usage code naming the ob
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -69,7 +70,7 @@ def test_an_account_kept_apart_is_joined_back_by_hand_and_stays(demo: Path) -> N
 
 def test_refusals_exit_with_the_usage_code(demo: Path) -> None:
     wrong_way = idsync(demo, "join", "mv:1", "--to", "mv:2")
-    assert wrong_way.returncode == 4 and "connector-space object first" in wrong_way.stderr
+    assert wrong_way.returncode == 4 and "join takes a connector-space object" in wrong_way.stderr
     not_mv = idsync(demo, "join", "cs:1", "--to", "cs:2")
     assert not_mv.returncode == 4 and "join it to a metaverse object (mv:ID)" in not_mv.stderr
     missing = idsync(demo, "join", "hr:NO-SUCH-ID", "--to", "mv:1")
@@ -78,3 +79,34 @@ def test_refusals_exit_with_the_usage_code(demo: Path) -> None:
     assert no_target.returncode == 4 and "no metaverse object mv:999999" in no_target.stderr
     no_to = idsync(demo, "join", "cs:1")
     assert no_to.returncode == 4 and "Missing option '--to'" in no_to.stderr
+
+
+def test_a_person_kept_apart_is_projected_again_by_hand_and_finds_their_account(demo: Path) -> None:
+    with (demo / "data" / "hr.csv").open(encoding="utf-8") as handle:
+        eid = [r for r in csv.DictReader(handle) if r["status"] == "active"][4]["employeeId"]
+    # hr is authoritative for people: an explicit disconnect deletes the person and disables the account
+    assert idsync(demo, "disconnect", f"hr:{eid}", "--explicit").returncode == 0
+    assert idsync(demo, "cycle").returncode == 0
+    assert _account(demo, eid)["accountEnabled"].lower() == "false"
+
+    done = idsync(demo, "project", f"hr:{eid}", "--json")
+
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["status"] == "success" and result["object"]["link_rule"] == "projected-manually"
+    person = shown(demo, f"mv:{result['mv_id']}")
+    assert person["mv"]["attributes"]["employeeId"] == eid  # type: ignore[index]
+    # the outbound join adopts the account left behind, and the next cycle enables it again
+    assert idsync(demo, "cycle").returncode == 0
+    assert _account(demo, eid)["accountEnabled"].lower() == "true"
+    assert shown(demo, f"hr:{eid}")["cs"]["link_rule"] == "projected-manually"  # type: ignore[index]
+
+    refused = idsync(demo, "project", f"directory:{eid}")
+    assert refused.returncode == 4 and "joined to mv:" in refused.stderr
+    wrong_type = idsync(demo, "project", f"hr:{eid}", "--type", "group")
+    assert wrong_type.returncode == 4 and "already" in wrong_type.stderr
+
+
+def _account(root: Path, eid: str) -> dict[str, str]:
+    with (root / "data" / "directory.csv").open(encoding="utf-8") as handle:
+        return next(r for r in csv.DictReader(handle) if r["employeeId"] == eid)

@@ -6,7 +6,7 @@ import pytest
 from lab import HR_TO_DIR, Lab, ok, person, step
 
 from idsync.engine.disconnection import disconnect
-from idsync.engine.joiner import MANUAL, JoinRefused, ManualJoin, join
+from idsync.engine.joiner import MANUAL, MANUAL_PROJECTION, JoinRefused, ManualJoin, join, project
 from idsync.engine.run_profiles import Runner
 from idsync.model import CSObject, LinkState, RunStatus
 
@@ -194,3 +194,61 @@ def test_no_rule_between_the_types_is_refused(lab: Lab) -> None:
     refused = "no inbound or outbound rule pairs ad 'user' objects with 'room'"
     with lab.open() as ws, pytest.raises(JoinRefused, match=refused):
         join(Runner(ws), account.id, room.id)
+
+
+def test_an_account_no_rule_projects_is_projected_by_hand_and_stays(lab: Lab) -> None:
+    lab.directory("hr")
+    lab.directory("ad").add(
+        "user", "cn=visitor", {"displayName": "Vic Tor", "mail": "vic@example.org", "employeeType": "staff"}
+    )
+    lab.configure(BY_NAME)
+    ok(lab.run(*SYNC_ALL))
+    account = only(lab, "ad")
+    assert account.link_state is LinkState.DISCONNECTOR and lab.mv_objects() == []
+
+    with lab.open() as ws:
+        done = project(Runner(ws), account.id)  # the one type its inbound rules flow into
+
+    assert done.status is RunStatus.SUCCESS and done.joined and done.mv_id is not None
+    (mv,) = lab.mv_objects("person")
+    assert mv.id == done.mv_id and mv.attributes == {"mail": "vic@example.org"}
+    after = only(lab, "ad")
+    assert (after.link_state, after.mv_id, after.link_rule) == (LinkState.CONNECTOR, mv.id, MANUAL_PROJECTION)
+    counters = step(done.run, "ad", "delta-sync").counters
+    assert (counters.projections, counters.adds) == (1, 1)
+    assert done.run.profile == f"Projected ad 'cn=visitor' (cs:{account.id}) into a new person"
+    # no join or scope rule undoes it: out of scope now, it stays linked
+    lab.dirs["ad"].replace(account.anchor, {"displayName": "Vic Tor", "employeeType": "visitor"})
+    ok(lab.run(("ad", "full-import"), ("ad", "full-sync")))
+    assert only(lab, "ad").mv_id == mv.id and len(lab.mv_objects()) == 1
+
+
+def test_a_projection_needs_a_type_the_object_flows_into(lab: Lab) -> None:
+    two_anns(lab)
+    lab.configure(
+        BY_NAME
+        + """
+  - name: ad-rooms
+    connector: ad
+    object_type: user
+    metaverse_type: room
+    flows:
+      name: displayName
+"""
+    )
+    lab.run(*SYNC_ALL)
+    account = only(lab, "ad")
+    with lab.open() as ws:
+        runs = len(ws.store.runs(50))
+        with pytest.raises(JoinRefused, match=r"could be projected into person, room: say which type"):
+            project(Runner(ws), account.id)
+        with pytest.raises(JoinRefused, match="no inbound rule flows ad 'user' objects into 'group'"):
+            project(Runner(ws), account.id, "group")
+        assert len(ws.store.runs(50)) == runs
+        done = project(Runner(ws), account.id, "room")
+    assert done.joined
+    (room,) = lab.mv_objects("room")
+    assert room.attributes == {"name": "Ann Lee"}
+    hr_one = next(c for c in lab.cs_objects("hr") if c.anchor == "1")
+    with lab.open() as ws, pytest.raises(JoinRefused, match=r"is joined to mv:\d+ already \(by projected:hr-people\)"):
+        project(Runner(ws), hr_one.id)

@@ -28,6 +28,7 @@ PROTECTED = [
     ("POST", "/api/holds/dir/approve"),
     ("POST", "/api/objects/hr:E0001/disconnect"),
     ("POST", "/api/objects/hr:E0001/join"),
+    ("POST", "/api/objects/hr:E0001/project"),
     ("POST", "/api/config/reload"),
     ("GET", "/metrics"),
 ]
@@ -316,7 +317,7 @@ def test_disconnect_explicit_and_back_to_normal(populated: Site) -> None:
     assert [run["profile"] for run in json.loads(history.stdout)[:3]] == named
 
 
-def test_join_a_disconnected_account_back_by_hand(populated: Site) -> None:
+def test_join_and_project_by_hand(populated: Site) -> None:
     with populated.client() as c:
         person = c.get("/api/objects/hr:E0005").json()
         mv_id = person["mv"]["id"]
@@ -335,6 +336,15 @@ def test_join_a_disconnected_account_back_by_hand(populated: Site) -> None:
         assert "metaverse object" in _error(c.post(f"/api/objects/{ref}/join", json={"to": ref}), 400)
         _error(c.post("/api/objects/cs:999999/join", json={"to": f"mv:{mv_id}"}), 404)
         assert "mv:999999" in _error(c.post(f"/api/objects/{ref}/join", json={"to": "mv:999999"}), 404)
+        # projecting: an account no inbound rule reads would make an empty person
+        assert c.post(f"/api/objects/{ref}/disconnect", json={"explicit": True}).status_code == 200
+        assert "no inbound rule flows" in _error(c.post(f"/api/objects/{ref}/project", json={}), 409)
+        assert "type:" in _error(c.post(f"/api/objects/{ref}/project", json={"type": 7}), 400)
+        person_ref = f"cs:{person['cs']['id']}"
+        assert c.post(f"/api/objects/{person_ref}/disconnect", json={"explicit": True}).status_code == 200
+        projected = c.post(f"/api/objects/{person_ref}/project", json={"type": "person"})
+        assert projected.status_code == 200, projected.text
+        assert projected.json()["object"]["link_rule"] == "projected-manually" and projected.json()["mv_id"]
 
 
 def test_config_reload_applies_to_new_runs_and_a_broken_file_changes_nothing(populated: Site) -> None:
