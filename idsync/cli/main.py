@@ -134,7 +134,7 @@ def cli(ctx: click.Context, workspace: Path, verbose: int) -> None:
     \b
     Operate:
       approve-deletes CONNECTOR, disconnect OBJECT [--explicit | --clear],
-      join OBJECT --to mv:ID, project OBJECT
+      join OBJECT --to mv:ID, project OBJECT, on-demand OBJECT (one object, source to targets, now)
     \b
     Exit codes: 0 success · 1 completed with errors · 2 stopped (a first Ctrl-C too) · 3 invalid configuration
     · 4 usage (also no such object, run, connector or profile; a malformed reference; refusing to overwrite)

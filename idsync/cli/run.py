@@ -1,5 +1,5 @@
 """Running, and operator actions that write sync state: ``run PROFILE|CONNECTOR:STEP``, ``cycle``, ``approve-deletes``,
-``disconnect``, ``join``, ``project``."""
+``disconnect``, ``join``, ``project``, ``on-demand``."""
 
 from __future__ import annotations
 
@@ -309,9 +309,81 @@ def project_command(state: CliState, obj: str, mv_type: str | None, as_json: boo
         raise click.UsageError(str(exc)) from None
 
 
-def _operator_action(state: CliState, act: Callable[[Workspace], dict[str, Any]], as_json: bool) -> None:
-    """Run an operator action (``idsync.service.actions``) and print its answer: its message and error rows, or the
-    JSON; the exit code is its run's. A bad reference is a usage error; a held store, exit code 2."""
+@click.command("on-demand")
+@click.argument("obj", metavar="OBJECT")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of text.")
+@pass_state
+def on_demand_command(state: CliState, obj: str, as_json: bool) -> None:
+    """Provision one object on demand, as Entra cloud sync's "Provision on demand" does: read OBJECT from its
+    connected system now, sync it alone (join, projection, flows, provisioning), and send what that staged for it to
+    every target. For trying a rule on one person before a cycle touches everyone, or a new hire who cannot wait.
+
+    OBJECT is CONNECTOR:ANCHOR-OR-IDENTIFIER (an object not imported yet is looked up in the system by that
+    identifier) or cs:ID. Nothing else is imported, synced or exported and no watermark moves. Deletes and disables
+    are never sent on demand: they wait for the connector's own export and its deletion threshold. In staging mode
+    nothing is sent. Recorded in the run history.
+
+    \b
+    Examples:
+      idsync on-demand hr:E1042
+      idsync on-demand hr:E1042 --json
+
+    Exit codes: 0 done, 1 done with error rows, 2 a step stopped (a system unreachable) or a run holds the store,
+    4 no such object (in the connector space or the system).
+    """
+    from idsync.service.actions import provision_object
+
+    _operator_action(state, lambda ws: provision_object(ws, obj), as_json, _print_on_demand)
+
+
+def _print_on_demand(data: dict[str, Any]) -> None:
+    out = console()
+    for step in data["steps"]:
+        counts = ", ".join(f"{step[k]} {k}" for k in ("adds", "updates", "deletes", "renames") if step[k])
+        detail = "; ".join(x for x in (counts, step.get("message", "")) if x)
+        out.print(
+            f"{step['connector']} {step['step']}: {step['status']}{' — ' + detail if detail else ''}", markup=False
+        )
+    source = data["object"]
+    if source is not None:
+        linked = (
+            f"mv:{source['mv_id']} ({source['link_rule']})"
+            if source["mv_id"]
+            else f"not joined ({source['link_state']})"
+        )
+        out.print(f"{source['connector']} {source['identifier']!r} is {linked}", markup=False)
+    for t in data["targets"]:
+        if t["staged"] is None:
+            what = "nothing to change"
+        elif t["sent"]:
+            what = f"{t['staged']} sent"
+        else:
+            what = f"{t['staged']} not sent: {t['held']}"
+        out.print(f"  {t['connector']} {t['identifier']!r} (cs:{t['cs_id']}): {what}", markup=False)
+    _print_errors(data)
+
+
+def _print_action(data: dict[str, Any]) -> None:
+    console().print(data["message"], markup=False)
+    _print_errors(data)
+
+
+def _print_errors(data: dict[str, Any]) -> None:
+    out = console()
+    for e in data.get("errors", []):
+        who = e["identifier"] or (f"cs:{e['cs_id']}" if e["cs_id"] else f"mv:{e['mv_id']}")
+        out.print(f"  [red]error:[/red] {escape(e['connector'])} {escape(str(who))}: {escape(e['reason'])}")
+
+
+def _operator_action(
+    state: CliState,
+    act: Callable[[Workspace], dict[str, Any]],
+    as_json: bool,
+    text: Callable[[dict[str, Any]], None] = _print_action,
+) -> None:
+    """Run an operator action (``idsync.service.actions``) and print its answer (``text``: its message and error rows
+    by default), or the JSON; the exit code is its run's. A bad reference or an object the system does not hold
+    is a usage error; a held store, exit code 2."""
     from idsync.engine.run_profiles import RunLocked
     from idsync.service.readmodel import BadReference, NotFound
 
@@ -325,15 +397,21 @@ def _operator_action(state: CliState, act: Callable[[Workspace], dict[str, Any]]
         raise click.exceptions.Exit(2) from None
     finally:
         ws.close()
+    if data.get("missing"):
+        raise click.UsageError(data["steps"][0].get("message", "no such object"))
     if as_json:
         print_json(data)
     else:
-        out = console()
-        out.print(data["message"], markup=False)
-        for e in data.get("errors", []):
-            who = e["identifier"] or (f"cs:{e['cs_id']}" if e["cs_id"] else f"mv:{e['mv_id']}")
-            out.print(f"  [red]error:[/red] {escape(e['connector'])} {escape(str(who))}: {escape(e['reason'])}")
+        text(data)
     raise click.exceptions.Exit(RunStatus(data["status"]).exit_code)
 
 
-COMMANDS = [run_command, cycle_command, approve_deletes, disconnect_command, join_command, project_command]
+COMMANDS = [
+    run_command,
+    cycle_command,
+    approve_deletes,
+    disconnect_command,
+    join_command,
+    project_command,
+    on_demand_command,
+]

@@ -85,11 +85,13 @@ class Exporter:
             if rule.connector == name:
                 self.reference_attributes.setdefault(rule.object_type, set()).update(rule.reference_targets)
 
-    def run(self) -> str | None:
-        check = check_deletion_threshold(self.store, self.name, self.safety)
+    def run(self, only: set[int] | None = None) -> str | None:
+        """Send the connector's pending exports, or those of ``only`` (provisioning on demand, which sends no
+        deprovisioning: those wait for the connector's own export and its deletion threshold)."""
+        check = check_deletion_threshold(self.store, self.name, self.safety) if only is None else None
         if self.staging:
             return self._stage_only()
-        held = self._pass(None)
+        held = self._pass(only)
         for _ in range(MAX_PASSES):
             if not held:
                 break
@@ -100,7 +102,7 @@ class Exporter:
                 self._pass(again, force=True)
                 break
             held = again
-        if check.approved:
+        if check is not None and check.approved:
             approval_used(self.store, self.name)
         remaining = self.store.cs_count(CSFilter(connector=self.name, pending_export=True))
         self.step.counters.exported_pending = remaining

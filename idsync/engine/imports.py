@@ -130,6 +130,18 @@ class Importer:
                 self.store.add_errors(self.errors.drain())
         return snapshot
 
+    def stage_one(self, record: ImportRecord | None, cs: CSObject | None) -> None:
+        """One object as its system holds it now (``record``; None: it is gone, and ``cs`` is what the connector
+        space holds), staged in one transaction as a page of an import would be. Provisioning on demand imports one
+        object so; the watermark stays, and the next delta import finds nothing new in what it staged."""
+        with self.store.transaction():
+            if record is not None:
+                self._apply(ImportPage([record]))
+            elif cs is not None and self._stage_delete(cs):
+                self.store.cs_save([cs])
+                self.step.counters.deletes += 1
+            self.store.add_errors(self.errors.drain())
+
     # one page ------------------------------------------------------------------------------------------------
     def _apply(self, page: ImportPage) -> None:
         counters = self.step.counters

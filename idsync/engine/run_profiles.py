@@ -209,13 +209,25 @@ class Runner:
         step.ended = time.time()
         self.store.step_save(step)
 
-    def execute(self, run: RunResult, connector: str, kind: StepKind, now: datetime | None = None) -> StepResult:
+    def execute(
+        self,
+        run: RunResult,
+        connector: str,
+        kind: StepKind,
+        now: datetime | None = None,
+        work: Callable[[StepResult, ErrorLog], None] | None = None,
+    ) -> StepResult:
+        """Run one step of ``run`` and record how it ended; ``work`` does a step's work other than the whole
+        connector's (provisioning on demand: one object)."""
         step = self.store.step_start(run, connector, kind)
         limit = self.options.error_limit if self.options.error_limit is not None else self.ws.config.safety.error_limit
         errors = ErrorLog(step, limit)
         try:
             with fewer_collections():
-                self._work(step, errors, connector, kind, now)
+                if work is not None:
+                    work(step, errors)
+                else:
+                    self._work(step, errors, connector, kind, now)
             step.status = RunStatus.COMPLETED_ERRORS if errors.total else RunStatus.SUCCESS
         except StepStopped as exc:
             step.status = exc.status
@@ -277,27 +289,36 @@ class Runner:
             with self.store.key_filters():
                 Synchronizer(self.sync_context(step, errors, now), connector, full=full, progress=advance).run()
         else:
-            instance = self.ws.connector(connector)
-            if not instance.capabilities.export:
-                raise StepStopped(RunStatus.STOPPED_CONFIG, f"connector {connector!r} cannot export")
-            advance = self._page_committed(
-                step, lambda: self.store.cs_count(CSFilter(connector=connector, pending_export=True))
-            )
-            try:
-                step.message = Exporter(
-                    self.store,
-                    instance,
-                    connector,
-                    self.ws.rules,
-                    step,
-                    errors,
-                    self.ws.config.safety,
-                    staging=self.staging,
-                    progress=advance,
-                ).run()
-            finally:
-                # a connector may buffer an export step (the CSV connector rewrites its file once, on close)
-                self.ws.drop_connector(connector, quiet=False)
+            self.export(step, errors, connector)
+
+    def export(self, step: StepResult, errors: ErrorLog, connector: str, only: set[int] | None = None) -> None:
+        """The export step's work: every pending export of ``connector``, or those of ``only``."""
+        instance = self.ws.connector(connector)
+        if not instance.capabilities.export:
+            raise StepStopped(RunStatus.STOPPED_CONFIG, f"connector {connector!r} cannot export")
+        advance = self._page_committed(
+            step,
+            lambda: (
+                len(only)
+                if only is not None
+                else self.store.cs_count(CSFilter(connector=connector, pending_export=True))
+            ),
+        )
+        try:
+            step.message = Exporter(
+                self.store,
+                instance,
+                connector,
+                self.ws.rules,
+                step,
+                errors,
+                self.ws.config.safety,
+                staging=self.staging,
+                progress=advance,
+            ).run(only)
+        finally:
+            # a connector may buffer an export step (the CSV connector rewrites its file once, on close)
+            self.ws.drop_connector(connector, quiet=False)
 
     def sync_context(self, step: StepResult, errors: ErrorLog, now: datetime | None = None) -> SyncContext:
         """What sync code needs for ``step``: this workspace's rules and schemas, its staging mode."""

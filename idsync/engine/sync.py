@@ -104,6 +104,18 @@ class Synchronizer:
         pending = "idsync search cs --pending-export, then idsync show"
         self.ctx.step.message = step_warning(self.ctx.warnings, pending) or self.ctx.step.message
 
+    def run_one(self, cs: CSObject) -> None:
+        """Sync ``cs`` alone, as a delta sync would if it were the only change, then what it leaves waiting (and
+        what a killed sync left): provisioning on demand."""
+        self._load_unresolved()
+        self._take_over_retries()
+        with self.store.transaction():
+            self.process(cs)
+            self._keep_retries()
+            self.store.add_errors(self.ctx.errors.drain())
+        self.retry_references()
+        self.ctx.step.message = step_warning(self.ctx.warnings, "idsync show") or self.ctx.step.message
+
     def process(self, cs: CSObject, known: tuple[MVObject | None, list[CSObject]] | None = None) -> None:
         """Sync one CS object. ``known``: its MV object and links, when the caller read them with the page."""
         self.ctx.scope_cache.clear()

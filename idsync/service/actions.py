@@ -1,5 +1,6 @@
-"""What an operator's object actions do, once for every front end: the ``disconnect``, ``join`` and ``project``
-commands, the REST API and the dashboard's buttons give the same answer in the same shape (secrets redacted).
+"""What an operator's object actions do, once for every front end: the ``disconnect``, ``join``, ``project`` and
+``on-demand`` commands, the REST API and the dashboard's buttons give the same answer in the same shape (secrets
+redacted).
 
 Like ``readmodel``, nothing here imports a web framework, so the command line uses it without the ``web`` extra.
 """
@@ -10,6 +11,7 @@ from typing import Any
 
 from idsync.engine.disconnection import disconnect, make_normal
 from idsync.engine.joiner import ManualJoin, join, project
+from idsync.engine.on_demand import provision_on_demand
 from idsync.engine.run_profiles import Runner
 from idsync.engine.workspace import Workspace
 from idsync.service.readmodel import BadReference, NotFound, Secrets, cs_json, error_json, resolve_object
@@ -92,4 +94,44 @@ def _joined(ws: Workspace, done: ManualJoin, secrets: Secrets | None) -> dict[st
         "mv_id": done.mv_id,
         "object": cs_json(done.after, secrets) if done.after else None,
         "errors": [error_json(e) for e in done.errors],
+    }
+
+
+def provision_object(ws: Workspace, ref: str, *, secrets: Secrets | None = None) -> dict[str, Any]:
+    """Provisioning on demand of the source object ``ref`` names: ``cs:ID``, or ``CONNECTOR:ANCHOR-OR-IDENTIFIER``,
+    which may name an object not imported yet (looked up in the system by that identifier). The answer is the run's
+    summary with the object after its sync, its MV object, what became of it in each target, and the error rows.
+    Raises ``BadReference`` for a metaverse object or an unknown connector, ``NotFound`` for an unknown cs:ID,
+    ``RunLocked`` while a run holds the store."""
+    connector, _, value = ref.partition(":")
+    if connector == "mv":
+        raise BadReference(f"on-demand takes a source object (cs:ID or CONNECTOR:ANCHOR-OR-IDENTIFIER); {ref} is not")
+    try:
+        ident: int | None = _cs_object(ws, ref, "on-demand", "")
+    except NotFound:
+        if connector == "cs":
+            raise
+        ident = None  # not imported yet: the system is asked for it by this identifier
+    cs = ws.store.cs_get(ident) if ident is not None else None
+    if cs is not None:
+        connector, value = cs.connector, cs.identifier
+    done = provision_on_demand(Runner(ws), connector, value, ident)
+    secrets = secrets if secrets is not None else Secrets.of_workspace(ws)
+    return {
+        **done.run.summary(),
+        "missing": done.missing,
+        "object": cs_json(done.source, secrets) if done.source else None,
+        "mv_id": done.mv_id,
+        "targets": [
+            {
+                "connector": t.connector,
+                "cs_id": t.cs_id,
+                "identifier": t.identifier,
+                "staged": t.staged,
+                "sent": t.sent,
+                "held": t.held,
+            }
+            for t in done.targets
+        ],
+        "errors": [error_json(e) for e in ws.store.errors(run_id=done.run.id, limit=100)],
     }

@@ -24,7 +24,7 @@ from idsync.engine.joiner import JoinRefused
 from idsync.engine.run_profiles import RunLocked
 from idsync.model import StepKind
 from idsync.service import readmodel as rm
-from idsync.service.actions import disconnect_object, join_object, project_object
+from idsync.service.actions import disconnect_object, join_object, project_object, provision_object
 from idsync.service.runtime import AlreadyRunning, Service, ServiceUnavailable
 from idsync.store import CSFilter
 
@@ -283,6 +283,12 @@ def _project(c: Call) -> Any:
     return _object_action(c, "project", lambda ws, ref: project_object(ws, ref, mv_type, secrets=c.service.secrets))
 
 
+def _on_demand(c: Call) -> Any:
+    return _object_action(
+        c, "provision on demand", lambda ws, ref: provision_object(ws, ref, secrets=c.service.secrets)
+    )
+
+
 def _object_action(c: Call, verb: str, act: Callable[[Any, str], dict[str, Any]]) -> dict[str, Any]:
     """An operator action on the object the path names, in a workspace of the request's thread; a held store is
     named with what to do."""
@@ -497,6 +503,25 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             ),
         ),
         body={"type": "object", "properties": {"type": {"type": "string"}}},
+    ),
+    Endpoint(
+        "POST",
+        "/api/objects/{ref}/on-demand",
+        _on_demand,
+        "Provision one source object on demand, as Entra cloud sync does: read it from its system now, sync it "
+        "alone, send what that staged for it to each target (never a delete or disable: those wait for the "
+        "connector's own export). The answer is the run's summary with the object, its MV object, what became of it "
+        "in each target, and the error rows; 409 while a run holds the store",
+        "objects",
+        (
+            Param(
+                "ref",
+                where="path",
+                required=True,
+                slashes=True,
+                description="cs:ID or CONNECTOR:ANCHOR-OR-IDENTIFIER (an object not imported yet is looked up by it)",
+            ),
+        ),
     ),
     Endpoint(
         "GET",

@@ -29,6 +29,7 @@ PROTECTED = [
     ("POST", "/api/objects/hr:E0001/disconnect"),
     ("POST", "/api/objects/hr:E0001/join"),
     ("POST", "/api/objects/hr:E0001/project"),
+    ("POST", "/api/objects/hr:E0001/on-demand"),
     ("POST", "/api/config/reload"),
     ("GET", "/metrics"),
 ]
@@ -345,6 +346,21 @@ def test_join_and_project_by_hand(populated: Site) -> None:
         projected = c.post(f"/api/objects/{person_ref}/project", json={"type": "person"})
         assert projected.status_code == 200, projected.text
         assert projected.json()["object"]["link_rule"] == "projected-manually" and projected.json()["mv_id"]
+
+
+def test_provision_on_demand(populated: Site) -> None:
+    with populated.client() as c:
+        done = c.post("/api/objects/hr:E0006/on-demand", json={})
+        assert done.status_code == 200, done.text
+        body = done.json()
+        assert body["profile"] == "Provisioned on demand hr 'E0006'" and body["status"] == "success"
+        assert [s["step"] for s in body["steps"]][:2] == ["delta-import", "delta-sync"]
+        assert body["object"]["anchor"] == "E0006" and body["mv_id"] == body["object"]["mv_id"]
+        assert all(t["staged"] is None for t in body["targets"])  # nothing changed since the last cycle
+        assert c.get(f"/api/runs/{body['run_id']}").json()["profile"] == body["profile"]
+        missing = c.post("/api/objects/hr:E9999/on-demand", json={}).json()
+        assert missing["missing"] is True and missing["status"] == "stopped-config"
+        assert "source object" in _error(c.post("/api/objects/mv:1/on-demand", json={}), 400)
 
 
 def test_config_reload_applies_to_new_runs_and_a_broken_file_changes_nothing(populated: Site) -> None:
