@@ -451,3 +451,31 @@ def test_parents_spelled_in_another_case_than_the_identifier_flow_are_no_rename(
         again = workspace.run("delta")
         assert exported(again) == NOTHING
         assert step(again, "dir", "confirming-import")["renames"] == 0
+
+
+def test_a_new_hire_provisioned_on_demand_is_in_the_directory_and_nothing_else_moved(
+    make_workspace: MakeWorkspace,
+) -> None:
+    """``idsync on-demand``: the new hire's entry, with its manager's DN, is in slapd at once; Grace's name change,
+    in the same HR file, waits for the next run, which then sends it and nothing for Margaret."""
+    workspace = make_workspace()
+    workspace.write_hr(HR_BEFORE)
+    workspace.run("initial")
+    n = names(workspace.base)
+    hire = 'person,E106,,Margaret,Hamilton,"R&D, Europe",Head of research,E100,'
+    workspace.write_hr([row.replace("Grace,Hopper,", "Grace,Hopper-Murray,") for row in HR_BEFORE] + [hire])
+
+    result = CliRunner().invoke(cli, ["-C", str(workspace.folder), "on-demand", "hr:E106", "--json"])
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    done = json.loads(result.stdout)
+    assert [(t["connector"], t["staged"], t["sent"]) for t in done["targets"]] == [("dir", "add", True)]
+    directory = workspace.directory()
+    assert directory[n["margaret"]]["manager"] == [n["ada"]]
+    assert n["grace"] in directory and n["grace2"] not in directory
+    later = workspace.run("delta")
+    assert (exported(later)["adds"], exported(later)["renames"]) == (0, 1), later
+    audit = CliRunner().invoke(cli, ["-C", str(workspace.folder), "audit", "--run", str(later["run_id"]), "--json"])
+    touched = {row["identifier"] for row in json.loads(audit.stdout)["rows"]}
+    assert touched == {n["grace"], n["eng"]}  # Grace (renamed) and the group naming her; Margaret went on demand
+    assert n["grace2"] in workspace.directory()
