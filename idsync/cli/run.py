@@ -353,13 +353,7 @@ def _print_on_demand(data: dict[str, Any]) -> None:
         )
         out.print(f"{source['connector']} {source['identifier']!r} is {linked}", markup=False)
     for t in data["targets"]:
-        if t["staged"] is None:
-            what = "nothing to change"
-        elif t["sent"]:
-            what = f"{t['staged']} sent"
-        else:
-            what = f"{t['staged']} not sent: {t['held']}"
-        out.print(f"  {t['connector']} {t['identifier']!r} (cs:{t['cs_id']}): {what}", markup=False)
+        out.print(f"  {t['connector']} {t['identifier']!r} (cs:{t['cs_id']}): {t['outcome']}", markup=False)
     _print_errors(data)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from idsync.engine.disconnection import disconnect, make_normal
 from idsync.engine.joiner import ManualJoin, join, project
-from idsync.engine.on_demand import provision_on_demand
+from idsync.engine.on_demand import TargetOutcome, provision_on_demand
 from idsync.engine.run_profiles import Runner
 from idsync.engine.workspace import Workspace
 from idsync.service.readmodel import BadReference, NotFound, Secrets, cs_json, error_json, resolve_object
@@ -130,8 +130,18 @@ def provision_object(ws: Workspace, ref: str, *, secrets: Secrets | None = None)
                 "staged": t.staged,
                 "sent": t.sent,
                 "held": t.held,
+                "outcome": _outcome(t),
             }
             for t in done.targets
         ],
         "errors": [error_json(e) for e in ws.store.errors(run_id=done.run.id, limit=100)],
     }
+
+
+def _outcome(target: TargetOutcome) -> str:
+    """What became of the object in one target, in words (the command line and the dashboard print it)."""
+    if target.staged is None:
+        return "nothing to change"
+    if target.sent:
+        return f"{target.staged} sent"
+    return f"{target.staged} not sent: {target.held}"

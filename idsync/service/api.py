@@ -270,34 +270,46 @@ def disconnect(
 
 
 def _join(c: Call) -> Any:
-    to = c.body.get("to")
-    if not isinstance(to, str) or not to:
-        raise ApiError(400, f"to: expected the metaverse object to join to (mv:ID), got {to!r}")
-    return _object_action(c, "join", lambda ws, ref: join_object(ws, ref, to, secrets=c.service.secrets))
+    return join(c.service, c.path_text("ref"), c.body.get("to"))
 
 
 def _project(c: Call) -> Any:
-    mv_type = c.body.get("type")
-    if mv_type is not None and (not isinstance(mv_type, str) or not mv_type):
-        raise ApiError(400, f"type: expected a metaverse object type, got {mv_type!r}")
-    return _object_action(c, "project", lambda ws, ref: project_object(ws, ref, mv_type, secrets=c.service.secrets))
+    return project(c.service, c.path_text("ref"), c.body.get("type"))
 
 
 def _on_demand(c: Call) -> Any:
-    return _object_action(
-        c, "provision on demand", lambda ws, ref: provision_object(ws, ref, secrets=c.service.secrets)
-    )
+    return on_demand(c.service, c.path_text("ref"))
 
 
-def _object_action(c: Call, verb: str, act: Callable[[Any, str], dict[str, Any]]) -> dict[str, Any]:
-    """An operator action on the object the path names, in a workspace of the request's thread; a held store is
+def join(service: Service, ref: str, to: object) -> dict[str, Any]:
+    """``join_object`` for the API and the dashboard."""
+    if not isinstance(to, str) or not to.strip():
+        raise ApiError(400, f"to: expected the metaverse object to join to (mv:ID), got {to!r}")
+    target = to.strip()
+    return _object_action(service, "join", ref, lambda ws: join_object(ws, ref, target, secrets=service.secrets))
+
+
+def project(service: Service, ref: str, mv_type: object) -> dict[str, Any]:
+    """``project_object`` for the API and the dashboard; no type (or an empty one) lets the object's rules say."""
+    if mv_type is not None and not isinstance(mv_type, str):
+        raise ApiError(400, f"type: expected a metaverse object type, got {mv_type!r}")
+    wanted = (mv_type or "").strip() or None
+    return _object_action(service, "project", ref, lambda ws: project_object(ws, ref, wanted, secrets=service.secrets))
+
+
+def on_demand(service: Service, ref: str) -> dict[str, Any]:
+    """``provision_object`` for the API and the dashboard."""
+    return _object_action(service, "on-demand", ref, lambda ws: provision_object(ws, ref, secrets=service.secrets))
+
+
+def _object_action(service: Service, verb: str, ref: str, act: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+    """An operator action on the object ``ref`` names, in a workspace of the request's thread; a held store is
     named with what to do."""
-    ref = c.path_text("ref")
     try:
-        with c.service.workspace() as ws:
-            return act(ws, ref)
+        with service.workspace() as ws:
+            return act(ws)
     except RunLocked as exc:
-        raise c.service.store_busy(exc.holder, f"{verb} {ref}") from None
+        raise service.store_busy(exc.holder, f"{verb} {ref}") from None
 
 
 def _pending_exports(c: Call) -> Any:

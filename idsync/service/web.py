@@ -25,6 +25,9 @@ from idsync.service.api import (
     audit_query,
     cs_query,
     disconnect,
+    join,
+    on_demand,
+    project,
     reload_config,
     retry_exports,
     translate,
@@ -268,9 +271,20 @@ class Dashboard:
             clear=mode == "clear",
             ask_explicit='the "Disconnect as explicit disconnector" button',
         )
-        run = f" (run {done['run_id']})" if done["run_id"] is not None else ""
-        errors = "".join(f"; error: {e['reason']}" for e in done["errors"])
-        return f"{done['message']}{run}{errors}"
+        return _told(done["message"], done)
+
+    def join(self, request: Request, form: dict[str, str]) -> str:
+        return _told(None, join(self.service, request.path_params["ref"], form.get("to", "")))
+
+    def project(self, request: Request, form: dict[str, str]) -> str:
+        return _told(None, project(self.service, request.path_params["ref"], form.get("type", "")))
+
+    def on_demand(self, request: Request, form: dict[str, str]) -> str:
+        done = on_demand(self.service, request.path_params["ref"])
+        if done["missing"]:
+            raise rm.NotFound(done["steps"][0].get("message", "no such object"))
+        targets = "; ".join(f"{t['connector']} {t['identifier']!r}: {t['outcome']}" for t in done["targets"])
+        return _told(f"provisioned on demand: {targets or 'no target'}", done)
 
     def routes(self) -> list[Route]:
         return [
@@ -290,12 +304,24 @@ class Dashboard:
             Route("/ui/config/reload", self.action(self.reload), methods=["POST"]),
             Route("/ui/retry/{connector}", self.action(self.retry), methods=["POST"]),
             Route("/ui/holds/{connector}/approve", self.action(self.approve), methods=["POST"]),
-            Route(
-                "/ui/objects/{ref:path}/disconnect",
-                self.action(self.disconnect, changes="object-changed"),
-                methods=["POST"],
+            *(
+                Route(f"/ui/objects/{{ref:path}}/{verb}", self.action(work, changes="object-changed"), methods=["POST"])
+                for verb, work in (
+                    ("disconnect", self.disconnect),
+                    ("join", self.join),
+                    ("project", self.project),
+                    ("on-demand", self.on_demand),
+                )
             ),
         ]
+
+
+def _told(message: str | None, done: dict[str, object]) -> str:
+    """An operator action's answer as a line: its message (or the run's own), its run, its error rows."""
+    run = f" (run {done['run_id']})" if done.get("run_id") is not None else ""
+    rows = done.get("errors")
+    errors = "".join(f"; error: {e['reason']}" for e in rows) if isinstance(rows, list) else ""
+    return f"{message if message is not None else done['message']}{run}{errors}"
 
 
 def _safe_next(target: str | None) -> str:

@@ -1,6 +1,6 @@
 """The dashboard in a real headless Chromium (Debian's, driven by Playwright): log in, open a run, search an object,
-open its lineage, approve a held export, disconnect an object. Screenshots of each step go to
-test-artifacts/service/."""
+open its lineage, approve a held export, disconnect an object, project it again, provision it on demand.
+Screenshots of each step go to test-artifacts/service/."""
 
 from __future__ import annotations
 
@@ -134,6 +134,18 @@ def test_operator_logs_in_opens_a_run_finds_an_object_and_approves_a_held_export
             assert c.get("/api/objects/hr:E0003").json()["cs"]["link_state"] == "explicit-disconnector"
         page.reload()
         assert page.locator("#make-normal").count() == 1 and page.locator("#disconnect").count() == 0
+
+        # the Joiner's Project on the same page puts the person back in the metaverse, an explicit connector
+        page.click("#project")
+        page.wait_for_selector("#mv-link")
+        assert "projected-manually" in page.inner_text("#object-view dl")
+        assert page.locator("#joiner").count() == 0
+        _shot(page, "08-projected")
+        # and provisioning on demand says what became of the person in the target
+        page.click("#on-demand")
+        page.wait_for_selector("#link-result:has-text('provisioned on demand')")
+        assert "dir 'uid=E0003,ou=people'" in page.inner_text("#link-result")
+        _shot(page, "09-on-demand")
 
         page.goto(f"{s.url}/holds")
         assert "No export is held" in page.inner_text("#holds")
