@@ -311,9 +311,10 @@ def project_command(state: CliState, obj: str, mv_type: str | None, as_json: boo
 
 @click.command("on-demand")
 @click.argument("obj", metavar="OBJECT")
+@click.option("--staging", is_flag=True, help="Import and sync it, send nothing: see what would go with --json.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of text.")
 @pass_state
-def on_demand_command(state: CliState, obj: str, as_json: bool) -> None:
+def on_demand_command(state: CliState, obj: str, staging: bool, as_json: bool) -> None:
     """Provision one object on demand, as Entra cloud sync's "Provision on demand" does: read OBJECT from its
     connected system now, sync it alone (join, projection, flows, provisioning), and send what that staged for it to
     every target. For trying a rule on one person before a cycle touches everyone, or a new hire who cannot wait.
@@ -321,7 +322,7 @@ def on_demand_command(state: CliState, obj: str, as_json: bool) -> None:
     OBJECT is CONNECTOR:ANCHOR-OR-IDENTIFIER (an object not imported yet is looked up in the system by that
     identifier) or cs:ID. Nothing else is imported, synced or exported and no watermark moves. Deletes and disables
     are never sent on demand: they wait for the connector's own export and its deletion threshold. In staging mode
-    nothing is sent. Recorded in the run history.
+    (--staging, or the workspace's) nothing is sent. Recorded in the run history.
 
     \b
     Examples:
@@ -333,7 +334,7 @@ def on_demand_command(state: CliState, obj: str, as_json: bool) -> None:
     """
     from idsync.service.actions import provision_object
 
-    _operator_action(state, lambda ws: provision_object(ws, obj), as_json, _print_on_demand)
+    _operator_action(state, lambda ws: provision_object(ws, obj, staging=staging), as_json, _print_on_demand)
 
 
 def _print_on_demand(data: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 from idsync.engine.disconnection import disconnect, make_normal
 from idsync.engine.joiner import ManualJoin, join, project
 from idsync.engine.on_demand import TargetOutcome, provision_on_demand
-from idsync.engine.run_profiles import Runner
+from idsync.engine.run_profiles import Runner, RunOptions
 from idsync.engine.workspace import Workspace
 from idsync.service.readmodel import BadReference, NotFound, Secrets, cs_json, error_json, resolve_object
 
@@ -97,12 +97,15 @@ def _joined(ws: Workspace, done: ManualJoin, secrets: Secrets | None) -> dict[st
     }
 
 
-def provision_object(ws: Workspace, ref: str, *, secrets: Secrets | None = None) -> dict[str, Any]:
+def provision_object(
+    ws: Workspace, ref: str, *, staging: bool = False, secrets: Secrets | None = None
+) -> dict[str, Any]:
     """Provisioning on demand of the source object ``ref`` names: ``cs:ID``, or ``CONNECTOR:ANCHOR-OR-IDENTIFIER``,
     which may name an object not imported yet (looked up in the system by that identifier). The answer is the run's
     summary with the object after its sync, its MV object, what became of it in each target, and the error rows.
-    Raises ``BadReference`` for a metaverse object or an unknown connector, ``NotFound`` for an unknown cs:ID,
-    ``RunLocked`` while a run holds the store."""
+    ``staging`` computes it all and sends nothing, as the workspace's staging mode does. Raises ``BadReference``
+    for a metaverse object or an unknown connector, ``NotFound`` for an unknown cs:ID, ``RunLocked`` while a run
+    holds the store."""
     connector, _, value = ref.partition(":")
     if connector == "mv":
         raise BadReference(f"on-demand takes a source object (cs:ID or CONNECTOR:ANCHOR-OR-IDENTIFIER); {ref} is not")
@@ -115,7 +118,7 @@ def provision_object(ws: Workspace, ref: str, *, secrets: Secrets | None = None)
     cs = ws.store.cs_get(ident) if ident is not None else None
     if cs is not None:
         connector, value = cs.connector, cs.identifier
-    done = provision_on_demand(Runner(ws), connector, value, ident)
+    done = provision_on_demand(Runner(ws, RunOptions(staging=True if staging else None)), connector, value, ident)
     secrets = secrets if secrets is not None else Secrets.of_workspace(ws)
     return {
         **done.run.summary(),

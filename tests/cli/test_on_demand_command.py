@@ -47,6 +47,10 @@ def test_a_new_hire_goes_now_and_the_rest_waits_for_the_cycle(demo: Path) -> Non
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
+    staged = idsync(demo, "on-demand", "hr:E0999001", "--staging")
+    assert staged.returncode == 0, staged.stderr
+    assert "directory 'E0999001'" in staged.stdout and "add not sent: staging mode" in staged.stdout
+    assert "E0999001" not in {r["employeeId"] for r in _rows(demo / "data" / "directory.csv")}
 
     done = idsync(demo, "on-demand", "hr:E0999001", "--json")
 
