@@ -29,7 +29,7 @@ def deprovision(
     """Apply ``rule``'s deprovision action to ``cs``. Returns True when something changed (saved or removed)."""
     action = rule.deprovision
     pending = cs.pending_export
-    unsent_add = cs.anchor is None and pending is not None and pending.op is ExportOp.ADD
+    unsent_add = cs.add_unconfirmed
     in_flight = pending is not None and pending.in_flight
     if unsent_add and action in ("delete", "disable") and not in_flight:
         # the target never saw it: nothing to delete or disable there

@@ -22,7 +22,6 @@ from idsync.engine.sync import Synchronizer
 from idsync.model import (
     CSObject,
     ErrorRow,
-    ExportOp,
     ImportOp,
     LinkState,
     MVObject,
@@ -147,7 +146,7 @@ def disconnect(runner: Runner, cs_id: int, *, explicit: bool) -> Disconnection |
                 explicit_would=True,
             )
         pending = cs.pending_export
-        if cs.mv_id is not None and cs.anchor is None and pending is not None and pending.op is ExportOp.ADD:
+        if cs.mv_id is not None and cs.add_unconfirmed:
             raise DisconnectRefused(
                 f"{describe(cs)} is an add not exported yet: {cs.connector} has no such object to disconnect. "
                 "Let the export run first, or change the scope of the outbound rule that provisions it"

@@ -256,7 +256,7 @@ class Exporter:
                 continue
             if self.caps.references_by == "identifier":
                 found = by_identifier.get(identifier_key(text), [])
-                if any(_unsent_add(t) for t in found):
+                if any(t.add_unconfirmed for t in found):
                     waiting.append(value)
                     continue
             ready.append(value)
@@ -402,7 +402,3 @@ def _link_text(cs: CSObject) -> str:
 
 def _empty(item: ExportItem) -> bool:
     return item.op is ExportOp.UPDATE and not item.changes and item.new_identifier is None
-
-
-def _unsent_add(cs: CSObject) -> bool:
-    return cs.pending_export is not None and cs.pending_export.op is ExportOp.ADD and cs.anchor is None

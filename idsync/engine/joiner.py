@@ -44,6 +44,8 @@ class ManualJoin:
     """The MV object joined to, or projected (None when the projection failed)."""
     joined: bool = False
     """False when the join failed and left nothing (the error rows say why)."""
+    dropped: str | None = None
+    """The add provisioning had staged for the MV object in this connector, never sent, that the join replaced."""
     errors: list[ErrorRow] = field(default_factory=list)
 
     @property
@@ -54,7 +56,8 @@ class ManualJoin:
 def join(runner: Runner, cs_id: int, mv_id: int) -> ManualJoin:
     """Join ``cs_id`` to ``mv_id`` now, as an explicit connector. Raises ``JoinRefused`` for an unknown object, one
     joined already, one whose delete is waiting to be synced, an MV object that holds another object of the same
-    connector, and an MV type no rule pairs with the object's type (nothing would flow)."""
+    connector (but for an add never sent, which the join replaces), and an MV type no rule pairs with the object's
+    type (nothing would flow)."""
     store = runner.store
     with runner.holding_run_lock():
         cs = store.cs_get(cs_id)
@@ -69,7 +72,13 @@ def join(runner: Runner, cs_id: int, mv_id: int) -> ManualJoin:
 
         def change() -> None:
             cs.error = None
-            others = store.cs_by_mv([mv.id]).get(mv.id, [])
+            others = []
+            for other in store.cs_by_mv([mv.id]).get(mv.id, []):
+                if other.connector == cs.connector:  # an add never sent (``_check``): this object takes its place
+                    store.cs_delete([other.id])
+                    done.dropped = describe(other)
+                else:
+                    others.append(other)
             action.sync.join(cs, mv, others, MANUAL)
 
         # a failure (a flow of the joined object) undoes the join whole, and says so
@@ -149,11 +158,18 @@ def _check_unlinked(cs: CSObject, verb: str) -> None:
         raise JoinRefused(f"{who} was deleted in {cs.connector} (an import staged its delete); a sync removes it")
 
 
+def _unsent_add(cs: CSObject) -> bool:
+    """An object provisioning staged and no export has sent (not even in flight): the target has nothing of it, so
+    an operator's join of an existing object in its place drops it, which is how an account that predates the rules
+    is adopted instead of a second one created."""
+    return cs.add_unconfirmed and cs.pending_export is not None and not cs.pending_export.in_flight
+
+
 def _check(runner: Runner, cs: CSObject, mv: MVObject) -> None:
     who = describe(cs)
     _check_unlinked(cs, "join")
     holder = next((o for o in runner.store.cs_by_mv([mv.id]).get(mv.id, []) if o.connector == cs.connector), None)
-    if holder is not None:
+    if holder is not None and not _unsent_add(holder):
         raise JoinRefused(
             f"mv:{mv.id} is joined to {describe(holder)} already; one metaverse object holds at most one object of "
             f"each connector: 'idsync disconnect cs:{holder.id}' first, or join {who} to another metaverse object"
@@ -173,7 +189,8 @@ def _message(done: ManualJoin) -> str:
     if after is None or not done.joined:
         return f"operator: {describe(done.before)} was not joined to mv:{done.mv_id} (see the error rows)"
     state = "" if done.before.link_state is LinkState.DISCONNECTOR else f", was a {done.before.link_state.value}"
+    dropped = f"; the add staged for {done.dropped}, never sent, was dropped" if done.dropped else ""
     return (
         f"operator: {describe(done.before)} joined to mv:{done.mv_id} as an explicit connector{state}; "
-        "join and scope rules leave the link alone until 'idsync disconnect'"
+        f"join and scope rules leave the link alone until 'idsync disconnect'{dropped}"
     )

@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-from idsync.model.changes import PendingExport
+from idsync.model.changes import ExportOp, PendingExport
 
 Attributes = dict[str, Any]
 """Storage-form attribute map: name -> scalar (single-valued) or list (multi-valued). Absent means null."""
@@ -92,6 +92,13 @@ class CSObject:
     @property
     def is_connector(self) -> bool:
         return self.link_state is LinkState.CONNECTOR and self.mv_id is not None
+
+    @property
+    def add_unconfirmed(self) -> bool:
+        """Provisioning staged it and the target has not given it an anchor: an add pending, perhaps in flight (then
+        the target may hold it already; otherwise it has nothing of it)."""
+        pending = self.pending_export
+        return self.anchor is None and pending is not None and pending.op is ExportOp.ADD
 
 
 @dataclass(slots=True)

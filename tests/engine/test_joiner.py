@@ -252,3 +252,40 @@ def test_a_projection_needs_a_type_the_object_flows_into(lab: Lab) -> None:
     hr_one = next(c for c in lab.cs_objects("hr") if c.anchor == "1")
     with lab.open() as ws, pytest.raises(JoinRefused, match=r"is joined to mv:\d+ already \(by projected:hr-people\)"):
         project(Runner(ws), hr_one.id)
+
+
+def test_an_account_that_predates_the_rules_is_joined_in_place_of_the_add_never_sent(lab: Lab) -> None:
+    hr, target = lab.directory("hr"), lab.directory("dir")
+    person(hr, "1", "Ann", "Lee")
+    target.add("user", "uid=alee,ou=legacy", {"displayName": "A. Lee"})  # no employee number: no outbound join
+    lab.configure(HR_TO_DIR)
+    ok(lab.run(("hr", "full-import"), ("dir", "full-import"), ("hr", "full-sync")))
+    staged = next(c for c in lab.cs_objects("dir") if c.anchor is None)  # provisioning's add, not exported
+    legacy = next(c for c in lab.cs_objects("dir") if c.anchor is not None)
+    mv = lab.mv_by("employeeId", "1")
+
+    done = act(lab, legacy.id, mv.id)
+
+    assert done.status is RunStatus.SUCCESS and done.dropped == f"dir 'uid=1,ou=people' (cs:{staged.id})"
+    assert "never sent, was dropped" in (done.run.steps[0].message or "")
+    (account,) = lab.cs_objects("dir")
+    assert account.id == legacy.id and account.mv_id == mv.id
+    ok(lab.run(("dir", "export")))
+    (only_one,) = target.objects()
+    assert only_one.anchor == legacy.anchor and only_one.identifier == "uid=1,ou=people"
+
+
+def test_an_add_in_flight_is_not_replaced(lab: Lab) -> None:
+    hr, target = lab.directory("hr"), lab.directory("dir")
+    person(hr, "1", "Ann", "Lee")
+    target.add("user", "uid=alee,ou=legacy", {"displayName": "A. Lee"})
+    lab.configure(HR_TO_DIR)
+    ok(lab.run(("hr", "full-import"), ("dir", "full-import"), ("hr", "full-sync")))
+    staged = next(c for c in lab.cs_objects("dir") if c.anchor is None)
+    legacy = next(c for c in lab.cs_objects("dir") if c.anchor is not None)
+    with lab.open() as ws:
+        assert staged.pending_export is not None
+        staged.pending_export.in_flight = True  # an export was sending it when the process stopped
+        ws.store.cs_save([staged])
+        with pytest.raises(JoinRefused, match=rf"mv:{staged.mv_id} is joined to dir 'uid=1,ou=people'"):
+            join(Runner(ws), legacy.id, staged.mv_id or 0)
