@@ -113,6 +113,7 @@ def run_quickstart(directory: Path, *, people: int = 1200, replace: bool = False
         f"  (edit data/hr.csv: change someone's department or status, then)\n"
         f"  {prog} -C {where} run import                   stage the change, sync nothing\n"
         f"  {prog} -C {where} preview {someone}          what a sync would change, committing nothing\n"
-        f"  {prog} -C {where} cycle --json                 and apply it"
+        f"  {prog} -C {where} on-demand {someone}        that person alone, from HR to the target, now\n"
+        f"  {prog} -C {where} cycle --json                 or everyone's changes"
     )
     return run.status.exit_code
