@@ -145,7 +145,7 @@ def test_restore_refused_when_upn_was_reused(client: httpx.Client) -> None:
     assert "userPrincipalName" in str(error_of(response)["message"])
 
 
-def test_security_groups_are_deleted_for_good_m365_groups_softly(client: httpx.Client) -> None:
+def test_security_and_m365_groups_are_deleted_softly_and_restored(client: httpx.Client) -> None:
     sec = client.post("/v1.0/groups", json=_security("temp")).json()["id"]
     m365 = client.post(
         "/v1.0/groups",
@@ -159,8 +159,13 @@ def test_security_groups_are_deleted_for_good_m365_groups_softly(client: httpx.C
     ).json()["id"]
     client.delete(f"/v1.0/groups/{sec}")
     client.delete(f"/v1.0/groups/{m365}")
+    # "Delete group": both Microsoft 365 and security groups go to deleted items, restorable for 30 days
     deleted = client.get("/v1.0/directory/deletedItems/microsoft.graph.group").json()["value"]
-    assert [d["id"] for d in deleted] == [m365]
+    assert sorted(d["id"] for d in deleted) == sorted([sec, m365])
+    assert client.get(f"/v1.0/groups/{sec}").status_code == 404
+    restored = client.post(f"/v1.0/directory/deletedItems/{sec}/restore")
+    assert restored.status_code == 200 and restored.json()["displayName"] == "temp"
+    assert client.get(f"/v1.0/groups/{sec}").status_code == 200
 
 
 def test_which_objects_a_group_may_hold(client: httpx.Client, tenant: GraphTenant) -> None:

@@ -1,9 +1,11 @@
 """The directory store: users, groups, memberships, managers, soft-deleted items, uniqueness, and the change log
 that delta queries read.
 
-Deletion follows Entra: users and Microsoft 365 groups are soft-deleted into ``/directory/deletedItems`` (restorable;
-a deleted user's UPN is prefixed with its id without dashes so the name is free again), security groups are
-deleted for good ("Delete group", "Restore deleted item"). Every change appends a ``Change`` with the properties it
+Deletion follows Entra: users, Microsoft 365 groups and security groups are soft-deleted into
+``/directory/deletedItems`` (restorable; a deleted user's UPN is prefixed with its id without dashes so the name is
+free again); mail-enabled groups that are not Microsoft 365 groups (distribution lists, which Exchange manages) are
+deleted for good. "Delete group" says so in its current text (older pages, "Restore deleted item" among them, still
+say security groups cannot be restored: the delete page and Graph's own API description agree with each other). Every change appends a ``Change`` with the properties it
 touched, so delta rounds cost O(changes since the token).
 """
 
@@ -357,7 +359,7 @@ class Directory:
         obj = self.get(kind, key)
         if obj.synced and not trusted:
             raise errors.on_premises_mastered()
-        soft = kind == "user" or obj.unified
+        soft = kind == "user" or obj.unified or not obj.props.get("mailEnabled")
         for group in self.objects.values():
             if group.kind == "group" and obj.id in group.members:
                 del group.members[obj.id]
