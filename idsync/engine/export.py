@@ -17,7 +17,7 @@ from idsync.config import Safety
 from idsync.connectors.base import Connector, ExportItem, ExportResult
 from idsync.engine.errors import ErrorLog, ObjectError
 from idsync.engine.outside_values import step_warning
-from idsync.engine.reconciliation import record_success, set_in_flight
+from idsync.engine.reconciliation import keeps_anchor, record_success, set_in_flight
 from idsync.engine.references import PLACEHOLDER, identifier_pending
 from idsync.engine.rules import RuleSet
 from idsync.engine.secrets import SecretFlows, is_withheld, secret_attributes
@@ -27,7 +27,6 @@ from idsync.model import (
     AttributeSpec,
     CSObject,
     ExportOp,
-    LinkState,
     PendingExport,
     Schema,
     StepResult,
@@ -392,12 +391,11 @@ class Exporter:
     def _anchor_holder(self, cs: CSObject, anchor: str, holders: dict[str, CSObject]) -> CSObject | None:
         """The object that keeps the anchor a target gave the new object ``cs``, if another one does (``holders``:
         who held the batch's anchors, kept current as the batch is recorded). Another object of the connector
-        holding it means the target answered with an object it had (an upsert): one not joined is an import of that
-        same object and gives way, as in reconciliation after a crash; one joined to an MV object keeps it, and so
-        does an explicit disconnector (an operator kept it apart)."""
+        holding it means the target answered with an object it had (an upsert): whether that object keeps it is
+        decided as in reconciliation after a crash (``keeps_anchor``)."""
         holder = holders.get(anchor)
         if holder is not None and holder.id != cs.id:
-            if holder.mv_id is not None or holder.link_state is LinkState.EXPLICIT:
+            if keeps_anchor(holder):
                 return holder
             self.store.cs_delete([holder.id])
         holders[anchor] = cs
