@@ -180,7 +180,7 @@ class Exporter:
             if sendable:
                 self._send(sendable)
             if self.progress:
-                self.progress(len(page))
+                self.progress(0 if deletes else len(page))  # the first pass counted the deletes it held back
             self.errors.check_limit()
         return held
 
