@@ -39,6 +39,9 @@ class SyncContext:
     """(direction, connector, ref) of every unresolved reference, loaded once per step."""
     waiting_owners: set[tuple[int, str, str]] = field(default_factory=set)
     """(mv_id, attribute, direction) that have unresolved rows."""
+    left_waiting: dict[tuple[int, str, str], tuple[str, str]] = field(default_factory=dict)
+    """(mv_id, attribute, direction) -> (connector, one of its references) of what this step recorded as unresolved
+    and has not resolved since: what the step's message says it leaves waiting."""
     deferred_unresolved: list[tuple[str, str, str, list[str]]] | None = None
     """While a projection computes an MV object that has no id yet, its unresolved references wait here."""
     export_plans: dict[tuple[str, str, tuple[int, ...], str], list[Any]] = field(default_factory=dict)

@@ -1,7 +1,8 @@
 """The export step: pending exports go to the connected system in batches, each recorded in flight first.
 
 Order matters for references: a value that points at an object whose add has not been sent yet is held back and
-sent in a second pass, after the adds of the first pass returned their anchors. Staging mode computes and reports
+sent in a second pass, after the adds of the first pass returned their anchors; deletes go last, after the updates
+that stop naming the deleted objects (a report's manager, a group's member). Staging mode computes and reports
 everything and sends nothing. The deletion threshold is checked before the first byte goes out.
 """
 
@@ -16,7 +17,7 @@ from idsync.config import Safety
 from idsync.connectors.base import Connector, ExportItem, ExportResult
 from idsync.engine.errors import ErrorLog, ObjectError
 from idsync.engine.outside_values import step_warning
-from idsync.engine.reconciliation import record_success, set_in_flight
+from idsync.engine.reconciliation import keeps_anchor, record_success, set_in_flight
 from idsync.engine.references import PLACEHOLDER, identifier_pending
 from idsync.engine.rules import RuleSet
 from idsync.engine.secrets import SecretFlows, is_withheld, secret_attributes
@@ -26,7 +27,6 @@ from idsync.model import (
     AttributeSpec,
     CSObject,
     ExportOp,
-    LinkState,
     PendingExport,
     Schema,
     StepResult,
@@ -81,6 +81,9 @@ class Exporter:
         """Objects whose send failed in this step: a later pass does not send them again (one error row each)."""
         self.warnings: dict[int, list[str]] = {}
         """Object -> the warnings of the pending export sent (or, staging, kept) for it: the step's message."""
+        self._deletes: set[int] = set()
+        """Deletes held back to the end of the step: a directory that checks references (Active Directory) may
+        refuse a change naming an entry it deleted already, so the updates that stop naming it are sent first."""
         for rule in rules.outbound:
             if rule.connector == name:
                 self.reference_attributes.setdefault(rule.object_type, set()).update(rule.reference_targets)
@@ -102,6 +105,8 @@ class Exporter:
                 self._pass(again, force=True)
                 break
             held = again
+        if self._deletes:
+            self._pass(self._deletes, deletes=True)
         if check is not None and check.approved:
             approval_used(self.store, self.name)
         remaining = self.store.cs_count(CSFilter(connector=self.name, pending_export=True))
@@ -145,8 +150,9 @@ class Exporter:
                 counters.updates += 1
 
     # passes ----------------------------------------------------------------------------------------------------
-    def _pass(self, only: set[int] | None, *, force: bool = False) -> set[int]:
+    def _pass(self, only: set[int] | None, *, force: bool = False, deletes: bool = False) -> set[int]:
         """Send every pending export once (or those of ``only``). Returns the objects with values held back.
+        Deletes wait in ``_deletes`` for the last pass (``deletes``).
 
         An add whose held-back values include an attribute the target requires (a groupOfNames needs a member)
         is held back whole, since the target would refuse it; ``force`` sends it anyway."""
@@ -167,13 +173,16 @@ class Exporter:
                 continue
             after = page[-1].id
             prepared = [p for p in (self._prepare(cs) for cs in page) if p is not None]
+            if not deletes:
+                self._deletes.update(p.cs.id for p in prepared if p.item.op is ExportOp.DELETE)
+                prepared = [p for p in prepared if p.item.op is not ExportOp.DELETE]
             waiting = set() if force else {p.cs.id for p in prepared if self._needs_deferred(p)}
             sendable = [p for p in prepared if not _empty(p.item) and p.cs.id not in waiting]
             held.update(p.cs.id for p in prepared if p.deferred)
             if sendable:
                 self._send(sendable)
             if self.progress:
-                self.progress(len(page))
+                self.progress(0 if deletes else len(page))  # the first pass counted the deletes it held back
             self.errors.check_limit()
         return held
 
@@ -384,12 +393,11 @@ class Exporter:
     def _anchor_holder(self, cs: CSObject, anchor: str, holders: dict[str, CSObject]) -> CSObject | None:
         """The object that keeps the anchor a target gave the new object ``cs``, if another one does (``holders``:
         who held the batch's anchors, kept current as the batch is recorded). Another object of the connector
-        holding it means the target answered with an object it had (an upsert): one not joined is an import of that
-        same object and gives way, as in reconciliation after a crash; one joined to an MV object keeps it, and so
-        does an explicit disconnector (an operator kept it apart)."""
+        holding it means the target answered with an object it had (an upsert): whether that object keeps it is
+        decided as in reconciliation after a crash (``keeps_anchor``)."""
         holder = holders.get(anchor)
         if holder is not None and holder.id != cs.id:
-            if holder.mv_id is not None or holder.link_state is LinkState.EXPLICIT:
+            if keeps_anchor(holder):
                 return holder
             self.store.cs_delete([holder.id])
         holders[anchor] = cs

@@ -15,7 +15,7 @@ from typing import Any
 from idsync.connectors.base import Connector
 from idsync.engine.pending_exports import expected_state
 from idsync.engine.secrets import is_withheld, secret_attributes
-from idsync.model import CSObject, ExportOp, ValueOp
+from idsync.model import CSObject, ExportOp, LinkState, ValueOp
 from idsync.model.redaction import DEFAULT_SECRETS
 from idsync.store import Store
 
@@ -29,6 +29,13 @@ def in_flight_ids(store: Store, connector: str) -> list[int]:
 
 def set_in_flight(store: Store, connector: str, ids: list[int]) -> None:
     store.set_meta(IN_FLIGHT + connector, json.dumps(sorted(ids)) if ids else None)
+
+
+def keeps_anchor(holder: CSObject) -> bool:
+    """Whether ``holder``, another object of the connector space that holds the anchor a new object was answered
+    or found with, keeps it: one joined to an MV object does, and so does an explicit disconnector (an operator kept
+    it apart). Any other is an import of that same object, which gives way to the object idsync added."""
+    return holder.mv_id is not None or holder.link_state is LinkState.EXPLICIT
 
 
 def unique_keys(cs: CSObject) -> dict[str, Any]:
@@ -84,8 +91,8 @@ def reconcile(store: Store, connector: Connector, name: str) -> tuple[int, int]:
             if pending.op is ExportOp.ADD:
                 found = connector.lookup(cs.object_type, cs.identifier, unique_keys(cs))
                 clash = store.cs_by_anchor(name, [found.anchor]).get(found.anchor) if found is not None else None
-                if clash is not None and clash.id != cs.id and clash.mv_id is not None:
-                    # what was found belongs to another linked object: it is not ours, so ours was not created
+                if clash is not None and clash.id != cs.id and keeps_anchor(clash):
+                    # what was found is another object's (linked, or kept apart): ours was not created
                     found = None
                 if found is not None:
                     if clash is not None and clash.id != cs.id:

@@ -115,6 +115,10 @@ def record_unresolved(
     if ctx.waiting_refs is not None and not refs and owner not in ctx.waiting_owners:
         return  # nothing was waiting and nothing waits now: no statement (the commonest case, decided first)
     rows = [Unresolved(direction, mv_id, attribute, connector, r) for r in dict.fromkeys(refs)]
+    if rows:
+        ctx.left_waiting[owner] = (connector, rows[0].ref)
+    else:
+        ctx.left_waiting.pop(owner, None)
     if ctx.waiting_refs is not None:
         if rows:
             ctx.waiting_owners.add(owner)

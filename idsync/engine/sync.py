@@ -8,6 +8,7 @@ so one object's failure is an error row and the page goes on.
 
 from __future__ import annotations
 
+import heapq
 import json
 from collections.abc import Callable
 from operator import attrgetter
@@ -28,6 +29,8 @@ from idsync.store.rows import key_value
 
 PAGE = 2000
 INBOUND_LINKS = ("joined:", "projected:")
+WAITING_NAMED = 3
+"""References named in a sync's message about what it leaves waiting."""
 UNRESOLVED_READ_WHOLE = 20
 """A delta sync reads the unresolved references whole while there are at most this many per object it syncs."""
 
@@ -41,6 +44,8 @@ Progress = Callable[[int], None]
 _COUNTERS = StepCounters.__slots__
 _counts = attrgetter(*_COUNTERS)
 """A step's counters as a tuple: what an object's failure restores (much cheaper than copying the dataclass)."""
+_writes = attrgetter("updates", "joins", "provisioned", "deprovisioned", "disconnections", "mv_deletes")
+"""The counters of what a retry pass writes that another waiting object may resolve through."""
 _link_fields = attrgetter("link_state", "mv_id", "link_rule", "pending_import", "error")
 """What ``cs_save_links`` writes."""
 
@@ -100,9 +105,7 @@ class Synchronizer:
                 if self.progress:
                     self.progress(len(page))
                 self.ctx.errors.check_limit()
-        self.retry_references()
-        pending = "idsync search cs --pending-export, then idsync show"
-        self.ctx.step.message = step_warning(self.ctx.warnings, pending) or self.ctx.step.message
+        self._finish("idsync search cs --pending-export, then idsync show")
 
     def run_one(self, cs: CSObject) -> None:
         """Sync ``cs`` alone, as a delta sync would if it were the only change, then what it leaves waiting (and
@@ -113,8 +116,14 @@ class Synchronizer:
             self.process(cs)
             self._keep_retries()
             self.store.add_errors(self.ctx.errors.drain())
-        self.retry_references()
-        self.ctx.step.message = step_warning(self.ctx.warnings, "idsync show") or self.ctx.step.message
+        self._finish("idsync show")
+
+    def _finish(self, where: str) -> None:
+        """The retries at the end of the sync, then its message: the warnings (``where`` says where to see them
+        all) and what it leaves waiting."""
+        waiting = self.retry_references()
+        said = [step_warning(self.ctx.warnings, where) or self.ctx.step.message, waiting]
+        self.ctx.step.message = "; ".join(m for m in said if m) or None
 
     def process(self, cs: CSObject, known: tuple[MVObject | None, list[CSObject]] | None = None) -> None:
         """Sync one CS object. ``known``: its MV object and links, when the caller read them with the page."""
@@ -377,14 +386,24 @@ class Synchronizer:
             for ids in self.store.mv_find(rule.mv_type, mv_attr, keys).values():
                 self.ctx.retry_out.update(ids)
 
-    def retry_references(self) -> None:
-        """Unresolved references and waiting outbound evaluations, after the rest of the sync (a few passes)."""
-        for _ in range(3):
+    def retry_references(self) -> str | None:
+        """Unresolved references and waiting outbound evaluations, after the rest of the sync: pass after pass while
+        a pass makes progress, since a pass may link what another object waits for (an object it provisions or
+        adopts) or change an MV value that decides a scope. A pass made progress when it wrote a link or an MV value,
+        or when what is left to retry changed; passes are bounded by the objects retried, so objects that keep
+        changing one another still stop. Returns the step's message about what still waits (its unresolved rows
+        bring it back when what it names is linked)."""
+        tried: set[int] = set()
+        passes = 0
+        while self.ctx.retry_in or self.ctx.retry_out:
             retry_in, retry_out = self.ctx.retry_in, self.ctx.retry_out
-            if not retry_in and not retry_out:
-                break
-            self.ctx.retry_in, self.ctx.retry_out = set(), set()
             todo = sorted(retry_in | retry_out)
+            tried.update(todo)
+            if passes > len(tried):
+                break
+            passes += 1
+            self.ctx.retry_in, self.ctx.retry_out = set(), set()
+            wrote = _writes(self.ctx.step.counters)
             for start in range(0, len(todo), PAGE):
                 chunk = todo[start : start + PAGE]
                 with self.store.transaction():
@@ -397,7 +416,27 @@ class Synchronizer:
                         self._retry_one(mv, links.get(mv_id, []), mv_id in retry_in)
                     self._keep_retries()
                     self.store.add_errors(self.ctx.errors.drain())
+            same = self.ctx.retry_in == retry_in and self.ctx.retry_out == retry_out
+            if same and _writes(self.ctx.step.counters) == wrote:
+                break  # another pass would find what this one found
         self._forget_retries()
+        return self._waiting()
+
+    def _waiting(self) -> str | None:
+        """What the sync leaves waiting: how many MV objects, and a few of the references they wait for."""
+        left = self.ctx.left_waiting
+        if not left:
+            return None
+        named = []
+        for (mv_id, attribute, direction), (connector, ref) in heapq.nsmallest(WAITING_NAMED, left.items()):
+            wanted = f"{connector}:{ref}" if direction == "in" else f"mv:{ref}, not in {connector}"
+            named.append(f"mv:{mv_id} {attribute} -> {wanted}")
+        objects = len({owner[0] for owner in left})
+        more = f" and {len(left) - len(named)} more" if len(left) > len(named) else ""
+        return (
+            f"{objects} MV object{'' if objects == 1 else 's'} left waiting for references this sync could not resolve "
+            f"({'; '.join(named)}{more}): retried when what they name is linked (idsync show mv:ID)"
+        )
 
     # retries that outlive the process -------------------------------------------------------------------------------
     def _take_over_retries(self) -> None:

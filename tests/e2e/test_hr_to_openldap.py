@@ -479,3 +479,30 @@ def test_a_new_hire_provisioned_on_demand_is_in_the_directory_and_nothing_else_m
     touched = {row["identifier"] for row in json.loads(audit.stdout)["rows"]}
     assert touched == {n["grace"], n["eng"]}  # Grace (renamed) and the group naming her; Margaret went on demand
     assert n["grace2"] in workspace.directory()
+
+
+def test_a_leaving_manager_is_cleared_from_the_reports_in_the_export_that_deletes_him(
+    make_workspace: MakeWorkspace,
+) -> None:
+    """Ken leaves HR while Dennis's row still names him as manager: the reference has nothing left to resolve to,
+    so Dennis's manager is cleared in the same run and Ken leaves the Sales group, both sent before Ken's delete (slapd
+    without refint would keep a dangling DN for good; Active Directory may refuse a change naming an entry it
+    deleted)."""
+    workspace = make_workspace(batch=100)
+    workspace.write_hr(HR_BEFORE)
+    workspace.run("initial")
+    n = names(workspace.base)
+    workspace.write_hr([row for row in HR_BEFORE if not row.startswith("person,E104,")])
+    run = workspace.run("delta")
+    changes = exported(run)
+    assert (changes["deletes"], changes["errors"]) == (1, 0), run
+    directory = workspace.directory()
+    assert n["ken"] not in directory
+    assert "manager" not in directory[n["dennis"]]
+    assert directory[n["sales"]]["member"] == [n["dennis"]]
+    with WorkspaceApi.load(workspace.folder) as ws:
+        rows = list(ws.store.audit_search(run_id=run["run_id"], connector="dir", limit=1000))
+    sent = [(row["op"], row["identifier"]) for row in reversed(rows) if row["result"] == "success"]
+    delete = sent.index(("delete", n["ken"]))
+    assert {("update", n["dennis"]), ("update", n["sales"])} <= set(sent[:delete]), sent
+    assert exported(workspace.run("delta")) == NOTHING

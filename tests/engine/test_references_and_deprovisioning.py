@@ -243,3 +243,25 @@ def test_a_delta_sync_does_not_read_every_unresolved_reference(lab: Lab, monkeyp
         assert ws.store.unresolved_count() == 0
     again = ok(lab.cycle())
     assert step(again, "dir", "export").counters.updates == 0
+
+
+def test_the_reports_of_a_deleted_manager_stop_naming_him_before_his_delete_is_sent(lab: Lab) -> None:
+    """The manager leaves HR while his report's row still names him: the report's manager is cleared in the same
+    sync, and the export sends that update before the delete (a directory that checks references may refuse
+    a change naming an entry it deleted), whatever order the connector space holds them in."""
+    hr, target = lab.directory("hr"), lab.directory("dir")
+    person(hr, "1", "Man", "Ager")
+    person(hr, "2", "Emp", "Loyee", manager="1")
+    lab.configure(HR_TO_DIR.replace("deprovision: disable", "deprovision: delete"))
+    ok(lab.cycle())
+    hr.delete("1")
+    run = ok(lab.cycle())
+    assert target.find("uid=1,ou=people") is None
+    emp = target.find("uid=2,ou=people")
+    assert emp is not None and "manager" not in emp.attributes
+    with lab.open() as ws:
+        rows = list(ws.store.audit_search(run_id=run.id, connector="dir", limit=100))
+    assert [(r["op"], r["identifier"]) for r in reversed(rows)] == [
+        ("update", "uid=2,ou=people"),
+        ("delete", "uid=1,ou=people"),
+    ]

@@ -5,8 +5,8 @@ Deletion follows Entra: users, Microsoft 365 groups and security groups are soft
 ``/directory/deletedItems`` (restorable; a deleted user's UPN is prefixed with its id without dashes so the name is
 free again); mail-enabled groups that are not Microsoft 365 groups (distribution lists, which Exchange manages) are
 deleted for good. "Delete group" says so in its current text (older pages, "Restore deleted item" among them, still
-say security groups cannot be restored: the delete page and Graph's own API description agree with each other). Every change appends a ``Change`` with the properties it
-touched, so delta rounds cost O(changes since the token).
+say security groups cannot be restored: the delete page and Graph's own API description agree with each other).
+Every change appends a ``Change`` with the properties it touched, so delta rounds cost O(changes since the token).
 """
 
 from __future__ import annotations
