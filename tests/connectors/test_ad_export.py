@@ -634,6 +634,43 @@ def test_an_add_or_a_membership_in_an_excluded_container_is_refused_naming_it(sa
     assert read(samba_dc, hidden, "member").get("member") in (None, [])
 
 
+def test_a_move_into_an_excluded_container_or_out_of_the_containers_is_refused_and_nothing_is_sent(
+    samba_dc: SambaDC, samba_ou: str
+) -> None:
+    """A leaver moved where no import sees it would be reported deleted at the next import, and provisioned again:
+    a duplicate. The move (by ``container`` or by the identifier) is refused before anything of that object is sent,
+    naming the object, the DN it would get and the exclusion; the rest of the batch goes."""
+    staff = f"OU=Staff,{samba_ou}"
+    contractors = f"OU=Contractors,{staff}"
+    outside = f"OU=Gone,{samba_ou}"
+    samba_dc.tools.add(
+        "".join(f"dn: {dn}\nobjectClass: organizationalUnit\n\n" for dn in (staff, contractors, outside))
+        + "".join(user_ldif(staff, name) for name in ("mover1", "mover2", "mover3"))
+    )
+    conn = make_connector(samba_dc, [staff], excluded_containers=[contractors], create_parents=True)
+    records = by_dn(pages(conn.full_import())[0])
+    dn1, dn2, dn3 = (f"CN={name},{staff}" for name in ("mover1", "mover2", "mover3"))
+    anchors = [records[dn.lower()].anchor for dn in (dn1, dn2, dn3)]
+    disable = change("description", "leaver")
+    results = conn.export(
+        [
+            item(1, UPDATE, dn1, disable, change("container", contractors), anchor=anchors[0]),
+            item(2, UPDATE, dn2, disable, anchor=anchors[1], new_identifier=f"CN=mover2,OU=Sub,{outside}"),
+            item(3, UPDATE, dn3, disable, anchor=anchors[2]),
+        ]
+    )
+    assert [r.ok for r in results] == [False, False, True], results
+    assert (results[0].error or "").startswith(f"{dn1}: not moved to CN=mover1,{contractors}: ")
+    assert f"inside {contractors!r}, one of this connector's excluded_containers" in (results[0].error or "")
+    assert results[0].attribute == "container" and "change the container flow" in (results[0].error or "")
+    assert (results[1].error or "").startswith(f"{dn2}: not moved to CN=mover2,OU=Sub,{outside}: ")
+    assert "outside this connector's containers" in (results[1].error or "")
+    for dn in (dn1, dn2):
+        assert read(samba_dc, dn, "description").get("description") in (None, []), "nothing of it was sent"
+    assert read(samba_dc, dn3, "description")["description"] == ["leaver"]
+    assert [dn for dn, _ in search(samba_dc, outside, "(objectClass=*)", "1.1")] == [outside], "no parent created"
+
+
 def test_a_secondary_address_made_primary_reaches_ad_without_losing_an_address(
     samba_dc: SambaDC, samba_ou: str
 ) -> None:

@@ -62,6 +62,7 @@ from idsync.connectors.ldap.escaping import (
     canonical_dn,
     escape_filter_value,
     format_rdn,
+    leaf_rdn,
     normalize_dn,
     parent_dn,
     parent_text,
@@ -618,6 +619,9 @@ class AdConnector(LdapConnector):
                     (after_add if adding else kept).append(pwd)
             elif name == CONTAINER:
                 container = self._container(value)
+                if container is not None:
+                    moved = f"{leaf_rdn(item.new_identifier or item.identifier)},{container}"
+                    self._refuse_outside_space(moved, moving=True, attribute=CONTAINER, flow="container")
             elif name == MEMBER_OF:
                 memberships += self._memberships(change)
             elif name == accounts.GROUP_SCOPE:

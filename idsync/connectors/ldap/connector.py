@@ -919,15 +919,7 @@ class LdapConnector:
             raise DNError("an entry cannot be added at the empty DN")
         check_dn(dn)
         naming = leaf_values(dn)
-        refusal = self._scope.refusal(dn)
-        if refusal is not None:
-            # added there, the entry would never be imported: the add could not be confirmed, and the next full
-            # import would take the object for deleted and provision it again
-            raise ExportRefused(
-                None,
-                f"{refusal}, where no import sees it; build its DN under one of the containers (and outside the "
-                "excluded ones) or change the containers",
-            )
+        self._refuse_outside_space(dn)
         attrs: RawAttributes = {}
         type_config = self.config.object_types.get(item.object_type)
         if type_config is None:
@@ -948,6 +940,30 @@ class LdapConnector:
             if found is not None and self._naming_values(type_schema, dn, found, attrs[found]) is None:
                 del attrs[found]  # the directory sets it from the RDN
         return dn, attrs
+
+    def _refuse_outside_space(
+        self, dn: str, *, moving: bool = False, attribute: str | None = None, flow: str = "identifier (DN)"
+    ) -> None:
+        """Refuse, before anything is sent, to add or move an entry to ``dn`` when that is outside the connector
+        space: no import would see it there, so the export could never be confirmed, the next import would take
+        the object for deleted and provisioning could add it again (a duplicate in the directory). A refused move
+        leaves the entry where it is, and is refused again at each export until the flow or the containers
+        change."""
+        refusal = self._scope.refusal(dn)
+        if refusal is None:
+            return
+        if not moving:
+            raise ExportRefused(
+                attribute,
+                f"{refusal}, where no import sees it; build its DN under one of the containers (and outside the "
+                "excluded ones) or change the containers",
+            )
+        raise ExportRefused(
+            attribute,
+            f"not moved to {dn}: {refusal}, where no import sees it (the next import would take the object for "
+            f"deleted and provisioning could add it again), so nothing of this export is sent: change the {flow} "
+            "flow to keep it under one of the containers (and outside the excluded ones), or change the containers",
+        )
 
     def _naming_values(
         self, type_schema: ObjectTypeSchema, dn: str, name: str, values: list[bytes], *, adding: bool = False
@@ -1071,6 +1087,8 @@ class LdapConnector:
     def _export_update(self, item: ExportItem, type_schema: ObjectTypeSchema) -> ExportResult:
         dn = item.identifier
         target = item.new_identifier or dn
+        if target != dn:
+            self._refuse_outside_space(target, moving=True)
         replaces: list[tuple[ModOp, str, list[bytes]]] = []
         chunked: list[tuple[ModOp, str, list[bytes]]] = []
         for change in item.changes:
