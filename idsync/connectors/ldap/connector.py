@@ -32,6 +32,7 @@ from idsync.connectors.ldap.backend import (
     NO_SUCH_ATTRIBUTE,
     NO_SUCH_OBJECT,
     NOT_ALLOWED_ON_NON_LEAF,
+    REFERRAL,
     RETRYABLE_CODES,
     TREE_DELETE_OID,
     TYPE_OR_VALUE_EXISTS,
@@ -143,6 +144,12 @@ def _failure(item: ExportItem, exc: Exception | None) -> ExportResult:
     if exc is None:
         return ExportResult(cs_id=item.cs_id, ok=False, error=f"{item.identifier}: not sent", code="not-sent")
     return ExportResult(cs_id=item.cs_id, ok=False, error=f"{item.identifier}: {exc}", code="bad-value")
+
+
+def _named(dns: Sequence[str]) -> str:
+    """The first few of ``dns``, and how many more: an error names values without growing with a large group."""
+    more = len(dns) - MISSING_NAMED
+    return "; ".join(dns[:MISSING_NAMED]) + (f" and {more:,} more" if more > 0 else "")
 
 
 def _rdn_key(rdn: Sequence[tuple[str, str]]) -> tuple[str, ...]:
@@ -851,7 +858,7 @@ class LdapConnector:
             if change.op is ValueOp.REMOVE or self._spec(type_schema, change.name).type is not AttributeType.REFERENCE:
                 continue
             try:
-                missing = self._missing_entries([str(v) for v in change.values if v])
+                missing, referred = self._missing_entries([str(v) for v in change.values if v])
             except (LdapOperationError, ConnectivityError) as exc:
                 log.info(
                     "connector %r: could not look up the %s values of %s: %s",
@@ -861,18 +868,23 @@ class LdapConnector:
                     exc,
                 )
                 return result
-            if missing:
-                more = len(missing) - MISSING_NAMED
-                rest = f" and {more:,} more" if more > 0 else ""
-                result.error = f"{result.error}; {change.name}: no entry at {'; '.join(missing[:MISSING_NAMED])}{rest}"
+            found = [f"no entry at {_named(missing)}"] if missing else []
+            found += [
+                f"held by another naming context (referral to {url}): {_named(dns)}" for url, dns in referred.items()
+            ]
+            if found:
+                result.error = f"{result.error}; {change.name}: {'; '.join(found)}"
                 result.attribute = change.name
                 return result
         return result
 
-    def _missing_entries(self, dns: Sequence[str]) -> list[str]:
-        """The DNs of ``dns`` no entry has (or that are no DNs), in their order. Entries are looked for under their
-        parent, a one-level search ORing the RDNs of up to ``FILTER_CHUNK`` of its children (the RDN's attribute
-        is usually indexed: uid, cn), so a group of 50,000 members costs a few hundred searches."""
+    def _missing_entries(self, dns: Sequence[str]) -> tuple[list[str], dict[str, list[str]]]:
+        """The DNs of ``dns`` no entry has (or that are no DNs), in their order; and those under a referral (a
+        naming context this server does not hold, as another domain of an Active Directory forest), by the
+        referral's URL. Entries are looked for under their parent, a one-level search ORing the RDNs of up to
+        ``FILTER_CHUNK`` of its children (the RDN's attribute is usually indexed: uid, cn), so a group of 50,000
+        members costs a few hundred searches. A referral is reported, never chased: following it would send this
+        connector's bind credentials to a server nobody configured."""
         unique = list(dict.fromkeys(dns))
         groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
         wanted: dict[str, tuple[str, tuple[str, ...]]] = {}
@@ -888,13 +900,29 @@ class LdapConnector:
             group = groups.setdefault((parent.casefold(), types), [])
             group.append((parent, clauses if len(rdn_values) == 1 else f"(&{clauses})"))
         found: set[tuple[str, tuple[str, ...]]] = set()
+        referred_parents: dict[str, str] = {}
         for (parent_key, _types), members in groups.items():
             base = members[0][0]
             for start in range(0, len(members), FILTER_CHUNK):
                 ors = "".join(clause for _, clause in members[start : start + FILTER_CHUNK])
                 search = partial(_search, base=base, scope=Scope.ONE, flt=f"(|{ors})", attrs=["1.1"])
-                found.update((parent_key, _rdn_key(leaf_values(entry.dn))) for entry in self._call(search))
-        return [dn for dn in unique if wanted.get(dn) not in found]
+                try:
+                    entries = self._call(search)
+                except LdapOperationError as exc:
+                    if exc.code != REFERRAL:
+                        raise
+                    referred_parents[parent_key] = exc.referrals[0] if exc.referrals else "an unnamed server"
+                    break
+                found.update((parent_key, _rdn_key(leaf_values(entry.dn))) for entry in entries)
+        referred: dict[str, list[str]] = {}
+        missing: list[str] = []
+        for dn in unique:
+            key = wanted.get(dn)
+            if key is not None and key[0] in referred_parents:
+                referred.setdefault(referred_parents[key[0]], []).append(dn)
+            elif key not in found:
+                missing.append(dn)
+        return missing, referred
 
     def _password_value(self, value: Any) -> bytes:
         if not self.config.encrypted and not self.config.allow_insecure:
