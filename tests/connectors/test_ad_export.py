@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -669,6 +670,53 @@ def test_a_move_into_an_excluded_container_or_out_of_the_containers_is_refused_a
         assert read(samba_dc, dn, "description").get("description") in (None, []), "nothing of it was sent"
     assert read(samba_dc, dn3, "description")["description"] == ["leaver"]
     assert [dn for dn, _ in search(samba_dc, outside, "(objectClass=*)", "1.1")] == [outside], "no parent created"
+
+
+@pytest.mark.parametrize("backend", ["python-ldap", "ldap3"])
+def test_a_replayed_membership_change_reads_the_members_in_ranges_once_and_sends_only_what_is_missing(
+    samba_dc: SambaDC, samba_ou: str, backend: str
+) -> None:
+    """A chunk holding a member already there is refused whole (entryAlreadyExists): the group's members are then
+    read once, in ranges past ``range_size`` as Active Directory requires, and only the missing adds and the present
+    removes are sent."""
+    users = [f"CN=crew{i},{samba_ou}" for i in range(14)]
+    group = f"CN=crewgroup,{samba_ou}"
+    samba_dc.tools.add(
+        "".join(user_ldif(samba_ou, f"crew{i}") for i in range(14)) + group_ldif(samba_ou, "crewgroup", users[:10])
+    )
+    conn = make_connector(samba_dc, [samba_ou], backend=backend, range_size=3, membership_chunk=4)
+    conn.test_connection()
+    backend_ = conn._connected()
+    sent: list[list[str]] = []
+    modify = backend_.modify
+
+    def counted(dn: str, changes: list[tuple[Any, str, list[bytes]]]) -> None:
+        sent.append([v.decode() for v in changes[0][2]])
+        modify(dn, changes)
+
+    reads: list[list[str]] = []
+    search = backend_.search
+
+    def counted_search(base: str, scope: Any, flt: str, attributes: list[str], *args: Any) -> list[Any]:
+        if base == group:
+            reads.append(attributes)
+        return search(base, scope, flt, attributes, *args)
+
+    backend_.modify = counted  # type: ignore[method-assign]
+    backend_.search = counted_search  # type: ignore[method-assign]
+    replay = item(
+        1,
+        UPDATE,
+        group,
+        change("member", *users[2:12], op=ADD_VALUES),
+        change("member", users[0], users[1], users[12], users[13], op=ValueOp.REMOVE),
+        object_type="group",
+    )
+    (result,) = conn.export([replay])
+    assert result.ok, result.error
+    assert sorted(map(str, read(samba_dc, group, "member")["member"])) == sorted(users[2:12])
+    assert sent[1:] == [users[10:12], users[0:2]], "after the first refusal, only the changes are sent"
+    assert reads == [["member;range=0-2"], ["member;range=3-*"]], "read once, in ranges"
 
 
 def test_a_secondary_address_made_primary_reaches_ad_without_losing_an_address(

@@ -257,6 +257,55 @@ def test_large_group_membership_in_chunks(make: MakeConnector, slapd_server: Sla
     assert f"member: {members[1499]}" in text and f"member: {members[0]}\n" not in text
 
 
+def test_a_replayed_membership_change_reads_the_group_once_and_sends_only_what_is_missing(
+    make: MakeConnector, slapd_server: SlapdServer, slapd_subtree: str
+) -> None:
+    """slapd refuses a whole modify for one value already there (or already gone): a replay used to go value by
+    value, a modify per member. Now the group's members are read once and each chunk sends only the adds missing
+    and the removes present; a member written in another case is the same DN."""
+    conn = make(membership_chunk=4)
+    members = [f"uid=m{i:05d},{slapd_subtree}" for i in range(20)]
+    group = f"cn=crew,{slapd_subtree}"
+    [res] = conn.export([add_item(1, group, object_type="group", cn="crew", member=members[:10])])
+    assert res.ok, res.error
+    backend = conn._connected()
+    sent: list[list[tuple[Any, str, list[bytes]]]] = []
+    reads: list[str] = []
+    modify, search = backend.modify, backend.search
+
+    def counted_modify(dn: str, changes: list[tuple[Any, str, list[bytes]]]) -> None:
+        sent.append(changes)
+        modify(dn, changes)
+
+    def counted_search(base: str, *args: Any, **kwargs: Any) -> list[Any]:
+        reads.append(base)
+        return search(base, *args, **kwargs)
+
+    backend.modify = counted_modify  # type: ignore[method-assign]
+    backend.search = counted_search  # type: ignore[method-assign]
+    replay = ExportItem(
+        cs_id=1,
+        object_type="group",
+        op=ExportOp.UPDATE,
+        identifier=group,
+        changes=[
+            AttributeChange("member", ValueOp.ADD, [members[5].upper(), *members[6:15]]),  # m5-m9 there already
+            AttributeChange("member", ValueOp.REMOVE, [members[0], members[1].upper(), *members[2:3], *members[15:]]),
+        ],
+    )
+    [done] = conn.export([replay])
+    assert done.ok, done.error
+    text = slapd_server.tools.search(group, "(objectClass=*)", "member", scope="base")
+    assert sorted(line for line in text.splitlines() if line.startswith("member:")) == [
+        f"member: {m}" for m in members[3:15]
+    ]
+    assert reads == [group], "the group's members are read once"
+    values = [[v.decode().casefold() for v in changes[0][2]] for changes in sent]
+    assert values[1:] == [members[10:13], members[13:15], members[0:3]], "after the first refusal, only the changes"
+    [again] = conn.export([replay])
+    assert again.ok and len(sent) == 5 and reads == [group, group], "a second replay: one refused modify, one read"
+
+
 def test_password_hashed_client_side_and_usable(
     make: MakeConnector, slapd_server: SlapdServer, slapd_subtree: str
 ) -> None:

@@ -822,6 +822,13 @@ class AdConnector(LdapConnector):
         linked = name.lower() in LINKED_VALUES
         return linked and exc.code == (ALREADY_EXISTS if op is ModOp.ADD else UNWILLING_TO_PERFORM)
 
+    def _current_values(self, dn: str, name: str) -> list[bytes]:
+        """A linked attribute (a group's members) is read in ranges of ``range_size``: past MaxValRange (1,500),
+        Active Directory hands out no more at once."""
+        wanted = f"{name};range=0-{self.config.range_size - 1}" if name.lower() in LINKED_VALUES else name
+        entry = self._entry(dn, [wanted])
+        return self._ranged(entry).get(name) if entry is not None else []
+
     def _rename(self, dn: str, new_dn: str) -> str:
         """Missing OUs of the new parent are created first: Active Directory answers a move under a missing
         parent with a generic error (Samba: 00002095, other), not noSuchObject."""

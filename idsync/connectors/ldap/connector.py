@@ -118,6 +118,41 @@ class _Add:
         return sum(len(v) for values in self.attributes.values() for v in values)
 
 
+@dataclass(slots=True)
+class _Held:
+    """The values one attribute of the entry being updated holds, read once when the server refused a chunk for a
+    value already there (or already gone) and kept current as chunks are sent."""
+
+    reference: bool
+    """DN values: the server compares them as DNs (case and spacing aside), so they are compared as their keys."""
+    values: list[bytes] | None = None
+
+    def _key(self, raw: bytes, *, loose: bool) -> bytes | str:
+        if self.reference:
+            try:
+                return dn_key(raw.decode("utf-8"))
+            except (UnicodeDecodeError, DNError):
+                pass
+        return raw.decode("utf-8", "replace").casefold() if loose else raw
+
+    def still_to_send(self, op: ModOp, values: list[bytes]) -> list[bytes]:
+        """The adds not there, compared exactly (an add skipped for a value differing only in case would be lost
+        where the attribute is case-sensitive), and the removes there, compared loosely (a remove skipped would
+        leave the value); a value misjudged either way gets the server's answer, value by value."""
+        loose = op is ModOp.DELETE
+        present = {self._key(v, loose=loose) for v in self.values or []}
+        return [v for v in values if (self._key(v, loose=loose) in present) == loose]
+
+    def sent(self, op: ModOp, values: list[bytes]) -> None:
+        if self.values is None:
+            return
+        if op is ModOp.ADD:
+            self.values.extend(values)
+        else:
+            gone = {self._key(v, loose=True) for v in values}
+            self.values = [v for v in self.values if self._key(v, loose=True) not in gone]
+
+
 class ExportRefused(ValueError):
     """The connector refuses an export before sending it (a rule the server would not enforce, or enforce only
     far from the flow that caused it); the message names the entry's attribute or DN, the value and the rule."""
@@ -1134,41 +1169,67 @@ class LdapConnector:
         if replaces:
             self._call(lambda b: b.modify(dn, replaces), what=dn)
         refused: LdapOperationError | None = None
+        held: dict[str, _Held] = {}
         for op, name, values in chunked:
-            found = self._modify_values(dn, op, name, values)
+            reference = self._spec(type_schema, name).type is AttributeType.REFERENCE
+            found = self._modify_values(dn, op, name, values, held.setdefault(name.lower(), _Held(reference)))
             refused = refused or found
         if refused is not None:
             raise refused  # after every other chunk: one bad member keeps no later chunk out either
         return ExportResult(cs_id=item.cs_id, ok=True, anchor=item.anchor, identifier=canonical_dn(dn))
 
-    def _modify_values(self, dn: str, op: ModOp, name: str, values: list[bytes]) -> LdapOperationError | None:
-        """Add or remove values; values already there (or already gone) are skipped, as replays require. When
-        the server refuses some values (a member with no entry behind it), the others are applied one at a time
-        and the first refusal is returned: one bad member does not keep a thousand out. Any other refusal is
-        raised, and so is noSuchObject when the entry itself is gone (moved since the last import, say), before a
-        thousand values are each sent to no entry."""
-        try:
-            self._call(lambda b: b.modify(dn, [(op, name, values)]), what=dn)
-            return None
-        except LdapOperationError as exc:
-            if self._harmless(op, name, exc):
-                if len(values) == 1:
-                    return None
-            elif exc.name not in REFERENCE_REFUSALS or (exc.code == NO_SUCH_OBJECT and not self._exists(dn)):
-                raise
-            elif len(values) == 1:
-                return exc
+    def _modify_values(
+        self, dn: str, op: ModOp, name: str, values: list[bytes], held: _Held | None = None
+    ) -> LdapOperationError | None:
+        """Add or remove values; values already there (or already gone) are skipped, as replays require. A server
+        without a permissive modify (OpenLDAP) refuses a whole chunk for one value there (or gone): the attribute's
+        values are then read once (``held`` keeps them for the item's later chunks) and one modify sends only the
+        adds missing and the removes present. When the server refuses some values (a member with no entry behind
+        it), the others are applied one at a time and the first refusal is returned: one bad member does not keep a
+        thousand out. Any other refusal is raised, and so is noSuchObject when the entry itself is gone (moved since
+        the last import, say), before a thousand values are each sent to no entry."""
+        held = held if held is not None else _Held(reference=False)
+        if held.values is not None:
+            values = held.still_to_send(op, values)
+            if not values:
+                return None
+        while True:
+            try:
+                self._call(partial(_modify, dn=dn, changes=[(op, name, values)]), what=dn)
+                held.sent(op, values)
+                return None
+            except LdapOperationError as exc:
+                if self._harmless(op, name, exc):
+                    if len(values) == 1:
+                        return None
+                    if held.values is None:
+                        held.values = self._current_values(dn, name)
+                        values = held.still_to_send(op, values)
+                        if not values:
+                            return None
+                        continue
+                elif exc.name not in REFERENCE_REFUSALS or (exc.code == NO_SUCH_OBJECT and not self._exists(dn)):
+                    raise
+                elif len(values) == 1:
+                    return exc
+                break
         refused: LdapOperationError | None = None
         for value in values:  # one at a time, to apply the others
             try:
                 self._call(partial(_modify, dn=dn, changes=[(op, name, [value])]), what=dn)
             except LdapOperationError as exc:
-                if self._harmless(op, name, exc):
+                if not self._harmless(op, name, exc):
+                    if exc.name not in REFERENCE_REFUSALS:
+                        raise
+                    refused = refused or exc
                     continue
-                if exc.name not in REFERENCE_REFUSALS:
-                    raise
-                refused = refused or exc
+            held.sent(op, [value])
         return refused
+
+    def _current_values(self, dn: str, name: str) -> list[bytes]:
+        """The values of ``name`` the entry at ``dn`` holds now (none when there is no entry)."""
+        entry = self._entry(dn, [name])
+        return entry.get(name) if entry is not None else []
 
     def _harmless(self, op: ModOp, name: str, exc: LdapOperationError) -> bool:
         """The server says the value is already there (adding) or already gone (removing)."""
