@@ -158,6 +158,8 @@ class AdConnector(LdapConnector):
         self, name: str, config: AdConfig, password: str | Callable[[], str | None] | None, secrets: Any = None
     ) -> None:
         super().__init__(name, config, password)
+        # member, manager and the other linked attributes follow a renamed object: the old DN is gone from them
+        self.capabilities = replace(self.capabilities, renames_update_references=True)
         self._secrets = secrets
         self._ad_schema: Schema | None = None
         self._upn_suffixes: list[str] | None = None

@@ -1168,6 +1168,11 @@ class LdapConnector:
             dn = self._rename(dn, target)
         if replaces:
             self._call(lambda b: b.modify(dn, replaces), what=dn)
+        if len(chunked) == 2 and {(c[0], c[1].lower()) for c in chunked} == {
+            (ModOp.ADD, chunked[0][1].lower()),
+            (ModOp.DELETE, chunked[0][1].lower()),
+        }:
+            chunked = self._swap_values(dn, chunked)
         refused: LdapOperationError | None = None
         held: dict[str, _Held] = {}
         for op, name, values in chunked:
@@ -1177,6 +1182,21 @@ class LdapConnector:
         if refused is not None:
             raise refused  # after every other chunk: one bad member keeps no later chunk out either
         return ExportResult(cs_id=item.cs_id, ok=True, anchor=item.anchor, identifier=canonical_dn(dn))
+
+    def _swap_values(
+        self, dn: str, chunked: list[tuple[ModOp, str, list[bytes]]]
+    ) -> list[tuple[ModOp, str, list[bytes]]]:
+        """Values added and removed in one modify (a renamed member: its new DN in, its old one out), so no reader
+        ever sees the entry with neither. Returns what is left to send value by value: nothing, or everything when
+        the server refused the modify for a value already there or gone, or naming no entry (sorted out there)."""
+        name = chunked[0][1]
+        try:
+            self._call(partial(_modify, dn=dn, changes=chunked), what=dn)
+        except LdapOperationError as exc:
+            if exc.name in REFERENCE_REFUSALS or any(self._harmless(op, name, exc) for op in (ModOp.ADD, ModOp.DELETE)):
+                return chunked
+            raise
+        return []
 
     def _modify_values(
         self, dn: str, op: ModOp, name: str, values: list[bytes], held: _Held | None = None
