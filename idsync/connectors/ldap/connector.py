@@ -1168,11 +1168,8 @@ class LdapConnector:
             dn = self._rename(dn, target)
         if replaces:
             self._call(lambda b: b.modify(dn, replaces), what=dn)
-        if len(chunked) == 2 and {(c[0], c[1].lower()) for c in chunked} == {
-            (ModOp.ADD, chunked[0][1].lower()),
-            (ModOp.DELETE, chunked[0][1].lower()),
-        }:
-            chunked = self._swap_values(dn, chunked)
+        if len(chunked) == 2 and chunked[0][0] != chunked[1][0] and chunked[0][1].lower() == chunked[1][1].lower():
+            chunked = self._swap_values(dn, chunked)  # one add and one remove of the same attribute
         refused: LdapOperationError | None = None
         held: dict[str, _Held] = {}
         for op, name, values in chunked:
@@ -1187,11 +1184,14 @@ class LdapConnector:
         self, dn: str, chunked: list[tuple[ModOp, str, list[bytes]]]
     ) -> list[tuple[ModOp, str, list[bytes]]]:
         """Values added and removed in one modify (a renamed member: its new DN in, its old one out), so no reader
-        ever sees the entry with neither. Returns what is left to send value by value: nothing, or everything when
-        the server refused the modify for a value already there or gone, or naming no entry (sorted out there)."""
+        ever sees the entry with neither. The remove goes first in it: a DN renamed only in case matches its old
+        spelling, so the add alone would be refused as there already. Returns what is left to send value by value:
+        nothing, or everything when the server refused the modify for a value already there or gone, or naming no
+        entry (sorted out there)."""
         name = chunked[0][1]
+        removes_first = sorted(chunked, key=lambda change: change[0] is ModOp.ADD)
         try:
-            self._call(partial(_modify, dn=dn, changes=chunked), what=dn)
+            self._call(partial(_modify, dn=dn, changes=removes_first), what=dn)
         except LdapOperationError as exc:
             if exc.name in REFERENCE_REFUSALS or any(self._harmless(op, name, exc) for op in (ModOp.ADD, ModOp.DELETE)):
                 return chunked
