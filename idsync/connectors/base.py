@@ -64,6 +64,10 @@ class Capabilities:
     rename changes (an LDAP DN's leaf RDN values; the case of the attribute type and of the parent entries' names
     is not the object's own). A wanted identifier that differs from the current one only in the case of that part
     is a rename; without this key a difference of case alone never is one."""
+    renames_update_references: bool = False
+    """Renaming an object rewrites the values naming it in the target (Active Directory's linked attributes): the
+    old identifier is gone from them at once. Without it (a directory without referential integrity), they keep the
+    old one until an export changes them."""
     export_batch_size: int = 100
     export_results_carry_anchor: bool = True
     secret_attributes: frozenset[str] = frozenset()

@@ -30,6 +30,7 @@ from idsync.model import (
     PendingExport,
     Schema,
     StepResult,
+    ValueOp,
 )
 from idsync.store import CSFilter, Store
 from idsync.store.rows import identifier_key
@@ -74,6 +75,8 @@ class Exporter:
         self.progress = progress
         self.secrets = secret_attributes(self.caps)
         """Initial passwords are sent, never recorded: the audit row shows that a value went, not the value."""
+        self._keeps_old = not self.caps.renames_update_references
+        """The target keeps a renamed object's old identifier in the values naming it until an export changes them."""
         self._secret_flows: SecretFlows | None = None
         self.reference_attributes: dict[str, set[str]] = {}
         self._schema: Schema | None = None
@@ -204,7 +207,7 @@ class Exporter:
             if change.name not in refs or not change.values:
                 changes.append(change)
                 continue
-            ready, waiting = self._resolve(change.values)
+            ready, waiting = self._resolve(change.values, removing=change.op is ValueOp.REMOVE)
             if ready:
                 changes.append(AttributeChange(change.name, change.op, ready, change.rule))
             if waiting:
@@ -240,8 +243,12 @@ class Exporter:
         spec: AttributeSpec | None = self._target_schema().object_type(cs.object_type).attributes.get(change.name)
         return self._secret_flows.resolve(cs, change, spec)
 
-    def _resolve(self, values: list[Any]) -> tuple[list[Any], list[Any]]:
-        """Reference values ready to send, and those naming an object whose add has not been sent yet."""
+    def _resolve(self, values: list[Any], *, removing: bool = False) -> tuple[list[Any], list[Any]]:
+        """Reference values ready to send, and those naming an object whose add has not been sent yet. A value
+        ``removing`` that names an object whose rename has not been sent waits too, where the target keeps a renamed
+        entry's old identifier in the values naming it (a directory without referential integrity): its new
+        identifier can only be added after the rename, and the old one goes in the same later pass, so the object
+        is never missing from the value in between (a member from its group)."""
         ready: list[Any] = []
         waiting: list[Any] = []
         placeholders = [int(str(v)[len(PLACEHOLDER) :]) for v in values if str(v).startswith(PLACEHOLDER)]
@@ -265,7 +272,8 @@ class Exporter:
                 continue
             if self.caps.references_by == "identifier":
                 found = by_identifier.get(identifier_key(text), [])
-                if any(t.add_unconfirmed for t in found):
+                renamed_later = removing and self._keeps_old and any(map(_renaming, found))
+                if renamed_later or any(t.add_unconfirmed for t in found):
                     waiting.append(value)
                     continue
             ready.append(value)
@@ -410,3 +418,7 @@ def _link_text(cs: CSObject) -> str:
 
 def _empty(item: ExportItem) -> bool:
     return item.op is ExportOp.UPDATE and not item.changes and item.new_identifier is None
+
+
+def _renaming(cs: CSObject) -> bool:
+    return cs.pending_export is not None and cs.pending_export.new_identifier is not None

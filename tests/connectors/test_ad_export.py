@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -632,6 +633,90 @@ def test_an_add_or_a_membership_in_an_excluded_container_is_refused_naming_it(sa
     assert f"inside excluded container {contractors!r}" in (results[1].error or "")
     assert search(samba_dc, samba_ou, "(sAMAccountName=ctr1)", "cn") == []
     assert read(samba_dc, hidden, "member").get("member") in (None, [])
+
+
+def test_a_move_into_an_excluded_container_or_out_of_the_containers_is_refused_and_nothing_is_sent(
+    samba_dc: SambaDC, samba_ou: str
+) -> None:
+    """A leaver moved where no import sees it would be reported deleted at the next import, and provisioned again:
+    a duplicate. The move (by ``container`` or by the identifier) is refused before anything of that object is sent,
+    naming the object, the DN it would get and the exclusion; the rest of the batch goes."""
+    staff = f"OU=Staff,{samba_ou}"
+    contractors = f"OU=Contractors,{staff}"
+    outside = f"OU=Gone,{samba_ou}"
+    samba_dc.tools.add(
+        "".join(f"dn: {dn}\nobjectClass: organizationalUnit\n\n" for dn in (staff, contractors, outside))
+        + "".join(user_ldif(staff, name) for name in ("mover1", "mover2", "mover3"))
+    )
+    conn = make_connector(samba_dc, [staff], excluded_containers=[contractors], create_parents=True)
+    records = by_dn(pages(conn.full_import())[0])
+    dn1, dn2, dn3 = (f"CN={name},{staff}" for name in ("mover1", "mover2", "mover3"))
+    anchors = [records[dn.lower()].anchor for dn in (dn1, dn2, dn3)]
+    disable = change("description", "leaver")
+    results = conn.export(
+        [
+            item(1, UPDATE, dn1, disable, change("container", contractors), anchor=anchors[0]),
+            item(2, UPDATE, dn2, disable, anchor=anchors[1], new_identifier=f"CN=mover2,OU=Sub,{outside}"),
+            item(3, UPDATE, dn3, disable, anchor=anchors[2]),
+        ]
+    )
+    assert [r.ok for r in results] == [False, False, True], results
+    assert (results[0].error or "").startswith(f"{dn1}: not moved to CN=mover1,{contractors}: ")
+    assert f"inside {contractors!r}, one of this connector's excluded_containers" in (results[0].error or "")
+    assert results[0].attribute == "container" and "change the container flow" in (results[0].error or "")
+    assert (results[1].error or "").startswith(f"{dn2}: not moved to CN=mover2,OU=Sub,{outside}: ")
+    assert "outside this connector's containers" in (results[1].error or "")
+    for dn in (dn1, dn2):
+        assert read(samba_dc, dn, "description").get("description") in (None, []), "nothing of it was sent"
+    assert read(samba_dc, dn3, "description")["description"] == ["leaver"]
+    assert [dn for dn, _ in search(samba_dc, outside, "(objectClass=*)", "1.1")] == [outside], "no parent created"
+
+
+@pytest.mark.parametrize("backend", ["python-ldap", "ldap3"])
+def test_a_replayed_membership_change_reads_the_members_in_ranges_once_and_sends_only_what_is_missing(
+    samba_dc: SambaDC, samba_ou: str, backend: str
+) -> None:
+    """A chunk holding a member already there is refused whole (entryAlreadyExists): the group's members are then
+    read once, in ranges past ``range_size`` as Active Directory requires, and only the missing adds and the present
+    removes are sent."""
+    users = [f"CN=crew{i},{samba_ou}" for i in range(14)]
+    group = f"CN=crewgroup,{samba_ou}"
+    samba_dc.tools.add(
+        "".join(user_ldif(samba_ou, f"crew{i}") for i in range(14)) + group_ldif(samba_ou, "crewgroup", users[:10])
+    )
+    conn = make_connector(samba_dc, [samba_ou], backend=backend, range_size=3, membership_chunk=4)
+    conn.test_connection()
+    backend_ = conn._connected()
+    sent: list[list[str]] = []
+    modify = backend_.modify
+
+    def counted(dn: str, changes: list[tuple[Any, str, list[bytes]]]) -> None:
+        sent.append([v.decode() for v in changes[0][2]])
+        modify(dn, changes)
+
+    reads: list[list[str]] = []
+    search = backend_.search
+
+    def counted_search(base: str, scope: Any, flt: str, attributes: list[str], *args: Any) -> list[Any]:
+        if base == group:
+            reads.append(attributes)
+        return search(base, scope, flt, attributes, *args)
+
+    backend_.modify = counted  # type: ignore[method-assign]
+    backend_.search = counted_search  # type: ignore[method-assign]
+    replay = item(
+        1,
+        UPDATE,
+        group,
+        change("member", *users[2:12], op=ADD_VALUES),
+        change("member", users[0], users[1], users[12], users[13], op=ValueOp.REMOVE),
+        object_type="group",
+    )
+    (result,) = conn.export([replay])
+    assert result.ok, result.error
+    assert sorted(map(str, read(samba_dc, group, "member")["member"])) == sorted(users[2:12])
+    assert sent[1:] == [users[10:12], users[0:2]], "after the first refusal, only the changes are sent"
+    assert reads == [["member;range=0-2"], ["member;range=3-*"]], "read once, in ranges"
 
 
 def test_a_secondary_address_made_primary_reaches_ad_without_losing_an_address(

@@ -21,6 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 from idsync.cli.main import cli
+from idsync.connectors.ldap import LdapConnector
 from idsync.engine.workspace import Workspace as WorkspaceApi
 from idsync.testing.directories import SlapdServer
 
@@ -506,3 +507,32 @@ def test_a_leaving_manager_is_cleared_from_the_reports_in_the_export_that_delete
     delete = sent.index(("delete", n["ken"]))
     assert {("update", n["dennis"]), ("update", n["sales"])} <= set(sent[:delete]), sent
     assert exported(workspace.run("delta")) == NOTHING
+
+
+@pytest.mark.parametrize("batch", [1, 100])
+def test_a_renamed_member_is_never_missing_from_its_group(
+    make_workspace: MakeWorkspace, monkeypatch: pytest.MonkeyPatch, batch: int
+) -> None:
+    """slapd has no referential integrity here: a member's rename leaves its old DN in the group, and the export
+    changes the group's value. The new DN can only be written once the rename is sent, in a later pass; the old DN
+    goes out with it, not before, so the group read after each batch the connector sends always lists her."""
+    workspace = make_workspace(batch=batch)
+    workspace.write_hr(HR_BEFORE)
+    workspace.run("initial")
+    n = names(workspace.base)
+    seen: list[list[str]] = []
+    export = LdapConnector.export
+
+    def export_then_read(self: LdapConnector, items: Any) -> Any:
+        results = export(self, items)
+        group = workspace.server.tools.search(n["eng"], "(objectClass=*)", "member", scope="base")
+        seen.append(sorted(parse_ldif(group)[n["eng"]].get("member", [])))
+        return results
+
+    monkeypatch.setattr(LdapConnector, "export", export_then_read)
+    workspace.write_hr([row.replace("Grace,Hopper,", "Grace,Hopper-Murray,") for row in HR_BEFORE])
+    changes = exported(workspace.run("delta"))
+    assert (changes["renames"], changes["errors"]) == (1, 0)
+    assert seen and all(n["grace"] in members or n["grace2"] in members for members in seen), seen
+    assert seen[-1] == sorted([n["ada"], n["grace2"]])
+    assert sorted(workspace.directory()[n["eng"]]["member"]) == sorted([n["ada"], n["grace2"]])

@@ -60,6 +60,23 @@ def all_records(pages: Any) -> tuple[list[ImportRecord], list[Any], str | None]:
     return records, issues, watermark
 
 
+Modification = list[tuple[Any, str, list[bytes]]]
+
+
+def record_modifies(conn: LdapConnector) -> list[tuple[str, Modification]]:
+    """The DN and changes of every modify the connector sends from now on (each still goes to the server)."""
+    backend = conn._connected()
+    sent: list[tuple[str, Modification]] = []
+    modify = backend.modify
+
+    def recorded(dn: str, changes: Modification) -> None:
+        sent.append((dn, changes))
+        modify(dn, changes)
+
+    backend.modify = recorded  # type: ignore[method-assign]
+    return sent
+
+
 def add_item(cs_id: int, dn: str, object_type: str = "person", **attrs: Any) -> ExportItem:
     changes = [AttributeChange(k, ValueOp.REPLACE, v if isinstance(v, list) else [v]) for k, v in attrs.items()]
     return ExportItem(cs_id=cs_id, object_type=object_type, op=ExportOp.ADD, identifier=dn, changes=changes)

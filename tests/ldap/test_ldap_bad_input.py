@@ -3,10 +3,13 @@ and the rest of the batch goes on. Names full of LDAP's special characters round
 
 from __future__ import annotations
 
+import socket
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from ldapkit import MakeConnector, add_item, all_records
+from ldapkit import MakeConnector, add_item, all_records, people_ldif
 
 from idsync.connectors.base import ExportItem, ExportResult
 from idsync.connectors.ldap.backend import Entry
@@ -325,3 +328,78 @@ def test_a_refused_group_names_its_missing_members_with_a_search_per_few_hundred
     named = "; ".join(ghosts[:3])
     assert f"member: no entry at {named} and 2 more" in (result.error or ""), result.error
     assert len(searches) <= 8, f"{len(searches)} searches for {len(values)} members"
+
+
+class Listener:
+    """A TCP port on loopback that counts the connections made to it and closes each at once (a client that would
+    follow a referral there fails fast instead of waiting for an answer)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)
+        self.port = int(self.sock.getsockname()[1])
+        self.connections = 0
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            self.connections += 1
+            conn.close()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join()
+        self.sock.close()
+
+
+@pytest.fixture
+def referral(slapd_server: SlapdServer, slapd_subtree: str) -> Iterator[tuple[str, Listener]]:
+    """A referral object under the test's subtree (``dc=other``: a naming context this server does not hold, as
+    another domain of a forest answers), pointing at a port that tells whether anyone connected."""
+    listener = Listener()
+    dn = f"dc=other,{slapd_subtree}"
+    slapd_server.tools.add(
+        f"dn: {dn}\nobjectClass: referral\nobjectClass: extensibleObject\ndc: other\n"
+        f"ref: ldap://127.0.0.1:{listener.port}/dc=other,dc=example\n"
+    )
+    yield dn, listener
+    slapd_server.tools.delete_referral(dn)
+    listener.stop()
+
+
+def test_reference_values_under_a_referral_are_named_as_held_elsewhere_and_the_referral_is_not_chased(
+    make: MakeConnector, slapd_server: SlapdServer, slapd_subtree: str, referral: tuple[str, Listener]
+) -> None:
+    """After a refusal, the lookup of the values with no entry meets a referral for those under another naming
+    context: they are named as held there (by the referral's URL), and the others are still looked up. The referral
+    goes to a server nobody configured: it is not followed, so the connector's bind credentials never go there."""
+    other, listener = referral
+    port = listener.port
+    slapd_server.tools.add(people_ldif(slapd_subtree, 1))
+    real = f"uid=p00000,{slapd_subtree}"
+    ghost = f"uid=ghost,{slapd_subtree}"
+    remote = [f"uid=r{i},ou=people,{other}" for i in range(4)]
+    values = [real, remote[0], ghost, *remote[1:], f"cn=admins,{other}"]
+    group = ExportItem(
+        1,
+        "group",
+        ExportOp.ADD,
+        f"cn=crew,ou=gone,{slapd_subtree}",
+        changes=[AttributeChange("member", ValueOp.ADD, values)],
+    )
+    [result] = make().export([group])
+    assert not result.ok and result.attribute == "member", result
+    error = result.error or ""
+    assert f"member: no entry at {ghost}; " in error, error
+    people = f"ldap://127.0.0.1:{port}/ou=people,dc=other,dc=example??one"
+    named = "; ".join(remote[:3])
+    assert f"held by another naming context (referral to {people}): {named} and 1 more" in error, error
+    assert f"(referral to ldap://127.0.0.1:{port}/dc=other,dc=example??one): cn=admins,{other}" in error, error
+    assert real not in error
+    assert listener.connections == 0, "the referral was followed"

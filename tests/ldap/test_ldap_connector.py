@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from ldap3 import NONE, Connection, Server
-from ldapkit import CHANGES, MakeConnector, add_item, all_records, people_ldif
+from ldapkit import CHANGES, MakeConnector, add_item, all_records, people_ldif, record_modifies
 from pydantic import ValidationError
 
 from idsync.cli.main import cli
@@ -257,6 +257,79 @@ def test_large_group_membership_in_chunks(make: MakeConnector, slapd_server: Sla
     assert f"member: {members[1499]}" in text and f"member: {members[0]}\n" not in text
 
 
+def test_a_replayed_membership_change_reads_the_group_once_and_sends_only_what_is_missing(
+    make: MakeConnector, slapd_server: SlapdServer, slapd_subtree: str
+) -> None:
+    """slapd refuses a whole modify for one value already there (or already gone): a replay used to go value by
+    value, a modify per member. Now the group's members are read once and each chunk sends only the adds missing
+    and the removes present; a member written in another case is the same DN."""
+    conn = make(membership_chunk=4)
+    members = [f"uid=m{i:05d},{slapd_subtree}" for i in range(20)]
+    group = f"cn=crew,{slapd_subtree}"
+    [res] = conn.export([add_item(1, group, object_type="group", cn="crew", member=members[:10])])
+    assert res.ok, res.error
+    sent = record_modifies(conn)
+    backend = conn._connected()
+    reads: list[str] = []
+    search = backend.search
+
+    def counted_search(base: str, *args: Any, **kwargs: Any) -> list[Any]:
+        reads.append(base)
+        return search(base, *args, **kwargs)
+
+    backend.search = counted_search  # type: ignore[method-assign]
+    replay = ExportItem(
+        cs_id=1,
+        object_type="group",
+        op=ExportOp.UPDATE,
+        identifier=group,
+        changes=[
+            AttributeChange("member", ValueOp.ADD, [members[5].upper(), *members[6:15]]),  # m5-m9 there already
+            AttributeChange("member", ValueOp.REMOVE, [members[0], members[1].upper(), *members[2:3], *members[15:]]),
+        ],
+    )
+    [done] = conn.export([replay])
+    assert done.ok, done.error
+    text = slapd_server.tools.search(group, "(objectClass=*)", "member", scope="base")
+    assert sorted(line for line in text.splitlines() if line.startswith("member:")) == [
+        f"member: {m}" for m in members[3:15]
+    ]
+    assert reads == [group], "the group's members are read once"
+    values = [[v.decode().casefold() for v in changes[0][2]] for _, changes in sent]
+    assert values[1:] == [members[10:13], members[13:15], members[0:3]], "after the first refusal, only the changes"
+    [again] = conn.export([replay])
+    assert again.ok and len(sent) == 5 and reads == [group, group], "a second replay: one refused modify, one read"
+
+
+def test_a_member_swapped_for_another_goes_in_one_modify(
+    make: MakeConnector, slapd_server: SlapdServer, slapd_subtree: str
+) -> None:
+    """A renamed member (its old DN out, its new one in) is one modify: no reader sees the group without her. Sent
+    again (a replay), slapd refuses that modify, and each change is then sorted out on its own."""
+    conn = make()
+    old, new, other = (f"uid={u},{slapd_subtree}" for u in ("grace", "grace2", "ada"))
+    group = f"cn=crew,{slapd_subtree}"
+    [res] = conn.export([add_item(1, group, object_type="group", cn="crew", member=[old, other])])
+    assert res.ok, res.error
+    sent = record_modifies(conn)
+    swap = ExportItem(
+        cs_id=1,
+        object_type="group",
+        op=ExportOp.UPDATE,
+        identifier=group,
+        changes=[AttributeChange("member", ValueOp.ADD, [new]), AttributeChange("member", ValueOp.REMOVE, [old])],
+    )
+    for _ in range(2):
+        [done] = conn.export([swap])
+        assert done.ok, done.error
+        text = slapd_server.tools.search(group, "(objectClass=*)", "member", scope="base")
+        assert sorted(line for line in text.splitlines() if line.startswith("member:")) == [
+            f"member: {m}" for m in sorted([new, other])
+        ]
+    assert [len(changes) for _, changes in sent[:1]] == [2], "one modify adds the new DN and removes the old one"
+    assert len(sent) == 1 + 3, "the replay: the refused swap, then the add and the remove, each already done"
+
+
 def test_password_hashed_client_side_and_usable(
     make: MakeConnector, slapd_server: SlapdServer, slapd_subtree: str
 ) -> None:
@@ -402,19 +475,11 @@ def test_members_for_a_group_moved_since_the_last_import_are_not_sent_one_by_one
     slapd_server.tools.modify(
         f"dn: cn=crew,{a}\nchangetype: modrdn\nnewrdn: cn=crew\ndeleteoldrdn: 1\nnewsuperior: {b}\n"
     )
-    backend = conn._connected()
-    modified: list[str] = []
-    modify = backend.modify
-
-    def counted(dn: str, changes: Any) -> None:
-        modified.append(dn)
-        modify(dn, changes)
-
-    backend.modify = counted  # type: ignore[method-assign]
+    modified = record_modifies(conn)
     change = AttributeChange("member", ValueOp.ADD, members[1:])
     [result] = conn.export([ExportItem(1, "group", ExportOp.UPDATE, f"cn=crew,{a}", anchor, [change])])
     assert result.ok and result.identifier == f"cn=crew,{b}", result
-    assert modified == [f"cn=crew,{a}", f"cn=crew,{b}"]
+    assert [dn for dn, _ in modified] == [f"cn=crew,{a}", f"cn=crew,{b}"]
     text = slapd_server.tools.search(b, "(cn=crew)", "member")
     assert sorted(line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("member:")) == members
 

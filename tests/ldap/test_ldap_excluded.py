@@ -9,7 +9,9 @@ from dataclasses import dataclass
 import pytest
 from ldapkit import MakeConnector, add_item, all_records, people_ldif
 
+from idsync.connectors.base import ExportItem
 from idsync.connectors.ldap import LdapConnector
+from idsync.model import AttributeChange, ExportOp, ValueOp
 from idsync.testing.directories import SlapdServer
 
 pytestmark = pytest.mark.ldap
@@ -95,6 +97,42 @@ def test_an_add_into_an_excluded_subtree_is_refused_naming_it(
     assert results[0].code == "refused" and hidden in (results[0].error or "")
     assert f"inside {tree.contractors!r}, one of this connector's excluded_containers" in (results[0].error or "")
     assert "dn:" not in slapd_server.tools.search(tree.contractors, "(uid=hidden)", "uid")
+
+
+def test_a_move_into_an_excluded_subtree_or_out_of_the_containers_is_refused_and_the_entry_stays(
+    make: MakeConnector, slapd_server: SlapdServer, slapd_subtree: str, tree: Tree
+) -> None:
+    """Sent, such a move would make the next import report the object deleted, and provisioning could add it again:
+    a duplicate. Each refusal names the entry, where it was going and why; the rest of the batch goes; nothing of the
+    refused item is sent, at this export or the next."""
+    conn = tree.connector(make)
+    records, _, _ = all_records(conn.full_import())
+    anchor = {r.identifier.split(",")[0]: r.anchor for r in records}
+    p0, p1, p4 = f"uid=p00000,{tree.staff}", f"uid=p00001,{tree.staff}", f"uid=p00004,{tree.interns}"
+    into_excluded, outside = f"uid=p00000,{tree.contractors}", f"uid=p00001,{slapd_subtree}"
+    shown = [AttributeChange("displayName", ValueOp.REPLACE, ["Moved"])]
+
+    def moves() -> list[ExportItem]:
+        return [
+            ExportItem(1, "person", ExportOp.UPDATE, p0, anchor["uid=p00000"], shown, new_identifier=into_excluded),
+            ExportItem(2, "person", ExportOp.UPDATE, p1, anchor["uid=p00001"], shown, new_identifier=outside),
+            ExportItem(3, "person", ExportOp.UPDATE, p4, anchor["uid=p00004"], shown),
+        ]
+
+    for _ in range(2):
+        refused, elsewhere, done = conn.export(moves())
+        assert done.ok, done.error
+        assert refused.code == elsewhere.code == "refused"
+        assert refused.error is not None and elsewhere.error is not None
+        assert refused.error.startswith(f"{p0}: not moved to {into_excluded}: ")
+        assert f"inside {tree.contractors!r}, one of this connector's excluded_containers" in refused.error
+        assert elsewhere.error.startswith(f"{p1}: not moved to {outside}: ")
+        assert "outside this connector's containers" in elsewhere.error
+        assert "change the identifier (DN) flow" in refused.error and "or change the containers" in refused.error
+        found = slapd_server.tools.search(slapd_subtree, "(|(uid=p00000)(uid=p00001))", "displayName").splitlines()
+        assert sorted(line for line in found if line.startswith("dn:")) == [f"dn: {p0}", f"dn: {p1}"]
+        assert "displayName: Moved" not in found
+    assert "displayName: Moved" in slapd_server.tools.search(p4, "(objectClass=*)", "displayName", scope="base")
 
 
 def test_lookup_finds_nothing_outside_the_connector_space(

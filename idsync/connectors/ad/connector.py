@@ -62,6 +62,7 @@ from idsync.connectors.ldap.escaping import (
     canonical_dn,
     escape_filter_value,
     format_rdn,
+    leaf_rdn,
     normalize_dn,
     parent_dn,
     parent_text,
@@ -157,6 +158,8 @@ class AdConnector(LdapConnector):
         self, name: str, config: AdConfig, password: str | Callable[[], str | None] | None, secrets: Any = None
     ) -> None:
         super().__init__(name, config, password)
+        # member, manager and the other linked attributes follow a renamed object: the old DN is gone from them
+        self.capabilities = replace(self.capabilities, renames_update_references=True)
         self._secrets = secrets
         self._ad_schema: Schema | None = None
         self._upn_suffixes: list[str] | None = None
@@ -618,6 +621,9 @@ class AdConnector(LdapConnector):
                     (after_add if adding else kept).append(pwd)
             elif name == CONTAINER:
                 container = self._container(value)
+                if container is not None:
+                    moved = f"{leaf_rdn(item.new_identifier or item.identifier)},{container}"
+                    self._refuse_outside_space(moved, moving=True, attribute=CONTAINER, flow="container")
             elif name == MEMBER_OF:
                 memberships += self._memberships(change)
             elif name == accounts.GROUP_SCOPE:
@@ -817,6 +823,13 @@ class AdConnector(LdapConnector):
             return True
         linked = name.lower() in LINKED_VALUES
         return linked and exc.code == (ALREADY_EXISTS if op is ModOp.ADD else UNWILLING_TO_PERFORM)
+
+    def _current_values(self, dn: str, name: str) -> list[bytes]:
+        """A linked attribute (a group's members) is read in ranges of ``range_size``: past MaxValRange (1,500),
+        Active Directory hands out no more at once."""
+        wanted = f"{name};range=0-{self.config.range_size - 1}" if name.lower() in LINKED_VALUES else name
+        entry = self._entry(dn, [wanted])
+        return self._ranged(entry).get(name) if entry is not None else []
 
     def _rename(self, dn: str, new_dn: str) -> str:
         """Missing OUs of the new parent are created first: Active Directory answers a move under a missing

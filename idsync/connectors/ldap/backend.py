@@ -117,11 +117,13 @@ RESULT_NAMES = {
 class LdapOperationError(ConnectorError):
     """The server refused one operation; ``code`` is the LDAP result code, ``reason`` the server's text."""
 
-    def __init__(self, code: int, name: str, reason: str, dn: str | None = None) -> None:
+    def __init__(self, code: int, name: str, reason: str, dn: str | None = None, referrals: Sequence[str] = ()) -> None:
         self.code = code
         self.name = RESULT_NAMES.get(code, name)
         self.reason = reason
         self.dn = dn
+        self.referrals = tuple(referrals)
+        """A referral's URLs (the servers holding the naming context asked for): never chased, only reported."""
         where = f"{dn}: " if dn else ""
         super().__init__(f"{where}{name} ({code}){': ' + reason if reason else ''}")
 

@@ -142,8 +142,13 @@ class Ldap3Backend(BackendBase[Connection]):
     @staticmethod
     def _error(conn: Connection, dn: str | None) -> LdapOperationError:
         result = conn.result or {}
+        referrals = [str(url) for url in result.get("referrals") or []]
         return LdapOperationError(
-            int(result.get("result", -1)), str(result.get("description", "error")), str(result.get("message", "")), dn
+            int(result.get("result", -1)),
+            str(result.get("description", "error")),
+            str(result.get("message", "")) or " ".join(referrals),
+            dn,
+            referrals,
         )
 
     def _run(self, dn: str | None, call: Any, *args: Any, ok_codes: tuple[int, ...] = (), **kwargs: Any) -> bool:

@@ -89,6 +89,10 @@ def _error(exc: ldap.LDAPError, dn: str | None = None) -> LdapOperationError | L
     code = int(info.get("result", -1))
     name = str(info.get("desc", type(exc).__name__))
     reason = str(info.get("info", ""))
+    if isinstance(exc, ldap.REFERRAL):
+        # libldap, not chasing, puts the referral's URLs in the text: "Referral:\nldap://…\nldap://…"
+        urls = [line.strip() for line in reason.splitlines()[1:] if line.strip()]
+        return LdapOperationError(code, name, " ".join(urls), dn, urls)
     return LdapOperationError(code, name, reason, dn)
 
 

@@ -32,6 +32,7 @@ from idsync.connectors.ldap.backend import (
     NO_SUCH_ATTRIBUTE,
     NO_SUCH_OBJECT,
     NOT_ALLOWED_ON_NON_LEAF,
+    REFERRAL,
     RETRYABLE_CODES,
     TREE_DELETE_OID,
     TYPE_OR_VALUE_EXISTS,
@@ -117,6 +118,41 @@ class _Add:
         return sum(len(v) for values in self.attributes.values() for v in values)
 
 
+@dataclass(slots=True)
+class _Held:
+    """The values one attribute of the entry being updated holds, read once when the server refused a chunk for a
+    value already there (or already gone) and kept current as chunks are sent."""
+
+    reference: bool
+    """DN values: the server compares them as DNs (case and spacing aside), so they are compared as their keys."""
+    values: list[bytes] | None = None
+
+    def _key(self, raw: bytes, *, loose: bool) -> bytes | str:
+        if self.reference:
+            try:
+                return dn_key(raw.decode("utf-8"))
+            except (UnicodeDecodeError, DNError):
+                pass
+        return raw.decode("utf-8", "replace").casefold() if loose else raw
+
+    def still_to_send(self, op: ModOp, values: list[bytes]) -> list[bytes]:
+        """The adds not there, compared exactly (an add skipped for a value differing only in case would be lost
+        where the attribute is case-sensitive), and the removes there, compared loosely (a remove skipped would
+        leave the value); a value misjudged either way gets the server's answer, value by value."""
+        loose = op is ModOp.DELETE
+        present = {self._key(v, loose=loose) for v in self.values or []}
+        return [v for v in values if (self._key(v, loose=loose) in present) == loose]
+
+    def sent(self, op: ModOp, values: list[bytes]) -> None:
+        if self.values is None:
+            return
+        if op is ModOp.ADD:
+            self.values.extend(values)
+        else:
+            gone = {self._key(v, loose=True) for v in values}
+            self.values = [v for v in self.values if self._key(v, loose=True) not in gone]
+
+
 class ExportRefused(ValueError):
     """The connector refuses an export before sending it (a rule the server would not enforce, or enforce only
     far from the flow that caused it); the message names the entry's attribute or DN, the value and the rule."""
@@ -143,6 +179,12 @@ def _failure(item: ExportItem, exc: Exception | None) -> ExportResult:
     if exc is None:
         return ExportResult(cs_id=item.cs_id, ok=False, error=f"{item.identifier}: not sent", code="not-sent")
     return ExportResult(cs_id=item.cs_id, ok=False, error=f"{item.identifier}: {exc}", code="bad-value")
+
+
+def _named(dns: Sequence[str]) -> str:
+    """The first few of ``dns``, and how many more: an error names values without growing with a large group."""
+    more = len(dns) - MISSING_NAMED
+    return "; ".join(dns[:MISSING_NAMED]) + (f" and {more:,} more" if more > 0 else "")
 
 
 def _rdn_key(rdn: Sequence[tuple[str, str]]) -> tuple[str, ...]:
@@ -851,7 +893,7 @@ class LdapConnector:
             if change.op is ValueOp.REMOVE or self._spec(type_schema, change.name).type is not AttributeType.REFERENCE:
                 continue
             try:
-                missing = self._missing_entries([str(v) for v in change.values if v])
+                missing, referred = self._missing_entries([str(v) for v in change.values if v])
             except (LdapOperationError, ConnectivityError) as exc:
                 log.info(
                     "connector %r: could not look up the %s values of %s: %s",
@@ -861,18 +903,23 @@ class LdapConnector:
                     exc,
                 )
                 return result
-            if missing:
-                more = len(missing) - MISSING_NAMED
-                rest = f" and {more:,} more" if more > 0 else ""
-                result.error = f"{result.error}; {change.name}: no entry at {'; '.join(missing[:MISSING_NAMED])}{rest}"
+            found = [f"no entry at {_named(missing)}"] if missing else []
+            found += [
+                f"held by another naming context (referral to {url}): {_named(dns)}" for url, dns in referred.items()
+            ]
+            if found:
+                result.error = f"{result.error}; {change.name}: {'; '.join(found)}"
                 result.attribute = change.name
                 return result
         return result
 
-    def _missing_entries(self, dns: Sequence[str]) -> list[str]:
-        """The DNs of ``dns`` no entry has (or that are no DNs), in their order. Entries are looked for under their
-        parent, a one-level search ORing the RDNs of up to ``FILTER_CHUNK`` of its children (the RDN's attribute
-        is usually indexed: uid, cn), so a group of 50,000 members costs a few hundred searches."""
+    def _missing_entries(self, dns: Sequence[str]) -> tuple[list[str], dict[str, list[str]]]:
+        """The DNs of ``dns`` no entry has (or that are no DNs), in their order; and those under a referral (a
+        naming context this server does not hold, as another domain of an Active Directory forest), by the
+        referral's URL. Entries are looked for under their parent, a one-level search ORing the RDNs of up to
+        ``FILTER_CHUNK`` of its children (the RDN's attribute is usually indexed: uid, cn), so a group of 50,000
+        members costs a few hundred searches. A referral is reported, never chased: following it would send this
+        connector's bind credentials to a server nobody configured."""
         unique = list(dict.fromkeys(dns))
         groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
         wanted: dict[str, tuple[str, tuple[str, ...]]] = {}
@@ -888,13 +935,29 @@ class LdapConnector:
             group = groups.setdefault((parent.casefold(), types), [])
             group.append((parent, clauses if len(rdn_values) == 1 else f"(&{clauses})"))
         found: set[tuple[str, tuple[str, ...]]] = set()
+        referred_parents: dict[str, str] = {}
         for (parent_key, _types), members in groups.items():
             base = members[0][0]
             for start in range(0, len(members), FILTER_CHUNK):
                 ors = "".join(clause for _, clause in members[start : start + FILTER_CHUNK])
                 search = partial(_search, base=base, scope=Scope.ONE, flt=f"(|{ors})", attrs=["1.1"])
-                found.update((parent_key, _rdn_key(leaf_values(entry.dn))) for entry in self._call(search))
-        return [dn for dn in unique if wanted.get(dn) not in found]
+                try:
+                    entries = self._call(search)
+                except LdapOperationError as exc:
+                    if exc.code != REFERRAL:
+                        raise
+                    referred_parents[parent_key] = exc.referrals[0] if exc.referrals else "an unnamed server"
+                    break
+                found.update((parent_key, _rdn_key(leaf_values(entry.dn))) for entry in entries)
+        referred: dict[str, list[str]] = {}
+        missing: list[str] = []
+        for dn in unique:
+            key = wanted.get(dn)
+            if key is not None and key[0] in referred_parents:
+                referred.setdefault(referred_parents[key[0]], []).append(dn)
+            elif key not in found:
+                missing.append(dn)
+        return missing, referred
 
     def _password_value(self, value: Any) -> bytes:
         if not self.config.encrypted and not self.config.allow_insecure:
@@ -919,15 +982,7 @@ class LdapConnector:
             raise DNError("an entry cannot be added at the empty DN")
         check_dn(dn)
         naming = leaf_values(dn)
-        refusal = self._scope.refusal(dn)
-        if refusal is not None:
-            # added there, the entry would never be imported: the add could not be confirmed, and the next full
-            # import would take the object for deleted and provision it again
-            raise ExportRefused(
-                None,
-                f"{refusal}, where no import sees it; build its DN under one of the containers (and outside the "
-                "excluded ones) or change the containers",
-            )
+        self._refuse_outside_space(dn)
         attrs: RawAttributes = {}
         type_config = self.config.object_types.get(item.object_type)
         if type_config is None:
@@ -948,6 +1003,30 @@ class LdapConnector:
             if found is not None and self._naming_values(type_schema, dn, found, attrs[found]) is None:
                 del attrs[found]  # the directory sets it from the RDN
         return dn, attrs
+
+    def _refuse_outside_space(
+        self, dn: str, *, moving: bool = False, attribute: str | None = None, flow: str = "identifier (DN)"
+    ) -> None:
+        """Refuse, before anything is sent, to add or move an entry to ``dn`` when that is outside the connector
+        space: no import would see it there, so the export could never be confirmed, the next import would take
+        the object for deleted and provisioning could add it again (a duplicate in the directory). A refused move
+        leaves the entry where it is, and is refused again at each export until the flow or the containers
+        change."""
+        refusal = self._scope.refusal(dn)
+        if refusal is None:
+            return
+        if not moving:
+            raise ExportRefused(
+                attribute,
+                f"{refusal}, where no import sees it; build its DN under one of the containers (and outside the "
+                "excluded ones) or change the containers",
+            )
+        raise ExportRefused(
+            attribute,
+            f"not moved to {dn}: {refusal}, where no import sees it (the next import would take the object for "
+            f"deleted and provisioning could add it again), so nothing of this export is sent: change the {flow} "
+            "flow to keep it under one of the containers (and outside the excluded ones), or change the containers",
+        )
 
     def _naming_values(
         self, type_schema: ObjectTypeSchema, dn: str, name: str, values: list[bytes], *, adding: bool = False
@@ -1071,6 +1150,8 @@ class LdapConnector:
     def _export_update(self, item: ExportItem, type_schema: ObjectTypeSchema) -> ExportResult:
         dn = item.identifier
         target = item.new_identifier or dn
+        if target != dn:
+            self._refuse_outside_space(target, moving=True)
         replaces: list[tuple[ModOp, str, list[bytes]]] = []
         chunked: list[tuple[ModOp, str, list[bytes]]] = []
         for change in item.changes:
@@ -1087,42 +1168,88 @@ class LdapConnector:
             dn = self._rename(dn, target)
         if replaces:
             self._call(lambda b: b.modify(dn, replaces), what=dn)
+        if len(chunked) == 2 and chunked[0][0] != chunked[1][0] and chunked[0][1].lower() == chunked[1][1].lower():
+            chunked = self._swap_values(dn, chunked)  # one add and one remove of the same attribute
         refused: LdapOperationError | None = None
+        held: dict[str, _Held] = {}
         for op, name, values in chunked:
-            found = self._modify_values(dn, op, name, values)
+            reference = self._spec(type_schema, name).type is AttributeType.REFERENCE
+            found = self._modify_values(dn, op, name, values, held.setdefault(name.lower(), _Held(reference)))
             refused = refused or found
         if refused is not None:
             raise refused  # after every other chunk: one bad member keeps no later chunk out either
         return ExportResult(cs_id=item.cs_id, ok=True, anchor=item.anchor, identifier=canonical_dn(dn))
 
-    def _modify_values(self, dn: str, op: ModOp, name: str, values: list[bytes]) -> LdapOperationError | None:
-        """Add or remove values; values already there (or already gone) are skipped, as replays require. When
-        the server refuses some values (a member with no entry behind it), the others are applied one at a time
-        and the first refusal is returned: one bad member does not keep a thousand out. Any other refusal is
-        raised, and so is noSuchObject when the entry itself is gone (moved since the last import, say), before a
-        thousand values are each sent to no entry."""
+    def _swap_values(
+        self, dn: str, chunked: list[tuple[ModOp, str, list[bytes]]]
+    ) -> list[tuple[ModOp, str, list[bytes]]]:
+        """Values added and removed in one modify (a renamed member: its new DN in, its old one out), so no reader
+        ever sees the entry with neither. The remove goes first in it: a DN renamed only in case matches its old
+        spelling, so the add alone would be refused as there already. Returns what is left to send value by value:
+        nothing, or everything when the server refused the modify for a value already there or gone, or naming no
+        entry (sorted out there)."""
+        name = chunked[0][1]
+        removes_first = sorted(chunked, key=lambda change: change[0] is ModOp.ADD)
         try:
-            self._call(lambda b: b.modify(dn, [(op, name, values)]), what=dn)
-            return None
+            self._call(partial(_modify, dn=dn, changes=removes_first), what=dn)
         except LdapOperationError as exc:
-            if self._harmless(op, name, exc):
-                if len(values) == 1:
-                    return None
-            elif exc.name not in REFERENCE_REFUSALS or (exc.code == NO_SUCH_OBJECT and not self._exists(dn)):
-                raise
-            elif len(values) == 1:
-                return exc
+            if exc.name in REFERENCE_REFUSALS or any(self._harmless(op, name, exc) for op in (ModOp.ADD, ModOp.DELETE)):
+                return chunked
+            raise
+        return []
+
+    def _modify_values(
+        self, dn: str, op: ModOp, name: str, values: list[bytes], held: _Held | None = None
+    ) -> LdapOperationError | None:
+        """Add or remove values; values already there (or already gone) are skipped, as replays require. A server
+        without a permissive modify (OpenLDAP) refuses a whole chunk for one value there (or gone): the attribute's
+        values are then read once (``held`` keeps them for the item's later chunks) and one modify sends only the
+        adds missing and the removes present. When the server refuses some values (a member with no entry behind
+        it), the others are applied one at a time and the first refusal is returned: one bad member does not keep a
+        thousand out. Any other refusal is raised, and so is noSuchObject when the entry itself is gone (moved since
+        the last import, say), before a thousand values are each sent to no entry."""
+        held = held if held is not None else _Held(reference=False)
+        if held.values is not None:
+            values = held.still_to_send(op, values)
+            if not values:
+                return None
+        while True:
+            try:
+                self._call(partial(_modify, dn=dn, changes=[(op, name, values)]), what=dn)
+                held.sent(op, values)
+                return None
+            except LdapOperationError as exc:
+                if self._harmless(op, name, exc):
+                    if len(values) == 1:
+                        return None
+                    if held.values is None:
+                        held.values = self._current_values(dn, name)
+                        values = held.still_to_send(op, values)
+                        if not values:
+                            return None
+                        continue
+                elif exc.name not in REFERENCE_REFUSALS or (exc.code == NO_SUCH_OBJECT and not self._exists(dn)):
+                    raise
+                elif len(values) == 1:
+                    return exc
+                break
         refused: LdapOperationError | None = None
         for value in values:  # one at a time, to apply the others
             try:
                 self._call(partial(_modify, dn=dn, changes=[(op, name, [value])]), what=dn)
             except LdapOperationError as exc:
-                if self._harmless(op, name, exc):
+                if not self._harmless(op, name, exc):
+                    if exc.name not in REFERENCE_REFUSALS:
+                        raise
+                    refused = refused or exc
                     continue
-                if exc.name not in REFERENCE_REFUSALS:
-                    raise
-                refused = refused or exc
+            held.sent(op, [value])
         return refused
+
+    def _current_values(self, dn: str, name: str) -> list[bytes]:
+        """The values of ``name`` the entry at ``dn`` holds now (none when there is no entry)."""
+        entry = self._entry(dn, [name])
+        return entry.get(name) if entry is not None else []
 
     def _harmless(self, op: ModOp, name: str, exc: LdapOperationError) -> bool:
         """The server says the value is already there (adding) or already gone (removing)."""

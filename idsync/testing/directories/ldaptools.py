@@ -58,6 +58,10 @@ class LdapTools:
         if done.returncode not in (0, 32):  # 32 = noSuchObject
             raise DirectoryServerUnavailable(f"ldapdelete -r {dn} failed: {done.stderr.strip()}")
 
+    def delete_referral(self, dn: str) -> None:
+        """Delete a referral object (with ManageDsaIT: without it the server answers with the referral instead)."""
+        run_tool([*self._args("ldapdelete"), "-M", dn], "ldapdelete -M", env=self._env())
+
     def reset_ou(self, dn: str) -> str:
         """An empty organizational unit at ``dn`` (emptied if it exists); returns ``dn``."""
         self.delete_subtree(dn)
