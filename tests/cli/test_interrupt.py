@@ -140,3 +140,19 @@ def test_a_second_ctrl_c_aborts_at_once_and_the_run_is_recorded_cancelled(tmp_pa
     done = idsync("-C", str(root), "cycle", "--json")
     synced = {s["connector"]: s["adds"] for s in document(done)["steps"] if s["step"] == "delta-sync"}
     assert synced["hr"] == PEOPLE, shown(done)
+
+
+def test_a_ctrl_c_after_the_run_returned_leaves_its_summary_and_exit_code_alone() -> None:
+    """A second press that comes once the run has ended (the first was taken as a page committed, and the run
+    stopped there) has nothing left to abort: the summary printed, stopped-cancelled and exit code 2, stands. It
+    must not turn into "aborted" and exit code 130 after the document that says otherwise."""
+    from idsync.cli.run import CtrlC
+
+    before = signal.getsignal(signal.SIGINT)
+    with CtrlC() as ctrl_c:
+        signal.raise_signal(signal.SIGINT)
+        assert ctrl_c() == CtrlC.REASON  # the first press: a stop request, no exception
+        ctrl_c.run_returned()
+        signal.raise_signal(signal.SIGINT)  # raised KeyboardInterrupt here, in the middle of the summary
+        assert ctrl_c() == CtrlC.REASON
+    assert signal.getsignal(signal.SIGINT) is before
