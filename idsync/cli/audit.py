@@ -37,7 +37,7 @@ def _moment(text: str | None, name: str) -> float | None:
 @click.option("--since", help="From this UTC date or time (ISO 8601).")
 @click.option("--until", help="Before this UTC date or time.")
 @click.option("--failed", is_flag=True, help="Only exports the target refused.")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000), help="How many exports to list.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @pass_state
 def audit(
