@@ -37,7 +37,7 @@ def _moment(text: str | None, name: str) -> float | None:
 @click.option("--since", help="From this UTC date or time (ISO 8601).")
 @click.option("--until", help="Before this UTC date or time.")
 @click.option("--failed", is_flag=True, help="Only exports the target refused.")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000), help="How many exports to list.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @pass_state
 def audit(
@@ -55,7 +55,8 @@ def audit(
     as_json: bool,
 ) -> None:
     """Search the audit trail: every export (when, run, object, old and new values, the rule responsible), newest
-    first. Secret attributes (passwords) show as [redacted]."""
+    first. Secret attributes (passwords) show as [redacted]. An export that removed reference values naming no
+    object of the connector space says so under the table: how many, and which."""
     from idsync.cli.inspect import resolve_object
     from idsync.service.readmodel import Secrets, audit_rows
 
@@ -106,6 +107,10 @@ def audit(
         )
     out = console()
     out.print(table)
+    for r in rows:
+        # an export's warnings are sentences naming the object and the values: printed whole, under the table
+        for w in r.get("warnings") or []:
+            out.print(f"[yellow]warning[/yellow] (run {r['run_id'] or '-'}): {escape(w)}")
     if linked:
         out.print(
             f"nothing was exported to {escape(str(obj))}; the objects it is linked to: "

@@ -30,7 +30,8 @@ def emulator() -> None:
     "--domain",
     "domains",
     multiple=True,
-    help="Verified domain (repeatable). Default: TENANT.onmicrosoft.com.",
+    help="Verified domain (repeatable); seeded users get the first. TENANT.onmicrosoft.com, the tenant's initial "
+    "domain, is verified too, as in Entra.",
 )
 @click.option("--seed-users", type=click.IntRange(0, 100_000), default=0, show_default=True, help="Users to create.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for generated ids and injected faults.")
@@ -87,7 +88,9 @@ def graph(
     if tenant_file is None:
         if ctx.get_parameter_source("save_interval") is not click.core.ParameterSource.DEFAULT:
             raise click.UsageError("--save-interval applies to a tenant served from a file: add --tenant-file")
-        tenant = GraphTenant(tenant_name, domains=domains or None, seed=seed)
+        initial = f"{tenant_name}.onmicrosoft.com"
+        custom = tuple(d for d in domains if d.lower() != initial.lower())
+        tenant = GraphTenant(tenant_name, domains=(*custom, initial) if custom else None, seed=seed)
         app = tenant.add_app("idsync-emulator")
         if seed_users:
             tenant.seed_users(seed_users)

@@ -112,9 +112,15 @@ def status(state: CliState, as_json: bool) -> None:
 
 
 @click.command("history")
-@click.argument("run_id", required=False, type=int)
+@click.argument("run_id", metavar="[RUN]", required=False, type=int)
 @click.option("--errors", "show_errors", is_flag=True, help="List the error rows of RUN (without RUN: the last run).")
-@click.option("--limit", default=20, show_default=True, help="How many runs (without RUN) or errors to list.")
+@click.option(
+    "--limit",
+    default=20,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many runs (without RUN) or errors to list.",
+)
 @JSON
 @pass_state
 def history(state: CliState, run_id: int | None, show_errors: bool, limit: int, as_json: bool) -> None:
@@ -199,7 +205,7 @@ def search() -> None:
 )
 @click.option("--error", "with_error", is_flag=True, help="Objects whose last sync or export failed.")
 @click.option("--unconfirmed", is_flag=True, help="Exported values not yet confirmed by an import.")
-@click.option("--limit", default=50, show_default=True)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1), help="How many objects to list.")
 @JSON
 @pass_state
 def search_cs(
@@ -281,7 +287,7 @@ def search_cs(
 @search.command("mv")
 @click.option("--type", "object_type", help="Only this metaverse object type.")
 @click.option("--attr", "attr", help="NAME=VALUE; * is a wildcard (case-insensitive). Without it: every object.")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1), help="How many objects to list.")
 @JSON
 @pass_state
 def search_mv(state: CliState, object_type: str | None, attr: str | None, limit: int, as_json: bool) -> None:

@@ -125,7 +125,7 @@ def cli(ctx: click.Context, workspace: Path, verbose: int) -> None:
 
     \b
     Get going:
-      idsync quickstart            write a demo workspace and run a first cycle
+      idsync quickstart             write a demo workspace and run a first cycle
       idsync -C idsync-demo status  where things stand
       idsync -C idsync-demo cycle   import, sync, export, confirm — every connector
     \b

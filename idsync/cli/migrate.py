@@ -28,7 +28,7 @@ def migrate() -> None:
 
 
 @migrate.command("analyze")
-@click.argument("export_dir", metavar="EXPORT_DIR")
+@click.argument("export_dir", metavar="EXPORT")
 @click.option("--json", "as_json", is_flag=True, help="Print the analysis as one JSON document.")
 @click.option("--report", "html_out", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report.")
 @click.option("--markdown", "md_out", type=click.Path(dir_okay=False, path_type=Path), help="Write a Markdown report.")
@@ -48,7 +48,7 @@ def analyze_command(
     guests: bool | None,
     premium: bool | None,
 ) -> None:
-    """Inventory, topology, recommended path with reasons, Graph mapping and risks for EXPORT_DIR (a folder of
+    """Inventory, topology, recommended path with reasons, Graph mapping and risks for EXPORT (a folder of
     MA-*.XML and MV.XML, an Azure AD Connect export folder, or one exported management agent)."""
     facts = Facts(objects_per_domain, largest_group, guests, premium)
     try:
@@ -154,7 +154,7 @@ def generate_command(
         for p in written:
             click.echo(f"wrote {p}")
         if result.valid:
-            click.echo(f"valid: idsync -C {out} validate")
+            click.echo(f"the workspace validates (check it again after editing: idsync -C {out} validate)")
         for problem in result.problems:
             click.echo(f"invalid: {problem}", err=True)
         for i in analysis.export.issues:

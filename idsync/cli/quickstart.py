@@ -94,26 +94,28 @@ def run_quickstart(directory: Path, *, people: int = 1200, replace: bool = False
             "emulated tenant kept in data/tenant.json): users with their managers, leavers disabled, a security "
             "group per department."
         )
-        found = (
-            f"  {prog} -C {where} search cs --connector entra  the users and groups in the tenant\n"
-            f"  {prog} emulator graph --port 8765 --tenant-file {Path(where) / 'data' / 'tenant.json'}\n"
-            "      serve the tenant over HTTP to any Graph client (curl, msgraph-sdk) until Ctrl+C\n"
-        )
     else:
         summary = f"{people_count} people in the metaverse; the active ones are provisioned into data/directory.csv."
-        found = ""
-    out.print(
-        f"\n{summary}\n\n"
-        "Try next:\n"
-        f"  {prog} -C {where} status                       what is where\n"
-        f"  {prog} -C {where} search mv --attr sn='Mü*'     find people\n"
-        f"  {prog} -C {where} show {someone}             an object, its links and lineage\n"
-        f"{found}"
-        f"  {prog} -C {where} cycle                        nothing to do: everything is in sync\n"
-        f"  (edit data/hr.csv: change someone's department or status, then)\n"
-        f"  {prog} -C {where} run import                   stage the change, sync nothing\n"
-        f"  {prog} -C {where} preview {someone}          what a sync would change, committing nothing\n"
-        f"  {prog} -C {where} on-demand {someone}        that person alone, from HR to the target, now\n"
-        f"  {prog} -C {where} cycle --json                 or everyone's changes"
-    )
+    at = f"{prog} -C {where}"
+    tenant = [
+        (f"{at} search cs --connector entra", "the users and groups in the tenant"),
+        (f"{prog} emulator graph --port 8765 --tenant-file {Path(where) / 'data' / 'tenant.json'}", ""),
+        ("    serve the tenant over HTTP to any Graph client (curl, msgraph-sdk) until Ctrl+C", ""),
+    ]
+    steps = [
+        (f"{at} status", "what is where"),
+        (f"{at} search mv --attr sn='Mü*'", "find people"),
+        (f"{at} show {someone}", "an object, its links and lineage"),
+        *(tenant if target == "entra" else []),
+        (f"{at} cycle", "nothing to do: everything is in sync"),
+        (f"(edit {Path(where) / 'data' / 'hr.csv'}: change someone's department or status, then)", ""),
+        (f"{at} run import", "stage the change, sync nothing"),
+        (f"{at} preview {someone}", "what a sync would change, committing nothing"),
+        (f"{at} on-demand {someone}", "that person alone, from HR to the target, now"),
+        (f"{at} cycle --json", "or everyone's changes"),
+    ]
+    # the descriptions in one column, however long the folder's name and the sample's anchor are
+    width = max(len(command) for command, said in steps if said) + 2
+    lines = [f"  {command.ljust(width)}{said}" if said else f"  {command}" for command, said in steps]
+    out.print(f"\n{summary}\n\nTry next:\n" + "\n".join(lines), markup=False)
     return run.status.exit_code

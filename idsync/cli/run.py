@@ -56,6 +56,12 @@ class CtrlC:
     def __exit__(self, *exc: object) -> None:
         signal.signal(signal.SIGINT, self._previous)
 
+    def run_returned(self) -> None:
+        """The run is over, recorded and about to be summarized: a Ctrl-C now (the second press of a person who
+        was told to press again, just as the run stopped at a page) has nothing left to abort, and an abort would
+        print "aborted" and exit 130 after a summary that says how the run really ended."""
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
     def _first(self, signum: int, frame: object) -> None:
         self.reason = self.REASON
         signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -114,12 +120,13 @@ def _execute(state: CliState, staging: bool, as_json: bool, what: str | None) ->
         with CtrlC() as ctrl_c:
             runner = Runner(ws, RunOptions(staging=True if staging else None, stop=ctrl_c), RichProgress())
             result = runner.cycle() if steps is None else runner.run_steps(what or "cycle", steps)
+            ctrl_c.run_returned()
+            _finish(result, as_json)
     except RunLocked as exc:
         console(stderr=True).print(f"[red]not started:[/red] {escape(str(exc))}")
         raise click.exceptions.Exit(2) from None
     finally:
         ws.close()
-    _finish(result, as_json)
 
 
 @click.command("run")

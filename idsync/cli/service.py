@@ -58,7 +58,7 @@ def serve(state: CliState, host: str | None, port: int | None, log_level: str) -
 
 
 @click.command("report")
-@click.argument("run_id", type=int)
+@click.argument("run_id", metavar="RUN", type=int)
 @click.option(
     "-o",
     "--output",

@@ -13,6 +13,9 @@ from idsync.cli.context import EXIT_CONFIG, CliState, pass_state, report_config_
 from idsync.cli.output import console, print_json
 from idsync.config import CONFIG_FILE, ConfigError
 
+INIT_COLUMNS = ("employeeId", "givenName", "sn", "department", "managerId", "status")
+"""The HR file's columns that templates/init.yaml reads (its anchor and the sources of its flows)."""
+
 
 @click.command("init")
 @click.option("--force", is_flag=True, help="Overwrite an existing idsync.yaml.")
@@ -26,7 +29,14 @@ def init(state: CliState, force: bool) -> None:
     (state.workspace / "data").mkdir(exist_ok=True)
     text = (resources.files("idsync.cli") / "templates" / "init.yaml").read_text(encoding="utf-8")
     target.write_text(text, encoding="utf-8")
-    console().print(f"wrote {target}; edit it, then: idsync -C {state.workspace} validate")
+    # the file names a source file that is not there yet: without it the first cycle stops on a missing file
+    where = state.workspace
+    console().print(
+        f"wrote {target}: an HR source and no target yet. Put the HR export at {where / 'data' / 'hr.csv'} (a header "
+        f"row, then one row per person; columns: {', '.join(INIT_COLUMNS)}), edit the file for your systems, then: "
+        f"idsync -C {where} validate, and idsync -C {where} cycle",
+        markup=False,
+    )
 
 
 @click.command("validate")

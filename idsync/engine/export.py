@@ -328,6 +328,8 @@ class Exporter:
                 )
             ),
             "result": "success" if result.ok else f"error: {result.error}",
+            # what the export removed that idsync does not know (outside_values): said where the export is audited
+            "warnings": list(pending.warnings) if result.ok else [],
         }
         if not result.ok:
             self._refused(cs, result.error or "export failed", result.code or "export-error", result)
@@ -337,6 +339,7 @@ class Exporter:
             holder = self._anchor_holder(cs, anchor, holders) if anchor is not None else None
             if holder is not None:
                 row["result"] = "error: anchor held by another object"
+                row["warnings"] = []
                 self._refused(
                     cs,
                     f"export: {self.name} answered the add with the anchor {anchor!r}, which cs #{holder.id} "

@@ -40,8 +40,8 @@ STEP_COLUMNS = "id, run_id, idx, connector, kind, status, counters, started, end
 ERROR_COLUMNS = "step_id, connector, reason, identifier, cs_id, mv_id, attribute, code, detail, id, run_id"
 """In ``ErrorRow`` field order, so a row unpacks straight into one."""
 ERROR_INSERT_COLUMNS = "run_id, step_id, connector, cs_id, mv_id, identifier, attribute, code, reason, detail"
-AUDIT_COLUMNS = "id, at, run_id, step_id, connector, cs_id, identifier, op, rule, result, changes"
-AUDIT_INSERT_COLUMNS = "at, run_id, step_id, connector, cs_id, identifier, op, rule, result, changes"
+AUDIT_COLUMNS = "id, at, run_id, step_id, connector, cs_id, identifier, op, rule, result, changes, warnings"
+AUDIT_INSERT_COLUMNS = "at, run_id, step_id, connector, cs_id, identifier, op, rule, result, changes, warnings"
 
 # rows never hold a cycle: no need to check for one
 _std_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=False, check_circular=False).encode
@@ -275,6 +275,7 @@ def audit_params(row: dict[str, Any], now: float) -> tuple[Any, ...]:
         row.get("rule"),
         row["result"],
         _dumps(row.get("changes", [])),
+        _dumps(row.get("warnings", [])),
     )
 
 
@@ -319,6 +320,7 @@ def audit_from_row(row: tuple[Any, ...]) -> dict[str, Any]:
     names = [c.strip() for c in AUDIT_COLUMNS.split(",")]
     out = dict(zip(names, row, strict=True))
     out["changes"] = _loads(out["changes"])
+    out["warnings"] = _loads(out["warnings"])
     return out
 
 

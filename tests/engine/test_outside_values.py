@@ -113,6 +113,10 @@ def test_a_flow_that_owns_member_removes_a_value_outside_the_connector_space_and
     export = step(run, "dir", "export")
     assert export.counters.updates == 1 and export.message == f"warning: {warning}"
     assert members(target) == {"uid=1,ou=people", "uid=2,ou=people"}
+    # the audit trail, where the step's message points, keeps the warning with the export it was about
+    with lab.open() as ws:
+        audited = {r["identifier"]: r["warnings"] for r in ws.store.audit_search(run_id=run.id, connector="dir")}
+    assert audited == {GROUP: [warning]}
     again = ok(lab.cycle())
     assert step(again, "dir", "export").counters.updates == 0
     assert not any("warning" in m for m in sync_messages(again))

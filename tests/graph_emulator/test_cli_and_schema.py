@@ -66,24 +66,27 @@ def test_cli_serves_and_prints_generated_credentials(tmp_path: Path) -> None:
         client_id = re.search(r"client id:\s+(\S+)", output)
         secret = re.search(r"client secret:\s+(\S+)", output)
         assert base and client_id and secret, output
+        grant = {
+            "grant_type": "client_credentials",
+            "client_id": client_id.group(1),
+            "client_secret": secret.group(1),
+            "scope": "https://graph.microsoft.com/.default",
+        }
         token = None
         for _ in range(100):
             try:
-                token = httpx.post(
-                    f"{base.group(1)}/contoso.com/oauth2/v2.0/token",
-                    data={
-                        "grant_type": "client_credentials",
-                        "client_id": client_id.group(1),
-                        "client_secret": secret.group(1),
-                        "scope": "https://graph.microsoft.com/.default",
-                    },
-                ).json()["access_token"]
+                token = httpx.post(f"{base.group(1)}/contoso.com/oauth2/v2.0/token", data=grant).json()["access_token"]
                 break
             except httpx.TransportError:
                 time.sleep(0.1)
         users = httpx.get(f"{base.group(1)}/v1.0/users", headers={"Authorization": f"Bearer {token}"}).json()
         assert len(users["value"]) == 3
         assert all(u["userPrincipalName"].endswith("@contoso.com") for u in users["value"])
+        # a custom domain is verified beside the tenant's initial one, as in Entra: the token endpoint at
+        # TENANT.onmicrosoft.com (docs/graph-emulator.md's curl) answers too
+        assert "verified domains: contoso.com, contoso.onmicrosoft.com" in output
+        initial = httpx.post(f"{base.group(1)}/contoso.onmicrosoft.com/oauth2/v2.0/token", data=grant)
+        assert initial.status_code == 200 and initial.json()["access_token"], initial.text
     finally:
         proc.terminate()
         proc.wait(10)

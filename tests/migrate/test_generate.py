@@ -308,7 +308,10 @@ def test_cli_generate_writes_and_reports(tmp_path: Path) -> None:
     again = runner.invoke(migrate, ["generate", str(EXPORTS / "ad-forest-aad"), "--out", str(out)])
     assert again.exit_code == 4 and "--force" in again.output
     forced = runner.invoke(migrate, ["generate", str(EXPORTS / "ad-forest-aad"), "--out", str(out), "--force"])
-    assert forced.exit_code == 0 and "valid: idsync -C" in forced.output
+    assert (
+        forced.exit_code == 0
+        and f"the workspace validates (check it again after editing: idsync -C {out} validate)" in (forced.output)
+    )
     missing = runner.invoke(migrate, ["generate", str(tmp_path / "nothing"), "--out", str(out)])
     assert missing.exit_code == 4
 

@@ -761,3 +761,24 @@ def test_the_login_page_says_where_the_token_comes_from(populated: Site) -> None
     assert "is the value of" not in page
     assert "${env:NAME}" in page and "${file:PATH}" in page and "service.token" in page
     assert "token.txt" not in page  # which variable or file this service reads is not shown before login
+
+
+def test_a_disconnect_from_the_object_page_makes_the_page_read_the_object_again(populated: Site) -> None:
+    """The page's view of the object listens for the event a successful disconnect raises, and reading it again
+    gives the new link state and buttons (tests/service/test_browser.py watches Chromium do it)."""
+    with _dashboard(populated, "/objects/hr:E0003") as (browser, page, csrf):
+        view = re.search(r'<div id="object-view" hx-get="([^"]+)" hx-trigger="([^"]+)"', page)
+        assert view is not None and view.group(2) == "object-changed from:body", page
+        assert 'id="disconnect"' in page and "explicit-disconnector" not in page
+        button = re.search(r'id="disconnect-explicit" hx-post="([^"]+)"', page)
+        assert button is not None
+        htmx = {"X-CSRF-Token": csrf, "HX-Request": "true"}
+        done = browser.post(button.group(1), data={"mode": "explicit"}, headers=htmx)
+        assert done.status_code == 200 and "explicit disconnector" in done.text, done.text
+        assert done.headers.get("HX-Trigger") == "object-changed"
+        again = browser.get(view.group(1), headers={"HX-Request": "true"}).text
+        assert 'id="make-normal"' in again and 'id="disconnect"' not in again and 'id="mv-link"' not in again
+        assert "explicit-disconnector" in again
+        # a refused action changes nothing: the page is not told to read the object again
+        refused = browser.post(button.group(1), data={"mode": "sideways"}, headers=htmx)
+        assert refused.status_code == 400 and "HX-Trigger" not in refused.headers, refused.text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from idsync.model import ErrorRow, RunStatus, StepKind
@@ -105,10 +107,11 @@ def test_approvals(store: Store) -> None:
 
 def test_audit(store: Store) -> None:
     changes = [["mail", "replace", ["anna@x.org"], "out-users"], ["proxy", "add", ["a", "b"], None]]
+    warnings = ["ad 'CN=Anna': the export removes 1 member value(s) that name no object ('CN=Ext')"]
     store.audit_add(
         [
             {"at": 1000.5, "run_id": 1, "step_id": 2, "connector": "ad", "cs_id": 5, "identifier": "CN=Anna",
-             "op": "update", "rule": "out-users", "result": "success", "changes": changes},
+             "op": "update", "rule": "out-users", "result": "success", "changes": changes, "warnings": warnings},
             {"run_id": 1, "connector": "ad", "cs_id": 6, "op": "delete", "result": "refused"},
             {"run_id": 2, "connector": "ad", "cs_id": 5, "op": "add", "result": "success"},
         ]
@@ -126,10 +129,46 @@ def test_audit(store: Store) -> None:
         "rule": "out-users",
         "result": "success",
     }
-    assert first["changes"] == changes
+    assert first["changes"] == changes and first["warnings"] == warnings
     assert isinstance(first["id"], int)
     run1 = list(store.audit_search(run_id=1))
-    assert [(a["cs_id"], a["changes"], a["identifier"]) for a in run1] == [(6, [], None), (5, changes, "CN=Anna")]
+    assert [(a["cs_id"], a["changes"], a["identifier"], a["warnings"]) for a in run1] == [
+        (6, [], None, []),
+        (5, changes, "CN=Anna", warnings),
+    ]
     assert run1[0]["at"] > 1000.5  # stamped when added
     assert len(list(store.audit_search(limit=2))) == 2
     assert [a["op"] for a in store.audit_search(cs_id=5, run_id=2)] == ["add"]
+
+
+def _schema_1_with_an_audit_row(store_url: str) -> None:
+    """The database a store of schema version 1 left: its tables, and an export it audited."""
+    from importlib import resources
+
+    dialect = "sqlite" if store_url.startswith("sqlite") else "postgres"
+    script = (resources.files(f"idsync.store.{dialect}") / "migrations" / "001_initial.sql").read_text("utf-8")
+    row = "INSERT INTO audit(at, run_id, connector, cs_id, op, result, changes) VALUES (1.5, 1, 'ad', 5, 'update', "
+    row += """'success', '[["mail","replace",["a@x.org"],null]]')"""
+    if dialect == "sqlite":
+        import sqlite3
+
+        db = sqlite3.connect(store_url.removeprefix("sqlite:///"))
+        db.executescript(f"{script};\n{row};\nPRAGMA user_version=1;")
+        db.close()
+        return
+    psycopg = pytest.importorskip("psycopg")
+    with psycopg.connect(store_url, autocommit=True) as pg:
+        pg.execute(script)
+        pg.execute(row)
+        pg.execute("CREATE TABLE schema_version (version integer NOT NULL); INSERT INTO schema_version VALUES (1)")
+
+
+def test_an_audit_row_of_schema_version_1_reads_back_without_warnings(
+    store_url: str, open_again: Callable[[], Store]
+) -> None:
+    _schema_1_with_an_audit_row(store_url)
+    store = open_again()
+    (old,) = store.audit_search(run_id=1)
+    assert (old["cs_id"], old["changes"], old["warnings"]) == (5, [["mail", "replace", ["a@x.org"], None]], [])
+    store.audit_add([{"run_id": 2, "connector": "ad", "op": "update", "result": "success", "warnings": ["w"]}])
+    assert [a["warnings"] for a in store.audit_search(connector="ad")] == [["w"], []]

@@ -830,7 +830,7 @@ class SQLiteStore:
         now = time.time()
         with self.transaction():
             self._db.executemany(
-                f"INSERT INTO audit({AUDIT_INSERT_COLUMNS}) VALUES(?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO audit({AUDIT_INSERT_COLUMNS}) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
                 [audit_params(r, now) for r in rows],
             )
 
