@@ -81,8 +81,10 @@ def join(runner: Runner, cs_id: int, mv_id: int) -> ManualJoin:
                     others.append(other)
             action.sync.join(cs, mv, others, MANUAL)
 
-        # a failure (a flow of the joined object) undoes the join whole, and says so
+        # a failure (a flow of the joined object) undoes the join whole, the dropped add's delete with it
         done.joined = action.apply(change)
+        if not done.joined:
+            done.dropped = None
 
         def message(after: CSObject | None) -> str:
             done.after = after
