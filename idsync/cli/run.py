@@ -275,10 +275,7 @@ def join_command(state: CliState, obj: str, to: str, as_json: bool) -> None:
     from idsync.engine.joiner import JoinRefused
     from idsync.service.actions import join_object
 
-    try:
-        _operator_action(state, lambda ws: join_object(ws, obj, to), as_json)
-    except JoinRefused as exc:
-        raise click.UsageError(str(exc)) from None
+    _operator_action(state, lambda ws: join_object(ws, obj, to), as_json, refused=JoinRefused)
 
 
 @click.command("project")
@@ -310,10 +307,7 @@ def project_command(state: CliState, obj: str, mv_type: str | None, as_json: boo
     from idsync.engine.joiner import JoinRefused
     from idsync.service.actions import project_object
 
-    try:
-        _operator_action(state, lambda ws: project_object(ws, obj, mv_type), as_json)
-    except JoinRefused as exc:
-        raise click.UsageError(str(exc)) from None
+    _operator_action(state, lambda ws: project_object(ws, obj, mv_type), as_json, refused=JoinRefused)
 
 
 @click.command("on-demand")
@@ -382,17 +376,20 @@ def _operator_action(
     act: Callable[[Workspace], dict[str, Any]],
     as_json: bool,
     text: Callable[[dict[str, Any]], None] = _print_action,
+    *,
+    refused: type[Exception] | None = None,
 ) -> None:
     """Run an operator action (``idsync.service.actions``) and print its answer (``text``: its message and error rows
-    by default), or the JSON; the exit code is its run's. A bad reference or an object the system does not hold
-    is a usage error; a held store, exit code 2."""
+    by default), or the JSON; the exit code is its run's. A bad reference, an object the system does not hold or
+    the action's ``refused`` is a usage error; a held store, exit code 2."""
     from idsync.engine.run_profiles import RunLocked
     from idsync.service.readmodel import BadReference, NotFound
 
+    usage = (BadReference, NotFound, *((refused,) if refused is not None else ()))
     ws = state.open()
     try:
         data = act(ws)
-    except (BadReference, NotFound) as exc:
+    except usage as exc:
         raise click.UsageError(str(exc)) from None
     except RunLocked as exc:
         console(stderr=True).print(f"[red]not done:[/red] {exc}")

@@ -22,7 +22,7 @@ from idsync.engine.imports import Importer
 from idsync.engine.reconciliation import in_flight_ids
 from idsync.engine.run_profiles import Runner
 from idsync.engine.sync import Synchronizer
-from idsync.model import DEPROVISIONING, CSObject, RunResult, RunStatus, StepKind, StepResult
+from idsync.model import DEPROVISIONING, CSObject, RunResult, RunStatus, Schema, StepKind, StepResult
 
 
 @dataclass
@@ -61,7 +61,8 @@ def provision_on_demand(runner: Runner, connector: str, identifier: str, cs_id: 
 
         def import_one(step: StepResult, errors: ErrorLog) -> None:
             instance = runner.ws.connector(connector)
-            record = _read(instance, identifier, found[0])
+            schema = instance.schema()  # asked once: an LDAP connector reads it from the server
+            record = _read(instance, schema, identifier, found[0])
             if record is None and found[0] is None:
                 done.missing = True
                 raise StepStopped(
@@ -71,7 +72,7 @@ def provision_on_demand(runner: Runner, connector: str, identifier: str, cs_id: 
                 store,
                 instance,
                 connector,
-                instance.schema(),
+                schema,
                 step,
                 errors,
                 confirmation_tries=runner.ws.config.safety.export_confirmation_tries,
@@ -122,11 +123,11 @@ def provision_on_demand(runner: Runner, connector: str, identifier: str, cs_id: 
         return done
 
 
-def _read(instance: Connector, identifier: str, known: CSObject | None) -> ImportRecord | None:
+def _read(instance: Connector, schema: Schema, identifier: str, known: CSObject | None) -> ImportRecord | None:
     """The object as its system holds it, looked up by identifier (the connector space's, when it holds it)."""
     if known is not None:
         return instance.lookup(known.object_type, known.identifier, {})
-    for object_type in instance.schema().object_types:
+    for object_type in schema.object_types:
         record = instance.lookup(object_type, identifier, {})
         if record is not None:
             return record
