@@ -73,6 +73,11 @@ class Synchronizer:
             filters = [CSFilter(connector=self.connector, pending_import=True)]
             if self.ctx.rules.needs_disconnector_sweep(self.connector):
                 filters.append(CSFilter(connector=self.connector, link_states=(LinkState.DISCONNECTOR.value,)))
+        with self.store.write_behind():
+            self._pages(filters)
+        self._finish("idsync search cs --pending-export, then idsync show")
+
+    def _pages(self, filters: list[CSFilter]) -> None:
         done: set[int] = set()
         for flt in filters:
             after = 0
@@ -105,7 +110,6 @@ class Synchronizer:
                 if self.progress:
                     self.progress(len(page))
                 self.ctx.errors.check_limit()
-        self._finish("idsync search cs --pending-export, then idsync show")
 
     def run_one(self, cs: CSObject) -> None:
         """Sync ``cs`` alone, as a delta sync would if it were the only change, then what it leaves waiting (and

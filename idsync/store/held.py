@@ -31,10 +31,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from idsync.store.base import CSRef
 from idsync.store.lookups import LookupMemory
+
+if TYPE_CHECKING:
+    from idsync.store.write_behind import WriteBehind
 
 CS = "cs"
 """A new CS object: ``(id, *cs_to_params(obj))``."""
@@ -135,16 +138,35 @@ class HeldWrites:
             elif kind is LINKS:
                 self._link(params)
 
+    def inserts_cs_of(self, connector: str | None) -> bool:
+        """Whether a held insert is an object of ``connector`` (of any, given None)."""
+        return any(connector is None or ref.connector == connector for ref in self.new_refs.values())
+
     # sending and dropping --------------------------------------------------------------------------------------
+    def take(self) -> HeldWrites:
+        """Everything held, moved to a new instance (with its indexes) to be sent behind (``write_behind``)."""
+        taken = HeldWrites.__new__(HeldWrites)
+        taken.__dict__.update(self.__dict__)
+        taken.sent = 0
+        self.entries = []
+        self.sent = 0
+        self._index()
+        return taken
+
+    def rows_by_kind(self, entries: Sequence[tuple[str, Row]] | None = None) -> dict[str, list[Row]]:
+        """The rows of ``entries`` (all held by default) by kind, in the order kinds are sent."""
+        by_kind: dict[str, list[Row]] = {kind: [] for kind in KINDS}
+        for kind, params in self.entries if entries is None else entries:
+            by_kind[kind].append(params)
+        return by_kind
+
     def send(self, write: Send, upto: int | None = None) -> None:
         """Write the entries before position ``upto`` (all of them by default)."""
         count = len(self.entries) if upto is None else upto - self.sent
         if count <= 0:
             return
         batch, rest = self.entries[:count], self.entries[count:]
-        by_kind: dict[str, list[Row]] = {kind: [] for kind in KINDS}
-        for kind, params in batch:
-            by_kind[kind].append(params)
+        by_kind = self.rows_by_kind(batch)
         self.entries = rest
         self.sent += count
         if rest:
@@ -196,7 +218,9 @@ class HeldWrites:
             for key in keys:
                 new = [self.linked(r) for r in self.new_by_identifier.get((connector, key), ())]
                 if new:
-                    found[key] = sorted([*found.get(key, ()), *new], key=_by_id)
+                    # the database may have them already: these were sent behind while it answered
+                    merged = {r.id: r for r in (*found.get(key, ()), *new)}
+                    found[key] = sorted(merged.values(), key=_by_id)
         return found
 
     def by_mv(
@@ -233,6 +257,17 @@ class HeldWrites:
         out = [self.linked(r) for r in found.values()]
         return sorted((r for r in out if r.mv_id in want), key=_by_id)
 
+    def read_through(self, read: Callable[[list[int]], list[CSRef]]) -> Callable[[list[int]], list[CSRef]]:
+        """``read`` (stored objects by id) for a lookup that adds later held writes: the references of these held
+        inserts, and stored ones with these held link updates."""
+
+        def through(ids: list[int]) -> list[CSRef]:
+            held = [self.new_refs[i] for i in ids if i in self.new_refs]
+            stored = read([i for i in ids if i not in self.new_refs]) if len(held) < len(ids) else []
+            return [self.linked(ref) for ref in (*held, *stored)]
+
+        return through
+
     def with_keys(
         self, found: dict[str, list[int]], index: str, within: str, attribute: str, values: Iterable[str]
     ) -> dict[str, list[int]]:
@@ -244,7 +279,7 @@ class HeldWrites:
             for value in values:
                 ids = held.get((within, attribute, value))
                 if ids:
-                    found[value] = sorted([*found.get(value, ()), *ids])
+                    found[value] = sorted({*found.get(value, ()), *ids})
         return found
 
 
@@ -316,8 +351,8 @@ class Transactions:
         ended: Callable[[], None] = lambda: None,
         savepoint_reads: bool = False,
     ) -> None:
-        self.execute = execute
-        self.send = send
+        self._execute = execute
+        self._send = send
         self.memory = memory
         self.begin_sql = begin
         self.ended = ended
@@ -329,6 +364,35 @@ class Transactions:
         self.marks: list[int] = []
         """One entry per open object scope: the position of the held writes when it opened."""
         self._joined = _Joined(self)
+        self.behind: WriteBehind | None = None
+        """While set (``write_behind``), a transaction begins on the connection only at its first statement that
+        is not a lookup, and one that held all its writes commits them behind."""
+        self.begun = True
+        """Whether the transaction in progress (if any) has begun on the connection."""
+
+    def ready(self) -> None:
+        """Before a statement on the connection: while writes are sent behind, the batch in flight is written
+        first, and a transaction that held everything so far begins."""
+        behind = self.behind
+        if behind is None:
+            return
+        behind.wait()
+        if self.depth and not self.begun:
+            self._execute(self.begin_sql)
+            self.begun = True
+
+    def execute(self, sql: str) -> object:
+        self.ready()
+        return self._execute(sql)
+
+    def send(self, kind: str, rows: list[Row]) -> None:
+        self.ready()
+        self._send(kind, rows)
+
+    def reading_behind(self) -> bool:
+        """Whether lookups read beside the batch in flight rather than on the connection: writes are sent
+        behind and the transaction in progress, if any, has not begun on the connection."""
+        return self.behind is not None and not (self.depth and self.begun)
 
     def transaction(self) -> AbstractContextManager[None]:
         if self.depth:
@@ -339,23 +403,38 @@ class Transactions:
 
     @contextmanager
     def _begin(self) -> Iterator[None]:
-        self.execute(self.begin_sql)
+        behind = self.behind
+        self.begun = behind is None
+        if behind is None:
+            self._execute(self.begin_sql)
         self.depth = 1
         self.memory.begin()
         try:
             yield
-            self.held.send(self.send)
+            if self.begun:
+                self.held.send(self.send)
+            elif behind is not None:
+                behind.wait()  # the transaction before failed: this one, which read what it wrote, goes too
         except BaseException:
             self.memory.rolled_back()
+            begun = self.begun
             self._end()
-            _quietly(self.execute, "ROLLBACK")
+            if begun:
+                _quietly(self._execute, "ROLLBACK")
             raise
         else:
-            self._end()
-            self.execute("COMMIT")
+            if self.begun or behind is None:
+                self._end()
+                self._execute("COMMIT")
+            else:
+                batch = self.held.take()
+                self._end()
+                if batch.entries:
+                    behind.submit(batch)
 
     def _end(self) -> None:
         self.depth = 0
+        self.begun = True
         self.memory.end()
         self.held.clear()
         self.ended()

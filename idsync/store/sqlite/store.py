@@ -1,15 +1,17 @@
 """The embedded store: stdlib sqlite3 in WAL mode, hand-written SQL, versioned migrations.
 
-One connection per store object, used by one thread. Writes happen inside ``transaction()`` (BEGIN IMMEDIATE, so
-a writer never has to upgrade a read lock and deadlock); reads outside a transaction see committed data only.
+One connection per store object, used by one thread at a time. Writes happen inside ``transaction()`` (BEGIN
+IMMEDIATE, so a writer never has to upgrade a read lock and deadlock); reads outside a transaction see committed
+data only. A sync's pages are committed behind (``write_behind``): a second connection then reads while the first
+writes.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ from typing import Any
 from idsync.model import CSObject, ErrorRow, MVObject, RunResult, RunStatus, StepKind, StepResult
 from idsync.store.base import CSFilter, CSRef, KeyConfig, StoreError, Unresolved
 from idsync.store.batches import NEW_COLUMNS, anchors_by_connector, insert_rows, split_by_anchor
-from idsync.store.held import CS, CS_KEYS, KEY_COLUMNS, LINKS, MV, MV_KEYS, Transactions
+from idsync.store.held import CS, CS_KEYS, KEY_COLUMNS, LINKS, MV, MV_KEYS, HeldWrites, Transactions
 from idsync.store.lookups import LookupMemory
 from idsync.store.presence import Index, KeyPresence, value_taken
 from idsync.store.rows import (
@@ -56,6 +58,7 @@ from idsync.store.rows import (
     run_from_row,
     step_from_row,
 )
+from idsync.store.write_behind import Write, WriteBehind
 
 Row = tuple[Any, ...]
 
@@ -73,6 +76,26 @@ HELD_SQL = {
     LINKS: "UPDATE cs SET link_state=?, mv_id=?, link_rule=?, pending_import=?, error=? WHERE id=?",
 }
 """How each kind of held write (``idsync.store.held``) is sent: one ``executemany``."""
+
+
+def _behind_sql(kind: str, rows: int) -> str:
+    """One statement writing ``rows`` held rows of ``kind`` (``HELD_SQL``'s, in one ``VALUES`` list), for a batch
+    sent behind (``write_behind``): SQLite runs it without Python's interpreter lock, where ``executemany`` would
+    take the lock back for every row, and wait for the thread computing the next page to give it up."""
+    marks = ",".join([f"({','.join('?' * _width(kind))})"] * rows)
+    if kind == LINKS:
+        return (
+            "UPDATE cs SET link_state=j.column1, mv_id=j.column2, link_rule=j.column3, pending_import=j.column4, "
+            f"error=j.column5 FROM (VALUES {marks}) AS j WHERE cs.id=j.column6"
+        )
+    return f"{HELD_SQL[kind].split(' VALUES')[0]} VALUES {marks}"
+
+
+def _width(kind: str) -> int:
+    """How many values a held row of ``kind`` has."""
+    return HELD_SQL[kind].count("?")
+
+
 NEW_INSERT = f"INSERT INTO cs({NEW_COLUMNS}) VALUES({','.join('?' * len(NEW_COLUMNS.split(',')))})"
 """A new imported object with every other column null (``idsync.store.batches.insert_rows``)."""
 
@@ -105,33 +128,44 @@ class _Connection:
         self.raw = raw
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
-        if self.tx.held.entries:
-            self.tx.prepare()
+        tx = self.tx
+        if tx.behind is not None:
+            tx.ready()
+        if tx.held.entries:
+            tx.prepare()
         return self.raw.execute(sql, params)
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> sqlite3.Cursor:
-        if self.tx.held.entries:
-            self.tx.prepare()
+        tx = self.tx
+        if tx.behind is not None:
+            tx.ready()
+        if tx.held.entries:
+            tx.prepare()
         return self.raw.executemany(sql, rows)
 
 
 class _RowIds:
     """Ids of held inserts, as SQLite would give them: past the table's AUTOINCREMENT sequence and its largest id,
-    read once per transaction and counted on from there."""
+    read once per transaction (while writes are sent behind, once: only this store writes) and counted on from
+    there."""
 
-    __slots__ = ("last", "raw")
+    __slots__ = ("last", "reads")
 
-    def __init__(self, raw: sqlite3.Connection) -> None:
-        self.raw = raw
+    def __init__(self, reads: Callable[[], sqlite3.Connection]) -> None:
+        self.reads = reads
         self.last: dict[str, int] = {}
 
     def new(self, table: str) -> int:
         last = self.last.get(table)
         if last is None:
-            row = self.raw.execute(
-                f"SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name='{table}'), 0), "
-                f"coalesce((SELECT max(id) FROM {table}), 0))"
-            ).fetchone()
+            row = (
+                self.reads()
+                .execute(
+                    f"SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name='{table}'), 0), "
+                    f"coalesce((SELECT max(id) FROM {table}), 0))"
+                )
+                .fetchone()
+            )
             last = int(row[0])
         self.last[table] = last + 1
         return last + 1
@@ -151,11 +185,13 @@ class SQLiteStore:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._raw = sqlite3.connect(self.path, isolation_level=None, timeout=60.0, check_same_thread=False)
+        self._reader: sqlite3.Connection | None = None
+        """The second connection while writes are sent behind."""
         self._presence = KeyPresence()
         self._memory = LookupMemory(on_rollback=self._presence.rolled_back)
-        self._ids = _RowIds(self._raw)
+        self._ids = _RowIds(lambda: self._reads()[0])
         self._tx = Transactions(
-            self._raw.execute, self._send_held, self._memory, begin="BEGIN IMMEDIATE", ended=self._ids.clear
+            self._raw.execute, self._send_held, self._memory, begin="BEGIN IMMEDIATE", ended=self._ended
         )
         self._held = self._tx.held
         self._db = _Connection(self._tx, self._raw)
@@ -204,6 +240,64 @@ class SQLiteStore:
 
     def key_filters(self) -> AbstractContextManager[None]:
         return self._presence.enabled()
+
+    def write_behind(self) -> AbstractContextManager[None]:
+        if self.path == ":memory:" or self._tx.depth or self._tx.behind is not None:
+            return nullcontext()  # a second connection would open another database
+        return self._write_behind()
+
+    @contextmanager
+    def _write_behind(self) -> Iterator[None]:
+        reader = sqlite3.connect(self.path, isolation_level=None, timeout=60.0, check_same_thread=False)
+        reader.execute("PRAGMA cache_size=-65536")
+        reader.execute("PRAGMA mmap_size=1073741824")
+        reader.create_function("casefold", 1, _casefold, deterministic=True)
+        behind = WriteBehind(self._prepare_behind)
+        self._reader, self._tx.behind = reader, behind
+        try:
+            yield
+        finally:
+            try:
+                behind.close()
+            finally:
+                self._reader, self._tx.behind = None, None
+                self._ids.clear()
+                reader.close()
+
+    def _prepare_behind(self, batch: HeldWrites) -> Write:
+        """The batch's statements: a few each of many rows (``_behind_sql``), a link update only the last of its
+        row's (they come from one ``FROM`` list, of which SQLite would take any)."""
+        raw = self._raw
+        most = raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        by_kind = batch.rows_by_kind()
+        by_kind[LINKS] = list({row[-1]: row for row in by_kind[LINKS]}.values())
+
+        def write() -> None:
+            raw.execute("BEGIN IMMEDIATE")
+            try:
+                for kind, rows in by_kind.items():
+                    for chunk in chunks(rows, most // _width(kind)):
+                        raw.execute(_behind_sql(kind, len(chunk)), [value for row in chunk for value in row])
+                raw.execute("COMMIT")
+            except BaseException:
+                with suppress(sqlite3.Error):
+                    raw.execute("ROLLBACK")
+                raise
+
+        return write
+
+    def _ended(self) -> None:
+        if self._tx.behind is None:
+            self._ids.clear()
+
+    def _reads(self) -> tuple[sqlite3.Connection, list[HeldWrites]]:
+        """The connection for a lookup that adds the held writes to its answer, and the held writes to add: while
+        reading behind, the second connection and the batch in flight before the transaction's own."""
+        tx = self._tx
+        if self._reader is None or not tx.reading_behind():
+            return self._raw, [self._held]
+        batch = tx.behind.in_flight() if tx.behind is not None else None
+        return self._reader, [self._held] if batch is None else [batch, self._held]
 
     def cs_value_taken(self, connector: str, attribute: str, value: str, own: int | None) -> bool:
         return value_taken(self._presence, self.cs_find, (CS_KEYS, connector, attribute), value, own)
@@ -274,11 +368,18 @@ class SQLiteStore:
         return cs_from_row(row) if row else None
 
     def _cs_in(
-        self, columns: str, where: str, params: Sequence[Any], values: Iterable[Any], *, raw: bool = False
+        self,
+        columns: str,
+        where: str,
+        params: Sequence[Any],
+        values: Iterable[Any],
+        *,
+        raw: sqlite3.Connection | None = None,
     ) -> Iterator[Row]:
         """Rows of ``cs`` (``columns``) where ``where``, which ends in ``IN``, holds for one of the distinct ``values``,
-        in chunks, in id order within a chunk. ``raw``: without sending the held writes (the caller adds them)."""
-        db = self._raw if raw else self._db
+        in chunks, in id order within a chunk. ``raw``: the connection to read without sending the held writes
+        (the caller adds them)."""
+        db: _Connection | sqlite3.Connection = self._db if raw is None else raw
         for chunk in _chunks(list(dict.fromkeys(values))):
             marks = ",".join("?" * len(chunk))
             sql = f"SELECT {columns} FROM cs WHERE {where} ({marks}) ORDER BY id"
@@ -303,27 +404,41 @@ class SQLiteStore:
     def cs_refs_by_anchor(self, connector: str, anchors: Iterable[str]) -> dict[str, CSRef]:
         def fetch(wanted: list[str]) -> dict[str, CSRef]:
             # held inserts have no anchor: the database has every object an anchor names
-            rows = self._cs_in(CS_REF_COLUMNS, "connector=? AND anchor IN", (connector,), wanted, raw=True)
-            return {row[3]: linked(CSRef(*row)) for row in rows}
+            conn, held = self._reads()
+            rows = self._cs_in(CS_REF_COLUMNS, "connector=? AND anchor IN", (connector,), wanted, raw=conn)
+            found = {row[3]: CSRef(*row) for row in rows}
+            for writes in held:
+                linked = writes.linked
+                found = {anchor: linked(ref) for anchor, ref in found.items()}
+            return found
 
-        linked = self._held.linked
         return self._memory.by_anchors(connector, anchors, fetch)
 
     def cs_refs_by_identifier(self, connector: str, identifiers: Iterable[str]) -> dict[str, list[CSRef]]:
         def fetch(keys: list[str]) -> dict[str, list[CSRef]]:
+            conn, held = self._reads()
             where = "connector=? AND identifier_key IN"
-            rows = self._cs_in(f"{CS_REF_COLUMNS}, identifier_key", where, (connector,), keys, raw=True)
-            return held.by_identifier(((row[-1], CSRef(*row[:-1])) for row in rows), connector, keys)
+            rows = self._cs_in(f"{CS_REF_COLUMNS}, identifier_key", where, (connector,), keys, raw=conn)
+            pairs: Iterable[tuple[str, CSRef]] = ((row[-1], CSRef(*row[:-1])) for row in rows)
+            for writes in held:
+                found = writes.by_identifier(pairs, connector, keys)
+                pairs = [(key, ref) for key, refs in found.items() for ref in refs]
+            return found
 
-        held = self._held
         return self._memory.by_identifiers(connector, identifiers, fetch)
 
     def cs_refs_by_mv(self, mv_ids: Iterable[int]) -> dict[int, list[CSRef]]:
-        def read(where: str, values: list[int]) -> list[CSRef]:
-            return [CSRef(*row) for row in self._cs_in(CS_REF_COLUMNS, where, (), values, raw=True)]
-
         def fetch(wanted: list[int]) -> dict[int, list[CSRef]]:
-            refs = self._held.by_mv(read("mv_id IN", wanted), wanted, self._memory.refs, partial(read, "id IN"))
+            conn, held = self._reads()
+
+            def read(where: str, values: list[int]) -> list[CSRef]:
+                return [CSRef(*row) for row in self._cs_in(CS_REF_COLUMNS, where, (), values, raw=conn)]
+
+            refs = read("mv_id IN", wanted)
+            by_id: Callable[[list[int]], list[CSRef]] = partial(read, "id IN")
+            for writes in held:
+                refs = writes.by_mv(refs, wanted, self._memory.refs, by_id)
+                by_id = writes.read_through(by_id)
             return grouped((ref.mv_id, ref) for ref in refs if ref.mv_id is not None)
 
         return self._memory.by_mv_ids(mv_ids, fetch)
@@ -381,7 +496,7 @@ class SQLiteStore:
                 return []
             taken: set[tuple[str, str]] = set()
             for connector, anchors in anchors_by_connector(objs).items():
-                rows = self._cs_in("anchor", "connector=? AND anchor IN", (connector,), anchors, raw=True)
+                rows = self._cs_in("anchor", "connector=? AND anchor IN", (connector,), anchors, raw=self._raw)
                 taken.update((connector, row[0]) for row in rows)
             accepted, refused = split_by_anchor(objs, taken)
             if accepted and not self._insert_new(accepted):
@@ -515,10 +630,28 @@ class SQLiteStore:
 
     def cs_page(self, flt: CSFilter, after_id: int, limit: int) -> list[CSObject]:
         where, params = self._cs_where(flt, paging=True)
-        rows = self._q(
-            f"SELECT {CS_COLUMNS} FROM cs WHERE {where} AND id>? ORDER BY id LIMIT ?", [*params, after_id, limit]
-        )
+        sql = f"SELECT {CS_COLUMNS} FROM cs WHERE {where} AND id>? ORDER BY id LIMIT ?"
+        rows = self._page_behind(flt, after_id, sql, [*params, after_id, limit])
+        if rows is None:
+            rows = self._q(sql, [*params, after_id, limit])
         return [cs_from_row(r) for r in rows]
+
+    def _page_behind(self, flt: CSFilter, after_id: int, sql: str, params: list[Any]) -> list[Row] | None:
+        """A page read beside the batch in flight (``write_behind``), when that batch does not change it: it inserts
+        no object of the page's connector and updates the links of none of the page's objects (nor, for a page
+        by link state, pending import or error, of any object after the page's start). None: read it after the
+        batch."""
+        behind = self._tx.behind
+        if self._reader is None or behind is None or self._tx.depth:
+            return None
+        batch = behind.in_flight()
+        if batch is None or batch.inserts_cs_of(flt.connector):
+            return None
+        if (flt.pending_import or flt.error or flt.link_states) and any(i > after_id for i in batch.links):
+            return None
+        rows = self._reader.execute(sql, params).fetchall()
+        links = batch.links
+        return None if any(row[0] in links for row in rows) else rows
 
     def cs_has_unanchored(self, connector: str) -> bool:
         sql = "SELECT 1 FROM cs WHERE connector=? AND anchor IS NULL LIMIT 1"
@@ -539,15 +672,18 @@ class SQLiteStore:
         out: dict[str, list[int]] = {}
         if not values:
             return out
+        conn, held = self._reads()
         for chunk in _chunks(values):
             marks = ",".join("?" * len(chunk))
-            rows = self._raw.execute(
+            rows = conn.execute(
                 f"SELECT value, {owner} FROM {table} WHERE {scope}=? AND attribute=? AND value IN ({marks})",
                 [within, attribute, *chunk],
             ).fetchall()
             for value, owner_id in rows:
                 out.setdefault(value, []).append(owner_id)
-        return self._held.with_keys(out, table, within, attribute, values)
+        for writes in held:
+            out = writes.with_keys(out, table, within, attribute, values)
+        return out
 
     def _index(self, index: Index) -> list[tuple[str, int]]:
         """Every row (value, owner) of one key index, the held writes sent first (``idsync.store.presence``)."""
