@@ -1,14 +1,14 @@
-"""A sync whose pages are committed behind (``Store.write_behind``) leaves the store exactly as one whose pages
-commit in turn: the quickstart's people over many small pages (managers named across pages, generated unique
-names taken by earlier pages, references waiting for a later page), a full sync and then a delta sync of changes.
-The writer is slowed down so that pages are read and decided while the one before is still being written."""
+"""A sync whose pages are committed behind (``Store.write_behind``) leaves the store exactly as one whose pages land
+each before the next is read: the quickstart's people over many small pages (managers named across pages,
+generated unique names taken by earlier pages, references waiting for a later page), a full sync and then a delta
+sync of changes. The writer is slowed down so that pages are read and decided while the one before is still being
+written."""
 
 from __future__ import annotations
 
 import sqlite3
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
@@ -53,8 +53,14 @@ def test_pages_committed_behind_leave_the_store_as_pages_committed_in_turn(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sync_module, "PAGE", 37)
+    submit = WriteBehind.submit
+
+    def landed(self: WriteBehind, batch: HeldWrites) -> None:
+        submit(self, batch)
+        self.wait()
+
     with monkeypatch.context() as m:
-        m.setattr(SQLiteStore, "write_behind", lambda self: nullcontext())
+        m.setattr(WriteBehind, "submit", landed)  # each page's writes land before the next page is read
         in_turn = _run(tmp_path / "in-turn")
 
     prepare = SQLiteStore._prepare_behind

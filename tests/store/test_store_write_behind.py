@@ -12,8 +12,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import pytest
 
@@ -85,13 +84,16 @@ class WriteLock:
             self.connection.close()
 
 
-@contextmanager
-def write_lock_held(path: str, release_after: float = 30.0) -> Iterator[WriteLock]:
-    lock = WriteLock(path, release_after)
-    try:
-        yield lock
-    finally:
-        lock.release()
+def _sent_while_locked(
+    store: Store, path: str, source: CSObject, n: int, release_after: float = 30.0
+) -> tuple[MVObject, CSObject, WriteLock]:
+    """``_project_and_provision`` in a transaction of its own, whose batch is sent behind and waits for the lock
+    taken just before (its ids reserved already)."""
+    assert store.get_meta("settled") is None  # a statement: any batch before has landed, and cannot wait for the lock
+    with store.transaction():
+        mv, user = _project_and_provision(store, source, n)
+        lock = WriteLock(path, release_after)
+    return mv, user, lock
 
 
 def _committed(path: str, sql: str) -> list[tuple[object, ...]]:
@@ -126,11 +128,10 @@ def test_lookups_read_beside_the_writer_and_count_each_row_once(
     keyed: Store, sources: list[CSObject], sqlite_path: str
 ) -> None:
     store = keyed
-    with store.write_behind(), write_lock_held(sqlite_path) as lock:
-        with store.transaction():
-            mv, user = _project_and_provision(store, sources[0], 0)
+    with store.write_behind():
+        mv, user, lock = _sent_while_locked(store, sqlite_path, sources[0], 0)
         started = time.monotonic()
-        with store.transaction():  # the batch above waits for the lock
+        with store.transaction():
             assert store.mv_find("person", "employeeId", ["e0"]) == {"e0": [mv.id]}
             assert store.cs_find("ad", "upn", ["user0@example.org"]) == {"user0@example.org": [user.id]}
             assert store.cs_refs_by_mv([mv.id]) == {mv.id: [_ref(sources[0]), _ref(user)]}
@@ -160,9 +161,8 @@ def test_any_other_statement_waits_for_the_batch_in_flight(
     keyed: Store, sources: list[CSObject], sqlite_path: str
 ) -> None:
     store = keyed
-    with store.write_behind(), write_lock_held(sqlite_path, release_after=0.3):
-        with store.transaction():
-            mv, user = _project_and_provision(store, sources[0], 0)
+    with store.write_behind():
+        mv, user, _ = _sent_while_locked(store, sqlite_path, sources[0], 0, release_after=0.3)
         with store.transaction():
             # a read that adds no held writes to its answer runs on the writer's connection, after the batch
             assert store.cs_get(user.id) == user
@@ -175,21 +175,19 @@ def test_any_other_statement_waits_for_the_batch_in_flight(
 def test_a_batch_that_fails_fails_the_transaction_after_it(
     keyed: Store, sources: list[CSObject], sqlite_path: str, open_again: OpenAgain
 ) -> None:
-    """Someone else wrote while pages were committed behind (which ``write_behind`` forbids): the id a held
-    insert was given is taken. The batch fails, and so does the transaction that read what it wrote; the batch
-    before them stays."""
+    """Something wrote a row with an id the store gave a held insert (nothing in idsync does: those ids are
+    reserved first). The batch fails, and so does the transaction that read what it wrote; the batch before
+    them stays."""
     store = keyed
     with pytest.raises(sqlite3.IntegrityError), store.write_behind():
         with store.transaction():
             _, kept = _project_and_provision(store, sources[0], 0)
-        assert store.get_meta("anything") is None  # a statement: the batch above has landed
-        with write_lock_held(sqlite_path) as lock:
-            with store.transaction():
-                _, lost = _project_and_provision(store, sources[1], 1)
-            lock.connection.execute(
-                "INSERT INTO cs(id, connector, object_type, identifier, identifier_key) VALUES(?,?,?,?,?)",
-                (lost.id, "other", "user", "CN=squatter", "cn=squatter"),
-            )
+        _, lost, lock = _sent_while_locked(store, sqlite_path, sources[1], 1)
+        lock.connection.execute(
+            "INSERT INTO cs(id, connector, object_type, identifier, identifier_key) VALUES(?,?,?,?,?)",
+            (lost.id, "other", "user", "CN=squatter", "cn=squatter"),
+        )
+        lock.release()
         with store.transaction():
             _project_and_provision(store, sources[2], 2)
     other = open_again()
@@ -206,9 +204,8 @@ def test_an_interrupt_leaves_the_batch_in_flight_committed(
     keyed: Store, sources: list[CSObject], sqlite_path: str
 ) -> None:
     store = keyed
-    with write_lock_held(sqlite_path, release_after=0.3), pytest.raises(KeyboardInterrupt), store.write_behind():
-        with store.transaction():
-            mv, _ = _project_and_provision(store, sources[0], 0)
+    with pytest.raises(KeyboardInterrupt), store.write_behind():
+        mv, _, _ = _sent_while_locked(store, sqlite_path, sources[0], 0, release_after=0.3)
         with store.transaction():
             _project_and_provision(store, sources[1], 1)
             raise KeyboardInterrupt
@@ -221,30 +218,51 @@ def test_a_page_is_read_beside_the_batch_in_flight_unless_the_batch_changes_it(
     store = keyed
     hr, ad = CSFilter(connector="hr"), CSFilter(connector="ad")
     with store.write_behind():
-        with write_lock_held(sqlite_path, release_after=0.3):
+        mv, user, _ = _sent_while_locked(store, sqlite_path, sources[0], 0, release_after=0.3)
+        # objects the batch neither inserts nor links: read beside it
+        assert [o.id for o in store.cs_page(hr, sources[0].id, 10)] == [s.id for s in sources[1:]]
+        assert _committed(sqlite_path, "SELECT count(*) FROM mv") == [(0,)]
+        # a page with an object the batch links: read after it
+        assert [o.mv_id for o in store.cs_page(hr, 0, 2)] == [mv.id, None]
+        assert _committed(sqlite_path, "SELECT count(*) FROM mv") == [(1,)]
+
+        _sent_while_locked(store, sqlite_path, sources[1], 1, release_after=0.3)
+        # a page by pending import or link state, after an object the batch links: read after it
+        linked = CSFilter(connector="hr", link_states=("connector",))
+        assert [o.id for o in store.cs_page(linked, 0, 10)] == [sources[0].id, sources[1].id]
+        assert _committed(sqlite_path, "SELECT count(*) FROM mv") == [(2,)]
+
+        _, third, _ = _sent_while_locked(store, sqlite_path, sources[2], 2, release_after=0.3)
+        # a page of the connector the batch inserts objects of: read after it
+        assert [o.identifier for o in store.cs_page(ad, user.id, 10)] == ["CN=user1", "CN=user2"]
+        assert store.cs_page(ad, 0, 10)[-1] == third
+
+
+def test_another_connections_inserts_go_past_the_ids_given_behind(
+    keyed: Store, sources: list[CSObject], open_again: OpenAgain
+) -> None:
+    """An import the service runs beside a sync inserts objects of its own connector while the sync's pages are
+    decided and committed behind: neither takes an id the other gave."""
+    store, other = keyed, open_again()
+    imported: list[CSObject] = []
+    made: list[CSObject] = []
+    with store.write_behind():
+        for n in range(40):
             with store.transaction():
-                mv, user = _project_and_provision(store, sources[0], 0)
-            # objects the batch neither inserts nor links: read beside it
-            assert [o.id for o in store.cs_page(hr, sources[0].id, 10)] == [s.id for s in sources[1:]]
-            assert _committed(sqlite_path, "SELECT count(*) FROM mv") == [(0,)]
-            # a page with an object the batch links: read after it
-            assert [o.mv_id for o in store.cs_page(hr, 0, 2)] == [mv.id, None]
-            assert _committed(sqlite_path, "SELECT count(*) FROM mv") == [(1,)]
-        with write_lock_held(sqlite_path, release_after=0.3):
+                sources.append(CSObject(0, "hr", "person", f"CN=New{n}", anchor=f"N{n}"))
+                store.cs_insert(sources[-1])  # anchored: inserted at once, the transaction begun
+            source = sources[-1]
             with store.transaction():
-                _project_and_provision(store, sources[1], 1)
-            # a page by pending import or link state, after an object the batch links: read after it
-            assert [o.id for o in store.cs_page(CSFilter(connector="hr", link_states=("connector",)), 0, 10)] == [
-                sources[0].id,
-                sources[1].id,
-            ]
-            assert _committed(sqlite_path, "SELECT count(*) FROM mv") == [(2,)]
-        with write_lock_held(sqlite_path, release_after=0.3):
-            with store.transaction():
-                _, third = _project_and_provision(store, sources[2], 2)
-            # a page of the connector the batch inserts objects of: read after it
-            assert [o.identifier for o in store.cs_page(ad, user.id, 10)] == ["CN=user1", "CN=user2"]
-            assert store.cs_page(ad, 0, 10)[-1] == third
+                made.append(_project_and_provision(store, source, 100 + n)[1])
+            batch = [CSObject(0, "groups", "group", f"CN=g{n}-{i}", anchor=f"g{n}-{i}") for i in range(30)]
+            assert other.cs_insert_many(batch) == []
+            imported.extend(batch)
+            other.cs_insert(CSObject(0, "groups", "group", f"CN=one{n}", anchor=f"one{n}"))
+    ids = [o.id for o in (*sources, *made, *imported)]
+    assert len(set(ids)) == len(ids)
+    stored = {o.id for f in ("hr", "ad", "groups") for o in other.cs_page(CSFilter(connector=f), 0, 10_000)}
+    assert set(ids) <= stored and len(stored) == len(ids) + 40
+    assert open_again().cs_find("ad", "upn", ["user139@example.org"]) == {"user139@example.org": [made[-1].id]}
 
 
 def test_held_writes_added_to_an_answer_that_has_them_count_once() -> None:

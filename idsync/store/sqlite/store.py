@@ -58,6 +58,7 @@ from idsync.store.rows import (
     run_from_row,
     step_from_row,
 )
+from idsync.store.sqlite.row_ids import Block, RowIds, reserve
 from idsync.store.write_behind import Write, WriteBehind
 
 Row = tuple[Any, ...]
@@ -144,40 +145,6 @@ class _Connection:
         return self.raw.executemany(sql, rows)
 
 
-class _RowIds:
-    """Ids of held inserts, as SQLite would give them: past the table's AUTOINCREMENT sequence and its largest id,
-    read once per transaction (while writes are sent behind, once: only this store writes) and counted on from
-    there."""
-
-    __slots__ = ("last", "reads")
-
-    def __init__(self, reads: Callable[[], sqlite3.Connection]) -> None:
-        self.reads = reads
-        self.last: dict[str, int] = {}
-
-    def new(self, table: str) -> int:
-        last = self.last.get(table)
-        if last is None:
-            row = (
-                self.reads()
-                .execute(
-                    f"SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name='{table}'), 0), "
-                    f"coalesce((SELECT max(id) FROM {table}), 0))"
-                )
-                .fetchone()
-            )
-            last = int(row[0])
-        self.last[table] = last + 1
-        return last + 1
-
-    def forget(self, table: str) -> None:
-        """A row of ``table`` was inserted directly (the database chose its id): read the sequence again."""
-        self.last.pop(table, None)
-
-    def clear(self) -> None:
-        self.last.clear()
-
-
 class SQLiteStore:
     def __init__(self, path: Path | str, *, synchronous: str = "NORMAL") -> None:
         self.path = str(path)
@@ -189,9 +156,9 @@ class SQLiteStore:
         """The second connection while writes are sent behind."""
         self._presence = KeyPresence()
         self._memory = LookupMemory(on_rollback=self._presence.rolled_back)
-        self._ids = _RowIds(lambda: self._reads()[0])
+        self._ids = RowIds(lambda: self._raw, self._reserve_ids, self._wait_behind)
         self._tx = Transactions(
-            self._raw.execute, self._send_held, self._memory, begin="BEGIN IMMEDIATE", ended=self._ended
+            self._raw.execute, self._send_held, self._memory, begin="BEGIN IMMEDIATE", ended=self._ids.ended
         )
         self._held = self._tx.held
         self._db = _Connection(self._tx, self._raw)
@@ -254,6 +221,7 @@ class SQLiteStore:
         reader.create_function("casefold", 1, _casefold, deterministic=True)
         behind = WriteBehind(self._prepare_behind)
         self._reader, self._tx.behind = reader, behind
+        self._ids.reserving()
         try:
             yield
         finally:
@@ -264,13 +232,36 @@ class SQLiteStore:
                 self._ids.clear()
                 reader.close()
 
+    def _wait_behind(self) -> None:
+        if self._tx.behind is not None:
+            self._tx.behind.wait()
+
+    def _reserve_ids(self, table: str, size: int) -> Block:
+        """A block of ids reserved now (``row_ids``): in the transaction in progress if it has begun (and then
+        for it alone), else in one of its own, once the batch in flight has landed."""
+        self._wait_behind()
+        tx, raw = self._tx, self._raw
+        if tx.depth and tx.begun:
+            self._ids.scoped.add(table)
+            return reserve(raw, table, size)
+        raw.execute("BEGIN IMMEDIATE")
+        try:
+            block = reserve(raw, table, size)
+            raw.execute("COMMIT")
+        except BaseException:
+            with suppress(sqlite3.Error):
+                raw.execute("ROLLBACK")
+            raise
+        return block
+
     def _prepare_behind(self, batch: HeldWrites) -> Write:
         """The batch's statements: a few each of many rows (``_behind_sql``), a link update only the last of its
         row's (they come from one ``FROM`` list, of which SQLite would take any)."""
-        raw = self._raw
+        raw, ids = self._raw, self._ids
         most = raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
         by_kind = batch.rows_by_kind()
         by_kind[LINKS] = list({row[-1]: row for row in by_kind[LINKS]}.values())
+        ahead = ids.ahead(("cs", "mv"))
 
         def write() -> None:
             raw.execute("BEGIN IMMEDIATE")
@@ -278,17 +269,16 @@ class SQLiteStore:
                 for kind, rows in by_kind.items():
                     for chunk in chunks(rows, most // _width(kind)):
                         raw.execute(_behind_sql(kind, len(chunk)), [value for row in chunk for value in row])
+                blocks = [(table, reserve(raw, table, size)) for table, size in ahead]
                 raw.execute("COMMIT")
             except BaseException:
                 with suppress(sqlite3.Error):
                     raw.execute("ROLLBACK")
                 raise
+            for table, block in blocks:
+                ids.reserved(table, block)
 
         return write
-
-    def _ended(self) -> None:
-        if self._tx.behind is None:
-            self._ids.clear()
 
     def _reads(self) -> tuple[sqlite3.Connection, list[HeldWrites]]:
         """The connection for a lookup that adds the held writes to its answer, and the held writes to add: while
