@@ -110,6 +110,13 @@ class LookupMemory:
                     out[value] = list(ids)
         return out
 
+    def mv_inserted(self, mv_id: int, rows: Iterable[MVKeyRow]) -> None:
+        """An MV object with an id no row had was inserted (or held back to be), with its key rows: no CS object
+        links to it yet, so a lookup of its links is answered from here (the links made later join the entry)."""
+        if self.active:
+            self.by_mv[mv_id] = []
+        self.mv_written((), rows)
+
     def mv_written(self, ids: Iterable[int], rows: Iterable[MVKeyRow]) -> None:
         """MV objects ``ids`` were written (or deleted, with no ``rows``); ``rows`` are their key rows now."""
         if not self.mv_keys:

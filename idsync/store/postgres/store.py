@@ -735,7 +735,7 @@ class PostgresStore:
             rows = mv_keys(obj, attrs) if attrs else []
             self._held.insert_mv((obj.id, *params), rows)
             self._presence.written(MV_KEYS, rows)
-            self._memory.mv_written((), rows)
+            self._memory.mv_inserted(obj.id, rows)
             return obj.id
         with self.transaction():
             row = self._one(

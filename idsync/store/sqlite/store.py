@@ -720,7 +720,7 @@ class SQLiteStore:
             rows = mv_keys(obj, attrs) if attrs else []
             self._held.insert_mv((obj.id, *mv_to_params(obj)), rows)
             self._presence.written(MV_KEYS, rows)
-            self._memory.mv_written((), rows)
+            self._memory.mv_inserted(obj.id, rows)
             return obj.id
         with self.transaction():
             cur = self._db.execute(
