@@ -106,7 +106,8 @@ class Store(Protocol):
 
     def write_behind(self) -> AbstractContextManager[None]:
         """While entered, a transaction that held all its writes may commit them behind, on another thread, while
-        the next one reads (``idsync.store.write_behind``). Only while nobody else writes the store (a sync step)."""
+        the next one reads (``idsync.store.write_behind``). Only while nobody else writes what the transactions
+        read (a sync step)."""
         ...
 
     # metadata, watermarks, locks ---------------------------------------------------------------------------

@@ -20,6 +20,9 @@ unchanged data write nothing; most of a new object's writes are held): a scope t
 roll back on the server. A store whose failed statement aborts the whole transaction (PostgreSQL) takes it before
 any statement, reads included, so that rolling back to it always makes the transaction usable again.
 
+A transaction that held all its writes may also have them sent and committed behind it, by another thread, while
+the next one runs (``idsync.store.write_behind``).
+
 Held rows are sent by kind (CS rows, MV rows, key rows, then link updates): rows of different kinds do not depend
 on each other's order, and a link update of a row inserted in the same batch comes after its insert. Each store
 supplies the statements that send a kind's rows and the ids of held inserts; the rows have the same shape in
@@ -414,7 +417,7 @@ class Transactions:
             if self.begun:
                 self.held.send(self.send)
             elif behind is not None:
-                behind.wait()  # the transaction before failed: this one, which read what it wrote, goes too
+                behind.wait()  # the batch before: if it failed, this transaction, which read what it wrote, goes too
         except BaseException:
             self.memory.rolled_back()
             begun = self.begun

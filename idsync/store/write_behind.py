@@ -15,8 +15,11 @@ Committed behind, that time moves to the second core. Why it stays exact:
 - at its first other statement, the transaction waits for the batch, begins on the connection, and goes on as any
   transaction (``Transactions.ready``).
 
-Only while nobody else writes the store (a sync step holds the run lock, as for ``key_filters``): a transaction's
-lookups and its writes are no longer one serializable unit, and are exact only because no one writes between them.
+A transaction's lookups and its writes are then no longer one serializable unit: this is exact only while nobody
+else writes what the sync reads. A sync step has the metaverse and the connector spaces it touches to itself (the
+run lock; in the service, the locks of the step's footprint); a step the service runs beside it writes only its
+own connector's objects, and the ids of those go past the ones the sync gives (blocks reserved in the sequence,
+``idsync.store.sqlite.row_ids``).
 """
 
 from __future__ import annotations
@@ -63,7 +66,17 @@ class WriteBehind:
         return self._batch
 
     def close(self) -> None:
+        """Wait for the batch in flight, and for the writer's thread to end: its connection is the caller's again.
+        A Ctrl-C meanwhile is raised once the thread has ended (a batch takes a fraction of a second)."""
+        interrupted: KeyboardInterrupt | None = None
         try:
             self.wait()
         finally:
-            self._thread.shutdown(wait=True)
+            while True:
+                try:
+                    self._thread.shutdown(wait=True)
+                    break
+                except KeyboardInterrupt as pressed:
+                    interrupted = pressed
+            if interrupted is not None:
+                raise interrupted

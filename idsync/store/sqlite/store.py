@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from functools import partial
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -216,8 +217,8 @@ class SQLiteStore:
     @contextmanager
     def _write_behind(self) -> Iterator[None]:
         reader = sqlite3.connect(self.path, isolation_level=None, timeout=60.0, check_same_thread=False)
+        reader.execute("PRAGMA query_only=1")
         reader.execute("PRAGMA cache_size=-65536")
-        reader.execute("PRAGMA mmap_size=1073741824")
         reader.create_function("casefold", 1, _casefold, deterministic=True)
         behind = WriteBehind(self._prepare_behind)
         self._reader, self._tx.behind = reader, behind
@@ -255,20 +256,24 @@ class SQLiteStore:
         return block
 
     def _prepare_behind(self, batch: HeldWrites) -> Write:
-        """The batch's statements: a few each of many rows (``_behind_sql``), a link update only the last of its
-        row's (they come from one ``FROM`` list, of which SQLite would take any)."""
+        """The batch's statements, made here: a few each of many rows (``_behind_sql``), a link update only the
+        last of its row's (they come from one ``FROM`` list, of which SQLite would take any)."""
         raw, ids = self._raw, self._ids
         most = raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
         by_kind = batch.rows_by_kind()
         by_kind[LINKS] = list({row[-1]: row for row in by_kind[LINKS]}.values())
+        statements = [
+            (_behind_sql(kind, len(chunk)), list(chain.from_iterable(chunk)))
+            for kind, rows in by_kind.items()
+            for chunk in chunks(rows, most // _width(kind))
+        ]
         ahead = ids.ahead(("cs", "mv"))
 
         def write() -> None:
             raw.execute("BEGIN IMMEDIATE")
             try:
-                for kind, rows in by_kind.items():
-                    for chunk in chunks(rows, most // _width(kind)):
-                        raw.execute(_behind_sql(kind, len(chunk)), [value for row in chunk for value in row])
+                for sql, values in statements:
+                    raw.execute(sql, values)
                 blocks = [(table, reserve(raw, table, size)) for table, size in ahead]
                 raw.execute("COMMIT")
             except BaseException:
