@@ -19,6 +19,7 @@ import pytest
 from idsync.model import CSObject, LinkState, MVObject
 from idsync.store import CSFilter, CSRef, KeyConfig, Store
 from idsync.store.held import CS_KEYS, HeldWrites
+from idsync.store.sqlite.store import _sized
 
 OpenAgain = Callable[[], Store]
 
@@ -271,3 +272,12 @@ def test_held_writes_added_to_an_answer_that_has_them_count_once() -> None:
     ref = held.insert_cs((7, "ad", "user", None, "CN=a", "cn=a", "{}", "connector", 3), [("ad", "upn", "a@x", 7)])
     assert held.with_keys({"a@x": [2, 7]}, CS_KEYS, "ad", "upn", ["a@x"]) == {"a@x": [2, 7]}
     assert held.by_identifier([("cn=a", ref)], "ad", ["cn=a"]) == {"cn=a": [ref]}
+
+
+def test_a_batch_is_sent_in_a_few_statement_sizes() -> None:
+    rows = [(n,) for n in range(600)]
+    sent = list(_sized(rows, 256))
+    assert [len(c) for c in sent] == [256, 256, 64, 16, 8]
+    assert [r for c in sent for r in c] == rows
+    sizes = {len(c) for n in range(1, 2001) for c in _sized(rows[:1] * n, 256)}
+    assert sizes == {256, 128, 64, 32, 16, 8, 4, 2, 1}

@@ -93,6 +93,22 @@ def _behind_sql(kind: str, rows: int) -> str:
     return f"{HELD_SQL[kind].split(' VALUES')[0]} VALUES {marks}"
 
 
+BEHIND_ROWS = 256
+"""Most rows in one statement of a batch sent behind."""
+
+
+def _sized(rows: Sequence[Row], largest: int) -> Iterator[Sequence[Row]]:
+    """``rows`` in chunks of ``largest`` rows, the rest in chunks of half that, half again and so on: a few
+    statement texts in all, which the connection's statement cache keeps (each chunk size is a statement of its own,
+    holding on to the values last bound to it: one per batch size would fill the cache with them)."""
+    start, size = 0, largest
+    while start < len(rows):
+        while size > len(rows) - start:
+            size //= 2
+        yield rows[start : start + size]
+        start += size
+
+
 def _width(kind: str) -> int:
     """How many values a held row of ``kind`` has."""
     return HELD_SQL[kind].count("?")
@@ -218,7 +234,7 @@ class SQLiteStore:
     def _write_behind(self) -> Iterator[None]:
         reader = sqlite3.connect(self.path, isolation_level=None, timeout=60.0, check_same_thread=False)
         reader.execute("PRAGMA query_only=1")
-        reader.execute("PRAGMA cache_size=-65536")
+        reader.execute("PRAGMA cache_size=-8192")  # emptied by each batch's commit: a large one would not help
         reader.create_function("casefold", 1, _casefold, deterministic=True)
         behind = WriteBehind(self._prepare_behind)
         self._reader, self._tx.behind = reader, behind
@@ -265,7 +281,7 @@ class SQLiteStore:
         statements = [
             (_behind_sql(kind, len(chunk)), list(chain.from_iterable(chunk)))
             for kind, rows in by_kind.items()
-            for chunk in chunks(rows, most // _width(kind))
+            for chunk in _sized(rows, min(BEHIND_ROWS, most // _width(kind)))
         ]
         ahead = ids.ahead(("cs", "mv"))
 
