@@ -455,20 +455,33 @@ class SQLiteStore:
         return self._memory.by_mv_ids(mv_ids, fetch)
 
     def _write_cs_keys(self, objs: Sequence[CSObject], *, replace: bool) -> None:
-        rows = []
-        touched = []
+        keys: dict[int, list[Row]] = {}
         for obj in objs:
             attrs = self._keys.cs.get(obj.connector)
-            if not attrs:
-                continue
-            touched.append((obj.id,))
-            rows.extend(cs_keys(obj, attrs))
-        if replace and touched:
-            self._db.executemany("DELETE FROM cs_keys WHERE cs_id=?", touched)
-            self._presence.rewritten(CS_KEYS, (i for (i,) in touched))
+            if attrs:
+                keys[obj.id] = list(cs_keys(obj, attrs))
+        if replace:
+            keys = self._changed_keys(CS_KEYS, keys)
+            if keys:
+                self._db.executemany("DELETE FROM cs_keys WHERE cs_id=?", [(i,) for i in keys])
+                self._presence.rewritten(CS_KEYS, keys)
+        rows = [row for owned in keys.values() for row in owned]
         if rows:
             self._db.executemany("INSERT INTO cs_keys(connector, attribute, value, cs_id) VALUES(?,?,?,?)", rows)
             self._presence.written(CS_KEYS, rows)
+
+    def _changed_keys(self, table: str, keys: dict[int, list[Row]]) -> dict[int, list[Row]]:
+        """Of the owners ``keys`` gives their key rows now, those whose stored rows differ. Reading them costs
+        the owner index; deleting and writing unchanged rows again touches the value index at random, which at a
+        million objects was most of what a delta sync wrote."""
+        scope, owner = KEY_COLUMNS[table]
+        stored: dict[int, list[Row]] = {owner_id: [] for owner_id in keys}
+        for chunk in _chunks(list(keys)):
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT {scope}, attribute, value, {owner} FROM {table} WHERE {owner} IN ({marks})"
+            for row in self._db.execute(sql, chunk):
+                stored[row[3]].append(tuple(row))
+        return {i: rows for i, rows in keys.items() if sorted(stored[i]) != sorted(rows)}
 
     def cs_insert(self, obj: CSObject) -> int:
         if self._tx.depth and obj.anchor is None:
@@ -718,21 +731,20 @@ class SQLiteStore:
         return out
 
     def _write_mv_keys(self, objs: Sequence[MVObject], *, replace: bool) -> None:
-        rows = []
-        touched = []
+        keys: dict[int, list[Row]] = {}
         for obj in objs:
             attrs = self._keys.mv.get(obj.object_type)
-            if not attrs:
-                continue
-            touched.append((obj.id,))
-            rows.extend(mv_keys(obj, attrs))
-        if replace and touched:
-            self._db.executemany("DELETE FROM mv_keys WHERE mv_id=?", touched)
-            self._presence.rewritten(MV_KEYS, (i for (i,) in touched))
+            if attrs:
+                keys[obj.id] = list(mv_keys(obj, attrs))
+        changed = self._changed_keys(MV_KEYS, keys) if replace else keys
+        if replace and changed:
+            self._db.executemany("DELETE FROM mv_keys WHERE mv_id=?", [(i,) for i in changed])
+            self._presence.rewritten(MV_KEYS, changed)
+        rows = [row for owned in changed.values() for row in owned]
         if rows:
             self._db.executemany("INSERT INTO mv_keys(object_type, attribute, value, mv_id) VALUES(?,?,?,?)", rows)
             self._presence.written(MV_KEYS, rows)
-        self._memory.mv_written((i for (i,) in touched), rows)
+        self._memory.mv_written(keys, [row for owned in keys.values() for row in owned])
 
     def mv_insert(self, obj: MVObject) -> int:
         if self._tx.depth:
