@@ -35,6 +35,11 @@ def test_key_rows_follow_a_save_only_where_they_changed(keyed: Store, store_url:
     store.cs_insert(user)
     person = MVObject(0, "person", {"employeeId": "e1", "alias": ["ann", "annie"], "title": "Dr"})
     store.mv_insert(person)
+    # rows after theirs: rows deleted and written again would get new ids
+    later = CSObject(0, "ad", "user", "CN=bob", anchor="b1")
+    later.hologram = {"upn": "bob@example.org"}
+    store.cs_insert(later)
+    store.mv_insert(MVObject(0, "person", {"employeeId": "e2"}))
     sqlite = store_url.startswith("sqlite:///")
     before = (_rowids(store_url, "cs_keys"), _rowids(store_url, "mv_keys")) if sqlite else None
 
@@ -56,5 +61,9 @@ def test_key_rows_follow_a_save_only_where_they_changed(keyed: Store, store_url:
     if sqlite:
         rows = [row[1:] for row in _rowids(store_url, "cs_keys")]
         assert sorted(rows) == sorted(
-            [("ad", "upn", "ann.b@example.org", user.id), ("ad", "mail", "ann@example.org", user.id)]
+            [
+                ("ad", "upn", "ann.b@example.org", user.id),
+                ("ad", "mail", "ann@example.org", user.id),
+                ("ad", "upn", "bob@example.org", later.id),
+            ]
         )
