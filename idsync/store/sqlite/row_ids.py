@@ -40,19 +40,19 @@ def reserve(conn: sqlite3.Connection, table: str, size: int) -> Block:
 
 
 class RowIds:
-    """``reads``: the connection to read the last id on (in a transaction). While writes are sent behind,
+    """``conn``: the connection to read the last id on (in a transaction). While writes are sent behind,
     ``reserve_now`` reserves a block when none is spare, and ``wait`` waits for the batch in flight (which may be
     reserving one)."""
 
-    __slots__ = ("ends", "last", "pending", "reads", "reserve_now", "scoped", "sizes", "spare", "wait")
+    __slots__ = ("conn", "ends", "last", "pending", "reserve_now", "scoped", "sizes", "spare", "wait")
 
     def __init__(
         self,
-        reads: Callable[[], sqlite3.Connection],
+        conn: sqlite3.Connection,
         reserve_now: Callable[[str, int], Block],
         wait: Callable[[], None],
     ) -> None:
-        self.reads = reads
+        self.conn = conn
         self.reserve_now = reserve_now
         self.wait = wait
         self.last: dict[str, int] = {}
@@ -71,7 +71,7 @@ class RowIds:
         ends = self.ends
         if ends is None:
             if last is None:
-                last = last_id(self.reads(), table)
+                last = last_id(self.conn, table)
         elif last is None or last >= ends.get(table, 0):
             last, ends[table] = self._block(table)
         self.last[table] = last + 1

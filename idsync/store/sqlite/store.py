@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext, supp
 from functools import partial
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from idsync.model import CSObject, ErrorRow, MVObject, RunResult, RunStatus, StepKind, StepResult
 from idsync.store.base import CSFilter, CSRef, KeyConfig, StoreError, Unresolved
@@ -63,6 +63,7 @@ from idsync.store.sqlite.row_ids import Block, RowIds, reserve
 from idsync.store.write_behind import Write, WriteBehind
 
 Row = tuple[Any, ...]
+T = TypeVar("T")
 
 CHUNK = 500
 """Ids per ``IN (...)`` list: far below SQLite's variable limit, large enough to amortize the statement."""
@@ -107,6 +108,20 @@ def _sized(rows: Sequence[Row], largest: int) -> Iterator[Sequence[Row]]:
             size //= 2
         yield rows[start : start + size]
         start += size
+
+
+def _alone(raw: sqlite3.Connection, work: Callable[[], T]) -> T:
+    """``work`` in a write transaction of its own on ``raw``, outside the store's ``Transactions`` (a batch sent
+    behind, a block of ids reserved), committed, or rolled back when it fails."""
+    raw.execute("BEGIN IMMEDIATE")
+    try:
+        done = work()
+        raw.execute("COMMIT")
+    except BaseException:
+        with suppress(sqlite3.Error):
+            raw.execute("ROLLBACK")
+        raise
+    return done
 
 
 def _width(kind: str) -> int:
@@ -173,7 +188,7 @@ class SQLiteStore:
         """The second connection while writes are sent behind."""
         self._presence = KeyPresence()
         self._memory = LookupMemory(on_rollback=self._presence.rolled_back)
-        self._ids = RowIds(lambda: self._raw, self._reserve_ids, self._wait_behind)
+        self._ids = RowIds(self._raw, self._reserve_ids, self._wait_behind)
         self._tx = Transactions(
             self._raw.execute, self._send_held, self._memory, begin="BEGIN IMMEDIATE", ended=self._ids.ended
         )
@@ -261,15 +276,7 @@ class SQLiteStore:
         if tx.depth and tx.begun:
             self._ids.scoped.add(table)
             return reserve(raw, table, size)
-        raw.execute("BEGIN IMMEDIATE")
-        try:
-            block = reserve(raw, table, size)
-            raw.execute("COMMIT")
-        except BaseException:
-            with suppress(sqlite3.Error):
-                raw.execute("ROLLBACK")
-            raise
-        return block
+        return _alone(raw, lambda: reserve(raw, table, size))
 
     def _prepare_behind(self, batch: HeldWrites) -> Write:
         """The batch's statements, made here: a few each of many rows (``_behind_sql``), a link update only the
@@ -285,18 +292,13 @@ class SQLiteStore:
         ]
         ahead = ids.ahead(("cs", "mv"))
 
+        def work() -> list[tuple[str, Block]]:
+            for sql, values in statements:
+                raw.execute(sql, values)
+            return [(table, reserve(raw, table, size)) for table, size in ahead]
+
         def write() -> None:
-            raw.execute("BEGIN IMMEDIATE")
-            try:
-                for sql, values in statements:
-                    raw.execute(sql, values)
-                blocks = [(table, reserve(raw, table, size)) for table, size in ahead]
-                raw.execute("COMMIT")
-            except BaseException:
-                with suppress(sqlite3.Error):
-                    raw.execute("ROLLBACK")
-                raise
-            for table, block in blocks:
+            for table, block in _alone(raw, work):
                 ids.reserved(table, block)
 
         return write
